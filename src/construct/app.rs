@@ -1,0 +1,262 @@
+//! The app: every stack, and their synthesis into resolved templates in deploy order.
+
+use indexmap::IndexMap;
+
+use super::deploy_order::deploy_order;
+use super::error::ConstructError;
+use super::resolve::resolve;
+use super::stack::Stack;
+
+/// The root of the construct tree: a named set of stacks, possibly in several regions.
+#[derive(Debug, Clone)]
+pub struct App {
+    name: String,
+    stacks: IndexMap<String, Stack>,
+}
+
+/// One stack after synthesis: its template with every reference resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthesizedStack {
+    /// The stack name.
+    pub name: String,
+    /// The region it deploys to.
+    pub region: String,
+    /// Stack-level tags.
+    pub tags: IndexMap<String, String>,
+    /// The template document, ready to render as JSON or YAML.
+    pub template: serde_json::Value,
+    /// Stacks that must deploy first, in deploy order.
+    pub depends_on: Vec<String>,
+}
+
+/// The whole app after synthesis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthesizedApp {
+    /// The app name.
+    pub name: String,
+    /// The stacks, in deploy order.
+    pub stacks: Vec<SynthesizedStack>,
+}
+
+impl SynthesizedApp {
+    /// Stack names in deploy order.
+    pub fn deploy_order(&self) -> Vec<String> {
+        self.stacks.iter().map(|stack| stack.name.clone()).collect()
+    }
+}
+
+impl App {
+    /// An app with no stacks.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into(), stacks: IndexMap::new() }
+    }
+
+    /// The app name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Adds a stack; its name must be a valid CloudFormation stack name, unique in the app.
+    pub fn add_stack(&mut self, name: &str, region: &str) -> Result<&mut Stack, ConstructError> {
+        if self.stacks.contains_key(name) {
+            return Err(ConstructError::DuplicateStack { name: name.to_owned() });
+        }
+        let stack = Stack::new(name, region)?;
+        Ok(self.stacks.entry(name.to_owned()).or_insert(stack))
+    }
+
+    /// A stack by name.
+    pub fn stack(&self, name: &str) -> Option<&Stack> {
+        self.stacks.get(name)
+    }
+
+    /// A stack by name, for changes.
+    pub fn stack_mut(&mut self, name: &str) -> Option<&mut Stack> {
+        self.stacks.get_mut(name)
+    }
+
+    /// The stacks in the order they were added.
+    pub fn stacks(&self) -> impl Iterator<Item = &Stack> {
+        self.stacks.values()
+    }
+
+    /// Resolves every reference, adds the exports they need, and orders the stacks for deployment.
+    pub fn synth(&self) -> Result<SynthesizedApp, ConstructError> {
+        let mut resolution = resolve(&self.stacks)?;
+        let order = deploy_order(&resolution.dependencies)?;
+        let position: IndexMap<&str, usize> = order.iter().enumerate().map(|(i, name)| (name.as_str(), i)).collect();
+        let stacks = order
+            .iter()
+            .map(|name| {
+                let stack = &self.stacks[name];
+                let mut depends_on: Vec<String> = resolution.dependencies[name].iter().cloned().collect();
+                depends_on.sort_by_key(|dependency| position[dependency.as_str()]);
+                SynthesizedStack {
+                    name: name.clone(),
+                    region: stack.region().to_owned(),
+                    tags: stack.tags().clone(),
+                    template: resolution.documents.shift_remove(name).expect("every stack is resolved"),
+                    depends_on,
+                }
+            })
+            .collect();
+        Ok(SynthesizedApp { name: self.name.clone(), stacks })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::template::{RemovalPolicy, Resource, Value};
+
+    /// Two stacks in us-east-1 and one in eu-west-1; the latter two read the first one's VPC.
+    fn three_stacks() -> App {
+        let mut app = App::new("test");
+        let network = app.add_stack("Network", "us-east-1").unwrap();
+        let vpc = network.root().add_resource("Vpc", Resource::new("AWS::EC2::VPC")).unwrap();
+
+        let data = app.add_stack("Data", "us-east-1").unwrap();
+        data.root()
+            .add_resource(
+                "Subnets",
+                Resource::new("AWS::RDS::DBSubnetGroup")
+                    .property("DBSubnetGroupDescription", Value::sub_with("in ${Vpc}", [("Vpc", vpc.ref_value())]))
+                    .property("Note", vpc.get_att::<String>("CidrBlock")),
+            )
+            .unwrap();
+
+        let recovery = app.add_stack("Recovery", "eu-west-1").unwrap();
+        recovery
+            .root()
+            .add_resource("Param", Resource::new("AWS::SSM::Parameter").property("Value", vpc.ref_value()))
+            .unwrap();
+        app
+    }
+
+    #[test]
+    fn same_region_references_become_exports_and_imports() {
+        let synth = three_stacks().synth().unwrap();
+        let network = &synth.stacks[0].template;
+        assert_eq!(
+            network["Outputs"]["RefVpc"],
+            json!({"Description": "Vpc for other stacks", "Value": {"Ref": "Vpc"}, "Export": {"Name": "Network:RefVpc"}})
+        );
+        assert_eq!(network["Outputs"]["GetAttVpcCidrBlock"]["Value"], json!({"Fn::GetAtt": ["Vpc", "CidrBlock"]}));
+        let data = &synth.stacks[1];
+        assert_eq!(data.depends_on, ["Network"]);
+        let properties = &data.template["Resources"]["Subnets"]["Properties"];
+        assert_eq!(
+            properties["DBSubnetGroupDescription"],
+            json!({"Fn::Sub": ["in ${Vpc}", {"Vpc": {"Fn::ImportValue": "Network:RefVpc"}}]})
+        );
+        assert_eq!(properties["Note"], json!({"Fn::ImportValue": "Network:GetAttVpcCidrBlock"}));
+    }
+
+    #[test]
+    fn cross_region_references_become_stack_output_lookups() {
+        let synth = three_stacks().synth().unwrap();
+        let recovery = synth.stacks.iter().find(|stack| stack.name == "Recovery").unwrap();
+        assert_eq!(recovery.depends_on, ["Network"]);
+        assert_eq!(
+            recovery.template["Resources"]["Param"]["Properties"]["Value"],
+            json!({"Fn::GetStackOutput": {"StackName": "Network", "OutputName": "RefVpc", "Region": "us-east-1"}})
+        );
+        assert_eq!(synth.deploy_order(), ["Network", "Data", "Recovery"]);
+    }
+
+    #[test]
+    fn an_explicit_export_of_the_same_value_is_reused() {
+        let mut app = App::new("test");
+        let network = app.add_stack("Network", "us-east-1").unwrap();
+        let vpc = network.root().add_resource("Vpc", Resource::new("AWS::EC2::VPC")).unwrap();
+        network.export_value("VpcId", &vpc.ref_value(), "The VPC").unwrap();
+        let data = app.add_stack("Data", "us-east-1").unwrap();
+        data.root().add_resource("X", Resource::new("AWS::SNS::Topic").property("TopicName", vpc.ref_value())).unwrap();
+
+        let synth = app.synth().unwrap();
+        let outputs = synth.stacks[0].template["Outputs"].as_object().unwrap();
+        assert_eq!(outputs.keys().collect::<Vec<_>>(), ["VpcId"]);
+        assert_eq!(
+            synth.stacks[1].template["Resources"]["X"]["Properties"]["TopicName"],
+            json!({"Fn::ImportValue": "Network:VpcId"})
+        );
+    }
+
+    #[test]
+    fn a_reference_to_a_missing_resource_names_where_it_is_used() {
+        let mut app = App::new("test");
+        let mut other = crate::construct::Stack::new("Elsewhere", "us-east-1").unwrap();
+        let ghost = other.root().add_resource("Ghost", Resource::new("AWS::SNS::Topic")).unwrap();
+        let stack = app.add_stack("Main", "us-east-1").unwrap();
+        let mut root = stack.root();
+        let mut queue = root.child("Queue").unwrap();
+        queue
+            .add_resource(
+                "Resource",
+                Resource::new("AWS::SQS::Queue")
+                    .property("Tags", vec![json!({"Key": "topic", "Value": ghost.ref_value()})])
+                    .removal_policy(RemovalPolicy::Delete),
+            )
+            .unwrap();
+        let err = app.synth().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "dangling reference at Main/Queue/Resource (Properties.Tags.0.Value): stack Elsewhere does not exist"
+        );
+    }
+
+    #[test]
+    fn a_dangling_depends_on_is_an_error() {
+        let mut app = App::new("test");
+        let stack = app.add_stack("Main", "us-east-1").unwrap();
+        stack.root().add_resource("Topic", Resource::new("AWS::SNS::Topic").depends_on("Nope")).unwrap();
+        let err = app.synth().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "dangling reference at Main/Topic (DependsOn): resource Nope in stack Main does not exist"
+        );
+    }
+
+    #[test]
+    fn a_dependency_cycle_between_stacks_is_an_error() {
+        let mut app = App::new("test");
+        let a = app.add_stack("A", "us-east-1").unwrap();
+        let topic_a = a.root().add_resource("Topic", Resource::new("AWS::SNS::Topic")).unwrap();
+        let b = app.add_stack("B", "us-east-1").unwrap();
+        let topic_b = b
+            .root()
+            .add_resource("Topic", Resource::new("AWS::SNS::Topic").property("DisplayName", topic_a.ref_value()))
+            .unwrap();
+        app.stack_mut("A")
+            .unwrap()
+            .root()
+            .add_resource("Sub", Resource::new("AWS::SNS::Subscription").property("TopicArn", topic_b.ref_value()))
+            .unwrap();
+        assert_eq!(app.synth().unwrap_err().to_string(), "stack dependency cycle: A -> B -> A");
+    }
+
+    #[test]
+    fn stateful_resources_must_decide_their_removal_policy() {
+        let mut app = App::new("test");
+        let stack = app.add_stack("Main", "us-east-1").unwrap();
+        stack
+            .root()
+            .add_resource("Logs", Resource::new("AWS::Logs::LogGroup").deletion_policy(RemovalPolicy::Retain))
+            .unwrap();
+        let err = app.synth().unwrap_err();
+        assert!(matches!(err, ConstructError::MissingRemovalPolicy { ref path, .. } if path == "Main/Logs"), "{err}");
+    }
+
+    #[test]
+    fn unknown_explicit_dependencies_and_duplicate_stacks_are_errors() {
+        let mut app = App::new("test");
+        app.add_stack("Main", "us-east-1").unwrap().add_dependency("Missing");
+        assert!(matches!(app.synth(), Err(ConstructError::DanglingReference { .. })));
+        assert_eq!(
+            app.add_stack("Main", "eu-west-1").unwrap_err(),
+            ConstructError::DuplicateStack { name: "Main".into() }
+        );
+    }
+}

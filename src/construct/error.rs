@@ -1,0 +1,77 @@
+//! Errors raised while building or synthesizing the construct tree.
+
+/// A problem in the construct tree, named by construct path or stack.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConstructError {
+    /// A stack name CloudFormation would reject.
+    #[error(
+        "invalid stack name {name:?}: stack names start with a letter and hold only letters, digits and '-' (at most 128)"
+    )]
+    InvalidStackName {
+        /// The rejected name.
+        name: String,
+    },
+    /// Two stacks with one name.
+    #[error("duplicate stack name {name:?}")]
+    DuplicateStack {
+        /// The repeated name.
+        name: String,
+    },
+    /// A construct id that cannot become part of a logical ID.
+    #[error("invalid construct id {id:?} under {parent}: ids are 1 to 64 ASCII letters, digits, '-' or '_'")]
+    InvalidId {
+        /// The parent's path.
+        parent: String,
+        /// The rejected id.
+        id: String,
+    },
+    /// Two constructs at one path.
+    #[error("there is already a construct at {path}")]
+    DuplicatePath {
+        /// The repeated path.
+        path: String,
+    },
+    /// Two paths that map to one logical ID.
+    #[error("logical ID {logical_id} of {path} collides with {existing}; rename one of the constructs")]
+    LogicalIdCollision {
+        /// The contested logical ID.
+        logical_id: String,
+        /// The path being added.
+        path: String,
+        /// The path that holds the ID already.
+        existing: String,
+    },
+    /// An output whose logical ID is taken.
+    #[error("stack {stack} already has an output {output_id}")]
+    DuplicateOutput {
+        /// The stack.
+        stack: String,
+        /// The repeated output ID.
+        output_id: String,
+    },
+    /// A reference to something that does not exist.
+    #[error("dangling reference at {from}: {target} does not exist")]
+    DanglingReference {
+        /// Where the reference is used (construct path and property path).
+        from: String,
+        /// What it points at.
+        target: String,
+    },
+    /// Stacks that depend on each other in a circle.
+    #[error("stack dependency cycle: {}", cycle.join(" -> "))]
+    DependencyCycle {
+        /// The stacks along the cycle; the first is repeated at the end.
+        cycle: Vec<String>,
+    },
+    /// A stateful resource left on CloudFormation's default of deleting its data.
+    #[error(
+        "stateful resource {path} ({resource_type}) needs both DeletionPolicy and UpdateReplacePolicy; \
+         set them with Resource::removal_policy"
+    )]
+    MissingRemovalPolicy {
+        /// The resource's construct path.
+        path: String,
+        /// Its CloudFormation type.
+        resource_type: String,
+    },
+}

@@ -1,0 +1,114 @@
+//! Construct paths and the logical IDs derived from them.
+//!
+//! A logical ID is the construct path below the stack, each id in PascalCase, concatenated: the path
+//! `Network/Vpc/public-subnet-1` gives `VpcPublicSubnet1`. A segment named `Resource` is left out, so an L2
+//! construct's main L1 resource carries the construct's own name (`Network/FlowLogs/Resource` gives
+//! `FlowLogs`), as in the AWS CDK. Because an ID depends only on its path, adding or removing other
+//! constructs never moves it; two paths that map to the same ID are an error, never a hash suffix.
+
+use std::fmt;
+
+use super::error::ConstructError;
+
+/// The id segment that is left out of logical IDs: the main resource of a construct.
+pub const DEFAULT_CHILD_ID: &str = "Resource";
+
+/// The maximum length of a construct id.
+const MAX_ID_LENGTH: usize = 64;
+
+/// The maximum length of a CloudFormation logical ID.
+const MAX_LOGICAL_ID_LENGTH: usize = 255;
+
+/// The path of a construct: its stack name followed by the ids from the stack down.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConstructPath {
+    segments: Vec<String>,
+}
+
+impl ConstructPath {
+    /// The root path of a stack.
+    pub(crate) fn stack_root(stack_name: &str) -> Self {
+        Self { segments: vec![stack_name.to_owned()] }
+    }
+
+    /// The path of a child with the given id, checking that the id can become part of a logical ID.
+    pub fn child(&self, id: &str) -> Result<Self, ConstructError> {
+        let valid = !id.is_empty()
+            && id.len() <= MAX_ID_LENGTH
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && id.chars().any(|c| c.is_ascii_alphanumeric());
+        if !valid {
+            return Err(ConstructError::InvalidId { parent: self.to_string(), id: id.to_owned() });
+        }
+        let mut segments = self.segments.clone();
+        segments.push(id.to_owned());
+        Ok(Self { segments })
+    }
+
+    /// The name of the stack this path lives in.
+    pub fn stack_name(&self) -> &str {
+        &self.segments[0]
+    }
+
+    /// The logical ID for a resource at this path.
+    pub fn logical_id(&self) -> String {
+        let id: String = self.segments[1..]
+            .iter()
+            .filter(|segment| segment.as_str() != DEFAULT_CHILD_ID)
+            .map(|segment| pascal_case(segment))
+            .collect();
+        // A stack-level `Resource` would leave nothing; keep the segment rather than an empty ID.
+        let id = if id.is_empty() { DEFAULT_CHILD_ID.to_owned() } else { id };
+        id.chars().take(MAX_LOGICAL_ID_LENGTH).collect()
+    }
+}
+
+impl fmt::Display for ConstructPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.segments.join("/"))
+    }
+}
+
+/// `private-app_subnet` → `PrivateAppSubnet`; letters already upper-case stay so (`VPCEndpoint`).
+pub fn pascal_case(id: &str) -> String {
+    id.split(['-', '_'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first.into_iter().chain(chars).collect::<String>()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(ids: &[&str]) -> ConstructPath {
+        ids.iter().fold(ConstructPath::stack_root("Net"), |path, id| path.child(id).unwrap())
+    }
+
+    #[test]
+    fn logical_ids_concatenate_pascal_cased_ids_below_the_stack() {
+        assert_eq!(path(&["Vpc", "public-subnet-1"]).logical_id(), "VpcPublicSubnet1");
+        assert_eq!(path(&["flow_logs", "Resource"]).logical_id(), "FlowLogs");
+        assert_eq!(path(&["Vpc"]).logical_id(), "Vpc");
+        assert_eq!(path(&["VPCEndpoint"]).logical_id(), "VPCEndpoint");
+        assert_eq!(path(&["Resource"]).logical_id(), "Resource");
+    }
+
+    #[test]
+    fn paths_display_with_their_stack() {
+        assert_eq!(path(&["Vpc", "Subnet"]).to_string(), "Net/Vpc/Subnet");
+        assert_eq!(path(&["Vpc"]).stack_name(), "Net");
+    }
+
+    #[test]
+    fn ids_that_cannot_form_a_logical_id_are_rejected() {
+        for bad in ["", "a b", "a/b", "ü", "--", &"x".repeat(65)] {
+            let err = ConstructPath::stack_root("Net").child(bad).unwrap_err();
+            assert!(matches!(err, ConstructError::InvalidId { .. }), "{bad:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Turns reference placeholders into CloudFormation intrinsics, stack by stack.
+//!
+//! A reference to the consumer's own stack becomes `Ref` / `Fn::GetAtt`. A reference to another stack in
+//! the same region becomes `Fn::ImportValue` of an export that this pass adds to the producer. A reference
+//! to a stack in another region becomes `Fn::GetStackOutput` (with `Region`) of an output this pass adds,
+//! CloudFormation's own cross-region reference: no Lambda custom resource, no SSM parameter writer. Every
+//! reference to another stack also makes the consumer depend on the producer.
+
+use indexmap::{IndexMap, IndexSet};
+use serde_json::{json, Map, Value as Json};
+
+use super::error::ConstructError;
+use super::stack::{export_name, Stack};
+use crate::template::expr::{ReferencePlaceholder, REFERENCE_PLACEHOLDER_KEY};
+
+/// Resolved template documents and the stack dependencies the references implied.
+#[derive(Debug)]
+pub(crate) struct Resolution {
+    /// Each stack's template document, in app order.
+    pub documents: IndexMap<String, Json>,
+    /// Each stack's dependencies, explicit and implied, in app order.
+    pub dependencies: IndexMap<String, IndexSet<String>>,
+}
+
+/// An output this pass adds to a producer so that another stack can read one of its values.
+#[derive(Debug)]
+struct GeneratedOutput {
+    value: Json,
+    description: String,
+    exported: bool,
+}
+
+/// Resolves every stack of an app. `stacks` is in app order.
+pub(crate) fn resolve(stacks: &IndexMap<String, Stack>) -> Result<Resolution, ConstructError> {
+    check_removal_policies(stacks)?;
+    let mut dependencies = IndexMap::new();
+    for stack in stacks.values() {
+        for needed in stack.explicit_dependencies() {
+            if !stacks.contains_key(needed) {
+                return Err(ConstructError::DanglingReference {
+                    from: format!("the dependencies of stack {}", stack.name()),
+                    target: format!("stack {needed}"),
+                });
+            }
+        }
+        dependencies.insert(stack.name().to_owned(), stack.explicit_dependencies().clone());
+    }
+
+    let mut generated: IndexMap<String, IndexMap<String, GeneratedOutput>> = IndexMap::new();
+    let mut documents = IndexMap::new();
+    for stack in stacks.values() {
+        check_depends_on(stack)?;
+        let mut document = stack.template().to_document();
+        let mut resolver = Resolver { stacks, consumer: stack, generated: &mut generated, needs: IndexSet::new() };
+        resolver.rewrite_document(&mut document)?;
+        let needs = resolver.needs;
+        dependencies[stack.name()].extend(needs);
+        documents.insert(stack.name().to_owned(), document);
+    }
+
+    for (producer, outputs) in generated {
+        let document = documents.get_mut(&producer).expect("producers are stacks of the app");
+        let section = document
+            .as_object_mut()
+            .expect("templates are objects")
+            .entry("Outputs")
+            .or_insert_with(|| Json::Object(Map::new()))
+            .as_object_mut()
+            .expect("Outputs is an object");
+        for (output_id, output) in outputs {
+            let mut entry = Map::new();
+            entry.insert("Description".into(), Json::String(output.description));
+            entry.insert("Value".into(), output.value);
+            if output.exported {
+                entry.insert("Export".into(), json!({ "Name": export_name(&producer, &output_id) }));
+            }
+            section.insert(output_id, Json::Object(entry));
+        }
+    }
+    Ok(Resolution { documents, dependencies })
+}
+
+fn check_removal_policies(stacks: &IndexMap<String, Stack>) -> Result<(), ConstructError> {
+    for stack in stacks.values() {
+        for (logical_id, resource) in &stack.template().resources {
+            let decided = resource.get_deletion_policy().is_some() && resource.get_update_replace_policy().is_some();
+            if resource.is_stateful() && !decided {
+                return Err(ConstructError::MissingRemovalPolicy {
+                    path: resource_path(stack, logical_id),
+                    resource_type: resource.resource_type().to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_depends_on(stack: &Stack) -> Result<(), ConstructError> {
+    for (logical_id, resource) in &stack.template().resources {
+        for needed in resource.dependencies() {
+            if !stack.template().resources.contains_key(needed) {
+                return Err(ConstructError::DanglingReference {
+                    from: format!("{} (DependsOn)", resource_path(stack, logical_id)),
+                    target: format!("resource {needed} in stack {}", stack.name()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn resource_path(stack: &Stack, logical_id: &str) -> String {
+    stack.path_of(logical_id).map_or_else(|| format!("{}/{logical_id}", stack.name()), ToString::to_string)
+}
+
+struct Resolver<'a> {
+    stacks: &'a IndexMap<String, Stack>,
+    consumer: &'a Stack,
+    generated: &'a mut IndexMap<String, IndexMap<String, GeneratedOutput>>,
+    needs: IndexSet<String>,
+}
+
+impl Resolver<'_> {
+    fn rewrite_document(&mut self, document: &mut Json) -> Result<(), ConstructError> {
+        let sections = document.as_object_mut().expect("templates are objects");
+        for (section, entries) in sections.iter_mut() {
+            let Some(entries) = entries.as_object_mut() else { continue };
+            for (id, entry) in entries.iter_mut() {
+                let base = if section == "Resources" {
+                    resource_path(self.consumer, id)
+                } else {
+                    format!("{}/{section}/{id}", self.consumer.name())
+                };
+                self.rewrite(entry, &mut Vec::new(), &base)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn rewrite(&mut self, node: &mut Json, location: &mut Vec<String>, base: &str) -> Result<(), ConstructError> {
+        if let Some(placeholder) = ReferencePlaceholder::from_json(node) {
+            *node = self.resolve(&placeholder, &format!("{base} ({})", location.join(".")))?;
+            return Ok(());
+        }
+        match node {
+            Json::Array(items) => {
+                for (index, item) in items.iter_mut().enumerate() {
+                    location.push(index.to_string());
+                    self.rewrite(item, location, base)?;
+                    location.pop();
+                }
+            }
+            Json::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    location.push(key.clone());
+                    self.rewrite(value, location, base)?;
+                    location.pop();
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, reference: &ReferencePlaceholder, from: &str) -> Result<Json, ConstructError> {
+        let dangling = |target: String| ConstructError::DanglingReference { from: from.to_owned(), target };
+        let producer =
+            self.stacks.get(&reference.stack).ok_or_else(|| dangling(format!("stack {}", reference.stack)))?;
+        if producer.path_of(&reference.logical_id).is_none() {
+            return Err(dangling(format!("{} in stack {}", reference.logical_id, reference.stack)));
+        }
+        if producer.name() == self.consumer.name() {
+            return Ok(local_form(reference));
+        }
+        self.needs.insert(producer.name().to_owned());
+        if producer.region() == self.consumer.region() {
+            let (_, export) = self.output_for(producer, reference, true)?;
+            let export = export.expect("an exported output has an export name");
+            Ok(json!({ "Fn::ImportValue": export }))
+        } else {
+            let (output_id, _) = self.output_for(producer, reference, false)?;
+            Ok(json!({ "Fn::GetStackOutput": {
+                "StackName": producer.name(),
+                "OutputName": output_id,
+                "Region": producer.region(),
+            }}))
+        }
+    }
+
+    /// The producer output that carries a referenced value: an explicit one with the same value when
+    /// there is one, otherwise one generated for the purpose. Returns its ID and, when wanted, its export.
+    fn output_for(
+        &mut self,
+        producer: &Stack,
+        reference: &ReferencePlaceholder,
+        exported: bool,
+    ) -> Result<(String, Option<String>), ConstructError> {
+        let placeholder = json!({ REFERENCE_PLACEHOLDER_KEY: reference });
+        for (output_id, output) in &producer.template().outputs {
+            if output.value != placeholder {
+                continue;
+            }
+            match output.export.as_ref().map(|export| export.name.as_str()) {
+                Some(Some(name)) => return Ok((output_id.clone(), Some(name.to_owned()))),
+                None if !exported => return Ok((output_id.clone(), None)),
+                _ => {}
+            }
+        }
+
+        let output_id = match &reference.attribute {
+            None => format!("Ref{}", reference.logical_id),
+            Some(attribute) => {
+                let attribute: String = attribute.chars().filter(char::is_ascii_alphanumeric).collect();
+                format!("GetAtt{}{attribute}", reference.logical_id)
+            }
+        };
+        if producer.template().outputs.contains_key(&output_id) {
+            return Err(ConstructError::DuplicateOutput { stack: producer.name().to_owned(), output_id });
+        }
+        let outputs = self.generated.entry(producer.name().to_owned()).or_default();
+        let output = outputs.entry(output_id.clone()).or_insert_with(|| GeneratedOutput {
+            value: local_form(reference),
+            description: format!(
+                "{}{} for other stacks",
+                reference.logical_id,
+                reference.attribute.as_ref().map(|a| format!(".{a}")).unwrap_or_default()
+            ),
+            exported: false,
+        });
+        output.exported |= exported;
+        let export = exported.then(|| export_name(producer.name(), &output_id));
+        Ok((output_id, export))
+    }
+}
+
+/// `Ref` or `Fn::GetAtt` inside the producer's own template.
+fn local_form(reference: &ReferencePlaceholder) -> Json {
+    match &reference.attribute {
+        None => json!({ "Ref": reference.logical_id }),
+        Some(attribute) => json!({ "Fn::GetAtt": [reference.logical_id, attribute] }),
+    }
+}

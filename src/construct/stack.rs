@@ -1,0 +1,300 @@
+//! A stack (one template, one region) and the scopes through which constructs add resources to it.
+
+use indexmap::{IndexMap, IndexSet};
+
+use super::error::ConstructError;
+use super::path::ConstructPath;
+use crate::template::{Address, Output, Parameter, Resource, Template, Value};
+
+/// The longest stack name CloudFormation accepts.
+const MAX_STACK_NAME_LENGTH: usize = 128;
+
+/// One CloudFormation stack: a template deployed to one region.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    name: String,
+    region: String,
+    tags: IndexMap<String, String>,
+    template: Template,
+    /// Every construct path registered in this stack, to reject two constructs at one path.
+    nodes: IndexSet<ConstructPath>,
+    /// The construct path behind each logical ID (resources and parameters share one namespace).
+    logical_ids: IndexMap<String, ConstructPath>,
+    explicit_dependencies: IndexSet<String>,
+}
+
+impl Stack {
+    pub(crate) fn new(name: &str, region: &str) -> Result<Self, ConstructError> {
+        let valid = name.len() <= MAX_STACK_NAME_LENGTH
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !valid {
+            return Err(ConstructError::InvalidStackName { name: name.to_owned() });
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            region: region.to_owned(),
+            tags: IndexMap::new(),
+            template: Template::default(),
+            nodes: IndexSet::new(),
+            logical_ids: IndexMap::new(),
+            explicit_dependencies: IndexSet::new(),
+        })
+    }
+
+    /// The stack name, which is also the first segment of every construct path in it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The region the stack deploys to.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Stack-level tags; `aws cloudformation deploy --tags` propagates them to every taggable resource.
+    pub fn tags(&self) -> &IndexMap<String, String> {
+        &self.tags
+    }
+
+    /// Adds or replaces a stack tag.
+    pub fn add_tag(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.tags.insert(key.into(), value.into());
+    }
+
+    /// Sets the template description.
+    pub fn set_description(&mut self, description: impl Into<String>) {
+        self.template.description = Some(description.into());
+    }
+
+    /// The template as built so far, with references still unresolved.
+    pub fn template(&self) -> &Template {
+        &self.template
+    }
+
+    /// The escape hatch: a resource by logical ID, to set what no construct models.
+    pub fn resource_mut(&mut self, logical_id: &str) -> Option<&mut Resource> {
+        self.template.resources.get_mut(logical_id)
+    }
+
+    /// The construct path of a resource or parameter.
+    pub fn path_of(&self, logical_id: &str) -> Option<&ConstructPath> {
+        self.logical_ids.get(logical_id)
+    }
+
+    /// The root scope, under which constructs add their children.
+    pub fn root(&mut self) -> Scope<'_> {
+        let path = ConstructPath::stack_root(&self.name);
+        Scope { stack: self, path }
+    }
+
+    /// Declares that this stack deploys after another one, beyond what references imply.
+    pub fn add_dependency(&mut self, stack_name: impl Into<String>) {
+        self.explicit_dependencies.insert(stack_name.into());
+    }
+
+    /// Dependencies declared with [`Stack::add_dependency`].
+    pub fn explicit_dependencies(&self) -> &IndexSet<String> {
+        &self.explicit_dependencies
+    }
+
+    /// Adds an output. Its ID must be new in this stack.
+    pub fn add_output(&mut self, output_id: impl Into<String>, output: Output) -> Result<(), ConstructError> {
+        let output_id = output_id.into();
+        if self.template.outputs.contains_key(&output_id) {
+            return Err(ConstructError::DuplicateOutput { stack: self.name.clone(), output_id });
+        }
+        self.template.outputs.insert(output_id, output);
+        Ok(())
+    }
+
+    /// Adds an output exported as `<stack name>:<output id>`, the naming every stack of the app shares.
+    pub fn export_value<T>(
+        &mut self,
+        output_id: &str,
+        value: &Value<T>,
+        description: &str,
+    ) -> Result<(), ConstructError> {
+        let export_name = export_name(&self.name, output_id);
+        self.add_output(output_id, Output::new(value).description(description).export_as(export_name))
+    }
+
+    fn register(&mut self, path: &ConstructPath) -> Result<(), ConstructError> {
+        if !self.nodes.insert(path.clone()) {
+            return Err(ConstructError::DuplicatePath { path: path.to_string() });
+        }
+        Ok(())
+    }
+
+    fn allocate_logical_id(&mut self, path: &ConstructPath) -> Result<String, ConstructError> {
+        self.register(path)?;
+        let logical_id = path.logical_id();
+        if let Some(existing) = self.logical_ids.get(&logical_id) {
+            return Err(ConstructError::LogicalIdCollision {
+                logical_id,
+                path: path.to_string(),
+                existing: existing.to_string(),
+            });
+        }
+        self.logical_ids.insert(logical_id.clone(), path.clone());
+        Ok(logical_id)
+    }
+}
+
+/// The export name for an output: `<stack name>:<output id>`.
+pub(crate) fn export_name(stack_name: &str, output_id: &str) -> String {
+    format!("{stack_name}:{output_id}")
+}
+
+/// A place in the construct tree: a stack and a path in it. Constructs take a scope, open a child scope
+/// for themselves with [`Scope::child`], and add resources there.
+#[derive(Debug)]
+pub struct Scope<'a> {
+    stack: &'a mut Stack,
+    path: ConstructPath,
+}
+
+impl Scope<'_> {
+    /// A child scope, registering the child's path so that no other construct can take it.
+    pub fn child(&mut self, id: &str) -> Result<Scope<'_>, ConstructError> {
+        let path = self.path.child(id)?;
+        self.stack.register(&path)?;
+        Ok(Scope { stack: self.stack, path })
+    }
+
+    /// This scope's path.
+    pub fn path(&self) -> &ConstructPath {
+        &self.path
+    }
+
+    /// The stack this scope belongs to.
+    pub fn stack(&mut self) -> &mut Stack {
+        self.stack
+    }
+
+    /// The region of this scope's stack.
+    pub fn region(&self) -> &str {
+        &self.stack.region
+    }
+
+    /// Adds a resource under the child id `id`, allocating its logical ID from the path.
+    pub fn add_resource(&mut self, id: &str, resource: Resource) -> Result<ResourceRef, ConstructError> {
+        let path = self.path.child(id)?;
+        let logical_id = self.stack.allocate_logical_id(&path)?;
+        let resource_type = resource.resource_type().to_owned();
+        self.stack.template.resources.insert(logical_id.clone(), resource);
+        Ok(ResourceRef { address: Address { stack: self.stack.name.clone(), logical_id }, resource_type, path })
+    }
+
+    /// Adds a template parameter under the child id `id` and returns a reference to its value.
+    pub fn add_parameter<T>(&mut self, id: &str, parameter: Parameter) -> Result<Value<T>, ConstructError> {
+        let path = self.path.child(id)?;
+        let logical_id = self.stack.allocate_logical_id(&path)?;
+        self.stack.template.parameters.insert(logical_id.clone(), parameter);
+        Ok(Value::reference(&Address { stack: self.stack.name.clone(), logical_id }, None))
+    }
+}
+
+/// A handle on a resource added to a stack: enough to reference it from anywhere in the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceRef {
+    address: Address,
+    resource_type: String,
+    path: ConstructPath,
+}
+
+impl ResourceRef {
+    /// The resource's logical ID.
+    pub fn logical_id(&self) -> &str {
+        &self.address.logical_id
+    }
+
+    /// The stack and logical ID.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// The CloudFormation type.
+    pub fn resource_type(&self) -> &str {
+        &self.resource_type
+    }
+
+    /// The construct path.
+    pub fn path(&self) -> &ConstructPath {
+        &self.path
+    }
+
+    /// `Ref` to the resource. From another stack it becomes an import or a stack output lookup.
+    pub fn ref_value(&self) -> Value<String> {
+        Value::reference(&self.address, None)
+    }
+
+    /// `Fn::GetAtt` of an attribute. From another stack it becomes an import or a stack output lookup.
+    pub fn get_att<T>(&self, attribute: &str) -> Value<T> {
+        Value::reference(&self.address, Some(attribute))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_get_logical_ids_from_their_paths() {
+        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        let mut root = stack.root();
+        let mut vpc = root.child("Vpc").unwrap();
+        let main = vpc.add_resource("Resource", Resource::new("AWS::EC2::VPC")).unwrap();
+        let subnet = vpc.add_resource("public-a", Resource::new("AWS::EC2::Subnet")).unwrap();
+        assert_eq!(main.logical_id(), "Vpc");
+        assert_eq!(subnet.logical_id(), "VpcPublicA");
+        assert_eq!(subnet.path().to_string(), "Net/Vpc/public-a");
+        assert_eq!(stack.path_of("VpcPublicA").unwrap().to_string(), "Net/Vpc/public-a");
+    }
+
+    #[test]
+    fn a_logical_id_collision_names_both_paths() {
+        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        let mut root = stack.root();
+        root.add_resource("Vpc-Main", Resource::new("AWS::EC2::VPC")).unwrap();
+        let err = root.add_resource("VpcMain", Resource::new("AWS::EC2::VPC")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "logical ID VpcMain of Net/VpcMain collides with Net/Vpc-Main; rename one of the constructs"
+        );
+    }
+
+    #[test]
+    fn parameters_share_the_logical_id_namespace() {
+        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        let mut root = stack.root();
+        root.add_parameter::<String>("Env", Parameter::new("String")).unwrap();
+        let err = root.add_resource("Env", Resource::new("AWS::SNS::Topic")).unwrap_err();
+        assert_eq!(err, ConstructError::DuplicatePath { path: "Net/Env".into() });
+    }
+
+    #[test]
+    fn two_constructs_cannot_share_a_path() {
+        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        let mut root = stack.root();
+        root.child("Vpc").unwrap();
+        assert_eq!(root.child("Vpc").unwrap_err(), ConstructError::DuplicatePath { path: "Net/Vpc".into() });
+    }
+
+    #[test]
+    fn stack_names_follow_cloudformation_rules() {
+        assert!(Stack::new("App-Primary-Network", "us-east-1").is_ok());
+        for bad in ["1Stack", "has space", "under_score", ""] {
+            assert!(matches!(Stack::new(bad, "us-east-1"), Err(ConstructError::InvalidStackName { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exported_values_are_named_after_their_stack() {
+        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        stack.export_value("VpcId", &Value::<String>::local_ref("Vpc"), "The VPC").unwrap();
+        let output = &stack.template().outputs["VpcId"];
+        assert_eq!(output.export.as_ref().unwrap().name, serde_json::json!("Net:VpcId"));
+        assert!(stack.export_value("VpcId", &Value::<String>::local_ref("Vpc"), "again").is_err());
+    }
+}

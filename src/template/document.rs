@@ -1,0 +1,276 @@
+//! The template document: parameters, mappings, conditions, resources and outputs, rendered in a fixed
+//! order so that the same input always gives the same bytes.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use super::expr::Value;
+use super::resource::Resource;
+
+/// The file format of a rendered template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TemplateFormat {
+    /// JSON with one-space indentation, the form the AWS CDK writes.
+    #[default]
+    Json,
+    /// YAML in long form (`Fn::GetAtt:`), which any YAML parser reads.
+    Yaml,
+}
+
+impl TemplateFormat {
+    /// The file extension, without a dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            TemplateFormat::Json => "json",
+            TemplateFormat::Yaml => "yaml",
+        }
+    }
+
+    /// Renders a JSON document in this format. Key order is the document's insertion order.
+    pub fn render(self, document: &serde_json::Value) -> String {
+        match self {
+            TemplateFormat::Json => {
+                let mut out = Vec::new();
+                let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+                let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+                document.serialize(&mut serializer).expect("JSON values always serialize");
+                let mut text = String::from_utf8(out).expect("serde_json writes UTF-8");
+                text.push('\n');
+                text
+            }
+            TemplateFormat::Yaml => serde_yaml::to_string(document).expect("JSON values always serialize to YAML"),
+        }
+    }
+}
+
+impl fmt::Display for TemplateFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// A template parameter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Parameter {
+    /// The parameter type (`String`, `Number`, `AWS::EC2::VPC::Id`, ...).
+    #[serde(rename = "Type")]
+    pub parameter_type: String,
+    /// A human description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The default value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// The only values accepted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<String>,
+    /// A regular expression the value must match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_pattern: Option<String>,
+    /// Masks the value in the console and API output.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_echo: bool,
+}
+
+impl Parameter {
+    /// A parameter of the given type with no constraints.
+    pub fn new(parameter_type: impl Into<String>) -> Self {
+        Self {
+            parameter_type: parameter_type.into(),
+            description: None,
+            default: None,
+            allowed_values: Vec::new(),
+            allowed_pattern: None,
+            no_echo: false,
+        }
+    }
+}
+
+/// A condition expression under `Conditions`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// `Fn::Equals`.
+    Equals(Value<String>, Value<String>),
+    /// `Fn::And` (2 to 10 operands).
+    And(Vec<Condition>),
+    /// `Fn::Or` (2 to 10 operands).
+    Or(Vec<Condition>),
+    /// `Fn::Not`.
+    Not(Box<Condition>),
+    /// `Condition`: another named condition.
+    Named(String),
+}
+
+impl Serialize for Condition {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self {
+            Condition::Equals(left, right) => map.serialize_entry("Fn::Equals", &(left, right))?,
+            Condition::And(operands) => map.serialize_entry("Fn::And", operands)?,
+            Condition::Or(operands) => map.serialize_entry("Fn::Or", operands)?,
+            Condition::Not(operand) => map.serialize_entry("Fn::Not", &[operand])?,
+            Condition::Named(name) => map.serialize_entry("Condition", name)?,
+        }
+        map.end()
+    }
+}
+
+/// A two-level lookup table under `Mappings`.
+pub type Mapping = IndexMap<String, IndexMap<String, serde_json::Value>>;
+
+/// The `Export` of an output, which other stacks of the region read with `Fn::ImportValue`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Export {
+    /// The export name, unique per account and region.
+    #[serde(rename = "Name")]
+    pub name: serde_json::Value,
+}
+
+/// A stack output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Output {
+    /// A human description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The output value; may still hold reference placeholders before synthesis.
+    pub value: serde_json::Value,
+    /// The export, if other stacks import this output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<Export>,
+}
+
+impl Output {
+    /// An output with a value and no export.
+    pub fn new<T>(value: &Value<T>) -> Self {
+        Self { description: None, value: serde_json::to_value(value).expect("values serialize"), export: None }
+    }
+
+    /// Adds a description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Exports the output under a literal name.
+    #[must_use]
+    pub fn export_as(mut self, name: impl Into<String>) -> Self {
+        self.export = Some(Export { name: serde_json::Value::String(name.into()) });
+        self
+    }
+}
+
+/// One CloudFormation template.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Template {
+    /// `Description`.
+    pub description: Option<String>,
+    /// `Parameters`, by logical ID.
+    pub parameters: IndexMap<String, Parameter>,
+    /// `Mappings`, by name.
+    pub mappings: IndexMap<String, Mapping>,
+    /// `Conditions`, by name.
+    pub conditions: IndexMap<String, Condition>,
+    /// `Resources`, by logical ID.
+    pub resources: IndexMap<String, Resource>,
+    /// `Outputs`, by logical ID.
+    pub outputs: IndexMap<String, Output>,
+}
+
+impl Template {
+    /// The template as a JSON document with sections in CloudFormation's documented order.
+    pub fn to_document(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("templates serialize to JSON")
+    }
+}
+
+impl Serialize for Template {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("AWSTemplateFormatVersion", "2010-09-09")?;
+        if let Some(description) = &self.description {
+            map.serialize_entry("Description", description)?;
+        }
+        if !self.parameters.is_empty() {
+            map.serialize_entry("Parameters", &self.parameters)?;
+        }
+        if !self.mappings.is_empty() {
+            map.serialize_entry("Mappings", &self.mappings)?;
+        }
+        if !self.conditions.is_empty() {
+            map.serialize_entry("Conditions", &self.conditions)?;
+        }
+        map.serialize_entry("Resources", &self.resources)?;
+        if !self.outputs.is_empty() {
+            map.serialize_entry("Outputs", &self.outputs)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn sample() -> Template {
+        let mut template = Template { description: Some("sample".into()), ..Template::default() };
+        let mut env = Parameter::new("String");
+        env.allowed_values = vec!["prod".into(), "dev".into()];
+        env.default = Some(json!("prod"));
+        template.parameters.insert("Env".into(), env);
+        template.mappings.insert(
+            "Regions".into(),
+            IndexMap::from([("us-east-1".into(), IndexMap::from([("Az".into(), json!(3))]))]),
+        );
+        template.conditions.insert(
+            "IsProd".into(),
+            Condition::Not(Box::new(Condition::Equals(Value::local_ref("Env"), Value::from("dev")))),
+        );
+        template.resources.insert("Topic".into(), Resource::new("AWS::SNS::Topic").condition("IsProd"));
+        template
+            .outputs
+            .insert("TopicArn".into(), Output::new(&Value::<String>::local_ref("Topic")).export_as("Sample:TopicArn"));
+        template
+    }
+
+    #[test]
+    fn sections_come_in_documented_order() {
+        let document = sample().to_document();
+        let keys: Vec<_> = document.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["AWSTemplateFormatVersion", "Description", "Parameters", "Mappings", "Conditions", "Resources", "Outputs"]
+        );
+        assert_eq!(document["Conditions"]["IsProd"], json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "Env"}, "dev"]}]}));
+        assert_eq!(
+            document["Outputs"]["TopicArn"],
+            json!({"Value": {"Ref": "Topic"}, "Export": {"Name": "Sample:TopicArn"}})
+        );
+    }
+
+    #[test]
+    fn yaml_uses_the_long_form_and_reads_back_identically() {
+        let document = sample().to_document();
+        let yaml = TemplateFormat::Yaml.render(&document);
+        assert!(yaml.contains("Fn::Equals:"), "{yaml}");
+        assert!(!yaml.contains('!'), "no short-form tags: {yaml}");
+        let parsed: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
+        assert_eq!(parsed, document);
+    }
+
+    #[test]
+    fn json_rendering_is_stable_and_newline_terminated() {
+        let document = sample().to_document();
+        let first = TemplateFormat::Json.render(&document);
+        assert_eq!(first, TemplateFormat::Json.render(&sample().to_document()));
+        assert!(first.ends_with("}\n"));
+        assert!(first.starts_with("{\n \"AWSTemplateFormatVersion\": \"2010-09-09\","));
+    }
+}

@@ -1,0 +1,11 @@
+//! The CloudFormation template model and its deterministic serialization.
+//!
+//! This layer knows nothing of constructs or stacks-as-a-graph: it is the shape of one template file.
+
+mod document;
+pub mod expr;
+mod resource;
+
+pub use document::{Condition, Export, Mapping, Output, Parameter, Template, TemplateFormat};
+pub use expr::{Address, DynamicReference, Pseudo, Value};
+pub use resource::{RemovalPolicy, Resource, STATEFUL_RESOURCE_TYPES};

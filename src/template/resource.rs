@@ -1,0 +1,238 @@
+//! A CloudFormation resource entry: type, properties and the resource attributes around them.
+
+use indexmap::IndexMap;
+use serde::{Serialize, Serializer};
+
+/// What CloudFormation does with a resource's physical object on deletion (`DeletionPolicy`) or
+/// replacement (`UpdateReplacePolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RemovalPolicy {
+    /// Delete the physical resource.
+    Delete,
+    /// Keep the physical resource, detached from the stack.
+    Retain,
+    /// Keep it unless the whole stack is deleted (`RetainExceptOnCreate`).
+    RetainExceptOnCreate,
+    /// Take a final snapshot, then delete (only for snapshot-capable types).
+    Snapshot,
+}
+
+/// Resource types whose deletion loses data, following cfn-lint's list for rule I3011 plus S3 buckets.
+///
+/// Synthesis refuses a resource of these types without both `DeletionPolicy` and
+/// `UpdateReplacePolicy`, so a policy is always a decision, never a default.
+pub const STATEFUL_RESOURCE_TYPES: &[&str] = &[
+    "AWS::Backup::BackupVault",
+    "AWS::Cognito::UserPool",
+    "AWS::DocDB::DBCluster",
+    "AWS::DocDB::DBInstance",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::DynamoDB::Table",
+    "AWS::EC2::Volume",
+    "AWS::EFS::FileSystem",
+    "AWS::ElastiCache::CacheCluster",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::KMS::Key",
+    "AWS::Kinesis::Stream",
+    "AWS::Logs::LogGroup",
+    "AWS::OpenSearchService::Domain",
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::S3::Bucket",
+    "AWS::SQS::Queue",
+    "AWS::SecretsManager::Secret",
+];
+
+/// One entry under `Resources`.
+///
+/// Properties are kept as serialized JSON in insertion order. They may still contain reference
+/// placeholders (see [`crate::template::expr`]) until the stack is synthesized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    resource_type: String,
+    properties: IndexMap<String, serde_json::Value>,
+    depends_on: Vec<String>,
+    condition: Option<String>,
+    deletion_policy: Option<RemovalPolicy>,
+    update_replace_policy: Option<RemovalPolicy>,
+    metadata: IndexMap<String, serde_json::Value>,
+}
+
+impl Resource {
+    /// A resource of the given type (`AWS::EC2::VPC`) with no properties yet.
+    pub fn new(resource_type: impl Into<String>) -> Self {
+        Self {
+            resource_type: resource_type.into(),
+            properties: IndexMap::new(),
+            depends_on: Vec::new(),
+            condition: None,
+            deletion_policy: None,
+            update_replace_policy: None,
+            metadata: IndexMap::new(),
+        }
+    }
+
+    /// Sets a property. A value that serializes to JSON `null` removes the property instead, so that an
+    /// absent `Option` never reaches the template.
+    #[must_use]
+    pub fn property(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
+        self.set_property(name, value);
+        self
+    }
+
+    /// Sets a property in place; see [`Resource::property`].
+    pub fn set_property(&mut self, name: impl Into<String>, value: impl Serialize) {
+        let name = name.into();
+        let value = serde_json::to_value(value).expect("property values serialize to JSON");
+        if value.is_null() {
+            self.properties.shift_remove(&name);
+        } else {
+            self.properties.insert(name, value);
+        }
+    }
+
+    /// Adds an explicit `DependsOn` on a resource of the same stack.
+    #[must_use]
+    pub fn depends_on(mut self, logical_id: impl Into<String>) -> Self {
+        let logical_id = logical_id.into();
+        if !self.depends_on.contains(&logical_id) {
+            self.depends_on.push(logical_id);
+        }
+        self
+    }
+
+    /// Creates the resource only when the named condition holds.
+    #[must_use]
+    pub fn condition(mut self, condition: impl Into<String>) -> Self {
+        self.condition = Some(condition.into());
+        self
+    }
+
+    /// Sets both `DeletionPolicy` and `UpdateReplacePolicy` to the same policy.
+    #[must_use]
+    pub fn removal_policy(self, policy: RemovalPolicy) -> Self {
+        self.deletion_policy(policy).update_replace_policy(policy)
+    }
+
+    /// Sets `DeletionPolicy`.
+    #[must_use]
+    pub fn deletion_policy(mut self, policy: RemovalPolicy) -> Self {
+        self.deletion_policy = Some(policy);
+        self
+    }
+
+    /// Sets `UpdateReplacePolicy`.
+    #[must_use]
+    pub fn update_replace_policy(mut self, policy: RemovalPolicy) -> Self {
+        self.update_replace_policy = Some(policy);
+        self
+    }
+
+    /// Adds a `Metadata` entry (for example checkov's `checkov.skip` with its reason).
+    #[must_use]
+    pub fn metadata(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.metadata.insert(key.into(), value);
+        self
+    }
+
+    /// The CloudFormation type name.
+    pub fn resource_type(&self) -> &str {
+        &self.resource_type
+    }
+
+    /// The properties set so far, in insertion order.
+    pub fn properties(&self) -> &IndexMap<String, serde_json::Value> {
+        &self.properties
+    }
+
+    /// Mutable access to the properties: the escape hatch for anything a construct does not model.
+    pub fn properties_mut(&mut self) -> &mut IndexMap<String, serde_json::Value> {
+        &mut self.properties
+    }
+
+    /// The explicit `DependsOn` logical IDs.
+    pub fn dependencies(&self) -> &[String] {
+        &self.depends_on
+    }
+
+    /// The `DeletionPolicy`, if set.
+    pub fn get_deletion_policy(&self) -> Option<RemovalPolicy> {
+        self.deletion_policy
+    }
+
+    /// The `UpdateReplacePolicy`, if set.
+    pub fn get_update_replace_policy(&self) -> Option<RemovalPolicy> {
+        self.update_replace_policy
+    }
+
+    /// Whether deleting this resource type loses data (see [`STATEFUL_RESOURCE_TYPES`]).
+    pub fn is_stateful(&self) -> bool {
+        STATEFUL_RESOURCE_TYPES.contains(&self.resource_type.as_str())
+    }
+}
+
+impl Serialize for Resource {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("Type", &self.resource_type)?;
+        if let Some(condition) = &self.condition {
+            map.serialize_entry("Condition", condition)?;
+        }
+        match self.depends_on.as_slice() {
+            [] => {}
+            [single] => map.serialize_entry("DependsOn", single)?,
+            many => map.serialize_entry("DependsOn", many)?,
+        }
+        if let Some(policy) = self.deletion_policy {
+            map.serialize_entry("DeletionPolicy", &policy)?;
+        }
+        if let Some(policy) = self.update_replace_policy {
+            map.serialize_entry("UpdateReplacePolicy", &policy)?;
+        }
+        if !self.metadata.is_empty() {
+            map.serialize_entry("Metadata", &self.metadata)?;
+        }
+        if !self.properties.is_empty() {
+            map.serialize_entry("Properties", &self.properties)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::template::Value;
+
+    #[test]
+    fn serializes_attributes_before_properties_and_drops_absent_options() {
+        let resource = Resource::new("AWS::Logs::LogGroup")
+            .property("RetentionInDays", Value::from(365))
+            .property("KmsKeyId", Option::<Value<String>>::None)
+            .depends_on("Key")
+            .removal_policy(RemovalPolicy::Retain)
+            .metadata("checkov", json!({"skip": []}));
+        assert_eq!(
+            serde_json::to_value(&resource).unwrap(),
+            json!({
+                "Type": "AWS::Logs::LogGroup",
+                "DependsOn": "Key",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Metadata": {"checkov": {"skip": []}},
+                "Properties": {"RetentionInDays": 365}
+            })
+        );
+        assert!(resource.is_stateful());
+    }
+
+    #[test]
+    fn several_dependencies_render_as_a_list_without_duplicates() {
+        let resource = Resource::new("AWS::EC2::EIP").depends_on("A").depends_on("B").depends_on("A");
+        assert_eq!(serde_json::to_value(&resource).unwrap()["DependsOn"], json!(["A", "B"]));
+        assert!(!resource.is_stateful());
+    }
+}
