@@ -1,1 +1,31 @@
-//! placeholder
+//! The platform configuration file: its shape, its JSON Schema, and loading with located errors.
+
+mod load;
+mod model;
+mod source_map;
+mod validate;
+
+pub use load::{ConfigError, ConfigFile, DisplayLocation, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
+pub use model::{
+    FlowLogsConfig, NatGateways, NetworkConfig, PlatformConfig, RegionConfig, RegionRole, SubnetTierConfig,
+    SubnetTiersConfig, TrafficType,
+};
+pub use source_map::{Location, SourceMap};
+pub use validate::LOG_RETENTION_DAYS;
+
+/// The JSON Schema of the configuration file, as `cfn-synth schema` prints it.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(PlatformConfig)).expect("schemas serialize to JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schema_describes_the_top_level_keys_and_denies_others() {
+        let schema = super::json_schema();
+        assert_eq!(schema["additionalProperties"], serde_json::json!(false));
+        let properties = schema["properties"].as_object().unwrap();
+        assert_eq!(properties.keys().collect::<Vec<_>>(), ["app", "tags", "regions"]);
+        assert_eq!(schema["required"], serde_json::json!(["app", "regions"]));
+    }
+}

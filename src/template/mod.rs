@@ -5,7 +5,9 @@
 mod document;
 pub mod expr;
 mod resource;
+mod tag;
 
 pub use document::{Condition, Export, Mapping, Output, Parameter, Template, TemplateFormat};
 pub use expr::{Address, DynamicReference, Pseudo, Value};
 pub use resource::{RemovalPolicy, Resource, STATEFUL_RESOURCE_TYPES};
+pub use tag::Tag;

@@ -1,0 +1,205 @@
+//! The platform configuration: what `stacks/platform.yaml` may say.
+//!
+//! Every struct denies unknown fields, so a misspelt key is an error at its line instead of a silently
+//! ignored setting. Every default is the one the reference platform uses.
+
+use indexmap::IndexMap;
+use ipnet::Ipv4Net;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// The app name: lower-case letters, digits and '-'. Stack names start with it in PascalCase
+    /// (`integration-platform` gives `IntegrationPlatform-Primary-Network`).
+    pub app: String,
+    /// Tags added to every stack, beside the `app` and `region-role` tags the platform sets itself.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub tags: IndexMap<String, String>,
+    /// One entry per region role: exactly one `primary`, and at most one `disaster-recovery`.
+    pub regions: Vec<RegionConfig>,
+}
+
+/// What a region does for the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegionRole {
+    /// Serves traffic.
+    Primary,
+    /// The warm standby that takes over when the primary region fails.
+    DisasterRecovery,
+}
+
+impl RegionRole {
+    /// The value of the `region-role` tag.
+    pub fn tag_value(self) -> &'static str {
+        match self {
+            RegionRole::Primary => "primary",
+            RegionRole::DisasterRecovery => "disaster-recovery",
+        }
+    }
+
+    /// The role's segment in stack names.
+    pub fn stack_segment(self) -> &'static str {
+        match self {
+            RegionRole::Primary => "Primary",
+            RegionRole::DisasterRecovery => "DisasterRecovery",
+        }
+    }
+}
+
+/// One region of the platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegionConfig {
+    /// The region's role.
+    pub role: RegionRole,
+    /// The AWS region code, such as `us-east-1`.
+    pub region: String,
+    /// The region's network.
+    pub network: NetworkConfig,
+}
+
+/// The VPC of one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// The VPC's IPv4 CIDR block, from /16 to /28. VPCs of different regions must not overlap, so that
+    /// they can be peered for disaster recovery.
+    #[schemars(with = "String")]
+    pub vpc_cidr: Ipv4Net,
+    /// How many availability zones the subnets span (2 to 6). Default: 3.
+    #[serde(default = "default_az_count")]
+    #[schemars(range(min = 2, max = 6))]
+    pub az_count: u8,
+    /// One NAT gateway per AZ (resilient to an AZ outage) or a single one (cheaper). Default: `per-az`.
+    #[serde(default)]
+    pub nat_gateways: NatGateways,
+    /// The three subnet tiers.
+    #[serde(default)]
+    pub subnets: SubnetTiersConfig,
+    /// VPC flow logs.
+    #[serde(default)]
+    pub flow_logs: FlowLogsConfig,
+}
+
+fn default_az_count() -> u8 {
+    3
+}
+
+/// How many NAT gateways the VPC runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NatGateways {
+    /// One NAT gateway in each AZ; each private-app subnet routes through its own AZ's gateway.
+    #[default]
+    PerAz,
+    /// One NAT gateway in the first AZ for all private-app subnets.
+    Single,
+}
+
+/// The subnet tiers of a VPC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubnetTiersConfig {
+    /// Public subnets: load balancers and NAT gateways. Default: /24 per AZ.
+    #[serde(default = "SubnetTierConfig::public")]
+    pub public: SubnetTierConfig,
+    /// Private subnets with egress through NAT: the Fargate tasks. Default: /20 per AZ.
+    #[serde(default = "SubnetTierConfig::private_app")]
+    pub private_app: SubnetTierConfig,
+    /// Isolated subnets with no route out: the database and the cache. Default: /24 per AZ.
+    #[serde(default = "SubnetTierConfig::isolated")]
+    pub isolated: SubnetTierConfig,
+}
+
+impl Default for SubnetTiersConfig {
+    fn default() -> Self {
+        Self {
+            public: SubnetTierConfig::public(),
+            private_app: SubnetTierConfig::private_app(),
+            isolated: SubnetTierConfig::isolated(),
+        }
+    }
+}
+
+/// The size, or the explicit blocks, of one subnet tier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubnetTierConfig {
+    /// The prefix length of each subnet (16 to 28), when the blocks are computed from the VPC CIDR.
+    #[schemars(range(min = 16, max = 28))]
+    pub prefix_length: u8,
+    /// Explicit blocks, one per AZ in AZ order, instead of computed ones. Each must lie in the VPC
+    /// CIDR and have `prefixLength`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub cidrs: Option<Vec<Ipv4Net>>,
+}
+
+impl SubnetTierConfig {
+    fn sized(prefix_length: u8) -> Self {
+        Self { prefix_length, cidrs: None }
+    }
+
+    fn public() -> Self {
+        Self::sized(24)
+    }
+
+    fn private_app() -> Self {
+        Self::sized(20)
+    }
+
+    fn isolated() -> Self {
+        Self::sized(24)
+    }
+}
+
+/// VPC flow logs to an encrypted CloudWatch Logs group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FlowLogsConfig {
+    /// How long the log group keeps records, in days; one of the values CloudWatch Logs accepts, and at
+    /// least 365 (checkov CKV_AWS_338). Default: 365.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+    /// Which traffic to record. Default: `ALL`.
+    #[serde(default)]
+    pub traffic_type: TrafficType,
+}
+
+impl Default for FlowLogsConfig {
+    fn default() -> Self {
+        Self { retention_days: default_retention_days(), traffic_type: TrafficType::default() }
+    }
+}
+
+fn default_retention_days() -> u32 {
+    365
+}
+
+/// The traffic a flow log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TrafficType {
+    /// Accepted and rejected traffic.
+    #[default]
+    All,
+    /// Accepted traffic only.
+    Accept,
+    /// Rejected traffic only.
+    Reject,
+}
+
+impl TrafficType {
+    /// The value CloudFormation expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrafficType::All => "ALL",
+            TrafficType::Accept => "ACCEPT",
+            TrafficType::Reject => "REJECT",
+        }
+    }
+}

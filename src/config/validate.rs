@@ -1,0 +1,167 @@
+//! Checks that need more than one value, or more than a type, to decide.
+//!
+//! The subnet plan itself is checked where it is computed (the VPC construct); the platform reports
+//! those errors against this file's keys too.
+
+use ipnet::Ipv4Net;
+
+use super::model::{PlatformConfig, RegionRole};
+
+/// One problem, named by key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// The key path, as serde writes it.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The retention periods CloudWatch Logs accepts, in days.
+pub const LOG_RETENTION_DAYS: &[u32] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/// The shortest retention the platform accepts: one year, for audit (checkov CKV_AWS_338).
+const MIN_RETENTION_DAYS: u32 = 365;
+
+fn issue(key: impl Into<String>, message: impl Into<String>) -> Issue {
+    Issue { key: key.into(), message: message.into() }
+}
+
+/// Returns the first problem found, in file order.
+pub fn validate(config: &PlatformConfig) -> Result<(), Issue> {
+    let app_ok = !config.app.is_empty()
+        && config.app.len() <= 32
+        && config.app.starts_with(|c: char| c.is_ascii_lowercase())
+        && config.app.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !app_ok {
+        return Err(issue("app", "must be 1 to 32 lower-case letters, digits or '-', starting with a letter"));
+    }
+    for (key, value) in &config.tags {
+        if key.starts_with("aws:") || key == "app" || key == "region-role" {
+            return Err(issue(format!("tags.{key}"), "this tag key is reserved"));
+        }
+        if key.is_empty() || key.len() > 128 || value.len() > 256 {
+            return Err(issue(format!("tags.{key}"), "tag keys hold 1 to 128 characters and values at most 256"));
+        }
+    }
+    if config.regions.is_empty() {
+        return Err(issue("regions", "at least the primary region is required"));
+    }
+
+    for (index, region) in config.regions.iter().enumerate() {
+        let key = format!("regions[{index}]");
+        let earlier = &config.regions[..index];
+        if let Some(other) = earlier.iter().position(|other| other.role == region.role) {
+            return Err(issue(
+                format!("{key}.role"),
+                format!("role {} is already taken by regions[{other}]", region.role.tag_value()),
+            ));
+        }
+        if !is_region_code(&region.region) {
+            return Err(issue(format!("{key}.region"), format!("{:?} is not an AWS region code", region.region)));
+        }
+        if let Some(other) = earlier.iter().position(|other| other.region == region.region) {
+            return Err(issue(
+                format!("{key}.region"),
+                format!("{} is already used by regions[{other}]", region.region),
+            ));
+        }
+
+        let network = &region.network;
+        let cidr = network.vpc_cidr;
+        if cidr != cidr.trunc() {
+            return Err(issue(
+                format!("{key}.network.vpcCidr"),
+                format!("{cidr} has host bits set; did you mean {}?", cidr.trunc()),
+            ));
+        }
+        if !(16..=28).contains(&cidr.prefix_len()) {
+            return Err(issue(format!("{key}.network.vpcCidr"), "a VPC CIDR must be from /16 to /28"));
+        }
+        if let Some(other) = earlier.iter().position(|other| overlaps(other.network.vpc_cidr, cidr)) {
+            return Err(issue(
+                format!("{key}.network.vpcCidr"),
+                format!("{cidr} overlaps the VPC of regions[{other}] ({})", config.regions[other].network.vpc_cidr),
+            ));
+        }
+        if !(2..=6).contains(&network.az_count) {
+            return Err(issue(format!("{key}.network.azCount"), "must be from 2 to 6"));
+        }
+        let retention = network.flow_logs.retention_days;
+        if !LOG_RETENTION_DAYS.contains(&retention) || retention < MIN_RETENTION_DAYS {
+            let allowed: Vec<String> =
+                LOG_RETENTION_DAYS.iter().filter(|d| **d >= MIN_RETENTION_DAYS).map(u32::to_string).collect();
+            return Err(issue(
+                format!("{key}.network.flowLogs.retentionDays"),
+                format!("{retention} is not allowed; use one of {}", allowed.join(", ")),
+            ));
+        }
+    }
+    if !config.regions.iter().any(|region| region.role == RegionRole::Primary) {
+        return Err(issue("regions", "one region must have role primary"));
+    }
+    Ok(())
+}
+
+fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`: lower-case words joined by '-', ending in a number.
+fn is_region_code(code: &str) -> bool {
+    let parts: Vec<&str> = code.split('-').collect();
+    let Some((number, words)) = parts.split_last() else { return false };
+    words.len() >= 2
+        && words.iter().all(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigFile;
+
+    fn default_config() -> PlatformConfig {
+        ConfigFile::embedded_default().unwrap().config().clone()
+    }
+
+    #[test]
+    fn the_default_passes() {
+        assert_eq!(validate(&default_config()), Ok(()));
+    }
+
+    #[test]
+    fn region_codes_are_recognised() {
+        for good in ["us-east-1", "eu-west-1", "us-gov-west-1", "ap-southeast-4"] {
+            assert!(is_region_code(good), "{good}");
+        }
+        for bad in ["", "useast1", "us-east", "US-EAST-1", "us--1", "us-east-x"] {
+            assert!(!is_region_code(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_rule_names_its_key() {
+        let cases: Vec<(fn(&mut PlatformConfig), &str)> = vec![
+            (|c| c.app = "Bad_Name".into(), "app"),
+            (|c| c.regions[1].role = RegionRole::Primary, "regions[1].role"),
+            (|c| c.regions[1].region = "us-east-1".into(), "regions[1].region"),
+            (|c| c.regions[0].region = "mars".into(), "regions[0].region"),
+            (|c| c.regions[0].network.vpc_cidr = "10.0.0.1/16".parse().unwrap(), "regions[0].network.vpcCidr"),
+            (|c| c.regions[0].network.vpc_cidr = "10.0.0.0/8".parse().unwrap(), "regions[0].network.vpcCidr"),
+            (|c| c.regions[0].network.az_count = 7, "regions[0].network.azCount"),
+            (|c| c.regions[1].network.flow_logs.retention_days = 30, "regions[1].network.flowLogs.retentionDays"),
+            (|c| c.regions[1].network.flow_logs.retention_days = 366, "regions[1].network.flowLogs.retentionDays"),
+            (|c| c.tags.insert("aws:owner".into(), "x".into()).map_or((), drop), "tags.aws:owner"),
+            (|c| c.regions.clear(), "regions"),
+            (|c| drop(c.regions.remove(0)), "regions"),
+        ];
+        for (mutate, key) in cases {
+            let mut config = default_config();
+            mutate(&mut config);
+            let found = validate(&config).unwrap_err();
+            assert_eq!(found.key, key, "{found:?}");
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! IAM: typed policy documents and a role construct.
+//!
+//! ## Secure defaults
+//! - A role trusts exactly one service principal, with the confused-deputy conditions the caller gives.
+//! - Statements name exact resources; a `*` resource is only written where the caller asks for it.
+//!
+//! ## Example
+//! ```
+//! use cfn_synth::constructs::iam::{PolicyDocument, Principal, Statement};
+//! use cfn_synth::template::Value;
+//! let trust = PolicyDocument::new(vec![Statement::allow(["sts:AssumeRole"])
+//!     .principal(Principal::service("vpc-flow-logs.amazonaws.com"))]);
+//! assert_eq!(serde_json::to_value(&trust).unwrap()["Version"], "2012-10-17");
+//! ```
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::template::{Resource, Value};
+
+/// An IAM policy document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyDocument {
+    #[serde(rename = "Version")]
+    version: &'static str,
+    #[serde(rename = "Statement")]
+    statements: Vec<Statement>,
+}
+
+impl PolicyDocument {
+    /// A document with the current policy language version.
+    pub fn new(statements: Vec<Statement>) -> Self {
+        Self { version: "2012-10-17", statements }
+    }
+
+    /// The statements.
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
+    }
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Effect {
+    /// `Allow`
+    Allow,
+    /// `Deny`
+    Deny,
+}
+
+/// Who a resource-based or trust policy statement applies to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Principal {
+    /// An AWS service, such as `logs.amazonaws.com`.
+    Service(Value<String>),
+    /// An account or IAM principal ARN.
+    #[serde(rename = "AWS")]
+    Aws(Value<String>),
+}
+
+impl Principal {
+    /// A service principal.
+    pub fn service(name: impl Into<Value<String>>) -> Self {
+        Principal::Service(name.into())
+    }
+
+    /// The account's root principal (`arn:<partition>:iam::<account>:root`), through which IAM
+    /// policies of the account grant access.
+    pub fn account_root() -> Self {
+        Principal::Aws(Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
+    }
+}
+
+/// One policy statement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    effect: Effect,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<Principal>,
+    action: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    resource: Vec<Value<String>>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    condition: IndexMap<String, IndexMap<String, serde_json::Value>>,
+}
+
+impl Statement {
+    /// An `Allow` statement for the given actions.
+    pub fn allow<I, S>(actions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::new(Effect::Allow, actions)
+    }
+
+    /// A `Deny` statement for the given actions.
+    pub fn deny<I, S>(actions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::new(Effect::Deny, actions)
+    }
+
+    fn new<I, S>(effect: Effect, actions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            sid: None,
+            effect,
+            principal: None,
+            action: actions.into_iter().map(Into::into).collect(),
+            resource: Vec::new(),
+            condition: IndexMap::new(),
+        }
+    }
+
+    /// `sts:AssumeRole` for one AWS service: the trust statement of a service role.
+    pub fn assume_role(service: impl Into<Value<String>>) -> Self {
+        Self::allow(["sts:AssumeRole"]).principal(Principal::service(service))
+    }
+
+    /// Names the statement.
+    #[must_use]
+    pub fn sid(mut self, sid: impl Into<String>) -> Self {
+        self.sid = Some(sid.into());
+        self
+    }
+
+    /// Sets the principal (resource-based and trust policies only).
+    #[must_use]
+    pub fn principal(mut self, principal: Principal) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+
+    /// Adds a resource ARN.
+    #[must_use]
+    pub fn resource(mut self, arn: impl Into<Value<String>>) -> Self {
+        self.resource.push(arn.into());
+        self
+    }
+
+    /// Adds a condition: `operator` (`StringEquals`, `ArnLike`, ...) on `key` with `value`.
+    #[must_use]
+    pub fn condition(mut self, operator: &str, key: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).expect("condition values serialize to JSON");
+        self.condition.entry(operator.to_owned()).or_default().insert(key.to_owned(), value);
+        self
+    }
+
+    /// The effect.
+    pub fn effect(&self) -> Effect {
+        self.effect
+    }
+
+    /// The actions.
+    pub fn actions(&self) -> &[String] {
+        &self.action
+    }
+
+    /// The resources.
+    pub fn resources(&self) -> &[Value<String>] {
+        &self.resource
+    }
+}
+
+/// A named inline policy of a role.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InlinePolicy {
+    policy_name: String,
+    policy_document: PolicyDocument,
+}
+
+/// What a [`Role`] is for and what it may do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleProps {
+    /// Why the role exists; shown in the IAM console.
+    pub description: String,
+    /// The trust statement: who may assume the role, with conditions such as `aws:SourceAccount`
+    /// against confused deputies. See [`Statement::assume_role`].
+    pub trust: Statement,
+    /// The statements of the role's inline policy; none means no inline policy.
+    pub statements: Vec<Statement>,
+}
+
+/// An IAM role assumed by one AWS service.
+#[derive(Debug, Clone)]
+pub struct Role {
+    resource: ResourceRef,
+}
+
+impl Role {
+    /// Adds the role under `id`.
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: RoleProps) -> Result<Self, ConstructError> {
+        let mut resource = Resource::new("AWS::IAM::Role")
+            .property("Description", Value::from(props.description))
+            .property("AssumeRolePolicyDocument", PolicyDocument::new(vec![props.trust]));
+        if !props.statements.is_empty() {
+            let policy =
+                InlinePolicy { policy_name: id.to_owned(), policy_document: PolicyDocument::new(props.statements) };
+            resource = resource.property("Policies", vec![policy]);
+        }
+        Ok(Self { resource: scope.add_resource(id, resource)? })
+    }
+
+    /// The role resource.
+    pub fn resource(&self) -> &ResourceRef {
+        &self.resource
+    }
+
+    /// The role's ARN.
+    pub fn arn(&self) -> Value<String> {
+        self.resource.get_att("Arn")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::App;
+
+    #[test]
+    fn statements_render_in_policy_language() {
+        let statement = Statement::allow(["kms:Decrypt"])
+            .sid("Use")
+            .principal(Principal::service("logs.amazonaws.com"))
+            .resource("*")
+            .condition("StringEquals", "aws:SourceAccount", Value::account_id());
+        assert_eq!(
+            serde_json::to_value(&statement).unwrap(),
+            json!({
+                "Sid": "Use",
+                "Effect": "Allow",
+                "Principal": {"Service": "logs.amazonaws.com"},
+                "Action": ["kms:Decrypt"],
+                "Resource": ["*"],
+                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(Principal::account_root()).unwrap(),
+            json!({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}})
+        );
+    }
+
+    #[test]
+    fn a_role_trusts_one_service_and_carries_its_inline_policy() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("S", "us-east-1").unwrap();
+        let role = Role::new(
+            &mut stack.root(),
+            "Delivery",
+            RoleProps {
+                description: "delivers".into(),
+                trust: Statement::assume_role("vpc-flow-logs.amazonaws.com").condition(
+                    "StringEquals",
+                    "aws:SourceAccount",
+                    "123",
+                ),
+                statements: vec![Statement::allow(["logs:PutLogEvents"]).resource("arn:x")],
+            },
+        )
+        .unwrap();
+        let properties = stack.template().resources[role.resource().logical_id()].properties();
+        let trust = &properties["AssumeRolePolicyDocument"]["Statement"][0];
+        assert_eq!(trust["Principal"], json!({"Service": "vpc-flow-logs.amazonaws.com"}));
+        assert_eq!(trust["Condition"], json!({"StringEquals": {"aws:SourceAccount": "123"}}));
+        assert_eq!(properties["Policies"][0]["PolicyName"], json!("Delivery"));
+        assert_eq!(properties["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"], json!(["arn:x"]));
+    }
+}

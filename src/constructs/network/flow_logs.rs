@@ -1,0 +1,149 @@
+//! VPC flow logs delivered to an encrypted CloudWatch Logs group.
+//!
+//! ## Secure defaults
+//! - A dedicated, rotating KMS key whose policy lets CloudWatch Logs use it only for this account's log
+//!   groups in this region (the `kms:EncryptionContext:aws:logs:arn` condition).
+//! - The delivery role trusts `vpc-flow-logs.amazonaws.com` only for this account's flow logs
+//!   (`aws:SourceAccount`, `aws:SourceArn`), and may only write streams of its own log group.
+//! - Retention of at least a year, chosen by the caller.
+
+use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::iam::{Principal, Role, RoleProps, Statement};
+use crate::constructs::kms::EncryptionKey;
+use crate::constructs::logs::LogGroup;
+use crate::template::{Resource, Tag, Value};
+
+/// Which traffic a flow log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlowLogTraffic {
+    /// Accepted and rejected traffic.
+    #[default]
+    All,
+    /// Accepted traffic only.
+    Accept,
+    /// Rejected traffic only.
+    Reject,
+}
+
+impl FlowLogTraffic {
+    fn as_str(self) -> &'static str {
+        match self {
+            FlowLogTraffic::All => "ALL",
+            FlowLogTraffic::Accept => "ACCEPT",
+            FlowLogTraffic::Reject => "REJECT",
+        }
+    }
+}
+
+/// Flow log settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowLogsProps {
+    /// Days the log group keeps records. Default: 365.
+    pub retention_days: u32,
+    /// Which traffic to record. Default: all.
+    pub traffic: FlowLogTraffic,
+}
+
+impl Default for FlowLogsProps {
+    fn default() -> Self {
+        Self { retention_days: 365, traffic: FlowLogTraffic::All }
+    }
+}
+
+/// A VPC flow log with its key, log group and delivery role.
+#[derive(Debug, Clone)]
+pub struct FlowLogs {
+    key: EncryptionKey,
+    log_group: LogGroup,
+    role: Role,
+    resource: ResourceRef,
+}
+
+impl FlowLogs {
+    /// Adds flow logs for the VPC `vpc_id` under `id`.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        vpc_id: Value<String>,
+        props: &FlowLogsProps,
+    ) -> Result<Self, ConstructError> {
+        let mut scope = scope.child(id)?;
+        let name = scope.path().to_string();
+
+        let logs_may_use_key = Statement::allow([
+            "kms:Encrypt*",
+            "kms:Decrypt*",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:Describe*",
+        ])
+        .sid("CloudWatchLogsEncrypts")
+        .principal(Principal::service(Value::sub("logs.${AWS::Region}.amazonaws.com")))
+        .resource("*")
+        .condition(
+            "ArnLike",
+            "kms:EncryptionContext:aws:logs:arn",
+            Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
+        );
+        let key = EncryptionKey::new(
+            &mut scope,
+            "Key",
+            &format!("Encrypts the flow logs of {name}"),
+            vec![logs_may_use_key],
+        )?;
+        let log_group = LogGroup::new(&mut scope, "LogGroup", props.retention_days, key.arn())?;
+        let role = Role::new(
+            &mut scope,
+            "DeliveryRole",
+            RoleProps {
+                description: format!("Delivers the flow logs of {name} to CloudWatch Logs"),
+                trust: Statement::assume_role("vpc-flow-logs.amazonaws.com")
+                    .condition("StringEquals", "aws:SourceAccount", Value::account_id())
+                    .condition(
+                        "ArnLike",
+                        "aws:SourceArn",
+                        Value::sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*"),
+                    ),
+                statements: vec![Statement::allow([
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ])
+                .resource(log_group.arn())],
+            },
+        )?;
+        let resource = scope.add_resource(
+            "Resource",
+            Resource::new("AWS::EC2::FlowLog")
+                .property("ResourceId", vpc_id)
+                .property("ResourceType", Value::from("VPC"))
+                .property("TrafficType", Value::from(props.traffic.as_str()))
+                .property("LogDestinationType", Value::from("cloud-watch-logs"))
+                .property("LogGroupName", log_group.name())
+                .property("DeliverLogsPermissionArn", role.arn())
+                .property("MaxAggregationInterval", Value::from(60))
+                .property("Tags", vec![Tag::name(name)]),
+        )?;
+        Ok(Self { key, log_group, role, resource })
+    }
+
+    /// The flow log resource.
+    pub fn resource(&self) -> &ResourceRef {
+        &self.resource
+    }
+
+    /// The key that encrypts the log group.
+    pub fn key(&self) -> &EncryptionKey {
+        &self.key
+    }
+
+    /// The log group records go to.
+    pub fn log_group(&self) -> &LogGroup {
+        &self.log_group
+    }
+
+    /// The role the flow log service assumes to deliver records.
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+}

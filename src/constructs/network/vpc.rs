@@ -1,0 +1,372 @@
+//! A VPC spread over several availability zones, with public, private-app and isolated subnets.
+//!
+//! ## Secure defaults
+//! - No subnet assigns public IPs on launch, not even the public ones (checkov CKV_AWS_130); only the
+//!   NAT gateways' Elastic IPs are public.
+//! - Isolated subnets have no route beyond the VPC: what runs there cannot reach, or be reached from,
+//!   the internet.
+//! - Each subnet has its own route table, so one AZ's NAT gateway serves its own AZ and an AZ outage
+//!   stays in its AZ.
+//! - Flow logs of all traffic to an encrypted log group, on unless switched off.
+//!
+//! ## Example
+//! ```
+//! use cfn_synth::construct::App;
+//! use cfn_synth::constructs::network::{SubnetTier, Vpc, VpcProps};
+//! let mut app = App::new("demo");
+//! let stack = app.add_stack("Demo-Network", "us-east-1").unwrap();
+//! let vpc = Vpc::new(&mut stack.root(), "Vpc", VpcProps::default()).unwrap();
+//! assert_eq!(vpc.subnet_ids(SubnetTier::Isolated).len(), 3);
+//! ```
+
+use ipnet::Ipv4Net;
+
+use super::cidr_plan::{CidrPlanError, SubnetPlan, SubnetTier, TierRequest};
+use super::flow_logs::{FlowLogs, FlowLogsProps};
+use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::template::{Resource, Tag, Value};
+
+/// Where NAT gateways go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NatGatewayPlacement {
+    /// One per AZ, in that AZ's public subnet.
+    #[default]
+    PerAz,
+    /// One, in the first AZ, shared by all private-app subnets.
+    Single,
+}
+
+/// How to build a [`Vpc`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpcProps {
+    /// The VPC's IPv4 block. Default: `10.0.0.0/16`.
+    pub cidr: Ipv4Net,
+    /// How many AZs the subnets span, taken in order from `Fn::GetAZs`. Default: 3.
+    pub az_count: usize,
+    /// NAT gateway placement. Default: one per AZ.
+    pub nat_gateways: NatGatewayPlacement,
+    /// The subnet tiers. Default: public /24, private-app /20, isolated /24, one subnet per AZ each.
+    pub tiers: Vec<TierRequest>,
+    /// Flow logs, or `None` for none. Default: all traffic, kept 365 days.
+    pub flow_logs: Option<FlowLogsProps>,
+}
+
+impl Default for VpcProps {
+    fn default() -> Self {
+        let sized = |tier, prefix_length| TierRequest { tier, prefix_length, cidrs: None };
+        Self {
+            cidr: "10.0.0.0/16".parse().expect("a valid CIDR"),
+            az_count: 3,
+            nat_gateways: NatGatewayPlacement::PerAz,
+            tiers: vec![
+                sized(SubnetTier::Public, 24),
+                sized(SubnetTier::PrivateApp, 20),
+                sized(SubnetTier::Isolated, 24),
+            ],
+            flow_logs: Some(FlowLogsProps::default()),
+        }
+    }
+}
+
+/// Why a VPC could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetworkError {
+    /// The construct tree refused a resource.
+    #[error(transparent)]
+    Construct(#[from] ConstructError),
+    /// The subnet plan does not work.
+    #[error(transparent)]
+    Plan(#[from] CidrPlanError),
+    /// Public subnets are needed for the internet gateway's NAT gateways.
+    #[error("private-app subnets route through NAT gateways, which need a public tier")]
+    NoPublicTier,
+}
+
+/// One subnet and its route table.
+#[derive(Debug, Clone)]
+pub struct Subnet {
+    /// The tier.
+    pub tier: SubnetTier,
+    /// The AZ's position in `Fn::GetAZs`, from 0.
+    pub az_index: usize,
+    /// The subnet's block.
+    pub cidr: Ipv4Net,
+    /// The subnet resource.
+    pub resource: ResourceRef,
+    /// Its route table.
+    pub route_table: ResourceRef,
+}
+
+/// A VPC with its subnets, gateways, routes and flow logs.
+#[derive(Debug, Clone)]
+pub struct Vpc {
+    resource: ResourceRef,
+    cidr: Ipv4Net,
+    subnets: Vec<Subnet>,
+    nat_gateways: Vec<ResourceRef>,
+    flow_logs: Option<FlowLogs>,
+}
+
+impl Vpc {
+    /// Adds a VPC under `id`.
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: VpcProps) -> Result<Self, NetworkError> {
+        let plan = SubnetPlan::new(props.cidr, props.az_count, &props.tiers)?;
+        let has_private_app = !plan.blocks(SubnetTier::PrivateApp).is_empty();
+        if has_private_app && plan.blocks(SubnetTier::Public).is_empty() {
+            return Err(NetworkError::NoPublicTier);
+        }
+
+        let mut scope = scope.child(id)?;
+        let name = scope.path().to_string();
+        let vpc = scope.add_resource(
+            "Resource",
+            Resource::new("AWS::EC2::VPC")
+                .property("CidrBlock", Value::from(props.cidr.to_string()))
+                .property("EnableDnsHostnames", Value::from(true))
+                .property("EnableDnsSupport", Value::from(true))
+                .property("Tags", vec![Tag::name(name.as_str())]),
+        )?;
+
+        let mut internet_attachment = None;
+        if !plan.blocks(SubnetTier::Public).is_empty() {
+            let gateway = scope.add_resource(
+                "InternetGateway",
+                Resource::new("AWS::EC2::InternetGateway").property("Tags", vec![Tag::name(name.as_str())]),
+            )?;
+            internet_attachment = Some((
+                gateway.clone(),
+                scope.add_resource(
+                    "GatewayAttachment",
+                    Resource::new("AWS::EC2::VPCGatewayAttachment")
+                        .property("VpcId", vpc.ref_value())
+                        .property("InternetGatewayId", gateway.ref_value()),
+                )?,
+            ));
+        }
+
+        let mut subnets = Vec::new();
+        let mut nat_gateways = Vec::new();
+        for (tier, blocks) in plan.tiers() {
+            for (az_index, block) in blocks.iter().enumerate() {
+                let mut subnet_scope = scope.child(&format!("{}Subnet{}", tier.id(), az_index + 1))?;
+                let subnet_name = subnet_scope.path().to_string();
+                let resource = subnet_scope.add_resource(
+                    "Resource",
+                    Resource::new("AWS::EC2::Subnet")
+                        .property("VpcId", vpc.ref_value())
+                        .property("CidrBlock", Value::from(block.to_string()))
+                        .property("AvailabilityZone", Value::select(az_index, Value::get_azs()))
+                        // checkov CKV_AWS_130: no public IPs on launch, even in public subnets.
+                        .property("MapPublicIpOnLaunch", Value::from(false))
+                        .property(
+                            "Tags",
+                            vec![Tag::name(subnet_name.as_str()), Tag::new("cfn-synth:subnet-tier", tier.to_string())],
+                        ),
+                )?;
+                let route_table = subnet_scope.add_resource(
+                    "RouteTable",
+                    Resource::new("AWS::EC2::RouteTable")
+                        .property("VpcId", vpc.ref_value())
+                        .property("Tags", vec![Tag::name(subnet_name.as_str())]),
+                )?;
+                subnet_scope.add_resource(
+                    "RouteTableAssociation",
+                    Resource::new("AWS::EC2::SubnetRouteTableAssociation")
+                        .property("SubnetId", resource.ref_value())
+                        .property("RouteTableId", route_table.ref_value()),
+                )?;
+
+                match tier {
+                    SubnetTier::Public => {
+                        let (gateway, attachment) =
+                            internet_attachment.as_ref().expect("a public tier has an internet gateway");
+                        subnet_scope.add_resource(
+                            "DefaultRoute",
+                            Resource::new("AWS::EC2::Route")
+                                .property("RouteTableId", route_table.ref_value())
+                                .property("DestinationCidrBlock", Value::from("0.0.0.0/0"))
+                                .property("GatewayId", gateway.ref_value())
+                                .depends_on(attachment.logical_id()),
+                        )?;
+                        let wants_nat = has_private_app
+                            && (props.nat_gateways == NatGatewayPlacement::PerAz || nat_gateways.is_empty());
+                        if wants_nat {
+                            let eip = subnet_scope.add_resource(
+                                "Eip",
+                                Resource::new("AWS::EC2::EIP")
+                                    .property("Domain", Value::from("vpc"))
+                                    .property("Tags", vec![Tag::name(subnet_name.as_str())])
+                                    .depends_on(attachment.logical_id()),
+                            )?;
+                            nat_gateways.push(
+                                subnet_scope.add_resource(
+                                    "NatGateway",
+                                    Resource::new("AWS::EC2::NatGateway")
+                                        .property("AllocationId", eip.get_att::<String>("AllocationId"))
+                                        .property("SubnetId", resource.ref_value())
+                                        .property("Tags", vec![Tag::name(subnet_name.as_str())]),
+                                )?,
+                            );
+                        }
+                    }
+                    SubnetTier::PrivateApp => {
+                        let nat = &nat_gateways[az_index.min(nat_gateways.len() - 1)];
+                        subnet_scope.add_resource(
+                            "DefaultRoute",
+                            Resource::new("AWS::EC2::Route")
+                                .property("RouteTableId", route_table.ref_value())
+                                .property("DestinationCidrBlock", Value::from("0.0.0.0/0"))
+                                .property("NatGatewayId", nat.ref_value()),
+                        )?;
+                    }
+                    SubnetTier::Isolated => {}
+                }
+                subnets.push(Subnet { tier, az_index, cidr: *block, resource, route_table });
+            }
+        }
+
+        let flow_logs = match &props.flow_logs {
+            Some(flow_log_props) => Some(FlowLogs::new(&mut scope, "FlowLogs", vpc.ref_value(), flow_log_props)?),
+            None => None,
+        };
+        Ok(Self { resource: vpc, cidr: props.cidr, subnets, nat_gateways, flow_logs })
+    }
+
+    /// The VPC resource.
+    pub fn resource(&self) -> &ResourceRef {
+        &self.resource
+    }
+
+    /// The VPC ID.
+    pub fn vpc_id(&self) -> Value<String> {
+        self.resource.ref_value()
+    }
+
+    /// The VPC's IPv4 block, known at synth time.
+    pub fn cidr(&self) -> Ipv4Net {
+        self.cidr
+    }
+
+    /// The subnets of a tier, in AZ order.
+    pub fn subnets(&self, tier: SubnetTier) -> impl Iterator<Item = &Subnet> {
+        self.subnets.iter().filter(move |subnet| subnet.tier == tier)
+    }
+
+    /// The subnet IDs of a tier, in AZ order.
+    pub fn subnet_ids(&self, tier: SubnetTier) -> Vec<Value<String>> {
+        self.subnets(tier).map(|subnet| subnet.resource.ref_value()).collect()
+    }
+
+    /// The NAT gateways, in AZ order.
+    pub fn nat_gateways(&self) -> &[ResourceRef] {
+        &self.nat_gateways
+    }
+
+    /// The flow logs, if on.
+    pub fn flow_logs(&self) -> Option<&FlowLogs> {
+        self.flow_logs.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::{App, Stack};
+
+    fn build(props: VpcProps) -> (Stack, Vpc) {
+        let mut app = App::new("t");
+        let stack = app.add_stack("Net", "us-east-1").unwrap();
+        let vpc = Vpc::new(&mut stack.root(), "Vpc", props).unwrap();
+        (stack.clone(), vpc)
+    }
+
+    fn count(stack: &Stack, resource_type: &str) -> usize {
+        stack.template().resources.values().filter(|r| r.resource_type() == resource_type).count()
+    }
+
+    #[test]
+    fn the_default_vpc_has_three_tiers_in_three_azs_with_a_nat_per_az() {
+        let (stack, vpc) = build(VpcProps::default());
+        assert_eq!(count(&stack, "AWS::EC2::Subnet"), 9);
+        assert_eq!(count(&stack, "AWS::EC2::NatGateway"), 3);
+        assert_eq!(count(&stack, "AWS::EC2::EIP"), 3);
+        assert_eq!(count(&stack, "AWS::EC2::RouteTable"), 9);
+        assert_eq!(count(&stack, "AWS::EC2::SubnetRouteTableAssociation"), 9);
+        assert_eq!(count(&stack, "AWS::EC2::Route"), 6, "public and private-app subnets have a default route");
+        assert_eq!(count(&stack, "AWS::EC2::InternetGateway"), 1);
+        assert_eq!(count(&stack, "AWS::EC2::FlowLog"), 1);
+        assert_eq!(vpc.nat_gateways().len(), 3);
+        assert_eq!(vpc.resource().logical_id(), "Vpc");
+    }
+
+    #[test]
+    fn private_app_subnets_route_through_their_own_azs_nat() {
+        let (stack, _) = build(VpcProps::default());
+        let route = |id: &str| stack.template().resources[id].properties().clone();
+        assert_eq!(
+            route("VpcPrivateAppSubnet2DefaultRoute")["NatGatewayId"]["@cfn-synth:reference"]["logicalId"],
+            json!("VpcPublicSubnet2NatGateway")
+        );
+        assert_eq!(
+            route("VpcPublicSubnet1DefaultRoute")["GatewayId"]["@cfn-synth:reference"]["logicalId"],
+            json!("VpcInternetGateway")
+        );
+    }
+
+    #[test]
+    fn isolated_subnets_have_no_route_out_and_no_subnet_maps_public_ips() {
+        let (stack, vpc) = build(VpcProps::default());
+        let routes: Vec<&String> = stack
+            .template()
+            .resources
+            .iter()
+            .filter(|(_, r)| r.resource_type() == "AWS::EC2::Route")
+            .map(|(id, _)| id)
+            .collect();
+        assert!(routes.iter().all(|id| !id.starts_with("VpcIsolated")), "{routes:?}");
+        for subnet in vpc.subnets(SubnetTier::Public).chain(vpc.subnets(SubnetTier::Isolated)) {
+            let properties = stack.template().resources[subnet.resource.logical_id()].properties();
+            assert_eq!(properties["MapPublicIpOnLaunch"], json!(false));
+        }
+    }
+
+    #[test]
+    fn a_single_nat_serves_every_private_subnet() {
+        let (stack, vpc) = build(VpcProps { nat_gateways: NatGatewayPlacement::Single, ..VpcProps::default() });
+        assert_eq!(vpc.nat_gateways().len(), 1);
+        let target = &stack.template().resources["VpcPrivateAppSubnet3DefaultRoute"].properties()["NatGatewayId"];
+        assert_eq!(target["@cfn-synth:reference"]["logicalId"], json!("VpcPublicSubnet1NatGateway"));
+    }
+
+    #[test]
+    fn flow_logs_are_encrypted_retained_and_scoped() {
+        let (stack, vpc) = build(VpcProps::default());
+        let flow_logs = vpc.flow_logs().expect("on by default");
+        let resources = &stack.template().resources;
+        let group = &resources[flow_logs.log_group().resource().logical_id()];
+        assert_eq!(group.properties()["RetentionInDays"], json!(365));
+        assert!(group.properties().contains_key("KmsKeyId"));
+        let role = resources[flow_logs.role().resource().logical_id()].properties();
+        let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+        assert_eq!(trust["Principal"]["Service"], json!("vpc-flow-logs.amazonaws.com"));
+        assert!(trust["Condition"]["StringEquals"].get("aws:SourceAccount").is_some());
+        let grant = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
+        assert_ne!(grant["Resource"], json!(["*"]), "the role writes to its own log group only");
+        assert_eq!(flow_logs.resource().logical_id(), "VpcFlowLogs");
+
+        let (stack, vpc) = build(VpcProps { flow_logs: None, ..VpcProps::default() });
+        assert!(vpc.flow_logs().is_none());
+        assert_eq!(count(&stack, "AWS::EC2::FlowLog"), 0);
+    }
+
+    #[test]
+    fn plan_errors_surface() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("Net", "us-east-1").unwrap();
+        let props = VpcProps { cidr: "10.0.0.0/24".parse().unwrap(), ..VpcProps::default() };
+        let err = Vpc::new(&mut stack.root(), "Vpc", props).unwrap_err();
+        assert!(matches!(err, NetworkError::Plan(CidrPlanError { tier: Some(SubnetTier::PrivateApp), .. })), "{err}");
+    }
+}
