@@ -1,1 +1,120 @@
-//! placeholder
+//! The output directory: one template file per stack and `manifest.json`, checked against the inline
+//! template size limit and written atomically.
+
+mod manifest;
+mod writer;
+
+use std::path::Path;
+
+pub use manifest::{Manifest, ManifestStack, MANIFEST_VERSION};
+pub use writer::{write_directory, WriteError};
+
+use crate::construct::SynthesizedApp;
+use crate::template::TemplateFormat;
+
+/// The manifest's file name inside the output directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The largest template `aws cloudformation deploy --template-file` accepts without an S3 bucket.
+pub const MAX_INLINE_TEMPLATE_BYTES: usize = 51_200;
+
+/// Why an output could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AssemblyError {
+    /// A template over the inline size limit.
+    #[error(
+        "stack {stack}: the template is {bytes} bytes, over the {limit}-byte limit of \
+         `aws cloudformation deploy --template-file`; split the stack"
+    )]
+    TemplateTooLarge {
+        /// The stack.
+        stack: String,
+        /// The rendered size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// The rendered contents of an output directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assembly {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Every file: path relative to the output directory, and contents. The manifest comes last.
+    pub files: Vec<(String, String)>,
+}
+
+impl Assembly {
+    /// Renders a synthesized app in a format, checking every template's size.
+    pub fn new(app: &SynthesizedApp, format: TemplateFormat) -> Result<Self, AssemblyError> {
+        let mut files = Vec::with_capacity(app.stacks.len() + 1);
+        let mut stacks = Vec::with_capacity(app.stacks.len());
+        for stack in &app.stacks {
+            let text = format.render(&stack.template);
+            if text.len() > MAX_INLINE_TEMPLATE_BYTES {
+                return Err(AssemblyError::TemplateTooLarge {
+                    stack: stack.name.clone(),
+                    bytes: text.len(),
+                    limit: MAX_INLINE_TEMPLATE_BYTES,
+                });
+            }
+            let file_name = format!("{}.template.{}", stack.name, format.extension());
+            stacks.push(ManifestStack::new(stack, file_name.clone()));
+            files.push((file_name, text));
+        }
+        let manifest =
+            Manifest { version: MANIFEST_VERSION, app: app.name.clone(), stacks, deploy_order: app.deploy_order() };
+        let mut manifest_text = serde_json::to_string_pretty(&manifest).expect("manifests serialize");
+        manifest_text.push('\n');
+        files.push((MANIFEST_FILE.to_owned(), manifest_text));
+        Ok(Self { manifest, files })
+    }
+
+    /// Writes the assembly as the directory `target`, replacing an earlier output atomically.
+    pub fn write(&self, target: &Path) -> Result<(), AssemblyError> {
+        Ok(write_directory(target, &self.files)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::App;
+    use crate::template::{Resource, Value};
+
+    #[test]
+    fn an_oversized_template_names_its_stack() {
+        let mut app = App::new("big");
+        let stack = app.add_stack("Big-Stack", "us-east-1").unwrap();
+        for index in 0..400 {
+            let topic = Resource::new("AWS::SNS::Topic").property("DisplayName", Value::from("x".repeat(90)));
+            stack.root().add_resource(&format!("Topic{index}"), topic).unwrap();
+        }
+        let err = Assembly::new(&app.synth().unwrap(), TemplateFormat::Json).unwrap_err();
+        assert!(err.to_string().starts_with("stack Big-Stack: the template is "), "{err}");
+    }
+
+    #[test]
+    fn files_are_named_by_stack_and_format_with_the_manifest_last() {
+        let mut app = App::new("small");
+        app.add_stack("Small", "eu-west-1")
+            .unwrap()
+            .root()
+            .add_resource("Topic", Resource::new("AWS::SNS::Topic"))
+            .unwrap();
+        let synth = app.synth().unwrap();
+        let assembly = Assembly::new(&synth, TemplateFormat::Yaml).unwrap();
+        let names: Vec<&str> = assembly.files.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["Small.template.yaml", MANIFEST_FILE]);
+        let manifest: serde_json::Value = serde_json::from_str(&assembly.files[1].1).unwrap();
+        assert_eq!(manifest["deployOrder"], json!(["Small"]));
+        assert_eq!(manifest["stacks"][0]["templateFile"], json!("Small.template.yaml"));
+        assert_eq!(manifest["stacks"][0]["resourceCount"], json!(1));
+    }
+}

@@ -11,7 +11,7 @@ pub use model::{
     SubnetTiersConfig, TrafficType,
 };
 pub use source_map::{Location, SourceMap};
-pub use validate::LOG_RETENTION_DAYS;
+pub use validate::{Issue, LOG_RETENTION_DAYS};
 
 /// The JSON Schema of the configuration file, as `cfn-synth schema` prints it.
 pub fn json_schema() -> serde_json::Value {

@@ -7,7 +7,7 @@ use ipnet::Ipv4Net;
 
 use super::model::{PlatformConfig, RegionRole};
 
-/// One problem, named by key path.
+/// One problem in a config, named by key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     /// The key path, as serde writes it.
@@ -27,8 +27,15 @@ fn issue(key: impl Into<String>, message: impl Into<String>) -> Issue {
     Issue { key: key.into(), message: message.into() }
 }
 
+impl PlatformConfig {
+    /// Checks what types alone cannot; returns the first problem found, in file order.
+    pub fn validate(&self) -> Result<(), Issue> {
+        validate(self)
+    }
+}
+
 /// Returns the first problem found, in file order.
-pub fn validate(config: &PlatformConfig) -> Result<(), Issue> {
+pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
     let app_ok = !config.app.is_empty()
         && config.app.len() <= 32
         && config.app.starts_with(|c: char| c.is_ascii_lowercase())

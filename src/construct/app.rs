@@ -23,6 +23,8 @@ pub struct SynthesizedStack {
     pub region: String,
     /// Stack-level tags.
     pub tags: IndexMap<String, String>,
+    /// Parameter values for deployment.
+    pub parameters: IndexMap<String, String>,
     /// The template document, ready to render as JSON or YAML.
     pub template: serde_json::Value,
     /// Stacks that must deploy first, in deploy order.
@@ -95,6 +97,7 @@ impl App {
                     name: name.clone(),
                     region: stack.region().to_owned(),
                     tags: stack.tags().clone(),
+                    parameters: stack.parameter_values().clone(),
                     template: resolution.documents.shift_remove(name).expect("every stack is resolved"),
                     depends_on,
                 }
@@ -247,6 +250,20 @@ mod tests {
             .unwrap();
         let err = app.synth().unwrap_err();
         assert!(matches!(err, ConstructError::MissingRemovalPolicy { ref path, .. } if path == "Main/Logs"), "{err}");
+    }
+
+    #[test]
+    fn parameter_values_must_name_a_parameter() {
+        let mut app = App::new("test");
+        let stack = app.add_stack("Main", "us-east-1").unwrap();
+        stack.root().add_parameter::<String>("ImageTag", crate::template::Parameter::new("String")).unwrap();
+        stack.set_parameter_value("ImageTag", "v1");
+        assert_eq!(app.synth().unwrap().stacks[0].parameters["ImageTag"], "v1");
+        app.stack_mut("Main").unwrap().set_parameter_value("Missing", "x");
+        assert_eq!(
+            app.synth().unwrap_err().to_string(),
+            "dangling reference at the parameter values of stack Main: parameter Missing does not exist"
+        );
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub(crate) fn resolve(stacks: &IndexMap<String, Stack>) -> Result<Resolution, Co
     let mut documents = IndexMap::new();
     for stack in stacks.values() {
         check_depends_on(stack)?;
+        check_parameter_values(stack)?;
         let mut document = stack.template().to_document();
         let mut resolver = Resolver { stacks, consumer: stack, generated: &mut generated, needs: IndexSet::new() };
         resolver.rewrite_document(&mut document)?;
@@ -107,6 +108,16 @@ fn check_depends_on(stack: &Stack) -> Result<(), ConstructError> {
         }
     }
     Ok(())
+}
+
+fn check_parameter_values(stack: &Stack) -> Result<(), ConstructError> {
+    match stack.parameter_values().keys().find(|name| !stack.template().parameters.contains_key(*name)) {
+        Some(name) => Err(ConstructError::DanglingReference {
+            from: format!("the parameter values of stack {}", stack.name()),
+            target: format!("parameter {name}"),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn resource_path(stack: &Stack, logical_id: &str) -> String {

@@ -21,6 +21,7 @@ pub struct Stack {
     /// The construct path behind each logical ID (resources and parameters share one namespace).
     logical_ids: IndexMap<String, ConstructPath>,
     explicit_dependencies: IndexSet<String>,
+    parameter_values: IndexMap<String, String>,
 }
 
 impl Stack {
@@ -39,6 +40,7 @@ impl Stack {
             nodes: IndexSet::new(),
             logical_ids: IndexMap::new(),
             explicit_dependencies: IndexSet::new(),
+            parameter_values: IndexMap::new(),
         })
     }
 
@@ -96,6 +98,17 @@ impl Stack {
     /// Dependencies declared with [`Stack::add_dependency`].
     pub fn explicit_dependencies(&self) -> &IndexSet<String> {
         &self.explicit_dependencies
+    }
+
+    /// Sets the value a parameter gets at deploy time (`--parameter-overrides` in the manifest's deploy
+    /// command). Synthesis checks that the parameter exists.
+    pub fn set_parameter_value(&mut self, logical_id: impl Into<String>, value: impl Into<String>) {
+        self.parameter_values.insert(logical_id.into(), value.into());
+    }
+
+    /// The values set with [`Stack::set_parameter_value`].
+    pub fn parameter_values(&self) -> &IndexMap<String, String> {
+        &self.parameter_values
     }
 
     /// Adds an output. Its ID must be new in this stack.

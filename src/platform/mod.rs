@@ -1,1 +1,79 @@
-//! placeholder
+//! The reference integration platform (L3): the stacks `cfn-synth synth` builds from a config.
+//!
+//! Each region role gets its own stacks, named `<App>-<Role>-<Tier>`, so that stateful and stateless
+//! resources are kept apart and every template stays small. Today each region has its network stack;
+//! the data, compute, edge and delivery tiers join it as they are built.
+
+mod network;
+
+use crate::config::{PlatformConfig, RegionConfig};
+use crate::construct::{pascal_case, App, ConstructError, Stack};
+
+/// Why the platform could not be built from a config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    /// A config value that cannot be built, named by its key path.
+    #[error("{key}: {message}")]
+    Config {
+        /// The key path, as serde writes it (`regions[0].network.subnets.privateApp`).
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The construct tree refused something.
+    #[error(transparent)]
+    Construct(#[from] ConstructError),
+}
+
+/// Builds the platform's app from a config, validating it first.
+pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
+    config.validate().map_err(|issue| PlatformError::Config { key: issue.key, message: issue.message })?;
+    let mut app = App::new(&config.app);
+    for (index, region) in config.regions.iter().enumerate() {
+        let key = format!("regions[{index}]");
+        let stack = add_region_stack(&mut app, config, region, "Network")?;
+        network::build(stack, &region.network, &key)?;
+    }
+    Ok(app)
+}
+
+/// Adds a stack of one tier in one region, named and tagged the platform's way.
+fn add_region_stack<'a>(
+    app: &'a mut App,
+    config: &PlatformConfig,
+    region: &RegionConfig,
+    tier: &str,
+) -> Result<&'a mut Stack, PlatformError> {
+    let name = format!("{}-{}-{tier}", pascal_case(&config.app), region.role.stack_segment());
+    let stack = app.add_stack(&name, &region.region)?;
+    stack.add_tag("app", &config.app);
+    stack.add_tag("region-role", region.role.tag_value());
+    for (key, value) in &config.tags {
+        stack.add_tag(key, value);
+    }
+    Ok(stack)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigFile;
+
+    #[test]
+    fn each_region_role_gets_a_named_and_tagged_network_stack() {
+        let config = ConfigFile::embedded_default().unwrap().config().clone();
+        let app = build(&config).unwrap();
+        let stacks: Vec<(&str, &str)> = app.stacks().map(|s| (s.name(), s.region())).collect();
+        assert_eq!(
+            stacks,
+            [
+                ("IntegrationPlatform-Primary-Network", "us-east-1"),
+                ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1")
+            ]
+        );
+        let tags = app.stack("IntegrationPlatform-DisasterRecovery-Network").unwrap().tags();
+        assert_eq!(tags["app"], "integration-platform");
+        assert_eq!(tags["region-role"], "disaster-recovery");
+        assert_eq!(tags["owner"], "platform-team");
+    }
+}

@@ -1,0 +1,178 @@
+//! `manifest.json`: the stacks of an output directory, in deploy order, each with the exact
+//! `aws cloudformation deploy` command that deploys it. Other tools read this file: its shape is fixed.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::construct::SynthesizedStack;
+
+/// The manifest format version.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// The whole manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`MANIFEST_VERSION`].
+    pub version: u32,
+    /// The app name.
+    pub app: String,
+    /// The stacks, in deploy order.
+    pub stacks: Vec<ManifestStack>,
+    /// Stack names in deploy order: each after everything in its `dependsOn`.
+    pub deploy_order: Vec<String>,
+}
+
+/// One stack of the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManifestStack {
+    /// The stack name.
+    pub name: String,
+    /// The region it deploys to.
+    pub region: String,
+    /// The template file, relative to the output directory.
+    pub template_file: String,
+    /// Stacks that must be deployed first.
+    pub depends_on: Vec<String>,
+    /// The IAM capabilities the template needs acknowledged.
+    pub capabilities: Vec<String>,
+    /// Parameter values passed at deploy time.
+    pub parameters: IndexMap<String, String>,
+    /// Stack tags, which CloudFormation propagates to taggable resources.
+    pub tags: IndexMap<String, String>,
+    /// How many resources the template holds.
+    pub resource_count: usize,
+    /// A complete `aws cloudformation deploy` command, to run from inside the output directory.
+    pub deploy_command: String,
+}
+
+impl ManifestStack {
+    /// The manifest entry of a synthesized stack whose template is written to `template_file`.
+    pub fn new(stack: &SynthesizedStack, template_file: String) -> Self {
+        let resources = stack.template["Resources"].as_object();
+        let mut entry = Self {
+            name: stack.name.clone(),
+            region: stack.region.clone(),
+            template_file,
+            depends_on: stack.depends_on.clone(),
+            capabilities: capabilities(&stack.template),
+            parameters: stack.parameters.clone(),
+            tags: stack.tags.clone(),
+            resource_count: resources.map_or(0, |resources| resources.len()),
+            deploy_command: String::new(),
+        };
+        entry.deploy_command = entry.render_deploy_command();
+        entry
+    }
+
+    fn render_deploy_command(&self) -> String {
+        let mut words: Vec<String> =
+            ["aws", "cloudformation", "deploy", "--region", &self.region, "--stack-name", &self.name]
+                .iter()
+                .map(|word| (*word).to_owned())
+                .collect();
+        words.extend(["--template-file".to_owned(), self.template_file.clone()]);
+        if !self.capabilities.is_empty() {
+            words.push("--capabilities".to_owned());
+            words.extend(self.capabilities.iter().cloned());
+        }
+        if !self.parameters.is_empty() {
+            words.push("--parameter-overrides".to_owned());
+            words.extend(self.parameters.iter().map(|(key, value)| format!("{key}={value}")));
+        }
+        if !self.tags.is_empty() {
+            words.push("--tags".to_owned());
+            words.extend(self.tags.iter().map(|(key, value)| format!("{key}={value}")));
+        }
+        words.push("--no-fail-on-empty-changeset".to_owned());
+        words.iter().map(|word| quote(word)).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Quotes a word for a POSIX shell, leaving words of shell-safe characters (`app=platform`) bare so
+/// that the command reads as a person would type it.
+fn quote(word: &str) -> String {
+    let safe = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+    if safe {
+        return word.to_owned();
+    }
+    // shlex refuses only words with a NUL byte, which no stack name, tag or parameter can hold.
+    shlex::try_quote(word).map_or_else(|_| word.replace('\0', ""), |quoted| quoted.into_owned())
+}
+
+/// The capabilities CloudFormation demands for a template: `CAPABILITY_NAMED_IAM` when an IAM
+/// resource has a fixed name, `CAPABILITY_IAM` for other IAM resources.
+fn capabilities(template: &serde_json::Value) -> Vec<String> {
+    const NAME_PROPERTIES: &[&str] = &["RoleName", "ManagedPolicyName", "GroupName", "UserName", "InstanceProfileName"];
+    let Some(resources) = template["Resources"].as_object() else { return Vec::new() };
+    let iam: Vec<&serde_json::Value> = resources
+        .values()
+        .filter(|resource| resource["Type"].as_str().is_some_and(|t| t.starts_with("AWS::IAM::")))
+        .collect();
+    if iam.is_empty() {
+        return Vec::new();
+    }
+    let named = iam.iter().any(|resource| {
+        let properties = &resource["Properties"];
+        NAME_PROPERTIES.iter().any(|name| properties.get(name).is_some())
+    });
+    vec![if named { "CAPABILITY_NAMED_IAM" } else { "CAPABILITY_IAM" }.to_owned()]
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn stack(resources: serde_json::Value) -> SynthesizedStack {
+        SynthesizedStack {
+            name: "App-Primary-Network".into(),
+            region: "us-east-1".into(),
+            tags: IndexMap::from([("app".into(), "app".into()), ("owner".into(), "platform team".into())]),
+            parameters: IndexMap::new(),
+            template: json!({ "Resources": resources }),
+            depends_on: vec![],
+        }
+    }
+
+    #[test]
+    fn the_deploy_command_is_complete_and_shell_quoted() {
+        let entry = ManifestStack::new(
+            &stack(json!({"R": {"Type": "AWS::IAM::Role", "Properties": {}}})),
+            "App-Primary-Network.template.json".into(),
+        );
+        assert_eq!(
+            entry.deploy_command,
+            "aws cloudformation deploy --region us-east-1 --stack-name App-Primary-Network \
+             --template-file App-Primary-Network.template.json --capabilities CAPABILITY_IAM \
+             --tags app=app 'owner=platform team' --no-fail-on-empty-changeset"
+        );
+        assert_eq!(entry.resource_count, 1);
+    }
+
+    #[test]
+    fn parameters_become_overrides() {
+        let mut with_parameters = stack(json!({}));
+        with_parameters.parameters.insert("ImageTag".into(), "v1".into());
+        let entry = ManifestStack::new(&with_parameters, "t.json".into());
+        assert!(
+            entry.deploy_command.contains(" --parameter-overrides ImageTag=v1 --tags "),
+            "{}",
+            entry.deploy_command
+        );
+        assert!(entry.capabilities.is_empty());
+    }
+
+    #[test]
+    fn named_iam_resources_need_the_named_capability() {
+        let template = json!({"Resources": {
+            "A": {"Type": "AWS::IAM::Role", "Properties": {}},
+            "B": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "fixed"}},
+            "C": {"Type": "AWS::SQS::Queue"}
+        }});
+        assert_eq!(capabilities(&template), ["CAPABILITY_NAMED_IAM"]);
+        assert!(capabilities(&json!({"Resources": {"C": {"Type": "AWS::SQS::Queue"}}})).is_empty());
+    }
+}

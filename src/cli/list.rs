@@ -1,0 +1,17 @@
+//! `cfn-synth list`: the stacks in deploy order.
+
+use std::fmt::Write as _;
+
+use super::{ConfigArgs, ExitStatus};
+
+pub(super) fn run(args: &ConfigArgs) -> anyhow::Result<ExitStatus> {
+    let app = args.synthesize()?;
+    let width = app.stacks.iter().map(|stack| stack.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for stack in &app.stacks {
+        let resources = stack.template["Resources"].as_object().map_or(0, serde_json::Map::len);
+        writeln!(out, "{:<width$}  {:<14}  {resources} resources", stack.name, stack.region)?;
+    }
+    print!("{out}");
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,109 @@
+//! The command line: clap declarations, one module per subcommand, and the exit status contract.
+//!
+//! Only this layer (and `main.rs`) uses `anyhow`: library errors are typed, and here they become
+//! messages with context.
+
+mod list;
+mod schema;
+mod synth;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use cfn_synth::config::ConfigFile;
+use cfn_synth::construct::SynthesizedApp;
+use cfn_synth::platform::{self, PlatformError};
+use cfn_synth::template::TemplateFormat;
+
+/// Compiles typed Rust infrastructure into AWS CloudFormation templates.
+#[derive(Debug, Parser)]
+#[command(name = "cfn-synth", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write one template per stack and manifest.json to the output directory, replacing it atomically.
+    Synth(synth::SynthArgs),
+    /// Print one line per stack in deploy order: name, region and resource count.
+    List(ConfigArgs),
+    /// Print the JSON Schema of the config file.
+    Schema,
+}
+
+/// Where the platform config comes from.
+#[derive(Debug, clap::Args)]
+struct ConfigArgs {
+    /// The platform config file. Default: the embedded reference platform (stacks/platform.yaml).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+/// A template file format, as the `--format` flag spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    Json,
+    Yaml,
+}
+
+impl From<FormatArg> for TemplateFormat {
+    fn from(format: FormatArg) -> Self {
+        match format {
+            FormatArg::Json => TemplateFormat::Json,
+            FormatArg::Yaml => TemplateFormat::Yaml,
+        }
+    }
+}
+
+/// The process exit status: 0 success, 1 findings or differences, 2 bad input, usage or any error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The command did what was asked.
+    Success,
+    /// The command ran and found something to report. Used by `validate` and `diff`.
+    #[allow(dead_code, reason = "the validate and diff commands report findings with it")]
+    Failure,
+    /// Bad input, bad usage, or an error.
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Error => ExitCode::from(2),
+        }
+    }
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
+        match self.command {
+            Command::Synth(args) => synth::run(&args),
+            Command::List(args) => list::run(&args),
+            Command::Schema => schema::run(),
+        }
+    }
+}
+
+impl ConfigArgs {
+    /// Loads the config and synthesizes the platform in memory.
+    fn synthesize(&self) -> anyhow::Result<SynthesizedApp> {
+        let file = match &self.config {
+            Some(path) => ConfigFile::read(path)?,
+            None => ConfigFile::embedded_default()?,
+        };
+        let app = platform::build(file.config()).map_err(|error| match error {
+            PlatformError::Config { key, message } => anyhow::Error::new(file.invalid(&key, message)),
+            PlatformError::Construct(error) => anyhow::Error::new(error),
+        })?;
+        app.synth().with_context(|| format!("cannot synthesize the platform of {}", file.name()))
+    }
+}
