@@ -150,7 +150,8 @@ mod tests {
 
     #[test]
     fn each_rule_names_its_key() {
-        let cases: Vec<(fn(&mut PlatformConfig), &str)> = vec![
+        type Mutation = fn(&mut PlatformConfig);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|c| c.app = "Bad_Name".into(), "app"),
             (|c| c.regions[1].role = RegionRole::Primary, "regions[1].role"),
             (|c| c.regions[1].region = "us-east-1".into(), "regions[1].region"),

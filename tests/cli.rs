@@ -1,0 +1,226 @@
+//! The binary, run as a user runs it: output contract, exit codes, located errors, and an earlier
+//! output directory that survives every failure.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use predicates::prelude::*;
+use serde_json::Value;
+
+const PRIMARY: &str = "IntegrationPlatform-Primary-Network";
+const RECOVERY: &str = "IntegrationPlatform-DisasterRecovery-Network";
+
+fn cfn_synth(dir: &Path) -> assert_cmd::Command {
+    let mut command = cargo_bin_cmd!("cfn-synth");
+    command.current_dir(dir);
+    command
+}
+
+/// Every file below `dir` with its bytes, to compare directories whole.
+fn snapshot_dir(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            for (inner, bytes) in snapshot_dir(&path) {
+                files.insert(format!("{name}/{inner}"), bytes);
+            }
+        } else {
+            files.insert(name, fs::read(&path).unwrap());
+        }
+    }
+    files
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
+    let work = tempfile::tempdir().unwrap();
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 2 stacks"));
+    let out = work.path().join("cfn.out");
+    let manifest = read_json(&out.join("manifest.json"));
+    assert_eq!(manifest["version"], 1);
+    assert_eq!(manifest["app"], "integration-platform");
+    assert_eq!(manifest["deployOrder"], serde_json::json!([PRIMARY, RECOVERY]));
+
+    let stacks = manifest["stacks"].as_array().unwrap();
+    assert_eq!(stacks.len(), 2);
+    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[1], "eu-west-1", "disaster-recovery")]
+    {
+        let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "region",
+                "templateFile",
+                "dependsOn",
+                "capabilities",
+                "parameters",
+                "tags",
+                "resourceCount",
+                "deployCommand"
+            ]
+        );
+        assert_eq!(stack["region"], region);
+        assert_eq!(stack["tags"]["region-role"], role);
+        let template_file = stack["templateFile"].as_str().unwrap();
+        let template = read_json(&out.join(template_file));
+        assert_eq!(stack["resourceCount"], template["Resources"].as_object().unwrap().len());
+        let command = stack["deployCommand"].as_str().unwrap();
+        assert!(
+            command.starts_with(&format!("aws cloudformation deploy --region {region} --stack-name ")),
+            "{command}"
+        );
+        assert!(command.contains(&format!("--template-file {template_file}")), "{command}");
+        assert!(command.contains("--capabilities CAPABILITY_IAM"), "{command}");
+        assert!(command.ends_with("--no-fail-on-empty-changeset"), "{command}");
+        for resource_type in ["AWS::EC2::VPC", "AWS::EC2::NatGateway", "AWS::EC2::FlowLog", "AWS::Logs::LogGroup"] {
+            assert!(
+                template["Resources"].as_object().unwrap().values().any(|r| r["Type"] == resource_type),
+                "{template_file} lacks {resource_type}"
+            );
+        }
+    }
+
+    // Each stack comes after everything it depends on.
+    let order: Vec<&str> = manifest["deployOrder"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    for stack in stacks {
+        let position = order.iter().position(|name| *name == stack["name"]).unwrap();
+        for dependency in stack["dependsOn"].as_array().unwrap() {
+            assert!(order[..position].contains(&dependency.as_str().unwrap()));
+        }
+    }
+}
+
+#[test]
+fn yaml_output_holds_the_same_templates() {
+    let work = tempfile::tempdir().unwrap();
+    cfn_synth(work.path()).args(["synth", "--output", "json"]).assert().success();
+    cfn_synth(work.path()).args(["synth", "--output", "yaml", "--format", "yaml"]).assert().success();
+    let manifest = read_json(&work.path().join("yaml/manifest.json"));
+    for stack in [PRIMARY, RECOVERY] {
+        let yaml_file = work.path().join(format!("yaml/{stack}.template.yaml"));
+        let yaml_text = fs::read_to_string(&yaml_file).unwrap();
+        assert!(yaml_text.contains("Fn::GetAtt:"), "long-form intrinsics");
+        let from_yaml: Value = serde_yaml::from_str(&yaml_text).unwrap();
+        assert_eq!(from_yaml, read_json(&work.path().join(format!("json/{stack}.template.json"))));
+    }
+    assert!(manifest["stacks"][0]["deployCommand"].as_str().unwrap().contains(".template.yaml"));
+}
+
+#[test]
+fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
+    let work = tempfile::tempdir().unwrap();
+    let output = cfn_synth(work.path()).arg("list").assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(output).unwrap();
+    let lines: Vec<Vec<&str>> = text.lines().map(|line| line.split_whitespace().collect()).collect();
+    assert_eq!(lines, [[PRIMARY, "us-east-1", "46", "resources"], [RECOVERY, "eu-west-1", "46", "resources"]]);
+}
+
+#[test]
+fn schema_prints_the_config_json_schema() {
+    let work = tempfile::tempdir().unwrap();
+    let output = cfn_synth(work.path()).arg("schema").assert().success().get_output().stdout.clone();
+    let schema: Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(schema["title"], "PlatformConfig");
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(schema["$defs"]["NetworkConfig"]["properties"]["vpcCidr"].is_object());
+}
+
+/// Runs a failing command against a directory that holds an earlier output, and checks that it
+/// exits 2, prints `expected` on stderr, and leaves the earlier output byte for byte.
+fn assert_rejected_keeping_earlier_output(config: Option<&str>, extra: &[&str], expected: &str) {
+    let work = tempfile::tempdir().unwrap();
+    cfn_synth(work.path()).arg("synth").assert().success();
+    let before = snapshot_dir(&work.path().join("cfn.out"));
+    let mut command = cfn_synth(work.path());
+    command.arg("synth").args(extra);
+    if let Some(text) = config {
+        fs::write(work.path().join("platform.yaml"), text).unwrap();
+        command.args(["--config", "platform.yaml"]);
+    }
+    command.assert().code(2).stderr(predicate::str::contains(expected));
+    assert_eq!(snapshot_dir(&work.path().join("cfn.out")), before, "the earlier output must be untouched");
+    let entries: Vec<String> =
+        fs::read_dir(work.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(entries.iter().all(|name| !name.starts_with(".cfn-synth-")), "no temporary directory left: {entries:?}");
+}
+
+const VALID: &str = include_str!("../stacks/platform.yaml");
+
+#[test]
+fn broken_yaml_is_a_located_error() {
+    let broken = VALID.replace("app: integration-platform", "app: [integration-platform");
+    assert_rejected_keeping_earlier_output(Some(&broken), &[], "error: platform.yaml:");
+    assert_rejected_keeping_earlier_output(
+        Some("app: demo\nregions:\n  - role: primary\n  bad indent: [\n"),
+        &[],
+        "platform.yaml:",
+    );
+}
+
+#[test]
+fn an_unknown_key_is_a_located_error_naming_the_key() {
+    let misspelt = VALID.replacen("azCount: 3", "azCuont: 3", 1);
+    assert_rejected_keeping_earlier_output(
+        Some(&misspelt),
+        &[],
+        "error: platform.yaml:11:7: regions[0].network: unknown field `azCuont`, expected one of",
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    assert_rejected_keeping_earlier_output(
+        None,
+        &["--config", "nowhere.yaml"],
+        "error: cannot read config file nowhere.yaml",
+    );
+}
+
+#[test]
+fn an_impossible_cidr_plan_is_located_at_its_key() {
+    let cramped = VALID.replacen("vpcCidr: 10.20.0.0/16", "vpcCidr: 10.20.0.0/21", 1);
+    assert_rejected_keeping_earlier_output(
+        Some(&cramped),
+        &[],
+        "error: platform.yaml:28:9: regions[1].network.subnets.privateApp: a /20 subnet cannot fit in the VPC block 10.20.0.0/21",
+    );
+}
+
+#[test]
+fn overlapping_region_vpcs_are_located() {
+    let overlapping = VALID.replacen("vpcCidr: 10.20.0.0/16", "vpcCidr: 10.10.0.0/16", 1);
+    assert_rejected_keeping_earlier_output(
+        Some(&overlapping),
+        &[],
+        "error: platform.yaml:23:7: regions[1].network.vpcCidr: 10.10.0.0/16 overlaps the VPC of regions[0] (10.10.0.0/16)",
+    );
+}
+
+#[test]
+fn a_directory_that_is_not_an_output_is_never_replaced() {
+    let work = tempfile::tempdir().unwrap();
+    fs::create_dir(work.path().join("docs")).unwrap();
+    fs::write(work.path().join("docs/notes.txt"), "mine").unwrap();
+    cfn_synth(work.path())
+        .args(["synth", "--output", "docs"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("refusing to replace docs"));
+    assert_eq!(fs::read_to_string(work.path().join("docs/notes.txt")).unwrap(), "mine");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let work = tempfile::tempdir().unwrap();
+    cfn_synth(work.path()).args(["synth", "--format", "xml"]).assert().code(2);
+    cfn_synth(work.path()).arg("deploy").assert().code(2);
+}

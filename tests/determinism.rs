@@ -1,0 +1,45 @@
+//! The same input gives byte-identical output: in process, and through the binary.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use cfn_synth::assembly::Assembly;
+use cfn_synth::config::ConfigFile;
+use cfn_synth::platform;
+use cfn_synth::template::TemplateFormat;
+
+fn synthesize(format: TemplateFormat) -> Vec<(String, String)> {
+    let config = ConfigFile::embedded_default().unwrap();
+    let app = platform::build(config.config()).unwrap().synth().unwrap();
+    Assembly::new(&app, format).unwrap().files
+}
+
+#[test]
+fn two_syntheses_in_one_process_are_identical() {
+    for format in [TemplateFormat::Json, TemplateFormat::Yaml] {
+        assert_eq!(synthesize(format), synthesize(format));
+    }
+}
+
+#[test]
+fn two_runs_of_the_binary_write_identical_directories() {
+    let work = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for run in ["first", "second"] {
+        cargo_bin_cmd!("cfn-synth").current_dir(work.path()).args(["synth", "--output", run]).assert().success();
+        let files: BTreeMap<String, Vec<u8>> = fs::read_dir(work.path().join(run))
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                (entry.file_name().to_string_lossy().into_owned(), fs::read(entry.path()).unwrap())
+            })
+            .collect();
+        outputs.push(files);
+    }
+    assert_eq!(outputs[0].len(), 3);
+    assert_eq!(outputs[0], outputs[1]);
+    let in_process: BTreeMap<String, Vec<u8>> =
+        synthesize(TemplateFormat::Json).into_iter().map(|(name, text)| (name, text.into_bytes())).collect();
+    assert_eq!(outputs[0], in_process, "the binary writes what the library renders");
+}

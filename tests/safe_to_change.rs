@@ -1,0 +1,71 @@
+//! Guards on what must not change by accident: the logical IDs and policies of stateful resources,
+//! and the reasons behind any checkov skip.
+
+use cfn_synth::config::ConfigFile;
+use cfn_synth::platform;
+use cfn_synth::template::STATEFUL_RESOURCE_TYPES;
+
+fn default_templates() -> Vec<(String, serde_json::Value)> {
+    let config = ConfigFile::embedded_default().unwrap();
+    let app = platform::build(config.config()).unwrap().synth().unwrap();
+    app.stacks.into_iter().map(|stack| (stack.name, stack.template)).collect()
+}
+
+/// Renaming a stateful resource's logical ID replaces it, and with it its data. This list changes only
+/// on purpose, together with a migration note.
+#[test]
+fn stateful_logical_ids_and_policies_are_pinned() {
+    let mut found = Vec::new();
+    for (stack, template) in default_templates() {
+        for (logical_id, resource) in template["Resources"].as_object().unwrap() {
+            let resource_type = resource["Type"].as_str().unwrap();
+            if STATEFUL_RESOURCE_TYPES.contains(&resource_type) {
+                found.push(format!(
+                    "{stack}/{logical_id} {resource_type} DeletionPolicy={} UpdateReplacePolicy={}",
+                    resource["DeletionPolicy"].as_str().unwrap_or("-"),
+                    resource["UpdateReplacePolicy"].as_str().unwrap_or("-"),
+                ));
+            }
+        }
+    }
+    assert_eq!(
+        found,
+        [
+            "IntegrationPlatform-Primary-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+        ]
+    );
+}
+
+/// checkov may be told to skip a check only with a written reason beside it.
+#[test]
+fn every_checkov_skip_carries_a_reason() {
+    for (stack, template) in default_templates() {
+        for (logical_id, resource) in template["Resources"].as_object().unwrap() {
+            let Some(skips) = resource.pointer("/Metadata/checkov/skip") else { continue };
+            for skip in skips.as_array().expect("checkov skips are a list") {
+                let comment = skip["comment"].as_str().unwrap_or_default();
+                assert!(
+                    skip["id"].is_string() && comment.trim().len() >= 20,
+                    "{stack}/{logical_id}: skip {skip} needs an id and a reason"
+                );
+            }
+        }
+    }
+}
+
+/// Nothing reaches 0.0.0.0/0 but the default routes of public and private-app subnets.
+#[test]
+fn only_default_routes_mention_the_whole_internet() {
+    for (stack, template) in default_templates() {
+        for (logical_id, resource) in template["Resources"].as_object().unwrap() {
+            let text = resource.to_string();
+            if text.contains("0.0.0.0/0") {
+                assert_eq!(resource["Type"], "AWS::EC2::Route", "{stack}/{logical_id}");
+                assert!(!logical_id.starts_with("VpcIsolated"), "{stack}/{logical_id}");
+            }
+        }
+    }
+}
