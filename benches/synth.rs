@@ -1,1 +1,59 @@
-fn main() {}
+//! Synthesis speed. Run with `cargo bench --bench synth` (or `scripts/bench`, which also times the
+//! release binary end to end).
+
+use cfn_synth::assembly::Assembly;
+use cfn_synth::config::ConfigFile;
+use cfn_synth::construct::App;
+use cfn_synth::constructs::network::{Vpc, VpcProps};
+use cfn_synth::platform;
+use cfn_synth::template::TemplateFormat;
+use divan::Bencher;
+
+fn main() {
+    divan::main();
+}
+
+/// Parse and validate the embedded default config.
+#[divan::bench]
+fn load_default_config() -> ConfigFile {
+    ConfigFile::embedded_default().unwrap()
+}
+
+/// Config to rendered files: what `cfn-synth synth` does before it writes.
+#[divan::bench(args = [TemplateFormat::Json, TemplateFormat::Yaml])]
+fn synth_default_platform(format: TemplateFormat) -> Assembly {
+    let config = ConfigFile::embedded_default().unwrap();
+    let app = platform::build(config.config()).unwrap().synth().unwrap();
+    Assembly::new(&app, format).unwrap()
+}
+
+/// The whole `synth`, including the atomic write of the output directory.
+#[divan::bench]
+fn synth_and_write_default_platform(bencher: Bencher) {
+    let root = tempfile::tempdir().unwrap();
+    let target = root.path().join("cfn.out");
+    bencher.bench_local(|| {
+        let config = ConfigFile::embedded_default().unwrap();
+        let app = platform::build(config.config()).unwrap().synth().unwrap();
+        Assembly::new(&app, TemplateFormat::Json).unwrap().write(&target).unwrap();
+    });
+}
+
+/// Scale: many VPC stacks, each read by a consumer stack through exports.
+#[divan::bench(args = [10, 50])]
+fn synth_many_vpc_stacks(bencher: Bencher, stacks: usize) {
+    bencher.bench_local(|| {
+        let mut app = App::new("scale");
+        for index in 0..stacks {
+            let network = app.add_stack(&format!("Scale-Network{index}"), "us-east-1").unwrap();
+            let vpc = Vpc::new(&mut network.root(), "Vpc", VpcProps::default()).unwrap();
+            let consumer = app.add_stack(&format!("Scale-Consumer{index}"), "us-east-1").unwrap();
+            let parameter = cfn_synth::template::Resource::new("AWS::SSM::Parameter")
+                .property("Type", cfn_synth::template::Value::from("String"))
+                .property("Value", vpc.vpc_id());
+            consumer.root().add_resource("VpcId", parameter).unwrap();
+        }
+        let synthesized = app.synth().unwrap();
+        Assembly::new(&synthesized, TemplateFormat::Json).unwrap()
+    });
+}
