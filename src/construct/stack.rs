@@ -4,7 +4,10 @@ use indexmap::{IndexMap, IndexSet};
 
 use super::error::ConstructError;
 use super::path::ConstructPath;
-use crate::template::{Address, Output, Parameter, Resource, Template, Value};
+use std::fmt;
+use std::ops::Deref;
+
+use crate::template::{Address, CfnResource, Output, Parameter, Reference, Resource, Template, Untyped, Value};
 
 /// The longest stack name CloudFormation accepts.
 const MAX_STACK_NAME_LENGTH: usize = 128;
@@ -190,13 +193,29 @@ impl Scope<'_> {
         &self.stack.region
     }
 
-    /// Adds a resource under the child id `id`, allocating its logical ID from the path.
+    /// Adds a typed (L1) resource under the child id `id`, allocating its logical ID from the path.
+    pub fn add<R: CfnResource>(&mut self, id: &str, properties: R) -> Result<ResourceRef<R>, ConstructError> {
+        self.add_with(id, properties, |resource| resource)
+    }
+
+    /// Like [`Scope::add`], with resource attributes (`DependsOn`, removal policies, metadata) set by
+    /// `attributes` on the resource entry.
+    pub fn add_with<R: CfnResource>(
+        &mut self,
+        id: &str,
+        properties: R,
+        attributes: impl FnOnce(Resource) -> Resource,
+    ) -> Result<ResourceRef<R>, ConstructError> {
+        let untyped = self.add_resource(id, attributes(Resource::of(&properties)))?;
+        Ok(ResourceRef { reference: Reference::new(untyped.reference.address().clone()), path: untyped.path })
+    }
+
+    /// Adds a resource entry built by hand (a type with no generated struct, say) under the child id `id`.
     pub fn add_resource(&mut self, id: &str, resource: Resource) -> Result<ResourceRef, ConstructError> {
         let path = self.path.child(id)?;
         let logical_id = self.stack.allocate_logical_id(&path)?;
-        let resource_type = resource.resource_type().to_owned();
         self.stack.template.resources.insert(logical_id.clone(), resource);
-        Ok(ResourceRef { address: Address { stack: self.stack.name.clone(), logical_id }, resource_type, path })
+        Ok(ResourceRef { reference: Reference::new(Address { stack: self.stack.name.clone(), logical_id }), path })
     }
 
     /// Adds a template parameter under the child id `id` and returns a reference to its value.
@@ -209,42 +228,44 @@ impl Scope<'_> {
 }
 
 /// A handle on a resource added to a stack: enough to reference it from anywhere in the app.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceRef {
-    address: Address,
-    resource_type: String,
+///
+/// It dereferences to [`Reference<R>`], which has `ref_value()`, `get_att()` and, for generated types,
+/// typed accessors such as `attr_allocation_id()`.
+pub struct ResourceRef<R = Untyped> {
+    reference: Reference<R>,
     path: ConstructPath,
 }
 
-impl ResourceRef {
-    /// The resource's logical ID.
-    pub fn logical_id(&self) -> &str {
-        &self.address.logical_id
-    }
-
-    /// The stack and logical ID.
-    pub fn address(&self) -> &Address {
-        &self.address
-    }
-
-    /// The CloudFormation type.
-    pub fn resource_type(&self) -> &str {
-        &self.resource_type
-    }
-
+impl<R> ResourceRef<R> {
     /// The construct path.
     pub fn path(&self) -> &ConstructPath {
         &self.path
     }
+}
 
-    /// `Ref` to the resource. From another stack it becomes an import or a stack output lookup.
-    pub fn ref_value(&self) -> Value<String> {
-        Value::reference(&self.address, None)
+impl<R> Deref for ResourceRef<R> {
+    type Target = Reference<R>;
+
+    fn deref(&self) -> &Reference<R> {
+        &self.reference
     }
+}
 
-    /// `Fn::GetAtt` of an attribute. From another stack it becomes an import or a stack output lookup.
-    pub fn get_att<T>(&self, attribute: &str) -> Value<T> {
-        Value::reference(&self.address, Some(attribute))
+impl<R> Clone for ResourceRef<R> {
+    fn clone(&self) -> Self {
+        Self { reference: self.reference.clone(), path: self.path.clone() }
+    }
+}
+
+impl<R> PartialEq for ResourceRef<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.reference == other.reference && self.path == other.path
+    }
+}
+
+impl<R> fmt::Debug for ResourceRef<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceRef").field("address", self.reference.address()).field("path", &self.path).finish()
     }
 }
 

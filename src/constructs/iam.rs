@@ -16,8 +16,9 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::cfn::iam;
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::template::{Resource, Value};
+use crate::template::Value;
 
 /// An IAM policy document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,14 +173,6 @@ impl Statement {
     }
 }
 
-/// A named inline policy of a role.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct InlinePolicy {
-    policy_name: String,
-    policy_document: PolicyDocument,
-}
-
 /// What a [`Role`] is for and what it may do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleProps {
@@ -195,31 +188,27 @@ pub struct RoleProps {
 /// An IAM role assumed by one AWS service.
 #[derive(Debug, Clone)]
 pub struct Role {
-    resource: ResourceRef,
+    resource: ResourceRef<iam::Role>,
 }
 
 impl Role {
     /// Adds the role under `id`.
     pub fn new(scope: &mut Scope<'_>, id: &str, props: RoleProps) -> Result<Self, ConstructError> {
-        let mut resource = Resource::new("AWS::IAM::Role")
-            .property("Description", Value::from(props.description))
-            .property("AssumeRolePolicyDocument", PolicyDocument::new(vec![props.trust]));
+        let mut role = iam::Role::new(PolicyDocument::new(vec![props.trust])).description(props.description);
         if !props.statements.is_empty() {
-            let policy =
-                InlinePolicy { policy_name: id.to_owned(), policy_document: PolicyDocument::new(props.statements) };
-            resource = resource.property("Policies", vec![policy]);
+            role = role.policies(vec![iam::role::Policy::new(PolicyDocument::new(props.statements), id)]);
         }
-        Ok(Self { resource: scope.add_resource(id, resource)? })
+        Ok(Self { resource: scope.add(id, role)? })
     }
 
     /// The role resource.
-    pub fn resource(&self) -> &ResourceRef {
+    pub fn resource(&self) -> &ResourceRef<iam::Role> {
         &self.resource
     }
 
     /// The role's ARN.
     pub fn arn(&self) -> Value<String> {
-        self.resource.get_att("Arn")
+        self.resource.attr_arn()
     }
 }
 

@@ -17,14 +17,15 @@
 //! assert_eq!(key.resource().logical_id(), "Key");
 //! ```
 
+use crate::cfn::kms;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{PolicyDocument, Principal, Statement};
-use crate::template::{RemovalPolicy, Resource, Value};
+use crate::template::{RemovalPolicy, Value};
 
 /// A customer-managed, rotating KMS key.
 #[derive(Debug, Clone)]
 pub struct EncryptionKey {
-    resource: ResourceRef,
+    resource: ResourceRef<kms::Key>,
 }
 
 impl EncryptionKey {
@@ -40,23 +41,23 @@ impl EncryptionKey {
             .principal(Principal::account_root())
             .resource("*")];
         statements.extend(grants);
-        let resource = Resource::new("AWS::KMS::Key")
-            .property("Description", Value::from(description))
+        let key = kms::Key::new()
+            .description(description)
             // checkov CKV_AWS_7: rotation on.
-            .property("EnableKeyRotation", Value::from(true))
-            .property("KeyPolicy", PolicyDocument::new(statements))
-            .removal_policy(RemovalPolicy::Retain);
-        Ok(Self { resource: scope.add_resource(id, resource)? })
+            .enable_key_rotation(true)
+            .key_policy(PolicyDocument::new(statements));
+        let resource = scope.add_with(id, key, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
+        Ok(Self { resource })
     }
 
     /// The key resource.
-    pub fn resource(&self) -> &ResourceRef {
+    pub fn resource(&self) -> &ResourceRef<kms::Key> {
         &self.resource
     }
 
     /// The key's ARN.
     pub fn arn(&self) -> Value<String> {
-        self.resource.get_att("Arn")
+        self.resource.attr_arn()
     }
 }
 

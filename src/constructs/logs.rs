@@ -6,13 +6,14 @@
 //!   (checkov CKV_AWS_338).
 //! - `DeletionPolicy` and `UpdateReplacePolicy` are `Retain`: logs are evidence.
 
+use crate::cfn::logs;
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::template::{RemovalPolicy, Resource, Value};
+use crate::template::{RemovalPolicy, Value};
 
 /// An encrypted CloudWatch Logs group.
 #[derive(Debug, Clone)]
 pub struct LogGroup {
-    resource: ResourceRef,
+    resource: ResourceRef<logs::LogGroup>,
 }
 
 impl LogGroup {
@@ -23,15 +24,13 @@ impl LogGroup {
         retention_days: u32,
         kms_key_arn: Value<String>,
     ) -> Result<Self, ConstructError> {
-        let resource = Resource::new("AWS::Logs::LogGroup")
-            .property("RetentionInDays", Value::from(i64::from(retention_days)))
-            .property("KmsKeyId", kms_key_arn)
-            .removal_policy(RemovalPolicy::Retain);
-        Ok(Self { resource: scope.add_resource(id, resource)? })
+        let group = logs::LogGroup::new().retention_in_days(i64::from(retention_days)).kms_key_id(kms_key_arn);
+        let resource = scope.add_with(id, group, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
+        Ok(Self { resource })
     }
 
     /// The log group resource.
-    pub fn resource(&self) -> &ResourceRef {
+    pub fn resource(&self) -> &ResourceRef<logs::LogGroup> {
         &self.resource
     }
 
@@ -42,6 +41,6 @@ impl LogGroup {
 
     /// The log group's ARN, ending in `:*` as CloudFormation returns it.
     pub fn arn(&self) -> Value<String> {
-        self.resource.get_att("Arn")
+        self.resource.attr_arn()
     }
 }

@@ -4,7 +4,7 @@ use super::PlatformError;
 use crate::config::{NatGateways, NetworkConfig, SubnetTierConfig, TrafficType};
 use crate::construct::Stack;
 use crate::constructs::network::{
-    FlowLogTraffic, FlowLogsProps, NatGatewayPlacement, NetworkError, SubnetTier, TierRequest, Vpc, VpcProps,
+    FlowLogTrafficType, FlowLogsProps, NatGatewayPlacement, NetworkError, SubnetTier, TierRequest, Vpc, VpcProps,
 };
 use crate::template::Value;
 
@@ -65,9 +65,9 @@ fn vpc_props(network: &NetworkConfig) -> VpcProps {
         flow_logs: Some(FlowLogsProps {
             retention_days: network.flow_logs.retention_days,
             traffic: match network.flow_logs.traffic_type {
-                TrafficType::All => FlowLogTraffic::All,
-                TrafficType::Accept => FlowLogTraffic::Accept,
-                TrafficType::Reject => FlowLogTraffic::Reject,
+                TrafficType::All => FlowLogTrafficType::All,
+                TrafficType::Accept => FlowLogTrafficType::Accept,
+                TrafficType::Reject => FlowLogTrafficType::Reject,
             },
         }),
     }

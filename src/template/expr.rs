@@ -310,6 +310,11 @@ impl<T> Value<T> {
         Self::from_expr(Expr::Pseudo(Pseudo::NoValue))
     }
 
+    /// A literal string for any string-like type, such as a generated enum.
+    pub(crate) fn string_literal(value: &str) -> Self {
+        Self::from_expr(Expr::Literal(serde_json::Value::String(value.to_owned())))
+    }
+
     /// The literal JSON if this value is a plain literal, `None` if it is resolved at deploy time.
     pub fn as_literal(&self) -> Option<&serde_json::Value> {
         match &self.expr {
@@ -467,6 +472,18 @@ impl From<bool> for Value<bool> {
 impl From<f64> for Value<f64> {
     fn from(value: f64) -> Self {
         Self::from_expr(Expr::Literal(serde_json::Value::from(value)))
+    }
+}
+
+impl From<Vec<&str>> for Value<Vec<String>> {
+    fn from(items: Vec<&str>) -> Self {
+        items.into_iter().map(Value::from).collect::<Vec<_>>().into()
+    }
+}
+
+impl From<Vec<String>> for Value<Vec<String>> {
+    fn from(items: Vec<String>) -> Self {
+        items.into_iter().map(Value::from).collect::<Vec<_>>().into()
     }
 }
 

@@ -3,6 +3,8 @@
 use indexmap::IndexMap;
 use serde::{Serialize, Serializer};
 
+use super::typed::CfnResource;
+
 /// What CloudFormation does with a resource's physical object on deletion (`DeletionPolicy`) or
 /// replacement (`UpdateReplacePolicy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,6 +72,16 @@ impl Resource {
             update_replace_policy: None,
             metadata: IndexMap::new(),
         }
+    }
+
+    /// The entry of a typed (L1) resource: its type name and its properties.
+    pub fn of<R: CfnResource>(properties: &R) -> Self {
+        let mut resource = Self::new(R::TYPE);
+        match serde_json::to_value(properties).expect("resource properties serialize to JSON") {
+            serde_json::Value::Object(map) => resource.properties.extend(map),
+            other => unreachable!("a resource struct serialized to {other}"),
+        }
+        resource
     }
 
     /// Sets a property. A value that serializes to JSON `null` removes the property instead, so that an

@@ -7,33 +7,14 @@
 //!   (`aws:SourceAccount`, `aws:SourceArn`), and may only write streams of its own log group.
 //! - Retention of at least a year, chosen by the caller.
 
+use crate::cfn::ec2;
+pub use crate::cfn::ec2::flow_log::FlowLogTrafficType;
+use crate::cfn::ec2::flow_log::{FlowLogLogDestinationType, FlowLogResourceType};
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{Principal, Role, RoleProps, Statement};
 use crate::constructs::kms::EncryptionKey;
 use crate::constructs::logs::LogGroup;
-use crate::template::{Resource, Tag, Value};
-
-/// Which traffic a flow log records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FlowLogTraffic {
-    /// Accepted and rejected traffic.
-    #[default]
-    All,
-    /// Accepted traffic only.
-    Accept,
-    /// Rejected traffic only.
-    Reject,
-}
-
-impl FlowLogTraffic {
-    fn as_str(self) -> &'static str {
-        match self {
-            FlowLogTraffic::All => "ALL",
-            FlowLogTraffic::Accept => "ACCEPT",
-            FlowLogTraffic::Reject => "REJECT",
-        }
-    }
-}
+use crate::template::{Tag, Value};
 
 /// Flow log settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,12 +22,12 @@ pub struct FlowLogsProps {
     /// Days the log group keeps records. Default: 365.
     pub retention_days: u32,
     /// Which traffic to record. Default: all.
-    pub traffic: FlowLogTraffic,
+    pub traffic: FlowLogTrafficType,
 }
 
 impl Default for FlowLogsProps {
     fn default() -> Self {
-        Self { retention_days: 365, traffic: FlowLogTraffic::All }
+        Self { retention_days: 365, traffic: FlowLogTrafficType::All }
     }
 }
 
@@ -56,7 +37,7 @@ pub struct FlowLogs {
     key: EncryptionKey,
     log_group: LogGroup,
     role: Role,
-    resource: ResourceRef,
+    resource: ResourceRef<ec2::FlowLog>,
 }
 
 impl FlowLogs {
@@ -112,23 +93,21 @@ impl FlowLogs {
                 .resource(log_group.arn())],
             },
         )?;
-        let resource = scope.add_resource(
+        let resource = scope.add(
             "Resource",
-            Resource::new("AWS::EC2::FlowLog")
-                .property("ResourceId", vpc_id)
-                .property("ResourceType", Value::from("VPC"))
-                .property("TrafficType", Value::from(props.traffic.as_str()))
-                .property("LogDestinationType", Value::from("cloud-watch-logs"))
-                .property("LogGroupName", log_group.name())
-                .property("DeliverLogsPermissionArn", role.arn())
-                .property("MaxAggregationInterval", Value::from(60))
-                .property("Tags", vec![Tag::name(name)]),
+            ec2::FlowLog::new(vpc_id, FlowLogResourceType::Vpc)
+                .traffic_type(props.traffic.clone())
+                .log_destination_type(FlowLogLogDestinationType::CloudWatchLogs)
+                .log_group_name(log_group.name())
+                .deliver_logs_permission_arn(role.arn())
+                .max_aggregation_interval(60)
+                .tags(vec![Tag::name(name)]),
         )?;
         Ok(Self { key, log_group, role, resource })
     }
 
     /// The flow log resource.
-    pub fn resource(&self) -> &ResourceRef {
+    pub fn resource(&self) -> &ResourceRef<ec2::FlowLog> {
         &self.resource
     }
 

@@ -5,5 +5,5 @@ mod flow_logs;
 mod vpc;
 
 pub use cidr_plan::{CidrPlanError, SubnetPlan, SubnetTier, TierRequest, MAX_SUBNET_PREFIX, MIN_SUBNET_PREFIX};
-pub use flow_logs::{FlowLogTraffic, FlowLogs, FlowLogsProps};
+pub use flow_logs::{FlowLogTrafficType, FlowLogs, FlowLogsProps};
 pub use vpc::{NatGatewayPlacement, NetworkError, Subnet, Vpc, VpcProps};

@@ -23,6 +23,7 @@ use ipnet::Ipv4Net;
 
 use super::cidr_plan::{CidrPlanError, SubnetPlan, SubnetTier, TierRequest};
 use super::flow_logs::{FlowLogs, FlowLogsProps};
+use crate::cfn::ec2;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::template::{Resource, Tag, Value};
 
@@ -92,18 +93,18 @@ pub struct Subnet {
     /// The subnet's block.
     pub cidr: Ipv4Net,
     /// The subnet resource.
-    pub resource: ResourceRef,
+    pub resource: ResourceRef<ec2::Subnet>,
     /// Its route table.
-    pub route_table: ResourceRef,
+    pub route_table: ResourceRef<ec2::RouteTable>,
 }
 
 /// A VPC with its subnets, gateways, routes and flow logs.
 #[derive(Debug, Clone)]
 pub struct Vpc {
-    resource: ResourceRef,
+    resource: ResourceRef<ec2::Vpc>,
     cidr: Ipv4Net,
     subnets: Vec<Subnet>,
-    nat_gateways: Vec<ResourceRef>,
+    nat_gateways: Vec<ResourceRef<ec2::NatGateway>>,
     flow_logs: Option<FlowLogs>,
 }
 
@@ -118,30 +119,24 @@ impl Vpc {
 
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
-        let vpc = scope.add_resource(
+        let vpc = scope.add(
             "Resource",
-            Resource::new("AWS::EC2::VPC")
-                .property("CidrBlock", Value::from(props.cidr.to_string()))
-                .property("EnableDnsHostnames", Value::from(true))
-                .property("EnableDnsSupport", Value::from(true))
-                .property("Tags", vec![Tag::name(name.as_str())]),
+            ec2::Vpc::new()
+                .cidr_block(props.cidr.to_string())
+                .enable_dns_hostnames(true)
+                .enable_dns_support(true)
+                .tags(vec![Tag::name(name.as_str())]),
         )?;
 
         let mut internet_attachment = None;
         if !plan.blocks(SubnetTier::Public).is_empty() {
-            let gateway = scope.add_resource(
-                "InternetGateway",
-                Resource::new("AWS::EC2::InternetGateway").property("Tags", vec![Tag::name(name.as_str())]),
+            let gateway =
+                scope.add("InternetGateway", ec2::InternetGateway::new().tags(vec![Tag::name(name.as_str())]))?;
+            let attachment = scope.add(
+                "GatewayAttachment",
+                ec2::VpcGatewayAttachment::new(vpc.ref_value()).internet_gateway_id(gateway.ref_value()),
             )?;
-            internet_attachment = Some((
-                gateway.clone(),
-                scope.add_resource(
-                    "GatewayAttachment",
-                    Resource::new("AWS::EC2::VPCGatewayAttachment")
-                        .property("VpcId", vpc.ref_value())
-                        .property("InternetGatewayId", gateway.ref_value()),
-                )?,
-            ));
+            internet_attachment = Some((gateway, attachment));
         }
 
         let mut subnets = Vec::new();
@@ -150,74 +145,60 @@ impl Vpc {
             for (az_index, block) in blocks.iter().enumerate() {
                 let mut subnet_scope = scope.child(&format!("{}Subnet{}", tier.id(), az_index + 1))?;
                 let subnet_name = subnet_scope.path().to_string();
-                let resource = subnet_scope.add_resource(
+                let resource = subnet_scope.add(
                     "Resource",
-                    Resource::new("AWS::EC2::Subnet")
-                        .property("VpcId", vpc.ref_value())
-                        .property("CidrBlock", Value::from(block.to_string()))
-                        .property("AvailabilityZone", Value::select(az_index, Value::get_azs()))
+                    ec2::Subnet::new(vpc.ref_value())
+                        .cidr_block(block.to_string())
+                        .availability_zone(Value::select(az_index, Value::get_azs()))
                         // checkov CKV_AWS_130: no public IPs on launch, even in public subnets.
-                        .property("MapPublicIpOnLaunch", Value::from(false))
-                        .property(
-                            "Tags",
-                            vec![Tag::name(subnet_name.as_str()), Tag::new("cfn-synth:subnet-tier", tier.to_string())],
-                        ),
+                        .map_public_ip_on_launch(false)
+                        .tags(vec![
+                            Tag::name(subnet_name.as_str()),
+                            Tag::new("cfn-synth:subnet-tier", tier.to_string()),
+                        ]),
                 )?;
-                let route_table = subnet_scope.add_resource(
+                let route_table = subnet_scope.add(
                     "RouteTable",
-                    Resource::new("AWS::EC2::RouteTable")
-                        .property("VpcId", vpc.ref_value())
-                        .property("Tags", vec![Tag::name(subnet_name.as_str())]),
+                    ec2::RouteTable::new(vpc.ref_value()).tags(vec![Tag::name(subnet_name.as_str())]),
                 )?;
-                subnet_scope.add_resource(
+                subnet_scope.add(
                     "RouteTableAssociation",
-                    Resource::new("AWS::EC2::SubnetRouteTableAssociation")
-                        .property("SubnetId", resource.ref_value())
-                        .property("RouteTableId", route_table.ref_value()),
+                    ec2::SubnetRouteTableAssociation::new(route_table.ref_value(), resource.ref_value()),
                 )?;
+                let default_route = ec2::Route::new(route_table.ref_value()).destination_cidr_block("0.0.0.0/0");
 
                 match tier {
                     SubnetTier::Public => {
                         let (gateway, attachment) =
                             internet_attachment.as_ref().expect("a public tier has an internet gateway");
-                        subnet_scope.add_resource(
+                        let after_attachment = |entry: Resource| entry.depends_on(attachment.logical_id());
+                        subnet_scope.add_with(
                             "DefaultRoute",
-                            Resource::new("AWS::EC2::Route")
-                                .property("RouteTableId", route_table.ref_value())
-                                .property("DestinationCidrBlock", Value::from("0.0.0.0/0"))
-                                .property("GatewayId", gateway.ref_value())
-                                .depends_on(attachment.logical_id()),
+                            default_route.gateway_id(gateway.ref_value()),
+                            after_attachment,
                         )?;
                         let wants_nat = has_private_app
                             && (props.nat_gateways == NatGatewayPlacement::PerAz || nat_gateways.is_empty());
                         if wants_nat {
-                            let eip = subnet_scope.add_resource(
+                            let eip = subnet_scope.add_with(
                                 "Eip",
-                                Resource::new("AWS::EC2::EIP")
-                                    .property("Domain", Value::from("vpc"))
-                                    .property("Tags", vec![Tag::name(subnet_name.as_str())])
-                                    .depends_on(attachment.logical_id()),
+                                ec2::Eip::new().domain("vpc").tags(vec![Tag::name(subnet_name.as_str())]),
+                                after_attachment,
                             )?;
                             nat_gateways.push(
-                                subnet_scope.add_resource(
+                                subnet_scope.add(
                                     "NatGateway",
-                                    Resource::new("AWS::EC2::NatGateway")
-                                        .property("AllocationId", eip.get_att::<String>("AllocationId"))
-                                        .property("SubnetId", resource.ref_value())
-                                        .property("Tags", vec![Tag::name(subnet_name.as_str())]),
+                                    ec2::NatGateway::new()
+                                        .allocation_id(eip.attr_allocation_id())
+                                        .subnet_id(resource.ref_value())
+                                        .tags(vec![Tag::name(subnet_name.as_str())]),
                                 )?,
                             );
                         }
                     }
                     SubnetTier::PrivateApp => {
                         let nat = &nat_gateways[az_index.min(nat_gateways.len() - 1)];
-                        subnet_scope.add_resource(
-                            "DefaultRoute",
-                            Resource::new("AWS::EC2::Route")
-                                .property("RouteTableId", route_table.ref_value())
-                                .property("DestinationCidrBlock", Value::from("0.0.0.0/0"))
-                                .property("NatGatewayId", nat.ref_value()),
-                        )?;
+                        subnet_scope.add("DefaultRoute", default_route.nat_gateway_id(nat.ref_value()))?;
                     }
                     SubnetTier::Isolated => {}
                 }
@@ -233,7 +214,7 @@ impl Vpc {
     }
 
     /// The VPC resource.
-    pub fn resource(&self) -> &ResourceRef {
+    pub fn resource(&self) -> &ResourceRef<ec2::Vpc> {
         &self.resource
     }
 
@@ -258,7 +239,7 @@ impl Vpc {
     }
 
     /// The NAT gateways, in AZ order.
-    pub fn nat_gateways(&self) -> &[ResourceRef] {
+    pub fn nat_gateways(&self) -> &[ResourceRef<ec2::NatGateway>] {
         &self.nat_gateways
     }
 

@@ -1,0 +1,91 @@
+//! Generates cfn-synth's L1 layer (`src/cfn/`) from the registry schemas vendored in `schemas/`.
+//!
+//! `cargo codegen` writes the files; `cargo codegen -- --check` (and this crate's test) fails when the
+//! checked-in files differ from a fresh generation.
+
+mod emit;
+mod fixups;
+mod model;
+mod names;
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use indexmap::IndexMap;
+
+use model::ResourceType;
+
+/// Every file of `src/cfn/`, relative to it, with its contents.
+pub fn generate(root: &Path) -> Result<Vec<(String, String)>> {
+    let schemas = root.join("schemas");
+    let source: serde_json::Value = serde_json::from_str(&fs::read_to_string(schemas.join("SOURCE.json"))?)?;
+    let date = source["schemaDate"].as_str().unwrap_or_default();
+    let provenance = format!(
+        "the CloudFormation registry schemas in schemas/ ({} {}, schema date {})",
+        source["package"].as_str().unwrap_or_default(),
+        source["version"].as_str().unwrap_or_default(),
+        date.split('T').next().unwrap_or(date)
+    );
+
+    let types = fs::read_to_string(schemas.join("types.txt"))?;
+    let mut services: IndexMap<String, Vec<ResourceType>> = IndexMap::new();
+    let mut namespaces: IndexMap<String, String> = IndexMap::new();
+    for type_name in types.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')) {
+        let path = schemas.join("resources").join(format!("{}.json", type_name.replace("::", "_")));
+        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut schema: serde_json::Value = serde_json::from_str(&text)?;
+        fixups::apply(&mut schema)?;
+        let resource = ResourceType::from_schema(&schema)?;
+        let namespace = type_name.rsplit_once("::").map_or(type_name, |(namespace, _)| namespace).to_owned();
+        let service = names::service_module(&namespace);
+        namespaces.insert(service.clone(), namespace);
+        services.entry(service).or_default().push(resource);
+    }
+    services.sort_keys();
+    for resources in services.values_mut() {
+        resources.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+    }
+
+    let mut files = vec![("mod.rs".to_owned(), emit::root_module(&provenance, &services))];
+    for (service, resources) in &services {
+        files.push((format!("{service}.rs"), emit::service_module(&provenance, &namespaces[service], resources)));
+    }
+    Ok(files)
+}
+
+/// The files of `src/cfn/` that differ from a fresh generation, missing or extra ones included.
+pub fn stale_files(root: &Path) -> Result<Vec<String>> {
+    let generated = generate(root)?;
+    let directory = root.join("src/cfn");
+    let mut stale = Vec::new();
+    for (name, contents) in &generated {
+        if fs::read_to_string(directory.join(name)).ok().as_deref() != Some(contents.as_str()) {
+            stale.push(name.clone());
+        }
+    }
+    if let Ok(entries) = fs::read_dir(&directory) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !generated.iter().any(|(generated, _)| *generated == name) {
+                stale.push(name);
+            }
+        }
+    }
+    stale.sort();
+    Ok(stale)
+}
+
+/// Writes `src/cfn/` afresh, removing files no longer generated.
+pub fn write(root: &Path) -> Result<usize> {
+    let generated = generate(root)?;
+    let directory = root.join("src/cfn");
+    if directory.exists() {
+        fs::remove_dir_all(&directory)?;
+    }
+    fs::create_dir_all(&directory)?;
+    for (name, contents) in &generated {
+        fs::write(directory.join(name), contents)?;
+    }
+    Ok(generated.len())
+}

@@ -1,0 +1,21 @@
+//! `cargo codegen`: regenerate `src/cfn/`. `cargo codegen -- --check`: fail if it is stale.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+fn main() -> anyhow::Result<ExitCode> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("codegen/ sits in the workspace root");
+    if std::env::args().any(|argument| argument == "--check") {
+        let stale = cfn_synth_codegen::stale_files(root)?;
+        if stale.is_empty() {
+            println!("src/cfn/ is up to date");
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("src/cfn/ differs from a fresh generation in: {}", stale.join(", "));
+        eprintln!("please run `cargo codegen`");
+        return Ok(ExitCode::FAILURE);
+    }
+    let count = cfn_synth_codegen::write(root)?;
+    println!("wrote {count} files to src/cfn/");
+    Ok(ExitCode::SUCCESS)
+}
