@@ -125,6 +125,18 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 }
 
 #[test]
+fn validate_checks_every_resource_in_memory_and_writes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
+        "2 stacks, 92 resources, 92 checked against their registry schemas: 0 findings",
+    ));
+    assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
+    let broken = VALID.replacen("azCount: 3", "azCuont: 3", 1);
+    fs::write(work.path().join("platform.yaml"), broken).unwrap();
+    cfn_synth(work.path()).args(["validate", "--config", "platform.yaml"]).assert().code(2);
+}
+
+#[test]
 fn schema_prints_the_config_json_schema() {
     let work = tempfile::tempdir().unwrap();
     let output = cfn_synth(work.path()).arg("schema").assert().success().get_output().stdout.clone();

@@ -113,6 +113,7 @@ fn resource_module(out: &mut String, resource: &ResourceType) {
     writeln!(out, "            primary_identifier: &{:?},", resource.primary_identifier).unwrap();
     let attribute_names: Vec<&str> = resource.attributes.iter().map(|a| a.name.as_str()).collect();
     writeln!(out, "            attributes: &{attribute_names:?},").unwrap();
+    writeln!(out, "            schema: include_str!({:?}),", resource.schema_include).unwrap();
     out.push_str("        };\n    }\n");
 
     if !resource.attributes.is_empty() {

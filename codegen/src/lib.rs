@@ -31,12 +31,23 @@ pub fn generate(root: &Path) -> Result<Vec<(String, String)>> {
     let types = fs::read_to_string(schemas.join("types.txt"))?;
     let mut services: IndexMap<String, Vec<ResourceType>> = IndexMap::new();
     let mut namespaces: IndexMap<String, String> = IndexMap::new();
+    let mut patched_schemas = Vec::new();
     for type_name in types.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')) {
         let path = schemas.join("resources").join(format!("{}.json", type_name.replace("::", "_")));
         let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut schema: serde_json::Value = serde_json::from_str(&text)?;
-        fixups::apply(&mut schema)?;
-        let resource = ResourceType::from_schema(&schema)?;
+        let file_name = format!("{}.json", type_name.replace("::", "_"));
+        let mut resource = if fixups::apply(&mut schema)? {
+            let mut resource = ResourceType::from_schema(&schema)?;
+            resource.schema_include = format!("schemas/{file_name}");
+            patched_schemas.push((format!("schemas/{file_name}"), serde_json::to_string_pretty(&schema)? + "\n"));
+            resource
+        } else {
+            ResourceType::from_schema(&schema)?
+        };
+        if resource.schema_include.is_empty() {
+            resource.schema_include = format!("../../schemas/resources/{file_name}");
+        }
         let namespace = type_name.rsplit_once("::").map_or(type_name, |(namespace, _)| namespace).to_owned();
         let service = names::service_module(&namespace);
         namespaces.insert(service.clone(), namespace);
@@ -51,6 +62,7 @@ pub fn generate(root: &Path) -> Result<Vec<(String, String)>> {
     for (service, resources) in &services {
         files.push((format!("{service}.rs"), emit::service_module(&provenance, &namespaces[service], resources)));
     }
+    files.extend(patched_schemas);
     Ok(files)
 }
 
@@ -64,12 +76,9 @@ pub fn stale_files(root: &Path) -> Result<Vec<String>> {
             stale.push(name.clone());
         }
     }
-    if let Ok(entries) = fs::read_dir(&directory) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !generated.iter().any(|(generated, _)| *generated == name) {
-                stale.push(name);
-            }
+    for name in files_below(&directory, "") {
+        if !generated.iter().any(|(generated, _)| *generated == name) {
+            stale.push(name);
         }
     }
     stale.sort();
@@ -85,7 +94,26 @@ pub fn write(root: &Path) -> Result<usize> {
     }
     fs::create_dir_all(&directory)?;
     for (name, contents) in &generated {
-        fs::write(directory.join(name), contents)?;
+        let path = directory.join(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(path, contents)?;
     }
     Ok(generated.len())
+}
+
+/// Every file below `directory`, as paths relative to it.
+fn files_below(directory: &Path, prefix: &str) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(directory) else { return Vec::new() };
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if entry.path().is_dir() {
+            files.extend(files_below(&entry.path(), &format!("{name}/")));
+        } else {
+            files.push(name);
+        }
+    }
+    files
 }

@@ -101,6 +101,8 @@ pub struct ResourceType {
     pub attributes: Vec<Attribute>,
     pub create_only: Vec<String>,
     pub primary_identifier: Vec<String>,
+    /// The path, relative to the generated file, of the schema the in-process check reads.
+    pub schema_include: String,
 }
 
 impl ResourceType {
@@ -130,6 +132,7 @@ impl ResourceType {
             attributes,
             create_only: string_list(&schema["createOnlyProperties"]),
             primary_identifier: string_list(&schema["primaryIdentifier"]),
+            schema_include: String::new(),
             type_name,
             struct_name,
         })

@@ -145,6 +145,7 @@ pub mod scalable_target {
             create_only_properties: &["/properties/ResourceId", "/properties/ScalableDimension", "/properties/ServiceNamespace"],
             primary_identifier: &["/properties/ResourceId", "/properties/ScalableDimension", "/properties/ServiceNamespace"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_ApplicationAutoScaling_ScalableTarget.json"),
         };
     }
 
@@ -691,6 +692,7 @@ pub mod scaling_policy {
             create_only_properties: &["/properties/PolicyName", "/properties/ServiceNamespace", "/properties/ResourceId", "/properties/ScalableDimension", "/properties/ScalingTargetId"],
             primary_identifier: &["/properties/Arn", "/properties/ScalableDimension"],
             attributes: &["Arn"],
+            schema: include_str!("../../schemas/resources/AWS_ApplicationAutoScaling_ScalingPolicy.json"),
         };
     }
 

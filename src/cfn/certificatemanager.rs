@@ -132,6 +132,7 @@ pub mod certificate {
             create_only_properties: &["/properties/SubjectAlternativeNames", "/properties/DomainValidationOptions", "/properties/KeyAlgorithm", "/properties/DomainName", "/properties/CertificateAuthorityArn", "/properties/CertificateExport"],
             primary_identifier: &["/properties/CertificateArn"],
             attributes: &["CertificateArn"],
+            schema: include_str!("../../schemas/resources/AWS_CertificateManager_Certificate.json"),
         };
     }
 

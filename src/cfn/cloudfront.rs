@@ -43,6 +43,7 @@ pub mod cache_policy {
             create_only_properties: &[],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id", "LastModifiedTime"],
+            schema: include_str!("../../schemas/resources/AWS_CloudFront_CachePolicy.json"),
         };
     }
 
@@ -312,6 +313,7 @@ pub mod distribution {
             create_only_properties: &[],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id", "DomainName"],
+            schema: include_str!("../../schemas/resources/AWS_CloudFront_Distribution.json"),
         };
     }
 
@@ -3877,6 +3879,7 @@ pub mod origin_access_control {
             create_only_properties: &[],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_CloudFront_OriginAccessControl.json"),
         };
     }
 
@@ -3971,6 +3974,7 @@ pub mod origin_request_policy {
             create_only_properties: &[],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id", "LastModifiedTime"],
+            schema: include_str!("../../schemas/resources/AWS_CloudFront_OriginRequestPolicy.json"),
         };
     }
 
@@ -4170,6 +4174,7 @@ pub mod response_headers_policy {
             create_only_properties: &[],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id", "LastModifiedTime"],
+            schema: include_str!("../../schemas/resources/AWS_CloudFront_ResponseHeadersPolicy.json"),
         };
     }
 

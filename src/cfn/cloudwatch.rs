@@ -343,6 +343,7 @@ pub mod alarm {
             create_only_properties: &["/properties/AlarmName"],
             primary_identifier: &["/properties/AlarmName"],
             attributes: &["Arn"],
+            schema: include_str!("../../schemas/resources/AWS_CloudWatch_Alarm.json"),
         };
     }
 

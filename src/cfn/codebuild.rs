@@ -252,6 +252,7 @@ pub mod project {
             create_only_properties: &["/properties/Name"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id", "Arn"],
+            schema: include_str!("../../schemas/resources/AWS_CodeBuild_Project.json"),
         };
     }
 

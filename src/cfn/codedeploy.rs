@@ -64,6 +64,7 @@ pub mod application {
             create_only_properties: &["/properties/ApplicationName", "/properties/ComputePlatform"],
             primary_identifier: &["/properties/ApplicationName"],
             attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_CodeDeploy_Application.json"),
         };
     }
 
@@ -342,6 +343,7 @@ pub mod deployment_group {
             create_only_properties: &["/properties/DeploymentGroupName", "/properties/ApplicationName"],
             primary_identifier: &["/properties/ApplicationName", "/properties/DeploymentGroupName"],
             attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_CodeDeploy_DeploymentGroup.json"),
         };
     }
 

@@ -148,6 +148,7 @@ pub mod pipeline {
             create_only_properties: &["/properties/Name"],
             primary_identifier: &["/properties/Name"],
             attributes: &["Version", "Arn"],
+            schema: include_str!("../../schemas/resources/AWS_CodePipeline_Pipeline.json"),
         };
     }
 

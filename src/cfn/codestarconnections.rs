@@ -67,6 +67,7 @@ pub mod connection {
             create_only_properties: &["/properties/ConnectionName", "/properties/ProviderType", "/properties/HostArn"],
             primary_identifier: &["/properties/ConnectionArn"],
             attributes: &["ConnectionArn", "ConnectionStatus", "OwnerAccountId"],
+            schema: include_str!("../../schemas/resources/AWS_CodeStarConnections_Connection.json"),
         };
     }
 

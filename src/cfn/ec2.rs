@@ -140,6 +140,7 @@ pub mod eip {
             create_only_properties: &["/properties/NetworkBorderGroup", "/properties/TransferAddress", "/properties/IpamPoolId", "/properties/Address"],
             primary_identifier: &["/properties/PublicIp", "/properties/AllocationId"],
             attributes: &["PublicIp", "AllocationId"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_EIP.json"),
         };
     }
 
@@ -309,6 +310,7 @@ pub mod flow_log {
             create_only_properties: &["/properties/DeliverCrossAccountRole", "/properties/DeliverLogsPermissionArn", "/properties/LogGroupName", "/properties/LogDestination", "/properties/ResourceId", "/properties/TrafficType", "/properties/LogDestinationType", "/properties/ResourceType", "/properties/LogFormat", "/properties/MaxAggregationInterval", "/properties/DestinationOptions", "/properties/TagFieldSpecifications"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_FlowLog.json"),
         };
     }
 
@@ -622,6 +624,7 @@ pub mod internet_gateway {
             create_only_properties: &[],
             primary_identifier: &["/properties/InternetGatewayId"],
             attributes: &["InternetGatewayId"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_InternetGateway.json"),
         };
     }
 
@@ -799,6 +802,7 @@ pub mod nat_gateway {
             create_only_properties: &["/properties/VpcId", "/properties/SubnetId", "/properties/ConnectivityType", "/properties/AllocationId", "/properties/PrivateIpAddress", "/properties/AvailabilityMode"],
             primary_identifier: &["/properties/NatGatewayId"],
             attributes: &["NatGatewayId", "EniId", "AutoProvisionZones", "AutoScalingIps", "RouteTableId"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_NatGateway.json"),
         };
     }
 
@@ -998,6 +1002,7 @@ pub mod network_acl {
             create_only_properties: &["/properties/VpcId"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_NetworkAcl.json"),
         };
     }
 
@@ -1075,6 +1080,7 @@ pub mod prefix_list {
             create_only_properties: &[],
             primary_identifier: &["/properties/PrefixListId"],
             attributes: &["PrefixListId", "OwnerId", "Version", "Arn"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_PrefixList.json"),
         };
     }
 
@@ -1366,6 +1372,7 @@ pub mod route {
             create_only_properties: &["/properties/RouteTableId", "/properties/DestinationCidrBlock", "/properties/DestinationIpv6CidrBlock", "/properties/DestinationPrefixListId"],
             primary_identifier: &["/properties/RouteTableId", "/properties/CidrBlock"],
             attributes: &["CidrBlock"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_Route.json"),
         };
     }
 
@@ -1418,6 +1425,7 @@ pub mod route_table {
             create_only_properties: &["/properties/VpcId"],
             primary_identifier: &["/properties/RouteTableId"],
             attributes: &["RouteTableId"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_RouteTable.json"),
         };
     }
 
@@ -1513,6 +1521,7 @@ pub mod security_group {
             create_only_properties: &["/properties/GroupDescription", "/properties/GroupName", "/properties/VpcId"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id", "GroupId"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_SecurityGroup.json"),
         };
     }
 
@@ -1847,6 +1856,7 @@ pub mod security_group_egress {
             create_only_properties: &["/properties/IpProtocol", "/properties/DestinationSecurityGroupId", "/properties/ToPort", "/properties/CidrIp", "/properties/FromPort", "/properties/GroupId", "/properties/CidrIpv6", "/properties/DestinationPrefixListId"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_SecurityGroupEgress.json"),
         };
     }
 
@@ -2020,6 +2030,7 @@ pub mod security_group_ingress {
             create_only_properties: &["/properties/GroupName", "/properties/IpProtocol", "/properties/SourceSecurityGroupId", "/properties/SourcePrefixListId", "/properties/ToPort", "/properties/CidrIp", "/properties/SourceSecurityGroupName", "/properties/SourceSecurityGroupOwnerId", "/properties/FromPort", "/properties/GroupId", "/properties/CidrIpv6"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_SecurityGroupIngress.json"),
         };
     }
 
@@ -2249,6 +2260,7 @@ pub mod subnet {
             create_only_properties: &["/properties/VpcId", "/properties/AvailabilityZone", "/properties/AvailabilityZoneId", "/properties/CidrBlock", "/properties/OutpostArn", "/properties/Ipv6Native", "/properties/Ipv4IpamPoolId", "/properties/Ipv4NetmaskLength", "/properties/Ipv6IpamPoolId", "/properties/Ipv6NetmaskLength"],
             primary_identifier: &["/properties/SubnetId"],
             attributes: &["NetworkAclAssociationId", "SubnetId", "Ipv6CidrBlocks"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_Subnet.json"),
         };
     }
 
@@ -2353,6 +2365,7 @@ pub mod subnet_route_table_association {
             create_only_properties: &["/properties/SubnetId", "/properties/RouteTableId"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_SubnetRouteTableAssociation.json"),
         };
     }
 
@@ -2487,6 +2500,7 @@ pub mod vpc {
             create_only_properties: &["/properties/CidrBlock", "/properties/Ipv4IpamPoolId", "/properties/Ipv4NetmaskLength", "/properties/VpcEncryptionControl"],
             primary_identifier: &["/properties/VpcId"],
             attributes: &["CidrBlockAssociations", "DefaultNetworkAcl", "DefaultSecurityGroup", "Ipv6CidrBlocks", "VpcId", "VpcEncryptionControl.VpcId", "VpcEncryptionControl.VpcEncryptionControlId", "VpcEncryptionControl.State", "VpcEncryptionControl.StateMessage", "VpcEncryptionControl.ResourceExclusions.InternetGateway.State", "VpcEncryptionControl.ResourceExclusions.InternetGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway.State", "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.NatGateway.State", "VpcEncryptionControl.ResourceExclusions.NatGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway.State", "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.VpcPeering.State", "VpcEncryptionControl.ResourceExclusions.VpcPeering.StateMessage", "VpcEncryptionControl.ResourceExclusions.Lambda.State", "VpcEncryptionControl.ResourceExclusions.Lambda.StateMessage", "VpcEncryptionControl.ResourceExclusions.VpcLattice.State", "VpcEncryptionControl.ResourceExclusions.VpcLattice.StateMessage", "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem.State", "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem.StateMessage"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_VPC.json"),
         };
     }
 
@@ -3313,6 +3327,7 @@ pub mod vpc_endpoint {
             create_only_properties: &["/properties/ServiceName", "/properties/VpcEndpointType", "/properties/VpcId", "/properties/ServiceNetworkArn", "/properties/ResourceConfigurationArn", "/properties/ServiceRegion", "/properties/DnsOptions/PrivateDnsPreference", "/properties/DnsOptions/PrivateDnsSpecifiedDomains"],
             primary_identifier: &["/properties/Id"],
             attributes: &["NetworkInterfaceIds", "CreationTimestamp", "DnsEntries", "Id"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_VPCEndpoint.json"),
         };
     }
 
@@ -3686,6 +3701,7 @@ pub mod vpc_gateway_attachment {
             create_only_properties: &["/properties/VpcId"],
             primary_identifier: &["/properties/AttachmentType", "/properties/VpcId"],
             attributes: &["AttachmentType"],
+            schema: include_str!("../../schemas/resources/AWS_EC2_VPCGatewayAttachment.json"),
         };
     }
 

@@ -132,6 +132,7 @@ pub mod repository {
             create_only_properties: &["/properties/RepositoryName", "/properties/EncryptionConfiguration", "/properties/EncryptionConfiguration/EncryptionType", "/properties/EncryptionConfiguration/KmsKey"],
             primary_identifier: &["/properties/RepositoryName"],
             attributes: &["Arn", "RepositoryUri"],
+            schema: include_str!("../../schemas/resources/AWS_ECR_Repository.json"),
         };
     }
 

@@ -124,6 +124,7 @@ pub mod cluster {
             create_only_properties: &["/properties/ClusterName"],
             primary_identifier: &["/properties/ClusterName"],
             attributes: &["Arn"],
+            schema: include_str!("../../schemas/resources/AWS_ECS_Cluster.json"),
         };
     }
 
@@ -567,6 +568,7 @@ pub mod cluster_capacity_provider_associations {
             create_only_properties: &["/properties/Cluster"],
             primary_identifier: &["/properties/Cluster"],
             attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_ECS_ClusterCapacityProviderAssociations.json"),
         };
     }
 
@@ -1005,6 +1007,7 @@ pub mod service {
             create_only_properties: &["/properties/Cluster", "/properties/Role", "/properties/SchedulingStrategy", "/properties/ServiceName"],
             primary_identifier: &["/properties/ServiceArn", "/properties/Cluster"],
             attributes: &["ServiceArn", "Name"],
+            schema: include_str!("../../schemas/resources/AWS_ECS_Service.json"),
         };
     }
 
@@ -4428,6 +4431,7 @@ pub mod task_definition {
             create_only_properties: &["/properties/Family", "/properties/ContainerDefinitions", "/properties/Cpu", "/properties/EnableFaultInjection", "/properties/ExecutionRoleArn", "/properties/InferenceAccelerators", "/properties/Memory", "/properties/NetworkMode", "/properties/PlacementConstraints", "/properties/ProxyConfiguration", "/properties/RequiresCompatibilities", "/properties/RuntimePlatform", "/properties/TaskRoleArn", "/properties/Volumes", "/properties/PidMode", "/properties/IpcMode", "/properties/EphemeralStorage"],
             primary_identifier: &["/properties/TaskDefinitionArn"],
             attributes: &["TaskDefinitionArn"],
+            schema: include_str!("../../schemas/resources/AWS_ECS_TaskDefinition.json"),
         };
     }
 

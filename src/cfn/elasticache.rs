@@ -147,6 +147,7 @@ pub mod global_replication_group {
             create_only_properties: &[],
             primary_identifier: &["/properties/GlobalReplicationGroupId"],
             attributes: &["GlobalReplicationGroupId", "Status", "Arn"],
+            schema: include_str!("../../schemas/resources/AWS_ElastiCache_GlobalReplicationGroup.json"),
         };
     }
 
@@ -396,6 +397,7 @@ pub mod parameter_group {
             create_only_properties: &["/properties/CacheParameterGroupFamily"],
             primary_identifier: &["/properties/CacheParameterGroupName"],
             attributes: &["CacheParameterGroupName"],
+            schema: include_str!("../../schemas/resources/AWS_ElastiCache_ParameterGroup.json"),
         };
     }
 
@@ -867,6 +869,7 @@ pub mod replication_group {
             create_only_properties: &["/properties/AtRestEncryptionEnabled", "/properties/CacheSubnetGroupName", "/properties/DataTieringEnabled", "/properties/GlobalReplicationGroupId", "/properties/KmsKeyId", "/properties/NetworkType", "/properties/Port", "/properties/PreferredCacheClusterAZs", "/properties/ReplicationGroupId", "/properties/SnapshotArns", "/properties/SnapshotName"],
             primary_identifier: &["/properties/ReplicationGroupId"],
             attributes: &["ConfigurationEndPoint.Address", "ConfigurationEndPoint.Port", "PrimaryEndPoint.Address", "PrimaryEndPoint.Port", "ReadEndPoint.Addresses", "ReadEndPoint.AddressesList", "ReadEndPoint.Ports", "ReadEndPoint.PortsList", "ReaderEndPoint.Address", "ReaderEndPoint.Port", "EffectiveDurability"],
+            schema: include_str!("../../schemas/resources/AWS_ElastiCache_ReplicationGroup.json"),
         };
     }
 
@@ -1158,6 +1161,7 @@ pub mod subnet_group {
             create_only_properties: &["/properties/CacheSubnetGroupName"],
             primary_identifier: &["/properties/CacheSubnetGroupName"],
             attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_ElastiCache_SubnetGroup.json"),
         };
     }
 }

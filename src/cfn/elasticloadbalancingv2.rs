@@ -132,6 +132,7 @@ pub mod listener {
             create_only_properties: &["/properties/LoadBalancerArn"],
             primary_identifier: &["/properties/ListenerArn"],
             attributes: &["ListenerArn"],
+            schema: include_str!("../../schemas/resources/AWS_ElasticLoadBalancingV2_Listener.json"),
         };
     }
 
@@ -1233,6 +1234,7 @@ pub mod listener_rule {
             create_only_properties: &["/properties/ListenerArn"],
             primary_identifier: &["/properties/RuleArn"],
             attributes: &["RuleArn", "IsDefault"],
+            schema: include_str!("../../schemas/resources/AWS_ElasticLoadBalancingV2_ListenerRule.json"),
         };
     }
 
@@ -2787,6 +2789,7 @@ pub mod load_balancer {
             create_only_properties: &["/properties/Name", "/properties/Type", "/properties/Scheme"],
             primary_identifier: &["/properties/LoadBalancerArn"],
             attributes: &["LoadBalancerName", "LoadBalancerFullName", "CanonicalHostedZoneID", "LoadBalancerArn", "DNSName"],
+            schema: include_str!("../../schemas/resources/AWS_ElasticLoadBalancingV2_LoadBalancer.json"),
         };
     }
 
@@ -3317,6 +3320,7 @@ pub mod target_group {
             create_only_properties: &["/properties/TargetType", "/properties/ProtocolVersion", "/properties/Port", "/properties/Name", "/properties/VpcId", "/properties/Protocol", "/properties/IpAddressType"],
             primary_identifier: &["/properties/TargetGroupArn"],
             attributes: &["LoadBalancerArns", "TargetGroupArn", "TargetGroupName", "TargetGroupFullName"],
+            schema: include_str!("../../schemas/resources/AWS_ElasticLoadBalancingV2_TargetGroup.json"),
         };
     }
 

@@ -117,6 +117,7 @@ pub mod managed_policy {
             create_only_properties: &["/properties/ManagedPolicyName", "/properties/Description", "/properties/Path"],
             primary_identifier: &["/properties/PolicyArn"],
             attributes: &["PolicyArn", "AttachmentCount", "CreateDate", "DefaultVersionId", "IsAttachable", "PermissionsBoundaryUsageCount", "PolicyId", "UpdateDate"],
+            schema: include_str!("../../schemas/resources/AWS_IAM_ManagedPolicy.json"),
         };
     }
 
@@ -247,6 +248,7 @@ pub mod policy {
             create_only_properties: &[],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_IAM_Policy.json"),
         };
     }
 
@@ -389,6 +391,7 @@ pub mod role {
             create_only_properties: &["/properties/Path", "/properties/RoleName"],
             primary_identifier: &["/properties/RoleName"],
             attributes: &["Arn", "RoleId"],
+            schema: include_str!("../../schemas/resources/AWS_IAM_Role.json"),
         };
     }
 

@@ -59,6 +59,7 @@ pub mod alias {
             create_only_properties: &["/properties/AliasName"],
             primary_identifier: &["/properties/AliasName"],
             attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_KMS_Alias.json"),
         };
     }
 }
@@ -314,6 +315,7 @@ pub mod key {
             create_only_properties: &[],
             primary_identifier: &["/properties/KeyId"],
             attributes: &["Arn", "KeyId"],
+            schema: include_str!("../../schemas/resources/AWS_KMS_Key.json"),
         };
     }
 

@@ -154,6 +154,7 @@ pub mod log_group {
             create_only_properties: &["/properties/LogGroupName"],
             primary_identifier: &["/properties/LogGroupName"],
             attributes: &["Arn"],
+            schema: include_str!("schemas/AWS_Logs_LogGroup.json"),
         };
     }
 

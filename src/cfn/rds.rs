@@ -1432,6 +1432,7 @@ pub mod db_instance {
             create_only_properties: &["/properties/BackupTarget", "/properties/CharacterSetName", "/properties/CustomIAMInstanceProfile", "/properties/DBClusterIdentifier", "/properties/DBInstanceIdentifier", "/properties/DBName", "/properties/DBSubnetGroupName", "/properties/DBSystemId", "/properties/KmsKeyId", "/properties/MasterUsername", "/properties/NcharCharacterSetName", "/properties/SourceRegion", "/properties/StorageEncrypted", "/properties/Timezone"],
             primary_identifier: &["/properties/DBInstanceIdentifier"],
             attributes: &["AutomaticRestartTime", "CertificateDetails.CAIdentifier", "CertificateDetails.ValidTill", "Endpoint.Address", "Endpoint.Port", "Endpoint.HostedZoneId", "DbiResourceId", "DBInstanceArn", "DBInstanceStatus", "InstanceCreateTime", "IsStorageConfigUpgradeAvailable", "LatestRestorableTime", "ListenerEndpoint.Address", "ListenerEndpoint.Port", "ListenerEndpoint.HostedZoneId", "MasterUserSecret.SecretArn", "PercentProgress", "ReadReplicaDBClusterIdentifiers", "ReadReplicaDBInstanceIdentifiers", "ResumeFullAutomationModeTime", "SecondaryAvailabilityZone", "StorageOperationStatus", "StorageOperationPercentProgress"],
+            schema: include_str!("../../schemas/resources/AWS_RDS_DBInstance.json"),
         };
     }
 
@@ -1946,6 +1947,7 @@ pub mod db_parameter_group {
             create_only_properties: &["/properties/DBParameterGroupName", "/properties/Description", "/properties/Family"],
             primary_identifier: &["/properties/DBParameterGroupName"],
             attributes: &["DBParameterGroupArn"],
+            schema: include_str!("../../schemas/resources/AWS_RDS_DBParameterGroup.json"),
         };
     }
 
@@ -2019,6 +2021,7 @@ pub mod db_subnet_group {
             create_only_properties: &["/properties/DBSubnetGroupName"],
             primary_identifier: &["/properties/DBSubnetGroupName"],
             attributes: &["DBSubnetGroupArn"],
+            schema: include_str!("../../schemas/resources/AWS_RDS_DBSubnetGroup.json"),
         };
     }
 

@@ -46,6 +46,7 @@ pub mod health_check {
             create_only_properties: &["/properties/HealthCheckConfig/Type", "/properties/HealthCheckConfig/MeasureLatency", "/properties/HealthCheckConfig/RequestInterval"],
             primary_identifier: &["/properties/HealthCheckId"],
             attributes: &["HealthCheckId"],
+            schema: include_str!("../../schemas/resources/AWS_Route53_HealthCheck.json"),
         };
     }
 
@@ -788,6 +789,7 @@ pub mod record_set {
             create_only_properties: &["/properties/HostedZoneName", "/properties/HostedZoneId"],
             primary_identifier: &["/properties/Name", "/properties/HostedZoneId", "/properties/Type", "/properties/SetIdentifier"],
             attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_Route53_RecordSet.json"),
         };
     }
 

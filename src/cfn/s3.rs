@@ -318,6 +318,7 @@ pub mod bucket {
             create_only_properties: &["/properties/BucketName", "/properties/BucketNamePrefix", "/properties/BucketNamespace"],
             primary_identifier: &["/properties/BucketName"],
             attributes: &["Arn", "DomainName", "DualStackDomainName", "RegionalDomainName", "MetadataTableConfiguration.S3TablesDestination.TableNamespace", "MetadataTableConfiguration.S3TablesDestination.TableArn", "MetadataConfiguration.JournalTableConfiguration.TableName", "MetadataConfiguration.JournalTableConfiguration.TableArn", "MetadataConfiguration.InventoryTableConfiguration.TableName", "MetadataConfiguration.InventoryTableConfiguration.TableArn", "MetadataConfiguration.AnnotationTableConfiguration.TableName", "MetadataConfiguration.AnnotationTableConfiguration.TableArn", "WebsiteURL"],
+            schema: include_str!("../../schemas/resources/AWS_S3_Bucket.json"),
         };
     }
 
@@ -4489,6 +4490,7 @@ pub mod bucket_policy {
             create_only_properties: &["/properties/Bucket"],
             primary_identifier: &["/properties/Bucket"],
             attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_S3_BucketPolicy.json"),
         };
     }
 }

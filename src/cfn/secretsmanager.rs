@@ -102,6 +102,7 @@ pub mod rotation_schedule {
             create_only_properties: &["/properties/SecretId"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_SecretsManager_RotationSchedule.json"),
         };
     }
 
@@ -426,6 +427,7 @@ pub mod secret {
             create_only_properties: &["/properties/Name"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_SecretsManager_Secret.json"),
         };
     }
 
@@ -627,6 +629,7 @@ pub mod secret_target_attachment {
             create_only_properties: &["/properties/SecretId"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_SecretsManager_SecretTargetAttachment.json"),
         };
     }
 

@@ -79,6 +79,7 @@ pub mod private_dns_namespace {
             create_only_properties: &["/properties/Vpc", "/properties/Name"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id", "HostedZoneId", "Arn"],
+            schema: include_str!("../../schemas/resources/AWS_ServiceDiscovery_PrivateDnsNamespace.json"),
         };
     }
 
@@ -299,6 +300,7 @@ pub mod service {
             create_only_properties: &["/properties/HealthCheckCustomConfig", "/properties/Name", "/properties/Type", "/properties/NamespaceId"],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id", "Arn"],
+            schema: include_str!("../../schemas/resources/AWS_ServiceDiscovery_Service.json"),
         };
     }
 

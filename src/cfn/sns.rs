@@ -138,6 +138,7 @@ pub mod subscription {
             create_only_properties: &["/properties/Endpoint", "/properties/Protocol", "/properties/TopicArn"],
             primary_identifier: &["/properties/Arn"],
             attributes: &["Arn"],
+            schema: include_str!("../../schemas/resources/AWS_SNS_Subscription.json"),
         };
     }
 
@@ -339,6 +340,7 @@ pub mod topic {
             create_only_properties: &["/properties/TopicName", "/properties/FifoTopic"],
             primary_identifier: &["/properties/TopicArn"],
             attributes: &["TopicArn"],
+            schema: include_str!("../../schemas/resources/AWS_SNS_Topic.json"),
         };
     }
 

@@ -241,6 +241,7 @@ pub mod queue {
             create_only_properties: &["/properties/FifoQueue", "/properties/QueueName"],
             primary_identifier: &["/properties/QueueUrl"],
             attributes: &["QueueUrl", "Arn"],
+            schema: include_str!("../../schemas/resources/AWS_SQS_Queue.json"),
         };
     }
 
@@ -290,6 +291,7 @@ pub mod queue_policy {
             create_only_properties: &[],
             primary_identifier: &["/properties/Id"],
             attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_SQS_QueuePolicy.json"),
         };
     }
 

@@ -123,6 +123,7 @@ pub mod parameter {
             create_only_properties: &["/properties/Name"],
             primary_identifier: &["/properties/Name"],
             attributes: &["Arn"],
+            schema: include_str!("../../schemas/resources/AWS_SSM_Parameter.json"),
         };
     }
 

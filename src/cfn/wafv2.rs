@@ -183,6 +183,7 @@ pub mod web_acl {
             create_only_properties: &["/properties/Name", "/properties/Scope"],
             primary_identifier: &["/properties/Name", "/properties/Id", "/properties/Scope"],
             attributes: &["Arn", "Capacity", "Id", "LabelNamespace"],
+            schema: include_str!("../../schemas/resources/AWS_WAFv2_WebACL.json"),
         };
     }
 
@@ -5657,6 +5658,7 @@ pub mod web_acl_association {
             create_only_properties: &["/properties/ResourceArn", "/properties/WebACLArn"],
             primary_identifier: &["/properties/ResourceArn", "/properties/WebACLArn"],
             attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_WAFv2_WebACLAssociation.json"),
         };
     }
 }

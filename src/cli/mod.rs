@@ -6,6 +6,7 @@
 mod list;
 mod schema;
 mod synth;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Print one line per stack in deploy order: name, region and resource count.
     List(ConfigArgs),
+    /// Synthesize in memory and run the built-in checks (registry schema of every resource). Writes
+    /// nothing; exits 1 with the findings when there are any.
+    Validate(ConfigArgs),
     /// Print the JSON Schema of the config file.
     Schema,
 }
@@ -65,8 +69,7 @@ impl From<FormatArg> for TemplateFormat {
 pub enum ExitStatus {
     /// The command did what was asked.
     Success,
-    /// The command ran and found something to report. Used by `validate` and `diff`.
-    #[allow(dead_code, reason = "the validate and diff commands report findings with it")]
+    /// The command ran and found something to report (`validate` findings).
     Failure,
     /// Bad input, bad usage, or an error.
     Error,
@@ -88,6 +91,7 @@ impl Cli {
         match self.command {
             Command::Synth(args) => synth::run(&args),
             Command::List(args) => list::run(&args),
+            Command::Validate(args) => validate::run(&args),
             Command::Schema => schema::run(),
         }
     }

@@ -22,6 +22,8 @@ pub struct ResourceSpec {
     pub primary_identifier: &'static [&'static str],
     /// The attributes `Fn::GetAtt` can read (`Endpoint.Address`).
     pub attributes: &'static [&'static str],
+    /// The registry schema the type was generated from, as vendored in `schemas/`.
+    pub schema: &'static str,
 }
 
 impl ResourceSpec {
@@ -150,6 +152,7 @@ mod tests {
             create_only_properties: &["/properties/CidrBlock", "/properties/Encryption/Mode"],
             primary_identifier: &["/properties/VpcId"],
             attributes: &["VpcId"],
+            schema: "{}",
         };
         assert!(spec.replaces_on_change("CidrBlock"));
         assert!(spec.replaces_on_change("Encryption"));

@@ -1,0 +1,172 @@
+//! Validates each resource's properties against the registry schema of its type, in process.
+//!
+//! A registry schema describes literal values; a template also holds values CloudFormation computes at
+//! deploy time (`Ref`, `Fn::*`, `{{resolve:...}}`). Every property schema is therefore wrapped as
+//! "if the value is a deploy-time value, accept it, else it must match the original", so an intrinsic
+//! passes wherever a value may stand and every other value meets the schema. Errors come from the
+//! original schema, so they read as the registry wrote it.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value as Json};
+
+use super::Finding;
+use crate::cfn::resource_spec;
+
+const DEPLOY_TIME_VALUE: &str = "CfnSynthDeployTimeValue";
+
+/// The rule name findings of this check carry.
+pub const RULE: &str = "registry-schema";
+
+/// Compiled validators, one per resource type, built on first use.
+#[derive(Default)]
+pub(super) struct SchemaCheck {
+    validators: HashMap<String, jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for SchemaCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaCheck").field("types", &self.validators.len()).finish()
+    }
+}
+
+impl SchemaCheck {
+    /// Checks one resource entry. Returns `None` when its type has no vendored schema.
+    pub(super) fn check(&mut self, stack: &str, logical_id: &str, resource: &Json) -> Option<Vec<Finding>> {
+        let type_name = resource["Type"].as_str()?;
+        let spec = resource_spec(type_name)?;
+        let validator = self.validators.entry(type_name.to_owned()).or_insert_with(|| {
+            let registry: Json = serde_json::from_str(spec.schema).expect("vendored schemas are JSON");
+            jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft7)
+                .should_validate_formats(false)
+                .build(&property_schema(&registry))
+                .unwrap_or_else(|error| panic!("the vendored schema of {type_name} does not compile: {error}"))
+        });
+        let empty = Json::Object(Map::new());
+        let properties = resource.get("Properties").unwrap_or(&empty);
+        Some(
+            validator
+                .iter_errors(properties)
+                .map(|error| Finding {
+                    rule: RULE,
+                    stack: stack.to_owned(),
+                    logical_id: logical_id.to_owned(),
+                    path: format!("Properties{}", error.instance_path()),
+                    message: error.to_string(),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The schema of a resource's `Properties` object, tolerant of deploy-time values.
+fn property_schema(registry: &Json) -> Json {
+    let mut root = Map::new();
+    root.insert("type".into(), json!("object"));
+    for key in ["properties", "required", "additionalProperties", "oneOf", "anyOf", "allOf", "definitions"] {
+        if let Some(value) = registry.get(key) {
+            root.insert(key.into(), value.clone());
+        }
+    }
+    let mut root = Json::Object(root);
+    tolerate_deploy_time_values(&mut root);
+    let definitions =
+        root.as_object_mut().expect("an object").entry("definitions").or_insert_with(|| Json::Object(Map::new()));
+    definitions[DEPLOY_TIME_VALUE] = json!({
+        "anyOf": [
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "patternProperties": {"^(Ref|Condition|Fn::[A-Za-z]+)$": {}},
+                "additionalProperties": false
+            },
+            {"type": "string", "pattern": "\\{\\{resolve:"}
+        ]
+    });
+    root
+}
+
+/// Wraps every place a value can stand (properties, items, map values) in the deploy-time guard.
+fn tolerate_deploy_time_values(schema: &mut Json) {
+    let Some(object) = schema.as_object_mut() else { return };
+    for key in ["properties", "patternProperties", "definitions"] {
+        if let Some(Json::Object(children)) = object.get_mut(key) {
+            for child in children.values_mut() {
+                tolerate_deploy_time_values(child);
+                if key != "definitions" {
+                    guard(child);
+                }
+            }
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child @ Json::Object(_)) = object.get_mut(key) {
+            tolerate_deploy_time_values(child);
+            guard(child);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Json::Array(alternatives)) = object.get_mut(key) {
+            alternatives.iter_mut().for_each(tolerate_deploy_time_values);
+        }
+    }
+}
+
+fn guard(schema: &mut Json) {
+    let original = std::mem::take(schema);
+    *schema = json!({"if": {"$ref": format!("#/definitions/{DEPLOY_TIME_VALUE}")}, "else": original});
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn check(resource: Json) -> Vec<String> {
+        SchemaCheck::default()
+            .check("Stack", "Thing", &resource)
+            .expect("a vendored type")
+            .into_iter()
+            .map(|finding| format!("{}: {}", finding.path, finding.message))
+            .collect()
+    }
+
+    #[test]
+    fn literal_values_must_match_the_registry_schema() {
+        let findings =
+            check(json!({"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": "a year", "Bogus": 1}}));
+        assert_eq!(findings.len(), 3, "{findings:?}");
+        assert!(findings.contains(&"Properties/RetentionInDays: \"a year\" is not of type \"integer\"".to_owned()));
+        assert!(findings.iter().any(|f| f.starts_with("Properties/RetentionInDays: \"a year\" is not one of")));
+        assert!(findings.iter().any(|f| f.starts_with("Properties: ") && f.contains("Bogus")), "{findings:?}");
+    }
+
+    #[test]
+    fn required_properties_are_checked() {
+        let findings = check(json!({"Type": "AWS::EC2::Subnet", "Properties": {}}));
+        assert_eq!(findings, ["Properties: \"VpcId\" is a required property"]);
+    }
+
+    #[test]
+    fn deploy_time_values_are_accepted_wherever_a_value_may_stand() {
+        let findings = check(json!({"Type": "AWS::EC2::Subnet", "Properties": {
+            "VpcId": {"Ref": "Vpc"},
+            "MapPublicIpOnLaunch": {"Fn::If": ["C", true, false]},
+            "Tags": [{"Key": "Name", "Value": {"Fn::Sub": "${AWS::StackName}"}}, {"Fn::If": ["C", {"Key": "a", "Value": "b"}, {"Ref": "AWS::NoValue"}]}]
+        }}));
+        assert_eq!(findings, Vec::<String>::new());
+        let findings = check(json!({"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {
+            "ReplicationGroupDescription": "cache",
+            "AuthToken": "{{resolve:secretsmanager:token:SecretString:token}}"
+        }}));
+        assert_eq!(findings, Vec::<String>::new());
+    }
+
+    #[test]
+    fn types_without_a_vendored_schema_are_not_checked() {
+        assert!(SchemaCheck::default().check("S", "F", &json!({"Type": "AWS::Lambda::Function"})).is_none());
+    }
+}
