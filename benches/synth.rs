@@ -2,6 +2,8 @@
 //! release binary end to end).
 
 use cfn_synth::assembly::Assembly;
+use cfn_synth::cfn::ssm;
+use cfn_synth::cfn::ssm::parameter::ParameterType;
 use cfn_synth::config::ConfigFile;
 use cfn_synth::construct::App;
 use cfn_synth::constructs::network::{Vpc, VpcProps};
@@ -48,10 +50,8 @@ fn synth_many_vpc_stacks(bencher: Bencher, stacks: usize) {
             let network = app.add_stack(&format!("Scale-Network{index}"), "us-east-1").unwrap();
             let vpc = Vpc::new(&mut network.root(), "Vpc", VpcProps::default()).unwrap();
             let consumer = app.add_stack(&format!("Scale-Consumer{index}"), "us-east-1").unwrap();
-            let parameter = cfn_synth::template::Resource::new("AWS::SSM::Parameter")
-                .property("Type", cfn_synth::template::Value::from("String"))
-                .property("Value", vpc.vpc_id());
-            consumer.root().add_resource("VpcId", parameter).unwrap();
+            let parameter = ssm::Parameter::new(ParameterType::String, vpc.vpc_id());
+            consumer.root().add("VpcId", parameter).unwrap();
         }
         let synthesized = app.synth().unwrap();
         Assembly::new(&synthesized, TemplateFormat::Json).unwrap()

@@ -1,7 +1,8 @@
 //! A custom app built through the library, the way a user writes one: a VPC in one stack, a security
 //! group in a second stack of the same region, and a parameter in another region, both reading the VPC.
 //!
-//! The references are plain Rust values. Synthesis turns the same-region one into an export and
+//! Resources are the generated L1 structs (`cfn::ec2::SecurityGroup`), so a missing required property
+//! does not compile. The references are plain Rust values. Synthesis turns the same-region one into an export and
 //! `Fn::ImportValue`, and the cross-region one into `Fn::GetStackOutput`, and orders the stacks.
 //!
 //! Run with: `cargo run --example cross_stack -- <output dir>`
@@ -9,9 +10,11 @@
 use std::path::PathBuf;
 
 use cfn_synth::assembly::Assembly;
+use cfn_synth::cfn::ssm::parameter::ParameterType;
+use cfn_synth::cfn::{ec2, ssm};
 use cfn_synth::construct::App;
 use cfn_synth::constructs::network::{Vpc, VpcProps};
-use cfn_synth::template::{Resource, TemplateFormat, Value};
+use cfn_synth::template::TemplateFormat;
 
 fn main() -> anyhow::Result<()> {
     let output = std::env::args_os().nth(1).map_or_else(|| PathBuf::from("example.out"), PathBuf::from);
@@ -21,30 +24,23 @@ fn main() -> anyhow::Result<()> {
     let vpc = Vpc::new(&mut network.root(), "Vpc", VpcProps { cidr: "10.50.0.0/16".parse()?, ..VpcProps::default() })?;
 
     let service = app.add_stack("Example-Service", "us-east-1")?;
-    service.root().add_resource(
+    let https_to_the_vpc = ec2::security_group::Egress::new("tcp")
+        .description("HTTPS to endpoints inside the VPC")
+        .from_port(443)
+        .to_port(443)
+        .cidr_ip(vpc.resource().get_att::<String>("CidrBlock"));
+    service.root().add(
         "ServiceSecurityGroup",
-        Resource::new("AWS::EC2::SecurityGroup")
-            .property("GroupDescription", Value::from("Example service: HTTPS out to the VPC only"))
-            .property("VpcId", vpc.vpc_id())
-            .property(
-                "SecurityGroupEgress",
-                vec![serde_json::json!({
-                    "Description": "HTTPS to endpoints inside the VPC",
-                    "IpProtocol": "tcp",
-                    "FromPort": 443,
-                    "ToPort": 443,
-                    "CidrIp": vpc.resource().get_att::<String>("CidrBlock"),
-                })],
-            ),
+        ec2::SecurityGroup::new("Example service: HTTPS out to the VPC only")
+            .vpc_id(vpc.vpc_id())
+            .security_group_egress(vec![https_to_the_vpc]),
     )?;
 
     let recovery = app.add_stack("Example-Recovery", "eu-west-1")?;
-    recovery.root().add_resource(
+    recovery.root().add(
         "PrimaryVpcId",
-        Resource::new("AWS::SSM::Parameter")
-            .property("Description", Value::from("The primary region's VPC, for failover runbooks"))
-            .property("Type", Value::from("String"))
-            .property("Value", vpc.vpc_id()),
+        ssm::Parameter::new(ParameterType::String, vpc.vpc_id())
+            .description("The primary region's VPC, for failover runbooks"),
     )?;
 
     let synthesized = app.synth()?;

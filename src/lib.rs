@@ -47,6 +47,8 @@ pub mod checks;
 pub mod cfn;
 pub mod config;
 pub mod construct;
+#[cfg(feature = "constructs")]
 pub mod constructs;
+#[cfg(feature = "platform")]
 pub mod platform;
 pub mod template;

@@ -34,27 +34,37 @@ pub fn root_module(provenance: &str, services: &IndexMap<String, Vec<ResourceTyp
          //! ```\n\n",
     );
     out.push_str("#![allow(clippy::all, unused_imports)]\n\n");
-    for service in services.keys() {
-        writeln!(out, "pub mod {service};").unwrap();
-    }
-    out.push_str("\nuse crate::template::{CfnResource, ResourceSpec};\n\n");
-    out.push_str("/// The replacement metadata of every generated type, sorted by type name.\n");
-    out.push_str("pub static RESOURCE_SPECS: &[ResourceSpec] = &[\n");
-    let mut all: Vec<(&str, String)> = services
-        .iter()
-        .flat_map(|(service, resources)| {
-            resources.iter().map(move |r| (r.type_name.as_str(), format!("{service}::{}", r.struct_name)))
-        })
-        .collect();
-    all.sort();
-    for (_, path) in &all {
-        writeln!(out, "    <{path} as CfnResource>::SPEC,").unwrap();
-    }
-    out.push_str("];\n\n");
     out.push_str(
-        "/// The replacement metadata of a type, such as `AWS::EC2::VPC`, if it is generated.\n\
+        "// Each service is a cargo feature of the same name; `all-services` (on by default) enables every one.\n",
+    );
+    for service in services.keys() {
+        writeln!(out, "#[cfg(feature = {service:?})]\npub mod {service};").unwrap();
+    }
+    out.push_str("\nuse std::sync::OnceLock;\n\nuse crate::template::ResourceSpec;\n\n");
+    out.push_str(
+        "/// The replacement metadata of every generated type compiled in (see the service features), sorted\n\
+         /// by type name.\n\
+         pub fn resource_specs() -> &'static [ResourceSpec] {\n    \
+         static SPECS: OnceLock<Vec<ResourceSpec>> = OnceLock::new();\n    \
+         SPECS.get_or_init(|| {\n        \
+         let mut specs: Vec<ResourceSpec> = Vec::new();\n",
+    );
+    for service in services.keys() {
+        writeln!(
+            out,
+            "        #[cfg(feature = {service:?})]\n        specs.extend_from_slice({service}::RESOURCE_SPECS);"
+        )
+        .unwrap();
+    }
+    out.push_str(
+        "        specs.sort_by_key(|spec| spec.type_name);\n        \
+         specs\n    \
+         })\n\
+         }\n\n\
+         /// The replacement metadata of a type, such as `AWS::EC2::VPC`, if it is generated and compiled in.\n\
          pub fn resource_spec(type_name: &str) -> Option<&'static ResourceSpec> {\n    \
-         RESOURCE_SPECS.binary_search_by(|spec| spec.type_name.cmp(type_name)).ok().map(|index| &RESOURCE_SPECS[index])\n\
+         let specs = resource_specs();\n    \
+         specs.binary_search_by(|spec| spec.type_name.cmp(type_name)).ok().map(|index| &specs[index])\n\
          }\n",
     );
     out
@@ -67,6 +77,12 @@ pub fn service_module(provenance: &str, namespace: &str, resources: &[ResourceTy
     for resource in resources {
         writeln!(out, "pub use {}::{};", resource.module_name, resource.struct_name).unwrap();
     }
+    out.push_str("\n/// The replacement metadata of this service's types, sorted by type name.\n");
+    out.push_str("pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[\n");
+    for resource in resources {
+        writeln!(out, "    <{} as crate::template::CfnResource>::SPEC,", resource.struct_name).unwrap();
+    }
+    out.push_str("];\n");
     for resource in resources {
         out.push('\n');
         resource_module(&mut out, resource);

@@ -85,6 +85,25 @@ pub fn stale_files(root: &Path) -> Result<Vec<String>> {
     Ok(stale)
 }
 
+/// Services whose cargo feature is missing from the root `Cargo.toml` (`<service> = []`) or from its
+/// `all-services` list; each generated module is compiled only with its feature.
+pub fn missing_features(root: &Path) -> Result<Vec<String>> {
+    let manifest = fs::read_to_string(root.join("Cargo.toml"))?;
+    let all_services = manifest
+        .lines()
+        .find(|line| line.starts_with("all-services = ["))
+        .context("Cargo.toml has no all-services feature")?;
+    let mut missing = Vec::new();
+    for (name, _) in generate(root)? {
+        let Some(service) = name.strip_suffix(".rs").filter(|service| *service != "mod") else { continue };
+        let declared = manifest.lines().any(|line| line == format!("{service} = []"));
+        if !declared || !all_services.contains(&format!("\"{service}\"")) {
+            missing.push(service.to_owned());
+        }
+    }
+    Ok(missing)
+}
+
 /// Writes `src/cfn/` afresh, removing files no longer generated.
 pub fn write(root: &Path) -> Result<usize> {
     let generated = generate(root)?;

@@ -17,5 +17,10 @@ fn main() -> anyhow::Result<ExitCode> {
     }
     let count = cfn_synth_codegen::write(root)?;
     println!("wrote {count} files to src/cfn/");
+    let missing = cfn_synth_codegen::missing_features(root)?;
+    if !missing.is_empty() {
+        eprintln!("declare these service features in Cargo.toml (and in all-services): {}", missing.join(", "));
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }

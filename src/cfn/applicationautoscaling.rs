@@ -6,6 +6,12 @@
 pub use scalable_target::ScalableTarget;
 pub use scaling_policy::ScalingPolicy;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <ScalableTarget as crate::template::CfnResource>::SPEC,
+    <ScalingPolicy as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::ApplicationAutoScaling::ScalableTarget`: the resource struct, its nested types and its attributes.
 pub mod scalable_target {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

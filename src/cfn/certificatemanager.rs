@@ -5,6 +5,11 @@
 
 pub use certificate::Certificate;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Certificate as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::CertificateManager::Certificate`: the resource struct, its nested types and its attributes.
 pub mod certificate {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -9,6 +9,15 @@ pub use origin_access_control::OriginAccessControl;
 pub use origin_request_policy::OriginRequestPolicy;
 pub use response_headers_policy::ResponseHeadersPolicy;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <CachePolicy as crate::template::CfnResource>::SPEC,
+    <Distribution as crate::template::CfnResource>::SPEC,
+    <OriginAccessControl as crate::template::CfnResource>::SPEC,
+    <OriginRequestPolicy as crate::template::CfnResource>::SPEC,
+    <ResponseHeadersPolicy as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::CloudFront::CachePolicy`: the resource struct, its nested types and its attributes.
 pub mod cache_policy {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -5,6 +5,11 @@
 
 pub use alarm::Alarm;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Alarm as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::CloudWatch::Alarm`: the resource struct, its nested types and its attributes.
 pub mod alarm {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -5,6 +5,11 @@
 
 pub use project::Project;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Project as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::CodeBuild::Project`: the resource struct, its nested types and its attributes.
 pub mod project {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -6,6 +6,12 @@
 pub use application::Application;
 pub use deployment_group::DeploymentGroup;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Application as crate::template::CfnResource>::SPEC,
+    <DeploymentGroup as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::CodeDeploy::Application`: the resource struct, its nested types and its attributes.
 pub mod application {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -5,6 +5,11 @@
 
 pub use pipeline::Pipeline;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Pipeline as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::CodePipeline::Pipeline`: the resource struct, its nested types and its attributes.
 pub mod pipeline {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -5,6 +5,11 @@
 
 pub use connection::Connection;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Connection as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::CodeStarConnections::Connection`: the resource struct, its nested types and its attributes.
 pub mod connection {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

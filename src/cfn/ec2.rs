@@ -20,6 +20,26 @@ pub use vpc::Vpc;
 pub use vpc_endpoint::VpcEndpoint;
 pub use vpc_gateway_attachment::VpcGatewayAttachment;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Eip as crate::template::CfnResource>::SPEC,
+    <FlowLog as crate::template::CfnResource>::SPEC,
+    <InternetGateway as crate::template::CfnResource>::SPEC,
+    <NatGateway as crate::template::CfnResource>::SPEC,
+    <NetworkAcl as crate::template::CfnResource>::SPEC,
+    <PrefixList as crate::template::CfnResource>::SPEC,
+    <Route as crate::template::CfnResource>::SPEC,
+    <RouteTable as crate::template::CfnResource>::SPEC,
+    <SecurityGroup as crate::template::CfnResource>::SPEC,
+    <SecurityGroupEgress as crate::template::CfnResource>::SPEC,
+    <SecurityGroupIngress as crate::template::CfnResource>::SPEC,
+    <Subnet as crate::template::CfnResource>::SPEC,
+    <SubnetRouteTableAssociation as crate::template::CfnResource>::SPEC,
+    <Vpc as crate::template::CfnResource>::SPEC,
+    <VpcEndpoint as crate::template::CfnResource>::SPEC,
+    <VpcGatewayAttachment as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::EC2::EIP`: the resource struct, its nested types and its attributes.
 pub mod eip {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -5,6 +5,11 @@
 
 pub use repository::Repository;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Repository as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::ECR::Repository`: the resource struct, its nested types and its attributes.
 pub mod repository {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -8,6 +8,14 @@ pub use cluster_capacity_provider_associations::ClusterCapacityProviderAssociati
 pub use service::Service;
 pub use task_definition::TaskDefinition;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Cluster as crate::template::CfnResource>::SPEC,
+    <ClusterCapacityProviderAssociations as crate::template::CfnResource>::SPEC,
+    <Service as crate::template::CfnResource>::SPEC,
+    <TaskDefinition as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::ECS::Cluster`: the resource struct, its nested types and its attributes.
 pub mod cluster {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

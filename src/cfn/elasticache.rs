@@ -8,6 +8,14 @@ pub use parameter_group::ParameterGroup;
 pub use replication_group::ReplicationGroup;
 pub use subnet_group::SubnetGroup;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <GlobalReplicationGroup as crate::template::CfnResource>::SPEC,
+    <ParameterGroup as crate::template::CfnResource>::SPEC,
+    <ReplicationGroup as crate::template::CfnResource>::SPEC,
+    <SubnetGroup as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::ElastiCache::GlobalReplicationGroup`: the resource struct, its nested types and its attributes.
 pub mod global_replication_group {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -8,6 +8,14 @@ pub use listener_rule::ListenerRule;
 pub use load_balancer::LoadBalancer;
 pub use target_group::TargetGroup;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Listener as crate::template::CfnResource>::SPEC,
+    <ListenerRule as crate::template::CfnResource>::SPEC,
+    <LoadBalancer as crate::template::CfnResource>::SPEC,
+    <TargetGroup as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::ElasticLoadBalancingV2::Listener`: the resource struct, its nested types and its attributes.
 pub mod listener {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -7,6 +7,13 @@ pub use managed_policy::ManagedPolicy;
 pub use policy::Policy;
 pub use role::Role;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <ManagedPolicy as crate::template::CfnResource>::SPEC,
+    <Policy as crate::template::CfnResource>::SPEC,
+    <Role as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::IAM::ManagedPolicy`: the resource struct, its nested types and its attributes.
 pub mod managed_policy {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

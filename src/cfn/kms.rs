@@ -6,6 +6,12 @@
 pub use alias::Alias;
 pub use key::Key;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Alias as crate::template::CfnResource>::SPEC,
+    <Key as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::KMS::Alias`: the resource struct, its nested types and its attributes.
 pub mod alias {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

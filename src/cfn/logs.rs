@@ -5,6 +5,11 @@
 
 pub use log_group::LogGroup;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <LogGroup as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::Logs::LogGroup`: the resource struct, its nested types and its attributes.
 pub mod log_group {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

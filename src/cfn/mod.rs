@@ -18,107 +18,125 @@
 
 #![allow(clippy::all, unused_imports)]
 
+// Each service is a cargo feature of the same name; `all-services` (on by default) enables every one.
+#[cfg(feature = "applicationautoscaling")]
 pub mod applicationautoscaling;
+#[cfg(feature = "certificatemanager")]
 pub mod certificatemanager;
+#[cfg(feature = "cloudfront")]
 pub mod cloudfront;
+#[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
+#[cfg(feature = "codebuild")]
 pub mod codebuild;
+#[cfg(feature = "codedeploy")]
 pub mod codedeploy;
+#[cfg(feature = "codepipeline")]
 pub mod codepipeline;
+#[cfg(feature = "codestarconnections")]
 pub mod codestarconnections;
+#[cfg(feature = "ec2")]
 pub mod ec2;
+#[cfg(feature = "ecr")]
 pub mod ecr;
+#[cfg(feature = "ecs")]
 pub mod ecs;
+#[cfg(feature = "elasticache")]
 pub mod elasticache;
+#[cfg(feature = "elasticloadbalancingv2")]
 pub mod elasticloadbalancingv2;
+#[cfg(feature = "iam")]
 pub mod iam;
+#[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "logs")]
 pub mod logs;
+#[cfg(feature = "rds")]
 pub mod rds;
+#[cfg(feature = "route53")]
 pub mod route53;
+#[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "secretsmanager")]
 pub mod secretsmanager;
+#[cfg(feature = "servicediscovery")]
 pub mod servicediscovery;
+#[cfg(feature = "sns")]
 pub mod sns;
+#[cfg(feature = "sqs")]
 pub mod sqs;
+#[cfg(feature = "ssm")]
 pub mod ssm;
+#[cfg(feature = "wafv2")]
 pub mod wafv2;
 
-use crate::template::{CfnResource, ResourceSpec};
+use std::sync::OnceLock;
 
-/// The replacement metadata of every generated type, sorted by type name.
-pub static RESOURCE_SPECS: &[ResourceSpec] = &[
-    <applicationautoscaling::ScalableTarget as CfnResource>::SPEC,
-    <applicationautoscaling::ScalingPolicy as CfnResource>::SPEC,
-    <certificatemanager::Certificate as CfnResource>::SPEC,
-    <cloudfront::CachePolicy as CfnResource>::SPEC,
-    <cloudfront::Distribution as CfnResource>::SPEC,
-    <cloudfront::OriginAccessControl as CfnResource>::SPEC,
-    <cloudfront::OriginRequestPolicy as CfnResource>::SPEC,
-    <cloudfront::ResponseHeadersPolicy as CfnResource>::SPEC,
-    <cloudwatch::Alarm as CfnResource>::SPEC,
-    <codebuild::Project as CfnResource>::SPEC,
-    <codedeploy::Application as CfnResource>::SPEC,
-    <codedeploy::DeploymentGroup as CfnResource>::SPEC,
-    <codepipeline::Pipeline as CfnResource>::SPEC,
-    <codestarconnections::Connection as CfnResource>::SPEC,
-    <ec2::Eip as CfnResource>::SPEC,
-    <ec2::FlowLog as CfnResource>::SPEC,
-    <ec2::InternetGateway as CfnResource>::SPEC,
-    <ec2::NatGateway as CfnResource>::SPEC,
-    <ec2::NetworkAcl as CfnResource>::SPEC,
-    <ec2::PrefixList as CfnResource>::SPEC,
-    <ec2::Route as CfnResource>::SPEC,
-    <ec2::RouteTable as CfnResource>::SPEC,
-    <ec2::SecurityGroup as CfnResource>::SPEC,
-    <ec2::SecurityGroupEgress as CfnResource>::SPEC,
-    <ec2::SecurityGroupIngress as CfnResource>::SPEC,
-    <ec2::Subnet as CfnResource>::SPEC,
-    <ec2::SubnetRouteTableAssociation as CfnResource>::SPEC,
-    <ec2::Vpc as CfnResource>::SPEC,
-    <ec2::VpcEndpoint as CfnResource>::SPEC,
-    <ec2::VpcGatewayAttachment as CfnResource>::SPEC,
-    <ecr::Repository as CfnResource>::SPEC,
-    <ecs::Cluster as CfnResource>::SPEC,
-    <ecs::ClusterCapacityProviderAssociations as CfnResource>::SPEC,
-    <ecs::Service as CfnResource>::SPEC,
-    <ecs::TaskDefinition as CfnResource>::SPEC,
-    <elasticache::GlobalReplicationGroup as CfnResource>::SPEC,
-    <elasticache::ParameterGroup as CfnResource>::SPEC,
-    <elasticache::ReplicationGroup as CfnResource>::SPEC,
-    <elasticache::SubnetGroup as CfnResource>::SPEC,
-    <elasticloadbalancingv2::Listener as CfnResource>::SPEC,
-    <elasticloadbalancingv2::ListenerRule as CfnResource>::SPEC,
-    <elasticloadbalancingv2::LoadBalancer as CfnResource>::SPEC,
-    <elasticloadbalancingv2::TargetGroup as CfnResource>::SPEC,
-    <iam::ManagedPolicy as CfnResource>::SPEC,
-    <iam::Policy as CfnResource>::SPEC,
-    <iam::Role as CfnResource>::SPEC,
-    <kms::Alias as CfnResource>::SPEC,
-    <kms::Key as CfnResource>::SPEC,
-    <logs::LogGroup as CfnResource>::SPEC,
-    <rds::DbInstance as CfnResource>::SPEC,
-    <rds::DbParameterGroup as CfnResource>::SPEC,
-    <rds::DbSubnetGroup as CfnResource>::SPEC,
-    <route53::HealthCheck as CfnResource>::SPEC,
-    <route53::RecordSet as CfnResource>::SPEC,
-    <s3::Bucket as CfnResource>::SPEC,
-    <s3::BucketPolicy as CfnResource>::SPEC,
-    <sns::Subscription as CfnResource>::SPEC,
-    <sns::Topic as CfnResource>::SPEC,
-    <sqs::Queue as CfnResource>::SPEC,
-    <sqs::QueuePolicy as CfnResource>::SPEC,
-    <ssm::Parameter as CfnResource>::SPEC,
-    <secretsmanager::RotationSchedule as CfnResource>::SPEC,
-    <secretsmanager::Secret as CfnResource>::SPEC,
-    <secretsmanager::SecretTargetAttachment as CfnResource>::SPEC,
-    <servicediscovery::PrivateDnsNamespace as CfnResource>::SPEC,
-    <servicediscovery::Service as CfnResource>::SPEC,
-    <wafv2::WebAcl as CfnResource>::SPEC,
-    <wafv2::WebAclAssociation as CfnResource>::SPEC,
-];
+use crate::template::ResourceSpec;
 
-/// The replacement metadata of a type, such as `AWS::EC2::VPC`, if it is generated.
+/// The replacement metadata of every generated type compiled in (see the service features), sorted
+/// by type name.
+pub fn resource_specs() -> &'static [ResourceSpec] {
+    static SPECS: OnceLock<Vec<ResourceSpec>> = OnceLock::new();
+    SPECS.get_or_init(|| {
+        let mut specs: Vec<ResourceSpec> = Vec::new();
+        #[cfg(feature = "applicationautoscaling")]
+        specs.extend_from_slice(applicationautoscaling::RESOURCE_SPECS);
+        #[cfg(feature = "certificatemanager")]
+        specs.extend_from_slice(certificatemanager::RESOURCE_SPECS);
+        #[cfg(feature = "cloudfront")]
+        specs.extend_from_slice(cloudfront::RESOURCE_SPECS);
+        #[cfg(feature = "cloudwatch")]
+        specs.extend_from_slice(cloudwatch::RESOURCE_SPECS);
+        #[cfg(feature = "codebuild")]
+        specs.extend_from_slice(codebuild::RESOURCE_SPECS);
+        #[cfg(feature = "codedeploy")]
+        specs.extend_from_slice(codedeploy::RESOURCE_SPECS);
+        #[cfg(feature = "codepipeline")]
+        specs.extend_from_slice(codepipeline::RESOURCE_SPECS);
+        #[cfg(feature = "codestarconnections")]
+        specs.extend_from_slice(codestarconnections::RESOURCE_SPECS);
+        #[cfg(feature = "ec2")]
+        specs.extend_from_slice(ec2::RESOURCE_SPECS);
+        #[cfg(feature = "ecr")]
+        specs.extend_from_slice(ecr::RESOURCE_SPECS);
+        #[cfg(feature = "ecs")]
+        specs.extend_from_slice(ecs::RESOURCE_SPECS);
+        #[cfg(feature = "elasticache")]
+        specs.extend_from_slice(elasticache::RESOURCE_SPECS);
+        #[cfg(feature = "elasticloadbalancingv2")]
+        specs.extend_from_slice(elasticloadbalancingv2::RESOURCE_SPECS);
+        #[cfg(feature = "iam")]
+        specs.extend_from_slice(iam::RESOURCE_SPECS);
+        #[cfg(feature = "kms")]
+        specs.extend_from_slice(kms::RESOURCE_SPECS);
+        #[cfg(feature = "logs")]
+        specs.extend_from_slice(logs::RESOURCE_SPECS);
+        #[cfg(feature = "rds")]
+        specs.extend_from_slice(rds::RESOURCE_SPECS);
+        #[cfg(feature = "route53")]
+        specs.extend_from_slice(route53::RESOURCE_SPECS);
+        #[cfg(feature = "s3")]
+        specs.extend_from_slice(s3::RESOURCE_SPECS);
+        #[cfg(feature = "secretsmanager")]
+        specs.extend_from_slice(secretsmanager::RESOURCE_SPECS);
+        #[cfg(feature = "servicediscovery")]
+        specs.extend_from_slice(servicediscovery::RESOURCE_SPECS);
+        #[cfg(feature = "sns")]
+        specs.extend_from_slice(sns::RESOURCE_SPECS);
+        #[cfg(feature = "sqs")]
+        specs.extend_from_slice(sqs::RESOURCE_SPECS);
+        #[cfg(feature = "ssm")]
+        specs.extend_from_slice(ssm::RESOURCE_SPECS);
+        #[cfg(feature = "wafv2")]
+        specs.extend_from_slice(wafv2::RESOURCE_SPECS);
+        specs.sort_by_key(|spec| spec.type_name);
+        specs
+    })
+}
+
+/// The replacement metadata of a type, such as `AWS::EC2::VPC`, if it is generated and compiled in.
 pub fn resource_spec(type_name: &str) -> Option<&'static ResourceSpec> {
-    RESOURCE_SPECS.binary_search_by(|spec| spec.type_name.cmp(type_name)).ok().map(|index| &RESOURCE_SPECS[index])
+    let specs = resource_specs();
+    specs.binary_search_by(|spec| spec.type_name.cmp(type_name)).ok().map(|index| &specs[index])
 }

@@ -7,6 +7,13 @@ pub use db_instance::DbInstance;
 pub use db_parameter_group::DbParameterGroup;
 pub use db_subnet_group::DbSubnetGroup;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <DbInstance as crate::template::CfnResource>::SPEC,
+    <DbParameterGroup as crate::template::CfnResource>::SPEC,
+    <DbSubnetGroup as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::RDS::DBInstance`: the resource struct, its nested types and its attributes.
 pub mod db_instance {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

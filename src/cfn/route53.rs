@@ -6,6 +6,12 @@
 pub use health_check::HealthCheck;
 pub use record_set::RecordSet;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <HealthCheck as crate::template::CfnResource>::SPEC,
+    <RecordSet as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::Route53::HealthCheck`: the resource struct, its nested types and its attributes.
 pub mod health_check {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

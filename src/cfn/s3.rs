@@ -6,6 +6,12 @@
 pub use bucket::Bucket;
 pub use bucket_policy::BucketPolicy;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Bucket as crate::template::CfnResource>::SPEC,
+    <BucketPolicy as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::S3::Bucket`: the resource struct, its nested types and its attributes.
 pub mod bucket {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

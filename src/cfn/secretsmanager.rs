@@ -7,6 +7,13 @@ pub use rotation_schedule::RotationSchedule;
 pub use secret::Secret;
 pub use secret_target_attachment::SecretTargetAttachment;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <RotationSchedule as crate::template::CfnResource>::SPEC,
+    <Secret as crate::template::CfnResource>::SPEC,
+    <SecretTargetAttachment as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::SecretsManager::RotationSchedule`: the resource struct, its nested types and its attributes.
 pub mod rotation_schedule {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

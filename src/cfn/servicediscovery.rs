@@ -6,6 +6,12 @@
 pub use private_dns_namespace::PrivateDnsNamespace;
 pub use service::Service;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <PrivateDnsNamespace as crate::template::CfnResource>::SPEC,
+    <Service as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::ServiceDiscovery::PrivateDnsNamespace`: the resource struct, its nested types and its attributes.
 pub mod private_dns_namespace {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

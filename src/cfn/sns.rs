@@ -6,6 +6,12 @@
 pub use subscription::Subscription;
 pub use topic::Topic;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Subscription as crate::template::CfnResource>::SPEC,
+    <Topic as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::SNS::Subscription`: the resource struct, its nested types and its attributes.
 pub mod subscription {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

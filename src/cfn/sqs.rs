@@ -6,6 +6,12 @@
 pub use queue::Queue;
 pub use queue_policy::QueuePolicy;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Queue as crate::template::CfnResource>::SPEC,
+    <QueuePolicy as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::SQS::Queue`: the resource struct, its nested types and its attributes.
 pub mod queue {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

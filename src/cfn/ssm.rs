@@ -5,6 +5,11 @@
 
 pub use parameter::Parameter;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <Parameter as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::SSM::Parameter`: the resource struct, its nested types and its attributes.
 pub mod parameter {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

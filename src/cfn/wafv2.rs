@@ -6,6 +6,12 @@
 pub use web_acl::WebAcl;
 pub use web_acl_association::WebAclAssociation;
 
+/// The replacement metadata of this service's types, sorted by type name.
+pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <WebAcl as crate::template::CfnResource>::SPEC,
+    <WebAclAssociation as crate::template::CfnResource>::SPEC,
+];
+
 /// `AWS::WAFv2::WebACL`: the resource struct, its nested types and its attributes.
 pub mod web_acl {
     use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};

@@ -311,7 +311,7 @@ impl<T> Value<T> {
     }
 
     /// A literal string for any string-like type, such as a generated enum.
-    pub(crate) fn string_literal(value: &str) -> Self {
+    pub fn string_literal(value: &str) -> Self {
         Self::from_expr(Expr::Literal(serde_json::Value::String(value.to_owned())))
     }
 
