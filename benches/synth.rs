@@ -41,6 +41,14 @@ fn synth_and_write_default_platform(bencher: Bencher) {
     });
 }
 
+/// `cfn-synth validate`'s checks over the default platform, validators compiled afresh each time.
+#[divan::bench]
+fn validate_default_platform(bencher: Bencher) {
+    let config = ConfigFile::embedded_default().unwrap();
+    let app = platform::build(config.config()).unwrap().synth().unwrap();
+    bencher.bench_local(|| cfn_synth::checks::run(&app));
+}
+
 /// Scale: many VPC stacks, each read by a consumer stack through exports.
 #[divan::bench(args = [10, 50])]
 fn synth_many_vpc_stacks(bencher: Bencher, stacks: usize) {

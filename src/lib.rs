@@ -17,20 +17,15 @@
 //! and synthesis turns it into an export and `Fn::ImportValue`.
 //!
 //! ```
+//! use cfn_synth::cfn::ec2;
 //! use cfn_synth::construct::App;
 //! use cfn_synth::constructs::network::{Vpc, VpcProps};
-//! use cfn_synth::template::{Resource, Value};
 //!
 //! let mut app = App::new("demo");
 //! let network = app.add_stack("Demo-Network", "us-east-1")?;
 //! let vpc = Vpc::new(&mut network.root(), "Vpc", VpcProps::default())?;
 //! let service = app.add_stack("Demo-Service", "us-east-1")?;
-//! service.root().add_resource(
-//!     "Group",
-//!     Resource::new("AWS::EC2::SecurityGroup")
-//!         .property("GroupDescription", Value::from("demo"))
-//!         .property("VpcId", vpc.vpc_id()),
-//! )?;
+//! service.root().add("Group", ec2::SecurityGroup::new("demo").vpc_id(vpc.vpc_id()))?;
 //! let synthesized = app.synth()?;
 //! assert_eq!(synthesized.deploy_order(), ["Demo-Network", "Demo-Service"]);
 //! assert_eq!(

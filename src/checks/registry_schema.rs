@@ -166,6 +166,16 @@ mod tests {
     }
 
     #[test]
+    fn every_vendored_schema_compiles_into_a_validator() {
+        let mut check = SchemaCheck::default();
+        for spec in crate::cfn::resource_specs() {
+            let findings = check.check("S", "R", &json!({"Type": spec.type_name}));
+            assert!(findings.is_some(), "{}", spec.type_name);
+        }
+        assert_eq!(check.validators.len(), crate::cfn::resource_specs().len());
+    }
+
+    #[test]
     fn types_without_a_vendored_schema_are_not_checked() {
         assert!(SchemaCheck::default().check("S", "F", &json!({"Type": "AWS::Lambda::Function"})).is_none());
     }
