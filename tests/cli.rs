@@ -10,7 +10,9 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 const PRIMARY: &str = "IntegrationPlatform-Primary-Network";
+const PRIMARY_ENDPOINTS: &str = "IntegrationPlatform-Primary-Endpoints";
 const RECOVERY: &str = "IntegrationPlatform-DisasterRecovery-Network";
+const RECOVERY_ENDPOINTS: &str = "IntegrationPlatform-DisasterRecovery-Endpoints";
 
 fn cfn_synth(dir: &Path) -> assert_cmd::Command {
     let mut command = cargo_bin_cmd!("cfn-synth");
@@ -42,16 +44,18 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 2 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 4 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
     assert_eq!(manifest["app"], "integration-platform");
-    assert_eq!(manifest["deployOrder"], serde_json::json!([PRIMARY, RECOVERY]));
+    assert_eq!(manifest["deployOrder"], serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, RECOVERY, RECOVERY_ENDPOINTS]));
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 2);
-    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[1], "eu-west-1", "disaster-recovery")]
+    assert_eq!(stacks.len(), 4);
+    assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
+    assert_eq!(stacks[3]["dependsOn"], serde_json::json!([RECOVERY]));
+    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[2], "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -105,7 +109,7 @@ fn yaml_output_holds_the_same_templates() {
     cfn_synth(work.path()).args(["synth", "--output", "json"]).assert().success();
     cfn_synth(work.path()).args(["synth", "--output", "yaml", "--format", "yaml"]).assert().success();
     let manifest = read_json(&work.path().join("yaml/manifest.json"));
-    for stack in [PRIMARY, RECOVERY] {
+    for stack in [PRIMARY, PRIMARY_ENDPOINTS, RECOVERY, RECOVERY_ENDPOINTS] {
         let yaml_file = work.path().join(format!("yaml/{stack}.template.yaml"));
         let yaml_text = fs::read_to_string(&yaml_file).unwrap();
         assert!(yaml_text.contains("Fn::GetAtt:"), "long-form intrinsics");
@@ -121,14 +125,22 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
     let output = cfn_synth(work.path()).arg("list").assert().success().get_output().stdout.clone();
     let text = String::from_utf8(output).unwrap();
     let lines: Vec<Vec<&str>> = text.lines().map(|line| line.split_whitespace().collect()).collect();
-    assert_eq!(lines, [[PRIMARY, "us-east-1", "46", "resources"], [RECOVERY, "eu-west-1", "46", "resources"]]);
+    assert_eq!(
+        lines,
+        [
+            [PRIMARY, "us-east-1", "61", "resources"],
+            [PRIMARY_ENDPOINTS, "us-east-1", "33", "resources"],
+            [RECOVERY, "eu-west-1", "61", "resources"],
+            [RECOVERY_ENDPOINTS, "eu-west-1", "33", "resources"]
+        ]
+    );
 }
 
 #[test]
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "2 stacks, 92 resources, 92 checked against their registry schemas: 0 findings",
+        "4 stacks, 188 resources, 188 checked against their registry schemas: 0 findings",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
     let broken = VALID.replacen("azCount: 3", "azCuont: 3", 1);

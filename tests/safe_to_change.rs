@@ -56,16 +56,38 @@ fn every_checkov_skip_carries_a_reason() {
     }
 }
 
-/// Nothing reaches 0.0.0.0/0 but the default routes of public and private-app subnets.
+/// No security group admits the whole internet: no ingress rule, inline or standalone, from 0.0.0.0/0 or
+/// ::/0. The only other places the internet appears are default routes and outbound rules.
 #[test]
-fn only_default_routes_mention_the_whole_internet() {
+fn no_security_group_admits_the_internet() {
+    let mut ingress_rules = 0;
     for (stack, template) in default_templates() {
         for (logical_id, resource) in template["Resources"].as_object().unwrap() {
-            let text = resource.to_string();
-            if text.contains("0.0.0.0/0") {
-                assert_eq!(resource["Type"], "AWS::EC2::Route", "{stack}/{logical_id}");
-                assert!(!logical_id.starts_with("VpcIsolated"), "{stack}/{logical_id}");
+            let properties = &resource["Properties"];
+            let rules: Vec<&serde_json::Value> = match resource["Type"].as_str().unwrap() {
+                "AWS::EC2::SecurityGroupIngress" => vec![properties],
+                "AWS::EC2::SecurityGroup" => properties["SecurityGroupIngress"]
+                    .as_array()
+                    .map(|rules| rules.iter().collect())
+                    .unwrap_or_default(),
+                _ => {
+                    if resource.to_string().contains("0.0.0.0/0") {
+                        let kind = resource["Type"].as_str().unwrap();
+                        assert!(
+                            kind == "AWS::EC2::Route" || kind == "AWS::EC2::SecurityGroupEgress",
+                            "{stack}/{logical_id} ({kind}) mentions 0.0.0.0/0"
+                        );
+                    }
+                    continue;
+                }
+            };
+            for rule in rules {
+                ingress_rules += 1;
+                assert!(rule["CidrIp"] != "0.0.0.0/0" && rule["CidrIpv6"] != "::/0", "{stack}/{logical_id}: {rule}");
+                assert!(rule["CidrIp"].is_null(), "{stack}/{logical_id}: connections are between groups, not CIDRs");
+                assert!(rule["Description"].is_string(), "{stack}/{logical_id}: every rule has a description");
             }
         }
     }
+    assert!(ingress_rules > 0, "the platform has ingress rules to check");
 }

@@ -18,7 +18,7 @@ pub enum ConstructError {
         name: String,
     },
     /// A construct id that cannot become part of a logical ID.
-    #[error("invalid construct id {id:?} under {parent}: ids are 1 to 64 ASCII letters, digits, '-' or '_'")]
+    #[error("invalid construct id {id:?} under {parent}: ids are 1 to 128 ASCII letters, digits, '-' or '_'")]
     InvalidId {
         /// The parent's path.
         parent: String,
@@ -48,6 +48,14 @@ pub enum ConstructError {
         stack: String,
         /// The repeated output ID.
         output_id: String,
+    },
+    /// A mapping whose name is taken.
+    #[error("stack {stack} already has a mapping {name}")]
+    DuplicateMapping {
+        /// The stack.
+        stack: String,
+        /// The repeated mapping name.
+        name: String,
     },
     /// A reference to something that does not exist.
     #[error("dangling reference at {from}: {target} does not exist")]

@@ -14,7 +14,7 @@ use super::error::ConstructError;
 pub const DEFAULT_CHILD_ID: &str = "Resource";
 
 /// The maximum length of a construct id.
-const MAX_ID_LENGTH: usize = 64;
+const MAX_ID_LENGTH: usize = 128;
 
 /// The maximum length of a CloudFormation logical ID.
 const MAX_LOGICAL_ID_LENGTH: usize = 255;
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn ids_that_cannot_form_a_logical_id_are_rejected() {
-        for bad in ["", "a b", "a/b", "ü", "--", &"x".repeat(65)] {
+        for bad in ["", "a b", "a/b", "ü", "--", &"x".repeat(129)] {
             let err = ConstructPath::stack_root("Net").child(bad).unwrap_err();
             assert!(matches!(err, ConstructError::InvalidId { .. }), "{bad:?}: {err}");
         }

@@ -7,7 +7,9 @@ use super::path::ConstructPath;
 use std::fmt;
 use std::ops::Deref;
 
-use crate::template::{Address, CfnResource, Output, Parameter, Reference, Resource, Template, Untyped, Value};
+use crate::template::{
+    Address, CfnResource, Mapping, Output, Parameter, Reference, Resource, Template, Untyped, Value,
+};
 
 /// The longest stack name CloudFormation accepts.
 const MAX_STACK_NAME_LENGTH: usize = 128;
@@ -112,6 +114,16 @@ impl Stack {
     /// The values set with [`Stack::set_parameter_value`].
     pub fn parameter_values(&self) -> &IndexMap<String, String> {
         &self.parameter_values
+    }
+
+    /// Adds a mapping (a two-level lookup table read with `Fn::FindInMap`). Its name must be new.
+    pub fn add_mapping(&mut self, name: impl Into<String>, mapping: Mapping) -> Result<(), ConstructError> {
+        let name = name.into();
+        if self.template.mappings.contains_key(&name) {
+            return Err(ConstructError::DuplicateMapping { stack: self.name.clone(), name });
+        }
+        self.template.mappings.insert(name, mapping);
+        Ok(())
     }
 
     /// Adds an output. Its ID must be new in this stack.

@@ -4,7 +4,11 @@
 //! resources are kept apart and every template stays small. Today each region has its network stack;
 //! the data, compute, edge and delivery tiers join it as they are built.
 
+mod endpoints;
 mod network;
+mod security;
+
+pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
 
 use crate::config::{PlatformConfig, RegionConfig};
 use crate::construct::{pascal_case, App, ConstructError, Stack};
@@ -31,8 +35,12 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
     let mut app = App::new(&config.app);
     for (index, region) in config.regions.iter().enumerate() {
         let key = format!("regions[{index}]");
-        let stack = add_region_stack(&mut app, config, region, "Network")?;
-        network::build(stack, &region.network, &key)?;
+        let network_stack = add_region_stack(&mut app, config, region, "Network")?;
+        let network_name = network_stack.name().to_owned();
+        let vpc = network::build(network_stack, &region.network, &key)?;
+        let groups = security::build(&mut app, &network_name, &vpc, &key)?;
+        let endpoints_name = add_region_stack(&mut app, config, region, "Endpoints")?.name().to_owned();
+        endpoints::build(&mut app, &endpoints_name, &vpc, &groups)?;
     }
     Ok(app)
 }
@@ -68,7 +76,9 @@ mod tests {
             stacks,
             [
                 ("IntegrationPlatform-Primary-Network", "us-east-1"),
-                ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1")
+                ("IntegrationPlatform-Primary-Endpoints", "us-east-1"),
+                ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Endpoints", "eu-west-1")
             ]
         );
         let tags = app.stack("IntegrationPlatform-DisasterRecovery-Network").unwrap().tags();

@@ -1,0 +1,165 @@
+//! The security groups of one region and the chain of connections between them:
+//! CloudFront (origin-facing prefix list) → ALB (443) → Kong → services → PostgreSQL and Redis.
+//!
+//! The groups live in the network stack, so that the data and compute stacks attach to them without
+//! ever importing from each other.
+
+use indexmap::IndexMap;
+
+use super::PlatformError;
+use crate::construct::App;
+use crate::constructs::network::{Port, SecurityGroup, Vpc};
+use crate::template::{Mapping, Value};
+
+/// Kong's proxy port, where the ALB sends traffic.
+pub const KONG_PROXY_PORT: u16 = 8000;
+/// The port the HTTP services listen on.
+pub const SERVICE_PORT: u16 = 8080;
+/// PostgreSQL.
+pub const POSTGRES_PORT: u16 = 5432;
+/// Redis.
+pub const REDIS_PORT: u16 = 6379;
+
+/// The mapping that holds the CloudFront origin-facing managed prefix list of each region.
+const PREFIX_LIST_MAPPING: &str = "CloudFrontOriginFacingPrefixList";
+
+/// The ID of the managed prefix list `com.amazonaws.global.cloudfront.origin-facing` in each region
+/// where AWS publishes it under a fixed ID.
+pub const CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS: &[(&str, &str)] = &[
+    ("ap-southeast-1", "pl-31a34658"),
+    ("ap-southeast-2", "pl-b8a742d1"),
+    ("ca-central-1", "pl-38a64351"),
+    ("eu-central-1", "pl-a3a144ca"),
+    ("eu-north-1", "pl-fab65393"),
+    ("eu-west-1", "pl-4fa04526"),
+    ("eu-west-2", "pl-93a247fa"),
+    ("eu-west-3", "pl-75b1541c"),
+    ("sa-east-1", "pl-5da64334"),
+    ("us-east-1", "pl-3b927c52"),
+    ("us-east-2", "pl-b6a144df"),
+    ("us-west-1", "pl-4ea04527"),
+];
+
+/// The groups of the request chain.
+#[derive(Debug, Clone)]
+pub(super) struct SecurityGroups {
+    pub alb: SecurityGroup,
+    pub kong: SecurityGroup,
+    pub services: SecurityGroup,
+    pub database: SecurityGroup,
+    pub cache: SecurityGroup,
+}
+
+/// Adds the groups and their connections to the network stack `stack_name`; `key` is the region's key
+/// path in the config, for errors.
+pub(super) fn build(app: &mut App, stack_name: &str, vpc: &Vpc, key: &str) -> Result<SecurityGroups, PlatformError> {
+    let stack = app.stack_mut(stack_name).expect("the network stack exists");
+    let region = stack.region().to_owned();
+    if !CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS.iter().any(|(known, _)| *known == region) {
+        return Err(PlatformError::Config {
+            key: format!("{key}.region"),
+            message: format!("no CloudFront origin-facing prefix list ID is known for {region}"),
+        });
+    }
+    let mapping: Mapping = CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS
+        .iter()
+        .map(|(region, id)| ((*region).to_owned(), IndexMap::from([("PrefixListId".to_owned(), (*id).into())])))
+        .collect();
+    stack.add_mapping(PREFIX_LIST_MAPPING, mapping)?;
+
+    let mut root = stack.root();
+    let mut group = |id: &str, description: &str| SecurityGroup::new(&mut root, id, description, vpc.vpc_id());
+    let groups = SecurityGroups {
+        alb: group("AlbSecurityGroup", "Public ALB: HTTPS from CloudFront only")?,
+        kong: group("KongSecurityGroup", "Kong gateway tasks: proxy traffic from the public ALB")?,
+        services: group("ServicesSecurityGroup", "Service tasks: requests from Kong")?,
+        database: group("DatabaseSecurityGroup", "PostgreSQL: queries from the service tasks")?,
+        cache: group("CacheSecurityGroup", "Redis: commands from the service tasks")?,
+    };
+
+    let prefix_list = Value::find_in_map(PREFIX_LIST_MAPPING, Value::region(), "PrefixListId");
+    groups.alb.allow_from_prefix_list(
+        &mut stack.root(),
+        "AlbFromCloudFront",
+        prefix_list,
+        Port::tcp(443),
+        "HTTPS from CloudFront's origin-facing addresses",
+    )?;
+    groups.services.allow_egress_anywhere(
+        &mut stack.root(),
+        "ServicesToInternet",
+        Port::tcp(443),
+        "HTTPS to the external systems the integration service calls",
+    )?;
+    let chain = [
+        (&groups.kong, &groups.alb, KONG_PROXY_PORT, "The public ALB forwards requests to Kong"),
+        (&groups.services, &groups.kong, SERVICE_PORT, "Kong routes requests to the services"),
+        (&groups.database, &groups.services, POSTGRES_PORT, "Services query PostgreSQL"),
+        (&groups.cache, &groups.services, REDIS_PORT, "Services use Redis for caching and rate limits"),
+    ];
+    for (target, source, port, why) in chain {
+        target.allow_from(app, source, Port::tcp(port), why)?;
+    }
+    Ok(groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::config::ConfigFile;
+    use crate::platform::build;
+
+    fn default_config() -> crate::config::PlatformConfig {
+        ConfigFile::embedded_default().unwrap().config().clone()
+    }
+
+    #[test]
+    fn the_chain_admits_each_hop_on_its_port_only() {
+        let synth = build(&default_config()).unwrap().synth().unwrap();
+        let network = &synth.stacks[0].template["Resources"];
+        let mut hops = BTreeSet::new();
+        for resource in network.as_object().unwrap().values() {
+            if resource["Type"] != "AWS::EC2::SecurityGroupIngress" {
+                continue;
+            }
+            let properties = &resource["Properties"];
+            let target = properties["GroupId"]["Fn::GetAtt"][0].as_str().unwrap().to_owned();
+            let source = match properties["SourceSecurityGroupId"]["Fn::GetAtt"][0].as_str() {
+                Some(group) => group.to_owned(),
+                None => properties["SourcePrefixListId"]["Fn::FindInMap"][0].as_str().unwrap().to_owned(),
+            };
+            assert_eq!(properties["FromPort"], properties["ToPort"], "one port per hop");
+            hops.insert((target, source, properties["FromPort"].as_u64().unwrap()));
+        }
+        let expected: BTreeSet<(String, String, u64)> = [
+            ("AlbSecurityGroup", PREFIX_LIST_MAPPING, 443),
+            ("KongSecurityGroup", "AlbSecurityGroup", u64::from(KONG_PROXY_PORT)),
+            ("ServicesSecurityGroup", "KongSecurityGroup", u64::from(SERVICE_PORT)),
+            ("DatabaseSecurityGroup", "ServicesSecurityGroup", u64::from(POSTGRES_PORT)),
+            ("CacheSecurityGroup", "ServicesSecurityGroup", u64::from(REDIS_PORT)),
+        ]
+        .into_iter()
+        .map(|(target, source, port)| (target.to_owned(), source.to_owned(), port))
+        .collect();
+        assert_eq!(hops, expected);
+        let mapping = &synth.stacks[0].template["Mappings"][PREFIX_LIST_MAPPING];
+        assert_eq!(mapping["us-east-1"]["PrefixListId"], "pl-3b927c52");
+        assert_eq!(mapping["eu-west-1"]["PrefixListId"], "pl-4fa04526");
+    }
+
+    #[test]
+    fn a_region_without_a_known_prefix_list_is_a_config_error() {
+        let mut config = default_config();
+        config.regions[1].region = "ap-south-1".into();
+        let err = build(&config).unwrap_err();
+        assert_eq!(
+            err,
+            PlatformError::Config {
+                key: "regions[1].region".into(),
+                message: "no CloudFront origin-facing prefix list ID is known for ap-south-1".into()
+            }
+        );
+    }
+}
