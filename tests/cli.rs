@@ -11,6 +11,7 @@ use serde_json::Value;
 
 const PRIMARY: &str = "IntegrationPlatform-Primary-Network";
 const PRIMARY_ENDPOINTS: &str = "IntegrationPlatform-Primary-Endpoints";
+const PRIMARY_DATA: &str = "IntegrationPlatform-Primary-Data";
 const RECOVERY: &str = "IntegrationPlatform-DisasterRecovery-Network";
 const RECOVERY_ENDPOINTS: &str = "IntegrationPlatform-DisasterRecovery-Endpoints";
 
@@ -44,18 +45,22 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 4 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 5 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
     assert_eq!(manifest["app"], "integration-platform");
-    assert_eq!(manifest["deployOrder"], serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, RECOVERY, RECOVERY_ENDPOINTS]));
+    assert_eq!(
+        manifest["deployOrder"],
+        serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, RECOVERY, RECOVERY_ENDPOINTS])
+    );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 4);
+    assert_eq!(stacks.len(), 5);
     assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
-    assert_eq!(stacks[3]["dependsOn"], serde_json::json!([RECOVERY]));
-    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[2], "eu-west-1", "disaster-recovery")]
+    assert_eq!(stacks[2]["dependsOn"], serde_json::json!([PRIMARY]), "the data tier imports from the network");
+    assert_eq!(stacks[4]["dependsOn"], serde_json::json!([RECOVERY]));
+    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[3], "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -109,7 +114,7 @@ fn yaml_output_holds_the_same_templates() {
     cfn_synth(work.path()).args(["synth", "--output", "json"]).assert().success();
     cfn_synth(work.path()).args(["synth", "--output", "yaml", "--format", "yaml"]).assert().success();
     let manifest = read_json(&work.path().join("yaml/manifest.json"));
-    for stack in [PRIMARY, PRIMARY_ENDPOINTS, RECOVERY, RECOVERY_ENDPOINTS] {
+    for stack in [PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, RECOVERY, RECOVERY_ENDPOINTS] {
         let yaml_file = work.path().join(format!("yaml/{stack}.template.yaml"));
         let yaml_text = fs::read_to_string(&yaml_file).unwrap();
         assert!(yaml_text.contains("Fn::GetAtt:"), "long-form intrinsics");
@@ -130,6 +135,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
         [
             [PRIMARY, "us-east-1", "61", "resources"],
             [PRIMARY_ENDPOINTS, "us-east-1", "33", "resources"],
+            [PRIMARY_DATA, "us-east-1", "18", "resources"],
             [RECOVERY, "eu-west-1", "61", "resources"],
             [RECOVERY_ENDPOINTS, "eu-west-1", "33", "resources"]
         ]
@@ -140,7 +146,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "4 stacks, 188 resources, 188 checked against their registry schemas: 0 findings",
+        "5 stacks, 206 resources, 206 checked against their registry schemas: 0 findings",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
     let broken = VALID.replacen("azCount: 3", "azCuont: 3", 1);
@@ -215,7 +221,7 @@ fn an_impossible_cidr_plan_is_located_at_its_key() {
     assert_rejected_keeping_earlier_output(
         Some(&cramped),
         &[],
-        "error: platform.yaml:28:9: regions[1].network.subnets.privateApp: a /20 subnet cannot fit in the VPC block 10.20.0.0/21",
+        "error: platform.yaml:44:9: regions[1].network.subnets.privateApp: a /20 subnet cannot fit in the VPC block 10.20.0.0/21",
     );
 }
 
@@ -225,7 +231,7 @@ fn overlapping_region_vpcs_are_located() {
     assert_rejected_keeping_earlier_output(
         Some(&overlapping),
         &[],
-        "error: platform.yaml:23:7: regions[1].network.vpcCidr: 10.10.0.0/16 overlaps the VPC of regions[0] (10.10.0.0/16)",
+        "error: platform.yaml:39:7: regions[1].network.vpcCidr: 10.10.0.0/16 overlaps the VPC of regions[0] (10.10.0.0/16)",
     );
 }
 

@@ -37,7 +37,7 @@ fn two_runs_of_the_binary_write_identical_directories() {
             .collect();
         outputs.push(files);
     }
-    assert_eq!(outputs[0].len(), 5, "four templates and the manifest");
+    assert_eq!(outputs[0].len(), 6, "five templates and the manifest");
     assert_eq!(outputs[0], outputs[1]);
     let in_process: BTreeMap<String, Vec<u8>> =
         synthesize(TemplateFormat::Json).into_iter().map(|(name, text)| (name, text.into_bytes())).collect();

@@ -33,6 +33,15 @@ fn stateful_logical_ids_and_policies_are_pinned() {
         [
             "IntegrationPlatform-Primary-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Data/DataKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Data/AccessLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Data/DocumentsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Data/AuditLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Data/WorkQueueDeadLetterQueue AWS::SQS::Queue DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Data/WorkQueue AWS::SQS::Queue DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Data/CacheAuthToken AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Data/Cache AWS::ElastiCache::ReplicationGroup DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
+            "IntegrationPlatform-Primary-Data/Database AWS::RDS::DBInstance DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
             "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
         ]
@@ -90,4 +99,32 @@ fn no_security_group_admits_the_internet() {
         }
     }
     assert!(ingress_rules > 0, "the platform has ingress rules to check");
+}
+
+/// No credential appears in a template: every secret-bearing property is a dynamic reference, and RDS
+/// keeps the master password itself.
+#[test]
+fn no_secret_value_appears_in_any_template() {
+    const SECRET_PROPERTIES: &[&str] = &["AuthToken", "MasterUserPassword", "Password", "SecretString"];
+    let mut secret_properties = 0;
+    for (stack, template) in default_templates() {
+        fn walk(node: &serde_json::Value, path: &str, found: &mut usize) {
+            match node {
+                serde_json::Value::Object(map) => {
+                    for (key, value) in map {
+                        if SECRET_PROPERTIES.contains(&key.as_str()) {
+                            *found += 1;
+                            let text = value.to_string();
+                            assert!(text.contains("{{resolve:secretsmanager:"), "{path}/{key} holds {text}");
+                        }
+                        walk(value, &format!("{path}/{key}"), found);
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|item| walk(item, path, found)),
+                _ => {}
+            }
+        }
+        walk(&template, &stack, &mut secret_properties);
+    }
+    assert!(secret_properties > 0, "the Redis AUTH token is checked");
 }

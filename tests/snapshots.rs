@@ -23,5 +23,5 @@ fn every_file_of_the_default_output() {
             insta::assert_snapshot!(name.as_str(), contents);
         }
     });
-    assert_eq!(assembly.files.len(), 5, "four templates and the manifest");
+    assert_eq!(assembly.files.len(), 6, "five templates and the manifest");
 }

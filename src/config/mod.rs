@@ -7,8 +7,8 @@ mod validate;
 
 pub use load::{ConfigError, ConfigFile, DisplayLocation, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
 pub use model::{
-    FlowLogsConfig, NatGateways, NetworkConfig, PlatformConfig, RegionConfig, RegionRole, SubnetTierConfig,
-    SubnetTiersConfig, TrafficType,
+    DataConfig, FlowLogsConfig, NatGateways, NetworkConfig, PlatformConfig, PostgresConfig, QueueConfig, RedisConfig,
+    RegionConfig, RegionRole, SubnetTierConfig, SubnetTiersConfig, TrafficType,
 };
 pub use source_map::{Location, SourceMap};
 pub use validate::{Issue, LOG_RETENTION_DAYS};

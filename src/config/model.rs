@@ -60,6 +60,151 @@ pub struct RegionConfig {
     pub region: String,
     /// The region's network.
     pub network: NetworkConfig,
+    /// The data tier (PostgreSQL, Redis, queue, buckets), or none. The primary region has it; the
+    /// disaster-recovery side of the data tier comes with the DR wiring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataConfig>,
+}
+
+/// The data tier of a region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DataConfig {
+    /// RDS PostgreSQL.
+    #[serde(default)]
+    pub postgres: PostgresConfig,
+    /// ElastiCache Redis.
+    #[serde(default)]
+    pub redis: RedisConfig,
+    /// The work queue.
+    #[serde(default)]
+    pub queue: QueueConfig,
+    /// Days the audit-log bucket's Object Lock (compliance mode) keeps each record. Default: 2557 (7 years).
+    #[serde(default = "default_audit_retention_days")]
+    pub audit_retention_days: i64,
+}
+
+fn default_audit_retention_days() -> i64 {
+    2557
+}
+
+/// RDS PostgreSQL settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// The engine version. Default: 17.11.
+    #[serde(default = "default_postgres_version")]
+    pub engine_version: String,
+    /// The instance class. Default: db.r6g.large.
+    #[serde(default = "default_instance_class")]
+    pub instance_class: String,
+    /// Initial storage in GiB (20 to 65536). Default: 100.
+    #[serde(default = "default_allocated_storage", rename = "allocatedStorageGiB")]
+    pub allocated_storage_gib: i64,
+    /// Days automated backups are kept (7 to 35). Default: 7.
+    #[serde(default = "default_backup_retention")]
+    pub backup_retention_days: i64,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            engine_version: default_postgres_version(),
+            instance_class: default_instance_class(),
+            allocated_storage_gib: default_allocated_storage(),
+            backup_retention_days: default_backup_retention(),
+        }
+    }
+}
+
+fn default_postgres_version() -> String {
+    "17.11".to_owned()
+}
+
+fn default_instance_class() -> String {
+    "db.r6g.large".to_owned()
+}
+
+fn default_allocated_storage() -> i64 {
+    100
+}
+
+fn default_backup_retention() -> i64 {
+    7
+}
+
+/// ElastiCache Redis settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedisConfig {
+    /// The engine version. Default: 7.1.
+    #[serde(default = "default_redis_version")]
+    pub engine_version: String,
+    /// The node type. Default: cache.r6g.large.
+    #[serde(default = "default_node_type")]
+    pub node_type: String,
+    /// Shards (1 to 500); more than one turns cluster mode on. Default: 1.
+    #[serde(default = "one")]
+    pub shards: i64,
+    /// Replicas per shard (1 to 5; at least one for Multi-AZ failover). Default: 1.
+    #[serde(default = "one")]
+    pub replicas_per_shard: i64,
+    /// Days daily snapshots are kept (1 to 35). Default: 7.
+    #[serde(default = "default_backup_retention")]
+    pub snapshot_retention_days: i64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            engine_version: default_redis_version(),
+            node_type: default_node_type(),
+            shards: 1,
+            replicas_per_shard: 1,
+            snapshot_retention_days: default_backup_retention(),
+        }
+    }
+}
+
+fn default_redis_version() -> String {
+    "7.1".to_owned()
+}
+
+fn default_node_type() -> String {
+    "cache.r6g.large".to_owned()
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// The work queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Receives before a message moves to the dead-letter queue (1 to 1000). Default: 5.
+    #[serde(default = "default_max_receive_count")]
+    pub max_receive_count: i64,
+    /// Seconds a received message stays invisible to other workers (0 to 43200). Default: 60.
+    #[serde(default = "default_visibility_timeout")]
+    pub visibility_timeout_seconds: i64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            max_receive_count: default_max_receive_count(),
+            visibility_timeout_seconds: default_visibility_timeout(),
+        }
+    }
+}
+
+fn default_max_receive_count() -> i64 {
+    5
+}
+
+fn default_visibility_timeout() -> i64 {
+    60
 }
 
 /// The VPC of one region.

@@ -5,7 +5,7 @@
 
 use ipnet::Ipv4Net;
 
-use super::model::{PlatformConfig, RegionRole};
+use super::model::{DataConfig, PlatformConfig, RegionRole};
 
 /// One problem in a config, named by key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +104,46 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
             ));
         }
     }
+    for (index, region) in config.regions.iter().enumerate() {
+        if let Some(data) = &region.data {
+            validate_data(data, &format!("regions[{index}].data"))?;
+        }
+    }
     if !config.regions.iter().any(|region| region.role == RegionRole::Primary) {
         return Err(issue("regions", "one region must have role primary"));
     }
     Ok(())
+}
+
+fn validate_data(data: &DataConfig, key: &str) -> Result<(), Issue> {
+    let ranges: [(&str, i64, i64, i64); 9] = [
+        ("postgres.allocatedStorageGiB", data.postgres.allocated_storage_gib, 20, 65_536),
+        ("postgres.backupRetentionDays", data.postgres.backup_retention_days, 7, 35),
+        ("redis.shards", data.redis.shards, 1, 500),
+        ("redis.replicasPerShard", data.redis.replicas_per_shard, 1, 5),
+        ("redis.snapshotRetentionDays", data.redis.snapshot_retention_days, 1, 35),
+        ("queue.maxReceiveCount", data.queue.max_receive_count, 1, 1000),
+        ("queue.visibilityTimeoutSeconds", data.queue.visibility_timeout_seconds, 0, 43_200),
+        ("auditRetentionDays", data.audit_retention_days, 1, 36_500),
+        ("postgres.engineVersion", major_version(&data.postgres.engine_version), 11, 99),
+    ];
+    for (name, value, min, max) in ranges {
+        if !(min..=max).contains(&value) {
+            return Err(issue(format!("{key}.{name}"), format!("{value} is outside {min} to {max}")));
+        }
+    }
+    if major_version(&data.redis.engine_version) < 6 {
+        return Err(issue(
+            format!("{key}.redis.engineVersion"),
+            "Redis 6 or later is required for encryption in transit with AUTH",
+        ));
+    }
+    Ok(())
+}
+
+/// The major version of `17.11` (0 when it does not parse).
+fn major_version(version: &str) -> i64 {
+    version.split('.').next().and_then(|major| major.parse().ok()).unwrap_or(0)
 }
 
 fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
@@ -164,6 +200,18 @@ mod tests {
             (|c| c.tags.insert("aws:owner".into(), "x".into()).map_or((), drop), "tags.aws:owner"),
             (|c| c.regions.clear(), "regions"),
             (|c| drop(c.regions.remove(0)), "regions"),
+            (
+                |c| c.regions[0].data.as_mut().unwrap().postgres.backup_retention_days = 3,
+                "regions[0].data.postgres.backupRetentionDays",
+            ),
+            (
+                |c| c.regions[0].data.as_mut().unwrap().redis.replicas_per_shard = 0,
+                "regions[0].data.redis.replicasPerShard",
+            ),
+            (
+                |c| c.regions[0].data.as_mut().unwrap().postgres.engine_version = "9.6".into(),
+                "regions[0].data.postgres.engineVersion",
+            ),
         ];
         for (mutate, key) in cases {
             let mut config = default_config();

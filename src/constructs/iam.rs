@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::cfn::iam;
-use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::construct::{pascal_case, App, ConstructError, ResourceRef, Scope};
 use crate::template::Value;
 
 /// An IAM policy document.
@@ -183,6 +183,8 @@ pub struct RoleProps {
     pub trust: Statement,
     /// The statements of the role's inline policy; none means no inline policy.
     pub statements: Vec<Statement>,
+    /// AWS managed policies the service documents for this role (RDS enhanced monitoring, say).
+    pub managed_policy_arns: Vec<Value<String>>,
 }
 
 /// An IAM role assumed by one AWS service.
@@ -195,6 +197,9 @@ impl Role {
     /// Adds the role under `id`.
     pub fn new(scope: &mut Scope<'_>, id: &str, props: RoleProps) -> Result<Self, ConstructError> {
         let mut role = iam::Role::new(PolicyDocument::new(vec![props.trust])).description(props.description);
+        if !props.managed_policy_arns.is_empty() {
+            role = role.managed_policy_arns(props.managed_policy_arns);
+        }
         if !props.statements.is_empty() {
             role = role.policies(vec![iam::role::Policy::new(PolicyDocument::new(props.statements), id)]);
         }
@@ -209,6 +214,21 @@ impl Role {
     /// The role's ARN.
     pub fn arn(&self) -> Value<String> {
         self.resource.attr_arn()
+    }
+
+    /// Attaches a policy of `statements` to the role, in the role's own stack (so a grant on a resource
+    /// of another stack only makes the role's stack import from it). Grants such as
+    /// `queue.grant_consume(app, &role)` call this.
+    pub fn add_policy(&self, app: &mut App, id: &str, statements: Vec<Statement>) -> Result<(), ConstructError> {
+        let stack_name = &self.resource.address().stack;
+        let stack = app.stack_mut(stack_name).ok_or_else(|| ConstructError::DanglingReference {
+            from: format!("a policy for {}", self.resource.path()),
+            target: format!("stack {stack_name}"),
+        })?;
+        let policy =
+            iam::Policy::new(PolicyDocument::new(statements), pascal_case(id)).roles(vec![self.resource.ref_value()]);
+        stack.root().add(&format!("{}{}", self.resource.logical_id(), pascal_case(id)), policy)?;
+        Ok(())
     }
 }
 
@@ -258,6 +278,7 @@ mod tests {
                     "123",
                 ),
                 statements: vec![Statement::allow(["logs:PutLogEvents"]).resource("arn:x")],
+                managed_policy_arns: vec![],
             },
         )
         .unwrap();

@@ -4,10 +4,12 @@
 //! resources are kept apart and every template stays small. Today each region has its network stack;
 //! the data, compute, edge and delivery tiers join it as they are built.
 
+mod data;
 mod endpoints;
 mod network;
 mod security;
 
+pub use data::DataTier;
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
 
 use crate::config::{PlatformConfig, RegionConfig};
@@ -41,6 +43,10 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
         let groups = security::build(&mut app, &network_name, &vpc, &key)?;
         let endpoints_name = add_region_stack(&mut app, config, region, "Endpoints")?.name().to_owned();
         endpoints::build(&mut app, &endpoints_name, &vpc, &groups)?;
+        if let Some(data) = &region.data {
+            let data_name = add_region_stack(&mut app, config, region, "Data")?.name().to_owned();
+            data::build(&mut app, &data_name, &config.app, &vpc, &groups, data)?;
+        }
     }
     Ok(app)
 }
@@ -77,6 +83,7 @@ mod tests {
             [
                 ("IntegrationPlatform-Primary-Network", "us-east-1"),
                 ("IntegrationPlatform-Primary-Endpoints", "us-east-1"),
+                ("IntegrationPlatform-Primary-Data", "us-east-1"),
                 ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1"),
                 ("IntegrationPlatform-DisasterRecovery-Endpoints", "eu-west-1")
             ]

@@ -383,8 +383,8 @@ impl Value<String> {
 
     /// A dynamic reference (`{{resolve:...}}`), resolved by CloudFormation at deploy time.
     ///
-    /// When the secret ID is itself a reference, the result is a `Fn::Join` around it, the form
-    /// CloudFormation accepts for a secret created in the same template.
+    /// When the secret ID is itself a reference, the result is a `Fn::Sub` with it as a variable, so a
+    /// secret created in the same template (or imported) can be referenced.
     pub fn dynamic_reference(reference: DynamicReference) -> Self {
         fn suffix(parts: &[Option<String>]) -> String {
             // Trailing empty segments may be omitted; inner ones must stay as empty strings.
@@ -407,9 +407,9 @@ impl Value<String> {
                 let rest = suffix(&[Some("SecretString".to_owned()), json_key, version_stage, version_id]);
                 match secret_id.as_literal().and_then(serde_json::Value::as_str) {
                     Some(id) => Self::from(format!("{{{{resolve:secretsmanager:{id}{rest}}}}}")),
-                    None => Self::join(
-                        "",
-                        vec![Value::from("{{resolve:secretsmanager:"), secret_id, Value::from(format!("{rest}}}}}"))],
+                    None => Self::sub_with(
+                        format!("{{{{resolve:secretsmanager:${{SecretId}}{rest}}}}}"),
+                        [("SecretId", secret_id)],
                     ),
                 }
             }
@@ -603,11 +603,10 @@ mod tests {
         });
         assert_eq!(
             render(&referenced),
-            json!({"Fn::Join": ["", [
-                "{{resolve:secretsmanager:",
-                {REFERENCE_PLACEHOLDER_KEY: {"stack": "Data", "logicalId": "AuthToken"}},
-                ":SecretString}}"
-            ]]})
+            json!({"Fn::Sub": [
+                "{{resolve:secretsmanager:${SecretId}:SecretString}}",
+                {"SecretId": {REFERENCE_PLACEHOLDER_KEY: {"stack": "Data", "logicalId": "AuthToken"}}}
+            ]})
         );
 
         let ssm = Value::dynamic_reference(DynamicReference::SsmSecure { name: "/db/pw".into(), version: Some(2) });

@@ -91,6 +91,7 @@ impl FlowLogs {
                     "logs:DescribeLogStreams",
                 ])
                 .resource(log_group.arn())],
+                managed_policy_arns: vec![],
             },
         )?;
         let resource = scope.add(

@@ -1,0 +1,233 @@
+//! Data constructs: secrets, queues, buckets, PostgreSQL and Redis, each encrypted with a
+//! customer-managed key and with grants that name exact ARNs.
+
+mod bucket;
+mod postgres;
+mod queue;
+mod redis;
+mod secret;
+
+pub use bucket::{AccessLogs, Bucket, BucketProps};
+pub use postgres::{PostgresDatabase, PostgresProps};
+pub use queue::{Queue, QueueProps};
+pub use redis::{RedisCluster, RedisProps, REDIS_PORT};
+pub use secret::Secret;
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value as Json};
+
+    use super::*;
+    use crate::construct::App;
+    use crate::constructs::iam::{Role, RoleProps, Statement};
+    use crate::constructs::kms::EncryptionKey;
+    use crate::template::Value;
+
+    /// Builds one of each data construct, plus a role in another stack granted access to them, and
+    /// returns the synthesized templates of the data and compute stacks.
+    fn synthesized() -> (Json, Json) {
+        let mut app = App::new("t");
+        let stack = app.add_stack("Data", "us-east-1").unwrap();
+        let mut root = stack.root();
+        let key = EncryptionKey::new(&mut root, "Key", "data", vec![]).unwrap();
+        let logs = Bucket::access_log_bucket(&mut root, "Logs", Value::from("t-logs"), 30).unwrap();
+        let documents = Bucket::new(
+            &mut root,
+            "Documents",
+            &key,
+            BucketProps {
+                name: Value::from("t-documents"),
+                noncurrent_version_days: 90,
+                object_lock_days: None,
+                access_logs: Some(AccessLogs { bucket: &logs, prefix: "documents/".into() }),
+            },
+        )
+        .unwrap();
+        Bucket::new(
+            &mut root,
+            "Audit",
+            &key,
+            BucketProps {
+                name: Value::from("t-audit"),
+                noncurrent_version_days: 30,
+                object_lock_days: Some(2557),
+                access_logs: Some(AccessLogs { bucket: &logs, prefix: "audit/".into() }),
+            },
+        )
+        .unwrap();
+        let queue =
+            Queue::new(&mut root, "Jobs", &key, &QueueProps { max_receive_count: 3, ..QueueProps::default() }).unwrap();
+        let token = Secret::generated(&mut root, "Token", "auth", &key, 64).unwrap();
+        let subnets = vec![Value::from("subnet-1"), Value::from("subnet-2")];
+        RedisCluster::new(
+            &mut root,
+            "Cache",
+            &key,
+            &token,
+            RedisProps {
+                engine_version: "7.1".into(),
+                node_type: "cache.t4g.small".into(),
+                shards: 1,
+                replicas_per_shard: 1,
+                snapshot_retention_days: 7,
+                subnet_ids: subnets.clone(),
+                security_group_ids: vec![Value::from("sg-1")],
+            },
+        )
+        .unwrap();
+        PostgresDatabase::new(
+            &mut root,
+            "Database",
+            &key,
+            PostgresProps {
+                engine_version: "17.11".into(),
+                instance_class: "db.t4g.medium".into(),
+                allocated_storage_gib: 20,
+                max_allocated_storage_gib: 100,
+                backup_retention_days: 7,
+                database_name: "app".into(),
+                master_username: "admin_user".into(),
+                subnet_ids: subnets,
+                security_group_ids: vec![Value::from("sg-2")],
+            },
+        )
+        .unwrap();
+
+        let compute = app.add_stack("Compute", "us-east-1").unwrap();
+        let role = Role::new(
+            &mut compute.root(),
+            "Worker",
+            RoleProps {
+                description: "worker".into(),
+                trust: Statement::assume_role("ecs-tasks.amazonaws.com"),
+                statements: vec![],
+                managed_policy_arns: vec![],
+            },
+        )
+        .unwrap();
+        queue.grant_consume(&mut app, &role).unwrap();
+        queue.grant_send(&mut app, &role).unwrap();
+        documents.grant_read_write(&mut app, &role).unwrap();
+        token.grant_read(&mut app, &role).unwrap();
+        let synth = app.synth().unwrap();
+        (synth.stacks[0].template["Resources"].clone(), synth.stacks[1].template["Resources"].clone())
+    }
+
+    #[test]
+    fn postgres_is_multi_az_encrypted_protected_and_snapshotted() {
+        let (data, _) = synthesized();
+        let database = &data["Database"];
+        assert_eq!(database["DeletionPolicy"], "Snapshot");
+        assert_eq!(database["UpdateReplacePolicy"], "Snapshot");
+        let p = &database["Properties"];
+        for (property, expected) in [
+            ("MultiAZ", json!(true)),
+            ("StorageEncrypted", json!(true)),
+            ("StorageType", json!("gp3")),
+            ("PubliclyAccessible", json!(false)),
+            ("DeletionProtection", json!(true)),
+            ("ManageMasterUserPassword", json!(true)),
+            ("EnableIAMDatabaseAuthentication", json!(true)),
+            ("EnablePerformanceInsights", json!(true)),
+            ("MonitoringInterval", json!(60)),
+            ("BackupRetentionPeriod", json!(7)),
+            ("EnableCloudwatchLogsExports", json!(["postgresql", "upgrade"])),
+        ] {
+            assert_eq!(p[property], expected, "{property}");
+        }
+        assert!(p.get("MasterUserPassword").is_none(), "RDS keeps the password");
+        assert_eq!(p["KmsKeyId"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+        assert_eq!(p["PerformanceInsightsKMSKeyId"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+        assert_eq!(data["DatabaseParameterGroup"]["Properties"]["Parameters"], json!({"rds.force_ssl": "1"}));
+        assert_eq!(data["DatabaseParameterGroup"]["Properties"]["Family"], "postgres17");
+    }
+
+    #[test]
+    fn redis_fails_over_encrypts_both_ways_and_takes_its_token_by_reference() {
+        let (data, _) = synthesized();
+        let cache = &data["Cache"];
+        assert_eq!(cache["DeletionPolicy"], "Snapshot");
+        let p = &cache["Properties"];
+        for property in
+            ["MultiAZEnabled", "AutomaticFailoverEnabled", "AtRestEncryptionEnabled", "TransitEncryptionEnabled"]
+        {
+            assert_eq!(p[property], json!(true), "{property}");
+        }
+        assert_eq!(p["NumCacheClusters"], 2, "a primary and one replica");
+        assert_eq!(
+            p["AuthToken"],
+            json!({"Fn::Sub": ["{{resolve:secretsmanager:${SecretId}:SecretString}}", {"SecretId": {"Ref": "Token"}}]})
+        );
+        let token = &data["Token"];
+        assert_eq!(token["DeletionPolicy"], "Retain");
+        assert_eq!(token["Properties"]["GenerateSecretString"]["ExcludePunctuation"], true);
+        assert_eq!(token["Properties"]["KmsKeyId"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+    }
+
+    #[test]
+    fn the_queue_has_a_dead_letter_queue_encryption_and_a_tls_only_policy() {
+        let (data, _) = synthesized();
+        let jobs = &data["Jobs"]["Properties"];
+        assert_eq!(jobs["RedrivePolicy"]["maxReceiveCount"], 3);
+        assert_eq!(jobs["RedrivePolicy"]["deadLetterTargetArn"], json!({"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}));
+        assert_eq!(jobs["KmsMasterKeyId"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+        assert_eq!(data["JobsDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"], 1_209_600);
+        let deny = &data["JobsPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+        assert_eq!(deny["Effect"], "Deny");
+        assert_eq!(deny["Condition"], json!({"Bool": {"aws:SecureTransport": "false"}}));
+    }
+
+    #[test]
+    fn buckets_are_private_versioned_encrypted_logged_and_retained() {
+        let (data, _) = synthesized();
+        let documents = &data["Documents"];
+        assert_eq!(documents["DeletionPolicy"], "Retain");
+        let p = &documents["Properties"];
+        assert_eq!(
+            p["PublicAccessBlockConfiguration"],
+            json!({"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true})
+        );
+        assert_eq!(p["VersioningConfiguration"]["Status"], "Enabled");
+        let encryption = &p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+        assert_eq!(encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms");
+        assert_eq!(p["LoggingConfiguration"]["DestinationBucketName"], json!({"Ref": "Logs"}));
+        assert!(p["LifecycleConfiguration"]["Rules"][0]["NoncurrentVersionExpiration"].is_object());
+        assert!(p.get("ObjectLockConfiguration").is_none());
+        assert_eq!(
+            data["DocumentsPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Sid"],
+            "DenyInsecureTransport"
+        );
+
+        let audit = &data["Audit"]["Properties"];
+        assert_eq!(audit["ObjectLockEnabled"], true);
+        assert_eq!(
+            audit["ObjectLockConfiguration"]["Rule"]["DefaultRetention"],
+            json!({"Days": 2557, "Mode": "COMPLIANCE"})
+        );
+        let logs = &data["Logs"];
+        assert_eq!(logs["Metadata"]["checkov"]["skip"][0]["id"], "CKV_AWS_18");
+    }
+
+    #[test]
+    fn grants_name_exact_resources_in_the_roles_stack() {
+        let (data, compute) = synthesized();
+        let policies: Vec<&Json> =
+            compute.as_object().unwrap().values().filter(|r| r["Type"] == "AWS::IAM::Policy").collect();
+        assert_eq!(policies.len(), 4, "consume, send, read-write and read");
+        for policy in &policies {
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap() {
+                assert_ne!(statement["Resource"], json!(["*"]), "{statement}");
+                for resource in statement["Resource"].as_array().unwrap() {
+                    assert!(!resource.as_str().is_some_and(|arn| arn.contains('*')), "{resource}");
+                }
+            }
+        }
+        assert!(
+            data.as_object().unwrap().values().all(|r| r["Type"] != "AWS::IAM::Policy"),
+            "grants live with the role"
+        );
+        let consume = &compute["WorkerConsumeJobs"]["Properties"]["PolicyDocument"]["Statement"][0];
+        assert_eq!(consume["Resource"], json!([{"Fn::ImportValue": "Data:GetAttJobsArn"}]));
+        assert!(consume["Action"].as_array().unwrap().contains(&json!("sqs:DeleteMessage")));
+    }
+}

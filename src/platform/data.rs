@@ -1,0 +1,133 @@
+//! The data stack of a region: a customer-managed key, PostgreSQL, Redis with its AUTH token, the work
+//! queue, and the document, audit-log and access-log buckets.
+//!
+//! Stateful resources live here, apart from the stateless network and compute stacks, so that those can
+//! be replaced freely. Bucket names are deterministic (app, purpose, account, region), so that the
+//! disaster-recovery region can name them for replication.
+
+use super::security::SecurityGroups;
+use super::PlatformError;
+use crate::config::DataConfig;
+use crate::construct::App;
+use crate::constructs::data::{
+    AccessLogs, Bucket, BucketProps, PostgresDatabase, PostgresProps, Queue, QueueProps, RedisCluster, RedisProps,
+    Secret,
+};
+use crate::constructs::kms::EncryptionKey;
+use crate::constructs::network::{SubnetTier, Vpc};
+use crate::template::Value;
+
+/// Days access logs are kept.
+const ACCESS_LOG_DAYS: i64 = 365;
+/// Days noncurrent document versions are kept.
+const NONCURRENT_VERSION_DAYS: i64 = 90;
+
+/// What later tiers need from the data stack.
+#[derive(Debug, Clone)]
+pub struct DataTier {
+    /// The data key.
+    pub key: EncryptionKey,
+    /// PostgreSQL.
+    pub database: PostgresDatabase,
+    /// Redis.
+    pub cache: RedisCluster,
+    /// Redis's AUTH token.
+    pub cache_auth_token: Secret,
+    /// The work queue.
+    pub queue: Queue,
+    /// Documents.
+    pub documents: Bucket,
+    /// Audit logs, under Object Lock.
+    pub audit_logs: Bucket,
+}
+
+/// Builds the data tier into the stack `stack_name`.
+pub(super) fn build(
+    app: &mut App,
+    stack_name: &str,
+    app_name: &str,
+    vpc: &Vpc,
+    groups: &SecurityGroups,
+    config: &DataConfig,
+) -> Result<DataTier, PlatformError> {
+    let stack = app.stack_mut(stack_name).expect("the data stack exists");
+    stack.set_description(format!(
+        "Data tier of {} ({}): PostgreSQL Multi-AZ, Redis, the work queue with its dead-letter queue, and the \
+         document and audit-log buckets, all encrypted with one customer-managed key.",
+        stack.name(),
+        stack.region()
+    ));
+    let mut root = stack.root();
+    let key = EncryptionKey::new(&mut root, "DataKey", &format!("Encrypts the data tier of {stack_name}"), vec![])?;
+    let bucket_name = |purpose: &str| Value::sub(format!("{app_name}-{purpose}-${{AWS::AccountId}}-${{AWS::Region}}"));
+
+    let access_logs =
+        Bucket::access_log_bucket(&mut root, "AccessLogsBucket", bucket_name("access-logs"), ACCESS_LOG_DAYS)?;
+    let documents = Bucket::new(
+        &mut root,
+        "DocumentsBucket",
+        &key,
+        BucketProps {
+            name: bucket_name("documents"),
+            noncurrent_version_days: NONCURRENT_VERSION_DAYS,
+            object_lock_days: None,
+            access_logs: Some(AccessLogs { bucket: &access_logs, prefix: "documents/".into() }),
+        },
+    )?;
+    let audit_logs = Bucket::new(
+        &mut root,
+        "AuditLogsBucket",
+        &key,
+        BucketProps {
+            name: bucket_name("audit-logs"),
+            noncurrent_version_days: config.audit_retention_days,
+            object_lock_days: Some(config.audit_retention_days),
+            access_logs: Some(AccessLogs { bucket: &access_logs, prefix: "audit-logs/".into() }),
+        },
+    )?;
+    let queue = Queue::new(
+        &mut root,
+        "WorkQueue",
+        &key,
+        &QueueProps {
+            max_receive_count: config.queue.max_receive_count,
+            visibility_timeout_seconds: config.queue.visibility_timeout_seconds,
+            ..QueueProps::default()
+        },
+    )?;
+    let cache_auth_token =
+        Secret::generated(&mut root, "CacheAuthToken", &format!("Redis AUTH token of {stack_name}"), &key, 64)?;
+    let isolated = vpc.subnet_ids(SubnetTier::Isolated);
+    let cache = RedisCluster::new(
+        &mut root,
+        "Cache",
+        &key,
+        &cache_auth_token,
+        RedisProps {
+            engine_version: config.redis.engine_version.clone(),
+            node_type: config.redis.node_type.clone(),
+            shards: config.redis.shards,
+            replicas_per_shard: config.redis.replicas_per_shard,
+            snapshot_retention_days: config.redis.snapshot_retention_days,
+            subnet_ids: isolated.clone(),
+            security_group_ids: vec![groups.cache.group_id()],
+        },
+    )?;
+    let database = PostgresDatabase::new(
+        &mut root,
+        "Database",
+        &key,
+        PostgresProps {
+            engine_version: config.postgres.engine_version.clone(),
+            instance_class: config.postgres.instance_class.clone(),
+            allocated_storage_gib: config.postgres.allocated_storage_gib,
+            max_allocated_storage_gib: config.postgres.allocated_storage_gib * 5,
+            backup_retention_days: config.postgres.backup_retention_days,
+            database_name: "integration".into(),
+            master_username: "platform_admin".into(),
+            subnet_ids: isolated,
+            security_group_ids: vec![groups.database.group_id()],
+        },
+    )?;
+    Ok(DataTier { key, database, cache, cache_auth_token, queue, documents, audit_logs })
+}
