@@ -12,6 +12,9 @@ use serde_json::Value;
 const PRIMARY: &str = "IntegrationPlatform-Primary-Network";
 const PRIMARY_ENDPOINTS: &str = "IntegrationPlatform-Primary-Endpoints";
 const PRIMARY_DATA: &str = "IntegrationPlatform-Primary-Data";
+const PRIMARY_INGRESS: &str = "IntegrationPlatform-Primary-Ingress";
+const PRIMARY_COMPUTE: &str = "IntegrationPlatform-Primary-Compute";
+const PRIMARY_DEPLOYMENTS: &str = "IntegrationPlatform-Primary-Deployments";
 const RECOVERY: &str = "IntegrationPlatform-DisasterRecovery-Network";
 const RECOVERY_ENDPOINTS: &str = "IntegrationPlatform-DisasterRecovery-Endpoints";
 
@@ -45,22 +48,38 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 5 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 8 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
     assert_eq!(manifest["app"], "integration-platform");
     assert_eq!(
         manifest["deployOrder"],
-        serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, RECOVERY, RECOVERY_ENDPOINTS])
+        serde_json::json!([
+            PRIMARY,
+            PRIMARY_ENDPOINTS,
+            PRIMARY_DATA,
+            PRIMARY_INGRESS,
+            PRIMARY_COMPUTE,
+            PRIMARY_DEPLOYMENTS,
+            RECOVERY,
+            RECOVERY_ENDPOINTS
+        ])
     );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 5);
+    assert_eq!(stacks.len(), 8);
     assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
     assert_eq!(stacks[2]["dependsOn"], serde_json::json!([PRIMARY]), "the data tier imports from the network");
-    assert_eq!(stacks[4]["dependsOn"], serde_json::json!([RECOVERY]));
-    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[3], "eu-west-1", "disaster-recovery")]
+    assert_eq!(stacks[4]["dependsOn"], serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS]));
+    assert_eq!(stacks[5]["dependsOn"], serde_json::json!([PRIMARY_INGRESS, PRIMARY_COMPUTE]));
+    assert_eq!(stacks[7]["dependsOn"], serde_json::json!([RECOVERY]));
+    for appspec in ["Kong", "IntegrationService", "WebhookReceiver"] {
+        let text = fs::read_to_string(out.join(format!("appspec/{appspec}.yaml"))).unwrap();
+        let parsed: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(parsed["Resources"][0]["TargetService"]["Type"], "AWS::ECS::Service");
+    }
+    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[6], "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -114,7 +133,16 @@ fn yaml_output_holds_the_same_templates() {
     cfn_synth(work.path()).args(["synth", "--output", "json"]).assert().success();
     cfn_synth(work.path()).args(["synth", "--output", "yaml", "--format", "yaml"]).assert().success();
     let manifest = read_json(&work.path().join("yaml/manifest.json"));
-    for stack in [PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, RECOVERY, RECOVERY_ENDPOINTS] {
+    for stack in [
+        PRIMARY,
+        PRIMARY_ENDPOINTS,
+        PRIMARY_DATA,
+        PRIMARY_INGRESS,
+        PRIMARY_COMPUTE,
+        PRIMARY_DEPLOYMENTS,
+        RECOVERY,
+        RECOVERY_ENDPOINTS,
+    ] {
         let yaml_file = work.path().join(format!("yaml/{stack}.template.yaml"));
         let yaml_text = fs::read_to_string(&yaml_file).unwrap();
         assert!(yaml_text.contains("Fn::GetAtt:"), "long-form intrinsics");
@@ -133,10 +161,13 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
     assert_eq!(
         lines,
         [
-            [PRIMARY, "us-east-1", "61", "resources"],
+            [PRIMARY, "us-east-1", "66", "resources"],
             [PRIMARY_ENDPOINTS, "us-east-1", "33", "resources"],
             [PRIMARY_DATA, "us-east-1", "18", "resources"],
-            [RECOVERY, "eu-west-1", "61", "resources"],
+            [PRIMARY_INGRESS, "us-east-1", "18", "resources"],
+            [PRIMARY_COMPUTE, "us-east-1", "40", "resources"],
+            [PRIMARY_DEPLOYMENTS, "us-east-1", "8", "resources"],
+            [RECOVERY, "eu-west-1", "66", "resources"],
             [RECOVERY_ENDPOINTS, "eu-west-1", "33", "resources"]
         ]
     );
@@ -146,7 +177,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "5 stacks, 206 resources, 206 checked against their registry schemas: 0 findings",
+        "8 stacks, 282 resources, 282 checked against their registry schemas: 0 findings",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
     let broken = VALID.replacen("azCount: 3", "azCuont: 3", 1);
@@ -185,6 +216,11 @@ fn assert_rejected_keeping_earlier_output(config: Option<&str>, extra: &[&str], 
 
 const VALID: &str = include_str!("../stacks/platform.yaml");
 
+/// The 1-based line of the `nth` (from 0) line of `text` containing `needle`.
+fn line_of(text: &str, needle: &str, nth: usize) -> usize {
+    text.lines().enumerate().filter(|(_, line)| line.contains(needle)).nth(nth).map(|(index, _)| index + 1).unwrap()
+}
+
 #[test]
 fn broken_yaml_is_a_located_error() {
     let broken = VALID.replace("app: integration-platform", "app: [integration-platform");
@@ -221,7 +257,10 @@ fn an_impossible_cidr_plan_is_located_at_its_key() {
     assert_rejected_keeping_earlier_output(
         Some(&cramped),
         &[],
-        "error: platform.yaml:44:9: regions[1].network.subnets.privateApp: a /20 subnet cannot fit in the VPC block 10.20.0.0/21",
+        &format!(
+            "error: platform.yaml:{}:9: regions[1].network.subnets.privateApp: a /20 subnet cannot fit in the VPC block 10.20.0.0/21",
+            line_of(VALID, "privateApp:", 1)
+        ),
     );
 }
 
@@ -231,7 +270,10 @@ fn overlapping_region_vpcs_are_located() {
     assert_rejected_keeping_earlier_output(
         Some(&overlapping),
         &[],
-        "error: platform.yaml:39:7: regions[1].network.vpcCidr: 10.10.0.0/16 overlaps the VPC of regions[0] (10.10.0.0/16)",
+        &format!(
+            "error: platform.yaml:{}:7: regions[1].network.vpcCidr: 10.10.0.0/16 overlaps the VPC of regions[0] (10.10.0.0/16)",
+            line_of(VALID, "vpcCidr:", 1)
+        ),
     );
 }
 

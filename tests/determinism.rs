@@ -28,18 +28,27 @@ fn two_runs_of_the_binary_write_identical_directories() {
     let mut outputs = Vec::new();
     for run in ["first", "second"] {
         cargo_bin_cmd!("cfn-synth").current_dir(work.path()).args(["synth", "--output", run]).assert().success();
-        let files: BTreeMap<String, Vec<u8>> = fs::read_dir(work.path().join(run))
-            .unwrap()
-            .map(|entry| {
-                let entry = entry.unwrap();
-                (entry.file_name().to_string_lossy().into_owned(), fs::read(entry.path()).unwrap())
-            })
-            .collect();
+        let files = files_below(&work.path().join(run), "");
         outputs.push(files);
     }
-    assert_eq!(outputs[0].len(), 6, "five templates and the manifest");
+    assert_eq!(outputs[0].len(), 12, "eight templates, three AppSpecs and the manifest");
     assert_eq!(outputs[0], outputs[1]);
     let in_process: BTreeMap<String, Vec<u8>> =
         synthesize(TemplateFormat::Json).into_iter().map(|(name, text)| (name, text.into_bytes())).collect();
     assert_eq!(outputs[0], in_process, "the binary writes what the library renders");
+}
+
+/// Every file below `dir`, by path relative to it.
+fn files_below(dir: &std::path::Path, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if entry.path().is_dir() {
+            files.extend(files_below(&entry.path(), &format!("{name}/")));
+        } else {
+            files.insert(name, fs::read(entry.path()).unwrap());
+        }
+    }
+    files
 }

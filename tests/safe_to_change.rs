@@ -42,6 +42,10 @@ fn stateful_logical_ids_and_policies_are_pinned() {
             "IntegrationPlatform-Primary-Data/CacheAuthToken AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/Cache AWS::ElastiCache::ReplicationGroup DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
             "IntegrationPlatform-Primary-Data/Database AWS::RDS::DBInstance DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
+            "IntegrationPlatform-Primary-Compute/KongLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Compute/IntegrationServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Compute/WebhookReceiverLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Compute/WorkerServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
         ]

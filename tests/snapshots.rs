@@ -20,8 +20,8 @@ fn every_file_of_the_default_output() {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         for (name, contents) in &assembly.files {
-            insta::assert_snapshot!(name.as_str(), contents);
+            insta::assert_snapshot!(name.replace('/', "__"), contents);
         }
     });
-    assert_eq!(assembly.files.len(), 6, "five templates and the manifest");
+    assert_eq!(assembly.files.len(), 12, "eight templates, three AppSpecs and the manifest");
 }

@@ -44,7 +44,8 @@ pub enum AssemblyError {
 pub struct Assembly {
     /// The manifest.
     pub manifest: Manifest,
-    /// Every file: path relative to the output directory, and contents. The manifest comes last.
+    /// Every file: path relative to the output directory, and contents: the templates, the artifacts,
+    /// and the manifest last.
     pub files: Vec<(String, String)>,
 }
 
@@ -66,6 +67,7 @@ impl Assembly {
             stacks.push(ManifestStack::new(stack, file_name.clone()));
             files.push((file_name, text));
         }
+        files.extend(app.artifacts.iter().map(|(path, contents)| (path.clone(), contents.clone())));
         let manifest =
             Manifest { version: MANIFEST_VERSION, app: app.name.clone(), stacks, deploy_order: app.deploy_order() };
         let mut manifest_text = serde_json::to_string_pretty(&manifest).expect("manifests serialize");

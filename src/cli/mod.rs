@@ -106,7 +106,7 @@ impl ConfigArgs {
         };
         let app = platform::build(file.config()).map_err(|error| match error {
             PlatformError::Config { key, message } => anyhow::Error::new(file.invalid(&key, message)),
-            PlatformError::Construct(error) => anyhow::Error::new(error),
+            other => anyhow::Error::new(other),
         })?;
         app.synth().with_context(|| format!("cannot synthesize the platform of {}", file.name()))
     }

@@ -1,10 +1,15 @@
 //! The platform configuration file: its shape, its JSON Schema, and loading with located errors.
 
+mod compute;
 mod load;
 mod model;
 mod source_map;
 mod validate;
 
+pub use compute::{
+    fargate_accepts, ComputeConfig, DeploymentConfig, DomainConfig, LifecycleEvent, LifecycleHook, ScaleOutStep,
+    ServiceConfig, TrafficShifting, WorkerConfig,
+};
 pub use load::{ConfigError, ConfigFile, DisplayLocation, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
 pub use model::{
     DataConfig, FlowLogsConfig, NatGateways, NetworkConfig, PlatformConfig, PostgresConfig, QueueConfig, RedisConfig,

@@ -64,6 +64,10 @@ pub struct RegionConfig {
     /// disaster-recovery side of the data tier comes with the DR wiring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<DataConfig>,
+    /// The compute tier (ECS Fargate services, load balancers, blue/green deploys), or none. It needs the
+    /// data tier of the same region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<super::compute::ComputeConfig>,
 }
 
 /// The data tier of a region.

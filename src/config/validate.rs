@@ -5,6 +5,7 @@
 
 use ipnet::Ipv4Net;
 
+use super::compute::{fargate_accepts, ComputeConfig};
 use super::model::{DataConfig, PlatformConfig, RegionRole};
 
 /// One problem in a config, named by key path.
@@ -108,6 +109,13 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
         if let Some(data) = &region.data {
             validate_data(data, &format!("regions[{index}].data"))?;
         }
+        if let Some(compute) = &region.compute {
+            let key = format!("regions[{index}].compute");
+            if region.data.is_none() {
+                return Err(issue(key, "the compute tier needs the data tier of its region (a `data` section)"));
+            }
+            validate_compute(compute, &key)?;
+        }
     }
     if !config.regions.iter().any(|region| region.role == RegionRole::Primary) {
         return Err(issue("regions", "one region must have role primary"));
@@ -136,6 +144,91 @@ fn validate_data(data: &DataConfig, key: &str) -> Result<(), Issue> {
         return Err(issue(
             format!("{key}.redis.engineVersion"),
             "Redis 6 or later is required for encryption in transit with AUTH",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
+    let domain = &compute.domain.name;
+    let domain_ok = domain.contains('.')
+        && domain.len() <= 200
+        && domain.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        });
+    if !domain_ok {
+        return Err(issue(format!("{key}.domain.name"), format!("{domain:?} is not a lower-case DNS name")));
+    }
+    let zone = &compute.domain.hosted_zone_id;
+    if zone.is_empty() || zone.len() > 32 || !zone.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        return Err(issue(format!("{key}.domain.hostedZoneId"), format!("{zone:?} is not a Route 53 hosted zone ID")));
+    }
+    let deployment = &compute.deployment;
+    for (name, value, min, max) in [
+        ("terminationWaitMinutes", deployment.termination_wait_minutes, 0, 2880),
+        ("deregistrationDelaySeconds", deployment.deregistration_delay_seconds, 0, 3600),
+        ("healthCheckGraceSeconds", deployment.health_check_grace_seconds, 0, 2_147_483_647),
+    ] {
+        if !(min..=max).contains(&value) {
+            return Err(issue(format!("{key}.deployment.{name}"), format!("{value} is outside {min} to {max}")));
+        }
+    }
+    let worker = &compute.worker_service;
+    let sized = [
+        ("kong", compute.kong.cpu, compute.kong.memory, compute.kong.desired, compute.kong.min, compute.kong.max),
+        (
+            "integrationService",
+            compute.integration_service.cpu,
+            compute.integration_service.memory,
+            compute.integration_service.desired,
+            compute.integration_service.min,
+            compute.integration_service.max,
+        ),
+        (
+            "webhookReceiver",
+            compute.webhook_receiver.cpu,
+            compute.webhook_receiver.memory,
+            compute.webhook_receiver.desired,
+            compute.webhook_receiver.min,
+            compute.webhook_receiver.max,
+        ),
+        ("workerService", worker.cpu, worker.memory, worker.desired, worker.min, worker.max),
+    ];
+    for (name, cpu, memory, desired, min, max) in sized {
+        if !fargate_accepts(cpu, memory) {
+            return Err(issue(
+                format!("{key}.{name}.memory"),
+                format!("Fargate does not offer {cpu} CPU units with {memory} MiB"),
+            ));
+        }
+        if !(1 <= min && min <= desired && desired <= max && max <= 1000) {
+            return Err(issue(
+                format!("{key}.{name}"),
+                format!("counts must satisfy 1 <= min ({min}) <= desired ({desired}) <= max ({max}) <= 1000"),
+            ));
+        }
+    }
+    for (name, service) in [
+        ("kong", &compute.kong),
+        ("integrationService", &compute.integration_service),
+        ("webhookReceiver", &compute.webhook_receiver),
+    ] {
+        if !service.health_check_path.starts_with('/') {
+            return Err(issue(format!("{key}.{name}.healthCheckPath"), "must start with '/'"));
+        }
+        if service.port == 0 || service.port == 443 {
+            return Err(issue(
+                format!("{key}.{name}.port"),
+                "the container port must be from 1 to 65535, and not the listener's 443",
+            ));
+        }
+    }
+    let steps = &worker.scale_out_steps;
+    let ordered = steps.windows(2).all(|pair| pair[0].messages_above < pair[1].messages_above);
+    if steps.is_empty() || steps[0].messages_above != 0 || !ordered || steps.iter().any(|step| step.add_tasks < 1) {
+        return Err(issue(
+            format!("{key}.workerService.scaleOutSteps"),
+            "steps start at messagesAbove 0, rise strictly, and each adds at least one task",
         ));
     }
     Ok(())
@@ -212,6 +305,17 @@ mod tests {
                 |c| c.regions[0].data.as_mut().unwrap().postgres.engine_version = "9.6".into(),
                 "regions[0].data.postgres.engineVersion",
             ),
+            (|c| c.regions[0].compute.as_mut().unwrap().kong.memory = 3000, "regions[0].compute.kong.memory"),
+            (|c| c.regions[0].compute.as_mut().unwrap().worker_service.min = 50, "regions[0].compute.workerService"),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().domain.name = "Not A Domain".into(),
+                "regions[0].compute.domain.name",
+            ),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().worker_service.scale_out_steps.reverse(),
+                "regions[0].compute.workerService.scaleOutSteps",
+            ),
+            (|c| c.regions[0].data = None, "regions[0].compute"),
         ];
         for (mutate, key) in cases {
             let mut config = default_config();

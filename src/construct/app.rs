@@ -12,6 +12,7 @@ use super::stack::Stack;
 pub struct App {
     name: String,
     stacks: IndexMap<String, Stack>,
+    artifacts: IndexMap<String, String>,
 }
 
 /// One stack after synthesis: its template with every reference resolved.
@@ -38,6 +39,8 @@ pub struct SynthesizedApp {
     pub name: String,
     /// The stacks, in deploy order.
     pub stacks: Vec<SynthesizedStack>,
+    /// Files written beside the templates (an AppSpec, say), by relative path.
+    pub artifacts: IndexMap<String, String>,
 }
 
 impl SynthesizedApp {
@@ -50,7 +53,7 @@ impl SynthesizedApp {
 impl App {
     /// An app with no stacks.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), stacks: IndexMap::new() }
+        Self { name: name.into(), stacks: IndexMap::new(), artifacts: IndexMap::new() }
     }
 
     /// The app name.
@@ -82,6 +85,25 @@ impl App {
         self.stacks.values()
     }
 
+    /// Adds a file to write beside the templates, at a relative path such as `appspec/Service.yaml`.
+    pub fn add_artifact(&mut self, path: impl Into<String>, contents: impl Into<String>) -> Result<(), ConstructError> {
+        let path = path.into();
+        let valid = !path.is_empty()
+            && !path.starts_with('/')
+            && path.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+            && !path.ends_with(".template.json")
+            && !path.ends_with(".template.yaml")
+            && path != "manifest.json";
+        if !valid {
+            return Err(ConstructError::InvalidArtifact { path });
+        }
+        if self.artifacts.contains_key(&path) {
+            return Err(ConstructError::DuplicateArtifact { path });
+        }
+        self.artifacts.insert(path, contents.into());
+        Ok(())
+    }
+
     /// Resolves every reference, adds the exports they need, and orders the stacks for deployment.
     pub fn synth(&self) -> Result<SynthesizedApp, ConstructError> {
         let mut resolution = resolve(&self.stacks)?;
@@ -103,7 +125,7 @@ impl App {
                 }
             })
             .collect();
-        Ok(SynthesizedApp { name: self.name.clone(), stacks })
+        Ok(SynthesizedApp { name: self.name.clone(), stacks, artifacts: self.artifacts.clone() })
     }
 }
 
@@ -250,6 +272,20 @@ mod tests {
             .unwrap();
         let err = app.synth().unwrap_err();
         assert!(matches!(err, ConstructError::MissingRemovalPolicy { ref path, .. } if path == "Main/Logs"), "{err}");
+    }
+
+    #[test]
+    fn artifacts_have_safe_unique_relative_paths() {
+        let mut app = App::new("test");
+        app.add_artifact("appspec/Kong.yaml", "version: 0.0").unwrap();
+        assert_eq!(
+            app.add_artifact("appspec/Kong.yaml", "x").unwrap_err(),
+            ConstructError::DuplicateArtifact { path: "appspec/Kong.yaml".into() }
+        );
+        for bad in ["", "/etc/passwd", "../x", "a//b", "manifest.json", "Stack.template.json"] {
+            assert!(matches!(app.add_artifact(bad, "x"), Err(ConstructError::InvalidArtifact { .. })), "{bad}");
+        }
+        assert_eq!(app.synth().unwrap().artifacts["appspec/Kong.yaml"], "version: 0.0");
     }
 
     #[test]

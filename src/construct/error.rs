@@ -57,6 +57,18 @@ pub enum ConstructError {
         /// The repeated mapping name.
         name: String,
     },
+    /// An artifact path that could escape the output directory or clash with a template or the manifest.
+    #[error("invalid artifact path {path:?}: use a relative path that is not a template or manifest.json")]
+    InvalidArtifact {
+        /// The rejected path.
+        path: String,
+    },
+    /// Two artifacts at one path.
+    #[error("there is already an artifact at {path}")]
+    DuplicateArtifact {
+        /// The repeated path.
+        path: String,
+    },
     /// A reference to something that does not exist.
     #[error("dangling reference at {from}: {target} does not exist")]
     DanglingReference {

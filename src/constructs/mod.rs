@@ -3,6 +3,7 @@
 //! Grouped by concern. Each construct exposes the resources it made (`resource()`) as the escape hatch
 //! for anything it does not model; change them through [`crate::construct::Stack::resource_mut`].
 
+pub mod compute;
 pub mod data;
 pub mod iam;
 pub mod kms;

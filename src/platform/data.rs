@@ -15,12 +15,35 @@ use crate::constructs::data::{
 };
 use crate::constructs::kms::EncryptionKey;
 use crate::constructs::network::{SubnetTier, Vpc};
-use crate::template::Value;
+use indexmap::IndexMap;
+
+use crate::template::{Mapping, Value};
 
 /// Days access logs are kept.
 const ACCESS_LOG_DAYS: i64 = 365;
 /// Days noncurrent document versions are kept.
 const NONCURRENT_VERSION_DAYS: i64 = 90;
+
+/// The mapping of the account through which Elastic Load Balancing delivers access logs, per region.
+const LOAD_BALANCER_ACCOUNTS: &str = "ElasticLoadBalancingLogAccounts";
+
+/// The regional accounts Elastic Load Balancing writes access logs from (regions opened before
+/// August 2022 need this account in the bucket policy).
+pub const LOAD_BALANCER_LOG_ACCOUNTS: &[(&str, &str)] = &[
+    ("ap-northeast-1", "582318560864"),
+    ("ap-southeast-1", "114774131450"),
+    ("ap-southeast-2", "783225319266"),
+    ("ca-central-1", "985666609251"),
+    ("eu-central-1", "054676820928"),
+    ("eu-north-1", "897822967062"),
+    ("eu-west-1", "156460612806"),
+    ("eu-west-2", "652711504416"),
+    ("eu-west-3", "009996457667"),
+    ("us-east-1", "127311923021"),
+    ("us-east-2", "033677994240"),
+    ("us-west-1", "027434742980"),
+    ("us-west-2", "797873946194"),
+];
 
 /// What later tiers need from the data stack.
 #[derive(Debug, Clone)]
@@ -39,6 +62,8 @@ pub struct DataTier {
     pub documents: Bucket,
     /// Audit logs, under Object Lock.
     pub audit_logs: Bucket,
+    /// The access-log bucket, where the load balancers log too.
+    pub access_logs: Bucket,
 }
 
 /// Builds the data tier into the stack `stack_name`.
@@ -49,8 +74,21 @@ pub(super) fn build(
     vpc: &Vpc,
     groups: &SecurityGroups,
     config: &DataConfig,
+    key_path: &str,
 ) -> Result<DataTier, PlatformError> {
     let stack = app.stack_mut(stack_name).expect("the data stack exists");
+    let region = stack.region().to_owned();
+    if !LOAD_BALANCER_LOG_ACCOUNTS.iter().any(|(known, _)| *known == region) {
+        return Err(PlatformError::Config {
+            key: format!("{key_path}.region"),
+            message: format!("no Elastic Load Balancing log delivery account is known for {region}"),
+        });
+    }
+    let accounts: Mapping = LOAD_BALANCER_LOG_ACCOUNTS
+        .iter()
+        .map(|(region, account)| ((*region).to_owned(), IndexMap::from([("AccountId".to_owned(), (*account).into())])))
+        .collect();
+    stack.add_mapping(LOAD_BALANCER_ACCOUNTS, accounts)?;
     stack.set_description(format!(
         "Data tier of {} ({}): PostgreSQL Multi-AZ, Redis, the work queue with its dead-letter queue, and the \
          document and audit-log buckets, all encrypted with one customer-managed key.",
@@ -61,8 +99,13 @@ pub(super) fn build(
     let key = EncryptionKey::new(&mut root, "DataKey", &format!("Encrypts the data tier of {stack_name}"), vec![])?;
     let bucket_name = |purpose: &str| Value::sub(format!("{app_name}-{purpose}-${{AWS::AccountId}}-${{AWS::Region}}"));
 
-    let access_logs =
-        Bucket::access_log_bucket(&mut root, "AccessLogsBucket", bucket_name("access-logs"), ACCESS_LOG_DAYS)?;
+    let access_logs = Bucket::access_log_bucket(
+        &mut root,
+        "AccessLogsBucket",
+        bucket_name("access-logs"),
+        ACCESS_LOG_DAYS,
+        Some(Value::find_in_map(LOAD_BALANCER_ACCOUNTS, Value::region(), "AccountId")),
+    )?;
     let documents = Bucket::new(
         &mut root,
         "DocumentsBucket",
@@ -129,5 +172,5 @@ pub(super) fn build(
             security_group_ids: vec![groups.database.group_id()],
         },
     )?;
-    Ok(DataTier { key, database, cache, cache_auth_token, queue, documents, audit_logs })
+    Ok(DataTier { key, database, cache, cache_auth_token, queue, documents, audit_logs, access_logs })
 }

@@ -4,16 +4,21 @@
 //! resources are kept apart and every template stays small. Today each region has its network stack;
 //! the data, compute, edge and delivery tiers join it as they are built.
 
+mod compute;
 mod data;
 mod endpoints;
+mod ingress;
 mod network;
 mod security;
 
+pub use compute::{render_appspec, IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
 pub use data::DataTier;
+pub use ingress::{internal_name, origin_name, BlueGreenTargets, Ingress};
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
 
 use crate::config::{PlatformConfig, RegionConfig};
 use crate::construct::{pascal_case, App, ConstructError, Stack};
+use security::ChainPorts;
 
 /// Why the platform could not be built from a config.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +34,14 @@ pub enum PlatformError {
     /// The construct tree refused something.
     #[error(transparent)]
     Construct(#[from] ConstructError),
+    /// A template in `templates/` did not render.
+    #[error("{template}: {message}")]
+    Template {
+        /// The template's path.
+        template: String,
+        /// What minijinja said.
+        message: String,
+    },
 }
 
 /// Builds the platform's app from a config, validating it first.
@@ -40,12 +53,24 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
         let network_stack = add_region_stack(&mut app, config, region, "Network")?;
         let network_name = network_stack.name().to_owned();
         let vpc = network::build(network_stack, &region.network, &key)?;
-        let groups = security::build(&mut app, &network_name, &vpc, &key)?;
+        let ports = region.compute.as_ref().map_or_else(ChainPorts::default, |compute| ChainPorts {
+            kong: compute.kong.port,
+            services: vec![compute.integration_service.port, compute.webhook_receiver.port],
+        });
+        let groups = security::build(&mut app, &network_name, &vpc, &ports, &key)?;
         let endpoints_name = add_region_stack(&mut app, config, region, "Endpoints")?.name().to_owned();
         endpoints::build(&mut app, &endpoints_name, &vpc, &groups)?;
-        if let Some(data) = &region.data {
+        if let Some(data_config) = &region.data {
             let data_name = add_region_stack(&mut app, config, region, "Data")?.name().to_owned();
-            data::build(&mut app, &data_name, &config.app, &vpc, &groups, data)?;
+            let data = data::build(&mut app, &data_name, &config.app, &vpc, &groups, data_config, &key)?;
+            if let Some(compute_config) = &region.compute {
+                let ingress_name = add_region_stack(&mut app, config, region, "Ingress")?.name().to_owned();
+                let ingress = ingress::build(&mut app, &ingress_name, &vpc, &groups, &data, compute_config)?;
+                let compute_name = add_region_stack(&mut app, config, region, "Compute")?.name().to_owned();
+                let compute = compute::build(&mut app, &compute_name, &vpc, &groups, &data, &ingress, compute_config)?;
+                let deployments_name = add_region_stack(&mut app, config, region, "Deployments")?.name().to_owned();
+                compute::build_deployments(&mut app, &deployments_name, &compute, compute_config)?;
+            }
         }
     }
     Ok(app)
@@ -84,6 +109,9 @@ mod tests {
                 ("IntegrationPlatform-Primary-Network", "us-east-1"),
                 ("IntegrationPlatform-Primary-Endpoints", "us-east-1"),
                 ("IntegrationPlatform-Primary-Data", "us-east-1"),
+                ("IntegrationPlatform-Primary-Ingress", "us-east-1"),
+                ("IntegrationPlatform-Primary-Compute", "us-east-1"),
+                ("IntegrationPlatform-Primary-Deployments", "us-east-1"),
                 ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1"),
                 ("IntegrationPlatform-DisasterRecovery-Endpoints", "eu-west-1")
             ]

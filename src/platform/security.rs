@@ -1,5 +1,6 @@
 //! The security groups of one region and the chain of connections between them:
-//! CloudFront (origin-facing prefix list) → ALB (443) → Kong → services → PostgreSQL and Redis.
+//! CloudFront (origin-facing prefix list) → public ALB (443) → Kong → internal ALB (its HTTPS listeners)
+//! → services → PostgreSQL and Redis.
 //!
 //! The groups live in the network stack, so that the data and compute stacks attach to them without
 //! ever importing from each other.
@@ -11,10 +12,14 @@ use crate::construct::App;
 use crate::constructs::network::{Port, SecurityGroup, Vpc};
 use crate::template::{Mapping, Value};
 
-/// Kong's proxy port, where the ALB sends traffic.
+/// Kong's proxy port when no compute tier says otherwise.
 pub const KONG_PROXY_PORT: u16 = 8000;
-/// The port the HTTP services listen on.
+/// The port the HTTP services listen on when no compute tier says otherwise.
 pub const SERVICE_PORT: u16 = 8080;
+/// The internal ALB's production listener of the Integration Service.
+pub const INTEGRATION_LISTENER_PORT: u16 = 443;
+/// The internal ALB's production listener of the Webhook Receiver.
+pub const WEBHOOK_LISTENER_PORT: u16 = 9443;
 /// PostgreSQL.
 pub const POSTGRES_PORT: u16 = 5432;
 /// Redis.
@@ -40,11 +45,27 @@ pub const CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS: &[(&str, &str)] = &[
     ("us-west-1", "pl-4ea04527"),
 ];
 
+/// The ports of the request chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ChainPorts {
+    /// Kong's proxy port.
+    pub kong: u16,
+    /// The HTTP services' container ports.
+    pub services: Vec<u16>,
+}
+
+impl Default for ChainPorts {
+    fn default() -> Self {
+        Self { kong: KONG_PROXY_PORT, services: vec![SERVICE_PORT] }
+    }
+}
+
 /// The groups of the request chain.
 #[derive(Debug, Clone)]
 pub(super) struct SecurityGroups {
     pub alb: SecurityGroup,
     pub kong: SecurityGroup,
+    pub internal_alb: SecurityGroup,
     pub services: SecurityGroup,
     pub database: SecurityGroup,
     pub cache: SecurityGroup,
@@ -52,7 +73,13 @@ pub(super) struct SecurityGroups {
 
 /// Adds the groups and their connections to the network stack `stack_name`; `key` is the region's key
 /// path in the config, for errors.
-pub(super) fn build(app: &mut App, stack_name: &str, vpc: &Vpc, key: &str) -> Result<SecurityGroups, PlatformError> {
+pub(super) fn build(
+    app: &mut App,
+    stack_name: &str,
+    vpc: &Vpc,
+    ports: &ChainPorts,
+    key: &str,
+) -> Result<SecurityGroups, PlatformError> {
     let stack = app.stack_mut(stack_name).expect("the network stack exists");
     let region = stack.region().to_owned();
     if !CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS.iter().any(|(known, _)| *known == region) {
@@ -72,7 +99,8 @@ pub(super) fn build(app: &mut App, stack_name: &str, vpc: &Vpc, key: &str) -> Re
     let groups = SecurityGroups {
         alb: group("AlbSecurityGroup", "Public ALB: HTTPS from CloudFront only")?,
         kong: group("KongSecurityGroup", "Kong gateway tasks: proxy traffic from the public ALB")?,
-        services: group("ServicesSecurityGroup", "Service tasks: requests from Kong")?,
+        internal_alb: group("InternalAlbSecurityGroup", "Internal ALB: HTTPS from Kong only")?,
+        services: group("ServicesSecurityGroup", "Service tasks: requests from the internal ALB")?,
         database: group("DatabaseSecurityGroup", "PostgreSQL: queries from the service tasks")?,
         cache: group("CacheSecurityGroup", "Redis: commands from the service tasks")?,
     };
@@ -91,12 +119,24 @@ pub(super) fn build(app: &mut App, stack_name: &str, vpc: &Vpc, key: &str) -> Re
         Port::tcp(443),
         "HTTPS to the external systems the integration service calls",
     )?;
-    let chain = [
-        (&groups.kong, &groups.alb, KONG_PROXY_PORT, "The public ALB forwards requests to Kong"),
-        (&groups.services, &groups.kong, SERVICE_PORT, "Kong routes requests to the services"),
-        (&groups.database, &groups.services, POSTGRES_PORT, "Services query PostgreSQL"),
-        (&groups.cache, &groups.services, REDIS_PORT, "Services use Redis for caching and rate limits"),
+    let mut chain = vec![
+        (&groups.kong, &groups.alb, ports.kong, "The public ALB forwards requests to Kong"),
+        (&groups.internal_alb, &groups.kong, INTEGRATION_LISTENER_PORT, "Kong routes to the Integration Service"),
+        (&groups.internal_alb, &groups.kong, WEBHOOK_LISTENER_PORT, "Kong routes to the Webhook Receiver"),
     ];
+    let mut service_ports = ports.services.clone();
+    service_ports.sort_unstable();
+    service_ports.dedup();
+    for port in service_ports {
+        chain.push((
+            &groups.services,
+            &groups.internal_alb,
+            port,
+            "The internal ALB forwards requests to the services",
+        ));
+    }
+    chain.push((&groups.database, &groups.services, POSTGRES_PORT, "Services query PostgreSQL"));
+    chain.push((&groups.cache, &groups.services, REDIS_PORT, "Services use Redis for caching and rate limits"));
     for (target, source, port, why) in chain {
         target.allow_from(app, source, Port::tcp(port), why)?;
     }
@@ -136,7 +176,9 @@ mod tests {
         let expected: BTreeSet<(String, String, u64)> = [
             ("AlbSecurityGroup", PREFIX_LIST_MAPPING, 443),
             ("KongSecurityGroup", "AlbSecurityGroup", u64::from(KONG_PROXY_PORT)),
-            ("ServicesSecurityGroup", "KongSecurityGroup", u64::from(SERVICE_PORT)),
+            ("InternalAlbSecurityGroup", "KongSecurityGroup", u64::from(INTEGRATION_LISTENER_PORT)),
+            ("InternalAlbSecurityGroup", "KongSecurityGroup", u64::from(WEBHOOK_LISTENER_PORT)),
+            ("ServicesSecurityGroup", "InternalAlbSecurityGroup", u64::from(SERVICE_PORT)),
             ("DatabaseSecurityGroup", "ServicesSecurityGroup", u64::from(POSTGRES_PORT)),
             ("CacheSecurityGroup", "ServicesSecurityGroup", u64::from(REDIS_PORT)),
         ]

@@ -127,12 +127,14 @@ impl Bucket {
     }
 
     /// Adds a bucket for server access logs under `id`, writable by S3's log delivery for this account's
-    /// buckets; `expire_days` is how long logs are kept.
+    /// buckets and, when `load_balancer_account` is given, by Elastic Load Balancing's log delivery (that
+    /// regional account, under `alb/`); `expire_days` is how long logs are kept.
     pub fn access_log_bucket(
         scope: &mut Scope<'_>,
         id: &str,
         name: Value<String>,
         expire_days: i64,
+        load_balancer_account: Option<Value<String>>,
     ) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::Aes256);
@@ -156,10 +158,22 @@ impl Bucket {
             .principal(Principal::service("logging.s3.amazonaws.com"))
             .resource(Value::sub_with("${Bucket}/*", [("Bucket", resource.attr_arn())]))
             .condition("StringEquals", "aws:SourceAccount", Value::account_id());
-        scope.add(
-            "Policy",
-            s3::BucketPolicy::new(resource.ref_value(), PolicyDocument::new(vec![tls_only(&resource), delivery])),
-        )?;
+        let mut statements = vec![tls_only(&resource), delivery];
+        if let Some(account) = load_balancer_account {
+            statements.push(
+                Statement::allow(["s3:PutObject"])
+                    .sid("LoadBalancerAccessLogsDelivery")
+                    .principal(Principal::Aws(Value::sub_with(
+                        "arn:${AWS::Partition}:iam::${Account}:root",
+                        [("Account", account)],
+                    )))
+                    .resource(Value::sub_with(
+                        "${Bucket}/alb/AWSLogs/${AWS::AccountId}/*",
+                        [("Bucket", resource.attr_arn())],
+                    )),
+            );
+        }
+        scope.add("Policy", s3::BucketPolicy::new(resource.ref_value(), PolicyDocument::new(statements)))?;
         Ok(Self { resource, key_arn: None })
     }
 

@@ -1,0 +1,220 @@
+//! The compute tier of a region: the Fargate services, their load balancers and how they deploy.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The compute tier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ComputeConfig {
+    /// The DNS domain of the load balancers' certificate, validated through a Route 53 hosted zone.
+    pub domain: DomainConfig,
+    /// How the HTTP services deploy (CodeDeploy blue/green) and drain.
+    #[serde(default)]
+    pub deployment: DeploymentConfig,
+    /// The Kong API gateway, behind the public ALB.
+    pub kong: ServiceConfig,
+    /// The Integration Service, behind the internal ALB.
+    pub integration_service: ServiceConfig,
+    /// The Webhook Receiver, behind the internal ALB.
+    pub webhook_receiver: ServiceConfig,
+    /// The Worker Service, which consumes the work queue and has no load balancer.
+    pub worker_service: WorkerConfig,
+}
+
+/// A domain and the hosted zone that proves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DomainConfig {
+    /// The domain, such as `api.example.com`. Each region's load balancers answer as
+    /// `origin-<region>.<domain>` and `internal-<region>.<domain>`; the certificate names all three.
+    pub name: String,
+    /// The ID of the public Route 53 hosted zone of the domain, for DNS validation and records.
+    pub hosted_zone_id: String,
+}
+
+/// How blue/green deploys shift traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrafficShifting {
+    /// 10% first, the rest after 5 minutes.
+    #[default]
+    #[serde(rename = "canary-10-percent-5-minutes")]
+    Canary10Percent5Minutes,
+    /// 10% more every minute.
+    #[serde(rename = "linear-10-percent-every-1-minute")]
+    Linear10PercentEvery1Minute,
+    /// Everything at once (after the test listener checks pass).
+    #[serde(rename = "all-at-once")]
+    AllAtOnce,
+}
+
+impl TrafficShifting {
+    /// The CodeDeploy predefined deployment configuration.
+    pub fn deployment_config_name(self) -> &'static str {
+        match self {
+            TrafficShifting::Canary10Percent5Minutes => "CodeDeployDefault.ECSCanary10Percent5Minutes",
+            TrafficShifting::Linear10PercentEvery1Minute => "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+            TrafficShifting::AllAtOnce => "CodeDeployDefault.ECSAllAtOnce",
+        }
+    }
+}
+
+/// Deployment and draining settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentConfig {
+    /// How blue/green deploys shift traffic. Default: `canary-10-percent-5-minutes`.
+    #[serde(default)]
+    pub traffic_shifting: TrafficShifting,
+    /// Minutes the blue tasks keep running after the switch, finishing their connections (0 to 2880).
+    /// Default: 5.
+    #[serde(default = "default_termination_wait")]
+    pub termination_wait_minutes: i64,
+    /// Seconds a target group drains a deregistered task (0 to 3600). Default: 30.
+    #[serde(default = "default_deregistration_delay")]
+    pub deregistration_delay_seconds: i64,
+    /// Seconds ECS ignores failing load balancer health checks of a new task (0 to 2147483647).
+    /// Default: 60.
+    #[serde(default = "default_grace")]
+    pub health_check_grace_seconds: i64,
+    /// Lambda functions CodeDeploy calls at lifecycle events of every blue/green deploy, written into the
+    /// rendered AppSpecs (for example smoke tests against the test listener at `AfterAllowTestTraffic`).
+    /// Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle_hooks: Vec<LifecycleHook>,
+}
+
+/// A Lambda function CodeDeploy runs at one lifecycle event of an ECS deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LifecycleHook {
+    /// The event.
+    pub event: LifecycleEvent,
+    /// The Lambda function's name or ARN.
+    pub function: String,
+}
+
+/// The lifecycle events of an ECS blue/green deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum LifecycleEvent {
+    /// Before the green tasks are created.
+    BeforeInstall,
+    /// After the green tasks are created.
+    AfterInstall,
+    /// After the test listener sends traffic to the green tasks.
+    AfterAllowTestTraffic,
+    /// Before production traffic moves to the green tasks.
+    BeforeAllowTraffic,
+    /// After production traffic moved to the green tasks.
+    AfterAllowTraffic,
+}
+
+impl Default for DeploymentConfig {
+    fn default() -> Self {
+        Self {
+            traffic_shifting: TrafficShifting::default(),
+            termination_wait_minutes: default_termination_wait(),
+            deregistration_delay_seconds: default_deregistration_delay(),
+            health_check_grace_seconds: default_grace(),
+            lifecycle_hooks: Vec::new(),
+        }
+    }
+}
+
+fn default_termination_wait() -> i64 {
+    5
+}
+
+fn default_deregistration_delay() -> i64 {
+    30
+}
+
+fn default_grace() -> i64 {
+    60
+}
+
+/// One Fargate service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// The container image, with a tag or digest.
+    pub image: String,
+    /// The container port.
+    pub port: u16,
+    /// CPU units (256, 512, 1024, 2048, 4096, 8192 or 16384).
+    pub cpu: i64,
+    /// Memory in MiB, within what Fargate allows for the CPU.
+    pub memory: i64,
+    /// Tasks at deploy time.
+    pub desired: i64,
+    /// The autoscaling floor (1 or more).
+    pub min: i64,
+    /// The autoscaling ceiling.
+    pub max: i64,
+    /// The HTTP path the load balancer and the container health check probe. Default: `/health`.
+    #[serde(default = "default_health_path")]
+    pub health_check_path: String,
+}
+
+fn default_health_path() -> String {
+    "/health".to_owned()
+}
+
+/// The worker: a service plus its queue-driven scaling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// The container image, with a tag or digest.
+    pub image: String,
+    /// CPU units.
+    pub cpu: i64,
+    /// Memory in MiB.
+    pub memory: i64,
+    /// Tasks at deploy time.
+    pub desired: i64,
+    /// The autoscaling floor (1 or more).
+    pub min: i64,
+    /// The autoscaling ceiling.
+    pub max: i64,
+    /// Workers to add as the queue grows past 500 visible messages: one step per entry, each starting
+    /// `messagesAbove` messages over the threshold. Default: +2 from 500, +4 from 1500.
+    #[serde(default = "default_steps")]
+    pub scale_out_steps: Vec<ScaleOutStep>,
+}
+
+/// One step of the worker's scale-out policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScaleOutStep {
+    /// Where the step starts, in messages above the 500-message threshold.
+    pub messages_above: i64,
+    /// Tasks to add.
+    pub add_tasks: i64,
+}
+
+fn default_steps() -> Vec<ScaleOutStep> {
+    vec![ScaleOutStep { messages_above: 0, add_tasks: 2 }, ScaleOutStep { messages_above: 1000, add_tasks: 4 }]
+}
+
+/// CPU and memory pairs Fargate accepts, as (cpu, smallest memory, largest memory, memory step).
+const FARGATE_SIZES: &[(i64, i64, i64, i64)] = &[
+    (256, 512, 2048, 512),
+    (512, 1024, 4096, 1024),
+    (1024, 2048, 8192, 1024),
+    (2048, 4096, 16384, 1024),
+    (4096, 8192, 30720, 1024),
+    (8192, 16384, 61440, 4096),
+    (16384, 32768, 122880, 8192),
+];
+
+/// Whether Fargate accepts a CPU and memory pair.
+pub fn fargate_accepts(cpu: i64, memory: i64) -> bool {
+    // 0.25 vCPU takes 0.5, 1 or 2 GB: the one size whose steps are not even.
+    if cpu == 256 {
+        return [512, 1024, 2048].contains(&memory);
+    }
+    FARGATE_SIZES
+        .iter()
+        .any(|(c, low, high, step)| *c == cpu && (*low..=*high).contains(&memory) && (memory - low) % step == 0)
+}

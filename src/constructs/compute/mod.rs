@@ -1,0 +1,18 @@
+//! Compute constructs: the ECS cluster, Fargate task definitions and services, load balancers, autoscaling
+//! and CodeDeploy blue/green deployments.
+
+mod blue_green;
+mod cluster;
+mod load_balancer;
+mod scaling;
+mod service;
+mod task;
+
+pub use blue_green::{BlueGreenDeployment, BlueGreenProps, DeploymentApplication};
+pub use cluster::Cluster;
+pub use load_balancer::{
+    ApplicationLoadBalancer, LoadBalancerProps, TargetGroup, TargetGroupProps, TEST_LISTENER_PORT, TLS_POLICY,
+};
+pub use scaling::{idle_alarm, MetricAlarm, ServiceScaling, Step, CPU_TARGET_PERCENT, SCALE_IN_AFTER_SECONDS};
+pub use service::{Deployment, FargateService, ServiceProps};
+pub use task::{FargateTaskDefinition, TaskProps};

@@ -1,0 +1,194 @@
+//! Application Auto Scaling of an ECS service: CPU target tracking, step scaling from a CloudWatch alarm,
+//! and scale-in after sustained idleness.
+
+use crate::cfn::applicationautoscaling as autoscaling;
+use crate::cfn::applicationautoscaling::scalable_target::{
+    ScalableTargetScalableDimension, ScalableTargetServiceNamespace,
+};
+use crate::cfn::applicationautoscaling::scaling_policy::{
+    PredefinedMetricSpecification, PredefinedMetricSpecificationPredefinedMetricType, ScalingPolicyPolicyType,
+    StepAdjustment, StepScalingPolicyConfiguration, StepScalingPolicyConfigurationAdjustmentType,
+    StepScalingPolicyConfigurationMetricAggregationType, TargetTrackingScalingPolicyConfiguration,
+};
+use crate::cfn::cloudwatch;
+use crate::cfn::cloudwatch::alarm::{AlarmComparisonOperator, AlarmTreatMissingData, MetricDataQuery};
+use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope};
+use crate::template::Value;
+
+/// The CPU utilization target-tracking aims at: the seed's "CPU > 70% → scale out".
+pub const CPU_TARGET_PERCENT: f64 = 70.0;
+
+/// Seconds of quiet before target tracking removes a task, and the idle window of scale-in alarms:
+/// the seed's "idle 10 minutes → scale in".
+pub const SCALE_IN_AFTER_SECONDS: i64 = 600;
+
+/// One step of a step-scaling policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Where the step starts, above the alarm threshold.
+    pub from: i64,
+    /// Tasks to add (negative to remove).
+    pub change: i64,
+}
+
+/// The scalable target of one ECS service.
+#[derive(Debug, Clone)]
+pub struct ServiceScaling {
+    resource: ResourceRef<autoscaling::ScalableTarget>,
+}
+
+impl ServiceScaling {
+    /// Registers the service `cluster`/`service` to scale between `min` and `max` tasks, under `id`.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        cluster: Value<String>,
+        service: Value<String>,
+        min: i64,
+        max: i64,
+    ) -> Result<Self, ConstructError> {
+        let resource_id =
+            Value::sub_with("service/${Cluster}/${Service}", [("Cluster", cluster), ("Service", service)]);
+        let target = autoscaling::ScalableTarget::new(
+            max,
+            min,
+            resource_id,
+            ScalableTargetScalableDimension::EcsServiceDesiredCount,
+            ScalableTargetServiceNamespace::Ecs,
+        );
+        Ok(Self { resource: scope.add(id, target)? })
+    }
+
+    /// The scalable target resource.
+    pub fn resource(&self) -> &ResourceRef<autoscaling::ScalableTarget> {
+        &self.resource
+    }
+
+    /// Target tracking on the service's average CPU: out within a minute, in after ten quiet minutes.
+    pub fn track_cpu(&self, scope: &mut Scope<'_>, id: &str, target_percent: f64) -> Result<(), ConstructError> {
+        let configuration = TargetTrackingScalingPolicyConfiguration::new(target_percent)
+            .predefined_metric_specification(PredefinedMetricSpecification::new(
+                PredefinedMetricSpecificationPredefinedMetricType::EcsServiceAverageCpuUtilization,
+            ))
+            .scale_out_cooldown(60)
+            .scale_in_cooldown(SCALE_IN_AFTER_SECONDS);
+        scope.add(
+            id,
+            autoscaling::ScalingPolicy::new(pascal_case(id), ScalingPolicyPolicyType::TargetTrackingScaling)
+                .scaling_target_id(self.resource.ref_value())
+                .target_tracking_scaling_policy_configuration(configuration),
+        )?;
+        Ok(())
+    }
+
+    /// A step-scaling policy under `id`; the steps are relative to the threshold of the alarm that
+    /// triggers it. Returns the policy, whose `Ref` an alarm names as its action.
+    pub fn step_policy(
+        &self,
+        scope: &mut Scope<'_>,
+        id: &str,
+        steps: &[Step],
+        cooldown_seconds: i64,
+    ) -> Result<ResourceRef<autoscaling::ScalingPolicy>, ConstructError> {
+        // Bounds are relative to the alarm threshold: each step runs from its start to the next one's.
+        let adjustments: Vec<StepAdjustment> = steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| {
+                let adjustment = StepAdjustment::new(step.change).metric_interval_lower_bound(step.from as f64);
+                match steps.get(index + 1) {
+                    Some(next) => adjustment.metric_interval_upper_bound(next.from as f64),
+                    None => adjustment,
+                }
+            })
+            .collect();
+        scope.add(
+            id,
+            autoscaling::ScalingPolicy::new(pascal_case(id), ScalingPolicyPolicyType::StepScaling)
+                .scaling_target_id(self.resource.ref_value())
+                .step_scaling_policy_configuration(
+                    StepScalingPolicyConfiguration::new()
+                        .adjustment_type(StepScalingPolicyConfigurationAdjustmentType::ChangeInCapacity)
+                        .metric_aggregation_type(StepScalingPolicyConfigurationMetricAggregationType::Maximum)
+                        .cooldown(cooldown_seconds)
+                        .step_adjustments(adjustments),
+                ),
+        )
+    }
+}
+
+/// An alarm on one metric that fires a scaling policy: `metric > threshold` over `periods` minutes.
+#[derive(Debug, Clone)]
+pub struct MetricAlarm {
+    /// What the alarm watches, for people.
+    pub description: String,
+    /// The metric namespace (`AWS/SQS`).
+    pub namespace: String,
+    /// The metric (`ApproximateNumberOfMessagesVisible`).
+    pub metric: String,
+    /// Its dimensions.
+    pub dimensions: Vec<(String, Value<String>)>,
+    /// How one-minute datapoints are aggregated.
+    pub statistic: cloudwatch::alarm::AlarmStatistic,
+    /// The threshold the metric must exceed.
+    pub threshold: f64,
+    /// Consecutive one-minute periods above the threshold.
+    pub periods: i64,
+}
+
+impl MetricAlarm {
+    /// Adds the alarm under `id`, with `action` (a scaling policy's `Ref`) as its alarm action, if any.
+    /// Returns the alarm, whose `Ref` is its name.
+    pub fn add(
+        self,
+        scope: &mut Scope<'_>,
+        id: &str,
+        action: Option<Value<String>>,
+    ) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
+        let dimensions: Vec<cloudwatch::alarm::Dimension> =
+            self.dimensions.into_iter().map(|(name, value)| cloudwatch::alarm::Dimension::new(name, value)).collect();
+        let mut alarm = cloudwatch::Alarm::new()
+            .alarm_description(self.description)
+            .namespace(self.namespace)
+            .metric_name(self.metric)
+            .dimensions(dimensions)
+            .statistic(self.statistic)
+            .period(60)
+            .evaluation_periods(self.periods)
+            .threshold(self.threshold)
+            .comparison_operator(AlarmComparisonOperator::GreaterThanThreshold)
+            .treat_missing_data(AlarmTreatMissingData::NotBreaching);
+        if let Some(action) = action {
+            alarm = alarm.alarm_actions(vec![action]);
+        }
+        scope.add(id, alarm)
+    }
+}
+
+/// An alarm that fires `action` after [`SCALE_IN_AFTER_SECONDS`] of idleness: `idle_expression` (metric
+/// math over `metrics`, 1 when idle) equal to 1 in every one-minute period of the window.
+pub fn idle_alarm(
+    scope: &mut Scope<'_>,
+    id: &str,
+    description: &str,
+    metrics: Vec<MetricDataQuery>,
+    idle_expression: &str,
+    action: Value<String>,
+) -> Result<(), ConstructError> {
+    let periods = SCALE_IN_AFTER_SECONDS / 60;
+    let mut queries = metrics;
+    queries.push(MetricDataQuery::new("idle").expression(idle_expression).label("1 when idle").return_data(true));
+    scope.add(
+        id,
+        cloudwatch::Alarm::new()
+            .alarm_description(description)
+            .metrics(queries)
+            .evaluation_periods(periods)
+            .datapoints_to_alarm(periods)
+            .threshold(1.0)
+            .comparison_operator(AlarmComparisonOperator::GreaterThanOrEqualToThreshold)
+            .treat_missing_data(AlarmTreatMissingData::NotBreaching)
+            .alarm_actions(vec![action]),
+    )?;
+    Ok(())
+}

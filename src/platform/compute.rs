@@ -1,0 +1,595 @@
+//! The compute stack of a region: the ECS cluster running Kong, the Integration Service, the Webhook
+//! Receiver and the Worker Service; their least-privilege roles; autoscaling as the seed says it; and
+//! CodeDeploy blue/green deployments for the HTTP services, with their AppSpecs written beside the
+//! templates.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::data::DataTier;
+use super::ingress::{BlueGreenTargets, Ingress};
+use super::security::{SecurityGroups, INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
+use super::PlatformError;
+use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Dimension, Metric, MetricDataQuery, MetricStat};
+use crate::config::{ComputeConfig, LifecycleHook, ServiceConfig};
+use crate::construct::{App, Scope};
+use crate::constructs::compute::{
+    idle_alarm, BlueGreenDeployment, BlueGreenProps, Cluster, Deployment, DeploymentApplication, FargateService,
+    FargateTaskDefinition, MetricAlarm, ServiceProps, ServiceScaling, Step, TaskProps, CPU_TARGET_PERCENT,
+};
+use crate::constructs::iam::Statement;
+use crate::constructs::network::{SubnetTier, Vpc};
+use crate::template::Value;
+
+/// Queue depth above which workers are added: the seed's "queue depth > 500".
+pub const QUEUE_DEPTH_THRESHOLD: f64 = 500.0;
+
+/// Worker CPU (percent) under which an empty queue counts as idle.
+pub const IDLE_CPU_PERCENT: i64 = 20;
+
+/// The AppSpec template, embedded in the binary.
+const APPSPEC_TEMPLATE: &str = include_str!("../../templates/appspec.yaml.j2");
+
+/// One blue/green service, as the deployments stack needs it.
+#[derive(Debug, Clone)]
+pub(super) struct BlueGreenService {
+    id: &'static str,
+    service_name: Value<String>,
+    container: String,
+    port: u16,
+    targets: BlueGreenTargets,
+}
+
+/// What the compute stack hands to the deployments stack.
+#[derive(Debug, Clone)]
+pub(super) struct Compute {
+    cluster_name: Value<String>,
+    services: Vec<BlueGreenService>,
+}
+
+/// Builds the compute tier into the stack `stack_name`.
+pub(super) fn build(
+    app: &mut App,
+    stack_name: &str,
+    vpc: &Vpc,
+    groups: &SecurityGroups,
+    data: &DataTier,
+    ingress: &Ingress,
+    config: &ComputeConfig,
+) -> Result<Compute, PlatformError> {
+    let stack = app.stack_mut(stack_name).expect("the compute stack exists");
+    stack.set_description(format!(
+        "Compute tier of {stack_name} ({}): ECS Fargate running Kong, the Integration Service, the Webhook Receiver \
+         and the Worker Service, with autoscaling and CodeDeploy blue/green deployments.",
+        stack.region()
+    ));
+    let mut root = stack.root();
+    let cluster = Cluster::new(&mut root, "Cluster")?;
+    let subnets = vpc.subnet_ids(SubnetTier::PrivateApp);
+
+    let shared_env: IndexMap<String, Value<String>> = [
+        ("DATABASE_HOST", data.database.endpoint_address()),
+        ("REDIS_HOST", data.cache.endpoint_address()),
+        ("WORK_QUEUE_URL", data.queue.resource().attr_queue_url()),
+        ("DOCUMENTS_BUCKET", data.documents.name()),
+        ("AUDIT_LOGS_BUCKET", data.audit_logs.name()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+    let app_secrets: IndexMap<String, Value<String>> = [
+        ("DATABASE_CREDENTIALS", data.database.master_secret_arn()),
+        ("REDIS_AUTH_TOKEN", data.cache_auth_token.arn()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+    let mut secret_reads = data.cache_auth_token.read_statements();
+    secret_reads.push(Statement::allow(["secretsmanager:GetSecretValue"]).resource(data.database.master_secret_arn()));
+    let no_secrets = IndexMap::new();
+    let task = |root: &mut Scope<'_>,
+                id: &str,
+                sizing: (&str, Option<u16>, i64, i64),
+                health: String,
+                environment: IndexMap<String, Value<String>>,
+                secrets: &IndexMap<String, Value<String>>,
+                scratch: &[&str]| {
+        let (image, port, cpu, memory) = sizing;
+        FargateTaskDefinition::new(
+            root,
+            id,
+            TaskProps {
+                image: image.to_owned(),
+                port,
+                cpu,
+                memory,
+                health_check: health,
+                environment,
+                secrets: secrets.clone(),
+                secret_read_statements: if secrets.is_empty() { Vec::new() } else { secret_reads.clone() },
+                scratch_paths: scratch.iter().map(|path| (*path).to_owned()).collect(),
+                log_key_arn: data.key.arn(),
+            },
+        )
+    };
+    fn sizing(service: &ServiceConfig) -> (&str, Option<u16>, i64, i64) {
+        (service.image.as_str(), Some(service.port), service.cpu, service.memory)
+    }
+    let http_health = |service: &ServiceConfig| {
+        format!("curl -fsS http://localhost:{}{} || exit 1", service.port, service.health_check_path)
+    };
+
+    let kong = &config.kong;
+    let kong_task = task(
+        &mut root,
+        "Kong",
+        sizing(kong),
+        "kong health".into(),
+        kong_environment(config, &ingress.internal_name),
+        &no_secrets,
+        &["/usr/local/kong", "/tmp"],
+    )?;
+    let integration = &config.integration_service;
+    let integration_task = task(
+        &mut root,
+        "IntegrationService",
+        sizing(integration),
+        http_health(integration),
+        shared_env.clone(),
+        &app_secrets,
+        &["/tmp"],
+    )?;
+    let webhook = &config.webhook_receiver;
+    let webhook_task = task(
+        &mut root,
+        "WebhookReceiver",
+        sizing(webhook),
+        http_health(webhook),
+        shared_env.clone(),
+        &app_secrets,
+        &["/tmp"],
+    )?;
+    let worker = &config.worker_service;
+    let worker_task = task(
+        &mut root,
+        "WorkerService",
+        (worker.image.as_str(), None, worker.cpu, worker.memory),
+        "kill -0 1 || exit 1".into(),
+        shared_env.clone(),
+        &app_secrets,
+        &["/tmp"],
+    )?;
+
+    let grace = config.deployment.health_check_grace_seconds;
+    let blue_green = |targets: &BlueGreenTargets, port: u16| Deployment::BlueGreen {
+        target_group_arn: targets.blue.arn(),
+        container_port: port,
+        health_check_grace_seconds: grace,
+    };
+    let http_services = [
+        ("Kong", &kong_task, &config.kong, &ingress.kong, groups.kong.group_id()),
+        (
+            "IntegrationService",
+            &integration_task,
+            &config.integration_service,
+            &ingress.integration,
+            groups.services.group_id(),
+        ),
+        ("WebhookReceiver", &webhook_task, &config.webhook_receiver, &ingress.webhook, groups.services.group_id()),
+    ];
+    let mut blue_green_services = Vec::new();
+    for (id, task, service_config, targets, group) in http_services {
+        let service = FargateService::new(
+            &mut root,
+            &format!("{id}Service"),
+            task,
+            ServiceProps {
+                cluster: cluster.name(),
+                desired_count: service_config.desired,
+                subnet_ids: subnets.clone(),
+                security_group_id: group,
+                deployment: blue_green(targets, service_config.port),
+            },
+        )?;
+        let scaling = ServiceScaling::new(
+            &mut root,
+            &format!("{id}Scaling"),
+            cluster.name(),
+            service.name(),
+            service_config.min,
+            service_config.max,
+        )?;
+        scaling.track_cpu(&mut root, &format!("{id}CpuScaling"), CPU_TARGET_PERCENT)?;
+        blue_green_services.push(BlueGreenService {
+            id,
+            service_name: service.name(),
+            container: task.container_name().to_owned(),
+            port: service_config.port,
+            targets: targets.clone(),
+        });
+    }
+
+    let worker_service = FargateService::new(
+        &mut root,
+        "WorkerServiceService",
+        &worker_task,
+        ServiceProps {
+            cluster: cluster.name(),
+            desired_count: worker.desired,
+            subnet_ids: subnets,
+            security_group_id: groups.services.group_id(),
+            deployment: Deployment::Rolling,
+        },
+    )?;
+    let scaling = ServiceScaling::new(
+        &mut root,
+        "WorkerServiceScaling",
+        cluster.name(),
+        worker_service.name(),
+        worker.min,
+        worker.max,
+    )?;
+    scaling.track_cpu(&mut root, "WorkerServiceCpuScaling", CPU_TARGET_PERCENT)?;
+    let steps: Vec<Step> =
+        worker.scale_out_steps.iter().map(|step| Step { from: step.messages_above, change: step.add_tasks }).collect();
+    let scale_out = scaling.step_policy(&mut root, "WorkerServiceQueueScaleOut", &steps, 60)?;
+    let queue_name: Value<String> = data.queue.resource().get_att("QueueName");
+    MetricAlarm {
+        description: format!("More than {QUEUE_DEPTH_THRESHOLD} messages wait in the work queue: add workers"),
+        namespace: "AWS/SQS".into(),
+        metric: "ApproximateNumberOfMessagesVisible".into(),
+        dimensions: vec![("QueueName".into(), queue_name.clone())],
+        statistic: AlarmStatistic::Maximum,
+        threshold: QUEUE_DEPTH_THRESHOLD,
+        periods: 1,
+    }
+    .add(&mut root, "WorkerServiceQueueDepthAlarm", Some(scale_out.ref_value()))?;
+    let scale_in = scaling.step_policy(&mut root, "WorkerServiceIdleScaleIn", &[Step { from: 0, change: -1 }], 300)?;
+    let metric = |id: &str, namespace: &str, name: &str, dimensions: Vec<Dimension>, stat: &str| {
+        MetricDataQuery::new(id)
+            .metric_stat(MetricStat::new(
+                Metric::new().namespace(namespace).metric_name(name).dimensions(dimensions),
+                60,
+                stat,
+            ))
+            .return_data(false)
+    };
+    idle_alarm(
+        &mut root,
+        "WorkerServiceIdleAlarm",
+        "The work queue has been empty and the workers nearly idle for 10 minutes: remove a worker",
+        vec![
+            metric(
+                "queue",
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                vec![Dimension::new("QueueName", queue_name)],
+                "Maximum",
+            ),
+            metric(
+                "cpu",
+                "AWS/ECS",
+                "CPUUtilization",
+                vec![
+                    Dimension::new("ClusterName", cluster.name()),
+                    Dimension::new("ServiceName", worker_service.name()),
+                ],
+                "Average",
+            ),
+        ],
+        &format!("IF(queue == 0 AND cpu < {IDLE_CPU_PERCENT}, 1, 0)"),
+        scale_in.ref_value(),
+    )?;
+
+    // Least privilege: each task role gets only the grants of what its service uses.
+    data.queue.grant_send(app, integration_task.task_role())?;
+    data.documents.grant_read_write(app, integration_task.task_role())?;
+    data.queue.grant_send(app, webhook_task.task_role())?;
+    data.queue.grant_consume(app, worker_task.task_role())?;
+    data.documents.grant_read_write(app, worker_task.task_role())?;
+    data.audit_logs.grant_read_write(app, worker_task.task_role())?;
+
+    Ok(Compute { cluster_name: cluster.name(), services: blue_green_services })
+}
+
+/// Builds the CodeDeploy blue/green deployments of the HTTP services into the stack `stack_name`, with
+/// the alarms that roll them back, and writes each service's AppSpec beside the templates.
+pub(super) fn build_deployments(
+    app: &mut App,
+    stack_name: &str,
+    compute: &Compute,
+    config: &ComputeConfig,
+) -> Result<(), PlatformError> {
+    let stack = app.stack_mut(stack_name).expect("the deployments stack exists");
+    stack.set_description(format!(
+        "Deployments of {stack_name} ({}): CodeDeploy blue/green deployment groups of the HTTP services, with \
+         automatic rollback on failure and on their error alarms.",
+        stack.region()
+    ));
+    let mut root = stack.root();
+    let deployments = DeploymentApplication::new(&mut root, "Application")?;
+    for service in &compute.services {
+        let id = service.id;
+        let errors = MetricAlarm {
+            description: format!("{id}: target 5xx responses; stops and rolls back a blue/green deployment"),
+            namespace: "AWS/ApplicationELB".into(),
+            metric: "HTTPCode_Target_5XX_Count".into(),
+            dimensions: vec![
+                ("LoadBalancer".into(), service.targets.load_balancer_full_name.clone()),
+                ("TargetGroup".into(), service.targets.blue.resource().attr_target_group_full_name()),
+            ],
+            statistic: AlarmStatistic::Sum,
+            threshold: 10.0,
+            periods: 1,
+        }
+        .add(&mut root, &format!("{id}ErrorsAlarm"), None)?;
+        BlueGreenDeployment::new(
+            &mut root,
+            &format!("{id}Deployment"),
+            &deployments,
+            BlueGreenProps {
+                cluster: compute.cluster_name.clone(),
+                service: service.service_name.clone(),
+                target_groups: [service.targets.blue.name(), service.targets.green.name()],
+                production_listener: service.targets.production_listener.clone(),
+                test_listener: service.targets.test_listener.clone(),
+                deployment_config_name: config.deployment.traffic_shifting.deployment_config_name().to_owned(),
+                termination_wait_minutes: config.deployment.termination_wait_minutes,
+                rollback_alarms: vec![errors.ref_value()],
+            },
+        )?;
+    }
+    for service in &compute.services {
+        let appspec = render_appspec(service.id, &service.container, service.port, &config.deployment.lifecycle_hooks)?;
+        app.add_artifact(format!("appspec/{}.yaml", service.id), appspec)?;
+    }
+    Ok(())
+}
+
+/// The AppSpec of one blue/green service, rendered from `templates/appspec.yaml.j2`.
+pub fn render_appspec(
+    service: &str,
+    container: &str,
+    port: u16,
+    hooks: &[LifecycleHook],
+) -> Result<String, PlatformError> {
+    #[derive(Serialize)]
+    struct Hook<'a> {
+        event: String,
+        function: &'a str,
+    }
+    let hooks: Vec<Hook<'_>> =
+        hooks.iter().map(|hook| Hook { event: format!("{:?}", hook.event), function: &hook.function }).collect();
+    let mut environment = minijinja::Environment::new();
+    environment.set_keep_trailing_newline(true);
+    environment
+        .add_template("appspec.yaml", APPSPEC_TEMPLATE)
+        .and_then(|()| environment.get_template("appspec.yaml"))
+        .and_then(|template| template.render(minijinja::context! { service, container, port, hooks }))
+        .map_err(|error| PlatformError::Template {
+            template: "templates/appspec.yaml.j2".into(),
+            message: error.to_string(),
+        })
+}
+
+/// Kong's DB-less configuration: routes to the two HTTP services through the internal ALB, and a health
+/// route for the public ALB. The full declarative config (plugins, rate limiting) comes with the edge tier.
+fn kong_environment(config: &ComputeConfig, internal_name: &str) -> IndexMap<String, Value<String>> {
+    let declarative = serde_json::json!({
+        "_format_version": "3.0",
+        "services": [
+            {
+                "name": "integration-service",
+                "url": format!("https://{internal_name}:{INTEGRATION_LISTENER_PORT}"),
+                "routes": [{"name": "integration-service", "paths": ["/integration"]}]
+            },
+            {
+                "name": "webhook-receiver",
+                "url": format!("https://{internal_name}:{WEBHOOK_LISTENER_PORT}"),
+                "routes": [{"name": "webhook-receiver", "paths": ["/webhooks"]}]
+            }
+        ],
+        "routes": [{
+            "name": "health",
+            "paths": [config.kong.health_check_path],
+            "plugins": [{"name": "request-termination", "config": {"status_code": 200, "message": "ok"}}]
+        }]
+    });
+    [
+        ("KONG_DATABASE", "off".to_owned()),
+        ("KONG_DECLARATIVE_CONFIG_STRING", declarative.to_string()),
+        ("KONG_PROXY_LISTEN", format!("0.0.0.0:{}", config.kong.port)),
+        ("KONG_ADMIN_LISTEN", "off".to_owned()),
+        ("KONG_PREFIX", "/usr/local/kong".to_owned()),
+        ("KONG_PROXY_ACCESS_LOG", "/dev/stdout".to_owned()),
+        ("KONG_PROXY_ERROR_LOG", "/dev/stderr".to_owned()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), Value::from(value)))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value as Json};
+
+    use super::*;
+    use crate::config::{ConfigFile, LifecycleEvent, PlatformConfig, TrafficShifting};
+    use crate::platform::build;
+
+    fn default_config() -> PlatformConfig {
+        ConfigFile::embedded_default().unwrap().config().clone()
+    }
+
+    /// The resources of each primary stack, by stack suffix.
+    fn stacks(config: &PlatformConfig) -> IndexMap<String, Json> {
+        build(config)
+            .unwrap()
+            .synth()
+            .unwrap()
+            .stacks
+            .into_iter()
+            .filter(|stack| stack.name.starts_with("IntegrationPlatform-Primary-"))
+            .map(|stack| {
+                (
+                    stack.name.trim_start_matches("IntegrationPlatform-Primary-").to_owned(),
+                    stack.template["Resources"].clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn of_type<'a>(resources: &'a Json, resource_type: &str) -> Vec<(&'a String, &'a Json)> {
+        resources.as_object().unwrap().iter().filter(|(_, r)| r["Type"] == resource_type).collect()
+    }
+
+    #[test]
+    fn four_fargate_services_three_blue_green_and_a_rolling_worker() {
+        let stacks = stacks(&default_config());
+        let services = of_type(&stacks["Compute"], "AWS::ECS::Service");
+        assert_eq!(services.len(), 4);
+        for (id, service) in services {
+            let p = &service["Properties"];
+            let controller = &p["DeploymentController"]["Type"];
+            assert_eq!(p["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"], "DISABLED", "{id}");
+            assert_eq!(p["DeploymentConfiguration"]["MinimumHealthyPercent"], 100, "{id}: pre-warmed replacements");
+            if id == "WorkerServiceService" {
+                assert_eq!(controller, "ECS");
+                assert_eq!(
+                    p["DeploymentConfiguration"]["DeploymentCircuitBreaker"],
+                    json!({"Enable": true, "Rollback": true})
+                );
+            } else {
+                assert_eq!(controller, "CODE_DEPLOY", "{id}");
+                assert_eq!(p["HealthCheckGracePeriodSeconds"], 60, "{id}");
+            }
+        }
+        for (id, task) in of_type(&stacks["Compute"], "AWS::ECS::TaskDefinition") {
+            let container = &task["Properties"]["ContainerDefinitions"][0];
+            assert_eq!(container["ReadonlyRootFilesystem"], true, "{id}");
+            assert!(container["HealthCheck"]["Command"].is_array(), "{id}");
+            assert_ne!(task["Properties"]["ExecutionRoleArn"], task["Properties"]["TaskRoleArn"], "{id}");
+            let environment = container["Environment"].to_string();
+            assert!(!environment.contains("resolve:secretsmanager"), "{id}: secrets are ECS secrets, not environment");
+        }
+    }
+
+    #[test]
+    fn every_service_tracks_cpu_at_70_percent() {
+        let stacks = stacks(&default_config());
+        let tracking: Vec<_> = of_type(&stacks["Compute"], "AWS::ApplicationAutoScaling::ScalingPolicy")
+            .into_iter()
+            .filter(|(_, p)| p["Properties"]["PolicyType"] == "TargetTrackingScaling")
+            .collect();
+        assert_eq!(tracking.len(), 4);
+        for (id, policy) in tracking {
+            let configuration = &policy["Properties"]["TargetTrackingScalingPolicyConfiguration"];
+            assert_eq!(configuration["TargetValue"], 70.0, "{id}");
+            assert_eq!(
+                configuration["PredefinedMetricSpecification"]["PredefinedMetricType"],
+                "ECSServiceAverageCPUUtilization"
+            );
+            assert_eq!(configuration["ScaleInCooldown"], 600, "{id}: scale in after 10 quiet minutes");
+        }
+    }
+
+    #[test]
+    fn queue_depth_over_500_adds_workers_in_the_configured_steps() {
+        let mut config = default_config();
+        let steps = &mut config.regions[0].compute.as_mut().unwrap().worker_service.scale_out_steps;
+        steps.push(crate::config::ScaleOutStep { messages_above: 5000, add_tasks: 8 });
+        let stacks = stacks(&config);
+        let compute = &stacks["Compute"];
+        let alarm = &compute["WorkerServiceQueueDepthAlarm"]["Properties"];
+        assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
+        assert_eq!(alarm["Namespace"], "AWS/SQS");
+        assert_eq!(alarm["Threshold"], 500.0);
+        assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold");
+        assert_eq!(alarm["AlarmActions"], json!([{"Ref": "WorkerServiceQueueScaleOut"}]));
+        let adjustments =
+            &compute["WorkerServiceQueueScaleOut"]["Properties"]["StepScalingPolicyConfiguration"]["StepAdjustments"];
+        assert_eq!(
+            adjustments,
+            &json!([
+                {"MetricIntervalLowerBound": 0.0, "MetricIntervalUpperBound": 1000.0, "ScalingAdjustment": 2},
+                {"MetricIntervalLowerBound": 1000.0, "MetricIntervalUpperBound": 5000.0, "ScalingAdjustment": 4},
+                {"MetricIntervalLowerBound": 5000.0, "ScalingAdjustment": 8}
+            ])
+        );
+    }
+
+    #[test]
+    fn ten_idle_minutes_remove_a_worker() {
+        let stacks = stacks(&default_config());
+        let compute = &stacks["Compute"];
+        let alarm = &compute["WorkerServiceIdleAlarm"]["Properties"];
+        assert_eq!(alarm["EvaluationPeriods"], 10);
+        assert_eq!(alarm["DatapointsToAlarm"], 10);
+        let metrics = alarm["Metrics"].as_array().unwrap();
+        assert!(metrics[..2].iter().all(|m| m["MetricStat"]["Period"] == 60), "ten one-minute periods");
+        assert_eq!(metrics[2]["Expression"], "IF(queue == 0 AND cpu < 20, 1, 0)");
+        assert_eq!(alarm["AlarmActions"], json!([{"Ref": "WorkerServiceIdleScaleIn"}]));
+        let step = &compute["WorkerServiceIdleScaleIn"]["Properties"]["StepScalingPolicyConfiguration"];
+        assert_eq!(step["StepAdjustments"], json!([{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": -1}]));
+    }
+
+    #[test]
+    fn blue_green_settings_follow_the_config() {
+        let mut config = default_config();
+        let deployment = &mut config.regions[0].compute.as_mut().unwrap().deployment;
+        deployment.traffic_shifting = TrafficShifting::Linear10PercentEvery1Minute;
+        deployment.termination_wait_minutes = 15;
+        deployment.deregistration_delay_seconds = 45;
+        let stacks = stacks(&config);
+        let groups = of_type(&stacks["Deployments"], "AWS::CodeDeploy::DeploymentGroup");
+        assert_eq!(groups.len(), 3);
+        for (id, group) in groups {
+            let p = &group["Properties"];
+            assert_eq!(
+                p["DeploymentStyle"],
+                json!({"DeploymentOption": "WITH_TRAFFIC_CONTROL", "DeploymentType": "BLUE_GREEN"})
+            );
+            assert_eq!(p["DeploymentConfigName"], "CodeDeployDefault.ECSLinear10PercentEvery1Minutes", "{id}");
+            let termination = &p["BlueGreenDeploymentConfiguration"]["TerminateBlueInstancesOnDeploymentSuccess"];
+            assert_eq!(termination["TerminationWaitTimeInMinutes"], 15, "{id}: connection draining");
+            assert_eq!(
+                p["AutoRollbackConfiguration"]["Events"],
+                json!(["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"])
+            );
+            assert_eq!(p["AlarmConfiguration"]["Enabled"], true);
+            let pair = &p["LoadBalancerInfo"]["TargetGroupPairInfoList"][0];
+            assert_eq!(pair["TargetGroups"].as_array().unwrap().len(), 2);
+            assert!(pair["TestTrafficRoute"]["ListenerArns"].is_array());
+        }
+        let target_groups = of_type(&stacks["Ingress"], "AWS::ElasticLoadBalancingV2::TargetGroup");
+        assert_eq!(target_groups.len(), 6, "a blue and a green group per HTTP service");
+        for (id, group) in target_groups {
+            assert_eq!(
+                group["Properties"]["TargetGroupAttributes"],
+                json!([{"Key": "deregistration_delay.timeout_seconds", "Value": "45"}]),
+                "{id}"
+            );
+        }
+        for (id, listener) in of_type(&stacks["Ingress"], "AWS::ElasticLoadBalancingV2::Listener") {
+            let p = &listener["Properties"];
+            if p["Protocol"] == "HTTP" {
+                assert_eq!(p["DefaultActions"][0]["Type"], "redirect", "{id}: plain HTTP only redirects");
+            } else {
+                assert_eq!(p["SslPolicy"], "ELBSecurityPolicy-TLS13-1-2-2021-06", "{id}");
+            }
+        }
+    }
+
+    #[test]
+    fn appspecs_name_their_container_and_hooks() {
+        let hooks =
+            vec![LifecycleHook { event: LifecycleEvent::AfterAllowTestTraffic, function: "smoke-tests".into() }];
+        let text = render_appspec("Kong", "Kong", 8000, &hooks).unwrap();
+        let parsed: Json = serde_yaml::from_str(&text).unwrap();
+        let properties = &parsed["Resources"][0]["TargetService"]["Properties"];
+        assert_eq!(properties["LoadBalancerInfo"], json!({"ContainerName": "Kong", "ContainerPort": 8000}));
+        assert_eq!(parsed["Hooks"], json!([{"AfterAllowTestTraffic": "smoke-tests"}]));
+        let without: Json = serde_yaml::from_str(&render_appspec("Kong", "Kong", 8000, &[]).unwrap()).unwrap();
+        assert!(without.get("Hooks").is_none());
+    }
+}
