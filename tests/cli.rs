@@ -74,6 +74,14 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     assert_eq!(stacks[4]["dependsOn"], serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS]));
     assert_eq!(stacks[5]["dependsOn"], serde_json::json!([PRIMARY_INGRESS, PRIMARY_COMPUTE]));
     assert_eq!(stacks[7]["dependsOn"], serde_json::json!([RECOVERY]));
+    let kong = fs::read_to_string(out.join(format!("kong/{PRIMARY_COMPUTE}.yml"))).unwrap();
+    let kong: serde_json::Value = serde_yaml::from_str(&kong).unwrap();
+    let routes: Vec<&serde_json::Value> =
+        kong["services"].as_array().unwrap().iter().map(|service| &service["routes"][0]["paths"][0]).collect();
+    assert_eq!(routes, [&serde_json::json!("/integration"), &serde_json::json!("/webhooks")]);
+    let rate_limit = kong["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "rate-limiting").unwrap();
+    assert_eq!(rate_limit["config"]["policy"], "redis");
+    assert!(!kong.to_string().contains("resolve:secretsmanager"), "no secret in the Kong config");
     for appspec in ["Kong", "IntegrationService", "WebhookReceiver"] {
         let text = fs::read_to_string(out.join(format!("appspec/{appspec}.yaml"))).unwrap();
         let parsed: serde_json::Value = serde_yaml::from_str(&text).unwrap();
@@ -161,13 +169,13 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
     assert_eq!(
         lines,
         [
-            [PRIMARY, "us-east-1", "66", "resources"],
+            [PRIMARY, "us-east-1", "68", "resources"],
             [PRIMARY_ENDPOINTS, "us-east-1", "33", "resources"],
             [PRIMARY_DATA, "us-east-1", "18", "resources"],
             [PRIMARY_INGRESS, "us-east-1", "18", "resources"],
             [PRIMARY_COMPUTE, "us-east-1", "40", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "8", "resources"],
-            [RECOVERY, "eu-west-1", "66", "resources"],
+            [RECOVERY, "eu-west-1", "68", "resources"],
             [RECOVERY_ENDPOINTS, "eu-west-1", "33", "resources"]
         ]
     );
@@ -177,7 +185,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "8 stacks, 282 resources, 282 checked against their registry schemas: 0 findings",
+        "8 stacks, 286 resources, 286 checked against their registry schemas: 0 findings",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
     let broken = VALID.replacen("azCount: 3", "azCuont: 3", 1);
@@ -261,6 +269,25 @@ fn an_impossible_cidr_plan_is_located_at_its_key() {
             "error: platform.yaml:{}:9: regions[1].network.subnets.privateApp: a /20 subnet cannot fit in the VPC block 10.20.0.0/21",
             line_of(VALID, "privateApp:", 1)
         ),
+    );
+}
+
+#[test]
+fn a_malformed_gateway_route_is_located() {
+    let duplicate = VALID.replacen("- name: webhook-receiver", "- name: integration-service", 1);
+    assert_rejected_keeping_earlier_output(
+        Some(&duplicate),
+        &[],
+        &format!(
+            "error: platform.yaml:{}:13: regions[0].compute.gateway.routes[1].name: integration-service is already the name of routes[0]",
+            line_of(&duplicate, "- name: integration-service", 1)
+        ),
+    );
+    let bad_path = VALID.replacen("paths: [/webhooks]", "paths: [webhooks]", 1);
+    assert_rejected_keeping_earlier_output(
+        Some(&bad_path),
+        &[],
+        "regions[0].compute.gateway.routes[1].paths[0]: \"webhooks\" is not a path prefix",
     );
 }
 

@@ -20,6 +20,115 @@ pub struct ComputeConfig {
     pub webhook_receiver: ServiceConfig,
     /// The Worker Service, which consumes the work queue and has no load balancer.
     pub worker_service: WorkerConfig,
+    /// Kong's routes and plugins.
+    #[serde(default)]
+    pub gateway: GatewayConfig,
+}
+
+/// What Kong routes, and the limits it enforces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Routes, each sending path prefixes to one HTTP service. Default: `/integration` to the Integration
+    /// Service and `/webhooks` to the Webhook Receiver.
+    #[serde(default = "default_routes")]
+    pub routes: Vec<RouteConfig>,
+    /// Rate limiting, counted in Redis so that every Kong task shares the counters.
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+    /// The largest request body Kong accepts, in megabytes (1 to 1024). Default: 10.
+    #[serde(default = "default_max_request_megabytes")]
+    pub max_request_megabytes: i64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self { routes: default_routes(), rate_limit: RateLimitConfig::default(), max_request_megabytes: 10 }
+    }
+}
+
+fn default_routes() -> Vec<RouteConfig> {
+    vec![
+        RouteConfig {
+            name: "integration-service".into(),
+            service: Upstream::IntegrationService,
+            paths: vec!["/integration".into()],
+        },
+        RouteConfig {
+            name: "webhook-receiver".into(),
+            service: Upstream::WebhookReceiver,
+            paths: vec!["/webhooks".into()],
+        },
+    ]
+}
+
+fn default_max_request_megabytes() -> i64 {
+    10
+}
+
+/// One Kong route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteConfig {
+    /// The route's name: lower-case letters, digits and '-', unique.
+    pub name: String,
+    /// The service it sends requests to.
+    pub service: Upstream,
+    /// Path prefixes, each starting with '/', unique across routes.
+    pub paths: Vec<String>,
+}
+
+/// An HTTP service behind the internal ALB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Upstream {
+    /// The Integration Service.
+    IntegrationService,
+    /// The Webhook Receiver.
+    WebhookReceiver,
+}
+
+/// Rate limiting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Whom a limit counts: each client IP, or each authenticated consumer. Default: `ip`.
+    #[serde(default)]
+    pub limit_by: LimitBy,
+    /// Requests a minute (1 to 1000000). Default: 600.
+    #[serde(default = "default_per_minute")]
+    pub per_minute: i64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self { limit_by: LimitBy::default(), per_minute: default_per_minute() }
+    }
+}
+
+fn default_per_minute() -> i64 {
+    600
+}
+
+/// Whom a rate limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitBy {
+    /// Each client IP address.
+    #[default]
+    Ip,
+    /// Each authenticated Kong consumer.
+    Consumer,
+}
+
+impl LimitBy {
+    /// Kong's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitBy::Ip => "ip",
+            LimitBy::Consumer => "consumer",
+        }
+    }
 }
 
 /// A domain and the hosted zone that proves it.

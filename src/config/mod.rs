@@ -7,8 +7,8 @@ mod source_map;
 mod validate;
 
 pub use compute::{
-    fargate_accepts, ComputeConfig, DeploymentConfig, DomainConfig, LifecycleEvent, LifecycleHook, ScaleOutStep,
-    ServiceConfig, TrafficShifting, WorkerConfig,
+    fargate_accepts, ComputeConfig, DeploymentConfig, DomainConfig, GatewayConfig, LifecycleEvent, LifecycleHook,
+    LimitBy, RateLimitConfig, RouteConfig, ScaleOutStep, ServiceConfig, TrafficShifting, Upstream, WorkerConfig,
 };
 pub use load::{ConfigError, ConfigFile, DisplayLocation, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
 pub use model::{

@@ -223,6 +223,7 @@ fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
             ));
         }
     }
+    validate_gateway(compute, key)?;
     let steps = &worker.scale_out_steps;
     let ordered = steps.windows(2).all(|pair| pair[0].messages_above < pair[1].messages_above);
     if steps.is_empty() || steps[0].messages_above != 0 || !ordered || steps.iter().any(|step| step.add_tasks < 1) {
@@ -230,6 +231,62 @@ fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
             format!("{key}.workerService.scaleOutSteps"),
             "steps start at messagesAbove 0, rise strictly, and each adds at least one task",
         ));
+    }
+    Ok(())
+}
+
+fn validate_gateway(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
+    let gateway = &compute.gateway;
+    let key = format!("{key}.gateway");
+    if gateway.routes.is_empty() {
+        return Err(issue(format!("{key}.routes"), "at least one route is needed"));
+    }
+    let mut seen_paths: Vec<(&str, usize)> = vec![(compute.kong.health_check_path.as_str(), usize::MAX)];
+    for (index, route) in gateway.routes.iter().enumerate() {
+        let route_key = format!("{key}.routes[{index}]");
+        let name_ok = !route.name.is_empty()
+            && route.name.len() <= 64
+            && route.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !name_ok {
+            return Err(issue(
+                format!("{route_key}.name"),
+                format!("{:?} is not 1 to 64 lower-case letters, digits or '-'", route.name),
+            ));
+        }
+        if let Some(other) = gateway.routes[..index].iter().position(|other| other.name == route.name) {
+            return Err(issue(
+                format!("{route_key}.name"),
+                format!("{} is already the name of routes[{other}]", route.name),
+            ));
+        }
+        if route.paths.is_empty() {
+            return Err(issue(format!("{route_key}.paths"), "a route needs at least one path"));
+        }
+        for (path_index, path) in route.paths.iter().enumerate() {
+            let path_key = format!("{route_key}.paths[{path_index}]");
+            let path_ok = path.starts_with('/')
+                && !path.contains("//")
+                && path.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c));
+            if !path_ok {
+                return Err(issue(
+                    path_key,
+                    format!("{path:?} is not a path prefix: start with '/', use letters, digits and -_.~"),
+                ));
+            }
+            match seen_paths.iter().find(|(seen, _)| *seen == path) {
+                Some((_, usize::MAX)) => return Err(issue(path_key, format!("{path} is Kong's health route"))),
+                Some((_, other)) => {
+                    return Err(issue(path_key, format!("{path} is already routed by routes[{other}]")))
+                }
+                None => seen_paths.push((path.as_str(), index)),
+            }
+        }
+    }
+    if !(1..=1_000_000).contains(&gateway.rate_limit.per_minute) {
+        return Err(issue(format!("{key}.rateLimit.perMinute"), "must be from 1 to 1000000"));
+    }
+    if !(1..=1024).contains(&gateway.max_request_megabytes) {
+        return Err(issue(format!("{key}.maxRequestMegabytes"), "must be from 1 to 1024"));
     }
     Ok(())
 }
@@ -316,6 +373,18 @@ mod tests {
                 "regions[0].compute.workerService.scaleOutSteps",
             ),
             (|c| c.regions[0].data = None, "regions[0].compute"),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().gateway.routes[1].name = "integration-service".into(),
+                "regions[0].compute.gateway.routes[1].name",
+            ),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().gateway.routes[1].paths = vec!["no-slash".into()],
+                "regions[0].compute.gateway.routes[1].paths[0]",
+            ),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().gateway.routes[0].paths.push("/webhooks".into()),
+                "regions[0].compute.gateway.routes[1].paths[0]",
+            ),
         ];
         for (mutate, key) in cases {
             let mut config = default_config();

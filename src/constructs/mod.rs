@@ -5,6 +5,7 @@
 
 pub mod compute;
 pub mod data;
+pub mod edge;
 pub mod iam;
 pub mod kms;
 pub mod logs;

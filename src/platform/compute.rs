@@ -11,12 +11,14 @@ use super::ingress::{BlueGreenTargets, Ingress};
 use super::security::{SecurityGroups, INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
 use super::PlatformError;
 use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Dimension, Metric, MetricDataQuery, MetricStat};
-use crate::config::{ComputeConfig, LifecycleHook, ServiceConfig};
+use crate::config::{ComputeConfig, LifecycleHook, ServiceConfig, Upstream};
 use crate::construct::{App, Scope};
 use crate::constructs::compute::{
     idle_alarm, BlueGreenDeployment, BlueGreenProps, Cluster, Deployment, DeploymentApplication, FargateService,
     FargateTaskDefinition, MetricAlarm, ServiceProps, ServiceScaling, Step, TaskProps, CPU_TARGET_PERCENT,
 };
+use crate::constructs::data::REDIS_PORT;
+use crate::constructs::edge::{KongDeclarativeConfig, KongRoute, REDIS_AUTH_TOKEN_VARIABLE};
 use crate::constructs::iam::Statement;
 use crate::constructs::network::{SubnetTier, Vpc};
 use crate::template::Value;
@@ -86,13 +88,17 @@ pub(super) fn build(
     .collect();
     let mut secret_reads = data.cache_auth_token.read_statements();
     secret_reads.push(Statement::allow(["secretsmanager:GetSecretValue"]).resource(data.database.master_secret_arn()));
-    let no_secrets = IndexMap::new();
+    let app_secrets = (app_secrets, secret_reads);
+    let kong_secrets = (
+        IndexMap::from([(REDIS_AUTH_TOKEN_VARIABLE.to_owned(), data.cache_auth_token.arn())]),
+        data.cache_auth_token.read_statements(),
+    );
     let task = |root: &mut Scope<'_>,
                 id: &str,
                 sizing: (&str, Option<u16>, i64, i64),
                 health: String,
                 environment: IndexMap<String, Value<String>>,
-                secrets: &IndexMap<String, Value<String>>,
+                secrets: &(IndexMap<String, Value<String>>, Vec<Statement>),
                 scratch: &[&str]| {
         let (image, port, cpu, memory) = sizing;
         FargateTaskDefinition::new(
@@ -105,8 +111,8 @@ pub(super) fn build(
                 memory,
                 health_check: health,
                 environment,
-                secrets: secrets.clone(),
-                secret_read_statements: if secrets.is_empty() { Vec::new() } else { secret_reads.clone() },
+                secrets: secrets.0.clone(),
+                secret_read_statements: secrets.1.clone(),
                 scratch_paths: scratch.iter().map(|path| (*path).to_owned()).collect(),
                 log_key_arn: data.key.arn(),
             },
@@ -120,13 +126,17 @@ pub(super) fn build(
     };
 
     let kong = &config.kong;
+    let declarative = kong_declarative_config(config, &ingress.internal_name);
+    let rendered = declarative.render().map_err(template_error("templates/kong.yml.j2"))?;
+    let kong_config =
+        declarative.to_value(data.cache.endpoint_address()).map_err(template_error("templates/kong.yml.j2"))?;
     let kong_task = task(
         &mut root,
         "Kong",
         sizing(kong),
         "kong health".into(),
-        kong_environment(config, &ingress.internal_name),
-        &no_secrets,
+        kong_environment(config, kong_config),
+        &kong_secrets,
         &["/usr/local/kong", "/tmp"],
     )?;
     let integration = &config.integration_service;
@@ -289,6 +299,7 @@ pub(super) fn build(
     data.documents.grant_read_write(app, worker_task.task_role())?;
     data.audit_logs.grant_read_write(app, worker_task.task_role())?;
 
+    app.add_artifact(format!("kong/{stack_name}.yml"), rendered)?;
     Ok(Compute { cluster_name: cluster.name(), services: blue_green_services })
 }
 
@@ -372,40 +383,51 @@ pub fn render_appspec(
         })
 }
 
-/// Kong's DB-less configuration: routes to the two HTTP services through the internal ALB, and a health
-/// route for the public ALB. The full declarative config (plugins, rate limiting) comes with the edge tier.
-fn kong_environment(config: &ComputeConfig, internal_name: &str) -> IndexMap<String, Value<String>> {
-    let declarative = serde_json::json!({
-        "_format_version": "3.0",
-        "services": [
-            {
-                "name": "integration-service",
-                "url": format!("https://{internal_name}:{INTEGRATION_LISTENER_PORT}"),
-                "routes": [{"name": "integration-service", "paths": ["/integration"]}]
-            },
-            {
-                "name": "webhook-receiver",
-                "url": format!("https://{internal_name}:{WEBHOOK_LISTENER_PORT}"),
-                "routes": [{"name": "webhook-receiver", "paths": ["/webhooks"]}]
+fn template_error(template: &'static str) -> impl Fn(minijinja::Error) -> PlatformError {
+    move |error| PlatformError::Template { template: template.into(), message: error.to_string() }
+}
+
+/// Kong's routes from config, through the internal ALB, with its limits.
+fn kong_declarative_config(config: &ComputeConfig, internal_name: &str) -> KongDeclarativeConfig {
+    let gateway = &config.gateway;
+    let routes = gateway
+        .routes
+        .iter()
+        .map(|route| {
+            let port = match route.service {
+                Upstream::IntegrationService => INTEGRATION_LISTENER_PORT,
+                Upstream::WebhookReceiver => WEBHOOK_LISTENER_PORT,
+            };
+            KongRoute {
+                name: route.name.clone(),
+                url: format!("https://{internal_name}:{port}"),
+                paths: route.paths.clone(),
             }
-        ],
-        "routes": [{
-            "name": "health",
-            "paths": [config.kong.health_check_path],
-            "plugins": [{"name": "request-termination", "config": {"status_code": 200, "message": "ok"}}]
-        }]
-    });
+        })
+        .collect();
+    KongDeclarativeConfig {
+        routes,
+        health_path: config.kong.health_check_path.clone(),
+        rate_limit_per_minute: gateway.rate_limit.per_minute,
+        rate_limit_by: gateway.rate_limit.limit_by.as_str().to_owned(),
+        redis_port: REDIS_PORT,
+        max_request_megabytes: gateway.max_request_megabytes,
+    }
+}
+
+/// Kong's environment: DB-less, the declarative config, its listeners and where it logs.
+fn kong_environment(config: &ComputeConfig, declarative: Value<String>) -> IndexMap<String, Value<String>> {
     [
-        ("KONG_DATABASE", "off".to_owned()),
-        ("KONG_DECLARATIVE_CONFIG_STRING", declarative.to_string()),
-        ("KONG_PROXY_LISTEN", format!("0.0.0.0:{}", config.kong.port)),
-        ("KONG_ADMIN_LISTEN", "off".to_owned()),
-        ("KONG_PREFIX", "/usr/local/kong".to_owned()),
-        ("KONG_PROXY_ACCESS_LOG", "/dev/stdout".to_owned()),
-        ("KONG_PROXY_ERROR_LOG", "/dev/stderr".to_owned()),
+        ("KONG_DATABASE", Value::from("off")),
+        ("KONG_DECLARATIVE_CONFIG_STRING", declarative),
+        ("KONG_PROXY_LISTEN", Value::from(format!("0.0.0.0:{}", config.kong.port))),
+        ("KONG_ADMIN_LISTEN", Value::from("off")),
+        ("KONG_PREFIX", Value::from("/usr/local/kong")),
+        ("KONG_PROXY_ACCESS_LOG", Value::from("/dev/stdout")),
+        ("KONG_PROXY_ERROR_LOG", Value::from("/dev/stderr")),
     ]
     .into_iter()
-    .map(|(key, value)| (key.to_owned(), Value::from(value)))
+    .map(|(key, value)| (key.to_owned(), value))
     .collect()
 }
 

@@ -102,7 +102,7 @@ pub(super) fn build(
         internal_alb: group("InternalAlbSecurityGroup", "Internal ALB: HTTPS from Kong only")?,
         services: group("ServicesSecurityGroup", "Service tasks: requests from the internal ALB")?,
         database: group("DatabaseSecurityGroup", "PostgreSQL: queries from the service tasks")?,
-        cache: group("CacheSecurityGroup", "Redis: commands from the service tasks")?,
+        cache: group("CacheSecurityGroup", "Redis: commands from the service and Kong tasks")?,
     };
 
     let prefix_list = Value::find_in_map(PREFIX_LIST_MAPPING, Value::region(), "PrefixListId");
@@ -136,7 +136,8 @@ pub(super) fn build(
         ));
     }
     chain.push((&groups.database, &groups.services, POSTGRES_PORT, "Services query PostgreSQL"));
-    chain.push((&groups.cache, &groups.services, REDIS_PORT, "Services use Redis for caching and rate limits"));
+    chain.push((&groups.cache, &groups.services, REDIS_PORT, "Services use Redis as their cache"));
+    chain.push((&groups.cache, &groups.kong, REDIS_PORT, "Kong counts rate limits in Redis"));
     for (target, source, port, why) in chain {
         target.allow_from(app, source, Port::tcp(port), why)?;
     }
@@ -181,6 +182,7 @@ mod tests {
             ("ServicesSecurityGroup", "InternalAlbSecurityGroup", u64::from(SERVICE_PORT)),
             ("DatabaseSecurityGroup", "ServicesSecurityGroup", u64::from(POSTGRES_PORT)),
             ("CacheSecurityGroup", "ServicesSecurityGroup", u64::from(REDIS_PORT)),
+            ("CacheSecurityGroup", "KongSecurityGroup", u64::from(REDIS_PORT)),
         ]
         .into_iter()
         .map(|(target, source, port)| (target.to_owned(), source.to_owned(), port))
