@@ -6,7 +6,7 @@
 //! disaster-recovery region can name them for replication.
 
 use super::security::SecurityGroups;
-use super::PlatformError;
+use super::{add_region_mapping, PlatformError};
 use crate::config::DataConfig;
 use crate::construct::App;
 use crate::constructs::data::{
@@ -15,9 +15,7 @@ use crate::constructs::data::{
 };
 use crate::constructs::kms::EncryptionKey;
 use crate::constructs::network::{SubnetTier, Vpc};
-use indexmap::IndexMap;
-
-use crate::template::{Mapping, Value};
+use crate::template::Value;
 
 /// Days access logs are kept.
 const ACCESS_LOG_DAYS: i64 = 365;
@@ -77,18 +75,14 @@ pub(super) fn build(
     key_path: &str,
 ) -> Result<DataTier, PlatformError> {
     let stack = app.stack_mut(stack_name).expect("the data stack exists");
-    let region = stack.region().to_owned();
-    if !LOAD_BALANCER_LOG_ACCOUNTS.iter().any(|(known, _)| *known == region) {
-        return Err(PlatformError::Config {
-            key: format!("{key_path}.region"),
-            message: format!("no Elastic Load Balancing log delivery account is known for {region}"),
-        });
-    }
-    let accounts: Mapping = LOAD_BALANCER_LOG_ACCOUNTS
-        .iter()
-        .map(|(region, account)| ((*region).to_owned(), IndexMap::from([("AccountId".to_owned(), (*account).into())])))
-        .collect();
-    stack.add_mapping(LOAD_BALANCER_ACCOUNTS, accounts)?;
+    add_region_mapping(
+        stack,
+        LOAD_BALANCER_ACCOUNTS,
+        "AccountId",
+        LOAD_BALANCER_LOG_ACCOUNTS,
+        key_path,
+        "Elastic Load Balancing log delivery account",
+    )?;
     stack.set_description(format!(
         "Data tier of {} ({}): PostgreSQL Multi-AZ, Redis, the work queue with its dead-letter queue, and the \
          document and audit-log buckets, all encrypted with one customer-managed key.",

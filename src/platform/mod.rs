@@ -17,7 +17,10 @@ pub use ingress::{internal_name, origin_name, BlueGreenTargets, Ingress};
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
 
 use crate::config::{PlatformConfig, RegionConfig};
+use indexmap::IndexMap;
+
 use crate::construct::{pascal_case, App, ConstructError, Stack};
+use crate::template::Mapping;
 use security::ChainPorts;
 
 /// Why the platform could not be built from a config.
@@ -74,6 +77,31 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
         }
     }
     Ok(app)
+}
+
+/// Adds a per-region lookup table as the mapping `name` (`<region>: {<value_key>: <value>}`), after
+/// checking that the stack's region is in it; `key` is the region's config key path, for the error.
+fn add_region_mapping(
+    stack: &mut Stack,
+    name: &str,
+    value_key: &str,
+    table: &[(&str, &str)],
+    key: &str,
+    what: &str,
+) -> Result<(), PlatformError> {
+    let region = stack.region().to_owned();
+    if !table.iter().any(|(known, _)| *known == region) {
+        return Err(PlatformError::Config {
+            key: format!("{key}.region"),
+            message: format!("no {what} is known for {region}"),
+        });
+    }
+    let mapping: Mapping = table
+        .iter()
+        .map(|(region, value)| ((*region).to_owned(), IndexMap::from([(value_key.to_owned(), (*value).into())])))
+        .collect();
+    stack.add_mapping(name, mapping)?;
+    Ok(())
 }
 
 /// Adds a stack of one tier in one region, named and tagged the platform's way.

@@ -5,12 +5,10 @@
 //! The groups live in the network stack, so that the data and compute stacks attach to them without
 //! ever importing from each other.
 
-use indexmap::IndexMap;
-
-use super::PlatformError;
+use super::{add_region_mapping, PlatformError};
 use crate::construct::App;
 use crate::constructs::network::{Port, SecurityGroup, Vpc};
-use crate::template::{Mapping, Value};
+use crate::template::Value;
 
 /// Kong's proxy port when no compute tier says otherwise.
 pub const KONG_PROXY_PORT: u16 = 8000;
@@ -81,18 +79,14 @@ pub(super) fn build(
     key: &str,
 ) -> Result<SecurityGroups, PlatformError> {
     let stack = app.stack_mut(stack_name).expect("the network stack exists");
-    let region = stack.region().to_owned();
-    if !CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS.iter().any(|(known, _)| *known == region) {
-        return Err(PlatformError::Config {
-            key: format!("{key}.region"),
-            message: format!("no CloudFront origin-facing prefix list ID is known for {region}"),
-        });
-    }
-    let mapping: Mapping = CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS
-        .iter()
-        .map(|(region, id)| ((*region).to_owned(), IndexMap::from([("PrefixListId".to_owned(), (*id).into())])))
-        .collect();
-    stack.add_mapping(PREFIX_LIST_MAPPING, mapping)?;
+    add_region_mapping(
+        stack,
+        PREFIX_LIST_MAPPING,
+        "PrefixListId",
+        CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS,
+        key,
+        "CloudFront origin-facing prefix list ID",
+    )?;
 
     let mut root = stack.root();
     let mut group = |id: &str, description: &str| SecurityGroup::new(&mut root, id, description, vpc.vpc_id());

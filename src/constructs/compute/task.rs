@@ -68,16 +68,20 @@ impl FargateTaskDefinition {
         let mut execution_statements =
             vec![Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"]).resource(log_group.arn())];
         execution_statements.extend(props.secret_read_statements);
+        // Both roles are assumed by ECS tasks of this account only (confused-deputy protection).
+        let ecs_tasks = || {
+            Statement::assume_role("ecs-tasks.amazonaws.com").condition(
+                "StringEquals",
+                "aws:SourceAccount",
+                Value::account_id(),
+            )
+        };
         let execution_role = Role::new(
             &mut scope,
             "ExecutionRole",
             RoleProps {
                 description: format!("Starts the tasks of {name}: image pull, logs, injected secrets"),
-                trust: Statement::assume_role("ecs-tasks.amazonaws.com").condition(
-                    "StringEquals",
-                    "aws:SourceAccount",
-                    Value::account_id(),
-                ),
+                trust: ecs_tasks(),
                 statements: execution_statements,
                 managed_policy_arns: vec![Value::sub(
                     "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
@@ -89,11 +93,7 @@ impl FargateTaskDefinition {
             "TaskRole",
             RoleProps {
                 description: format!("The application permissions of {name}, granted by the resources it uses"),
-                trust: Statement::assume_role("ecs-tasks.amazonaws.com").condition(
-                    "StringEquals",
-                    "aws:SourceAccount",
-                    Value::account_id(),
-                ),
+                trust: ecs_tasks(),
                 statements: vec![],
                 managed_policy_arns: vec![],
             },
