@@ -212,7 +212,9 @@ impl<'a> Builder<'a> {
         if let Some(known) = self.def_names.get(&name) {
             return Ok(known.clone());
         }
-        if is_tag(definition) {
+        // Only tag definitions become `Tag`: a `{Key, Value}` pair named otherwise (a load balancer
+        // attribute, a query string pair) keeps its own type.
+        if is_tag(definition) && name.ends_with("Tag") {
             self.def_names.insert(name, FieldType::Tag);
             return Ok(FieldType::Tag);
         }
@@ -370,7 +372,7 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// A `{Key, Value}` definition with string members: the common tag shape.
+/// A `{Key, Value}` definition with string members: the shape of tags (and of some other pairs).
 fn is_tag(schema: &Json) -> bool {
     let Some(properties) = schema["properties"].as_object() else { return false };
     let mut keys: Vec<&String> = properties.keys().collect();

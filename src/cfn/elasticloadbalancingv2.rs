@@ -39,7 +39,7 @@ pub mod listener {
         pub default_actions: List<Action>,
         /// The listener attributes. Attributes that you do not modify retain their current values.
         #[serde(rename = "ListenerAttributes", skip_serializing_if = "Option::is_none")]
-        pub listener_attributes: Option<Vec<Tag>>,
+        pub listener_attributes: Option<List<ListenerAttribute>>,
         /// The Amazon Resource Name (ARN) of the load balancer.
         #[serde(rename = "LoadBalancerArn")]
         pub load_balancer_arn: Value<String>,
@@ -93,8 +93,8 @@ pub mod listener {
 
         /// Sets `ListenerAttributes`: The listener attributes.
         #[must_use]
-        pub fn listener_attributes(mut self, value: Vec<Tag>) -> Self {
-            self.listener_attributes = Some(value);
+        pub fn listener_attributes(mut self, value: impl Into<List<ListenerAttribute>>) -> Self {
+            self.listener_attributes = Some(value.into());
             self
         }
 
@@ -778,6 +778,69 @@ pub mod listener {
         #[must_use]
         pub fn query(mut self, value: impl Into<Value<String>>) -> Self {
             self.query = Some(value.into());
+            self
+        }
+    }
+
+    /// Information about a listener attribute.
+    ///
+    /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/ListenerAttributes/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ListenerAttribute {
+        /// The name of the attribute.
+        /// The following attribute is supported by Network Load Balancers, and Gateway Load Balancers.
+        /// +  ``tcp.idle_timeout.seconds`` - The tcp idle timeout value, in seconds. The valid range is 60-6000 seconds. The default is 350 seconds.
+        ///
+        /// The following attribute is only supported by Gateway Load Balancers:
+        /// +  ``send_tcp_reset.on_idle_timeout.enabled`` – Specifies whether the Gateway Load Balancer sends a TCP Reset to the sender of traffic when a TCP flow's idle timeout expires. This attribute also applies to non-SYN TCP packets received for flows that are not in the flow table. The value is ``true`` or ``false``. The default is ``false``.
+        ///
+        /// The following attributes are only supported by Application Load Balancers.
+        /// +  ``routing.http.request.x_amzn_mtls_clientcert_serial_number.header_name`` - Enables you to modify the header name of the *X-Amzn-Mtls-Clientcert-Serial-Number* HTTP request header.
+        /// +  ``routing.http.request.x_amzn_mtls_clientcert_issuer.header_name`` - Enables you to modify the header name of the *X-Amzn-Mtls-Clientcert-Issuer* HTTP request header.
+        /// +  ``routing.http.request.x_amzn_mtls_clientcert_subject.header_name`` - Enables you to modify the header name of the *X-Amzn-Mtls-Clientcert-Subject* HTTP request header.
+        /// +  ``routing.http.request.x_amzn_mtls_clientcert_validity.header_name`` - Enables you to modify the header name of the *X-Amzn-Mtls-Clientcert-Validity* HTTP request header.
+        /// +  ``routing.http.request.x_amzn_mtls_clientcert_leaf.header_name`` - Enables you to modify the header name of the *X-Amzn-Mtls-Clientcert-Leaf* HTTP request header.
+        /// +  ``routing.http.request.x_amzn_mtls_clientcert.header_name`` - Enables you to modify the header name of the *X-Amzn-Mtls-Clientcert* HTTP request header.
+        /// +  ``routing.http.request.x_amzn_tls_version.header_name`` - Enables you to modify the header name of the *X-Amzn-Tls-Version* HTTP request header.
+        /// +  ``routing.http.request.x_amzn_tls_cipher_suite.header_name`` - Enables you to modify the header name of the *X-Amzn-Tls-Cipher-Suite* HTTP request header.
+        /// +  ``routing.http.response.server.enabled`` - Enables you to allow or remove the HTTP response server header.
+        /// +  ``routing.http.response.strict_transport_security.header_value`` - Informs browsers that the site should only be accessed using HTTPS, and that any future attempts to access it using HTTP should automatically be converted to HTTPS.
+        /// +  ``routing.http.response.access_control_allow_origin.header_value`` - Specifies which origins are allowed to access the server.
+        /// +  ``routing.http.response.access_control_allow_methods.header_value`` - Returns which HTTP methods are allowed when accessing the server from a different origin.
+        /// +  ``routing.http.response.access_control_allow_headers.header_value`` - Specifies which headers can be used during the request.
+        /// +  ``routing.http.response.access_control_allow_credentials.header_value`` - Indicates whether the browser should include credentials such as cookies or authentication when making requests.
+        /// +  ``routing.http.response.access_control_expose_headers.header_value`` - Returns which headers the browser can expose to the requesting client.
+        /// +  ``routing.http.response.access_control_max_age.header_value`` - Specifies how long the results of a preflight request can be cached, in seconds.
+        /// +  ``routing.http.response.content_security_policy.header_value`` - Specifies restrictions enforced by the browser to help minimize the risk of certain types of security threats.
+        /// +  ``routing.http.response.x_content_type_options.header_value`` - Indicates whether the MIME types advertised in the *Content-Type* headers should be followed and not be changed.
+        /// +  ``routing.http.response.x_frame_options.header_value`` - Indicates whether the browser is allowed to render a page in a *frame*, *iframe*, *embed* or *object*.
+        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        pub key: Option<Value<String>>,
+        /// The value of the attribute.
+        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        pub value: Option<Value<String>>,
+    }
+
+    impl ListenerAttribute {
+        /// A `ListenerAttribute` with its required properties (it has none); set the optional ones with the builder methods.
+        pub fn new() -> Self {
+            Self {
+                key: None,
+                value: None,
+            }
+        }
+
+        /// Sets `Key`: The name of the attribute.
+        #[must_use]
+        pub fn key(mut self, value: impl Into<Value<String>>) -> Self {
+            self.key = Some(value.into());
+            self
+        }
+
+        /// Sets `Value`: The value of the attribute.
+        #[must_use]
+        pub fn value(mut self, value: impl Into<Value<String>>) -> Self {
+            self.value = Some(value.into());
             self
         }
     }
@@ -2156,7 +2219,7 @@ pub mod listener_rule {
         /// The key/value pairs or values to find in the query string. The maximum length of each string is 128 characters. The comparison is case insensitive. The following wildcard characters are supported: * (matches 0 or more characters) and ? (matches exactly 1 character). To search for a literal '*' or '?' character in a query string, you must escape these characters in ``Values`` using a '\' character.
         /// If you specify multiple key/value pairs or values, the condition is satisfied if one of them is found in the query string.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
-        pub values: Option<Vec<Tag>>,
+        pub values: Option<List<QueryStringKeyValue>>,
     }
 
     impl QueryStringConfig {
@@ -2169,8 +2232,45 @@ pub mod listener_rule {
 
         /// Sets `Values`: The key/value pairs or values to find in the query string.
         #[must_use]
-        pub fn values(mut self, value: Vec<Tag>) -> Self {
-            self.values = Some(value);
+        pub fn values(mut self, value: impl Into<List<QueryStringKeyValue>>) -> Self {
+            self.values = Some(value.into());
+            self
+        }
+    }
+
+    /// Information about a key/value pair.
+    ///
+    /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Conditions/*/QueryStringConfig/Values/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct QueryStringKeyValue {
+        /// The key. You can omit the key.
+        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        pub key: Option<Value<String>>,
+        /// The value.
+        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        pub value: Option<Value<String>>,
+    }
+
+    impl QueryStringKeyValue {
+        /// A `QueryStringKeyValue` with its required properties (it has none); set the optional ones with the builder methods.
+        pub fn new() -> Self {
+            Self {
+                key: None,
+                value: None,
+            }
+        }
+
+        /// Sets `Key`: The key.
+        #[must_use]
+        pub fn key(mut self, value: impl Into<Value<String>>) -> Self {
+            self.key = Some(value.into());
+            self
+        }
+
+        /// Sets `Value`: The value.
+        #[must_use]
+        pub fn value(mut self, value: impl Into<Value<String>>) -> Self {
+            self.value = Some(value.into());
             self
         }
     }
@@ -2631,7 +2731,7 @@ pub mod load_balancer {
         pub ipv4_ipam_pool_id: Option<Value<String>>,
         /// The load balancer attributes. Attributes that you do not modify retain their current values.
         #[serde(rename = "LoadBalancerAttributes", skip_serializing_if = "Option::is_none")]
-        pub load_balancer_attributes: Option<Vec<Tag>>,
+        pub load_balancer_attributes: Option<List<LoadBalancerAttribute>>,
         /// The minimum capacity for a load balancer.
         #[serde(rename = "MinimumLoadBalancerCapacity", skip_serializing_if = "Option::is_none")]
         pub minimum_load_balancer_capacity: Option<Box<MinimumLoadBalancerCapacity>>,
@@ -2729,8 +2829,8 @@ pub mod load_balancer {
 
         /// Sets `LoadBalancerAttributes`: The load balancer attributes.
         #[must_use]
-        pub fn load_balancer_attributes(mut self, value: Vec<Tag>) -> Self {
-            self.load_balancer_attributes = Some(value);
+        pub fn load_balancer_attributes(mut self, value: impl Into<List<LoadBalancerAttribute>>) -> Self {
+            self.load_balancer_attributes = Some(value.into());
             self
         }
 
@@ -2825,6 +2925,79 @@ pub mod load_balancer {
         /// `Fn::GetAtt` of `DNSName`.
         pub fn attr_dns_name(&self) -> Value<String> {
             self.get_att("DNSName")
+        }
+    }
+
+    /// Specifies an attribute for an Application Load Balancer, a Network Load Balancer, or a Gateway Load Balancer.
+    ///
+    /// Generated from `AWS::ElasticLoadBalancingV2::LoadBalancer` at `/properties/LoadBalancerAttributes/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct LoadBalancerAttribute {
+        /// The name of the attribute.
+        /// The following attributes are supported by all load balancers:
+        /// +  ``deletion_protection.enabled`` - Indicates whether deletion protection is enabled. The value is ``true`` or ``false``. The default is ``false``.
+        /// +  ``load_balancing.cross_zone.enabled`` - Indicates whether cross-zone load balancing is enabled. The possible values are ``true`` and ``false``. The default for Network Load Balancers and Gateway Load Balancers is ``false``. The default for Application Load Balancers is ``true``, and can't be changed.
+        ///
+        /// The following attributes are supported by both Application Load Balancers and Network Load Balancers:
+        /// +  ``access_logs.s3.enabled`` - Indicates whether access logs are enabled. The value is ``true`` or ``false``. The default is ``false``.
+        /// +  ``access_logs.s3.bucket`` - The name of the S3 bucket for the access logs. This attribute is required if access logs are enabled. The bucket must exist in the same region as the load balancer and have a bucket policy that grants Elastic Load Balancing permissions to write to the bucket.
+        /// +  ``access_logs.s3.prefix`` - The prefix for the location in the S3 bucket for the access logs.
+        /// +  ``ipv6.deny_all_igw_traffic`` - Blocks internet gateway (IGW) access to the load balancer. It is set to ``false`` for internet-facing load balancers and ``true`` for internal load balancers, preventing unintended access to your internal load balancer through an internet gateway.
+        /// +  ``zonal_shift.config.enabled`` - Indicates whether zonal shift is enabled. The possible values are ``true`` and ``false``. The default is ``false``.
+        ///
+        /// The following attributes are supported by only Application Load Balancers:
+        /// +  ``idle_timeout.timeout_seconds`` - The idle timeout value, in seconds. The valid range is 1-4000 seconds. The default is 60 seconds.
+        /// +  ``client_keep_alive.seconds`` - The client keep alive value, in seconds. The valid range is 60-604800 seconds. The default is 3600 seconds.
+        /// +  ``connection_logs.s3.enabled`` - Indicates whether connection logs are enabled. The value is ``true`` or ``false``. The default is ``false``.
+        /// +  ``connection_logs.s3.bucket`` - The name of the S3 bucket for the connection logs. This attribute is required if connection logs are enabled. The bucket must exist in the same region as the load balancer and have a bucket policy that grants Elastic Load Balancing permissions to write to the bucket.
+        /// +  ``connection_logs.s3.prefix`` - The prefix for the location in the S3 bucket for the connection logs.
+        /// +  ``health_check_logs.s3.enabled`` - Indicates whether health check logs are enabled. The value is ``true`` or ``false``. The default is ``false``.
+        /// +  ``health_check_logs.s3.bucket`` - The name of the S3 bucket for the health check logs. This attribute is required if health check logs are enabled. The bucket must exist in the same region as the load balancer and have a bucket policy that grants Elastic Load Balancing permissions to write to the bucket.
+        /// +  ``health_check_logs.s3.prefix`` - The prefix for the location in the S3 bucket for the health check logs.
+        /// +  ``routing.http.desync_mitigation_mode`` - Determines how the load balancer handles requests that might pose a security risk to your application. The possible values are ``monitor``, ``defensive``, and ``strictest``. The default is ``defensive``.
+        /// +  ``routing.http.drop_invalid_header_fields.enabled`` - Indicates whether HTTP headers with invalid header fields are removed by the load balancer (``true``) or routed to targets (``false``). The default is ``false``.
+        /// +  ``routing.http.preserve_host_header.enabled`` - Indicates whether the Application Load Balancer should preserve the ``Host`` header in the HTTP request and send it to the target without any change. The possible values are ``true`` and ``false``. The default is ``false``.
+        /// +  ``routing.http.x_amzn_tls_version_and_cipher_suite.enabled`` - Indicates whether the two headers (``x-amzn-tls-version`` and ``x-amzn-tls-cipher-suite``), which contain information about the negotiated TLS version and cipher suite, are added to the client request before sending it to the target. The ``x-amzn-tls-version`` header has information about the TLS protocol version negotiated with the client, and the ``x-amzn-tls-cipher-suite`` header has information about the cipher suite negotiated with the client. Both headers are in OpenSSL format. The possible values for the attribute are ``true`` and ``false``. The default is ``false``.
+        /// +  ``routing.http.xff_client_port.enabled`` - Indicates whether the ``X-Forwarded-For`` header should preserve the source port that the client used to connect to the load balancer. The possible values are ``true`` and ``false``. The default is ``false``.
+        /// +  ``routing.http.xff_header_processing.mode`` - Enables you to modify, preserve, or remove the ``X-Forwarded-For`` header in the HTTP request before the Application Load Balancer sends the request to the target. The possible values are ``append``, ``preserve``, and ``remove``. The default is ``append``.
+        /// +  If the value is ``append``, the Application Load Balancer adds the client IP address (of the last hop) to the ``X-Forwarded-For`` header in the HTTP request before it sends it to targets.
+        /// +  If the value is ``preserve`` the Application Load Balancer preserves the ``X-Forwarded-For`` header in the HTTP request, and sends it to targets without any change.
+        /// +  If the value is ``remove``, the Application Load Balancer removes the ``X-Forwarded-For`` header in the HTTP request before it sends it to targets.
+        ///
+        /// +  ``routing.http2.enabled`` - Indicates whether clients can connect to the load balancer using HTTP/2. If ``true``, clients can connect using HTTP/2 or HTTP/1.1. However, all client requests are subject to the stricter HTTP/2 header validation rules. For example, message header names must contain only alphanumeric characters and hyphens. If ``false``, clients must connect using HTTP/1.1. The default is ``true``.
+        /// +  ``waf.fail_open.enabled`` - Indicates whether to allow a WAF-enabled load balancer to route requests to targets if it is unable to forward the request to AWS WAF. The possible values are ``true`` and ``false``. The default is ``false``.
+        ///
+        /// The following attributes are supported by only Network Load Balancers:
+        /// +  ``dns_record.client_routing_policy`` - Indicates how traffic is distributed among the load balancer Availability Zones. The possible values are ``availability_zone_affinity`` with 100 percent zonal affinity, ``partial_availability_zone_affinity`` with 85 percent zonal affinity, and ``any_availability_zone`` with 0 percent zonal affinity.
+        /// +  ``secondary_ips.auto_assigned.per_subnet`` - The number of secondary IP addresses to configure for your load balancer nodes. Use to address port allocation errors if you can't add targets. The valid range is 0 to 7. The default is 0. After you set this value, you can't decrease it.
+        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        pub key: Option<Value<String>>,
+        /// The value of the attribute.
+        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        pub value: Option<Value<String>>,
+    }
+
+    impl LoadBalancerAttribute {
+        /// A `LoadBalancerAttribute` with its required properties (it has none); set the optional ones with the builder methods.
+        pub fn new() -> Self {
+            Self {
+                key: None,
+                value: None,
+            }
+        }
+
+        /// Sets `Key`: The name of the attribute.
+        #[must_use]
+        pub fn key(mut self, value: impl Into<Value<String>>) -> Self {
+            self.key = Some(value.into());
+            self
+        }
+
+        /// Sets `Value`: The value of the attribute.
+        #[must_use]
+        pub fn value(mut self, value: impl Into<Value<String>>) -> Self {
+            self.value = Some(value.into());
+            self
         }
     }
 
@@ -3139,7 +3312,7 @@ pub mod target_group {
         pub target_control_port: Option<Value<i64>>,
         /// The attributes.
         #[serde(rename = "TargetGroupAttributes", skip_serializing_if = "Option::is_none")]
-        pub target_group_attributes: Option<Vec<Tag>>,
+        pub target_group_attributes: Option<List<TargetGroupAttribute>>,
         /// The type of target that you must specify when registering targets with this target group. You can't specify targets for a target group using more than one target type.
         #[serde(rename = "TargetType", skip_serializing_if = "Option::is_none")]
         pub target_type: Option<Value<TargetGroupTargetType>>,
@@ -3288,8 +3461,8 @@ pub mod target_group {
 
         /// Sets `TargetGroupAttributes`: The attributes.
         #[must_use]
-        pub fn target_group_attributes(mut self, value: Vec<Tag>) -> Self {
-            self.target_group_attributes = Some(value);
+        pub fn target_group_attributes(mut self, value: impl Into<List<TargetGroupAttribute>>) -> Self {
+            self.target_group_attributes = Some(value.into());
             self
         }
 
@@ -3387,6 +3560,43 @@ pub mod target_group {
         #[must_use]
         pub fn http_code(mut self, value: impl Into<Value<String>>) -> Self {
             self.http_code = Some(value.into());
+            self
+        }
+    }
+
+    /// `TargetGroupAttribute`.
+    ///
+    /// Generated from `AWS::ElasticLoadBalancingV2::TargetGroup` at `/properties/TargetGroupAttributes/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct TargetGroupAttribute {
+        /// The value of the attribute.
+        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        pub key: Option<Value<String>>,
+        /// The name of the attribute.
+        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        pub value: Option<Value<String>>,
+    }
+
+    impl TargetGroupAttribute {
+        /// A `TargetGroupAttribute` with its required properties (it has none); set the optional ones with the builder methods.
+        pub fn new() -> Self {
+            Self {
+                key: None,
+                value: None,
+            }
+        }
+
+        /// Sets `Key`: The value of the attribute.
+        #[must_use]
+        pub fn key(mut self, value: impl Into<Value<String>>) -> Self {
+            self.key = Some(value.into());
+            self
+        }
+
+        /// Sets `Value`: The name of the attribute.
+        #[must_use]
+        pub fn value(mut self, value: impl Into<Value<String>>) -> Self {
+            self.value = Some(value.into());
             self
         }
     }

@@ -431,7 +431,7 @@ pub mod bucket {
         /// The tags to use when evaluating an analytics filter.
         /// The analytics only includes objects that meet the filter's criteria. If no filter is specified, all of the contents of the bucket are included in the analysis.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
-        pub tag_filters: Option<Vec<Tag>>,
+        pub tag_filters: Option<List<TagFilter>>,
     }
 
     impl AnalyticsConfiguration {
@@ -454,8 +454,8 @@ pub mod bucket {
 
         /// Sets `TagFilters`: The tags to use when evaluating an analytics filter.
         #[must_use]
-        pub fn tag_filters(mut self, value: Vec<Tag>) -> Self {
-            self.tag_filters = Some(value);
+        pub fn tag_filters(mut self, value: impl Into<List<TagFilter>>) -> Self {
+            self.tag_filters = Some(value.into());
             self
         }
     }
@@ -553,6 +553,29 @@ pub mod bucket {
         pub fn prefix(mut self, value: impl Into<Value<String>>) -> Self {
             self.prefix = Some(value.into());
             self
+        }
+    }
+
+    /// Specifies tags to use to identify a subset of objects for an Amazon S3 bucket. For more information, see [Categorizing your storage using tags](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html) in the *Amazon Simple Storage Service User Guide*.
+    ///
+    /// Generated from `AWS::S3::Bucket` at `/properties/AnalyticsConfigurations/*/TagFilters/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct TagFilter {
+        /// The tag key.
+        #[serde(rename = "Key")]
+        pub key: Value<String>,
+        /// The tag value.
+        #[serde(rename = "Value")]
+        pub value: Value<String>,
+    }
+
+    impl TagFilter {
+        /// A `TagFilter` with its required properties; set the optional ones with the builder methods.
+        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+            Self {
+                key: key.into(),
+                value: value.into(),
+            }
         }
     }
 
@@ -811,7 +834,7 @@ pub mod bucket {
         pub status: Value<IntelligentTieringConfigurationStatus>,
         /// A container for a key-value pair.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
-        pub tag_filters: Option<Vec<Tag>>,
+        pub tag_filters: Option<List<TagFilter>>,
         /// Specifies a list of S3 Intelligent-Tiering storage class tiers in the configuration. At least one tier must be defined in the list. At most, you can specify two tiers in the list, one for each available AccessTier: ``ARCHIVE_ACCESS`` and ``DEEP_ARCHIVE_ACCESS``.
         /// You only need Intelligent Tiering Configuration enabled on a bucket if you want to automatically move objects stored in the Intelligent-Tiering storage class to Archive Access or Deep Archive Access tiers.
         #[serde(rename = "Tierings")]
@@ -839,8 +862,8 @@ pub mod bucket {
 
         /// Sets `TagFilters`: A container for a key-value pair.
         #[must_use]
-        pub fn tag_filters(mut self, value: Vec<Tag>) -> Self {
-            self.tag_filters = Some(value);
+        pub fn tag_filters(mut self, value: impl Into<List<TagFilter>>) -> Self {
+            self.tag_filters = Some(value.into());
             self
         }
     }
@@ -1008,7 +1031,7 @@ pub mod bucket {
         pub status: Value<RuleStatus>,
         /// Tags to use to identify a subset of objects to which the lifecycle rule applies.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
-        pub tag_filters: Option<Vec<Tag>>,
+        pub tag_filters: Option<List<TagFilter>>,
         /// (Deprecated.) Specifies when an object transitions to a specified storage class. If you specify an expiration and transition time, you must use the same time unit for both properties (either in days or by date). The expiration time must also be later than the transition time. If you specify this property, don't specify the ``Transitions`` property.
         #[serde(rename = "Transition", skip_serializing_if = "Option::is_none")]
         pub transition: Option<Box<Transition>>,
@@ -1126,8 +1149,8 @@ pub mod bucket {
 
         /// Sets `TagFilters`: Tags to use to identify a subset of objects to which the lifecycle rule applies.
         #[must_use]
-        pub fn tag_filters(mut self, value: Vec<Tag>) -> Self {
-            self.tag_filters = Some(value);
+        pub fn tag_filters(mut self, value: impl Into<List<TagFilter>>) -> Self {
+            self.tag_filters = Some(value.into());
             self
         }
 
@@ -1584,7 +1607,7 @@ pub mod bucket {
         pub prefix: Option<Value<String>>,
         /// Specifies a list of tag filters to use as a metrics configuration filter. The metrics configuration includes only objects that meet the filter's criteria.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
-        pub tag_filters: Option<Vec<Tag>>,
+        pub tag_filters: Option<List<TagFilter>>,
     }
 
     impl MetricsConfiguration {
@@ -1614,8 +1637,8 @@ pub mod bucket {
 
         /// Sets `TagFilters`: Specifies a list of tag filters to use as a metrics configuration filter.
         #[must_use]
-        pub fn tag_filters(mut self, value: Vec<Tag>) -> Self {
-            self.tag_filters = Some(value);
+        pub fn tag_filters(mut self, value: impl Into<List<TagFilter>>) -> Self {
+            self.tag_filters = Some(value.into());
             self
         }
     }
@@ -2506,7 +2529,7 @@ pub mod bucket {
         /// A container for specifying a tag key and value.
         /// The rule applies only to objects that have the tag in their tag set.
         #[serde(rename = "TagFilter", skip_serializing_if = "Option::is_none")]
-        pub tag_filter: Option<Tag>,
+        pub tag_filter: Option<Box<TagFilter>>,
     }
 
     impl ReplicationRuleFilter {
@@ -2535,8 +2558,8 @@ pub mod bucket {
 
         /// Sets `TagFilter`: A container for specifying a tag key and value.
         #[must_use]
-        pub fn tag_filter(mut self, value: Tag) -> Self {
-            self.tag_filter = Some(value);
+        pub fn tag_filter(mut self, value: TagFilter) -> Self {
+            self.tag_filter = Some(Box::new(value));
             self
         }
     }
@@ -2554,7 +2577,7 @@ pub mod bucket {
         pub prefix: Option<Value<String>>,
         /// An array of tags containing key and value pairs.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
-        pub tag_filters: Option<Vec<Tag>>,
+        pub tag_filters: Option<List<TagFilter>>,
     }
 
     impl ReplicationRuleAndOperator {
@@ -2575,8 +2598,8 @@ pub mod bucket {
 
         /// Sets `TagFilters`: An array of tags containing key and value pairs.
         #[must_use]
-        pub fn tag_filters(mut self, value: Vec<Tag>) -> Self {
-            self.tag_filters = Some(value);
+        pub fn tag_filters(mut self, value: impl Into<List<TagFilter>>) -> Self {
+            self.tag_filters = Some(value.into());
             self
         }
     }

@@ -25,7 +25,7 @@ pub mod rotation_schedule {
     pub struct RotationSchedule {
         /// The list of metadata needed to successfully rotate a managed external secret.
         #[serde(rename = "ExternalSecretRotationMetadata", skip_serializing_if = "Option::is_none")]
-        pub external_secret_rotation_metadata: Option<Vec<Tag>>,
+        pub external_secret_rotation_metadata: Option<List<ExternalSecretRotationMetadataItem>>,
         /// The ARN of the IAM role that is used by Secrets Manager to rotate a managed external secret.
         #[serde(rename = "ExternalSecretRotationRoleArn", skip_serializing_if = "Option::is_none")]
         pub external_secret_rotation_role_arn: Option<Value<String>>,
@@ -62,8 +62,8 @@ pub mod rotation_schedule {
 
         /// Sets `ExternalSecretRotationMetadata`: The list of metadata needed to successfully rotate a managed external secret.
         #[must_use]
-        pub fn external_secret_rotation_metadata(mut self, value: Vec<Tag>) -> Self {
-            self.external_secret_rotation_metadata = Some(value);
+        pub fn external_secret_rotation_metadata(mut self, value: impl Into<List<ExternalSecretRotationMetadataItem>>) -> Self {
+            self.external_secret_rotation_metadata = Some(value.into());
             self
         }
 
@@ -117,6 +117,29 @@ pub mod rotation_schedule {
         /// `Fn::GetAtt` of `Id`: The ARN of the secret.
         pub fn attr_id(&self) -> Value<String> {
             self.get_att("Id")
+        }
+    }
+
+    /// The metadata needed to successfully rotate a managed external secret. Each metadata item is a key and value pair of strings in a JSON text string.
+    ///
+    /// Generated from `AWS::SecretsManager::RotationSchedule` at `/properties/ExternalSecretRotationMetadata/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ExternalSecretRotationMetadataItem {
+        /// The key name of the metadata item. You can specify a value that's 1 to 256 characters in length.
+        #[serde(rename = "Key")]
+        pub key: Value<String>,
+        /// The value for the metadata item. You can specify a value that's 1 to 2048 characters in length.
+        #[serde(rename = "Value")]
+        pub value: Value<String>,
+    }
+
+    impl ExternalSecretRotationMetadataItem {
+        /// A `ExternalSecretRotationMetadataItem` with its required properties; set the optional ones with the builder methods.
+        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+            Self {
+                key: key.into(),
+                value: value.into(),
+            }
         }
     }
 

@@ -12,9 +12,9 @@ use crate::cfn::elasticloadbalancingv2 as elbv2;
 use crate::cfn::elasticloadbalancingv2::listener::{
     Action, ActionType, Certificate, ListenerProtocol, RedirectConfig, RedirectConfigStatusCode,
 };
-use crate::cfn::elasticloadbalancingv2::load_balancer::{LoadBalancerScheme, LoadBalancerType};
+use crate::cfn::elasticloadbalancingv2::load_balancer::{LoadBalancerAttribute, LoadBalancerScheme, LoadBalancerType};
 use crate::cfn::elasticloadbalancingv2::target_group::{
-    Matcher, TargetGroupHealthCheckProtocol, TargetGroupProtocol, TargetGroupTargetType,
+    Matcher, TargetGroupAttribute, TargetGroupHealthCheckProtocol, TargetGroupProtocol, TargetGroupTargetType,
 };
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::template::{Tag, Value};
@@ -53,12 +53,13 @@ impl ApplicationLoadBalancer {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         let (bucket, prefix) = props.access_logs;
+        let attribute = |key: &str, value: Value<String>| LoadBalancerAttribute::new().key(key).value(value);
         let attributes = vec![
-            Tag::new("routing.http.drop_invalid_header_fields.enabled", "true"),
-            Tag::new("deletion_protection.enabled", "true"),
-            Tag::new("access_logs.s3.enabled", "true"),
-            Tag::new("access_logs.s3.bucket", bucket),
-            Tag::new("access_logs.s3.prefix", prefix),
+            attribute("routing.http.drop_invalid_header_fields.enabled", Value::from("true")),
+            attribute("deletion_protection.enabled", Value::from("true")),
+            attribute("access_logs.s3.enabled", Value::from("true")),
+            attribute("access_logs.s3.bucket", bucket),
+            attribute("access_logs.s3.prefix", Value::from(prefix)),
         ];
         let scheme =
             if props.internet_facing { LoadBalancerScheme::InternetFacing } else { LoadBalancerScheme::Internal };
@@ -152,10 +153,9 @@ impl TargetGroup {
             .healthy_threshold_count(2)
             .unhealthy_threshold_count(3)
             .matcher(Matcher::new().http_code("200-399"))
-            .target_group_attributes(vec![Tag::new(
-                "deregistration_delay.timeout_seconds",
-                props.deregistration_delay_seconds.to_string(),
-            )]);
+            .target_group_attributes(vec![TargetGroupAttribute::new()
+                .key("deregistration_delay.timeout_seconds")
+                .value(props.deregistration_delay_seconds.to_string())]);
         Ok(Self { resource: scope.add(id, group)? })
     }
 
