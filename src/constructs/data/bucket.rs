@@ -57,7 +57,15 @@ pub struct Bucket {
     key_arn: Option<Value<String>>,
 }
 
-fn private(encryption: ServerSideEncryptionByDefault, noncurrent_days: i64, name: Value<String>) -> s3::Bucket {
+/// A lifecycle rule that aborts incomplete multipart uploads after 7 days and expires noncurrent versions.
+fn lifecycle_rule(id: &str, noncurrent_days: i64) -> Rule {
+    Rule::new(RuleStatus::Enabled)
+        .id(id)
+        .noncurrent_version_expiration(NoncurrentVersionExpiration::new(noncurrent_days))
+        .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::new(7))
+}
+
+fn private(encryption: ServerSideEncryptionByDefault, lifecycle: Rule, name: Value<String>) -> s3::Bucket {
     s3::Bucket::new()
         .bucket_name(name)
         .bucket_encryption(BucketEncryption::new(vec![ServerSideEncryptionRule::new()
@@ -74,10 +82,7 @@ fn private(encryption: ServerSideEncryptionByDefault, noncurrent_days: i64, name
             OwnershipControlsRule::new().object_ownership(OwnershipControlsRuleObjectOwnership::BucketOwnerEnforced)
         ]))
         .versioning_configuration(VersioningConfiguration::new(VersioningConfigurationStatus::Enabled))
-        .lifecycle_configuration(LifecycleConfiguration::new(vec![Rule::new(RuleStatus::Enabled)
-            .id("ExpireNoncurrentVersionsAndAbortUploads")
-            .noncurrent_version_expiration(NoncurrentVersionExpiration::new(noncurrent_days))
-            .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::new(7))]))
+        .lifecycle_configuration(LifecycleConfiguration::new(vec![lifecycle]))
 }
 
 fn tls_only(bucket: &ResourceRef<s3::Bucket>) -> Statement {
@@ -100,7 +105,8 @@ impl Bucket {
         let mut scope = scope.child(id)?;
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::AwsKms)
             .kms_master_key_id(key.arn());
-        let mut bucket = private(encryption, props.noncurrent_version_days, props.name);
+        let lifecycle = lifecycle_rule("ExpireNoncurrentVersionsAndAbortUploads", props.noncurrent_version_days);
+        let mut bucket = private(encryption, lifecycle, props.name);
         if let Some(logs) = &props.access_logs {
             bucket = bucket.logging_configuration(
                 LoggingConfiguration::new()
@@ -138,15 +144,8 @@ impl Bucket {
     ) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::Aes256);
-        let mut bucket = private(encryption, expire_days, name);
-        if let Some(configuration) = bucket.lifecycle_configuration.as_mut() {
-            configuration.rules = vec![Rule::new(RuleStatus::Enabled)
-                .id("ExpireLogs")
-                .expiration_in_days(expire_days)
-                .noncurrent_version_expiration(NoncurrentVersionExpiration::new(expire_days))
-                .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::new(7))]
-            .into();
-        }
+        let bucket =
+            private(encryption, lifecycle_rule("ExpireLogs", expire_days).expiration_in_days(expire_days), name);
         let skips = serde_json::json!({"skip": [
             {"id": "CKV_AWS_18", "comment": "This is the access log bucket; logging its own access into itself would loop."}
         ]});
