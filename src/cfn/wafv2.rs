@@ -3,14 +3,458 @@
 
 //! `AWS::WAFv2` resource types.
 
+pub use logging_configuration::LoggingConfiguration;
 pub use web_acl::WebAcl;
 pub use web_acl_association::WebAclAssociation;
 
 /// The replacement metadata of this service's types, sorted by type name.
 pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <LoggingConfiguration as crate::template::CfnResource>::SPEC,
     <WebAcl as crate::template::CfnResource>::SPEC,
     <WebAclAssociation as crate::template::CfnResource>::SPEC,
 ];
+
+/// `AWS::WAFv2::LoggingConfiguration`: the resource struct, its nested types and its attributes.
+pub mod logging_configuration {
+    use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};
+
+    /// A WAFv2 Logging Configuration Resource Provider
+    ///
+    /// Generated from the registry schema of `AWS::WAFv2::LoggingConfiguration`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct LoggingConfiguration {
+        /// The Amazon Resource Names (ARNs) of the logging destinations that you want to associate with the web ACL.
+        #[serde(rename = "LogDestinationConfigs")]
+        pub log_destination_configs: Value<Vec<String>>,
+        /// Filtering that specifies which web requests are kept in the logs and which are dropped. You can filter on the rule action and on the web request labels that were applied by matching rules during web ACL evaluation.
+        #[serde(rename = "LoggingFilter", skip_serializing_if = "Option::is_none")]
+        pub logging_filter: Option<Box<LoggingConfigurationLoggingFilter>>,
+        /// The parts of the request that you want to keep out of the logs. For example, if you redact the HEADER field, the HEADER field in the firehose will be xxx.
+        #[serde(rename = "RedactedFields", skip_serializing_if = "Option::is_none")]
+        pub redacted_fields: Option<List<FieldToMatch>>,
+        /// The Amazon Resource Name (ARN) of the web ACL that you want to associate with LogDestinationConfigs.
+        #[serde(rename = "ResourceArn")]
+        pub resource_arn: Value<String>,
+    }
+
+    impl LoggingConfiguration {
+        /// A `LoggingConfiguration` with its required properties; set the optional ones with the builder methods.
+        pub fn new(log_destination_configs: impl Into<Value<Vec<String>>>, resource_arn: impl Into<Value<String>>) -> Self {
+            Self {
+                log_destination_configs: log_destination_configs.into(),
+                logging_filter: None,
+                redacted_fields: None,
+                resource_arn: resource_arn.into(),
+            }
+        }
+
+        /// Sets `LoggingFilter`: Filtering that specifies which web requests are kept in the logs and which are dropped.
+        #[must_use]
+        pub fn logging_filter(mut self, value: LoggingConfigurationLoggingFilter) -> Self {
+            self.logging_filter = Some(Box::new(value));
+            self
+        }
+
+        /// Sets `RedactedFields`: The parts of the request that you want to keep out of the logs.
+        #[must_use]
+        pub fn redacted_fields(mut self, value: impl Into<List<FieldToMatch>>) -> Self {
+            self.redacted_fields = Some(value.into());
+            self
+        }
+    }
+    impl CfnResource for LoggingConfiguration {
+        const TYPE: &'static str = "AWS::WAFv2::LoggingConfiguration";
+        const SPEC: ResourceSpec = ResourceSpec {
+            type_name: "AWS::WAFv2::LoggingConfiguration",
+            create_only_properties: &["/properties/ResourceArn"],
+            primary_identifier: &["/properties/ResourceArn"],
+            attributes: &["ManagedByFirewallManager"],
+            schema: include_str!("../../schemas/resources/AWS_WAFv2_LoggingConfiguration.json"),
+        };
+    }
+
+    impl Reference<LoggingConfiguration> {
+        /// `Fn::GetAtt` of `ManagedByFirewallManager`: Indicates whether the logging configuration was created by AWS Firewall Manager, as part of an AWS WAF policy configuration.
+        pub fn attr_managed_by_firewall_manager(&self) -> Value<bool> {
+            self.get_att("ManagedByFirewallManager")
+        }
+    }
+
+    /// Filtering that specifies which web requests are kept in the logs and which are dropped. You can filter on the rule action and on the web request labels that were applied by matching rules during web ACL evaluation.
+    ///
+    /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/LoggingFilter`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct LoggingConfigurationLoggingFilter {
+        /// Default handling for logs that don't match any of the specified filtering conditions.
+        #[serde(rename = "DefaultBehavior")]
+        pub default_behavior: Value<LoggingConfigurationLoggingFilterDefaultBehavior>,
+        /// The filters that you want to apply to the logs.
+        #[serde(rename = "Filters")]
+        pub filters: List<Filter>,
+    }
+
+    impl LoggingConfigurationLoggingFilter {
+        /// A `LoggingConfigurationLoggingFilter` with its required properties; set the optional ones with the builder methods.
+        pub fn new(default_behavior: impl Into<Value<LoggingConfigurationLoggingFilterDefaultBehavior>>, filters: impl Into<List<Filter>>) -> Self {
+            Self {
+                default_behavior: default_behavior.into(),
+                filters: filters.into(),
+            }
+        }
+    }
+
+    /// `Filter`.
+    ///
+    /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/LoggingFilter/Filters/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct Filter {
+        /// How to handle logs that satisfy the filter's conditions and requirement.
+        #[serde(rename = "Behavior")]
+        pub behavior: Value<FilterBehavior>,
+        /// Match conditions for the filter.
+        #[serde(rename = "Conditions")]
+        pub conditions: List<Condition>,
+        /// Logic to apply to the filtering conditions. You can specify that, in order to satisfy the filter, a log must match all conditions or must match at least one condition.
+        #[serde(rename = "Requirement")]
+        pub requirement: Value<FilterRequirement>,
+    }
+
+    impl Filter {
+        /// A `Filter` with its required properties; set the optional ones with the builder methods.
+        pub fn new(behavior: impl Into<Value<FilterBehavior>>, conditions: impl Into<List<Condition>>, requirement: impl Into<Value<FilterRequirement>>) -> Self {
+            Self {
+                behavior: behavior.into(),
+                conditions: conditions.into(),
+                requirement: requirement.into(),
+            }
+        }
+    }
+
+    /// `Condition`.
+    ///
+    /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/LoggingFilter/Filters/*/Conditions/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct Condition {
+        /// A single action condition.
+        #[serde(rename = "ActionCondition", skip_serializing_if = "Option::is_none")]
+        pub action_condition: Option<Box<ConditionActionCondition>>,
+        /// A single label name condition.
+        #[serde(rename = "LabelNameCondition", skip_serializing_if = "Option::is_none")]
+        pub label_name_condition: Option<Box<ConditionLabelNameCondition>>,
+    }
+
+    impl Condition {
+        /// A `Condition` with its required properties (it has none); set the optional ones with the builder methods.
+        pub fn new() -> Self {
+            Self {
+                action_condition: None,
+                label_name_condition: None,
+            }
+        }
+
+        /// Sets `ActionCondition`: A single action condition.
+        #[must_use]
+        pub fn action_condition(mut self, value: ConditionActionCondition) -> Self {
+            self.action_condition = Some(Box::new(value));
+            self
+        }
+
+        /// Sets `LabelNameCondition`: A single label name condition.
+        #[must_use]
+        pub fn label_name_condition(mut self, value: ConditionLabelNameCondition) -> Self {
+            self.label_name_condition = Some(Box::new(value));
+            self
+        }
+    }
+
+    /// A single action condition.
+    ///
+    /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/LoggingFilter/Filters/*/Conditions/*/ActionCondition`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ConditionActionCondition {
+        /// Logic to apply to the filtering conditions. You can specify that, in order to satisfy the filter, a log must match all conditions or must match at least one condition.
+        #[serde(rename = "Action")]
+        pub action: Value<ConditionActionConditionAction>,
+    }
+
+    impl ConditionActionCondition {
+        /// A `ConditionActionCondition` with its required properties; set the optional ones with the builder methods.
+        pub fn new(action: impl Into<Value<ConditionActionConditionAction>>) -> Self {
+            Self {
+                action: action.into(),
+            }
+        }
+    }
+
+    /// A single label name condition.
+    ///
+    /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/LoggingFilter/Filters/*/Conditions/*/LabelNameCondition`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ConditionLabelNameCondition {
+        /// The label name that a log record must contain in order to meet the condition. This must be a fully qualified label name. Fully qualified labels have a prefix, optional namespaces, and label name. The prefix identifies the rule group or web ACL context of the rule that added the label.
+        #[serde(rename = "LabelName")]
+        pub label_name: Value<String>,
+    }
+
+    impl ConditionLabelNameCondition {
+        /// A `ConditionLabelNameCondition` with its required properties; set the optional ones with the builder methods.
+        pub fn new(label_name: impl Into<Value<String>>) -> Self {
+            Self {
+                label_name: label_name.into(),
+            }
+        }
+    }
+
+    /// A key-value pair to associate with a resource.
+    ///
+    /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/RedactedFields/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct FieldToMatch {
+        #[serde(rename = "Method", skip_serializing_if = "Option::is_none")]
+        pub method: Option<serde_json::Value>,
+        #[serde(rename = "QueryString", skip_serializing_if = "Option::is_none")]
+        pub query_string: Option<serde_json::Value>,
+        /// Inspect a single header. Provide the name of the header to inspect, for example, User-Agent or Referer. This setting isn't case sensitive.
+        #[serde(rename = "SingleHeader", skip_serializing_if = "Option::is_none")]
+        pub single_header: Option<Box<FieldToMatchSingleHeader>>,
+        #[serde(rename = "UriPath", skip_serializing_if = "Option::is_none")]
+        pub uri_path: Option<serde_json::Value>,
+    }
+
+    impl FieldToMatch {
+        /// A `FieldToMatch` with its required properties (it has none); set the optional ones with the builder methods.
+        pub fn new() -> Self {
+            Self {
+                method: None,
+                query_string: None,
+                single_header: None,
+                uri_path: None,
+            }
+        }
+
+        /// Sets `Method`.
+        #[must_use]
+        pub fn method(mut self, value: impl serde::Serialize) -> Self {
+            self.method = Some(serde_json::to_value(value).expect("property values serialize to JSON"));
+            self
+        }
+
+        /// Sets `QueryString`.
+        #[must_use]
+        pub fn query_string(mut self, value: impl serde::Serialize) -> Self {
+            self.query_string = Some(serde_json::to_value(value).expect("property values serialize to JSON"));
+            self
+        }
+
+        /// Sets `SingleHeader`: Inspect a single header.
+        #[must_use]
+        pub fn single_header(mut self, value: FieldToMatchSingleHeader) -> Self {
+            self.single_header = Some(Box::new(value));
+            self
+        }
+
+        /// Sets `UriPath`.
+        #[must_use]
+        pub fn uri_path(mut self, value: impl serde::Serialize) -> Self {
+            self.uri_path = Some(serde_json::to_value(value).expect("property values serialize to JSON"));
+            self
+        }
+    }
+
+    /// Inspect a single header. Provide the name of the header to inspect, for example, User-Agent or Referer. This setting isn't case sensitive.
+    ///
+    /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/RedactedFields/*/SingleHeader`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct FieldToMatchSingleHeader {
+        /// The name of the query header to inspect.
+        #[serde(rename = "Name")]
+        pub name: Value<String>,
+    }
+
+    impl FieldToMatchSingleHeader {
+        /// A `FieldToMatchSingleHeader` with its required properties; set the optional ones with the builder methods.
+        pub fn new(name: impl Into<Value<String>>) -> Self {
+            Self {
+                name: name.into(),
+            }
+        }
+    }
+
+    /// Default handling for logs that don't match any of the specified filtering conditions.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum LoggingConfigurationLoggingFilterDefaultBehavior {
+        /// `KEEP`
+        Keep,
+        /// `DROP`
+        Drop,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl LoggingConfigurationLoggingFilterDefaultBehavior {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["KEEP", "DROP"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Keep => "KEEP",
+                Self::Drop => "DROP",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for LoggingConfigurationLoggingFilterDefaultBehavior {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<LoggingConfigurationLoggingFilterDefaultBehavior> for Value<LoggingConfigurationLoggingFilterDefaultBehavior> {
+        fn from(value: LoggingConfigurationLoggingFilterDefaultBehavior) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+
+    /// How to handle logs that satisfy the filter's conditions and requirement.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum FilterBehavior {
+        /// `KEEP`
+        Keep,
+        /// `DROP`
+        Drop,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl FilterBehavior {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["KEEP", "DROP"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Keep => "KEEP",
+                Self::Drop => "DROP",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for FilterBehavior {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<FilterBehavior> for Value<FilterBehavior> {
+        fn from(value: FilterBehavior) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+
+    /// Logic to apply to the filtering conditions. You can specify that, in order to satisfy the filter, a log must match all conditions or must match at least one condition.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ConditionActionConditionAction {
+        /// `ALLOW`
+        Allow,
+        /// `BLOCK`
+        Block,
+        /// `COUNT`
+        Count,
+        /// `CAPTCHA`
+        Captcha,
+        /// `CHALLENGE`
+        Challenge,
+        /// `MONETIZE`
+        Monetize,
+        /// `EXCLUDED_AS_COUNT`
+        ExcludedAsCount,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl ConditionActionConditionAction {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["ALLOW", "BLOCK", "COUNT", "CAPTCHA", "CHALLENGE", "MONETIZE", "EXCLUDED_AS_COUNT"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Allow => "ALLOW",
+                Self::Block => "BLOCK",
+                Self::Count => "COUNT",
+                Self::Captcha => "CAPTCHA",
+                Self::Challenge => "CHALLENGE",
+                Self::Monetize => "MONETIZE",
+                Self::ExcludedAsCount => "EXCLUDED_AS_COUNT",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for ConditionActionConditionAction {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<ConditionActionConditionAction> for Value<ConditionActionConditionAction> {
+        fn from(value: ConditionActionConditionAction) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+
+    /// Logic to apply to the filtering conditions. You can specify that, in order to satisfy the filter, a log must match all conditions or must match at least one condition.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum FilterRequirement {
+        /// `MEETS_ALL`
+        MeetsAll,
+        /// `MEETS_ANY`
+        MeetsAny,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl FilterRequirement {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["MEETS_ALL", "MEETS_ANY"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::MeetsAll => "MEETS_ALL",
+                Self::MeetsAny => "MEETS_ANY",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for FilterRequirement {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<FilterRequirement> for Value<FilterRequirement> {
+        fn from(value: FilterRequirement) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+}
 
 /// `AWS::WAFv2::WebACL`: the resource struct, its nested types and its attributes.
 pub mod web_acl {
