@@ -7,11 +7,14 @@
 //!   the log bucket (CKV_AWS_91).
 //! - Each blue/green service gets two target groups (blue and green), a production listener and a test
 //!   listener; deregistration delay (connection draining) from the caller.
+//! - A listener behind a CDN can require the CDN's secret header: its default action answers 403 and
+//!   only a rule that matches the header forwards, so the balancer serves nobody who went around the CDN.
 
 use crate::cfn::elasticloadbalancingv2 as elbv2;
 use crate::cfn::elasticloadbalancingv2::listener::{
-    Action, ActionType, Certificate, ListenerProtocol, RedirectConfig, RedirectConfigStatusCode,
+    Action, ActionType, Certificate, FixedResponseConfig, ListenerProtocol, RedirectConfig, RedirectConfigStatusCode,
 };
+use crate::cfn::elasticloadbalancingv2::listener_rule;
 use crate::cfn::elasticloadbalancingv2::load_balancer::{LoadBalancerAttribute, LoadBalancerScheme, LoadBalancerType};
 use crate::cfn::elasticloadbalancingv2::target_group::{
     Matcher, TargetGroupAttribute, TargetGroupHealthCheckProtocol, TargetGroupProtocol, TargetGroupTargetType,
@@ -93,14 +96,46 @@ impl ApplicationLoadBalancer {
         target_group: &TargetGroup,
     ) -> Result<ResourceRef<elbv2::Listener>, ConstructError> {
         let forward = Action::new(ActionType::Forward).target_group_arn(target_group.arn());
+        scope.add(id, self.https_listener(forward, port))
+    }
+
+    /// Adds an HTTPS listener on `port` that forwards to `target_group` only the requests whose header
+    /// `header.0` has the value `header.1`, and answers every other request 403. The rule is added as
+    /// `<id>RequireHeader`.
+    ///
+    /// CodeDeploy's ECS blue/green deployments shift the rules that forward to the blue target group,
+    /// not only the default action, so the rule keeps working across deployments.
+    pub fn add_https_listener_requiring_header(
+        &self,
+        scope: &mut Scope<'_>,
+        id: &str,
+        port: i64,
+        target_group: &TargetGroup,
+        header: (&str, Value<String>),
+    ) -> Result<ResourceRef<elbv2::Listener>, ConstructError> {
+        let refuse = Action::new(ActionType::FixedResponse).fixed_response_config(
+            FixedResponseConfig::new("403").content_type("text/plain").message_body("Forbidden"),
+        );
+        let listener = scope.add(id, self.https_listener(refuse, port))?;
+        let (name, value) = header;
+        let condition = listener_rule::RuleCondition::new()
+            .field("http-header")
+            .http_header_config(listener_rule::HttpHeaderConfig::new().http_header_name(name).values(vec![value]));
+        let forward =
+            listener_rule::Action::new(listener_rule::ActionType::Forward).target_group_arn(target_group.arn());
         scope.add(
-            id,
-            elbv2::Listener::new(vec![forward], self.resource.ref_value())
-                .port(port)
-                .protocol(ListenerProtocol::Https)
-                .ssl_policy(TLS_POLICY)
-                .certificates(vec![Certificate::new().certificate_arn(self.certificate_arn.clone())]),
-        )
+            &format!("{id}RequireHeader"),
+            elbv2::ListenerRule::new(vec![forward], vec![condition], 1).listener_arn(listener.ref_value()),
+        )?;
+        Ok(listener)
+    }
+
+    fn https_listener(&self, default_action: Action, port: i64) -> elbv2::Listener {
+        elbv2::Listener::new(vec![default_action], self.resource.ref_value())
+            .port(port)
+            .protocol(ListenerProtocol::Https)
+            .ssl_policy(TLS_POLICY)
+            .certificates(vec![Certificate::new().certificate_arn(self.certificate_arn.clone())])
     }
 
     /// The balancer resource.
@@ -172,5 +207,54 @@ impl TargetGroup {
     /// The target group name, as CodeDeploy wants it.
     pub fn name(&self) -> Value<String> {
         self.resource.attr_target_group_name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::App;
+
+    #[test]
+    fn a_listener_requiring_a_header_refuses_by_default_and_forwards_only_a_match() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("S", "us-east-1").unwrap();
+        let mut root = stack.root();
+        let balancer = ApplicationLoadBalancer::new(
+            &mut root,
+            "Alb",
+            LoadBalancerProps {
+                internet_facing: true,
+                subnet_ids: vec![Value::from("subnet-1"), Value::from("subnet-2")],
+                security_group_id: Value::from("sg-1"),
+                certificate_arn: Value::from("arn:cert"),
+                access_logs: (Value::from("logs"), "alb".into()),
+            },
+        )
+        .unwrap();
+        let props = TargetGroupProps {
+            vpc_id: Value::from("vpc-1"),
+            port: 8000,
+            health_check_path: "/health".into(),
+            deregistration_delay_seconds: 30,
+        };
+        let blue = TargetGroup::new(&mut root, "Blue", &props).unwrap();
+        let listener = balancer
+            .add_https_listener_requiring_header(&mut root, "Production", 443, &blue, ("X-Verify", Value::from("s")))
+            .unwrap();
+        let template = stack.template();
+        let properties = template.resources[listener.logical_id()].properties();
+        assert_eq!(properties["DefaultActions"][0]["Type"], "fixed-response");
+        assert_eq!(properties["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"], "403");
+        let rule = template.resources["ProductionRequireHeader"].properties();
+        assert_eq!(rule["Priority"], 1);
+        assert_eq!(
+            rule["Conditions"],
+            json!([{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Verify", "Values": ["s"]}}])
+        );
+        assert_eq!(rule["Actions"][0]["Type"], "forward");
+        assert!(rule["Actions"][0]["TargetGroupArn"].to_string().contains(blue.resource().logical_id()));
     }
 }

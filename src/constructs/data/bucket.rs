@@ -12,7 +12,9 @@
 //!
 //! A log bucket differs where S3 itself requires it: server access log delivery does not support
 //! SSE-KMS targets, so it uses SSE-S3; and it does not log to itself, a checkov skip (CKV_AWS_18) with
-//! that reason in its metadata.
+//! that reason in its metadata. When CloudFront's standard logs go to it, it keeps ACLs enabled
+//! (`BucketOwnerPreferred`): that delivery writes through an ACL grant to CloudFront's log account, and
+//! fails on a bucket whose ACLs are disabled. Block Public Access still refuses any public grant.
 
 use crate::cfn::s3;
 use crate::cfn::s3::bucket::{
@@ -134,18 +136,24 @@ impl Bucket {
 
     /// Adds a bucket for server access logs under `id`, writable by S3's log delivery for this account's
     /// buckets and, when `load_balancer_account` is given, by Elastic Load Balancing's log delivery (that
-    /// regional account, under `alb/`); `expire_days` is how long logs are kept.
+    /// regional account, under `alb/`); `expire_days` is how long logs are kept. With
+    /// `cloudfront_logs`, ACLs stay enabled so that CloudFront's standard logging can deliver.
     pub fn access_log_bucket(
         scope: &mut Scope<'_>,
         id: &str,
         name: Value<String>,
         expire_days: i64,
         load_balancer_account: Option<Value<String>>,
+        cloudfront_logs: bool,
     ) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::Aes256);
-        let bucket =
+        let mut bucket =
             private(encryption, lifecycle_rule("ExpireLogs", expire_days).expiration_in_days(expire_days), name);
+        if cloudfront_logs {
+            bucket = bucket.ownership_controls(OwnershipControls::new(vec![OwnershipControlsRule::new()
+                .object_ownership(OwnershipControlsRuleObjectOwnership::BucketOwnerPreferred)]));
+        }
         let skips = serde_json::json!({"skip": [
             {"id": "CKV_AWS_18", "comment": "This is the access log bucket; logging its own access into itself would loop."}
         ]});

@@ -30,7 +30,7 @@ mod tests {
         let stack = app.add_stack("Data", "us-east-1").unwrap();
         let mut root = stack.root();
         let key = EncryptionKey::new(&mut root, "Key", "data", vec![]).unwrap();
-        let logs = Bucket::access_log_bucket(&mut root, "Logs", Value::from("t-logs"), 30, None).unwrap();
+        let logs = Bucket::access_log_bucket(&mut root, "Logs", Value::from("t-logs"), 30, None, false).unwrap();
         let documents = Bucket::new(
             &mut root,
             "Documents",

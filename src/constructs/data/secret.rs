@@ -7,7 +7,7 @@
 //! - `Retain` on deletion and replacement, so a stack operation never loses a credential in use.
 
 use crate::cfn::secretsmanager;
-use crate::cfn::secretsmanager::secret::GenerateSecretString;
+use crate::cfn::secretsmanager::secret::{GenerateSecretString, ReplicaRegion};
 use crate::construct::{App, ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{Role, Statement};
 use crate::constructs::kms::EncryptionKey;
@@ -33,8 +33,53 @@ impl Secret {
             .description(description)
             .kms_key_id(key.arn())
             .generate_secret_string(GenerateSecretString::new().password_length(length).exclude_punctuation(true));
+        Self::add(scope, id, secret, key)
+    }
+
+    /// Adds a generated secret with a fixed `name`, replicated to `replica_regions`, for consumers that
+    /// cannot import its ARN: stacks in other regions resolve it by name
+    /// (`{{resolve:secretsmanager:<name>}}`). Replicas are encrypted with Secrets Manager's key of their
+    /// region, since a customer-managed key does not cross regions.
+    pub fn generated_named(
+        scope: &mut Scope<'_>,
+        id: &str,
+        name: &str,
+        description: &str,
+        key: &EncryptionKey,
+        length: i64,
+        replica_regions: &[String],
+    ) -> Result<Self, ConstructError> {
+        let mut secret = secretsmanager::Secret::new()
+            .name(name)
+            .description(description)
+            .kms_key_id(key.arn())
+            .generate_secret_string(GenerateSecretString::new().password_length(length).exclude_punctuation(true));
+        if !replica_regions.is_empty() {
+            let replicas: Vec<ReplicaRegion> =
+                replica_regions.iter().map(|region| ReplicaRegion::new(region.as_str())).collect();
+            secret = secret.replica_regions(replicas);
+        }
+        Self::add(scope, id, secret, key)
+    }
+
+    fn add(
+        scope: &mut Scope<'_>,
+        id: &str,
+        secret: secretsmanager::Secret,
+        key: &EncryptionKey,
+    ) -> Result<Self, ConstructError> {
         let resource = scope.add_with(id, secret, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
         Ok(Self { resource, key_arn: key.arn() })
+    }
+
+    /// A dynamic reference to the value of the secret named `name`, for a stack that did not create it.
+    pub fn value_by_name(name: &str) -> Value<String> {
+        Value::dynamic_reference(DynamicReference::SecretsManager {
+            secret_id: Value::from(name),
+            json_key: None,
+            version_stage: None,
+            version_id: None,
+        })
     }
 
     /// The secret resource.

@@ -44,6 +44,8 @@ pub struct KongDeclarativeConfig {
     pub redis_port: i64,
     /// The largest request body, in megabytes.
     pub max_request_megabytes: i64,
+    /// Request headers removed before a request goes upstream.
+    pub strip_headers: Vec<String>,
 }
 
 impl KongDeclarativeConfig {
@@ -87,6 +89,7 @@ mod tests {
             rate_limit_by: "ip".into(),
             redis_port: 6379,
             max_request_megabytes: 10,
+            strip_headers: vec!["X-Origin-Verify".into()],
         }
     }
 
@@ -102,8 +105,9 @@ mod tests {
         assert_eq!(rendered["routes"][0]["plugins"][0]["name"], "request-termination");
         let plugins: Vec<&str> =
             rendered["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-        assert_eq!(plugins, ["correlation-id", "request-size-limiting", "rate-limiting"]);
-        let limit = &rendered["plugins"][2]["config"];
+        assert_eq!(plugins, ["request-transformer", "correlation-id", "request-size-limiting", "rate-limiting"]);
+        assert_eq!(rendered["plugins"][0]["config"]["remove"]["headers"], json!(["X-Origin-Verify"]));
+        let limit = &rendered["plugins"][3]["config"];
         assert_eq!(limit["policy"], "redis");
         assert_eq!(limit["minute"], 600);
         assert_eq!(limit["redis"]["ssl"], true);

@@ -11,9 +11,9 @@ use crate::cfn::ec2;
 pub use crate::cfn::ec2::flow_log::FlowLogTrafficType;
 use crate::cfn::ec2::flow_log::{FlowLogLogDestinationType, FlowLogResourceType};
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::{Principal, Role, RoleProps, Statement};
+use crate::constructs::iam::{Role, RoleProps, Statement};
 use crate::constructs::kms::EncryptionKey;
-use crate::constructs::logs::LogGroup;
+use crate::constructs::logs::{self, LogGroup};
 use crate::template::{Tag, Value};
 
 /// Flow log settings.
@@ -51,26 +51,11 @@ impl FlowLogs {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
 
-        let logs_may_use_key = Statement::allow([
-            "kms:Encrypt*",
-            "kms:Decrypt*",
-            "kms:ReEncrypt*",
-            "kms:GenerateDataKey*",
-            "kms:Describe*",
-        ])
-        .sid("CloudWatchLogsEncrypts")
-        .principal(Principal::service(Value::sub("logs.${AWS::Region}.amazonaws.com")))
-        .resource("*")
-        .condition(
-            "ArnLike",
-            "kms:EncryptionContext:aws:logs:arn",
-            Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
-        );
         let key = EncryptionKey::new(
             &mut scope,
             "Key",
             &format!("Encrypts the flow logs of {name}"),
-            vec![logs_may_use_key],
+            vec![logs::key_grant()],
         )?;
         let log_group = LogGroup::new(&mut scope, "LogGroup", props.retention_days, key.arn())?;
         let role = Role::new(
