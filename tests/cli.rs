@@ -12,6 +12,7 @@ use serde_json::Value;
 const PRIMARY: &str = "IntegrationPlatform-Primary-Network";
 const PRIMARY_ENDPOINTS: &str = "IntegrationPlatform-Primary-Endpoints";
 const PRIMARY_DATA: &str = "IntegrationPlatform-Primary-Data";
+const PRIMARY_EDGE: &str = "IntegrationPlatform-Primary-Edge";
 const PRIMARY_INGRESS: &str = "IntegrationPlatform-Primary-Ingress";
 const PRIMARY_COMPUTE: &str = "IntegrationPlatform-Primary-Compute";
 const PRIMARY_DEPLOYMENTS: &str = "IntegrationPlatform-Primary-Deployments";
@@ -48,7 +49,7 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 8 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 9 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
@@ -59,6 +60,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
             PRIMARY,
             PRIMARY_ENDPOINTS,
             PRIMARY_DATA,
+            PRIMARY_EDGE,
             PRIMARY_INGRESS,
             PRIMARY_COMPUTE,
             PRIMARY_DEPLOYMENTS,
@@ -68,12 +70,19 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 8);
+    assert_eq!(stacks.len(), 9);
     assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
     assert_eq!(stacks[2]["dependsOn"], serde_json::json!([PRIMARY]), "the data tier imports from the network");
-    assert_eq!(stacks[4]["dependsOn"], serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS]));
-    assert_eq!(stacks[5]["dependsOn"], serde_json::json!([PRIMARY_INGRESS, PRIMARY_COMPUTE]));
-    assert_eq!(stacks[7]["dependsOn"], serde_json::json!([RECOVERY]));
+    assert_eq!(stacks[3]["dependsOn"], serde_json::json!([PRIMARY_DATA]), "CloudFront logs to the data tier's bucket");
+    assert_eq!(stacks[3]["region"], "us-east-1", "CloudFront and its WAF live in us-east-1");
+    assert_eq!(
+        stacks[4]["dependsOn"],
+        serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_EDGE]),
+        "the ingress resolves the edge's origin-verify secret"
+    );
+    assert_eq!(stacks[5]["dependsOn"], serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS]));
+    assert_eq!(stacks[6]["dependsOn"], serde_json::json!([PRIMARY_INGRESS, PRIMARY_COMPUTE]));
+    assert_eq!(stacks[8]["dependsOn"], serde_json::json!([RECOVERY]));
     let kong = fs::read_to_string(out.join(format!("kong/{PRIMARY_COMPUTE}.yml"))).unwrap();
     let kong: serde_json::Value = serde_yaml::from_str(&kong).unwrap();
     let routes: Vec<&serde_json::Value> =
@@ -87,7 +96,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         let parsed: serde_json::Value = serde_yaml::from_str(&text).unwrap();
         assert_eq!(parsed["Resources"][0]["TargetService"]["Type"], "AWS::ECS::Service");
     }
-    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[6], "eu-west-1", "disaster-recovery")]
+    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[7], "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -145,6 +154,7 @@ fn yaml_output_holds_the_same_templates() {
         PRIMARY,
         PRIMARY_ENDPOINTS,
         PRIMARY_DATA,
+        PRIMARY_EDGE,
         PRIMARY_INGRESS,
         PRIMARY_COMPUTE,
         PRIMARY_DEPLOYMENTS,
@@ -172,7 +182,8 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY, "us-east-1", "68", "resources"],
             [PRIMARY_ENDPOINTS, "us-east-1", "33", "resources"],
             [PRIMARY_DATA, "us-east-1", "18", "resources"],
-            [PRIMARY_INGRESS, "us-east-1", "18", "resources"],
+            [PRIMARY_EDGE, "us-east-1", "10", "resources"],
+            [PRIMARY_INGRESS, "us-east-1", "19", "resources"],
             [PRIMARY_COMPUTE, "us-east-1", "40", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "8", "resources"],
             [RECOVERY, "eu-west-1", "68", "resources"],
@@ -185,7 +196,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "8 stacks, 286 resources, 286 checked against their registry schemas: 0 findings",
+        "9 stacks, 297 resources, 297 checked against their registry schemas: 0 findings",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
     let broken = VALID.replacen("azCount: 3", "azCuont: 3", 1);

@@ -42,6 +42,9 @@ fn stateful_logical_ids_and_policies_are_pinned() {
             "IntegrationPlatform-Primary-Data/CacheAuthToken AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/Cache AWS::ElastiCache::ReplicationGroup DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
             "IntegrationPlatform-Primary-Data/Database AWS::RDS::DBInstance DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
+            "IntegrationPlatform-Primary-Edge/EdgeKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Edge/OriginVerifySecret AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Edge/WafLogs AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/KongLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/IntegrationServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/WebhookReceiverLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
@@ -112,7 +115,8 @@ fn no_security_group_admits_the_internet() {
 /// keeps the master password itself.
 #[test]
 fn no_secret_value_appears_in_any_template() {
-    const SECRET_PROPERTIES: &[&str] = &["AuthToken", "MasterUserPassword", "Password", "SecretString"];
+    // `HeaderValue`: CloudFront's origin-verify header.
+    const SECRET_PROPERTIES: &[&str] = &["AuthToken", "MasterUserPassword", "Password", "SecretString", "HeaderValue"];
     let mut secret_properties = 0;
     for (stack, template) in default_templates() {
         fn walk(node: &serde_json::Value, path: &str, found: &mut usize) {
@@ -133,5 +137,52 @@ fn no_secret_value_appears_in_any_template() {
         }
         walk(&template, &stack, &mut secret_properties);
     }
-    assert!(secret_properties > 0, "the Redis AUTH token is checked");
+    assert!(secret_properties >= 2, "the Redis AUTH token and the origin-verify header are checked");
+}
+
+/// The values a load balancer rule compares a header with are the origin-verify secret, resolved at
+/// deploy time: a literal there would publish it.
+#[test]
+fn header_conditions_compare_with_a_dynamic_reference() {
+    let mut conditions = 0;
+    for (stack, template) in default_templates() {
+        for (logical_id, resource) in template["Resources"].as_object().unwrap() {
+            for condition in resource["Properties"]["Conditions"].as_array().into_iter().flatten() {
+                if condition["Field"] == "http-header" {
+                    conditions += 1;
+                    for value in condition["HttpHeaderConfig"]["Values"].as_array().unwrap() {
+                        let text = value.as_str().unwrap_or_default();
+                        assert!(text.starts_with("{{resolve:secretsmanager:"), "{stack}/{logical_id}: {value}");
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(conditions, 1, "the public ALB's production listener requires CloudFront's header");
+}
+
+/// Nothing secret-shaped appears in any output file (templates, manifest, Kong config, AppSpecs): no
+/// AWS access key ID, no private key, and no long random-looking token: 24+ letters and digits with
+/// several digits and no run of lower-case letters longer than four, which is what a generated
+/// password or API key looks like and what words (logical IDs, names) are not.
+#[test]
+fn no_output_file_holds_a_secret_shaped_value() {
+    let config = ConfigFile::embedded_default().unwrap();
+    let app = platform::build(config.config()).unwrap().synth().unwrap();
+    let files = cfn_synth::assembly::Assembly::new(&app, cfn_synth::template::TemplateFormat::Json).unwrap().files;
+    assert!(files.len() > 10, "templates, manifest and artifacts are scanned");
+    for (name, text) in &files {
+        assert!(!text.contains("PRIVATE KEY"), "{name} holds a private key");
+        for token in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+            let access_key = token.len() == 20
+                && (token.starts_with("AKIA") || token.starts_with("ASIA"))
+                && token.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            assert!(!access_key, "{name} holds an AWS access key ID: {token}");
+            let longest_lower_run =
+                token.split(|c: char| !c.is_ascii_lowercase()).map(str::len).max().unwrap_or_default();
+            let random_looking =
+                token.len() >= 24 && token.chars().filter(char::is_ascii_digit).count() >= 3 && longest_lower_run <= 4;
+            assert!(!random_looking, "{name} holds a secret-shaped token: {token}");
+        }
+    }
 }

@@ -23,6 +23,9 @@ pub struct ComputeConfig {
     /// Kong's routes and plugins.
     #[serde(default)]
     pub gateway: GatewayConfig,
+    /// CloudFront and AWS WAF in front of the public ALB. Read in the primary region only.
+    #[serde(default)]
+    pub edge: super::EdgeConfig,
 }
 
 /// What Kong routes, and the limits it enforces.

@@ -1,6 +1,7 @@
 //! The platform configuration file: its shape, its JSON Schema, and loading with located errors.
 
 mod compute;
+mod edge;
 mod load;
 mod model;
 mod source_map;
@@ -10,6 +11,7 @@ pub use compute::{
     fargate_accepts, ComputeConfig, DeploymentConfig, DomainConfig, GatewayConfig, LifecycleEvent, LifecycleHook,
     LimitBy, RateLimitConfig, RouteConfig, ScaleOutStep, ServiceConfig, TrafficShifting, Upstream, WorkerConfig,
 };
+pub use edge::{EdgeConfig, PriceClass};
 pub use load::{ConfigError, ConfigFile, DisplayLocation, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
 pub use model::{
     DataConfig, FlowLogsConfig, NatGateways, NetworkConfig, PlatformConfig, PostgresConfig, QueueConfig, RedisConfig,

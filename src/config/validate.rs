@@ -6,6 +6,7 @@
 use ipnet::Ipv4Net;
 
 use super::compute::{fargate_accepts, ComputeConfig};
+use super::edge::EdgeConfig;
 use super::model::{DataConfig, PlatformConfig, RegionRole};
 
 /// One problem in a config, named by key path.
@@ -117,8 +118,16 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
             validate_compute(compute, &key)?;
         }
     }
-    if !config.regions.iter().any(|region| region.role == RegionRole::Primary) {
+    let Some(primary) = config.regions.iter().position(|region| region.role == RegionRole::Primary) else {
         return Err(issue("regions", "one region must have role primary"));
+    };
+    if config.regions[primary].compute.is_none() {
+        if let Some(index) = config.regions.iter().position(|region| region.compute.is_some()) {
+            return Err(issue(
+                format!("regions[{index}].compute"),
+                format!("a compute tier needs one in the primary region (regions[{primary}]), whose CloudFront distribution fronts it"),
+            ));
+        }
     }
     Ok(())
 }
@@ -224,12 +233,38 @@ fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
         }
     }
     validate_gateway(compute, key)?;
+    validate_edge(&compute.edge, &format!("{key}.edge"))?;
     let steps = &worker.scale_out_steps;
     let ordered = steps.windows(2).all(|pair| pair[0].messages_above < pair[1].messages_above);
     if steps.is_empty() || steps[0].messages_above != 0 || !ordered || steps.iter().any(|step| step.add_tasks < 1) {
         return Err(issue(
             format!("{key}.workerService.scaleOutSteps"),
             "steps start at messagesAbove 0, rise strictly, and each adds at least one task",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_edge(edge: &EdgeConfig, key: &str) -> Result<(), Issue> {
+    let limit = edge.requests_per_five_minutes;
+    if !(10..=2_000_000_000).contains(&limit) {
+        return Err(issue(format!("{key}.requestsPerFiveMinutes"), format!("{limit} is outside 10 to 2000000000")));
+    }
+    let header = &edge.origin_verify_header;
+    // An HTTP token, and not a header CloudFront refuses to add to origin requests.
+    let token = !header.is_empty()
+        && header.len() <= 64
+        && header.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let lower = header.to_ascii_lowercase();
+    let reserved = ["host", "authorization", "cache-control", "connection", "content-length", "cookie", "via"]
+        .contains(&lower.as_str())
+        || lower.starts_with("x-amz-")
+        || lower.starts_with("x-edge-")
+        || lower.starts_with("x-forwarded-");
+    if !token || reserved {
+        return Err(issue(
+            format!("{key}.originVerifyHeader"),
+            format!("{header:?} is not a header name CloudFront can add (letters, digits, '-' or '_', not reserved)"),
         ));
     }
     Ok(())
@@ -384,6 +419,25 @@ mod tests {
             (
                 |c| c.regions[0].compute.as_mut().unwrap().gateway.routes[0].paths.push("/webhooks".into()),
                 "regions[0].compute.gateway.routes[1].paths[0]",
+            ),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().edge.requests_per_five_minutes = 5,
+                "regions[0].compute.edge.requestsPerFiveMinutes",
+            ),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().edge.origin_verify_header = "X-Forwarded-Secret".into(),
+                "regions[0].compute.edge.originVerifyHeader",
+            ),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().edge.origin_verify_header = "X Origin".into(),
+                "regions[0].compute.edge.originVerifyHeader",
+            ),
+            (
+                |c| {
+                    c.regions[1].data = c.regions[0].data.clone();
+                    c.regions[1].compute = c.regions[0].compute.take();
+                },
+                "regions[1].compute",
             ),
         ];
         for (mutate, key) in cases {

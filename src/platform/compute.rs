@@ -412,6 +412,7 @@ fn kong_declarative_config(config: &ComputeConfig, internal_name: &str) -> KongD
         rate_limit_by: gateway.rate_limit.limit_by.as_str().to_owned(),
         redis_port: REDIS_PORT,
         max_request_megabytes: gateway.max_request_megabytes,
+        strip_headers: vec![config.edge.origin_verify_header.clone()],
     }
 }
 

@@ -7,7 +7,7 @@
 
 use super::security::SecurityGroups;
 use super::{add_region_mapping, PlatformError};
-use crate::config::DataConfig;
+use crate::config::{RegionConfig, RegionRole};
 use crate::construct::App;
 use crate::constructs::data::{
     AccessLogs, Bucket, BucketProps, PostgresDatabase, PostgresProps, Queue, QueueProps, RedisCluster, RedisProps,
@@ -60,20 +60,29 @@ pub struct DataTier {
     pub documents: Bucket,
     /// Audit logs, under Object Lock.
     pub audit_logs: Bucket,
-    /// The access-log bucket, where the load balancers log too.
+    /// The access-log bucket, where the load balancers and (in the primary region) CloudFront log too.
     pub access_logs: Bucket,
 }
 
-/// Builds the data tier into the stack `stack_name`.
+/// The deterministic name of the platform's bucket for `purpose` in `region`, as an `Fn::Sub` string
+/// (it holds the account ID), so that callers can add to it.
+pub fn bucket_name(app_name: &str, purpose: &str, region: &str) -> String {
+    format!("{app_name}-{purpose}-${{AWS::AccountId}}-{region}")
+}
+
+/// Builds the data tier of `region` (which has one) into the stack `stack_name`.
 pub(super) fn build(
     app: &mut App,
     stack_name: &str,
     app_name: &str,
     vpc: &Vpc,
     groups: &SecurityGroups,
-    config: &DataConfig,
+    region: &RegionConfig,
     key_path: &str,
 ) -> Result<DataTier, PlatformError> {
+    let config = region.data.as_ref().expect("the caller builds the data tier of regions that have one");
+    // The primary region's CloudFront distribution logs into this region's access-log bucket.
+    let cloudfront_logs = region.role == RegionRole::Primary && region.compute.is_some();
     let stack = app.stack_mut(stack_name).expect("the data stack exists");
     add_region_mapping(
         stack,
@@ -91,7 +100,7 @@ pub(super) fn build(
     ));
     let mut root = stack.root();
     let key = EncryptionKey::new(&mut root, "DataKey", &format!("Encrypts the data tier of {stack_name}"), vec![])?;
-    let bucket_name = |purpose: &str| Value::sub(format!("{app_name}-{purpose}-${{AWS::AccountId}}-${{AWS::Region}}"));
+    let bucket_name = |purpose: &str| Value::sub(bucket_name(app_name, purpose, &region.region));
 
     let access_logs = Bucket::access_log_bucket(
         &mut root,
@@ -99,6 +108,7 @@ pub(super) fn build(
         bucket_name("access-logs"),
         ACCESS_LOG_DAYS,
         Some(Value::find_in_map(LOAD_BALANCER_ACCOUNTS, Value::region(), "AccountId")),
+        cloudfront_logs,
     )?;
     let documents = Bucket::new(
         &mut root,

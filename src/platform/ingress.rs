@@ -5,6 +5,7 @@
 //! that load balancers (which keep their DNS names) outlive redeployments of the services.
 
 use super::data::DataTier;
+use super::edge::OriginVerification;
 use super::security::{SecurityGroups, INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
 use super::PlatformError;
 use crate::cfn::certificatemanager;
@@ -70,6 +71,7 @@ pub(super) fn build(
     groups: &SecurityGroups,
     data: &DataTier,
     config: &ComputeConfig,
+    verification: &OriginVerification,
 ) -> Result<Ingress, PlatformError> {
     let stack = app.stack_mut(stack_name).expect("the ingress stack exists");
     let region = stack.region().to_owned();
@@ -116,7 +118,8 @@ pub(super) fn build(
                    id: &str,
                    balancer: &ApplicationLoadBalancer,
                    service: &ServiceConfig,
-                   ports: (i64, i64)| {
+                   ports: (i64, i64),
+                   required_header: Option<(&str, Value<String>)>| {
         let props = TargetGroupProps {
             vpc_id: vpc.vpc_id(),
             port: service.port,
@@ -125,8 +128,13 @@ pub(super) fn build(
         };
         let blue = TargetGroup::new(root, &format!("{id}Blue"), &props)?;
         let green = TargetGroup::new(root, &format!("{id}Green"), &props)?;
-        let production: ResourceRef<_> =
-            balancer.add_https_listener(root, &format!("{id}Production"), ports.0, &blue)?;
+        let production_id = format!("{id}Production");
+        let production: ResourceRef<_> = match required_header {
+            Some(header) => {
+                balancer.add_https_listener_requiring_header(root, &production_id, ports.0, &blue, header)?
+            }
+            None => balancer.add_https_listener(root, &production_id, ports.0, &blue)?,
+        };
         let test = balancer.add_https_listener(root, &format!("{id}Test"), ports.1, &blue)?;
         Ok::<_, PlatformError>(BlueGreenTargets {
             blue,
@@ -137,13 +145,16 @@ pub(super) fn build(
             load_balancer_full_name: balancer.resource().attr_load_balancer_full_name(),
         })
     };
-    let kong = targets(&mut root, "Kong", &public, &config.kong, (443, TEST_LISTENER_PORT))?;
+    // Only requests that came through CloudFront (they carry its secret header) reach Kong.
+    let origin_header = (verification.header.as_str(), verification.value());
+    let kong = targets(&mut root, "Kong", &public, &config.kong, (443, TEST_LISTENER_PORT), Some(origin_header))?;
     let integration = targets(
         &mut root,
         "Integration",
         &internal,
         &config.integration_service,
         (i64::from(INTEGRATION_LISTENER_PORT), TEST_LISTENER_PORT),
+        None,
     )?;
     let webhook = targets(
         &mut root,
@@ -151,6 +162,7 @@ pub(super) fn build(
         &internal,
         &config.webhook_receiver,
         (i64::from(WEBHOOK_LISTENER_PORT), WEBHOOK_TEST_LISTENER_PORT),
+        None,
     )?;
 
     let internal_name = internal_name(&region, &domain.name);

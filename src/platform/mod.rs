@@ -6,17 +6,19 @@
 
 mod compute;
 mod data;
+mod edge;
 mod endpoints;
 mod ingress;
 mod network;
 mod security;
 
 pub use compute::{render_appspec, IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
-pub use data::DataTier;
+pub use data::{bucket_name, DataTier};
+pub use edge::{origin_verify_secret_name, OriginVerification, EDGE_REGION};
 pub use ingress::{internal_name, origin_name, BlueGreenTargets, Ingress};
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
 
-use crate::config::{PlatformConfig, RegionConfig};
+use crate::config::{PlatformConfig, RegionConfig, RegionRole};
 use indexmap::IndexMap;
 
 use crate::construct::{pascal_case, App, ConstructError, Stack};
@@ -51,6 +53,7 @@ pub enum PlatformError {
 pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
     config.validate().map_err(|issue| PlatformError::Config { key: issue.key, message: issue.message })?;
     let mut app = App::new(&config.app);
+    let verification = origin_verification(config);
     for (index, region) in config.regions.iter().enumerate() {
         let key = format!("regions[{index}]");
         let network_stack = add_region_stack(&mut app, config, region, "Network")?;
@@ -63,12 +66,21 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
         let groups = security::build(&mut app, &network_name, &vpc, &ports, &key)?;
         let endpoints_name = add_region_stack(&mut app, config, region, "Endpoints")?.name().to_owned();
         endpoints::build(&mut app, &endpoints_name, &vpc, &groups)?;
-        if let Some(data_config) = &region.data {
+        if region.data.is_some() {
             let data_name = add_region_stack(&mut app, config, region, "Data")?.name().to_owned();
-            let data = data::build(&mut app, &data_name, &config.app, &vpc, &groups, data_config, &key)?;
-            if let Some(compute_config) = &region.compute {
-                let ingress_name = add_region_stack(&mut app, config, region, "Ingress")?.name().to_owned();
-                let ingress = ingress::build(&mut app, &ingress_name, &vpc, &groups, &data, compute_config)?;
+            let data = data::build(&mut app, &data_name, &config.app, &vpc, &groups, region, &key)?;
+            if let (Some(compute_config), Some(verification)) = (&region.compute, &verification) {
+                if region.role == RegionRole::Primary {
+                    let edge_stack = add_stack_in(&mut app, config, region, "Edge", EDGE_REGION)?;
+                    edge_stack.add_dependency(&data_name);
+                    let replicas = replica_regions(config);
+                    edge::build(&mut app, verification, &config.app, &region.region, compute_config, &replicas)?;
+                }
+                let ingress_stack = add_region_stack(&mut app, config, region, "Ingress")?;
+                ingress_stack.add_dependency(&verification.stack_name);
+                let ingress_name = ingress_stack.name().to_owned();
+                let ingress =
+                    ingress::build(&mut app, &ingress_name, &vpc, &groups, &data, compute_config, verification)?;
                 let compute_name = add_region_stack(&mut app, config, region, "Compute")?.name().to_owned();
                 let compute = compute::build(&mut app, &compute_name, &vpc, &groups, &data, &ingress, compute_config)?;
                 let deployments_name = add_region_stack(&mut app, config, region, "Deployments")?.name().to_owned();
@@ -104,6 +116,33 @@ fn add_region_mapping(
     Ok(())
 }
 
+/// The origin verification of the edge, when the primary region has a compute tier for it to front.
+fn origin_verification(config: &PlatformConfig) -> Option<OriginVerification> {
+    let primary = config.regions.iter().find(|region| region.role == RegionRole::Primary)?;
+    let compute = primary.compute.as_ref()?;
+    Some(OriginVerification {
+        stack_name: stack_name(config, primary, "Edge"),
+        header: compute.edge.origin_verify_header.clone(),
+        secret_name: origin_verify_secret_name(&config.app),
+    })
+}
+
+/// The regions outside the edge region whose load balancers require the origin-verify header, and so
+/// need a replica of its secret.
+fn replica_regions(config: &PlatformConfig) -> Vec<String> {
+    config
+        .regions
+        .iter()
+        .filter(|region| region.compute.is_some() && region.region != EDGE_REGION)
+        .map(|region| region.region.clone())
+        .collect()
+}
+
+/// The name of a region role's stack of one tier: `<App>-<Role>-<Tier>`.
+fn stack_name(config: &PlatformConfig, region: &RegionConfig, tier: &str) -> String {
+    format!("{}-{}-{tier}", pascal_case(&config.app), region.role.stack_segment())
+}
+
 /// Adds a stack of one tier in one region, named and tagged the platform's way.
 fn add_region_stack<'a>(
     app: &'a mut App,
@@ -111,8 +150,20 @@ fn add_region_stack<'a>(
     region: &RegionConfig,
     tier: &str,
 ) -> Result<&'a mut Stack, PlatformError> {
-    let name = format!("{}-{}-{tier}", pascal_case(&config.app), region.role.stack_segment());
-    let stack = app.add_stack(&name, &region.region)?;
+    add_stack_in(app, config, region, tier, &region.region)
+}
+
+/// Adds a stack of one tier of a region role, deployed to `region_code` (which differs from the role's
+/// region for global resources that AWS keeps in us-east-1).
+fn add_stack_in<'a>(
+    app: &'a mut App,
+    config: &PlatformConfig,
+    region: &RegionConfig,
+    tier: &str,
+    region_code: &str,
+) -> Result<&'a mut Stack, PlatformError> {
+    let name = stack_name(config, region, tier);
+    let stack = app.add_stack(&name, region_code)?;
     stack.add_tag("app", &config.app);
     stack.add_tag("region-role", region.role.tag_value());
     for (key, value) in &config.tags {
@@ -137,6 +188,7 @@ mod tests {
                 ("IntegrationPlatform-Primary-Network", "us-east-1"),
                 ("IntegrationPlatform-Primary-Endpoints", "us-east-1"),
                 ("IntegrationPlatform-Primary-Data", "us-east-1"),
+                ("IntegrationPlatform-Primary-Edge", "us-east-1"),
                 ("IntegrationPlatform-Primary-Ingress", "us-east-1"),
                 ("IntegrationPlatform-Primary-Compute", "us-east-1"),
                 ("IntegrationPlatform-Primary-Deployments", "us-east-1"),

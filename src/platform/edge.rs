@@ -1,0 +1,226 @@
+//! The edge stack: CloudFront in front of the primary region's public ALB, its WAF web ACL, the viewer
+//! certificate, the apex DNS records, and the secret that proves a request came through CloudFront.
+//!
+//! CloudFront, its certificate and a `CLOUDFRONT`-scoped web ACL all live in us-east-1, so this stack
+//! is in us-east-1 whatever the primary region is. It reaches the other stacks by deterministic names
+//! only, never by cross-region references:
+//! - the origin is `origin-<primary region>.<domain>`, the alias the primary ingress stack publishes;
+//! - logs go to the primary data stack's access-log bucket, whose name is deterministic;
+//! - the origin-verify secret has a fixed name and is replicated to every other region with a compute
+//!   tier, where the ingress stacks resolve it by name.
+//!
+//! Hence the order: the primary data stack, then this stack, then every ingress stack.
+
+use super::data::bucket_name;
+use super::ingress::origin_name;
+use super::PlatformError;
+use crate::cfn::certificatemanager;
+use crate::cfn::certificatemanager::certificate::DomainValidationOption;
+use crate::cfn::cloudfront::distribution::DistributionConfigPriceClass;
+use crate::cfn::wafv2::web_acl::Scope as WafScope;
+use crate::config::{ComputeConfig, PriceClass};
+use crate::construct::App;
+use crate::constructs::data::Secret;
+use crate::constructs::edge::{Cdn, CdnOrigin, CdnProps, WebAcl, WebAclProps};
+use crate::constructs::kms::EncryptionKey;
+use crate::constructs::logs::{self, LogGroup};
+use crate::template::{Output, Value};
+
+/// The region of everything CloudFront-scoped.
+pub const EDGE_REGION: &str = "us-east-1";
+
+/// Days the WAF logs are kept.
+const WAF_LOG_DAYS: u32 = 365;
+
+/// Length of the generated origin-verify value (letters and digits).
+const ORIGIN_VERIFY_LENGTH: i64 = 48;
+
+/// What the ingress stacks need from the edge: the header their public listeners require.
+#[derive(Debug, Clone)]
+pub struct OriginVerification {
+    /// The edge stack, which every ingress stack must follow.
+    pub stack_name: String,
+    /// The header's name.
+    pub header: String,
+    /// The secret's name, which resolves in every region with a compute tier.
+    pub secret_name: String,
+}
+
+impl OriginVerification {
+    /// The header's value, as a dynamic reference resolved at deploy time in the consuming stack.
+    pub fn value(&self) -> Value<String> {
+        Secret::value_by_name(&self.secret_name)
+    }
+}
+
+/// The name of the origin-verify secret.
+pub fn origin_verify_secret_name(app_name: &str) -> String {
+    format!("{app_name}/edge/origin-verify")
+}
+
+/// Builds the edge into its stack (in us-east-1) for the primary region `primary_region` and its
+/// compute config; `replica_regions` are the other regions whose ALBs require the header.
+pub(super) fn build(
+    app: &mut App,
+    verification: &OriginVerification,
+    app_name: &str,
+    primary_region: &str,
+    config: &ComputeConfig,
+    replica_regions: &[String],
+) -> Result<(), PlatformError> {
+    let stack_name = verification.stack_name.as_str();
+    let stack = app.stack_mut(stack_name).expect("the edge stack exists");
+    stack.set_description(format!(
+        "Edge of {app_name}: the CloudFront distribution in front of the {primary_region} public ALB, its WAF web \
+         ACL, the viewer certificate, DNS records for {}, and the origin-verify secret.",
+        config.domain.name
+    ));
+    let domain = &config.domain;
+    let edge = &config.edge;
+    let mut root = stack.root();
+    let key = EncryptionKey::new(
+        &mut root,
+        "EdgeKey",
+        &format!("Encrypts the origin-verify secret and the WAF logs of {stack_name}"),
+        vec![logs::key_grant()],
+    )?;
+    let secret = Secret::generated_named(
+        &mut root,
+        "OriginVerifySecret",
+        &verification.secret_name,
+        &format!("Value of the {} header CloudFront adds and the public ALBs require", edge.origin_verify_header),
+        &key,
+        ORIGIN_VERIFY_LENGTH,
+        replica_regions,
+    )?;
+
+    let certificate = root.add(
+        "ViewerCertificate",
+        certificatemanager::Certificate::new(domain.name.as_str()).validation_method("DNS").domain_validation_options(
+            vec![DomainValidationOption::new()
+                .domain_name(domain.name.as_str())
+                .hosted_zone_id(domain.hosted_zone_id.as_str())],
+        ),
+    )?;
+    let metric_prefix = format!("{app_name}-edge");
+    let log_group =
+        LogGroup::named(&mut root, "WafLogs", format!("aws-waf-logs-{app_name}-edge"), WAF_LOG_DAYS, key.arn())?;
+    let acl = WebAcl::new(
+        &mut root,
+        "WebAcl",
+        WebAclProps {
+            scope: WafScope::Cloudfront,
+            metric_prefix,
+            requests_per_five_minutes: edge.requests_per_five_minutes,
+            log_group,
+        },
+    )?;
+    let log_bucket = Value::sub(format!("{}.s3.amazonaws.com", bucket_name(app_name, "access-logs", primary_region)));
+    let cdn = Cdn::new(
+        &mut root,
+        "Cdn",
+        CdnProps {
+            aliases: vec![domain.name.clone()],
+            certificate_arn: certificate.ref_value(),
+            origin: CdnOrigin {
+                domain_name: origin_name(primary_region, &domain.name).into(),
+                verify_header_name: edge.origin_verify_header.clone(),
+                verify_header_value: secret.value(),
+            },
+            web_acl_arn: acl.arn(),
+            logs: (log_bucket, "cloudfront/".into()),
+            price_class: match edge.price_class {
+                PriceClass::All => DistributionConfigPriceClass::PriceClassAll,
+                PriceClass::Class200 => DistributionConfigPriceClass::PriceClass200,
+                PriceClass::Class100 => DistributionConfigPriceClass::PriceClass100,
+            },
+            comment: format!("{app_name}: API at {}", domain.name),
+        },
+    )?;
+    cdn.add_alias_records(&mut root, "AliasRecord", &domain.name, &domain.hosted_zone_id)?;
+    let distribution_id = cdn.distribution().ref_value();
+    let distribution_domain = cdn.domain_name();
+    stack.add_output("DistributionId", Output::new(&distribution_id).description("The CloudFront distribution"))?;
+    stack.add_output(
+        "DistributionDomainName",
+        Output::new(&distribution_domain).description("The distribution's cloudfront.net name"),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value as Json};
+
+    use super::*;
+    use crate::config::{ConfigFile, PlatformConfig};
+    use crate::platform::build;
+
+    fn default_config() -> PlatformConfig {
+        ConfigFile::embedded_default().unwrap().config().clone()
+    }
+
+    fn synthesized(config: &PlatformConfig) -> crate::construct::SynthesizedApp {
+        build(config).unwrap().synth().unwrap()
+    }
+
+    fn resources_of<'a>(app: &'a crate::construct::SynthesizedApp, suffix: &str) -> &'a Json {
+        let stack = app.stacks.iter().find(|stack| stack.name.ends_with(suffix)).unwrap();
+        &stack.template["Resources"]
+    }
+
+    #[test]
+    fn the_edge_fronts_the_primary_origin_and_the_ingress_requires_its_header() {
+        let app = synthesized(&default_config());
+        let edge = resources_of(&app, "-Edge");
+        let distribution = &edge["CdnDistribution"]["Properties"]["DistributionConfig"];
+        assert_eq!(distribution["Origins"][0]["DomainName"], "origin-us-east-1.api.integration-platform.example.com");
+        assert_eq!(distribution["Aliases"], json!(["api.integration-platform.example.com"]));
+        assert_eq!(distribution["WebACLId"], json!({"Fn::GetAtt": ["WebAcl", "Arn"]}));
+        assert_eq!(distribution["ViewerCertificate"]["AcmCertificateArn"], json!({"Ref": "ViewerCertificate"}));
+        assert_eq!(
+            distribution["Logging"]["Bucket"],
+            json!({"Fn::Sub": "integration-platform-access-logs-${AWS::AccountId}-us-east-1.s3.amazonaws.com"})
+        );
+        assert_eq!(edge["WebAcl"]["Properties"]["Scope"], "CLOUDFRONT");
+        assert_eq!(edge["WebAcl"]["Properties"]["Rules"][0]["Statement"]["RateBasedStatement"]["Limit"], 2000);
+        assert_eq!(edge["OriginVerifySecret"]["Properties"]["Name"], "integration-platform/edge/origin-verify");
+        assert!(edge["OriginVerifySecret"]["Properties"]["ReplicaRegions"].is_null(), "the primary is us-east-1");
+        for record in ["AliasRecordA", "AliasRecordAAAA"] {
+            assert_eq!(edge[record]["Properties"]["Name"], "api.integration-platform.example.com");
+        }
+
+        let ingress = resources_of(&app, "-Primary-Ingress");
+        let rule = &ingress["KongProductionRequireHeader"]["Properties"];
+        assert_eq!(rule["Conditions"][0]["HttpHeaderConfig"]["HttpHeaderName"], "X-Origin-Verify");
+        assert_eq!(
+            rule["Conditions"][0]["HttpHeaderConfig"]["Values"],
+            json!(["{{resolve:secretsmanager:integration-platform/edge/origin-verify:SecretString}}"])
+        );
+        let data = resources_of(&app, "-Primary-Data");
+        assert_eq!(
+            data["AccessLogsBucket"]["Properties"]["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+            "BucketOwnerPreferred",
+            "CloudFront's standard logs need ACLs"
+        );
+    }
+
+    #[test]
+    fn the_edge_stays_in_us_east_1_and_replicates_its_secret_to_another_primary_region() {
+        let mut config = default_config();
+        config.regions[0].region = "us-east-2".into();
+        config.regions[0].compute.as_mut().unwrap().edge.price_class = PriceClass::Class100;
+        let app = synthesized(&config);
+        let edge = app.stacks.iter().find(|stack| stack.name.ends_with("-Edge")).unwrap();
+        assert_eq!(edge.region, EDGE_REGION);
+        let resources = &edge.template["Resources"];
+        assert_eq!(resources["OriginVerifySecret"]["Properties"]["ReplicaRegions"], json!([{"Region": "us-east-2"}]));
+        let distribution = &resources["CdnDistribution"]["Properties"]["DistributionConfig"];
+        assert_eq!(distribution["Origins"][0]["DomainName"], "origin-us-east-2.api.integration-platform.example.com");
+        assert_eq!(distribution["PriceClass"], "PriceClass_100");
+        assert!(distribution["Logging"]["Bucket"].to_string().contains("-us-east-2.s3.amazonaws.com"));
+        let ingress = app.stacks.iter().find(|stack| stack.name.ends_with("-Primary-Ingress")).unwrap();
+        assert!(ingress.depends_on.contains(&edge.name), "the ingress waits for the secret");
+        assert_eq!(edge.depends_on, ["IntegrationPlatform-Primary-Data"]);
+    }
+}
