@@ -232,10 +232,20 @@ pub struct NetworkConfig {
     /// VPC flow logs.
     #[serde(default)]
     pub flow_logs: FlowLogsConfig,
+    /// The endpoints stack: an S3 gateway endpoint and interface endpoints for ECR, CloudWatch Logs,
+    /// Secrets Manager, SQS and KMS, so that tasks reach AWS without leaving the VPC. Default: `true`.
+    /// A region with a compute tier needs them (its task groups have no other way out to AWS); a
+    /// network-only region (a pilot-light DR region) can save their hourly cost.
+    #[serde(default = "default_endpoints")]
+    pub endpoints: bool,
 }
 
 fn default_az_count() -> u8 {
     3
+}
+
+fn default_endpoints() -> bool {
+    true
 }
 
 /// How many NAT gateways the VPC runs.

@@ -115,6 +115,12 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
             if region.data.is_none() {
                 return Err(issue(key, "the compute tier needs the data tier of its region (a `data` section)"));
             }
+            if !region.network.endpoints {
+                return Err(issue(
+                    format!("regions[{index}].network.endpoints"),
+                    "a region with a compute tier needs its VPC endpoints: its tasks reach ECR, logs and secrets only through them",
+                ));
+            }
             validate_compute(compute, &key)?;
         }
     }
@@ -408,6 +414,7 @@ mod tests {
                 "regions[0].compute.workerService.scaleOutSteps",
             ),
             (|c| c.regions[0].data = None, "regions[0].compute"),
+            (|c| c.regions[0].network.endpoints = false, "regions[0].network.endpoints"),
             (
                 |c| c.regions[0].compute.as_mut().unwrap().gateway.routes[1].name = "integration-service".into(),
                 "regions[0].compute.gateway.routes[1].name",

@@ -63,9 +63,11 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
             kong: compute.kong.port,
             services: vec![compute.integration_service.port, compute.webhook_receiver.port],
         });
-        let groups = security::build(&mut app, &network_name, &vpc, &ports, &key)?;
-        let endpoints_name = add_region_stack(&mut app, config, region, "Endpoints")?.name().to_owned();
-        endpoints::build(&mut app, &endpoints_name, &vpc, &groups)?;
+        let groups = security::build(&mut app, &network_name, &vpc, &ports)?;
+        if region.network.endpoints {
+            let endpoints_name = add_region_stack(&mut app, config, region, "Endpoints")?.name().to_owned();
+            endpoints::build(&mut app, &endpoints_name, &vpc, &groups)?;
+        }
         if region.data.is_some() {
             let data_name = add_region_stack(&mut app, config, region, "Data")?.name().to_owned();
             let data = data::build(&mut app, &data_name, &config.app, &vpc, &groups, region, &key)?;
@@ -81,6 +83,7 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
                 let ingress_name = ingress_stack.name().to_owned();
                 let ingress =
                     ingress::build(&mut app, &ingress_name, &vpc, &groups, &data, compute_config, verification)?;
+                security::admit_cloudfront(&mut app, &ingress_name, &groups, &key)?;
                 let compute_name = add_region_stack(&mut app, config, region, "Compute")?.name().to_owned();
                 let compute = compute::build(&mut app, &compute_name, &vpc, &groups, &data, &ingress, compute_config)?;
                 let deployments_name = add_region_stack(&mut app, config, region, "Deployments")?.name().to_owned();

@@ -3,7 +3,9 @@
 //! → services → PostgreSQL and Redis.
 //!
 //! The groups live in the network stack, so that the data and compute stacks attach to them without
-//! ever importing from each other.
+//! ever importing from each other. The first hop, CloudFront's origin-facing addresses into the public
+//! ALB's group, is added by the ingress stack ([`admit_cloudfront`]): a region admits CloudFront only
+//! where it runs a public ALB.
 
 use super::{add_region_mapping, PlatformError};
 use crate::construct::App;
@@ -69,25 +71,14 @@ pub(super) struct SecurityGroups {
     pub cache: SecurityGroup,
 }
 
-/// Adds the groups and their connections to the network stack `stack_name`; `key` is the region's key
-/// path in the config, for errors.
+/// Adds the groups and their connections to the network stack `stack_name`.
 pub(super) fn build(
     app: &mut App,
     stack_name: &str,
     vpc: &Vpc,
     ports: &ChainPorts,
-    key: &str,
 ) -> Result<SecurityGroups, PlatformError> {
     let stack = app.stack_mut(stack_name).expect("the network stack exists");
-    add_region_mapping(
-        stack,
-        PREFIX_LIST_MAPPING,
-        "PrefixListId",
-        CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS,
-        key,
-        "CloudFront origin-facing prefix list ID",
-    )?;
-
     let mut root = stack.root();
     let mut group = |id: &str, description: &str| SecurityGroup::new(&mut root, id, description, vpc.vpc_id());
     let groups = SecurityGroups {
@@ -99,14 +90,6 @@ pub(super) fn build(
         cache: group("CacheSecurityGroup", "Redis: commands from the service and Kong tasks")?,
     };
 
-    let prefix_list = Value::find_in_map(PREFIX_LIST_MAPPING, Value::region(), "PrefixListId");
-    groups.alb.allow_from_prefix_list(
-        &mut stack.root(),
-        "AlbFromCloudFront",
-        prefix_list,
-        Port::tcp(443),
-        "HTTPS from CloudFront's origin-facing addresses",
-    )?;
     groups.services.allow_egress_anywhere(
         &mut stack.root(),
         "ServicesToInternet",
@@ -138,6 +121,35 @@ pub(super) fn build(
     Ok(groups)
 }
 
+/// Lets CloudFront's origin-facing addresses reach the public ALB's group on 443, with the rule (and
+/// the per-region prefix list table) in the ingress stack `stack_name`; `key` is the region's key path
+/// in the config, for errors.
+pub(super) fn admit_cloudfront(
+    app: &mut App,
+    stack_name: &str,
+    groups: &SecurityGroups,
+    key: &str,
+) -> Result<(), PlatformError> {
+    let stack = app.stack_mut(stack_name).expect("the ingress stack exists");
+    add_region_mapping(
+        stack,
+        PREFIX_LIST_MAPPING,
+        "PrefixListId",
+        CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS,
+        key,
+        "CloudFront origin-facing prefix list ID",
+    )?;
+    let prefix_list = Value::find_in_map(PREFIX_LIST_MAPPING, Value::region(), "PrefixListId");
+    groups.alb.allow_from_prefix_list(
+        &mut stack.root(),
+        "AlbFromCloudFront",
+        prefix_list,
+        Port::tcp(443),
+        "HTTPS from CloudFront's origin-facing addresses",
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -154,13 +166,27 @@ mod tests {
     fn the_chain_admits_each_hop_on_its_port_only() {
         let synth = build(&default_config()).unwrap().synth().unwrap();
         let network = &synth.stacks[0].template["Resources"];
+        let ingress = synth.stacks.iter().find(|stack| stack.name.ends_with("-Primary-Ingress")).unwrap();
+        let rules =
+            network.as_object().unwrap().values().chain(ingress.template["Resources"].as_object().unwrap().values());
         let mut hops = BTreeSet::new();
-        for resource in network.as_object().unwrap().values() {
+        for resource in rules {
             if resource["Type"] != "AWS::EC2::SecurityGroupIngress" {
                 continue;
             }
             let properties = &resource["Properties"];
-            let target = properties["GroupId"]["Fn::GetAtt"][0].as_str().unwrap().to_owned();
+            // A rule in the ingress stack imports the network stack's group.
+            let target = match properties["GroupId"]["Fn::GetAtt"][0].as_str() {
+                Some(group) => group.to_owned(),
+                None => properties["GroupId"]["Fn::ImportValue"]
+                    .as_str()
+                    .unwrap()
+                    .split(":GetAtt")
+                    .nth(1)
+                    .unwrap()
+                    .trim_end_matches("GroupId")
+                    .to_owned(),
+            };
             let source = match properties["SourceSecurityGroupId"]["Fn::GetAtt"][0].as_str() {
                 Some(group) => group.to_owned(),
                 None => properties["SourcePrefixListId"]["Fn::FindInMap"][0].as_str().unwrap().to_owned(),
@@ -182,7 +208,10 @@ mod tests {
         .map(|(target, source, port)| (target.to_owned(), source.to_owned(), port))
         .collect();
         assert_eq!(hops, expected);
-        let mapping = &synth.stacks[0].template["Mappings"][PREFIX_LIST_MAPPING];
+        assert!(synth.stacks[0].template["Mappings"][PREFIX_LIST_MAPPING].is_null());
+        let dr_network = synth.stacks.iter().find(|stack| stack.name.ends_with("-DisasterRecovery-Network")).unwrap();
+        assert!(!dr_network.template.to_string().contains("SourcePrefixListId"), "no public ALB, no CloudFront rule");
+        let mapping = &ingress.template["Mappings"][PREFIX_LIST_MAPPING];
         assert_eq!(mapping["us-east-1"]["PrefixListId"], "pl-3b927c52");
         assert_eq!(mapping["eu-west-1"]["PrefixListId"], "pl-4fa04526");
     }
@@ -190,13 +219,13 @@ mod tests {
     #[test]
     fn a_region_without_a_known_prefix_list_is_a_config_error() {
         let mut config = default_config();
-        config.regions[1].region = "ap-south-1".into();
+        config.regions[0].region = "us-west-2".into();
         let err = build(&config).unwrap_err();
         assert_eq!(
             err,
             PlatformError::Config {
-                key: "regions[1].region".into(),
-                message: "no CloudFront origin-facing prefix list ID is known for ap-south-1".into()
+                key: "regions[0].region".into(),
+                message: "no CloudFront origin-facing prefix list ID is known for us-west-2".into()
             }
         );
     }
