@@ -13,7 +13,8 @@ pub struct EdgeConfig {
     #[serde(default)]
     pub price_class: PriceClass,
     /// Requests one client IP may make in any 5 minutes before AWS WAF blocks it (10 to
-    /// 2,000,000,000). Default: 2000. Kong's per-minute limit still applies behind it.
+    /// 2,000,000,000). Default: 10000: a flood guard well above Kong's per-minute API quota (600 a minute is
+    /// 3000 in 5 minutes), so that Kong's limit is the one well-behaved clients meet.
     #[serde(default = "default_requests_per_five_minutes")]
     pub requests_per_five_minutes: i64,
     /// The header CloudFront adds to every origin request with a secret value, and the public ALB
@@ -33,7 +34,7 @@ impl Default for EdgeConfig {
 }
 
 fn default_requests_per_five_minutes() -> i64 {
-    2000
+    10_000
 }
 
 fn default_origin_verify_header() -> String {

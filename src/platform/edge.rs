@@ -183,7 +183,7 @@ mod tests {
             json!({"Fn::Sub": "integration-platform-access-logs-${AWS::AccountId}-us-east-1.s3.amazonaws.com"})
         );
         assert_eq!(edge["WebAcl"]["Properties"]["Scope"], "CLOUDFRONT");
-        assert_eq!(edge["WebAcl"]["Properties"]["Rules"][0]["Statement"]["RateBasedStatement"]["Limit"], 2000);
+        assert_eq!(edge["WebAcl"]["Properties"]["Rules"][0]["Statement"]["RateBasedStatement"]["Limit"], 10_000);
         assert_eq!(edge["OriginVerifySecret"]["Properties"]["Name"], "integration-platform/edge/origin-verify");
         assert!(edge["OriginVerifySecret"]["Properties"]["ReplicaRegions"].is_null(), "the primary is us-east-1");
         for record in ["AliasRecordA", "AliasRecordAAAA"] {
