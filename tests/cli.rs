@@ -182,7 +182,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY, "us-east-1", "67", "resources"],
             [PRIMARY_ENDPOINTS, "us-east-1", "33", "resources"],
             [PRIMARY_DATA, "us-east-1", "18", "resources"],
-            [PRIMARY_EDGE, "us-east-1", "10", "resources"],
+            [PRIMARY_EDGE, "us-east-1", "11", "resources"],
             [PRIMARY_INGRESS, "us-east-1", "20", "resources"],
             [PRIMARY_COMPUTE, "us-east-1", "40", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "8", "resources"],
@@ -196,7 +196,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "9 stacks, 296 resources, 296 checked against their registry schemas: 0 findings",
+        "9 stacks, 297 resources, 297 checked against their registry schemas: 0 findings",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
     let broken = VALID.replacen("azCount: 3", "azCuont: 3", 1);

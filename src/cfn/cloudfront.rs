@@ -5,6 +5,7 @@
 
 pub use cache_policy::CachePolicy;
 pub use distribution::Distribution;
+pub use function::Function;
 pub use origin_access_control::OriginAccessControl;
 pub use origin_request_policy::OriginRequestPolicy;
 pub use response_headers_policy::ResponseHeadersPolicy;
@@ -13,6 +14,7 @@ pub use response_headers_policy::ResponseHeadersPolicy;
 pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
     <CachePolicy as crate::template::CfnResource>::SPEC,
     <Distribution as crate::template::CfnResource>::SPEC,
+    <Function as crate::template::CfnResource>::SPEC,
     <OriginAccessControl as crate::template::CfnResource>::SPEC,
     <OriginRequestPolicy as crate::template::CfnResource>::SPEC,
     <ResponseHeadersPolicy as crate::template::CfnResource>::SPEC,
@@ -3852,6 +3854,210 @@ pub mod distribution {
 
     impl From<ViewerMtlsMode> for Value<ViewerMtlsMode> {
         fn from(value: ViewerMtlsMode) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+}
+
+/// `AWS::CloudFront::Function`: the resource struct, its nested types and its attributes.
+pub mod function {
+    use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};
+
+    /// Creates a CF function.
+    /// To create a function, you provide the function code and some configuration information about the function. The response contains an Amazon Resource Name (ARN) that uniquely identifies the function, and the function’s stage.
+    /// By default, when you create a function, it’s in the ``DEVELOPMENT`` stage. In this stage, you can [test the function](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/test-function.html) in the CF console (or with ``TestFunction`` in the CF API).
+    /// When you’re ready to use your function with a CF distribution, publish the function to the ``LIVE`` stage. You can do this in the CF console, with ``PublishFunction`` in the CF API, or by updating the ``AWS::CloudFront::Function`` resource with the ``AutoPublish`` property set to ``true``. When the function is published to the ``LIVE`` stage, you can attach it to a distribution’s cache behavior, using the function’s ARN.
+    /// To automatically publish the function to the ``LIVE`` stage when it’s created, set the ``AutoPublish`` property to ``true``.
+    ///
+    /// Generated from the registry schema of `AWS::CloudFront::Function`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct Function {
+        /// A flag that determines whether to automatically publish the function to the ``LIVE`` stage when it’s created. To automatically publish to the ``LIVE`` stage, set this property to ``true``.
+        #[serde(rename = "AutoPublish", skip_serializing_if = "Option::is_none")]
+        pub auto_publish: Option<Value<bool>>,
+        /// The function code. For more information about writing a CloudFront function, see [Writing function code for CloudFront Functions](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/writing-function-code.html) in the *Amazon CloudFront Developer Guide*.
+        #[serde(rename = "FunctionCode")]
+        pub function_code: Value<String>,
+        /// Contains configuration information about a CloudFront function.
+        #[serde(rename = "FunctionConfig")]
+        pub function_config: Box<FunctionConfig>,
+        /// Contains metadata about a CloudFront function.
+        #[serde(rename = "FunctionMetadata", skip_serializing_if = "Option::is_none")]
+        pub function_metadata: Option<Box<FunctionMetadata>>,
+        /// A name to identify the function.
+        #[serde(rename = "Name")]
+        pub name: Value<String>,
+        /// A complex type that contains zero or more ``Tag`` elements.
+        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        pub tags: Option<Vec<Tag>>,
+    }
+
+    impl Function {
+        /// A `Function` with its required properties; set the optional ones with the builder methods.
+        pub fn new(function_code: impl Into<Value<String>>, function_config: FunctionConfig, name: impl Into<Value<String>>) -> Self {
+            Self {
+                auto_publish: None,
+                function_code: function_code.into(),
+                function_config: Box::new(function_config),
+                function_metadata: None,
+                name: name.into(),
+                tags: None,
+            }
+        }
+
+        /// Sets `AutoPublish`: A flag that determines whether to automatically publish the function to the ``LIVE`` stage when it’s created.
+        #[must_use]
+        pub fn auto_publish(mut self, value: impl Into<Value<bool>>) -> Self {
+            self.auto_publish = Some(value.into());
+            self
+        }
+
+        /// Sets `FunctionMetadata`: Contains metadata about a CloudFront function.
+        #[must_use]
+        pub fn function_metadata(mut self, value: FunctionMetadata) -> Self {
+            self.function_metadata = Some(Box::new(value));
+            self
+        }
+
+        /// Sets `Tags`: A complex type that contains zero or more ``Tag`` elements.
+        #[must_use]
+        pub fn tags(mut self, value: Vec<Tag>) -> Self {
+            self.tags = Some(value);
+            self
+        }
+    }
+    impl CfnResource for Function {
+        const TYPE: &'static str = "AWS::CloudFront::Function";
+        const SPEC: ResourceSpec = ResourceSpec {
+            type_name: "AWS::CloudFront::Function",
+            create_only_properties: &["/properties/Name"],
+            primary_identifier: &["/properties/FunctionARN"],
+            attributes: &["FunctionARN", "FunctionMetadata.FunctionARN", "Stage"],
+            schema: include_str!("../../schemas/resources/AWS_CloudFront_Function.json"),
+        };
+    }
+
+    impl Reference<Function> {
+        /// `Fn::GetAtt` of `FunctionARN`.
+        pub fn attr_function_arn(&self) -> Value<String> {
+            self.get_att("FunctionARN")
+        }
+
+        /// `Fn::GetAtt` of `FunctionMetadata.FunctionARN`: The Amazon Resource Name (ARN) of the function.
+        pub fn attr_function_metadata_function_arn(&self) -> Value<String> {
+            self.get_att("FunctionMetadata.FunctionARN")
+        }
+
+        /// `Fn::GetAtt` of `Stage`.
+        pub fn attr_stage(&self) -> Value<String> {
+            self.get_att("Stage")
+        }
+    }
+
+    /// Contains configuration information about a CloudFront function.
+    ///
+    /// Generated from `AWS::CloudFront::Function` at `/properties/FunctionConfig`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct FunctionConfig {
+        /// A comment to describe the function. The comment cannot be longer than 128 characters.
+        #[serde(rename = "Comment")]
+        pub comment: Value<String>,
+        /// The configuration for the key value store associations.
+        #[serde(rename = "KeyValueStoreAssociations", skip_serializing_if = "Option::is_none")]
+        pub key_value_store_associations: Option<List<KeyValueStoreAssociation>>,
+        /// The function's runtime environment version.
+        #[serde(rename = "Runtime")]
+        pub runtime: Value<FunctionConfigRuntime>,
+    }
+
+    impl FunctionConfig {
+        /// A `FunctionConfig` with its required properties; set the optional ones with the builder methods.
+        pub fn new(comment: impl Into<Value<String>>, runtime: impl Into<Value<FunctionConfigRuntime>>) -> Self {
+            Self {
+                comment: comment.into(),
+                key_value_store_associations: None,
+                runtime: runtime.into(),
+            }
+        }
+
+        /// Sets `KeyValueStoreAssociations`: The configuration for the key value store associations.
+        #[must_use]
+        pub fn key_value_store_associations(mut self, value: impl Into<List<KeyValueStoreAssociation>>) -> Self {
+            self.key_value_store_associations = Some(value.into());
+            self
+        }
+    }
+
+    /// The key value store association.
+    ///
+    /// Generated from `AWS::CloudFront::Function` at `/properties/FunctionConfig/KeyValueStoreAssociations/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct KeyValueStoreAssociation {
+        /// The Amazon Resource Name (ARN) of the key value store association.
+        #[serde(rename = "KeyValueStoreARN")]
+        pub key_value_store_arn: Value<String>,
+    }
+
+    impl KeyValueStoreAssociation {
+        /// A `KeyValueStoreAssociation` with its required properties; set the optional ones with the builder methods.
+        pub fn new(key_value_store_arn: impl Into<Value<String>>) -> Self {
+            Self {
+                key_value_store_arn: key_value_store_arn.into(),
+            }
+        }
+    }
+
+    /// Contains metadata about a CloudFront function.
+    ///
+    /// Generated from `AWS::CloudFront::Function` at `/properties/FunctionMetadata`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct FunctionMetadata {
+    }
+
+    impl FunctionMetadata {
+        /// A `FunctionMetadata` with its required properties (it has none); set the optional ones with the builder methods.
+        pub fn new() -> Self {
+            Self {
+            }
+        }
+    }
+
+    /// The function's runtime environment version.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum FunctionConfigRuntime {
+        /// `cloudfront-js-1.0`
+        CloudfrontJs10,
+        /// `cloudfront-js-2.0`
+        CloudfrontJs20,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl FunctionConfigRuntime {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["cloudfront-js-1.0", "cloudfront-js-2.0"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::CloudfrontJs10 => "cloudfront-js-1.0",
+                Self::CloudfrontJs20 => "cloudfront-js-2.0",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for FunctionConfigRuntime {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<FunctionConfigRuntime> for Value<FunctionConfigRuntime> {
+        fn from(value: FunctionConfigRuntime) -> Self {
             Value::string_literal(value.as_str())
         }
     }

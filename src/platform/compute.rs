@@ -4,6 +4,7 @@
 //! templates.
 
 use indexmap::IndexMap;
+use ipnet::Ipv4Net;
 use serde::Serialize;
 
 use super::data::DataTier;
@@ -18,7 +19,7 @@ use crate::constructs::compute::{
     FargateTaskDefinition, MetricAlarm, ServiceProps, ServiceScaling, Step, TaskProps, CPU_TARGET_PERCENT,
 };
 use crate::constructs::data::REDIS_PORT;
-use crate::constructs::edge::{KongDeclarativeConfig, KongRoute, REDIS_AUTH_TOKEN_VARIABLE};
+use crate::constructs::edge::{KongDeclarativeConfig, KongRoute, REDIS_AUTH_TOKEN_VARIABLE, VIEWER_IP_HEADER};
 use crate::constructs::iam::Statement;
 use crate::constructs::network::{SubnetTier, Vpc};
 use crate::template::Value;
@@ -135,7 +136,7 @@ pub(super) fn build(
         "Kong",
         sizing(kong),
         "kong health".into(),
-        kong_environment(config, kong_config),
+        kong_environment(config, kong_config, vpc.cidr()),
         &kong_secrets,
         &["/usr/local/kong", "/tmp"],
     )?;
@@ -416,9 +417,22 @@ fn kong_declarative_config(config: &ComputeConfig, internal_name: &str) -> KongD
     }
 }
 
-/// Kong's environment: DB-less, the declarative config, its listeners and where it logs.
-fn kong_environment(config: &ComputeConfig, declarative: Value<String>) -> IndexMap<String, Value<String>> {
+/// Kong's environment: DB-less, the declarative config, its listeners, where it logs, and whose
+/// address counts as the client's.
+///
+/// Kong's peer is always an ALB node inside the VPC, and the request came through CloudFront, whose
+/// viewer-request function wrote the viewer's address into `X-Viewer-IP` (overwriting anything the
+/// client sent). Trusting the VPC's block and reading that header makes Kong's client IP, and so
+/// `limitBy: ip` and its logs, the real client rather than the ALB node or the CloudFront edge.
+fn kong_environment(
+    config: &ComputeConfig,
+    declarative: Value<String>,
+    vpc_cidr: Ipv4Net,
+) -> IndexMap<String, Value<String>> {
     [
+        ("KONG_TRUSTED_IPS", Value::from(vpc_cidr.to_string())),
+        ("KONG_REAL_IP_HEADER", Value::from(VIEWER_IP_HEADER)),
+        ("KONG_REAL_IP_RECURSIVE", Value::from("off")),
         ("KONG_DATABASE", Value::from("off")),
         ("KONG_DECLARATIVE_CONFIG_STRING", declarative),
         ("KONG_PROXY_LISTEN", Value::from(format!("0.0.0.0:{}", config.kong.port))),
@@ -495,6 +509,21 @@ mod tests {
             let environment = container["Environment"].to_string();
             assert!(!environment.contains("resolve:secretsmanager"), "{id}: secrets are ECS secrets, not environment");
         }
+    }
+
+    #[test]
+    fn kong_takes_the_client_address_from_cloudfronts_header_when_an_alb_node_sends_it() {
+        let stacks = stacks(&default_config());
+        let task = &stacks["Compute"]["Kong"]["Properties"]["ContainerDefinitions"][0];
+        let environment: IndexMap<&str, &Json> = task["Environment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|variable| (variable["Name"].as_str().unwrap(), &variable["Value"]))
+            .collect();
+        assert_eq!(environment["KONG_TRUSTED_IPS"], "10.10.0.0/16", "only the VPC's ALB nodes are trusted");
+        assert_eq!(environment["KONG_REAL_IP_HEADER"], VIEWER_IP_HEADER);
+        assert_eq!(environment["KONG_REAL_IP_RECURSIVE"], "off");
     }
 
     #[test]

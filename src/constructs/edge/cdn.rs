@@ -15,13 +15,17 @@
 //!   `no-referrer`, a deny-all content security policy, and the `Server` and `X-Powered-By` headers
 //!   removed.
 //! - A WAF web ACL (CKV_AWS_68) and standard logging to a bucket (CKV_AWS_86).
+//! - A viewer-request CloudFront Function writes the viewer's address into `X-Viewer-IP`, replacing any
+//!   value the client sent, so that the origin can rate-limit and log the real client: behind CloudFront
+//!   and a load balancer, the connection's peer and the end of `X-Forwarded-For` are AWS addresses.
 
 use crate::cfn::cloudfront;
 use crate::cfn::cloudfront::distribution::{
     CustomOriginConfig, DefaultCacheBehavior, DefaultCacheBehaviorViewerProtocolPolicy, DistributionConfig,
-    DistributionConfigHttpVersion, DistributionConfigPriceClass, Logging, Origin, OriginCustomHeader,
-    ViewerCertificate, ViewerCertificateMinimumProtocolVersion, ViewerCertificateSslSupportMethod,
+    DistributionConfigHttpVersion, DistributionConfigPriceClass, FunctionAssociation, Logging, Origin,
+    OriginCustomHeader, ViewerCertificate, ViewerCertificateMinimumProtocolVersion, ViewerCertificateSslSupportMethod,
 };
+use crate::cfn::cloudfront::function::{FunctionConfig, FunctionConfigRuntime};
 use crate::cfn::cloudfront::response_headers_policy::{
     ContentSecurityPolicy, ContentTypeOptions, FrameOptions, ReferrerPolicy, RemoveHeader, RemoveHeadersConfig,
     ResponseHeadersPolicyConfig, SecurityHeadersConfig, StrictTransportSecurity, XssProtection,
@@ -39,6 +43,18 @@ pub const ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID: &str = "b689b0a8-53d0-40ab-ba
 
 /// The Route 53 hosted zone of every CloudFront distribution's domain name, for alias records.
 pub const CLOUDFRONT_HOSTED_ZONE_ID: &str = "Z2FDTNDATAQYW2";
+
+/// The request header that carries the viewer's IP address to the origin.
+pub const VIEWER_IP_HEADER: &str = "X-Viewer-IP";
+
+/// The viewer-request function that sets [`VIEWER_IP_HEADER`] (CloudFront Functions JavaScript 2.0;
+/// header names are lower case there).
+const VIEWER_IP_FUNCTION: &str = "function handler(event) {
+  var request = event.request;
+  request.headers['x-viewer-ip'] = { value: event.viewer.ip };
+  return request;
+}
+";
 
 /// The origin's ID inside the distribution.
 const ORIGIN_ID: &str = "Api";
@@ -113,6 +129,18 @@ impl Cdn {
         let mut scope = scope.child(id)?;
         let headers_policy =
             scope.add("SecurityHeaders", cloudfront::ResponseHeadersPolicy::new(security_headers_policy()))?;
+        let viewer_ip = scope.add(
+            "ViewerIpFunction",
+            cloudfront::Function::new(
+                VIEWER_IP_FUNCTION,
+                FunctionConfig::new(
+                    format!("Sets {VIEWER_IP_HEADER} to the viewer's address"),
+                    FunctionConfigRuntime::CloudfrontJs20,
+                ),
+                Value::sub("${AWS::StackName}-viewer-ip"),
+            )
+            .auto_publish(true),
+        )?;
         let origin = Origin::new(props.origin.domain_name, ORIGIN_ID)
             .custom_origin_config(
                 CustomOriginConfig::new("https-only").https_port(443).origin_ssl_protocols(vec!["TLSv1.2".to_owned()]),
@@ -128,6 +156,9 @@ impl Cdn {
             .cache_policy_id(CACHING_DISABLED_POLICY_ID)
             .origin_request_policy_id(ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID)
             .response_headers_policy_id(headers_policy.attr_id())
+            .function_associations(vec![FunctionAssociation::new()
+                .event_type("viewer-request")
+                .function_arn(viewer_ip.attr_function_metadata_function_arn())])
             .compress(true);
         let (log_bucket, log_prefix) = props.logs;
         let config = DistributionConfig::new(behavior, true)
@@ -234,6 +265,14 @@ mod tests {
         assert_eq!(behavior["CachePolicyId"], CACHING_DISABLED_POLICY_ID);
         assert_eq!(behavior["OriginRequestPolicyId"], ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID);
         assert_eq!(behavior["AllowedMethods"].as_array().unwrap().len(), 7, "an API takes every method");
+        assert_eq!(behavior["FunctionAssociations"][0]["EventType"], "viewer-request");
+        let function = template
+            .resources
+            .values()
+            .find(|resource| resource.resource_type() == "AWS::CloudFront::Function")
+            .expect("the viewer-IP function");
+        assert_eq!(function.properties()["AutoPublish"], true);
+        assert!(function.properties()["FunctionCode"].as_str().unwrap().contains("request.headers['x-viewer-ip']"));
         assert_eq!(config["HttpVersion"], "http2and3");
         assert_eq!(config["ViewerCertificate"]["MinimumProtocolVersion"], "TLSv1.2_2021");
         assert_eq!(config["ViewerCertificate"]["SslSupportMethod"], "sni-only");
