@@ -1,8 +1,11 @@
 //! The reference integration platform (L3): the stacks `cfn-synth synth` builds from a config.
 //!
 //! Each region role gets its own stacks, named `<App>-<Role>-<Tier>`, so that stateful and stateless
-//! resources are kept apart and every template stays small. Today each region has its network stack;
-//! the data, compute, edge and delivery tiers join it as they are built.
+//! resources are kept apart and every template stays small: network, endpoints (optional), data,
+//! ingress, compute and deployments in the role's region, and for the primary role the edge
+//! (CloudFront and WAF), which AWS keeps in us-east-1 whatever the primary region is. Stacks in
+//! different regions refer to each other only by deterministic names, ordered by explicit stack
+//! dependencies.
 
 mod compute;
 mod data;
