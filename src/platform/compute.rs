@@ -1,22 +1,20 @@
 //! The compute stack of a region: the ECS cluster running Kong, the Integration Service, the Webhook
-//! Receiver and the Worker Service; their least-privilege roles; autoscaling as the seed says it; and
-//! CodeDeploy blue/green deployments for the HTTP services, with their AppSpecs written beside the
-//! templates.
+//! Receiver and the Worker Service; their least-privilege roles; and autoscaling as the seed says it.
+//! Their CodeDeploy blue/green deployments are the deployments stack's ([`super::deployments`]).
 
 use indexmap::IndexMap;
 use ipnet::Ipv4Net;
-use serde::Serialize;
 
 use super::data::DataTier;
 use super::ingress::{BlueGreenTargets, Ingress};
 use super::security::{SecurityGroups, INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
 use super::PlatformError;
 use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Dimension, Metric, MetricDataQuery, MetricStat};
-use crate::config::{ComputeConfig, LifecycleHook, ServiceConfig, Upstream};
+use crate::config::{ComputeConfig, ServiceConfig, Upstream};
 use crate::construct::{App, Scope};
 use crate::constructs::compute::{
-    idle_alarm, BlueGreenDeployment, BlueGreenProps, Cluster, Deployment, DeploymentApplication, FargateService,
-    FargateTaskDefinition, MetricAlarm, ServiceProps, ServiceScaling, Step, TaskProps, CPU_TARGET_PERCENT,
+    idle_alarm, Cluster, Deployment, FargateService, FargateTaskDefinition, MetricAlarm, ServiceProps, ServiceScaling,
+    Step, TaskProps, CPU_TARGET_PERCENT,
 };
 use crate::constructs::data::REDIS_PORT;
 use crate::constructs::edge::{KongDeclarativeConfig, KongRoute, REDIS_AUTH_TOKEN_VARIABLE, VIEWER_IP_HEADER};
@@ -30,24 +28,21 @@ pub const QUEUE_DEPTH_THRESHOLD: f64 = 500.0;
 /// Worker CPU (percent) under which an empty queue counts as idle.
 pub const IDLE_CPU_PERCENT: i64 = 20;
 
-/// The AppSpec template, embedded in the binary.
-const APPSPEC_TEMPLATE: &str = include_str!("../../templates/appspec.yaml.j2");
-
 /// One blue/green service, as the deployments stack needs it.
 #[derive(Debug, Clone)]
 pub(super) struct BlueGreenService {
-    id: &'static str,
-    service_name: Value<String>,
-    container: String,
-    port: u16,
-    targets: BlueGreenTargets,
+    pub id: &'static str,
+    pub service_name: Value<String>,
+    pub container: String,
+    pub port: u16,
+    pub targets: BlueGreenTargets,
 }
 
 /// What the compute stack hands to the deployments stack.
 #[derive(Debug, Clone)]
 pub(super) struct Compute {
-    cluster_name: Value<String>,
-    services: Vec<BlueGreenService>,
+    pub cluster_name: Value<String>,
+    pub services: Vec<BlueGreenService>,
 }
 
 /// Builds the compute tier into the stack `stack_name`.
@@ -304,86 +299,6 @@ pub(super) fn build(
     Ok(Compute { cluster_name: cluster.name(), services: blue_green_services })
 }
 
-/// Builds the CodeDeploy blue/green deployments of the HTTP services into the stack `stack_name`, with
-/// the alarms that roll them back, and writes each service's AppSpec beside the templates.
-pub(super) fn build_deployments(
-    app: &mut App,
-    stack_name: &str,
-    compute: &Compute,
-    config: &ComputeConfig,
-) -> Result<(), PlatformError> {
-    let stack = app.stack_mut(stack_name).expect("the deployments stack exists");
-    stack.set_description(format!(
-        "Deployments of {stack_name} ({}): CodeDeploy blue/green deployment groups of the HTTP services, with \
-         automatic rollback on failure and on their error alarms.",
-        stack.region()
-    ));
-    let mut root = stack.root();
-    let deployments = DeploymentApplication::new(&mut root, "Application")?;
-    for service in &compute.services {
-        let id = service.id;
-        let errors = MetricAlarm {
-            description: format!("{id}: target 5xx responses; stops and rolls back a blue/green deployment"),
-            namespace: "AWS/ApplicationELB".into(),
-            metric: "HTTPCode_Target_5XX_Count".into(),
-            dimensions: vec![
-                ("LoadBalancer".into(), service.targets.load_balancer_full_name.clone()),
-                ("TargetGroup".into(), service.targets.blue.resource().attr_target_group_full_name()),
-            ],
-            statistic: AlarmStatistic::Sum,
-            threshold: 10.0,
-            periods: 1,
-        }
-        .add(&mut root, &format!("{id}ErrorsAlarm"), None)?;
-        BlueGreenDeployment::new(
-            &mut root,
-            &format!("{id}Deployment"),
-            &deployments,
-            BlueGreenProps {
-                cluster: compute.cluster_name.clone(),
-                service: service.service_name.clone(),
-                target_groups: [service.targets.blue.name(), service.targets.green.name()],
-                production_listener: service.targets.production_listener.clone(),
-                test_listener: service.targets.test_listener.clone(),
-                deployment_config_name: config.deployment.traffic_shifting.deployment_config_name().to_owned(),
-                termination_wait_minutes: config.deployment.termination_wait_minutes,
-                rollback_alarms: vec![errors.ref_value()],
-            },
-        )?;
-    }
-    for service in &compute.services {
-        let appspec = render_appspec(service.id, &service.container, service.port, &config.deployment.lifecycle_hooks)?;
-        app.add_artifact(format!("appspec/{}.yaml", service.id), appspec)?;
-    }
-    Ok(())
-}
-
-/// The AppSpec of one blue/green service, rendered from `templates/appspec.yaml.j2`.
-pub fn render_appspec(
-    service: &str,
-    container: &str,
-    port: u16,
-    hooks: &[LifecycleHook],
-) -> Result<String, PlatformError> {
-    #[derive(Serialize)]
-    struct Hook<'a> {
-        event: String,
-        function: &'a str,
-    }
-    let hooks: Vec<Hook<'_>> =
-        hooks.iter().map(|hook| Hook { event: format!("{:?}", hook.event), function: &hook.function }).collect();
-    let mut environment = minijinja::Environment::new();
-    environment.set_keep_trailing_newline(true);
-    environment
-        .add_template("appspec.yaml", APPSPEC_TEMPLATE)
-        .and_then(|()| environment.get_template("appspec.yaml"))
-        .and_then(|template| template.render(minijinja::context! { service, container, port, hooks }))
-        .map_err(|error| PlatformError::Template {
-            template: "templates/appspec.yaml.j2".into(),
-            message: error.to_string(),
-        })
-}
-
 fn template_error(template: &'static str) -> impl Fn(minijinja::Error) -> PlatformError {
     move |error| PlatformError::Template { template: template.into(), message: error.to_string() }
 }
@@ -451,34 +366,7 @@ mod tests {
     use serde_json::{json, Value as Json};
 
     use super::*;
-    use crate::config::{ConfigFile, LifecycleEvent, PlatformConfig, TrafficShifting};
-    use crate::platform::build;
-
-    fn default_config() -> PlatformConfig {
-        ConfigFile::embedded_default().unwrap().config().clone()
-    }
-
-    /// The resources of each primary stack, by stack suffix.
-    fn stacks(config: &PlatformConfig) -> IndexMap<String, Json> {
-        build(config)
-            .unwrap()
-            .synth()
-            .unwrap()
-            .stacks
-            .into_iter()
-            .filter(|stack| stack.name.starts_with("IntegrationPlatform-Primary-"))
-            .map(|stack| {
-                (
-                    stack.name.trim_start_matches("IntegrationPlatform-Primary-").to_owned(),
-                    stack.template["Resources"].clone(),
-                )
-            })
-            .collect()
-    }
-
-    fn of_type<'a>(resources: &'a Json, resource_type: &str) -> Vec<(&'a String, &'a Json)> {
-        resources.as_object().unwrap().iter().filter(|(_, r)| r["Type"] == resource_type).collect()
-    }
+    use crate::platform::test_support::{default_config, of_type, stacks};
 
     #[test]
     fn four_fargate_services_three_blue_green_and_a_rolling_worker() {
@@ -583,65 +471,5 @@ mod tests {
         assert_eq!(alarm["AlarmActions"], json!([{"Ref": "WorkerServiceIdleScaleIn"}]));
         let step = &compute["WorkerServiceIdleScaleIn"]["Properties"]["StepScalingPolicyConfiguration"];
         assert_eq!(step["StepAdjustments"], json!([{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": -1}]));
-    }
-
-    #[test]
-    fn blue_green_settings_follow_the_config() {
-        let mut config = default_config();
-        let deployment = &mut config.regions[0].compute.as_mut().unwrap().deployment;
-        deployment.traffic_shifting = TrafficShifting::Linear10PercentEvery1Minute;
-        deployment.termination_wait_minutes = 15;
-        deployment.deregistration_delay_seconds = 45;
-        let stacks = stacks(&config);
-        let groups = of_type(&stacks["Deployments"], "AWS::CodeDeploy::DeploymentGroup");
-        assert_eq!(groups.len(), 3);
-        for (id, group) in groups {
-            let p = &group["Properties"];
-            assert_eq!(
-                p["DeploymentStyle"],
-                json!({"DeploymentOption": "WITH_TRAFFIC_CONTROL", "DeploymentType": "BLUE_GREEN"})
-            );
-            assert_eq!(p["DeploymentConfigName"], "CodeDeployDefault.ECSLinear10PercentEvery1Minutes", "{id}");
-            let termination = &p["BlueGreenDeploymentConfiguration"]["TerminateBlueInstancesOnDeploymentSuccess"];
-            assert_eq!(termination["TerminationWaitTimeInMinutes"], 15, "{id}: connection draining");
-            assert_eq!(
-                p["AutoRollbackConfiguration"]["Events"],
-                json!(["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"])
-            );
-            assert_eq!(p["AlarmConfiguration"]["Enabled"], true);
-            let pair = &p["LoadBalancerInfo"]["TargetGroupPairInfoList"][0];
-            assert_eq!(pair["TargetGroups"].as_array().unwrap().len(), 2);
-            assert!(pair["TestTrafficRoute"]["ListenerArns"].is_array());
-        }
-        let target_groups = of_type(&stacks["Ingress"], "AWS::ElasticLoadBalancingV2::TargetGroup");
-        assert_eq!(target_groups.len(), 6, "a blue and a green group per HTTP service");
-        for (id, group) in target_groups {
-            assert_eq!(
-                group["Properties"]["TargetGroupAttributes"],
-                json!([{"Key": "deregistration_delay.timeout_seconds", "Value": "45"}]),
-                "{id}"
-            );
-        }
-        for (id, listener) in of_type(&stacks["Ingress"], "AWS::ElasticLoadBalancingV2::Listener") {
-            let p = &listener["Properties"];
-            if p["Protocol"] == "HTTP" {
-                assert_eq!(p["DefaultActions"][0]["Type"], "redirect", "{id}: plain HTTP only redirects");
-            } else {
-                assert_eq!(p["SslPolicy"], "ELBSecurityPolicy-TLS13-1-2-2021-06", "{id}");
-            }
-        }
-    }
-
-    #[test]
-    fn appspecs_name_their_container_and_hooks() {
-        let hooks =
-            vec![LifecycleHook { event: LifecycleEvent::AfterAllowTestTraffic, function: "smoke-tests".into() }];
-        let text = render_appspec("Kong", "Kong", 8000, &hooks).unwrap();
-        let parsed: Json = serde_yaml::from_str(&text).unwrap();
-        let properties = &parsed["Resources"][0]["TargetService"]["Properties"];
-        assert_eq!(properties["LoadBalancerInfo"], json!({"ContainerName": "Kong", "ContainerPort": 8000}));
-        assert_eq!(parsed["Hooks"], json!([{"AfterAllowTestTraffic": "smoke-tests"}]));
-        let without: Json = serde_yaml::from_str(&render_appspec("Kong", "Kong", 8000, &[]).unwrap()).unwrap();
-        assert!(without.get("Hooks").is_none());
     }
 }

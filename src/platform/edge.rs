@@ -153,12 +153,9 @@ mod tests {
     use serde_json::{json, Value as Json};
 
     use super::*;
-    use crate::config::{ConfigFile, PlatformConfig};
+    use crate::config::PlatformConfig;
     use crate::platform::build;
-
-    fn default_config() -> PlatformConfig {
-        ConfigFile::embedded_default().unwrap().config().clone()
-    }
+    use crate::platform::test_support::default_config;
 
     fn synthesized(config: &PlatformConfig) -> crate::construct::SynthesizedApp {
         build(config).unwrap().synth().unwrap()

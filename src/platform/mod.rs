@@ -9,14 +9,18 @@
 
 mod compute;
 mod data;
+mod deployments;
 mod edge;
 mod endpoints;
 mod ingress;
 mod network;
 mod security;
+#[cfg(test)]
+mod test_support;
 
-pub use compute::{render_appspec, IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
+pub use compute::{IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
 pub use data::{bucket_name, DataTier};
+pub use deployments::render_appspec;
 pub use edge::{origin_verify_secret_name, OriginVerification, EDGE_REGION};
 pub use ingress::{internal_name, origin_name, BlueGreenTargets, Ingress};
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
@@ -90,7 +94,7 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
                 let compute_name = add_region_stack(&mut app, config, region, "Compute")?.name().to_owned();
                 let compute = compute::build(&mut app, &compute_name, &vpc, &groups, &data, &ingress, compute_config)?;
                 let deployments_name = add_region_stack(&mut app, config, region, "Deployments")?.name().to_owned();
-                compute::build_deployments(&mut app, &deployments_name, &compute, compute_config)?;
+                deployments::build(&mut app, &deployments_name, &compute, compute_config)?;
             }
         }
     }
