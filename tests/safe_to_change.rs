@@ -186,3 +186,39 @@ fn no_output_file_holds_a_secret_shaped_value() {
         }
     }
 }
+
+/// CloudWatch Logs encrypts a log group only with a key whose key policy admits the Logs service of
+/// its region (an IAM grant is not enough): every log group's key, in its own stack or imported from
+/// another, must carry that statement.
+#[test]
+fn every_log_group_key_admits_cloudwatch_logs() {
+    let templates = default_templates();
+    let key_policy = |stack: &str, key_id: &str| -> serde_json::Value {
+        let (_, template) = templates.iter().find(|(name, _)| name == stack).expect("the key's stack");
+        template["Resources"][key_id]["Properties"]["KeyPolicy"].clone()
+    };
+    let mut checked = 0;
+    for (stack, template) in &templates {
+        for (logical_id, resource) in template["Resources"].as_object().unwrap() {
+            if resource["Type"] != "AWS::Logs::LogGroup" {
+                continue;
+            }
+            let key = &resource["Properties"]["KmsKeyId"];
+            let policy = if let Some(key_id) = key["Fn::GetAtt"][0].as_str() {
+                key_policy(stack, key_id)
+            } else {
+                // `<Stack>:GetAtt<KeyId>Arn`, the export name of another stack's key ARN.
+                let export = key["Fn::ImportValue"].as_str().expect("a key in this stack or an imported one");
+                let (producer, attribute) = export.split_once(':').unwrap();
+                let key_id = attribute.strip_prefix("GetAtt").and_then(|id| id.strip_suffix("Arn")).unwrap();
+                key_policy(producer, key_id)
+            };
+            let admits_logs = policy["Statement"].as_array().unwrap().iter().any(|statement| {
+                statement["Principal"]["Service"] == serde_json::json!({"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})
+            });
+            assert!(admits_logs, "{stack}/{logical_id}: its key's policy does not admit CloudWatch Logs");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 7, "both regions' flow logs, the WAF logs and the four services' logs are checked");
+}

@@ -14,6 +14,7 @@ use crate::constructs::data::{
     Secret,
 };
 use crate::constructs::kms::EncryptionKey;
+use crate::constructs::logs;
 use crate::constructs::network::{SubnetTier, Vpc};
 use crate::template::Value;
 
@@ -99,7 +100,14 @@ pub(super) fn build(
         stack.region()
     ));
     let mut root = stack.root();
-    let key = EncryptionKey::new(&mut root, "DataKey", &format!("Encrypts the data tier of {stack_name}"), vec![])?;
+    // The compute tier's log groups are encrypted with this key too, and CloudWatch Logs uses a key only
+    // when its key policy says so.
+    let key = EncryptionKey::new(
+        &mut root,
+        "DataKey",
+        &format!("Encrypts the data tier of {stack_name} and its region's service logs"),
+        vec![logs::key_grant()],
+    )?;
     let bucket_name = |purpose: &str| Value::sub(bucket_name(app_name, purpose, &region.region));
 
     let access_logs = Bucket::access_log_bucket(
