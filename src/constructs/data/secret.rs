@@ -20,6 +20,25 @@ pub struct Secret {
     key_arn: Value<String>,
 }
 
+/// A secret of `length` letters and digits (no punctuation, so it fits AUTH tokens, headers and URLs)
+/// that Secrets Manager generates, encrypted with `key`.
+fn generated(description: &str, key: &EncryptionKey, length: i64) -> secretsmanager::Secret {
+    secretsmanager::Secret::new()
+        .description(description)
+        .kms_key_id(key.arn())
+        .generate_secret_string(GenerateSecretString::new().password_length(length).exclude_punctuation(true))
+}
+
+/// The whole secret string of the secret `secret_id` (ARN or name), resolved at deploy time.
+fn reference(secret_id: Value<String>) -> Value<String> {
+    Value::dynamic_reference(DynamicReference::SecretsManager {
+        secret_id,
+        json_key: None,
+        version_stage: None,
+        version_id: None,
+    })
+}
+
 impl Secret {
     /// Adds a secret of `length` letters and digits (no punctuation, so it fits AUTH tokens and URLs).
     pub fn generated(
@@ -29,11 +48,7 @@ impl Secret {
         key: &EncryptionKey,
         length: i64,
     ) -> Result<Self, ConstructError> {
-        let secret = secretsmanager::Secret::new()
-            .description(description)
-            .kms_key_id(key.arn())
-            .generate_secret_string(GenerateSecretString::new().password_length(length).exclude_punctuation(true));
-        Self::add(scope, id, secret, key)
+        Self::add(scope, id, generated(description, key, length), key)
     }
 
     /// Adds a generated secret with a fixed `name`, replicated to `replica_regions`, for consumers that
@@ -49,11 +64,7 @@ impl Secret {
         length: i64,
         replica_regions: &[String],
     ) -> Result<Self, ConstructError> {
-        let mut secret = secretsmanager::Secret::new()
-            .name(name)
-            .description(description)
-            .kms_key_id(key.arn())
-            .generate_secret_string(GenerateSecretString::new().password_length(length).exclude_punctuation(true));
+        let mut secret = generated(description, key, length).name(name);
         if !replica_regions.is_empty() {
             let replicas: Vec<ReplicaRegion> =
                 replica_regions.iter().map(|region| ReplicaRegion::new(region.as_str())).collect();
@@ -74,12 +85,7 @@ impl Secret {
 
     /// A dynamic reference to the value of the secret named `name`, for a stack that did not create it.
     pub fn value_by_name(name: &str) -> Value<String> {
-        Value::dynamic_reference(DynamicReference::SecretsManager {
-            secret_id: Value::from(name),
-            json_key: None,
-            version_stage: None,
-            version_id: None,
-        })
+        reference(Value::from(name))
     }
 
     /// The secret resource.
@@ -94,12 +100,7 @@ impl Secret {
 
     /// The secret's value as a dynamic reference, resolved by CloudFormation at deploy time.
     pub fn value(&self) -> Value<String> {
-        Value::dynamic_reference(DynamicReference::SecretsManager {
-            secret_id: self.arn(),
-            json_key: None,
-            version_stage: None,
-            version_id: None,
-        })
+        reference(self.arn())
     }
 
     /// The statements that let a principal read the secret: this secret's ARN only, and decryption with
