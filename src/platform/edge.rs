@@ -88,7 +88,7 @@ pub(super) fn build(
         &mut root,
         "OriginVerifySecret",
         &verification.secret_name,
-        &format!("Value of the {} header CloudFront adds and the public ALBs require", edge.origin_verify_header),
+        &format!("Value of the {} header CloudFront adds and the public ALBs require", verification.header),
         &key,
         ORIGIN_VERIFY_LENGTH,
         replica_regions,
@@ -124,7 +124,7 @@ pub(super) fn build(
             certificate_arn: certificate.ref_value(),
             origin: CdnOrigin {
                 domain_name: origin_name(primary_region, &domain.name).into(),
-                verify_header_name: edge.origin_verify_header.clone(),
+                verify_header_name: verification.header.clone(),
                 verify_header_value: secret.value(),
             },
             web_acl_arn: acl.arn(),
