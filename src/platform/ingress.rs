@@ -34,8 +34,6 @@ pub struct BlueGreenTargets {
     pub production_listener: Value<String>,
     /// The test listener's ARN.
     pub test_listener: Value<String>,
-    /// The production listener's logical ID, for services that must wait for it.
-    pub production_listener_id: String,
     /// The balancer's full name, for its CloudWatch metrics.
     pub load_balancer_full_name: Value<String>,
 }
@@ -141,7 +139,6 @@ pub(super) fn build(
             green,
             production_listener: production.ref_value(),
             test_listener: test.ref_value(),
-            production_listener_id: production.logical_id().to_owned(),
             load_balancer_full_name: balancer.resource().attr_load_balancer_full_name(),
         })
     };

@@ -155,12 +155,8 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::config::ConfigFile;
     use crate::platform::build;
-
-    fn default_config() -> crate::config::PlatformConfig {
-        ConfigFile::embedded_default().unwrap().config().clone()
-    }
+    use crate::platform::test_support::default_config;
 
     #[test]
     fn the_chain_admits_each_hop_on_its_port_only() {
