@@ -4,10 +4,12 @@
 //! `AWS::CloudWatch` resource types.
 
 pub use alarm::Alarm;
+pub use dashboard::Dashboard;
 
 /// The replacement metadata of this service's types, sorted by type name.
 pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
     <Alarm as crate::template::CfnResource>::SPEC,
+    <Dashboard as crate::template::CfnResource>::SPEC,
 ];
 
 /// `AWS::CloudWatch::Alarm`: the resource struct, its nested types and its attributes.
@@ -1194,5 +1196,61 @@ pub mod alarm {
         fn from(value: AlarmUnit) -> Self {
             Value::string_literal(value.as_str())
         }
+    }
+}
+
+/// `AWS::CloudWatch::Dashboard`: the resource struct, its nested types and its attributes.
+pub mod dashboard {
+    use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};
+
+    /// Resource Type definition for AWS::CloudWatch::Dashboard
+    ///
+    /// Generated from the registry schema of `AWS::CloudWatch::Dashboard`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct Dashboard {
+        /// The detailed information about the dashboard in JSON format, including the widgets to include and their location on the dashboard
+        #[serde(rename = "DashboardBody")]
+        pub dashboard_body: Value<String>,
+        /// The name of the dashboard. The name must be between 1 and 255 characters. If you do not specify a name, one will be generated automatically.
+        #[serde(rename = "DashboardName", skip_serializing_if = "Option::is_none")]
+        pub dashboard_name: Option<Value<String>>,
+        /// A list of key-value pairs to associate with the cloudwatch dashboard. You can associate up to 50 tags with a dashboard
+        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        pub tags: Option<Vec<Tag>>,
+    }
+
+    impl Dashboard {
+        /// A `Dashboard` with its required properties; set the optional ones with the builder methods.
+        pub fn new(dashboard_body: impl Into<Value<String>>) -> Self {
+            Self {
+                dashboard_body: dashboard_body.into(),
+                dashboard_name: None,
+                tags: None,
+            }
+        }
+
+        /// Sets `DashboardName`: The name of the dashboard.
+        #[must_use]
+        pub fn dashboard_name(mut self, value: impl Into<Value<String>>) -> Self {
+            self.dashboard_name = Some(value.into());
+            self
+        }
+
+        /// Sets `Tags`: A list of key-value pairs to associate with the cloudwatch dashboard.
+        #[must_use]
+        pub fn tags(mut self, value: Vec<Tag>) -> Self {
+            self.tags = Some(value);
+            self
+        }
+    }
+    impl CfnResource for Dashboard {
+        const TYPE: &'static str = "AWS::CloudWatch::Dashboard";
+        const SPEC: ResourceSpec = ResourceSpec {
+            type_name: "AWS::CloudWatch::Dashboard",
+            create_only_properties: &["/properties/DashboardName"],
+            primary_identifier: &["/properties/DashboardName"],
+            attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_CloudWatch_Dashboard.json"),
+        };
     }
 }

@@ -3,12 +3,171 @@
 
 //! `AWS::ECR` resource types.
 
+pub use pull_through_cache_rule::PullThroughCacheRule;
 pub use repository::Repository;
 
 /// The replacement metadata of this service's types, sorted by type name.
 pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
+    <PullThroughCacheRule as crate::template::CfnResource>::SPEC,
     <Repository as crate::template::CfnResource>::SPEC,
 ];
+
+/// `AWS::ECR::PullThroughCacheRule`: the resource struct, its nested types and its attributes.
+pub mod pull_through_cache_rule {
+    use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};
+
+    /// The ``AWS::ECR::PullThroughCacheRule`` resource creates or updates a pull through cache rule. A pull through cache rule provides a way to cache images from an upstream registry in your Amazon ECR private registry.
+    ///
+    /// Generated from the registry schema of `AWS::ECR::PullThroughCacheRule`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct PullThroughCacheRule {
+        /// The ARN of the Secrets Manager secret associated with the pull through cache rule.
+        #[serde(rename = "CredentialArn", skip_serializing_if = "Option::is_none")]
+        pub credential_arn: Option<Value<String>>,
+        /// The ARN of the IAM role associated with the pull through cache rule.
+        #[serde(rename = "CustomRoleArn", skip_serializing_if = "Option::is_none")]
+        pub custom_role_arn: Option<Value<String>>,
+        /// The Amazon ECR repository prefix associated with the pull through cache rule.
+        #[serde(rename = "EcrRepositoryPrefix", skip_serializing_if = "Option::is_none")]
+        pub ecr_repository_prefix: Option<Value<String>>,
+        /// The name of the upstream source registry associated with the pull through cache rule.
+        #[serde(rename = "UpstreamRegistry", skip_serializing_if = "Option::is_none")]
+        pub upstream_registry: Option<Value<UpstreamRegistry>>,
+        /// The upstream registry URL associated with the pull through cache rule.
+        #[serde(rename = "UpstreamRegistryUrl", skip_serializing_if = "Option::is_none")]
+        pub upstream_registry_url: Option<Value<String>>,
+        /// The upstream repository prefix associated with the pull through cache rule.
+        #[serde(rename = "UpstreamRepositoryPrefix", skip_serializing_if = "Option::is_none")]
+        pub upstream_repository_prefix: Option<Value<String>>,
+    }
+
+    impl PullThroughCacheRule {
+        /// A `PullThroughCacheRule` with its required properties (it has none); set the optional ones with the builder methods.
+        pub fn new() -> Self {
+            Self {
+                credential_arn: None,
+                custom_role_arn: None,
+                ecr_repository_prefix: None,
+                upstream_registry: None,
+                upstream_registry_url: None,
+                upstream_repository_prefix: None,
+            }
+        }
+
+        /// Sets `CredentialArn`: The ARN of the Secrets Manager secret associated with the pull through cache rule.
+        #[must_use]
+        pub fn credential_arn(mut self, value: impl Into<Value<String>>) -> Self {
+            self.credential_arn = Some(value.into());
+            self
+        }
+
+        /// Sets `CustomRoleArn`: The ARN of the IAM role associated with the pull through cache rule.
+        #[must_use]
+        pub fn custom_role_arn(mut self, value: impl Into<Value<String>>) -> Self {
+            self.custom_role_arn = Some(value.into());
+            self
+        }
+
+        /// Sets `EcrRepositoryPrefix`: The Amazon ECR repository prefix associated with the pull through cache rule.
+        #[must_use]
+        pub fn ecr_repository_prefix(mut self, value: impl Into<Value<String>>) -> Self {
+            self.ecr_repository_prefix = Some(value.into());
+            self
+        }
+
+        /// Sets `UpstreamRegistry`: The name of the upstream source registry associated with the pull through cache rule.
+        #[must_use]
+        pub fn upstream_registry(mut self, value: impl Into<Value<UpstreamRegistry>>) -> Self {
+            self.upstream_registry = Some(value.into());
+            self
+        }
+
+        /// Sets `UpstreamRegistryUrl`: The upstream registry URL associated with the pull through cache rule.
+        #[must_use]
+        pub fn upstream_registry_url(mut self, value: impl Into<Value<String>>) -> Self {
+            self.upstream_registry_url = Some(value.into());
+            self
+        }
+
+        /// Sets `UpstreamRepositoryPrefix`: The upstream repository prefix associated with the pull through cache rule.
+        #[must_use]
+        pub fn upstream_repository_prefix(mut self, value: impl Into<Value<String>>) -> Self {
+            self.upstream_repository_prefix = Some(value.into());
+            self
+        }
+    }
+    impl CfnResource for PullThroughCacheRule {
+        const TYPE: &'static str = "AWS::ECR::PullThroughCacheRule";
+        const SPEC: ResourceSpec = ResourceSpec {
+            type_name: "AWS::ECR::PullThroughCacheRule",
+            create_only_properties: &["/properties/EcrRepositoryPrefix", "/properties/UpstreamRegistryUrl", "/properties/CredentialArn", "/properties/UpstreamRegistry", "/properties/CustomRoleArn", "/properties/UpstreamRepositoryPrefix"],
+            primary_identifier: &["/properties/EcrRepositoryPrefix"],
+            attributes: &[],
+            schema: include_str!("../../schemas/resources/AWS_ECR_PullThroughCacheRule.json"),
+        };
+    }
+
+    /// The name of the upstream registry.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum UpstreamRegistry {
+        /// `azure-container-registry`
+        AzureContainerRegistry,
+        /// `chainguard`
+        Chainguard,
+        /// `docker-hub`
+        DockerHub,
+        /// `ecr`
+        Ecr,
+        /// `ecr-public`
+        EcrPublic,
+        /// `github-container-registry`
+        GithubContainerRegistry,
+        /// `gitlab-container-registry`
+        GitlabContainerRegistry,
+        /// `k8s`
+        K8s,
+        /// `quay`
+        Quay,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl UpstreamRegistry {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["azure-container-registry", "chainguard", "docker-hub", "ecr", "ecr-public", "github-container-registry", "gitlab-container-registry", "k8s", "quay"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::AzureContainerRegistry => "azure-container-registry",
+                Self::Chainguard => "chainguard",
+                Self::DockerHub => "docker-hub",
+                Self::Ecr => "ecr",
+                Self::EcrPublic => "ecr-public",
+                Self::GithubContainerRegistry => "github-container-registry",
+                Self::GitlabContainerRegistry => "gitlab-container-registry",
+                Self::K8s => "k8s",
+                Self::Quay => "quay",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for UpstreamRegistry {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<UpstreamRegistry> for Value<UpstreamRegistry> {
+        fn from(value: UpstreamRegistry) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+}
 
 /// `AWS::ECR::Repository`: the resource struct, its nested types and its attributes.
 pub mod repository {

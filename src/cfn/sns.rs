@@ -5,11 +5,13 @@
 
 pub use subscription::Subscription;
 pub use topic::Topic;
+pub use topic_policy::TopicPolicy;
 
 /// The replacement metadata of this service's types, sorted by type name.
 pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
     <Subscription as crate::template::CfnResource>::SPEC,
     <Topic as crate::template::CfnResource>::SPEC,
+    <TopicPolicy as crate::template::CfnResource>::SPEC,
 ];
 
 /// `AWS::SNS::Subscription`: the resource struct, its nested types and its attributes.
@@ -481,6 +483,51 @@ pub mod topic {
     impl From<LoggingConfigProtocol> for Value<LoggingConfigProtocol> {
         fn from(value: LoggingConfigProtocol) -> Self {
             Value::string_literal(value.as_str())
+        }
+    }
+}
+
+/// `AWS::SNS::TopicPolicy`: the resource struct, its nested types and its attributes.
+pub mod topic_policy {
+    use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};
+
+    /// The ``AWS::SNS::TopicPolicy`` resource associates SNS topics with a policy. For an example snippet, see [Declaring an policy](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/quickref-iam.html#scenario-sns-policy) in the *User Guide*.
+    ///
+    /// Generated from the registry schema of `AWS::SNS::TopicPolicy`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct TopicPolicy {
+        /// A policy document that contains permissions to add to the specified SNS topics.
+        #[serde(rename = "PolicyDocument")]
+        pub policy_document: serde_json::Value,
+        /// The Amazon Resource Names (ARN) of the topics to which you want to add the policy. You can use the ``Ref`` function to specify an ``AWS::SNS::Topic`` resource.
+        #[serde(rename = "Topics")]
+        pub topics: Value<Vec<String>>,
+    }
+
+    impl TopicPolicy {
+        /// A `TopicPolicy` with its required properties; set the optional ones with the builder methods.
+        pub fn new(policy_document: impl serde::Serialize, topics: impl Into<Value<Vec<String>>>) -> Self {
+            Self {
+                policy_document: serde_json::to_value(policy_document).expect("property values serialize to JSON"),
+                topics: topics.into(),
+            }
+        }
+    }
+    impl CfnResource for TopicPolicy {
+        const TYPE: &'static str = "AWS::SNS::TopicPolicy";
+        const SPEC: ResourceSpec = ResourceSpec {
+            type_name: "AWS::SNS::TopicPolicy",
+            create_only_properties: &[],
+            primary_identifier: &["/properties/Id"],
+            attributes: &["Id"],
+            schema: include_str!("../../schemas/resources/AWS_SNS_TopicPolicy.json"),
+        };
+    }
+
+    impl Reference<TopicPolicy> {
+        /// `Fn::GetAtt` of `Id`.
+        pub fn attr_id(&self) -> Value<String> {
+            self.get_att("Id")
         }
     }
 }
