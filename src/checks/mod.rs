@@ -1,6 +1,8 @@
 //! The built-in checks that `cfn-synth validate` runs over a synthesized app, beyond what synthesis
-//! itself enforces (references, cycles, removal policies, sizes).
+//! itself enforces (references, cycles, removal policies, sizes): every resource against its registry
+//! schema, and the deploy-readiness rules ([`readiness`]) over the whole app.
 
+pub mod readiness;
 mod registry_schema;
 
 use std::fmt;
@@ -9,16 +11,28 @@ use crate::construct::SynthesizedApp;
 
 pub use registry_schema::RULE as REGISTRY_SCHEMA_RULE;
 
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The deployment would fail or the app would not work: `validate` exits 1 and `synth` refuses.
+    Error,
+    /// The analysis could not follow something; reported, never fatal.
+    Info,
+}
+
 /// One problem in one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The check that found it.
     pub rule: &'static str,
+    /// Whether it fails the run.
+    pub severity: Severity,
     /// The stack.
     pub stack: String,
     /// The resource's logical ID.
     pub logical_id: String,
-    /// Where in the resource, as a JSON pointer below the resource (`Properties/Tags/0/Key`).
+    /// Where: a JSON pointer below the resource (`Properties/Tags/0/Key`) for schema findings, the path
+    /// the analysis followed (`Stack/Service → sg Group → ... unreachable`) for readiness findings.
     pub path: String,
     /// What is wrong.
     pub message: String,
@@ -26,7 +40,11 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}: {} [{}]", self.stack, self.logical_id, self.path, self.message, self.rule)
+        let level = match self.severity {
+            Severity::Error => "",
+            Severity::Info => "info: ",
+        };
+        write!(f, "{level}{} {} {}: {} [{}]", self.stack, self.logical_id, self.path, self.message, self.rule)
     }
 }
 
@@ -39,6 +57,26 @@ pub struct Report {
     pub schema_checked: usize,
     /// Types seen that have no vendored schema, so were not schema-checked.
     pub types_without_schema: Vec<String>,
+}
+
+impl Report {
+    /// The findings that fail a run (not the informational ones).
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|finding| finding.severity == Severity::Error)
+    }
+}
+
+/// The app's stacks as the readiness analysis reads them.
+pub fn stack_templates(app: &SynthesizedApp) -> Vec<readiness::StackTemplate> {
+    app.stacks
+        .iter()
+        .map(|stack| readiness::StackTemplate {
+            name: stack.name.clone(),
+            region: stack.region.clone(),
+            template: stack.template.clone(),
+            depends_on: stack.depends_on.clone(),
+        })
+        .collect()
 }
 
 /// Runs every check over every stack.
@@ -62,5 +100,6 @@ pub fn run(app: &SynthesizedApp) -> Report {
             }
         }
     }
+    report.findings.extend(readiness::analyse(stack_templates(app)));
     report
 }

@@ -50,6 +50,7 @@ impl SchemaCheck {
                 .iter_errors(properties)
                 .map(|error| Finding {
                     rule: RULE,
+                    severity: super::Severity::Error,
                     stack: stack.to_owned(),
                     logical_id: logical_id.to_owned(),
                     path: format!("Properties{}", error.instance_path()),

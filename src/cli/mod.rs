@@ -33,9 +33,10 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Print one line per stack in deploy order: name, region and resource count.
     List(ConfigArgs),
-    /// Synthesize in memory and run the built-in checks (registry schema of every resource). Writes
-    /// nothing; exits 1 with the findings when there are any.
-    Validate(ConfigArgs),
+    /// Synthesize in memory and run the built-in checks: the registry schema of every resource and the
+    /// deploy-readiness rules (`--rules` lists them). Writes nothing; exits 1 with the findings when
+    /// there are any. `--templates DIR` analyses templates cfn-synth did not write.
+    Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the config file.
     Schema,
 }

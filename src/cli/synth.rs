@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use cfn_synth::assembly::Assembly;
+use cfn_synth::checks;
 
 use super::{ConfigArgs, ExitStatus, FormatArg};
 
@@ -23,6 +24,20 @@ pub(super) struct SynthArgs {
 pub(super) fn run(args: &SynthArgs) -> anyhow::Result<ExitStatus> {
     let app = args.config.synthesize()?;
     let assembly = Assembly::new(&app, args.format.into())?;
+    // An app that would not run in AWS is refused before anything is written.
+    let findings = checks::readiness::analyse(checks::stack_templates(&app));
+    let errors: Vec<_> = findings.iter().filter(|f| f.severity == checks::Severity::Error).collect();
+    if !errors.is_empty() {
+        for finding in &errors {
+            println!("{finding}");
+        }
+        eprintln!(
+            "refusing to write {}: {} deploy-readiness findings (see `cfn-synth validate --rules`)",
+            args.output.display(),
+            errors.len()
+        );
+        return Ok(ExitStatus::Failure);
+    }
     assembly.write(&args.output).with_context(|| format!("cannot write {}", args.output.display()))?;
     let resources: usize = assembly.manifest.stacks.iter().map(|stack| stack.resource_count).sum();
     eprintln!(

@@ -4,6 +4,7 @@ mod compute;
 mod edge;
 mod load;
 mod model;
+mod monitoring;
 mod source_map;
 mod validate;
 
@@ -17,6 +18,7 @@ pub use model::{
     DataConfig, FlowLogsConfig, NatGateways, NetworkConfig, PlatformConfig, PostgresConfig, QueueConfig, RedisConfig,
     RegionConfig, RegionRole, SubnetTierConfig, SubnetTiersConfig, TrafficType,
 };
+pub use monitoring::{AlarmThresholds, MonitoringConfig, Subscriber, SubscriberProtocol};
 pub use source_map::{Location, SourceMap};
 pub use validate::{Issue, LOG_RETENTION_DAYS};
 

@@ -68,6 +68,9 @@ pub struct RegionConfig {
     /// data tier of the same region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<super::compute::ComputeConfig>,
+    /// The alarm topic, its subscribers and the alarm thresholds. Required where a data tier is.
+    #[serde(default)]
+    pub monitoring: super::monitoring::MonitoringConfig,
 }
 
 /// The data tier of a region.

@@ -109,6 +109,7 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
     for (index, region) in config.regions.iter().enumerate() {
         if let Some(data) = &region.data {
             validate_data(data, &format!("regions[{index}].data"))?;
+            region.monitoring.validate(&format!("regions[{index}].monitoring"))?;
         }
         if let Some(compute) = &region.compute {
             let key = format!("regions[{index}].compute");
@@ -442,9 +443,24 @@ mod tests {
             (
                 |c| {
                     c.regions[1].data = c.regions[0].data.clone();
+                    c.regions[1].monitoring = c.regions[0].monitoring.clone();
                     c.regions[1].compute = c.regions[0].compute.take();
                 },
                 "regions[1].compute",
+            ),
+            (|c| c.regions[1].data = c.regions[0].data.clone(), "regions[1].monitoring.notify"),
+            (|c| c.regions[0].monitoring.notify.clear(), "regions[0].monitoring.notify"),
+            (
+                |c| c.regions[0].monitoring.notify[0].endpoint = "not-an-address".into(),
+                "regions[0].monitoring.notify[0].endpoint",
+            ),
+            (
+                |c| c.regions[0].monitoring.thresholds.cache_memory_percent = 120.0,
+                "regions[0].monitoring.thresholds.cacheMemoryPercent",
+            ),
+            (
+                |c| c.regions[0].monitoring.thresholds.database_connections = -1.0,
+                "regions[0].monitoring.thresholds.databaseConnections",
             ),
         ];
         for (mutate, key) in cases {

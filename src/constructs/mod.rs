@@ -9,4 +9,5 @@ pub mod edge;
 pub mod iam;
 pub mod kms;
 pub mod logs;
+pub mod monitoring;
 pub mod network;

@@ -1,6 +1,8 @@
 //! The compute stack of a region: the ECS cluster running Kong, the Integration Service, the Webhook
-//! Receiver and the Worker Service; their least-privilege roles; and autoscaling as the seed says it.
-//! Their CodeDeploy blue/green deployments are the deployments stack's ([`super::deployments`]).
+//! Receiver and the Worker Service; their least-privilege roles; the ECR Public pull-through cache their
+//! images come through. Their autoscaling, alarms and the one-off task that creates the applications'
+//! database user are the operations stack's ([`super::operations`]), their CodeDeploy
+//! blue/green deployments the deployments stack's ([`super::deployments`]).
 
 use indexmap::IndexMap;
 use ipnet::Ipv4Net;
@@ -9,12 +11,11 @@ use super::data::DataTier;
 use super::ingress::{BlueGreenTargets, Ingress};
 use super::security::{SecurityGroups, INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
 use super::PlatformError;
-use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Dimension, Metric, MetricDataQuery, MetricStat};
 use crate::config::{ComputeConfig, ServiceConfig, Upstream};
 use crate::construct::{App, Scope};
 use crate::constructs::compute::{
-    idle_alarm, Cluster, Deployment, FargateService, FargateTaskDefinition, MetricAlarm, ServiceProps, ServiceScaling,
-    Step, TaskProps, CPU_TARGET_PERCENT,
+    Cluster, ContainerImage, Deployment, FargateService, FargateTaskDefinition, PullThroughCache, ServiceProps,
+    TaskProps,
 };
 use crate::constructs::data::REDIS_PORT;
 use crate::constructs::edge::{KongDeclarativeConfig, KongRoute, REDIS_AUTH_TOKEN_VARIABLE, VIEWER_IP_HEADER};
@@ -22,11 +23,8 @@ use crate::constructs::iam::Statement;
 use crate::constructs::network::{SubnetTier, Vpc};
 use crate::template::Value;
 
-/// Queue depth above which workers are added: the seed's "queue depth > 500".
-pub const QUEUE_DEPTH_THRESHOLD: f64 = 500.0;
-
-/// Worker CPU (percent) under which an empty queue counts as idle.
-pub const IDLE_CPU_PERCENT: i64 = 20;
+/// The database user the applications log in as, with IAM database authentication.
+pub const APP_DATABASE_USER: &str = "integration_app";
 
 /// One blue/green service, as the deployments stack needs it.
 #[derive(Debug, Clone)]
@@ -38,11 +36,27 @@ pub(super) struct BlueGreenService {
     pub targets: BlueGreenTargets,
 }
 
-/// What the compute stack hands to the deployments stack.
+/// One service, as the operations stack scales and watches it.
+#[derive(Debug, Clone)]
+pub(super) struct RunningService {
+    pub id: &'static str,
+    pub service_name: Value<String>,
+    pub min: i64,
+    pub max: i64,
+    /// The target groups that carry its requests; `None` for the worker, which serves none.
+    pub targets: Option<BlueGreenTargets>,
+}
+
+/// What the compute stack hands to the operations and deployments stacks.
 #[derive(Debug, Clone)]
 pub(super) struct Compute {
     pub cluster_name: Value<String>,
     pub services: Vec<BlueGreenService>,
+    pub running: Vec<RunningService>,
+    /// The ECR Public pull-through cache, for images of other stacks of the region.
+    pub cache: PullThroughCache,
+    /// The subnets tasks run in.
+    pub subnets: Vec<Value<String>>,
 }
 
 /// Builds the compute tier into the stack `stack_name`.
@@ -58,15 +72,24 @@ pub(super) fn build(
     let stack = app.stack_mut(stack_name).expect("the compute stack exists");
     stack.set_description(format!(
         "Compute tier of {stack_name} ({}): ECS Fargate running Kong, the Integration Service, the Webhook Receiver \
-         and the Worker Service, with autoscaling and CodeDeploy blue/green deployments.",
+         and the Worker Service, and the ECR Public pull-through cache their images come through.",
         stack.region()
     ));
     let mut root = stack.root();
     let cluster = Cluster::new(&mut root, "Cluster")?;
+    // Every ECR Public image is pulled through the account's cache, over the ECR and S3 endpoints:
+    // no task needs the internet to start.
+    let cache = PullThroughCache::ecr_public(&mut root, "EcrPublicCache")?;
+    let image = |name: &str| cache.image(name).unwrap_or_else(|| ContainerImage::from_registry(name));
     let subnets = vpc.subnet_ids(SubnetTier::PrivateApp);
 
+    // The applications authenticate to PostgreSQL with IAM tokens as APP_DATABASE_USER: no password
+    // is injected, so RDS rotating the master secret breaks no running task.
     let shared_env: IndexMap<String, Value<String>> = [
         ("DATABASE_HOST", data.database.endpoint_address()),
+        ("DATABASE_NAME", Value::from(super::data::DATABASE_NAME)),
+        ("DATABASE_USER", Value::from(APP_DATABASE_USER)),
+        ("DATABASE_AUTH", Value::from("iam")),
         ("REDIS_HOST", data.cache.endpoint_address()),
         ("WORK_QUEUE_URL", data.queue.resource().attr_queue_url()),
         ("DOCUMENTS_BUCKET", data.documents.name()),
@@ -75,23 +98,14 @@ pub(super) fn build(
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value))
     .collect();
-    let app_secrets: IndexMap<String, Value<String>> = [
-        ("DATABASE_CREDENTIALS", data.database.master_secret_arn()),
-        ("REDIS_AUTH_TOKEN", data.cache_auth_token.arn()),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_owned(), value))
-    .collect();
-    let mut secret_reads = data.cache_auth_token.read_statements();
-    secret_reads.push(Statement::allow(["secretsmanager:GetSecretValue"]).resource(data.database.master_secret_arn()));
-    let app_secrets = (app_secrets, secret_reads);
-    let kong_secrets = (
-        IndexMap::from([(REDIS_AUTH_TOKEN_VARIABLE.to_owned(), data.cache_auth_token.arn())]),
-        data.cache_auth_token.read_statements(),
-    );
+    let redis_token = |name: &str| {
+        (IndexMap::from([(name.to_owned(), data.cache_auth_token.arn())]), data.cache_auth_token.read_statements())
+    };
+    let app_secrets = redis_token("REDIS_AUTH_TOKEN");
+    let kong_secrets = redis_token(REDIS_AUTH_TOKEN_VARIABLE);
     let task = |root: &mut Scope<'_>,
                 id: &str,
-                sizing: (&str, Option<u16>, i64, i64),
+                sizing: (ContainerImage, Option<u16>, i64, i64),
                 health: String,
                 environment: IndexMap<String, Value<String>>,
                 secrets: &(IndexMap<String, Value<String>>, Vec<Statement>),
@@ -101,11 +115,12 @@ pub(super) fn build(
             root,
             id,
             TaskProps {
-                image: image.to_owned(),
+                image,
                 port,
                 cpu,
                 memory,
-                health_check: health,
+                health_check: Some(health),
+                command: vec![],
                 environment,
                 secrets: secrets.0.clone(),
                 secret_read_statements: secrets.1.clone(),
@@ -114,9 +129,7 @@ pub(super) fn build(
             },
         )
     };
-    fn sizing(service: &ServiceConfig) -> (&str, Option<u16>, i64, i64) {
-        (service.image.as_str(), Some(service.port), service.cpu, service.memory)
-    }
+    let sizing = |service: &ServiceConfig| (image(&service.image), Some(service.port), service.cpu, service.memory);
     let http_health = |service: &ServiceConfig| {
         format!("curl -fsS http://localhost:{}{} || exit 1", service.port, service.health_check_path)
     };
@@ -159,7 +172,7 @@ pub(super) fn build(
     let worker_task = task(
         &mut root,
         "WorkerService",
-        (worker.image.as_str(), None, worker.cpu, worker.memory),
+        (image(&worker.image), None, worker.cpu, worker.memory),
         "kill -0 1 || exit 1".into(),
         shared_env.clone(),
         &app_secrets,
@@ -184,6 +197,7 @@ pub(super) fn build(
         ("WebhookReceiver", &webhook_task, &config.webhook_receiver, &ingress.webhook, groups.services.group_id()),
     ];
     let mut blue_green_services = Vec::new();
+    let mut running = Vec::new();
     for (id, task, service_config, targets, group) in http_services {
         let service = FargateService::new(
             &mut root,
@@ -197,21 +211,19 @@ pub(super) fn build(
                 deployment: blue_green(targets, service_config.port),
             },
         )?;
-        let scaling = ServiceScaling::new(
-            &mut root,
-            &format!("{id}Scaling"),
-            cluster.name(),
-            service.name(),
-            service_config.min,
-            service_config.max,
-        )?;
-        scaling.track_cpu(&mut root, &format!("{id}CpuScaling"), CPU_TARGET_PERCENT)?;
         blue_green_services.push(BlueGreenService {
             id,
             service_name: service.name(),
             container: task.container_name().to_owned(),
             port: service_config.port,
             targets: targets.clone(),
+        });
+        running.push(RunningService {
+            id,
+            service_name: service.name(),
+            min: service_config.min,
+            max: service_config.max,
+            targets: Some(targets.clone()),
         });
     }
 
@@ -222,70 +234,18 @@ pub(super) fn build(
         ServiceProps {
             cluster: cluster.name(),
             desired_count: worker.desired,
-            subnet_ids: subnets,
+            subnet_ids: subnets.clone(),
             security_group_id: groups.services.group_id(),
             deployment: Deployment::Rolling,
         },
     )?;
-    let scaling = ServiceScaling::new(
-        &mut root,
-        "WorkerServiceScaling",
-        cluster.name(),
-        worker_service.name(),
-        worker.min,
-        worker.max,
-    )?;
-    scaling.track_cpu(&mut root, "WorkerServiceCpuScaling", CPU_TARGET_PERCENT)?;
-    let steps: Vec<Step> =
-        worker.scale_out_steps.iter().map(|step| Step { from: step.messages_above, change: step.add_tasks }).collect();
-    let scale_out = scaling.step_policy(&mut root, "WorkerServiceQueueScaleOut", &steps, 60)?;
-    let queue_name: Value<String> = data.queue.resource().get_att("QueueName");
-    MetricAlarm {
-        description: format!("More than {QUEUE_DEPTH_THRESHOLD} messages wait in the work queue: add workers"),
-        namespace: "AWS/SQS".into(),
-        metric: "ApproximateNumberOfMessagesVisible".into(),
-        dimensions: vec![("QueueName".into(), queue_name.clone())],
-        statistic: AlarmStatistic::Maximum,
-        threshold: QUEUE_DEPTH_THRESHOLD,
-        periods: 1,
-    }
-    .add(&mut root, "WorkerServiceQueueDepthAlarm", Some(scale_out.ref_value()))?;
-    let scale_in = scaling.step_policy(&mut root, "WorkerServiceIdleScaleIn", &[Step { from: 0, change: -1 }], 300)?;
-    let metric = |id: &str, namespace: &str, name: &str, dimensions: Vec<Dimension>, stat: &str| {
-        MetricDataQuery::new(id)
-            .metric_stat(MetricStat::new(
-                Metric::new().namespace(namespace).metric_name(name).dimensions(dimensions),
-                60,
-                stat,
-            ))
-            .return_data(false)
-    };
-    idle_alarm(
-        &mut root,
-        "WorkerServiceIdleAlarm",
-        "The work queue has been empty and the workers nearly idle for 10 minutes: remove a worker",
-        vec![
-            metric(
-                "queue",
-                "AWS/SQS",
-                "ApproximateNumberOfMessagesVisible",
-                vec![Dimension::new("QueueName", queue_name)],
-                "Maximum",
-            ),
-            metric(
-                "cpu",
-                "AWS/ECS",
-                "CPUUtilization",
-                vec![
-                    Dimension::new("ClusterName", cluster.name()),
-                    Dimension::new("ServiceName", worker_service.name()),
-                ],
-                "Average",
-            ),
-        ],
-        &format!("IF(queue == 0 AND cpu < {IDLE_CPU_PERCENT}, 1, 0)"),
-        scale_in.ref_value(),
-    )?;
+    running.push(RunningService {
+        id: "WorkerService",
+        service_name: worker_service.name(),
+        min: worker.min,
+        max: worker.max,
+        targets: None,
+    });
 
     // Least privilege: each task role gets only the grants of what its service uses.
     data.queue.grant_send(app, integration_task.task_role())?;
@@ -294,9 +254,12 @@ pub(super) fn build(
     data.queue.grant_consume(app, worker_task.task_role())?;
     data.documents.grant_read_write(app, worker_task.task_role())?;
     data.audit_logs.grant_read_write(app, worker_task.task_role())?;
+    for task in [&integration_task, &webhook_task, &worker_task] {
+        data.database.grant_connect(app, task.task_role(), APP_DATABASE_USER)?;
+    }
 
     app.add_artifact(format!("kong/{stack_name}.yml"), rendered)?;
-    Ok(Compute { cluster_name: cluster.name(), services: blue_green_services })
+    Ok(Compute { cluster_name: cluster.name(), services: blue_green_services, running, cache, subnets })
 }
 
 fn template_error(template: &'static str) -> impl Fn(minijinja::Error) -> PlatformError {
@@ -412,64 +375,5 @@ mod tests {
         assert_eq!(environment["KONG_TRUSTED_IPS"], "10.10.0.0/16", "only the VPC's ALB nodes are trusted");
         assert_eq!(environment["KONG_REAL_IP_HEADER"], VIEWER_IP_HEADER);
         assert_eq!(environment["KONG_REAL_IP_RECURSIVE"], "off");
-    }
-
-    #[test]
-    fn every_service_tracks_cpu_at_70_percent() {
-        let stacks = stacks(&default_config());
-        let tracking: Vec<_> = of_type(&stacks["Compute"], "AWS::ApplicationAutoScaling::ScalingPolicy")
-            .into_iter()
-            .filter(|(_, p)| p["Properties"]["PolicyType"] == "TargetTrackingScaling")
-            .collect();
-        assert_eq!(tracking.len(), 4);
-        for (id, policy) in tracking {
-            let configuration = &policy["Properties"]["TargetTrackingScalingPolicyConfiguration"];
-            assert_eq!(configuration["TargetValue"], 70.0, "{id}");
-            assert_eq!(
-                configuration["PredefinedMetricSpecification"]["PredefinedMetricType"],
-                "ECSServiceAverageCPUUtilization"
-            );
-            assert_eq!(configuration["ScaleInCooldown"], 600, "{id}: scale in after 10 quiet minutes");
-        }
-    }
-
-    #[test]
-    fn queue_depth_over_500_adds_workers_in_the_configured_steps() {
-        let mut config = default_config();
-        let steps = &mut config.regions[0].compute.as_mut().unwrap().worker_service.scale_out_steps;
-        steps.push(crate::config::ScaleOutStep { messages_above: 5000, add_tasks: 8 });
-        let stacks = stacks(&config);
-        let compute = &stacks["Compute"];
-        let alarm = &compute["WorkerServiceQueueDepthAlarm"]["Properties"];
-        assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
-        assert_eq!(alarm["Namespace"], "AWS/SQS");
-        assert_eq!(alarm["Threshold"], 500.0);
-        assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold");
-        assert_eq!(alarm["AlarmActions"], json!([{"Ref": "WorkerServiceQueueScaleOut"}]));
-        let adjustments =
-            &compute["WorkerServiceQueueScaleOut"]["Properties"]["StepScalingPolicyConfiguration"]["StepAdjustments"];
-        assert_eq!(
-            adjustments,
-            &json!([
-                {"MetricIntervalLowerBound": 0.0, "MetricIntervalUpperBound": 1000.0, "ScalingAdjustment": 2},
-                {"MetricIntervalLowerBound": 1000.0, "MetricIntervalUpperBound": 5000.0, "ScalingAdjustment": 4},
-                {"MetricIntervalLowerBound": 5000.0, "ScalingAdjustment": 8}
-            ])
-        );
-    }
-
-    #[test]
-    fn ten_idle_minutes_remove_a_worker() {
-        let stacks = stacks(&default_config());
-        let compute = &stacks["Compute"];
-        let alarm = &compute["WorkerServiceIdleAlarm"]["Properties"];
-        assert_eq!(alarm["EvaluationPeriods"], 10);
-        assert_eq!(alarm["DatapointsToAlarm"], 10);
-        let metrics = alarm["Metrics"].as_array().unwrap();
-        assert!(metrics[..2].iter().all(|m| m["MetricStat"]["Period"] == 60), "ten one-minute periods");
-        assert_eq!(metrics[2]["Expression"], "IF(queue == 0 AND cpu < 20, 1, 0)");
-        assert_eq!(alarm["AlarmActions"], json!([{"Ref": "WorkerServiceIdleScaleIn"}]));
-        let step = &compute["WorkerServiceIdleScaleIn"]["Properties"]["StepScalingPolicyConfiguration"];
-        assert_eq!(step["StepAdjustments"], json!([{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": -1}]));
     }
 }

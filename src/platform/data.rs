@@ -65,6 +65,9 @@ pub struct DataTier {
     pub access_logs: Bucket,
 }
 
+/// The database the applications use.
+pub const DATABASE_NAME: &str = "integration";
+
 /// The deterministic name of the platform's bucket for `purpose` in `region`, as an `Fn::Sub` string
 /// (it holds the account ID), so that callers can add to it.
 pub fn bucket_name(app_name: &str, purpose: &str, region: &str) -> String {
@@ -178,7 +181,7 @@ pub(super) fn build(
             allocated_storage_gib: config.postgres.allocated_storage_gib,
             max_allocated_storage_gib: config.postgres.allocated_storage_gib * 5,
             backup_retention_days: config.postgres.backup_retention_days,
-            database_name: "integration".into(),
+            database_name: DATABASE_NAME.into(),
             master_username: "platform_admin".into(),
             subnet_ids: isolated,
             security_group_ids: vec![groups.database.group_id()],

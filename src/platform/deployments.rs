@@ -9,6 +9,7 @@ use crate::cfn::cloudwatch::alarm::AlarmStatistic;
 use crate::config::{ComputeConfig, LifecycleHook};
 use crate::construct::App;
 use crate::constructs::compute::{BlueGreenDeployment, BlueGreenProps, DeploymentApplication, MetricAlarm};
+use crate::template::Value;
 
 /// The AppSpec template, embedded in the binary.
 const APPSPEC_TEMPLATE: &str = include_str!("../../templates/appspec.yaml.j2");
@@ -20,6 +21,7 @@ pub(super) fn build(
     stack_name: &str,
     compute: &Compute,
     config: &ComputeConfig,
+    alarm_topic: &Value<String>,
 ) -> Result<(), PlatformError> {
     let stack = app.stack_mut(stack_name).expect("the deployments stack exists");
     stack.set_description(format!(
@@ -31,19 +33,19 @@ pub(super) fn build(
     let deployments = DeploymentApplication::new(&mut root, "Application")?;
     for service in &compute.services {
         let id = service.id;
-        let errors = MetricAlarm {
-            description: format!("{id}: target 5xx responses; stops and rolls back a blue/green deployment"),
-            namespace: "AWS/ApplicationELB".into(),
-            metric: "HTTPCode_Target_5XX_Count".into(),
-            dimensions: vec![
+        let errors = MetricAlarm::above(
+            format!("{id}: target 5xx responses; stops and rolls back a blue/green deployment"),
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            vec![
                 ("LoadBalancer".into(), service.targets.load_balancer_full_name.clone()),
                 ("TargetGroup".into(), service.targets.blue.resource().attr_target_group_full_name()),
             ],
-            statistic: AlarmStatistic::Sum,
-            threshold: 10.0,
-            periods: 1,
-        }
-        .add(&mut root, &format!("{id}ErrorsAlarm"), None)?;
+            AlarmStatistic::Sum,
+            10.0,
+            1,
+        )
+        .add(&mut root, &format!("{id}ErrorsAlarm"), vec![alarm_topic.clone()])?;
         BlueGreenDeployment::new(
             &mut root,
             &format!("{id}Deployment"),

@@ -101,6 +101,9 @@ pub(super) fn build(
             id,
             LoadBalancerProps {
                 internet_facing,
+                // CloudFront reaches the origin over HTTPS only, and the group admits only that:
+                // an HTTP redirect listener could never be reached.
+                redirect_http: false,
                 subnet_ids: vpc.subnet_ids(tier),
                 security_group_id: group,
                 certificate_arn: certificate.ref_value(),
@@ -112,12 +115,13 @@ pub(super) fn build(
     let internal = balancer(&mut root, "InternalAlb", false, SubnetTier::PrivateApp, groups.internal_alb.group_id())?;
 
     let deregistration = config.deployment.deregistration_delay_seconds;
-    let targets = |root: &mut Scope<'_>,
-                   id: &str,
-                   balancer: &ApplicationLoadBalancer,
-                   service: &ServiceConfig,
-                   ports: (i64, i64),
-                   required_header: Option<(&str, Value<String>)>| {
+    let mut test_listeners = Vec::new();
+    let mut targets = |root: &mut Scope<'_>,
+                       id: &str,
+                       balancer: &ApplicationLoadBalancer,
+                       service: &ServiceConfig,
+                       ports: (i64, i64),
+                       required_header: Option<(&str, Value<String>)>| {
         let props = TargetGroupProps {
             vpc_id: vpc.vpc_id(),
             port: service.port,
@@ -134,6 +138,7 @@ pub(super) fn build(
             None => balancer.add_https_listener(root, &production_id, ports.0, &blue)?,
         };
         let test = balancer.add_https_listener(root, &format!("{id}Test"), ports.1, &blue)?;
+        test_listeners.push(test.logical_id().to_owned());
         Ok::<_, PlatformError>(BlueGreenTargets {
             blue,
             green,
@@ -173,6 +178,13 @@ pub(super) fn build(
                 .hosted_zone_id(domain.hosted_zone_id.as_str())
                 .alias_target(AliasTarget::new(balancer.dns_name(), balancer.canonical_hosted_zone_id())),
         )?;
+    }
+    for id in test_listeners {
+        stack.resource_mut(&id).expect("the listener was just added").suppress(
+            "CS005",
+            "a blue/green test listener: only the deployment's lifecycle-hook functions call it, and no hook \
+             is deployed yet (the release path adds them with their security group)",
+        );
     }
     Ok(Ingress { kong, integration, webhook, internal_name })
 }

@@ -14,15 +14,18 @@ mod edge;
 mod endpoints;
 mod ingress;
 mod network;
+mod operations;
+mod scaling;
 mod security;
 #[cfg(test)]
 mod test_support;
 
-pub use compute::{IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
+pub use compute::APP_DATABASE_USER;
 pub use data::{bucket_name, DataTier};
 pub use deployments::render_appspec;
 pub use edge::{origin_verify_secret_name, OriginVerification, EDGE_REGION};
 pub use ingress::{internal_name, origin_name, BlueGreenTargets, Ingress};
+pub use scaling::{IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
 
 use crate::config::{PlatformConfig, RegionConfig, RegionRole};
@@ -73,11 +76,12 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
         let groups = security::build(&mut app, &network_name, &vpc, &ports)?;
         if region.network.endpoints {
             let endpoints_name = add_region_stack(&mut app, config, region, "Endpoints")?.name().to_owned();
-            endpoints::build(&mut app, &endpoints_name, &vpc, &groups)?;
+            endpoints::build(&mut app, &endpoints_name, &vpc, &groups, &key)?;
         }
-        if region.data.is_some() {
+        if let Some(data_config) = &region.data {
             let data_name = add_region_stack(&mut app, config, region, "Data")?.name().to_owned();
             let data = data::build(&mut app, &data_name, &config.app, &vpc, &groups, region, &key)?;
+            let mut tiers = None;
             if let (Some(compute_config), Some(verification)) = (&region.compute, &verification) {
                 if region.role == RegionRole::Primary {
                     let edge_stack = add_stack_in(&mut app, config, region, "Edge", EDGE_REGION)?;
@@ -91,10 +95,27 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
                 let ingress =
                     ingress::build(&mut app, &ingress_name, &vpc, &groups, &data, compute_config, verification)?;
                 security::admit_cloudfront(&mut app, &ingress_name, &groups, &key)?;
-                let compute_name = add_region_stack(&mut app, config, region, "Compute")?.name().to_owned();
+                let compute_stack = add_region_stack(&mut app, config, region, "Compute")?;
+                // Its tasks pull images, write logs and read secrets through the endpoints: they must
+                // exist before the first task starts, though nothing is imported from them.
+                compute_stack.add_dependency(stack_name(config, region, "Endpoints"));
+                let compute_name = compute_stack.name().to_owned();
                 let compute = compute::build(&mut app, &compute_name, &vpc, &groups, &data, &ingress, compute_config)?;
+                let scaling_name = add_region_stack(&mut app, config, region, "Scaling")?.name().to_owned();
+                scaling::build(&mut app, &scaling_name, &compute, &data.queue, compute_config)?;
+                tiers = Some((ingress, compute, compute_config));
+            }
+            let operations_name = add_region_stack(&mut app, config, region, "Operations")?.name().to_owned();
+            let watched = tiers.as_ref().map(|(ingress, compute, _)| operations::Watched {
+                compute,
+                ingress,
+                task_group: groups.services.group_id(),
+            });
+            let operations =
+                operations::build(&mut app, &operations_name, &data, &data_config.redis, watched, &region.monitoring)?;
+            if let Some((_, compute, compute_config)) = &tiers {
                 let deployments_name = add_region_stack(&mut app, config, region, "Deployments")?.name().to_owned();
-                deployments::build(&mut app, &deployments_name, &compute, compute_config)?;
+                deployments::build(&mut app, &deployments_name, compute, compute_config, &operations.alarm_topic)?;
             }
         }
     }
@@ -201,6 +222,8 @@ mod tests {
                 ("IntegrationPlatform-Primary-Edge", "us-east-1"),
                 ("IntegrationPlatform-Primary-Ingress", "us-east-1"),
                 ("IntegrationPlatform-Primary-Compute", "us-east-1"),
+                ("IntegrationPlatform-Primary-Scaling", "us-east-1"),
+                ("IntegrationPlatform-Primary-Operations", "us-east-1"),
                 ("IntegrationPlatform-Primary-Deployments", "us-east-1"),
                 ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1"),
                 ("IntegrationPlatform-DisasterRecovery-Endpoints", "eu-west-1")

@@ -140,6 +140,15 @@ impl Resource {
         self
     }
 
+    /// Suppresses the deploy-readiness rule `rule` (`CS005`) on this resource, for `reason`, in its
+    /// `Metadata` (`cfn-synth.suppress`), the only place `validate` reads suppressions from.
+    pub fn suppress(&mut self, rule: &str, reason: &str) {
+        let entry = self.metadata.entry("cfn-synth".to_owned()).or_insert_with(|| serde_json::json!({"suppress": []}));
+        if let Some(list) = entry["suppress"].as_array_mut() {
+            list.push(serde_json::json!({"rule": rule, "reason": reason}));
+        }
+    }
+
     /// Adds a `Metadata` entry (for example checkov's `checkov.skip` with its reason).
     #[must_use]
     pub fn metadata(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {

@@ -3,11 +3,13 @@
 //! ## Secure defaults
 //! - Container Insights on (checkov CKV_AWS_65).
 //! - The Fargate and Fargate Spot capacity providers, with on-demand Fargate as the default strategy;
-//!   services opt into Spot explicitly.
+//!   services opt into Spot explicitly. The providers are declared on the cluster resource itself, not
+//!   through `AWS::ECS::ClusterCapacityProviderAssociations`: a service naming `FARGATE_SPOT` then
+//!   depends on the cluster through its `Cluster` reference, so CloudFormation cannot create it before
+//!   the provider is associated.
 
 use crate::cfn::ecs;
-use crate::cfn::ecs::cluster::ClusterSettings;
-use crate::cfn::ecs::cluster_capacity_provider_associations::CapacityProviderStrategy;
+use crate::cfn::ecs::cluster::{CapacityProviderStrategyItem, ClusterSettings};
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::template::{Tag, Value};
 
@@ -26,15 +28,12 @@ impl Cluster {
             "Resource",
             ecs::Cluster::new()
                 .cluster_settings(vec![ClusterSettings::new().name("containerInsights").value("enabled")])
+                .capacity_providers(vec!["FARGATE", "FARGATE_SPOT"])
+                .default_capacity_provider_strategy(vec![CapacityProviderStrategyItem::new()
+                    .capacity_provider("FARGATE")
+                    .base(0)
+                    .weight(1)])
                 .tags(vec![Tag::name(name)]),
-        )?;
-        scope.add(
-            "CapacityProviders",
-            ecs::ClusterCapacityProviderAssociations::new(
-                resource.ref_value(),
-                vec![CapacityProviderStrategy::new("FARGATE").base(0).weight(1)],
-            )
-            .capacity_providers(vec!["FARGATE", "FARGATE_SPOT"]),
         )?;
         Ok(Self { resource })
     }

@@ -33,6 +33,9 @@ pub const TEST_LISTENER_PORT: i64 = 8443;
 pub struct LoadBalancerProps {
     /// Internet-facing (in public subnets) or internal.
     pub internet_facing: bool,
+    /// Whether an internet-facing balancer also listens on HTTP, only to redirect to HTTPS. Off when
+    /// only an HTTPS-only origin client (CloudFront) may reach it: nothing could reach that listener.
+    pub redirect_http: bool,
     /// The subnets, one per AZ.
     pub subnet_ids: Vec<Value<String>>,
     /// Its security group.
@@ -51,7 +54,7 @@ pub struct ApplicationLoadBalancer {
 }
 
 impl ApplicationLoadBalancer {
-    /// Adds the balancer under `id`; an internet-facing one also gets the HTTP-to-HTTPS redirect.
+    /// Adds the balancer under `id`; an internet-facing one may also get the HTTP-to-HTTPS redirect.
     pub fn new(scope: &mut Scope<'_>, id: &str, props: LoadBalancerProps) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
@@ -76,7 +79,7 @@ impl ApplicationLoadBalancer {
                 .load_balancer_attributes(attributes)
                 .tags(vec![Tag::name(name)]),
         )?;
-        if props.internet_facing {
+        if props.internet_facing && props.redirect_http {
             let redirect = Action::new(ActionType::Redirect)
                 .redirect_config(RedirectConfig::new(RedirectConfigStatusCode::Http301).protocol("HTTPS").port("443"));
             scope.add(
@@ -227,6 +230,7 @@ mod tests {
             "Alb",
             LoadBalancerProps {
                 internet_facing: true,
+                redirect_http: true,
                 subnet_ids: vec![Value::from("subnet-1"), Value::from("subnet-2")],
                 security_group_id: Value::from("sg-1"),
                 certificate_arn: Value::from("arn:cert"),

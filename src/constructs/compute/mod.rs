@@ -3,6 +3,7 @@
 
 mod blue_green;
 mod cluster;
+mod image;
 mod load_balancer;
 mod scaling;
 mod service;
@@ -10,6 +11,7 @@ mod task;
 
 pub use blue_green::{BlueGreenDeployment, BlueGreenProps, DeploymentApplication};
 pub use cluster::Cluster;
+pub use image::{ContainerImage, PullThroughCache, ECR_PUBLIC_CACHE_PREFIX, ECR_PUBLIC_REGISTRY};
 pub use load_balancer::{
     ApplicationLoadBalancer, LoadBalancerProps, TargetGroup, TargetGroupProps, TEST_LISTENER_PORT, TLS_POLICY,
 };

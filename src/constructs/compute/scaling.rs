@@ -1,5 +1,11 @@
-//! Application Auto Scaling of an ECS service: CPU target tracking, step scaling from a CloudWatch alarm,
-//! and scale-in after sustained idleness.
+//! Application Auto Scaling of an ECS service: CPU target tracking that only adds tasks, step scaling
+//! from a CloudWatch alarm, and scale-in after sustained idleness.
+//!
+//! The seed's rule is "CPU > 70% → scale out, queue depth > 500 → add workers, idle 10 min → scale in".
+//! Target tracking left to itself also removes tasks whenever CPU sits under its target, on its own
+//! timetable and regardless of any other policy (it would remove a worker while the queue still holds
+//! messages). So CPU tracking here never scales in (`DisableScaleIn`), and the only way down is one
+//! idle alarm per service whose metric math reads every metric a scale-out rule watches.
 
 use crate::cfn::applicationautoscaling as autoscaling;
 use crate::cfn::applicationautoscaling::scalable_target::{
@@ -64,14 +70,15 @@ impl ServiceScaling {
         &self.resource
     }
 
-    /// Target tracking on the service's average CPU: out within a minute, in after ten quiet minutes.
-    pub fn track_cpu(&self, scope: &mut Scope<'_>, id: &str, target_percent: f64) -> Result<(), ConstructError> {
+    /// Target tracking on the service's average CPU that only adds tasks (`DisableScaleIn`): out within a
+    /// minute when CPU passes `target_percent`; removing tasks is left to an [`idle_alarm`].
+    pub fn scale_out_on_cpu(&self, scope: &mut Scope<'_>, id: &str, target_percent: f64) -> Result<(), ConstructError> {
         let configuration = TargetTrackingScalingPolicyConfiguration::new(target_percent)
             .predefined_metric_specification(PredefinedMetricSpecification::new(
                 PredefinedMetricSpecificationPredefinedMetricType::EcsServiceAverageCpuUtilization,
             ))
-            .scale_out_cooldown(60)
-            .scale_in_cooldown(SCALE_IN_AFTER_SECONDS);
+            .disable_scale_in(true)
+            .scale_out_cooldown(60);
         scope.add(
             id,
             autoscaling::ScalingPolicy::new(pascal_case(id), ScalingPolicyPolicyType::TargetTrackingScaling)
@@ -117,7 +124,7 @@ impl ServiceScaling {
     }
 }
 
-/// An alarm on one metric that fires a scaling policy: `metric > threshold` over `periods` minutes.
+/// An alarm on one metric: `metric <comparison> threshold` in `periods` consecutive periods.
 #[derive(Debug, Clone)]
 pub struct MetricAlarm {
     /// What the alarm watches, for people.
@@ -130,20 +137,71 @@ pub struct MetricAlarm {
     pub dimensions: Vec<(String, Value<String>)>,
     /// How one-minute datapoints are aggregated.
     pub statistic: cloudwatch::alarm::AlarmStatistic,
-    /// The threshold the metric must exceed.
+    /// The threshold.
     pub threshold: f64,
-    /// Consecutive one-minute periods above the threshold.
+    /// How the metric compares with the threshold when the alarm fires.
+    pub comparison: AlarmComparisonOperator,
+    /// Seconds per period (60 or a multiple of it).
+    pub period_seconds: i64,
+    /// Consecutive periods past the threshold.
     pub periods: i64,
+    /// What a period without data counts as.
+    pub missing_data: AlarmTreatMissingData,
 }
 
 impl MetricAlarm {
-    /// Adds the alarm under `id`, with `action` (a scaling policy's `Ref`) as its alarm action, if any.
-    /// Returns the alarm, whose `Ref` is its name.
+    /// An alarm when `metric` exceeds `threshold` in `periods` consecutive minutes, a period without
+    /// data counting as fine.
+    pub fn above(
+        description: impl Into<String>,
+        namespace: &str,
+        metric: &str,
+        dimensions: Vec<(String, Value<String>)>,
+        statistic: cloudwatch::alarm::AlarmStatistic,
+        threshold: f64,
+        periods: i64,
+    ) -> Self {
+        Self {
+            description: description.into(),
+            namespace: namespace.into(),
+            metric: metric.into(),
+            dimensions,
+            statistic,
+            threshold,
+            comparison: AlarmComparisonOperator::GreaterThanThreshold,
+            period_seconds: 60,
+            periods,
+            missing_data: AlarmTreatMissingData::NotBreaching,
+        }
+    }
+
+    /// The same alarm over periods of `seconds`.
+    pub fn every(mut self, seconds: i64) -> Self {
+        self.period_seconds = seconds;
+        self
+    }
+
+    /// The same alarm firing when the metric falls below the threshold instead.
+    pub fn below(mut self) -> Self {
+        self.comparison = AlarmComparisonOperator::LessThanThreshold;
+        self
+    }
+
+    /// The same alarm counting a period without data as `missing_data`.
+    pub fn missing_data(mut self, missing_data: AlarmTreatMissingData) -> Self {
+        self.missing_data = missing_data;
+        self
+    }
+}
+
+impl MetricAlarm {
+    /// Adds the alarm under `id` with `actions` (a scaling policy's `Ref`, an SNS topic's ARN) as its
+    /// alarm actions. Returns the alarm, whose `Ref` is its name.
     pub fn add(
         self,
         scope: &mut Scope<'_>,
         id: &str,
-        action: Option<Value<String>>,
+        actions: Vec<Value<String>>,
     ) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
         let dimensions: Vec<cloudwatch::alarm::Dimension> =
             self.dimensions.into_iter().map(|(name, value)| cloudwatch::alarm::Dimension::new(name, value)).collect();
@@ -153,13 +211,13 @@ impl MetricAlarm {
             .metric_name(self.metric)
             .dimensions(dimensions)
             .statistic(self.statistic)
-            .period(60)
+            .period(self.period_seconds)
             .evaluation_periods(self.periods)
             .threshold(self.threshold)
-            .comparison_operator(AlarmComparisonOperator::GreaterThanThreshold)
-            .treat_missing_data(AlarmTreatMissingData::NotBreaching);
-        if let Some(action) = action {
-            alarm = alarm.alarm_actions(vec![action]);
+            .comparison_operator(self.comparison)
+            .treat_missing_data(self.missing_data);
+        if !actions.is_empty() {
+            alarm = alarm.alarm_actions(actions);
         }
         scope.add(id, alarm)
     }

@@ -1,13 +1,14 @@
 //! A Fargate task definition with one container, its log group and its two roles.
 //!
 //! ## Secure defaults
-//! - Separate execution and task roles (checkov CKV_AWS_249): the execution role only pulls the image,
+//! - Separate execution and task roles (checkov CKV_AWS_249): the execution role only pulls the image
+//!   (with the pull-through cache rights a [`ContainerImage`] asks for),
 //!   writes logs and reads the secrets injected into the container; the task role starts empty and gains
 //!   only what grants give it.
 //! - Secrets arrive as ECS `secrets` from Secrets Manager, never as plain environment values.
 //! - A read-only root filesystem (CKV_AWS_336), with named scratch volumes where a process must write.
 //! - Logs to a per-service log group, encrypted with the given key and kept 365 days.
-//! - A container health check, so ECS replaces a task that stops answering.
+//! - A container health check for long-running services, so ECS replaces a task that stops answering.
 
 use indexmap::IndexMap;
 
@@ -22,22 +23,27 @@ use crate::constructs::iam::{Role, RoleProps, Statement};
 use crate::constructs::logs::LogGroup;
 use crate::template::Value;
 
+use super::image::ContainerImage;
+
 /// Days service logs are kept.
 const LOG_RETENTION_DAYS: u32 = 365;
 
 /// How to build a [`FargateTaskDefinition`].
 #[derive(Debug, Clone)]
 pub struct TaskProps {
-    /// The container image.
-    pub image: String,
+    /// The container image, and so how a task reaches it.
+    pub image: ContainerImage,
     /// The container port, if it serves one.
     pub port: Option<u16>,
     /// CPU units.
     pub cpu: i64,
     /// Memory in MiB.
     pub memory: i64,
-    /// The container health check command (`CMD-SHELL` form).
-    pub health_check: String,
+    /// The container health check command (`CMD-SHELL` form); `None` for a one-off task that exits
+    /// when done.
+    pub health_check: Option<String>,
+    /// The container command, replacing the image's (`CMD`); empty keeps the image's.
+    pub command: Vec<String>,
     /// Plain environment values (never secrets).
     pub environment: IndexMap<String, Value<String>>,
     /// Secrets: environment name → Secrets Manager ARN (optionally `:json-key::`).
@@ -67,6 +73,7 @@ impl FargateTaskDefinition {
         let log_group = LogGroup::new(&mut scope, "LogGroup", LOG_RETENTION_DAYS, props.log_key_arn)?;
         let mut execution_statements =
             vec![Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"]).resource(log_group.arn())];
+        execution_statements.extend(props.image.pull_statements());
         execution_statements.extend(props.secret_read_statements);
         // Both roles are assumed by ECS tasks of this account only (confused-deputy protection).
         let ecs_tasks = || {
@@ -113,18 +120,10 @@ impl FargateTaskDefinition {
             .enumerate()
             .map(|(index, path)| (format!("scratch-{}", index + 1), path.clone()))
             .collect();
-        let mut container = ContainerDefinition::new(props.image.as_str(), container_name.as_str())
+        let mut container = ContainerDefinition::new(props.image.uri(), container_name.as_str())
             .essential(true)
             .readonly_root_filesystem(true)
             .log_configuration(LogConfiguration::new("awslogs").options(log_options))
-            .health_check(
-                HealthCheck::new()
-                    .command(vec!["CMD-SHELL".to_owned(), props.health_check])
-                    .interval(15)
-                    .timeout(5)
-                    .retries(3)
-                    .start_period(30),
-            )
             .environment(
                 props
                     .environment
@@ -133,6 +132,19 @@ impl FargateTaskDefinition {
                     .collect::<Vec<_>>(),
             )
             .secrets(props.secrets.into_iter().map(|(key, arn)| ContainerSecret::new(key, arn)).collect::<Vec<_>>());
+        if let Some(health_check) = props.health_check {
+            container = container.health_check(
+                HealthCheck::new()
+                    .command(vec!["CMD-SHELL".to_owned(), health_check])
+                    .interval(15)
+                    .timeout(5)
+                    .retries(3)
+                    .start_period(30),
+            );
+        }
+        if !props.command.is_empty() {
+            container = container.command(props.command);
+        }
         if let Some(port) = props.port {
             container = container.port_mappings(vec![PortMapping::new().container_port(i64::from(port))]);
         }

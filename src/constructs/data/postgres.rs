@@ -13,7 +13,7 @@
 //! - `DeletionPolicy` and `UpdateReplacePolicy` of `Snapshot`.
 
 use crate::cfn::rds;
-use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::construct::{pascal_case, App, ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{Role, RoleProps, Statement};
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{RemovalPolicy, Value};
@@ -118,6 +118,23 @@ impl PostgresDatabase {
     /// The endpoint address.
     pub fn endpoint_address(&self) -> Value<String> {
         self.resource.attr_endpoint_address()
+    }
+
+    /// Lets `role` log in as the database user `user` with IAM database authentication: a token per
+    /// connection (`rds-db:connect`), so no password reaches the application and a rotation of the
+    /// master secret breaks no running task. The user must exist with the `rds_iam` role.
+    pub fn grant_connect(&self, app: &mut App, role: &Role, user: &str) -> Result<(), ConstructError> {
+        let user_arn = Value::sub_with(
+            format!(
+                "arn:${{AWS::Partition}}:rds-db:${{AWS::Region}}:${{AWS::AccountId}}:dbuser:${{DbiResourceId}}/{user}"
+            ),
+            [("DbiResourceId", self.resource.attr_dbi_resource_id())],
+        );
+        role.add_policy(
+            app,
+            &format!("ConnectAs{}", pascal_case(user)),
+            vec![Statement::allow(["rds-db:connect"]).resource(user_arn)],
+        )
     }
 
     /// The ARN of the secret RDS keeps the master credentials in.

@@ -171,6 +171,28 @@ impl SecurityGroup {
         Ok(())
     }
 
+    /// Lets this group send traffic to the addresses of a managed prefix list on `port` (outbound
+    /// only), with the egress rule under `id` in `scope`: how a task reaches an S3 gateway endpoint,
+    /// whose addresses AWS publishes as the region's `com.amazonaws.<region>.s3` prefix list.
+    pub fn allow_egress_to_prefix_list(
+        &self,
+        scope: &mut Scope<'_>,
+        id: &str,
+        prefix_list_id: Value<String>,
+        port: Port,
+        why: &str,
+    ) -> Result<(), ConstructError> {
+        scope.add(
+            id,
+            ec2::SecurityGroupEgress::new(self.group_id(), "tcp")
+                .destination_prefix_list_id(prefix_list_id)
+                .from_port(i64::from(port.from))
+                .to_port(i64::from(port.to))
+                .description(why),
+        )?;
+        Ok(())
+    }
+
     /// Lets this group send traffic anywhere on `port` (outbound only), for calls to the internet.
     pub fn allow_egress_anywhere(
         &self,

@@ -1,0 +1,166 @@
+//! Reading templates cfn-synth did not write: `cfn-synth validate --templates DIR`.
+//!
+//! Three layouts are understood:
+//! - a cfn-synth output directory: `manifest.json` with `stacks` (name, region, templateFile,
+//!   dependsOn) in deploy order;
+//! - an AWS CDK cloud assembly (`cdk.out`): `manifest.json` with `artifacts`, of which those of type
+//!   `aws:cloudformation:stack` name their template, their environment (`aws://account/region`) and
+//!   their dependencies;
+//! - a plain folder of `*.json`, `*.yaml` or `*.yml` templates, one stack per file named after it,
+//!   all in the default region.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+
+use super::StackTemplate;
+
+/// Why a directory could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file is not JSON or YAML of the expected shape.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// A stack has no region and none was given.
+    #[error("{stack}: no region is known for it; pass --region")]
+    NoRegion {
+        /// The stack.
+        stack: String,
+    },
+    /// Nothing to analyse.
+    #[error("{0}: no CloudFormation template found")]
+    Empty(PathBuf),
+}
+
+/// Reads the stacks of `directory`, in deploy order where the layout says it; `default_region` is
+/// for stacks whose layout names none.
+pub fn from_directory(directory: &Path, default_region: Option<&str>) -> Result<Vec<StackTemplate>, LoadError> {
+    let manifest_path = directory.join("manifest.json");
+    let stacks = if manifest_path.is_file() {
+        let manifest = read_document(&manifest_path)?;
+        if manifest["stacks"].is_array() {
+            from_cfn_synth(directory, &manifest, default_region)?
+        } else if manifest["artifacts"].is_object() {
+            from_cloud_assembly(directory, &manifest, default_region)?
+        } else {
+            return Err(LoadError::Parse {
+                path: manifest_path,
+                message: "neither a cfn-synth manifest (stacks) nor a CDK cloud assembly manifest (artifacts)".into(),
+            });
+        }
+    } else {
+        from_plain_folder(directory, default_region)?
+    };
+    if stacks.is_empty() {
+        return Err(LoadError::Empty(directory.to_owned()));
+    }
+    Ok(stacks)
+}
+
+fn from_cfn_synth(
+    directory: &Path,
+    manifest: &Json,
+    default_region: Option<&str>,
+) -> Result<Vec<StackTemplate>, LoadError> {
+    let mut stacks = Vec::new();
+    for stack in manifest["stacks"].as_array().into_iter().flatten() {
+        let name = stack["name"].as_str().unwrap_or_default().to_owned();
+        let region = region_or(stack["region"].as_str(), default_region, &name)?;
+        let file = directory.join(stack["templateFile"].as_str().unwrap_or_default());
+        let depends_on = strings(&stack["dependsOn"]);
+        stacks.push(StackTemplate { template: read_document(&file)?, name, region, depends_on });
+    }
+    Ok(stacks)
+}
+
+fn from_cloud_assembly(
+    directory: &Path,
+    manifest: &Json,
+    default_region: Option<&str>,
+) -> Result<Vec<StackTemplate>, LoadError> {
+    let artifacts = manifest["artifacts"].as_object().expect("checked by the caller");
+    let is_stack = |id: &str| artifacts.get(id).is_some_and(|a| a["type"] == "aws:cloudformation:stack");
+    let mut stacks = Vec::new();
+    for (id, artifact) in artifacts {
+        if !is_stack(id) {
+            continue;
+        }
+        let properties = &artifact["properties"];
+        let name = properties["stackName"].as_str().unwrap_or(id).to_owned();
+        // `aws://account/region`; CDK writes `unknown-region` for an environment-agnostic stack.
+        let region =
+            artifact["environment"].as_str().and_then(|env| env.rsplit('/').next()).filter(|r| *r != "unknown-region");
+        let region = region_or(region, default_region, &name)?;
+        let file = directory.join(properties["templateFile"].as_str().unwrap_or_default());
+        let depends_on = strings(&artifact["dependencies"]).into_iter().filter(|dep| is_stack(dep)).collect();
+        stacks.push(StackTemplate { template: read_document(&file)?, name, region, depends_on });
+    }
+    Ok(order_by_dependencies(stacks))
+}
+
+fn from_plain_folder(directory: &Path, default_region: Option<&str>) -> Result<Vec<StackTemplate>, LoadError> {
+    let entries = fs::read_dir(directory).map_err(|source| LoadError::Io { path: directory.to_owned(), source })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json" || ext == "yaml" || ext == "yml"))
+        .collect();
+    files.sort();
+    let mut stacks = Vec::new();
+    for file in files {
+        let template = read_document(&file)?;
+        if !template["Resources"].is_object() {
+            continue;
+        }
+        let stem = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = stem.split('.').next().unwrap_or(stem).to_owned();
+        let region = region_or(None, default_region, &name)?;
+        stacks.push(StackTemplate { template, name, region, depends_on: vec![] });
+    }
+    Ok(stacks)
+}
+
+/// Stacks after their dependencies, otherwise in the order given.
+fn order_by_dependencies(mut pending: Vec<StackTemplate>) -> Vec<StackTemplate> {
+    let mut ordered: Vec<StackTemplate> = Vec::new();
+    while !pending.is_empty() {
+        let ready = pending
+            .iter()
+            .position(|stack| stack.depends_on.iter().all(|dep| ordered.iter().any(|done| &done.name == dep)))
+            .unwrap_or(0);
+        ordered.push(pending.remove(ready));
+    }
+    ordered
+}
+
+fn region_or(region: Option<&str>, default_region: Option<&str>, stack: &str) -> Result<String, LoadError> {
+    region.or(default_region).map(str::to_owned).ok_or_else(|| LoadError::NoRegion { stack: stack.to_owned() })
+}
+
+fn strings(value: &Json) -> Vec<String> {
+    value.as_array().into_iter().flatten().filter_map(Json::as_str).map(str::to_owned).collect()
+}
+
+fn read_document(path: &Path) -> Result<Json, LoadError> {
+    let text = fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
+    let parsed = if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+        serde_yaml::from_str::<Json>(&text).map_err(|error| error.to_string())
+    } else {
+        serde_json::from_str::<Json>(&text).map_err(|error| error.to_string())
+    };
+    parsed.map_err(|message| LoadError::Parse { path: path.to_owned(), message })
+}

@@ -1,0 +1,159 @@
+//! Deploy readiness: faults that pass cfn-lint, checkov and the registry schemas, because each of
+//! those judges reads one resource at a time, and still break a real deployment. These rules follow a
+//! packet, a permission or an ordering across resources, stacks and regions.
+//!
+//! A finding can be suppressed only on the resource it names, with a reason:
+//! `Metadata: {"cfn-synth": {"suppress": [{"rule": "CS001", "reason": "..."}]}}`.
+
+pub mod load;
+mod model;
+mod network;
+mod operations;
+mod services;
+
+use serde_json::Value as Json;
+
+pub use model::{Model, Res, Resolved, StackTemplate};
+
+use super::{Finding, Severity};
+
+/// One rule: its ID, a title, and the paragraph `cfn-synth validate --rules` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// `CS001` ...
+    pub id: &'static str,
+    /// One line.
+    pub title: &'static str,
+    /// Why it matters and what it checks.
+    pub doc: &'static str,
+}
+
+/// Every deploy-readiness rule.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "CS001",
+        title: "Every ECS task can pull its image",
+        doc: "A Fargate task pulls its image before any of its code runs; a task that cannot pull never starts. \
+              An image in the account's ECR needs the ecr.api and ecr.dkr interface endpoints (private DNS on, \
+              their security groups admitting HTTPS from the task's group and the task's group sending to them) \
+              plus the S3 gateway endpoint on the task subnets' route tables with egress to its prefix list, or \
+              else a NAT route. Any other registry (Docker Hub, public.ecr.aws, ghcr.io) needs a NAT route from \
+              every task subnet and HTTPS egress to 0.0.0.0/0.",
+    },
+    Rule {
+        id: "CS002",
+        title: "Every ECS task can write its logs",
+        doc: "A container with the awslogs driver fails to start when it cannot reach CloudWatch Logs: it needs \
+              the logs interface endpoint reachable from its security group, or a NAT route and HTTPS egress.",
+    },
+    Rule {
+        id: "CS003",
+        title: "Every ECS task can read the secrets injected into it",
+        doc: "ECS fetches `secrets` from Secrets Manager (or SSM Parameter Store) when the task starts, through \
+              the task's network. Without the secretsmanager (or ssm) endpoint reachable, or a NAT route, the task \
+              stops with ResourceInitializationError.",
+    },
+    Rule {
+        id: "CS004",
+        title: "Every ECS task can reach what it was given",
+        doc: "A database or cache named in a container's environment must be reachable on its port: the task's \
+              group sends to the store's group and the store's group admits the task's. An SQS queue, KMS key, S3 \
+              bucket or secret granted to the task role must be reachable through its endpoint (S3: the gateway \
+              and its prefix list) or through NAT and HTTPS egress.",
+    },
+    Rule {
+        id: "CS005",
+        title: "Traffic flows along the declared chain and nowhere else",
+        doc: "Each load balancer must be able to send to the tasks behind its target groups on their container \
+              port (egress from the balancer's group, ingress on the task's). Every listener must be admitted by \
+              its balancer's group from some source. No security group admits 0.0.0.0/0 or ::/0 unless it belongs \
+              to an internet-facing load balancer.",
+    },
+    Rule {
+        id: "CS010",
+        title: "Everything a resource needs exists before it",
+        doc: "A service naming a capacity provider that its cluster does not declare itself must DependsOn the \
+              ClusterCapacityProviderAssociations that adds it, or CloudFormation may create it first and fail. \
+              A stack whose tasks use endpoints or NAT routes of another stack must deploy after that stack. A \
+              stack importing an export must come after the exporting stack in the deploy order.",
+    },
+    Rule {
+        id: "CS020",
+        title: "No two scaling policies on one target fight",
+        doc: "Target tracking that may scale in, beside another policy that scales out on a different metric, \
+              removes what the other just added. A step policy that removes capacity must be triggered by an \
+              alarm whose metrics include every metric a scale-out policy on the same target watches, so that \
+              its condition can exclude theirs (a worker must not lose a task while its queue holds messages).",
+    },
+    Rule {
+        id: "CS030",
+        title: "Every alarm has an action",
+        doc: "An alarm with no AlarmActions changes state and nobody hears. An alarm counts as acted on when it \
+              has an action, or when a CodeDeploy deployment group or an ECS service deployment watches it.",
+    },
+    Rule {
+        id: "CS031",
+        title: "Every dead-letter queue has an alarm",
+        doc: "A message in a dead-letter queue is work that failed every retry. Every queue named as a \
+              deadLetterTargetArn needs an alarm on its metrics.",
+    },
+    Rule {
+        id: "CS032",
+        title: "Every data store has an alarm",
+        doc: "RDS instances and clusters, ElastiCache replication groups and clusters, SQS queues and DynamoDB \
+              tables each need at least one alarm whose dimensions name them.",
+    },
+    Rule {
+        id: "CS033",
+        title: "Alarms can publish to their topic",
+        doc: "An encrypted SNS topic accepts alarm notifications only when its key policy lets \
+              cloudwatch.amazonaws.com call kms:Decrypt and kms:GenerateDataKey*. The AWS-managed aws/sns key \
+              never does, so alarms deploy and notify no one.",
+    },
+    Rule {
+        id: "CS099",
+        title: "The analysis could not follow a value",
+        doc: "Informational: a reference the analysis cannot resolve (an unknown intrinsic, a missing export, a \
+              literal ID from outside the app). The rule that needed it is skipped for that resource.",
+    },
+];
+
+/// Runs every rule over the app's templates, in deploy order.
+pub fn analyse(stacks: Vec<StackTemplate>) -> Vec<Finding> {
+    let model = Model::new(stacks);
+    let mut findings = Vec::new();
+    services::check(&model, &mut findings);
+    operations::check(&model, &mut findings);
+    findings.sort_by(|a, b| {
+        let position = |name: &str| model.stacks().iter().position(|s| s.name == name);
+        (position(&a.stack), &a.logical_id, a.rule).cmp(&(position(&b.stack), &b.logical_id, b.rule))
+    });
+    findings.dedup();
+    findings.retain(|finding| !suppressed(&model, finding));
+    findings
+}
+
+/// Whether the resource a finding names suppresses its rule, with a reason.
+fn suppressed(model: &Model, finding: &Finding) -> bool {
+    let Some(stack) = model.stacks().iter().find(|s| s.name == finding.stack) else { return false };
+    let suppressions = &stack.template["Resources"][finding.logical_id.as_str()]["Metadata"]["cfn-synth"]["suppress"];
+    suppressions.as_array().is_some_and(|list| {
+        list.iter().any(|entry| {
+            entry["rule"] == finding.rule && entry["reason"].as_str().is_some_and(|reason| !reason.trim().is_empty())
+        })
+    })
+}
+
+/// A finding on `res`, with the path the rule followed.
+fn finding(model: &Model, rule: &'static str, res: &Res, path: String, message: String) -> Finding {
+    let severity = if rule == "CS099" { Severity::Info } else { Severity::Error };
+    Finding { rule, severity, stack: model.stacks()[res.stack].name.clone(), logical_id: res.id.clone(), path, message }
+}
+
+/// The literal text of a value, if it is one.
+fn text(model: &Model, stack: usize, value: &Json) -> Option<String> {
+    match model.resolve(stack, value) {
+        Resolved::Literal(text) => Some(text),
+        _ => None,
+    }
+}

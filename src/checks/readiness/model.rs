@@ -1,0 +1,377 @@
+//! The whole app as the deploy-readiness rules read it: every template of every stack, with
+//! references followed across stacks (`Fn::ImportValue` by export name, `Fn::GetStackOutput`) and
+//! the deploy order, so that a rule asks "which resource is this?" and not "which JSON is this?".
+//!
+//! It reads plain CloudFormation JSON, so the same model serves cfn-synth's own output, an AWS CDK
+//! cloud assembly and a folder of templates written by hand.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as Json;
+
+/// One stack's template, where it deploys, and what it declares it deploys after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackTemplate {
+    /// The stack name.
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// The template.
+    pub template: Json,
+    /// Stacks it deploys after, as its deployer declares (manifest `dependsOn`, CDK `dependencies`).
+    pub depends_on: Vec<String>,
+}
+
+/// A resource: a stack (by index) and a logical ID.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Res {
+    /// The stack's index in [`Model::stacks`].
+    pub stack: usize,
+    /// The logical ID.
+    pub id: String,
+}
+
+/// What a template value turns out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolved {
+    /// A resource (its `Ref`, or the attribute named).
+    Resource(Res, Option<String>),
+    /// A plain string, after pseudo parameters and mappings.
+    Literal(String),
+    /// Something the model cannot follow, and why.
+    Unknown(String),
+}
+
+/// The app.
+#[derive(Debug)]
+pub struct Model {
+    stacks: Vec<StackTemplate>,
+    /// `(region, export name)` → (stack index, output value).
+    exports: BTreeMap<(String, String), (usize, Json)>,
+    /// Transitive deploy-time predecessors of each stack.
+    before: Vec<BTreeSet<usize>>,
+}
+
+impl Model {
+    /// Builds the model of `stacks`, given in deploy order.
+    pub fn new(stacks: Vec<StackTemplate>) -> Self {
+        let mut exports = BTreeMap::new();
+        for (index, stack) in stacks.iter().enumerate() {
+            let Some(outputs) = stack.template["Outputs"].as_object() else { continue };
+            for output in outputs.values() {
+                if let Some(name) = literal_text(&output["Export"]["Name"], &stack.name, &stack.region) {
+                    exports.insert((stack.region.clone(), name), (index, output["Value"].clone()));
+                }
+            }
+        }
+        let position = |name: &str| stacks.iter().position(|stack| stack.name == name);
+        let mut direct: Vec<BTreeSet<usize>> =
+            stacks.iter().map(|stack| stack.depends_on.iter().filter_map(|name| position(name)).collect()).collect();
+        // An import makes the exporting stack a predecessor: CloudFormation refuses the import otherwise.
+        for (index, stack) in stacks.iter().enumerate() {
+            let mut imported = Vec::new();
+            collect_imports(&stack.template["Resources"], &mut imported);
+            for name in imported {
+                if let Some((exporter, _)) = exports.get(&(stack.region.clone(), name)) {
+                    direct[index].insert(*exporter);
+                }
+            }
+        }
+        let mut before = vec![BTreeSet::new(); stacks.len()];
+        for index in 0..stacks.len() {
+            let mut stack = direct[index].iter().copied().collect::<Vec<_>>();
+            while let Some(next) = stack.pop() {
+                if before[index].insert(next) {
+                    stack.extend(direct[next].iter().copied());
+                }
+            }
+        }
+        Self { stacks, exports, before }
+    }
+
+    /// The stacks, in the order given.
+    pub fn stacks(&self) -> &[StackTemplate] {
+        &self.stacks
+    }
+
+    /// Whether stack `earlier` is certain to be deployed before stack `later`.
+    pub fn deploys_before(&self, earlier: usize, later: usize) -> bool {
+        earlier == later || self.before[later].contains(&earlier)
+    }
+
+    /// The resource's JSON (`Type`, `Properties`, ...), or `Null` when there is none.
+    pub fn resource(&self, res: &Res) -> &Json {
+        &self.stacks[res.stack].template["Resources"][res.id.as_str()]
+    }
+
+    /// The resource's `Properties` (`Null` when absent).
+    pub fn props(&self, res: &Res) -> &Json {
+        &self.resource(res)["Properties"]
+    }
+
+    /// The resource's type.
+    pub fn type_of(&self, res: &Res) -> &str {
+        self.resource(res)["Type"].as_str().unwrap_or("")
+    }
+
+    /// Every resource of `type_name`, in stack then template order.
+    pub fn of_type(&self, type_name: &str) -> Vec<Res> {
+        let mut found = Vec::new();
+        for (stack, template) in self.stacks.iter().enumerate() {
+            let Some(resources) = template.template["Resources"].as_object() else { continue };
+            for (id, resource) in resources {
+                if resource["Type"] == type_name {
+                    found.push(Res { stack, id: id.clone() });
+                }
+            }
+        }
+        found
+    }
+
+    /// `stack/logical-id`, for paths in findings.
+    pub fn name(&self, res: &Res) -> String {
+        format!("{}/{}", self.short_stack(res.stack), res.id)
+    }
+
+    /// A stack's name without the app prefix cfn-synth gives it (`IntegrationPlatform-Primary-Compute`
+    /// stays whole; it is short enough to read).
+    fn short_stack(&self, stack: usize) -> &str {
+        &self.stacks[stack].name
+    }
+
+    /// What `value`, found in stack `stack`, is.
+    pub fn resolve(&self, stack: usize, value: &Json) -> Resolved {
+        self.resolve_depth(stack, value, 0)
+    }
+
+    fn resolve_depth(&self, stack: usize, value: &Json, depth: usize) -> Resolved {
+        if depth > 16 {
+            return Resolved::Unknown("references nest too deeply".into());
+        }
+        let template = &self.stacks[stack];
+        match value {
+            Json::String(text) => Resolved::Literal(text.clone()),
+            Json::Number(number) => Resolved::Literal(number.to_string()),
+            Json::Bool(flag) => Resolved::Literal(flag.to_string()),
+            Json::Object(map) if map.len() == 1 => {
+                let (key, argument) = map.iter().next().expect("one entry");
+                match key.as_str() {
+                    "Ref" => {
+                        let name = argument.as_str().unwrap_or_default();
+                        if let Some(pseudo) = pseudo(name, &template.name, &template.region) {
+                            Resolved::Literal(pseudo)
+                        } else if template.template["Resources"].get(name).is_some() {
+                            Resolved::Resource(Res { stack, id: name.to_owned() }, None)
+                        } else if template.template["Parameters"].get(name).is_some() {
+                            let default = &template.template["Parameters"][name]["Default"];
+                            if default.is_null() {
+                                Resolved::Unknown(format!("parameter {name} has no default"))
+                            } else {
+                                self.resolve_depth(stack, default, depth + 1)
+                            }
+                        } else {
+                            Resolved::Unknown(format!("Ref to {name}, which the template does not define"))
+                        }
+                    }
+                    "Fn::GetAtt" => {
+                        let (id, attribute) = match argument {
+                            Json::Array(parts) => (
+                                parts.first().and_then(Json::as_str).unwrap_or_default().to_owned(),
+                                parts.get(1).and_then(Json::as_str).unwrap_or_default().to_owned(),
+                            ),
+                            Json::String(dotted) => match dotted.split_once('.') {
+                                Some((id, attribute)) => (id.to_owned(), attribute.to_owned()),
+                                None => (dotted.clone(), String::new()),
+                            },
+                            _ => return Resolved::Unknown("Fn::GetAtt of an unexpected shape".into()),
+                        };
+                        if template.template["Resources"].get(&id).is_some() {
+                            Resolved::Resource(Res { stack, id }, Some(attribute))
+                        } else {
+                            Resolved::Unknown(format!("Fn::GetAtt of {id}, which the template does not define"))
+                        }
+                    }
+                    "Fn::ImportValue" => {
+                        let Some(name) = literal_text(argument, &template.name, &template.region) else {
+                            return Resolved::Unknown("Fn::ImportValue of a computed name".into());
+                        };
+                        match self.exports.get(&(template.region.clone(), name.clone())) {
+                            Some((exporter, output)) => self.resolve_depth(*exporter, output, depth + 1),
+                            None => Resolved::Unknown(format!("no stack of {} exports {name}", template.region)),
+                        }
+                    }
+                    "Fn::GetStackOutput" => {
+                        let stack_name = argument["StackName"].as_str().unwrap_or_default();
+                        let output = argument["OutputName"].as_str().unwrap_or_default();
+                        match self.stacks.iter().position(|s| s.name == stack_name) {
+                            Some(index) if !self.stacks[index].template["Outputs"][output].is_null() => self
+                                .resolve_depth(
+                                    index,
+                                    &self.stacks[index].template["Outputs"][output]["Value"],
+                                    depth + 1,
+                                ),
+                            _ => Resolved::Unknown(format!("no output {output} of stack {stack_name}")),
+                        }
+                    }
+                    "Fn::FindInMap" => {
+                        let parts: Vec<Option<String>> = argument
+                            .as_array()
+                            .map(|parts| {
+                                parts.iter().map(|part| literal_text(part, &template.name, &template.region)).collect()
+                            })
+                            .unwrap_or_default();
+                        match parts.as_slice() {
+                            [Some(map), Some(top), Some(second)] => {
+                                let found = &template.template["Mappings"][map][top][second];
+                                if found.is_null() {
+                                    Resolved::Unknown(format!("mapping {map} has no {top}.{second}"))
+                                } else {
+                                    self.resolve_depth(stack, found, depth + 1)
+                                }
+                            }
+                            _ => Resolved::Unknown("Fn::FindInMap with computed keys".into()),
+                        }
+                    }
+                    "Fn::Sub" => match literal_text(value, &template.name, &template.region) {
+                        Some(text) => Resolved::Literal(text),
+                        None => Resolved::Unknown("an Fn::Sub of resource attributes".into()),
+                    },
+                    other => Resolved::Unknown(format!("{other} is not followed")),
+                }
+            }
+            _ => Resolved::Unknown("a value of an unexpected shape".into()),
+        }
+    }
+
+    /// The resource `value` names, if it names one.
+    pub fn resource_of(&self, stack: usize, value: &Json) -> Option<Res> {
+        match self.resolve(stack, value) {
+            Resolved::Resource(res, _) => Some(res),
+            _ => None,
+        }
+    }
+
+    /// Every resource `value` refers to, anywhere inside it: `Ref`, `Fn::GetAtt`, `Fn::Sub` variables
+    /// and imports, followed across stacks.
+    pub fn references(&self, stack: usize, value: &Json) -> Vec<Res> {
+        let mut found = Vec::new();
+        self.collect_references(stack, value, &mut found, 0);
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    fn collect_references(&self, stack: usize, value: &Json, found: &mut Vec<Res>, depth: usize) {
+        if depth > 16 {
+            return;
+        }
+        match value {
+            Json::Object(map) if map.len() == 1 => {
+                let (key, argument) = map.iter().next().expect("one entry");
+                match key.as_str() {
+                    "Ref" | "Fn::GetAtt" | "Fn::ImportValue" | "Fn::GetStackOutput" => {
+                        if let Resolved::Resource(res, _) = self.resolve(stack, value) {
+                            found.push(res);
+                        }
+                    }
+                    "Fn::Sub" => {
+                        let (text, variables) = match argument {
+                            Json::String(text) => (text.as_str(), None),
+                            Json::Array(parts) => {
+                                (parts.first().and_then(Json::as_str).unwrap_or_default(), parts.get(1))
+                            }
+                            _ => ("", None),
+                        };
+                        for name in sub_variables(text) {
+                            let id = name.split('.').next().unwrap_or_default();
+                            if variables.is_some_and(|vars| vars.get(id).is_some()) {
+                                continue;
+                            }
+                            if self.stacks[stack].template["Resources"].get(id).is_some() {
+                                found.push(Res { stack, id: id.to_owned() });
+                            }
+                        }
+                        if let Some(Json::Object(variables)) = variables {
+                            for value in variables.values() {
+                                self.collect_references(stack, value, found, depth + 1);
+                            }
+                        }
+                    }
+                    _ => self.collect_references(stack, argument, found, depth + 1),
+                }
+            }
+            Json::Object(map) => {
+                for value in map.values() {
+                    self.collect_references(stack, value, found, depth + 1);
+                }
+            }
+            Json::Array(values) => {
+                for value in values {
+                    self.collect_references(stack, value, found, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The value of a pseudo parameter that synthesis knows.
+fn pseudo(name: &str, stack: &str, region: &str) -> Option<String> {
+    Some(match name {
+        "AWS::Region" => region.to_owned(),
+        "AWS::StackName" => stack.to_owned(),
+        "AWS::Partition" => "aws".to_owned(),
+        "AWS::URLSuffix" => "amazonaws.com".to_owned(),
+        "AWS::AccountId" => "${AWS::AccountId}".to_owned(),
+        "AWS::NoValue" => String::new(),
+        _ => return None,
+    })
+}
+
+/// A string value, or an `Fn::Sub` of pseudo parameters only, as text.
+fn literal_text(value: &Json, stack: &str, region: &str) -> Option<String> {
+    match value {
+        Json::String(text) => Some(text.clone()),
+        Json::Object(map) => {
+            let text = map.get("Fn::Sub")?.as_str()?;
+            let mut out = text.to_owned();
+            for name in sub_variables(text) {
+                out = out.replace(&format!("${{{name}}}"), &pseudo(&name, stack, region)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// The `${...}` variables of an `Fn::Sub` template (not the `${!literal}` escapes).
+fn sub_variables(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        let name = &after[..end];
+        if !name.starts_with('!') {
+            names.push(name.to_owned());
+        }
+        rest = &after[end + 1..];
+    }
+    names
+}
+
+/// Every literal export name imported anywhere inside `value`.
+fn collect_imports(value: &Json, found: &mut Vec<String>) {
+    match value {
+        Json::Object(map) => {
+            if let Some(Json::String(name)) = map.get("Fn::ImportValue") {
+                found.push(name.clone());
+            }
+            for value in map.values() {
+                collect_imports(value, found);
+            }
+        }
+        Json::Array(values) => values.iter().for_each(|value| collect_imports(value, found)),
+        _ => {}
+    }
+}

@@ -1,0 +1,352 @@
+//! Ordering (CS010: capacity providers, imports), scaling (CS020) and operations (CS030 to CS033).
+
+use serde_json::Value as Json;
+
+use super::{finding, text, Model, Res, Resolved};
+use crate::checks::Finding;
+
+/// The data stores that CS032 wants an alarm on.
+const DATA_STORES: &[&str] = &[
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBCluster",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::ElastiCache::CacheCluster",
+    "AWS::SQS::Queue",
+    "AWS::DynamoDB::Table",
+];
+
+pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
+    capacity_providers(model, findings);
+    import_order(model, findings);
+    scaling(model, findings);
+    alarms(model, findings);
+}
+
+/// CS010: a service's capacity providers exist before it.
+fn capacity_providers(model: &Model, findings: &mut Vec<Finding>) {
+    for service in model.of_type("AWS::ECS::Service") {
+        let props = model.props(&service);
+        let Some(strategy) = props["CapacityProviderStrategy"].as_array() else { continue };
+        let Some(cluster) = model.resource_of(service.stack, &props["Cluster"]) else { continue };
+        let declared = |provider: &str| {
+            model.props(&cluster)["CapacityProviders"].as_array().is_some_and(|list| list.iter().any(|p| p == provider))
+        };
+        let depends_on: Vec<String> = match &model.resource(&service)["DependsOn"] {
+            Json::String(one) => vec![one.clone()],
+            Json::Array(many) => many.iter().filter_map(Json::as_str).map(str::to_owned).collect(),
+            _ => vec![],
+        };
+        for item in strategy {
+            let Some(provider) = text(model, service.stack, &item["CapacityProvider"]) else { continue };
+            if declared(&provider) {
+                continue;
+            }
+            let association = model.of_type("AWS::ECS::ClusterCapacityProviderAssociations").into_iter().find(|a| {
+                let p = model.props(a);
+                model.resource_of(a.stack, &p["Cluster"]).as_ref() == Some(&cluster)
+                    && p["CapacityProviders"].as_array().is_some_and(|list| list.iter().any(|x| x == provider.as_str()))
+            });
+            let ordered = association.as_ref().is_some_and(|a| {
+                (a.stack == service.stack && depends_on.contains(&a.id))
+                    || (a.stack != service.stack && model.deploys_before(a.stack, service.stack))
+            });
+            if !ordered {
+                let via = association.as_ref().map_or("no association adds it".to_owned(), |a| {
+                    format!("{} adds it, but the service does not DependsOn it", model.name(a))
+                });
+                findings.push(finding(
+                    model,
+                    "CS010",
+                    &service,
+                    format!(
+                        "{} → capacity provider {provider} → {} → {via}",
+                        model.name(&service),
+                        model.name(&cluster)
+                    ),
+                    format!("CloudFormation may create the service before {provider} is on its cluster"),
+                ));
+            }
+        }
+    }
+}
+
+/// CS010: every import comes from a stack earlier in the deploy order.
+fn import_order(model: &Model, findings: &mut Vec<Finding>) {
+    for (index, stack) in model.stacks().iter().enumerate() {
+        let Some(resources) = stack.template["Resources"].as_object() else { continue };
+        for (id, resource) in resources {
+            let res = Res { stack: index, id: id.clone() };
+            for target in model.references(index, &resource["Properties"]) {
+                if target.stack > index {
+                    findings.push(finding(
+                        model,
+                        "CS010",
+                        &res,
+                        format!("{} → {}", model.name(&res), model.name(&target)),
+                        format!(
+                            "reads {} of stack {}, which deploys later",
+                            target.id,
+                            model.stacks()[target.stack].name
+                        ),
+                    ));
+                }
+            }
+            if let Some(Json::String(name)) = find_import(&resource["Properties"]) {
+                if let Resolved::Unknown(why) = model.resolve(index, &serde_json::json!({"Fn::ImportValue": name})) {
+                    findings.push(finding(model, "CS099", &res, model.name(&res), why));
+                }
+            }
+        }
+    }
+}
+
+fn find_import(value: &Json) -> Option<&Json> {
+    match value {
+        Json::Object(map) => map.get("Fn::ImportValue").or_else(|| map.values().find_map(find_import)),
+        Json::Array(values) => values.iter().find_map(find_import),
+        _ => None,
+    }
+}
+
+/// The metrics an alarm reads, as `namespace/metric` plus the resources its dimensions name.
+fn alarm_metrics(model: &Model, alarm: &Res) -> Vec<(String, Vec<Res>)> {
+    let props = model.props(alarm);
+    let mut metrics = Vec::new();
+    if let Some(name) = props["MetricName"].as_str() {
+        let namespace = props["Namespace"].as_str().unwrap_or_default();
+        metrics.push((format!("{namespace}/{name}"), model.references(alarm.stack, &props["Dimensions"])));
+    }
+    for query in props["Metrics"].as_array().into_iter().flatten() {
+        let metric = &query["MetricStat"]["Metric"];
+        if let Some(name) = metric["MetricName"].as_str() {
+            let namespace = metric["Namespace"].as_str().unwrap_or_default();
+            metrics.push((format!("{namespace}/{name}"), model.references(alarm.stack, &metric["Dimensions"])));
+        }
+    }
+    metrics
+}
+
+/// The alarms whose actions name `policy`.
+fn alarms_triggering(model: &Model, policy: &Res) -> Vec<Res> {
+    model
+        .of_type("AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|alarm| model.references(alarm.stack, &model.props(alarm)["AlarmActions"]).contains(policy))
+        .collect()
+}
+
+/// CS020: scale-in never undoes a scale-out rule's condition.
+fn scaling(model: &Model, findings: &mut Vec<Finding>) {
+    for target in model.of_type("AWS::ApplicationAutoScaling::ScalableTarget") {
+        let policies: Vec<Res> = model
+            .of_type("AWS::ApplicationAutoScaling::ScalingPolicy")
+            .into_iter()
+            .filter(|p| model.resource_of(p.stack, &model.props(p)["ScalingTargetId"]).as_ref() == Some(&target))
+            .collect();
+        // What each scale-out policy watches.
+        let mut scale_out: Vec<(Res, String)> = Vec::new();
+        let mut tracking_scales_in = Vec::new();
+        let mut step_scale_in = Vec::new();
+        for policy in &policies {
+            let props = model.props(policy);
+            let tracking = &props["TargetTrackingScalingPolicyConfiguration"];
+            if !tracking.is_null() {
+                let metric = tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
+                    .as_str()
+                    .map_or_else(|| "a custom metric".to_owned(), predefined_metric);
+                scale_out.push((policy.clone(), metric));
+                if tracking["DisableScaleIn"] != true {
+                    tracking_scales_in.push(policy.clone());
+                }
+                continue;
+            }
+            let steps =
+                props["StepScalingPolicyConfiguration"]["StepAdjustments"].as_array().cloned().unwrap_or_default();
+            let adds = steps.iter().any(|s| s["ScalingAdjustment"].as_i64().unwrap_or(0) > 0);
+            let removes = steps.iter().any(|s| s["ScalingAdjustment"].as_i64().unwrap_or(0) < 0);
+            if adds {
+                for alarm in alarms_triggering(model, policy) {
+                    for (metric, _) in alarm_metrics(model, &alarm) {
+                        scale_out.push((policy.clone(), metric));
+                    }
+                }
+            }
+            if removes {
+                step_scale_in.push(policy.clone());
+            }
+        }
+        for tracking in &tracking_scales_in {
+            let own = scale_out.iter().find(|(p, _)| p == tracking).map(|(_, m)| m.clone()).unwrap_or_default();
+            if let Some((other, metric)) = scale_out.iter().find(|(p, m)| p != tracking && *m != own) {
+                findings.push(finding(
+                    model,
+                    "CS020",
+                    tracking,
+                    format!(
+                        "{} → {} → scales in on {own} while {} scales out on {metric}",
+                        model.name(&target),
+                        tracking.id,
+                        other.id
+                    ),
+                    "target tracking may remove what another policy adds: set DisableScaleIn".into(),
+                ));
+            }
+        }
+        for policy in &step_scale_in {
+            for alarm in alarms_triggering(model, policy) {
+                let read: Vec<String> = alarm_metrics(model, &alarm).into_iter().map(|(metric, _)| metric).collect();
+                for (other, metric) in &scale_out {
+                    if !read.contains(metric) {
+                        findings.push(finding(
+                            model,
+                            "CS020",
+                            policy,
+                            format!(
+                                "{} → {} (alarm {}) ignores {metric}, which {} scales out on",
+                                model.name(&target),
+                                policy.id,
+                                alarm.id,
+                                other.id
+                            ),
+                            format!("the scale-in alarm may fire while {metric} calls for more capacity"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The CloudWatch metric behind a predefined target-tracking metric.
+fn predefined_metric(predefined: &str) -> String {
+    match predefined {
+        "ECSServiceAverageCPUUtilization" => "AWS/ECS/CPUUtilization".into(),
+        "ECSServiceAverageMemoryUtilization" => "AWS/ECS/MemoryUtilization".into(),
+        "ALBRequestCountPerTarget" => "AWS/ApplicationELB/RequestCountPerTarget".into(),
+        other => other.into(),
+    }
+}
+
+/// CS030 to CS033.
+fn alarms(model: &Model, findings: &mut Vec<Finding>) {
+    let alarms = model.of_type("AWS::CloudWatch::Alarm");
+    // Alarms watched by a deployment: referenced from a CodeDeploy group or an ECS service.
+    let mut watched = Vec::new();
+    for type_name in ["AWS::CodeDeploy::DeploymentGroup", "AWS::ECS::Service"] {
+        for res in model.of_type(type_name) {
+            let props = model.props(&res);
+            let config = if type_name == "AWS::ECS::Service" {
+                &props["DeploymentConfiguration"]["Alarms"]
+            } else {
+                &props["AlarmConfiguration"]
+            };
+            watched.extend(model.references(res.stack, config));
+        }
+    }
+    let read_by_alarms: Vec<(Res, Vec<String>, Vec<Res>)> = alarms
+        .iter()
+        .map(|alarm| {
+            let metrics = alarm_metrics(model, alarm);
+            let names = metrics.iter().map(|(m, _)| m.clone()).collect();
+            let resources = metrics.into_iter().flat_map(|(_, r)| r).collect();
+            (alarm.clone(), names, resources)
+        })
+        .collect();
+    for alarm in &alarms {
+        let actions = &model.props(alarm)["AlarmActions"];
+        let has_action = actions.as_array().is_some_and(|a| !a.is_empty());
+        if !has_action && !watched.contains(alarm) {
+            findings.push(finding(
+                model,
+                "CS030",
+                alarm,
+                format!("{} → no AlarmActions, no deployment watches it", model.name(alarm)),
+                "the alarm changes state and nobody hears".into(),
+            ));
+        }
+        for action in actions.as_array().into_iter().flatten() {
+            if let Some(topic) = model.resource_of(alarm.stack, action) {
+                if model.type_of(&topic) == "AWS::SNS::Topic" {
+                    check_topic_key(model, alarm, &topic, findings);
+                }
+            }
+        }
+    }
+    // CS031: dead-letter queues.
+    for queue in model.of_type("AWS::SQS::Queue") {
+        let redrive = &model.props(&queue)["RedrivePolicy"];
+        let Some(dead_letter) = model.resource_of(queue.stack, &redrive["deadLetterTargetArn"]) else { continue };
+        let alarmed = read_by_alarms.iter().any(|(_, _, resources)| resources.contains(&dead_letter));
+        if !alarmed {
+            findings.push(finding(
+                model,
+                "CS031",
+                &dead_letter,
+                format!("{} → dead-letter queue of {} → no alarm reads it", model.name(&dead_letter), queue.id),
+                "failed messages pile up unnoticed".into(),
+            ));
+        }
+    }
+    // CS032: data stores.
+    for type_name in DATA_STORES {
+        for store in model.of_type(type_name) {
+            if !read_by_alarms.iter().any(|(_, _, resources)| resources.contains(&store)) {
+                findings.push(finding(
+                    model,
+                    "CS032",
+                    &store,
+                    format!("{} → no alarm names it in its dimensions", model.name(&store)),
+                    format!("nothing watches this {type_name}"),
+                ));
+            }
+        }
+    }
+}
+
+/// CS033: an encrypted topic's key lets CloudWatch publish.
+fn check_topic_key(model: &Model, alarm: &Res, topic: &Res, findings: &mut Vec<Finding>) {
+    let key_value = &model.props(topic)["KmsMasterKeyId"];
+    if key_value.is_null() {
+        return;
+    }
+    let problem = match model.resolve(topic.stack, key_value) {
+        Resolved::Literal(text) if text.contains("alias/aws/sns") => {
+            Some("is encrypted with the AWS-managed aws/sns key, whose policy CloudWatch may not use".to_owned())
+        }
+        Resolved::Resource(key, _) if model.type_of(&key) == "AWS::KMS::Key" => {
+            let statements = model.props(&key)["KeyPolicy"]["Statement"].as_array().cloned().unwrap_or_default();
+            let allows = |action: &str| {
+                statements.iter().any(|statement| {
+                    statement["Effect"] == "Allow"
+                        && statement["Principal"].to_string().contains("cloudwatch.amazonaws.com")
+                        && actions_of(statement).iter().any(|a| {
+                            a == action
+                                || a == "kms:*"
+                                || (a.ends_with('*') && action.starts_with(a.trim_end_matches('*')))
+                        })
+                })
+            };
+            (!(allows("kms:Decrypt") && allows("kms:GenerateDataKey"))).then(|| {
+                format!("is encrypted with {}, whose key policy does not let cloudwatch.amazonaws.com use it", key.id)
+            })
+        }
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        findings.push(finding(
+            model,
+            "CS033",
+            alarm,
+            format!("{} → {}", model.name(alarm), model.name(topic)),
+            format!("the topic {problem}: the alarm notifies no one"),
+        ));
+    }
+}
+
+fn actions_of(statement: &Json) -> Vec<String> {
+    match &statement["Action"] {
+        Json::String(one) => vec![one.clone()],
+        Json::Array(many) => many.iter().filter_map(Json::as_str).map(str::to_owned).collect(),
+        _ => vec![],
+    }
+}

@@ -1,0 +1,166 @@
+//! Where a container image comes from, and what a task needs to pull it.
+//!
+//! A Fargate task in a private subnet pulls its image at start, before any of its code runs. A public
+//! registry (Docker Hub, `public.ecr.aws`, GitHub's) is reachable only through a NAT gateway and an
+//! egress rule to the internet; a private ECR repository is reachable without the internet through the
+//! `ecr.api` and `ecr.dkr` interface endpoints plus the S3 gateway endpoint that serves image layers.
+//!
+//! [`PullThroughCache`] turns the first kind into the second: an ECR pull-through cache rule mirrors
+//! ECR Public into the account, so a task pulls `<account>.dkr.ecr.<region>.amazonaws.com/ecr-public/...`
+//! privately and ECR fetches from upstream on the first pull. The first pull creates the cached
+//! repository under the task's execution role, which therefore needs `ecr:CreateRepository` and
+//! `ecr:BatchImportUpstreamImage` on the rule's prefix.
+
+use crate::cfn::ecr;
+use crate::cfn::ecr::pull_through_cache_rule::UpstreamRegistry;
+use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::iam::Statement;
+use crate::template::Value;
+
+/// The registry ECR Public serves, and the prefix of its images.
+pub const ECR_PUBLIC_REGISTRY: &str = "public.ecr.aws";
+
+/// The repository prefix of the ECR Public pull-through cache in the account.
+pub const ECR_PUBLIC_CACHE_PREFIX: &str = "ecr-public";
+
+/// A container image and how a task reaches it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContainerImage {
+    /// Pulled straight from its registry (`repository:tag`): a task needs a route to that registry,
+    /// which for anything but the account's own ECR means the internet.
+    Registry(String),
+    /// Pulled from the account's ECR: through an ECR pull-through cache rule, or a repository of the
+    /// account. Reached through the ECR and S3 endpoints.
+    Ecr {
+        /// The image URI (`<account>.dkr.ecr.<region>.<suffix>/<repository>:<tag>`).
+        uri: Value<String>,
+        /// What the execution role needs beyond the ECS task execution policy to pull it.
+        pull_statements: Vec<Statement>,
+    },
+}
+
+impl ContainerImage {
+    /// An image pulled from its registry as named, such as `kong:3.9.1` from Docker Hub.
+    pub fn from_registry(name: impl Into<String>) -> Self {
+        Self::Registry(name.into())
+    }
+
+    /// The `Image` of the container definition.
+    pub fn uri(&self) -> Value<String> {
+        match self {
+            Self::Registry(name) => Value::from(name.as_str()),
+            Self::Ecr { uri, .. } => uri.clone(),
+        }
+    }
+
+    /// What the execution role must be allowed, beyond `AmazonECSTaskExecutionRolePolicy`, to pull it.
+    pub fn pull_statements(&self) -> Vec<Statement> {
+        match self {
+            Self::Registry(_) => vec![],
+            Self::Ecr { pull_statements, .. } => pull_statements.clone(),
+        }
+    }
+}
+
+impl From<&str> for ContainerImage {
+    fn from(name: &str) -> Self {
+        Self::from_registry(name)
+    }
+}
+
+/// An ECR pull-through cache rule for ECR Public, in one region.
+#[derive(Debug, Clone)]
+pub struct PullThroughCache {
+    resource: ResourceRef<ecr::PullThroughCacheRule>,
+}
+
+impl PullThroughCache {
+    /// Adds the rule mirroring `public.ecr.aws` under the `ecr-public/` prefix, under `id`.
+    pub fn ecr_public(scope: &mut Scope<'_>, id: &str) -> Result<Self, ConstructError> {
+        let rule = ecr::PullThroughCacheRule::new()
+            .ecr_repository_prefix(ECR_PUBLIC_CACHE_PREFIX)
+            .upstream_registry(UpstreamRegistry::EcrPublic)
+            .upstream_registry_url(ECR_PUBLIC_REGISTRY);
+        Ok(Self { resource: scope.add(id, rule)? })
+    }
+
+    /// The rule resource.
+    pub fn resource(&self) -> &ResourceRef<ecr::PullThroughCacheRule> {
+        &self.resource
+    }
+
+    /// The cached form of `image` when it is an ECR Public image (`public.ecr.aws/<repository>:<tag>`),
+    /// else `None`. The URI names the rule by `Ref`, so a task definition using it is created after
+    /// the rule.
+    pub fn image(&self, image: &str) -> Option<ContainerImage> {
+        let path = image.strip_prefix(ECR_PUBLIC_REGISTRY)?.strip_prefix('/')?;
+        if path.is_empty() {
+            return None;
+        }
+        let uri = Value::sub_with(
+            format!("${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/${{Prefix}}/{path}"),
+            [("Prefix", self.resource.ref_value())],
+        );
+        let repositories = Value::sub(format!(
+            "arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{ECR_PUBLIC_CACHE_PREFIX}/*"
+        ));
+        let pull_statements =
+            vec![Statement::allow(["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]).resource(repositories)];
+        Some(ContainerImage::Ecr { uri, pull_statements })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::App;
+    use crate::constructs::compute::{FargateTaskDefinition, TaskProps};
+
+    #[test]
+    fn an_ecr_public_image_is_pulled_through_the_cache_with_import_rights() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("Compute", "us-east-1").unwrap();
+        let mut root = stack.root();
+        let cache = PullThroughCache::ecr_public(&mut root, "EcrPublicCache").unwrap();
+        assert!(cache.image("kong:3.9.1").is_none(), "Docker Hub is not ECR Public");
+        assert!(cache.image("public.ecr.aws/").is_none());
+        let image = cache.image("public.ecr.aws/docker/library/kong:3.9.1").unwrap();
+        let props = TaskProps {
+            image,
+            port: None,
+            cpu: 256,
+            memory: 512,
+            health_check: None,
+            command: vec![],
+            environment: IndexMap::new(),
+            secrets: IndexMap::new(),
+            secret_read_statements: vec![],
+            scratch_paths: vec![],
+            log_key_arn: Value::from("arn:aws:kms:us-east-1:111122223333:key/k"),
+        };
+        FargateTaskDefinition::new(&mut root, "Kong", props).unwrap();
+        let synth = app.synth().unwrap();
+        let resources = &synth.stacks[0].template["Resources"];
+        let rule = &resources["EcrPublicCache"]["Properties"];
+        assert_eq!(rule["UpstreamRegistryUrl"], "public.ecr.aws");
+        assert_eq!(rule["EcrRepositoryPrefix"], "ecr-public");
+        assert_eq!(
+            resources["Kong"]["Properties"]["ContainerDefinitions"][0]["Image"],
+            json!({"Fn::Sub": [
+                "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Prefix}/docker/library/kong:3.9.1",
+                {"Prefix": {"Ref": "EcrPublicCache"}}
+            ]})
+        );
+        let policy = &resources["KongExecutionRole"]["Properties"]["Policies"][0];
+        let statements = policy["PolicyDocument"]["Statement"].as_array().unwrap();
+        let import = statements.iter().find(|s| s["Action"][0] == "ecr:BatchImportUpstreamImage").unwrap();
+        assert_eq!(import["Action"], json!(["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]));
+        assert_eq!(
+            import["Resource"],
+            json!([{"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/ecr-public/*"}])
+        );
+    }
+}

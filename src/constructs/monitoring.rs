@@ -1,0 +1,122 @@
+//! Alarm notification: an encrypted SNS topic that CloudWatch alarms can actually publish to.
+//!
+//! ## Secure defaults
+//! - The topic is encrypted with a customer-managed key (checkov CKV_AWS_26). The AWS-managed
+//!   `aws/sns` key cannot be used: its policy cannot be changed, and CloudWatch needs `kms:Decrypt` and
+//!   `kms:GenerateDataKey*` in the key policy to publish to an encrypted topic. Without them alarms
+//!   deploy cleanly and notify no one. The key here carries exactly that grant ([`cloudwatch_key_grant`]).
+//! - The topic policy lets CloudWatch of this account publish, and refuses any publish without TLS.
+
+use crate::cfn::sns;
+use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::iam::{PolicyDocument, Principal, Statement};
+use crate::constructs::kms::EncryptionKey;
+use crate::template::Value;
+
+/// The key-policy statement that lets CloudWatch alarms publish to a topic encrypted with the key.
+pub fn cloudwatch_key_grant() -> Statement {
+    Statement::allow(["kms:Decrypt", "kms:GenerateDataKey*"])
+        .sid("CloudWatchAlarmsPublish")
+        .principal(Principal::service("cloudwatch.amazonaws.com"))
+        .resource("*")
+}
+
+/// One subscriber of an [`AlarmTopic`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// The SNS protocol (`email`, `https`, `sqs`, `lambda`).
+    pub protocol: String,
+    /// The endpoint of that protocol.
+    pub endpoint: String,
+}
+
+/// An encrypted SNS topic for alarms, with its own key and subscribers.
+#[derive(Debug, Clone)]
+pub struct AlarmTopic {
+    key: EncryptionKey,
+    topic: ResourceRef<sns::Topic>,
+}
+
+impl AlarmTopic {
+    /// Adds the key, the topic, its policy and one subscription per subscriber under `id`.
+    pub fn new(scope: &mut Scope<'_>, id: &str, subscribers: &[Subscriber]) -> Result<Self, ConstructError> {
+        let mut scope = scope.child(id)?;
+        let name = scope.path().to_string();
+        let key = EncryptionKey::new(
+            &mut scope,
+            "Key",
+            &format!("Encrypts the alarm notifications of {name}"),
+            vec![cloudwatch_key_grant()],
+        )?;
+        let topic = scope.add(
+            "Resource",
+            sns::Topic::new().display_name(format!("Alarms of {name}")).kms_master_key_id(key.arn()),
+        )?;
+        let publish = Statement::allow(["sns:Publish"])
+            .sid("CloudWatchAlarmsPublish")
+            .principal(Principal::service("cloudwatch.amazonaws.com"))
+            .resource(topic.ref_value())
+            .condition("StringEquals", "aws:SourceAccount", Value::account_id());
+        let tls_only = Statement::deny(["sns:Publish"])
+            .sid("DenyPublishWithoutTls")
+            .principal(Principal::Aws(Value::from("*")))
+            .resource(topic.ref_value())
+            .condition("Bool", "aws:SecureTransport", "false");
+        scope.add(
+            "Policy",
+            sns::TopicPolicy::new(PolicyDocument::new(vec![publish, tls_only]), vec![topic.ref_value()]),
+        )?;
+        for (index, subscriber) in subscribers.iter().enumerate() {
+            scope.add(
+                &format!("Subscription{}", index + 1),
+                sns::Subscription::new(subscriber.protocol.as_str(), topic.ref_value())
+                    .endpoint(subscriber.endpoint.as_str()),
+            )?;
+        }
+        Ok(Self { key, topic })
+    }
+
+    /// The topic resource.
+    pub fn resource(&self) -> &ResourceRef<sns::Topic> {
+        &self.topic
+    }
+
+    /// The topic's key.
+    pub fn key(&self) -> &EncryptionKey {
+        &self.key
+    }
+
+    /// The topic's ARN (its `Ref`), for alarm actions.
+    pub fn arn(&self) -> Value<String> {
+        self.topic.ref_value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::App;
+
+    #[test]
+    fn cloudwatch_may_use_the_key_and_publish_to_the_topic() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("Ops", "us-east-1").unwrap();
+        let subscriber = Subscriber { protocol: "email".into(), endpoint: "ops@example.com".into() };
+        AlarmTopic::new(&mut stack.root(), "Alarms", &[subscriber]).unwrap();
+        let synth = app.synth().unwrap();
+        let resources = &synth.stacks[0].template["Resources"];
+        assert_eq!(resources["Alarms"]["Properties"]["KmsMasterKeyId"], json!({"Fn::GetAtt": ["AlarmsKey", "Arn"]}));
+        let key_policy = &resources["AlarmsKey"]["Properties"]["KeyPolicy"]["Statement"];
+        let grant = key_policy.as_array().unwrap().iter().find(|s| s["Sid"] == "CloudWatchAlarmsPublish").unwrap();
+        assert_eq!(grant["Principal"], json!({"Service": "cloudwatch.amazonaws.com"}));
+        assert_eq!(grant["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey*"]));
+        let policy = &resources["AlarmsPolicy"]["Properties"]["PolicyDocument"]["Statement"];
+        assert_eq!(policy[0]["Action"], json!(["sns:Publish"]));
+        assert_eq!(policy[1]["Effect"], "Deny");
+        let subscription = &resources["AlarmsSubscription1"]["Properties"];
+        assert_eq!(subscription["Protocol"], "email");
+        assert_eq!(subscription["TopicArn"], json!({"Ref": "Alarms"}));
+    }
+}

@@ -1,0 +1,488 @@
+//! The operations stack of a region: who hears when something breaks, and the one-off task that
+//! creates the applications' database user. Autoscaling is the scaling stack's ([`super::scaling`]).
+//!
+//! - An encrypted SNS alarm topic whose key lets CloudWatch publish, with the configured subscribers.
+//! - Alarms, each notifying that topic: the dead-letter queue (any message), the work queue's oldest
+//!   message, PostgreSQL (CPU, free storage, connections), Redis (CPU, memory, evictions on any node),
+//!   both load balancers (their own and their targets' 5xx), and each ECS service's running tasks
+//!   below its minimum.
+//! - A dashboard with a graph of every alarm.
+
+use serde_json::json;
+
+use indexmap::IndexMap;
+
+use super::compute::{Compute, APP_DATABASE_USER};
+use super::data::DataTier;
+use super::ingress::Ingress;
+use super::PlatformError;
+use crate::cfn::cloudwatch;
+use crate::cfn::cloudwatch::alarm::{
+    AlarmComparisonOperator, AlarmStatistic, AlarmTreatMissingData, Dimension, Metric, MetricDataQuery, MetricStat,
+};
+use crate::config::{MonitoringConfig, RedisConfig};
+use crate::construct::{App, ConstructError, ResourceRef, Scope};
+use crate::constructs::compute::{ContainerImage, FargateTaskDefinition, MetricAlarm, TaskProps};
+use crate::constructs::iam::Statement;
+use crate::constructs::monitoring::{AlarmTopic, Subscriber};
+use crate::template::{Output, Value};
+
+/// The image of the one-off task that creates [`APP_DATABASE_USER`]: the official PostgreSQL client,
+/// pulled through the ECR Public cache.
+const DATABASE_USERS_IMAGE: &str = "public.ecr.aws/docker/library/postgres:17";
+
+/// What the stack hands on: the alarm topic, for alarms built elsewhere (deployment rollback alarms).
+#[derive(Debug, Clone)]
+pub(super) struct Operations {
+    pub alarm_topic: Value<String>,
+}
+
+/// The compute tier as the operations stack watches and scales it.
+#[derive(Debug, Clone)]
+pub(super) struct Watched<'a> {
+    pub compute: &'a Compute,
+    pub ingress: &'a Ingress,
+    /// The security group of the tasks that reach the database.
+    pub task_group: Value<String>,
+}
+
+/// Builds the operations stack `stack_name` for a region's data tier and, when it has one, its compute.
+pub(super) fn build(
+    app: &mut App,
+    stack_name: &str,
+    data: &DataTier,
+    redis: &RedisConfig,
+    watched: Option<Watched<'_>>,
+    monitoring: &MonitoringConfig,
+) -> Result<Operations, PlatformError> {
+    let stack = app.stack_mut(stack_name).expect("the operations stack exists");
+    stack.set_description(format!(
+        "Operations of {stack_name} ({}): the encrypted alarm topic, alarms on the data tier, load balancers and \
+         services, a dashboard, and the one-off task creating the applications' database user.",
+        stack.region()
+    ));
+    let mut root = stack.root();
+    let subscribers: Vec<Subscriber> = monitoring
+        .notify
+        .iter()
+        .map(|s| Subscriber { protocol: s.protocol.as_str().to_owned(), endpoint: s.endpoint.clone() })
+        .collect();
+    let topic = AlarmTopic::new(&mut root, "AlarmTopic", &subscribers)?;
+    let notify = || vec![topic.arn()];
+    let t = &monitoring.thresholds;
+    let mut alarms = Vec::new();
+    type Alarms = Vec<(String, ResourceRef<cloudwatch::Alarm>)>;
+    let add = |alarms: &mut Alarms, root: &mut Scope<'_>, id: &str, title: &str, alarm: MetricAlarm| {
+        alarms.push((title.to_owned(), alarm.add(root, id, notify())?));
+        Ok::<(), ConstructError>(())
+    };
+
+    let queue_name = |queue: &ResourceRef<crate::cfn::sqs::Queue>| -> Value<String> { queue.get_att("QueueName") };
+    let dlq = vec![("QueueName".to_owned(), queue_name(data.queue.dead_letter_queue()))];
+    let work_queue = vec![("QueueName".to_owned(), queue_name(data.queue.resource()))];
+    add(
+        &mut alarms,
+        &mut root,
+        "DeadLetterQueueAlarm",
+        "Dead-letter queue",
+        MetricAlarm::above(
+            "A message reached the dead-letter queue: it failed every receive",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            dlq,
+            AlarmStatistic::Maximum,
+            0.0,
+            1,
+        ),
+    )?;
+    add(
+        &mut alarms,
+        &mut root,
+        "WorkQueueAgeAlarm",
+        "Oldest work queue message (s)",
+        MetricAlarm::above(
+            format!(
+                "A work item has waited over {} seconds: workers are not keeping up",
+                t.queue_oldest_message_seconds
+            ),
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            work_queue.clone(),
+            AlarmStatistic::Maximum,
+            t.queue_oldest_message_seconds,
+            5,
+        ),
+    )?;
+    let database = vec![("DBInstanceIdentifier".to_owned(), data.database.resource().ref_value())];
+    let five_minutes = |alarm: MetricAlarm| alarm.every(300);
+    add(
+        &mut alarms,
+        &mut root,
+        "DatabaseCpuAlarm",
+        "PostgreSQL CPU %",
+        five_minutes(MetricAlarm::above(
+            format!("PostgreSQL CPU above {}% for 5 minutes", t.database_cpu_percent),
+            "AWS/RDS",
+            "CPUUtilization",
+            database.clone(),
+            AlarmStatistic::Average,
+            t.database_cpu_percent,
+            1,
+        )),
+    )?;
+    add(
+        &mut alarms,
+        &mut root,
+        "DatabaseFreeStorageAlarm",
+        "PostgreSQL free storage (bytes)",
+        five_minutes(
+            MetricAlarm::above(
+                format!("PostgreSQL has under {} GiB of free storage", t.database_free_storage_gib),
+                "AWS/RDS",
+                "FreeStorageSpace",
+                database.clone(),
+                AlarmStatistic::Minimum,
+                t.database_free_storage_gib * 1024.0 * 1024.0 * 1024.0,
+                1,
+            )
+            .below(),
+        ),
+    )?;
+    add(
+        &mut alarms,
+        &mut root,
+        "DatabaseConnectionsAlarm",
+        "PostgreSQL connections",
+        five_minutes(MetricAlarm::above(
+            format!("PostgreSQL holds more than {} connections", t.database_connections),
+            "AWS/RDS",
+            "DatabaseConnections",
+            database,
+            AlarmStatistic::Maximum,
+            t.database_connections,
+            1,
+        )),
+    )?;
+    let nodes = cache_nodes(data, redis);
+    for (id, title, metric, statistic, threshold) in [
+        ("CacheCpuAlarm", "Redis engine CPU % (busiest node)", "EngineCPUUtilization", "Average", t.cache_cpu_percent),
+        (
+            "CacheMemoryAlarm",
+            "Redis memory % (fullest node)",
+            "DatabaseMemoryUsagePercentage",
+            "Average",
+            t.cache_memory_percent,
+        ),
+        ("CacheEvictionsAlarm", "Redis evictions (any node)", "Evictions", "Sum", t.cache_evictions),
+    ] {
+        let alarm = busiest_node_alarm(&mut root, id, title, &nodes, metric, statistic, threshold, notify())?;
+        alarms.push((title.to_owned(), alarm));
+    }
+
+    let mut run_database_users = None;
+    if let Some(watched) = watched {
+        let balancers = [
+            ("Public", "the public ALB (Kong)", watched.ingress.kong.load_balancer_full_name.clone()),
+            ("Internal", "the internal ALB (services)", watched.ingress.integration.load_balancer_full_name.clone()),
+        ];
+        for (id, name, full_name) in balancers {
+            for (source, metric, who) in
+                [("Elb", "HTTPCode_ELB_5XX_Count", "itself"), ("Target", "HTTPCode_Target_5XX_Count", "its targets")]
+            {
+                add(
+                    &mut alarms,
+                    &mut root,
+                    &format!("{id}Alb{source}5xxAlarm"),
+                    &format!("{id} ALB: 5xx from {who}"),
+                    five_minutes(MetricAlarm::above(
+                        format!(
+                            "More than {} 5xx responses from {who} at {name} in 5 minutes",
+                            t.http_5xx_per_five_minutes
+                        ),
+                        "AWS/ApplicationELB",
+                        metric,
+                        vec![("LoadBalancer".into(), full_name.clone())],
+                        AlarmStatistic::Sum,
+                        t.http_5xx_per_five_minutes,
+                        1,
+                    )),
+                )?;
+            }
+        }
+        let cluster = watched.compute.cluster_name.clone();
+        for service in &watched.compute.running {
+            add(
+                &mut alarms,
+                &mut root,
+                &format!("{}RunningTasksAlarm", service.id),
+                &format!("{} running tasks", service.id),
+                MetricAlarm::above(
+                    format!("{} runs fewer than its minimum of {} tasks", service.id, service.min),
+                    "ECS/ContainerInsights",
+                    "RunningTaskCount",
+                    vec![("ClusterName".into(), cluster.clone()), ("ServiceName".into(), service.service_name.clone())],
+                    AlarmStatistic::Minimum,
+                    service.min as f64,
+                    3,
+                )
+                .below()
+                // Container Insights reports every running service each minute: silence means trouble.
+                .missing_data(AlarmTreatMissingData::Breaching),
+            )?;
+        }
+        let image = watched.compute.cache.image(DATABASE_USERS_IMAGE).expect("an ECR Public image");
+        let database_users = database_users_task(&mut root, data, image)?;
+        // How to run the one-off task: after the first deploy, and after restoring the database.
+        let run_task = Value::sub_with(
+            "aws ecs run-task --region ${AWS::Region} --cluster ${Cluster} --task-definition ${Task} \
+             --launch-type FARGATE --network-configuration \
+             'awsvpcConfiguration={subnets=[${Subnet}],securityGroups=[${Group}],assignPublicIp=DISABLED}'",
+            [
+                ("Cluster", cluster),
+                ("Task", database_users.resource().ref_value()),
+                ("Subnet", watched.compute.subnets[0].clone()),
+                ("Group", watched.task_group.clone()),
+            ],
+        );
+        run_database_users = Some(run_task);
+    }
+
+    dashboard(&mut root, stack_name, &alarms)?;
+    if let Some(run_task) = run_database_users {
+        app.stack_mut(stack_name).expect("the operations stack exists").add_output(
+            "CreateDatabaseUser",
+            Output::new(&run_task).description(format!(
+                "Run once after the first deploy: creates the IAM-authenticated database user {APP_DATABASE_USER}"
+            )),
+        )?;
+    }
+    Ok(Operations { alarm_topic: topic.arn() })
+}
+
+/// The one-off task that creates [`APP_DATABASE_USER`] with the `rds_iam` role. It alone reads the
+/// master credentials, at its start, so RDS rotating them never affects a running service. Idempotent:
+/// running it again only re-grants.
+fn database_users_task(
+    root: &mut Scope<'_>,
+    data: &DataTier,
+    image: ContainerImage,
+) -> Result<FargateTaskDefinition, PlatformError> {
+    let master = data.database.master_secret_arn();
+    let field = |name: &str| Value::sub_with(format!("${{Secret}}:{name}::"), [("Secret", master.clone())]);
+    let user = APP_DATABASE_USER;
+    let sql = format!(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN CREATE ROLE {user} LOGIN; \
+         END IF; END $$; GRANT rds_iam TO {user}; GRANT CONNECT ON DATABASE {db} TO {user}; \
+         GRANT USAGE, CREATE ON SCHEMA public TO {user};",
+        db = super::data::DATABASE_NAME
+    );
+    let reads = vec![
+        Statement::allow(["secretsmanager:GetSecretValue"]).resource(master.clone()),
+        Statement::allow(["kms:Decrypt"]).resource(data.key.arn()).condition(
+            "StringEquals",
+            "kms:ViaService",
+            Value::sub("secretsmanager.${AWS::Region}.amazonaws.com"),
+        ),
+    ];
+    Ok(FargateTaskDefinition::new(
+        root,
+        "DatabaseUsers",
+        TaskProps {
+            image,
+            port: None,
+            cpu: 256,
+            memory: 512,
+            health_check: None,
+            command: vec!["psql".into(), "--no-psqlrc".into(), "--set=ON_ERROR_STOP=1".into(), "--command".into(), sql],
+            environment: [
+                ("PGHOST", data.database.endpoint_address()),
+                ("PGDATABASE", Value::from(super::data::DATABASE_NAME)),
+                ("PGSSLMODE", Value::from("require")),
+            ]
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+            secrets: IndexMap::from([
+                ("PGUSER".to_owned(), field("username")),
+                ("PGPASSWORD".to_owned(), field("password")),
+            ]),
+            secret_read_statements: reads,
+            scratch_paths: vec!["/tmp".into()],
+            log_key_arn: data.key.arn(),
+        },
+    )?)
+}
+
+/// The node IDs of the replication group: `<group>-00N` without cluster mode, `<group>-000S-00N` with.
+fn cache_nodes(data: &DataTier, redis: &RedisConfig) -> Vec<Value<String>> {
+    let group = data.cache.resource().ref_value();
+    let per_shard = 1 + redis.replicas_per_shard;
+    let suffixes: Vec<String> = if redis.shards > 1 {
+        (1..=redis.shards).flat_map(|shard| (1..=per_shard).map(move |node| format!("{shard:04}-{node:03}"))).collect()
+    } else {
+        (1..=per_shard).map(|node| format!("{node:03}")).collect()
+    };
+    suffixes
+        .into_iter()
+        .map(|suffix| Value::sub_with(format!("${{Group}}-{suffix}"), [("Group", group.clone())]))
+        .collect()
+}
+
+/// An alarm on the largest value of `metric` across the cache nodes (metric math `MAX`), so that it
+/// follows whichever node is primary after a failover.
+#[allow(clippy::too_many_arguments)]
+fn busiest_node_alarm(
+    root: &mut Scope<'_>,
+    id: &str,
+    title: &str,
+    nodes: &[Value<String>],
+    metric: &str,
+    statistic: &str,
+    threshold: f64,
+    actions: Vec<Value<String>>,
+) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
+    let mut queries: Vec<MetricDataQuery> = nodes
+        .iter()
+        .enumerate()
+        .map(|(index, node)| {
+            MetricDataQuery::new(format!("node{}", index + 1))
+                .metric_stat(MetricStat::new(
+                    Metric::new()
+                        .namespace("AWS/ElastiCache")
+                        .metric_name(metric)
+                        .dimensions(vec![Dimension::new("CacheClusterId", node.clone())]),
+                    300,
+                    statistic,
+                ))
+                .return_data(false)
+        })
+        .collect();
+    let ids: Vec<String> = (1..=nodes.len()).map(|index| format!("node{index}")).collect();
+    queries.push(
+        MetricDataQuery::new("busiest").expression(format!("MAX([{}])", ids.join(", "))).label(title).return_data(true),
+    );
+    root.add(
+        id,
+        cloudwatch::Alarm::new()
+            .alarm_description(format!("{title} above {threshold} for 5 minutes"))
+            .metrics(queries)
+            .evaluation_periods(1)
+            .threshold(threshold)
+            .comparison_operator(AlarmComparisonOperator::GreaterThanThreshold)
+            .treat_missing_data(AlarmTreatMissingData::NotBreaching)
+            .alarm_actions(actions),
+    )
+}
+
+/// A dashboard with one graph per alarm (the alarm's own metric and threshold), two graphs a row.
+fn dashboard(
+    root: &mut Scope<'_>,
+    stack_name: &str,
+    alarms: &[(String, ResourceRef<cloudwatch::Alarm>)],
+) -> Result<(), ConstructError> {
+    let widgets: Vec<serde_json::Value> = alarms
+        .iter()
+        .enumerate()
+        .map(|(index, (title, _))| {
+            json!({
+                "type": "metric",
+                "x": (index % 2) * 12,
+                "y": (index / 2) * 6,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": "${AWS::Region}",
+                    "annotations": {"alarms": [format!("${{Alarm{}}}", index + 1)]},
+                    "view": "timeSeries",
+                    "stacked": false
+                }
+            })
+        })
+        .collect();
+    let body = json!({ "widgets": widgets }).to_string();
+    let variables: Vec<(String, Value<String>)> = alarms
+        .iter()
+        .enumerate()
+        .map(|(index, (_, alarm))| (format!("Alarm{}", index + 1), alarm.attr_arn()))
+        .collect();
+    root.add(
+        "Dashboard",
+        cloudwatch::Dashboard::new(Value::sub_with(body, variables)).dashboard_name(stack_name.to_owned()),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::platform::test_support::{default_config, of_type, stacks};
+
+    #[test]
+    fn every_alarm_notifies_the_encrypted_topic_with_thresholds_from_config() {
+        let mut config = default_config();
+        let thresholds = &mut config.regions[0].monitoring.thresholds;
+        thresholds.database_cpu_percent = 65.0;
+        thresholds.database_free_storage_gib = 20.0;
+        thresholds.cache_evictions = 100.0;
+        let stacks = stacks(&config);
+        let operations = &stacks["Operations"];
+        let alarms = of_type(operations, "AWS::CloudWatch::Alarm");
+        let ids: Vec<&str> = alarms.iter().map(|(id, _)| id.as_str()).collect();
+        for expected in [
+            "DeadLetterQueueAlarm",
+            "DatabaseCpuAlarm",
+            "DatabaseFreeStorageAlarm",
+            "DatabaseConnectionsAlarm",
+            "CacheCpuAlarm",
+            "CacheMemoryAlarm",
+            "CacheEvictionsAlarm",
+            "PublicAlbElb5xxAlarm",
+            "PublicAlbTarget5xxAlarm",
+            "InternalAlbElb5xxAlarm",
+            "InternalAlbTarget5xxAlarm",
+            "KongRunningTasksAlarm",
+            "WorkerServiceRunningTasksAlarm",
+        ] {
+            assert!(ids.contains(&expected), "{expected} in {ids:?}");
+        }
+        for (id, alarm) in &alarms {
+            assert_eq!(alarm["Properties"]["AlarmActions"], json!([{"Ref": "AlarmTopic"}]), "{id}");
+        }
+        assert_eq!(operations["DatabaseCpuAlarm"]["Properties"]["Threshold"], 65.0);
+        let storage = &operations["DatabaseFreeStorageAlarm"]["Properties"];
+        assert_eq!(storage["Threshold"], 20.0 * 1024.0 * 1024.0 * 1024.0);
+        assert_eq!(storage["ComparisonOperator"], "LessThanThreshold");
+        assert_eq!(operations["DeadLetterQueueAlarm"]["Properties"]["Threshold"], 0.0, "any message");
+        let evictions = &operations["CacheEvictionsAlarm"]["Properties"];
+        assert_eq!(evictions["Threshold"], 100.0);
+        assert_eq!(evictions["Metrics"].as_array().unwrap().len(), 3, "both nodes and their MAX");
+        let running = &operations["KongRunningTasksAlarm"]["Properties"];
+        assert_eq!(running["Threshold"], 2.0, "Kong's configured minimum");
+        assert_eq!(running["ComparisonOperator"], "LessThanThreshold");
+        let topic = &operations["AlarmTopic"]["Properties"];
+        assert_eq!(topic["KmsMasterKeyId"], json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}));
+        let subscription = &operations["AlarmTopicSubscription1"]["Properties"];
+        assert_eq!(subscription["Endpoint"], "platform-alerts@integration-platform.example.com");
+        let widgets = operations["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0].as_str().unwrap();
+        assert_eq!(widgets.matches("\"annotations\"").count(), alarms.len(), "one graph per alarm");
+    }
+
+    #[test]
+    fn the_database_users_task_alone_reads_the_master_secret() {
+        let stacks = stacks(&default_config());
+        let compute = stacks["Compute"].to_string();
+        assert!(!compute.contains("MasterUserSecret"), "no service reads the rotated master secret");
+        let task = &stacks["Operations"]["DatabaseUsers"]["Properties"];
+        let container = &task["ContainerDefinitions"][0];
+        assert_eq!(container["Secrets"].as_array().unwrap().len(), 2, "PGUSER and PGPASSWORD");
+        assert!(container["Command"][4].as_str().unwrap().contains("GRANT rds_iam TO integration_app"));
+        for id in ["IntegrationServiceTaskRoleConnectAsIntegrationApp", "WorkerServiceTaskRoleConnectAsIntegrationApp"]
+        {
+            let policy = &stacks["Compute"][id]["Properties"]["PolicyDocument"]["Statement"][0];
+            assert_eq!(policy["Action"], json!(["rds-db:connect"]), "{id}");
+            assert!(policy["Resource"].to_string().contains("dbuser:${DbiResourceId}/integration_app"), "{id}");
+        }
+    }
+}
