@@ -1,0 +1,422 @@
+//! The deploy-readiness rules, each against a small app built through the library: one that breaks
+//! exactly that rule, whose finding must carry the right rule ID, resource and path, and the same app
+//! fixed, which must yield no finding at all.
+
+use indexmap::IndexMap;
+use serde_json::{json, Value as Json};
+
+use cfn_synth::cfn::cloudwatch::alarm::AlarmStatistic;
+use cfn_synth::checks::readiness::{self, StackTemplate};
+use cfn_synth::checks::{stack_templates, Finding};
+use cfn_synth::construct::App;
+use cfn_synth::constructs::compute::{
+    idle_alarm, Cluster, ContainerImage, Deployment, FargateService, FargateTaskDefinition, MetricAlarm,
+    PullThroughCache, ServiceProps, ServiceScaling, Step, TaskProps,
+};
+use cfn_synth::constructs::data::{Queue, QueueProps, Secret};
+use cfn_synth::constructs::kms::EncryptionKey;
+use cfn_synth::constructs::monitoring::{AlarmTopic, Subscriber};
+use cfn_synth::constructs::network::{
+    GatewayEndpoint, InterfaceEndpoint, Port, SecurityGroup, SubnetTier, Vpc, VpcProps,
+};
+use cfn_synth::template::Value;
+
+/// What to leave out of, or put into, the test app.
+struct Variant {
+    /// Interface endpoints to create (the S3 gateway comes with `ecr.dkr`).
+    endpoints: &'static [&'static str],
+    /// The tasks' subnet tier: private-app routes through NAT, isolated does not.
+    tier: SubnetTier,
+    /// The image name; `public.ecr.aws/...` goes through the pull-through cache.
+    image: &'static str,
+    /// Endpoints in a stack of their own, and whether the compute stack depends on it.
+    endpoints_stack: Option<bool>,
+}
+
+const ALL_ENDPOINTS: &[&str] = &["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs", "kms"];
+
+impl Default for Variant {
+    fn default() -> Self {
+        Self {
+            endpoints: ALL_ENDPOINTS,
+            tier: SubnetTier::Isolated,
+            image: "public.ecr.aws/docker/library/nginx:1.27",
+            endpoints_stack: None,
+        }
+    }
+}
+
+/// A VPC, endpoints, a queue with its DLQ, an alarm topic, an ECS worker with a secret and queue
+/// grants, its scaling, and alarms on every queue: clean when nothing is left out.
+fn build(variant: &Variant) -> App {
+    let mut app = App::new("t");
+    app.add_stack("Net", "us-east-1").unwrap();
+    if variant.endpoints_stack.is_some() {
+        app.add_stack("Endpoints", "us-east-1").unwrap();
+    }
+    app.add_stack("Compute", "us-east-1").unwrap();
+    let net = app.stack_mut("Net").unwrap();
+    let vpc = Vpc::new(&mut net.root(), "Vpc", VpcProps::default()).unwrap();
+    let tasks = SecurityGroup::new(&mut net.root(), "Tasks", "worker tasks", vpc.vpc_id()).unwrap();
+    let endpoints_stack = if variant.endpoints_stack.is_some() { "Endpoints" } else { "Net" };
+    let stack = app.stack_mut(endpoints_stack).unwrap();
+    let mut created = Vec::new();
+    for service in variant.endpoints {
+        let id = format!("{}Endpoint", service.replace('.', "-"));
+        created.push(InterfaceEndpoint::new(&mut stack.root(), &id, &vpc, service).unwrap());
+        if *service == "ecr.dkr" {
+            GatewayEndpoint::s3(&mut stack.root(), "S3Endpoint", &vpc).unwrap();
+            tasks
+                .allow_egress_to_prefix_list(
+                    &mut stack.root(),
+                    "TasksToS3",
+                    Value::from("pl-63a5400a"),
+                    Port::tcp(443),
+                    "layers",
+                )
+                .unwrap();
+        }
+    }
+    for endpoint in &created {
+        endpoint.allow_from(&mut app, &tasks, "tasks call AWS").unwrap();
+    }
+    if variant.tier == SubnetTier::PrivateApp {
+        let net = app.stack_mut("Net").unwrap();
+        tasks.allow_egress_anywhere(&mut net.root(), "TasksToInternet", Port::tcp(443), "registries").unwrap();
+    }
+
+    let compute = app.stack_mut("Compute").unwrap();
+    if variant.endpoints_stack == Some(true) {
+        compute.add_dependency("Endpoints");
+    }
+    let mut root = compute.root();
+    let key = EncryptionKey::new(&mut root, "Key", "test data", vec![]).unwrap();
+    let queue = Queue::new(
+        &mut root,
+        "Work",
+        &key,
+        &QueueProps { max_receive_count: 5, visibility_timeout_seconds: 60, retention_seconds: 345_600 },
+    )
+    .unwrap();
+    let token = Secret::generated(&mut root, "Token", "a token", &key, 32).unwrap();
+    let cluster = Cluster::new(&mut root, "Cluster").unwrap();
+    let cache = PullThroughCache::ecr_public(&mut root, "Cache").unwrap();
+    let image = cache.image(variant.image).unwrap_or_else(|| ContainerImage::from_registry(variant.image));
+    let task = FargateTaskDefinition::new(
+        &mut root,
+        "Worker",
+        TaskProps {
+            image,
+            port: None,
+            cpu: 256,
+            memory: 512,
+            health_check: Some("true".into()),
+            command: vec![],
+            environment: IndexMap::new(),
+            secrets: IndexMap::from([("TOKEN".to_owned(), token.arn())]),
+            secret_read_statements: token.read_statements(),
+            scratch_paths: vec![],
+            log_key_arn: key.arn(),
+        },
+    )
+    .unwrap();
+    let service = FargateService::new(
+        &mut root,
+        "WorkerService",
+        &task,
+        ServiceProps {
+            cluster: cluster.name(),
+            desired_count: 1,
+            subnet_ids: vpc.subnet_ids(variant.tier),
+            security_group_id: tasks.group_id(),
+            deployment: Deployment::Rolling,
+        },
+    )
+    .unwrap();
+    let topic = AlarmTopic::new(
+        &mut root,
+        "Alarms",
+        &[Subscriber { protocol: "email".into(), endpoint: "ops@example.com".into() }],
+    )
+    .unwrap();
+    let queue_name =
+        |q: &cfn_synth::construct::ResourceRef<cfn_synth::cfn::sqs::Queue>| q.get_att::<String>("QueueName");
+    MetricAlarm::above(
+        "DLQ",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        vec![("QueueName".into(), queue_name(queue.dead_letter_queue()))],
+        AlarmStatistic::Maximum,
+        0.0,
+        1,
+    )
+    .add(&mut root, "DeadLetterAlarm", vec![topic.arn()])
+    .unwrap();
+    let scaling = ServiceScaling::new(&mut root, "Scaling", cluster.name(), service.name(), 1, 4).unwrap();
+    scaling.scale_out_on_cpu(&mut root, "CpuScaleOut", 70.0).unwrap();
+    let out = scaling.step_policy(&mut root, "QueueScaleOut", &[Step { from: 0, change: 2 }], 60).unwrap();
+    let queue_dims = vec![("QueueName".to_owned(), queue_name(queue.resource()))];
+    MetricAlarm::above(
+        "depth",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        queue_dims.clone(),
+        AlarmStatistic::Maximum,
+        500.0,
+        1,
+    )
+    .add(&mut root, "QueueDepthAlarm", vec![out.ref_value()])
+    .unwrap();
+    let scale_in = scaling.step_policy(&mut root, "IdleScaleIn", &[Step { from: 0, change: -1 }], 300).unwrap();
+    use cfn_synth::cfn::cloudwatch::alarm::{Dimension, Metric, MetricDataQuery, MetricStat};
+    let metric = |id: &str, namespace: &str, name: &str, dims: Vec<Dimension>| {
+        MetricDataQuery::new(id)
+            .metric_stat(MetricStat::new(
+                Metric::new().namespace(namespace).metric_name(name).dimensions(dims),
+                60,
+                "Maximum",
+            ))
+            .return_data(false)
+    };
+    idle_alarm(
+        &mut root,
+        "IdleAlarm",
+        "idle",
+        vec![
+            metric(
+                "visible",
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                vec![Dimension::new("QueueName", queue_name(queue.resource()))],
+            ),
+            metric(
+                "cpu",
+                "AWS/ECS",
+                "CPUUtilization",
+                vec![Dimension::new("ClusterName", cluster.name()), Dimension::new("ServiceName", service.name())],
+            ),
+        ],
+        "IF(FILL(visible, 0) == 0 AND cpu < 20, 1, 0)",
+        scale_in.ref_value(),
+    )
+    .unwrap();
+    queue.grant_consume(&mut app, task.task_role()).unwrap();
+    app
+}
+
+fn templates(app: &App) -> Vec<StackTemplate> {
+    stack_templates(&app.synth().unwrap())
+}
+
+fn analyse(stacks: Vec<StackTemplate>) -> Vec<Finding> {
+    readiness::analyse(stacks)
+}
+
+/// Edits one resource of one stack's template, the way a hand-written template could differ.
+fn edit(stacks: &mut [StackTemplate], stack: &str, id: &str, change: impl FnOnce(&mut Json)) {
+    let template = &mut stacks.iter_mut().find(|s| s.name == stack).unwrap().template;
+    change(&mut template["Resources"][id]);
+}
+
+fn only(findings: &[Finding], rule: &str) -> Finding {
+    assert!(findings.iter().all(|f| f.rule == rule), "only {rule} expected: {findings:#?}");
+    assert!(!findings.is_empty(), "a {rule} finding expected");
+    findings[0].clone()
+}
+
+#[test]
+fn the_complete_app_has_no_finding() {
+    assert_eq!(analyse(templates(&build(&Variant::default()))), vec![]);
+    let through_nat =
+        Variant { tier: SubnetTier::PrivateApp, endpoints: &[], image: "nginx:1.27", ..Variant::default() };
+    assert_eq!(analyse(templates(&build(&through_nat))), vec![], "NAT and HTTPS egress reach every API");
+}
+
+#[test]
+fn cs001_isolated_subnets_without_endpoints_cannot_pull_or_log() {
+    let app = build(&Variant { endpoints: &[], ..Variant::default() });
+    let findings = analyse(templates(&app));
+    let rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+    assert!(rules.contains(&"CS001") && rules.contains(&"CS002"), "{findings:#?}");
+    let pull = findings.iter().find(|f| f.rule == "CS001").unwrap();
+    assert_eq!((pull.stack.as_str(), pull.logical_id.as_str()), ("Compute", "WorkerService"));
+    assert!(
+        pull.path.starts_with("Compute/WorkerService → sg Tasks → no ecr.api endpoint in the VPC"),
+        "{}",
+        pull.path
+    );
+    assert!(pull.path.contains("has no route to a NAT gateway"), "{}", pull.path);
+}
+
+#[test]
+fn cs001_an_ecr_image_needs_the_ecr_endpoints_exactly() {
+    let endpoints: &[&str] = &["logs", "secretsmanager", "sqs", "kms"];
+    let finding = only(&analyse(templates(&build(&Variant { endpoints, ..Variant::default() }))), "CS001");
+    assert!(finding.path.contains("no ecr.api endpoint in the VPC"), "{}", finding.path);
+}
+
+#[test]
+fn cs001_a_docker_hub_image_without_a_nat_route() {
+    let finding = only(&analyse(templates(&build(&Variant { image: "kong:3.9.1", ..Variant::default() }))), "CS001");
+    assert_eq!(
+        finding.path,
+        "Compute/WorkerService → sg Tasks → subnet Net/VpcIsolatedSubnet1 has no route to a NAT gateway → image \
+         kong:3.9.1 (registry outside the account) unreachable"
+    );
+}
+
+#[test]
+fn cs002_logs_without_their_endpoint() {
+    let endpoints: &[&str] = &["ecr.api", "ecr.dkr", "secretsmanager", "sqs", "kms"];
+    let finding = only(&analyse(templates(&build(&Variant { endpoints, ..Variant::default() }))), "CS002");
+    assert!(finding.path.contains("no logs endpoint in the VPC"), "{}", finding.path);
+}
+
+#[test]
+fn cs003_injected_secrets_without_secrets_manager() {
+    let endpoints: &[&str] = &["ecr.api", "ecr.dkr", "logs", "sqs", "kms"];
+    let finding = only(&analyse(templates(&build(&Variant { endpoints, ..Variant::default() }))), "CS003");
+    assert!(finding.path.contains("1 injected secrets (secretsmanager) unreachable"), "{}", finding.path);
+}
+
+#[test]
+fn cs004_a_granted_queue_without_its_endpoint() {
+    let endpoints: &[&str] = &["ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms"];
+    let finding = only(&analyse(templates(&build(&Variant { endpoints, ..Variant::default() }))), "CS004");
+    assert!(finding.path.contains("Compute/Work (granted; sqs API) unreachable"), "{}", finding.path);
+}
+
+#[test]
+fn cs005_a_group_open_to_the_internet() {
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Net", "Tasks", |group| {
+        group["Properties"]["SecurityGroupIngress"] =
+            json!([{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}]);
+    });
+    let finding = only(&analyse(stacks), "CS005");
+    assert_eq!((finding.logical_id.as_str(), finding.path.as_str()), ("Tasks", "0.0.0.0/0 → Net/Tasks"));
+}
+
+#[test]
+fn cs010_a_capacity_provider_added_beside_the_cluster_without_a_dependency() {
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Compute", "Cluster", |cluster| {
+        let props = cluster["Properties"].as_object_mut().unwrap();
+        props.remove("CapacityProviders");
+        props.remove("DefaultCapacityProviderStrategy");
+    });
+    let template = &mut stacks.iter_mut().find(|s| s.name == "Compute").unwrap().template;
+    template["Resources"]["ClusterProviders"] = json!({
+        "Type": "AWS::ECS::ClusterCapacityProviderAssociations",
+        "Properties": {"Cluster": {"Ref": "Cluster"}, "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
+                       "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE"}]}
+    });
+    let fixed = {
+        let mut stacks = stacks.clone();
+        edit(&mut stacks, "Compute", "WorkerService", |service| service["DependsOn"] = json!(["ClusterProviders"]));
+        stacks
+    };
+    let finding = only(&analyse(stacks), "CS010");
+    assert!(
+        finding.path.starts_with(
+            "Compute/WorkerService → capacity provider FARGATE → Compute/Cluster → Compute/ClusterProviders adds it"
+        ),
+        "{}",
+        finding.path
+    );
+    assert_eq!(analyse(fixed), vec![]);
+}
+
+#[test]
+fn cs010_endpoints_of_a_stack_the_tasks_do_not_depend_on() {
+    let finding =
+        only(&analyse(templates(&build(&Variant { endpoints_stack: Some(false), ..Variant::default() }))), "CS010");
+    assert!(finding.message.contains("of stack Endpoints at run time, but no dependency deploys"), "{finding:?}");
+    assert_eq!(analyse(templates(&build(&Variant { endpoints_stack: Some(true), ..Variant::default() }))), vec![]);
+}
+
+#[test]
+fn cs020_cpu_tracking_that_scales_in_against_the_queue_rule() {
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Compute", "CpuScaleOut", |policy| {
+        policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]["DisableScaleIn"] = json!(false);
+    });
+    let finding = only(&analyse(stacks), "CS020");
+    assert_eq!(
+        finding.path,
+        "Compute/Scaling → CpuScaleOut → scales in on AWS/ECS/CPUUtilization while QueueScaleOut scales out on \
+         AWS/SQS/ApproximateNumberOfMessagesVisible"
+    );
+}
+
+#[test]
+fn cs020_an_idle_rule_blind_to_the_queue() {
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Compute", "IdleAlarm", |alarm| {
+        let metrics = alarm["Properties"]["Metrics"].as_array_mut().unwrap();
+        metrics.remove(0);
+        metrics.last_mut().unwrap()["Expression"] = json!("IF(cpu < 20, 1, 0)");
+    });
+    let finding = only(&analyse(stacks), "CS020");
+    assert!(finding.path.contains("IdleScaleIn (alarm IdleAlarm) ignores AWS/SQS/ApproximateNumberOfMessagesVisible"));
+}
+
+#[test]
+fn cs030_an_alarm_with_no_action() {
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Compute", "DeadLetterAlarm", |alarm| {
+        alarm["Properties"].as_object_mut().unwrap().remove("AlarmActions");
+    });
+    let finding = only(&analyse(stacks), "CS030");
+    assert_eq!(finding.logical_id, "DeadLetterAlarm");
+}
+
+#[test]
+fn cs031_and_cs032_a_dead_letter_queue_nobody_watches() {
+    let mut stacks = templates(&build(&Variant::default()));
+    let template = &mut stacks.iter_mut().find(|s| s.name == "Compute").unwrap().template;
+    template["Resources"].as_object_mut().unwrap().remove("DeadLetterAlarm");
+    let findings = analyse(stacks);
+    let rules: Vec<(&str, &str)> = findings.iter().map(|f| (f.rule, f.logical_id.as_str())).collect();
+    assert_eq!(rules, [("CS031", "WorkDeadLetterQueue"), ("CS032", "WorkDeadLetterQueue")]);
+}
+
+#[test]
+fn cs033_an_alarm_topic_on_the_aws_managed_key() {
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Compute", "Alarms", |topic| topic["Properties"]["KmsMasterKeyId"] = json!("alias/aws/sns"));
+    let finding = only(&analyse(stacks), "CS033");
+    assert_eq!(
+        (finding.logical_id.as_str(), finding.path.as_str()),
+        ("DeadLetterAlarm", "Compute/DeadLetterAlarm → Compute/Alarms")
+    );
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Compute", "AlarmsKey", |key| {
+        key["Properties"]["KeyPolicy"]["Statement"].as_array_mut().unwrap().truncate(1);
+    });
+    assert!(only(&analyse(stacks), "CS033").message.contains("whose key policy does not let cloudwatch"));
+}
+
+#[test]
+fn a_finding_is_suppressed_only_on_its_resource_and_only_with_a_reason() {
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Compute", "DeadLetterAlarm", |alarm| {
+        alarm["Properties"].as_object_mut().unwrap().remove("AlarmActions");
+        alarm["Metadata"] = json!({"cfn-synth": {"suppress": [{"rule": "CS030", "reason": ""}]}});
+    });
+    assert_eq!(only(&analyse(stacks.clone()), "CS030").logical_id, "DeadLetterAlarm", "no reason, no suppression");
+    edit(&mut stacks, "Compute", "DeadLetterAlarm", |alarm| {
+        alarm["Metadata"]["cfn-synth"]["suppress"][0]["reason"] = json!("a test alarm read by a dashboard only");
+    });
+    assert_eq!(analyse(stacks), vec![]);
+}
+
+#[test]
+fn a_reference_the_analysis_cannot_follow_is_informational() {
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Compute", "WorkerService", |service| {
+        service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] = json!(["subnet-0abc"]);
+    });
+    let finding = only(&analyse(stacks), "CS099");
+    assert_eq!(finding.severity, cfn_synth::checks::Severity::Info);
+}
