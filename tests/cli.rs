@@ -15,6 +15,8 @@ const PRIMARY_DATA: &str = "IntegrationPlatform-Primary-Data";
 const PRIMARY_EDGE: &str = "IntegrationPlatform-Primary-Edge";
 const PRIMARY_INGRESS: &str = "IntegrationPlatform-Primary-Ingress";
 const PRIMARY_COMPUTE: &str = "IntegrationPlatform-Primary-Compute";
+const PRIMARY_SCALING: &str = "IntegrationPlatform-Primary-Scaling";
+const PRIMARY_OPERATIONS: &str = "IntegrationPlatform-Primary-Operations";
 const PRIMARY_DEPLOYMENTS: &str = "IntegrationPlatform-Primary-Deployments";
 const RECOVERY: &str = "IntegrationPlatform-DisasterRecovery-Network";
 const RECOVERY_ENDPOINTS: &str = "IntegrationPlatform-DisasterRecovery-Endpoints";
@@ -49,7 +51,7 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 9 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 11 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
@@ -63,6 +65,8 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
             PRIMARY_EDGE,
             PRIMARY_INGRESS,
             PRIMARY_COMPUTE,
+            PRIMARY_SCALING,
+            PRIMARY_OPERATIONS,
             PRIMARY_DEPLOYMENTS,
             RECOVERY,
             RECOVERY_ENDPOINTS
@@ -70,7 +74,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 9);
+    assert_eq!(stacks.len(), 11);
     assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
     assert_eq!(stacks[2]["dependsOn"], serde_json::json!([PRIMARY]), "the data tier imports from the network");
     assert_eq!(stacks[3]["dependsOn"], serde_json::json!([PRIMARY_DATA]), "CloudFront logs to the data tier's bucket");
@@ -80,9 +84,19 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_EDGE]),
         "the ingress resolves the edge's origin-verify secret"
     );
-    assert_eq!(stacks[5]["dependsOn"], serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS]));
-    assert_eq!(stacks[6]["dependsOn"], serde_json::json!([PRIMARY_INGRESS, PRIMARY_COMPUTE]));
-    assert_eq!(stacks[8]["dependsOn"], serde_json::json!([RECOVERY]));
+    assert_eq!(
+        stacks[5]["dependsOn"],
+        serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, PRIMARY_INGRESS]),
+        "the tasks pull, log and read secrets through the endpoints"
+    );
+    assert_eq!(stacks[6]["dependsOn"], serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
+    assert_eq!(stacks[7]["dependsOn"], serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
+    assert_eq!(
+        stacks[8]["dependsOn"],
+        serde_json::json!([PRIMARY_INGRESS, PRIMARY_COMPUTE, PRIMARY_OPERATIONS]),
+        "rollback alarms notify the operations stack's topic"
+    );
+    assert_eq!(stacks[10]["dependsOn"], serde_json::json!([RECOVERY]));
     let kong = fs::read_to_string(out.join(format!("kong/{PRIMARY_COMPUTE}.yml"))).unwrap();
     let kong: serde_json::Value = serde_yaml::from_str(&kong).unwrap();
     let routes: Vec<&serde_json::Value> =
@@ -96,7 +110,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         let parsed: serde_json::Value = serde_yaml::from_str(&text).unwrap();
         assert_eq!(parsed["Resources"][0]["TargetService"]["Type"], "AWS::ECS::Service");
     }
-    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[7], "eu-west-1", "disaster-recovery")]
+    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[9], "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -180,14 +194,16 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
         lines,
         [
             [PRIMARY, "us-east-1", "67", "resources"],
-            [PRIMARY_ENDPOINTS, "us-east-1", "33", "resources"],
+            [PRIMARY_ENDPOINTS, "us-east-1", "35", "resources"],
             [PRIMARY_DATA, "us-east-1", "18", "resources"],
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
-            [PRIMARY_INGRESS, "us-east-1", "20", "resources"],
-            [PRIMARY_COMPUTE, "us-east-1", "40", "resources"],
+            [PRIMARY_INGRESS, "us-east-1", "19", "resources"],
+            [PRIMARY_COMPUTE, "us-east-1", "31", "resources"],
+            [PRIMARY_SCALING, "us-east-1", "18", "resources"],
+            [PRIMARY_OPERATIONS, "us-east-1", "25", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "8", "resources"],
             [RECOVERY, "eu-west-1", "67", "resources"],
-            [RECOVERY_ENDPOINTS, "eu-west-1", "33", "resources"]
+            [RECOVERY_ENDPOINTS, "eu-west-1", "35", "resources"]
         ]
     );
 }
@@ -196,12 +212,92 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "9 stacks, 297 resources, 297 checked against their registry schemas: 0 findings",
+        "11 stacks, 334 resources, 334 checked against their registry schemas, deploy-readiness rules 12: 0 \
+         findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
     let broken = VALID.replacen("azCount: 3", "azCuont: 3", 1);
     fs::write(work.path().join("platform.yaml"), broken).unwrap();
     cfn_synth(work.path()).args(["validate", "--config", "platform.yaml"]).assert().code(2);
+}
+
+#[test]
+fn validate_rules_lists_every_rule_with_its_doc() {
+    let work = tempfile::tempdir().unwrap();
+    let output = cfn_synth(work.path()).args(["validate", "--rules"]).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(output).unwrap();
+    for rule in cfn_synth::checks::readiness::RULES {
+        assert!(text.contains(&format!("{} {}\n    {}", rule.id, rule.title, rule.doc)), "{}", rule.id);
+    }
+}
+
+#[test]
+fn validate_templates_names_the_rule_and_logical_id_in_a_cdk_cloud_assembly() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cdk-app/cdk.out");
+    let work = tempfile::tempdir().unwrap();
+    let output = cfn_synth(work.path())
+        .args(["validate", "--templates"])
+        .arg(&fixture)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("1 stacks of"))
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).unwrap();
+    assert!(
+        text.contains(
+            "IsolatedFargate ServiceD69D759B IsolatedFargate/ServiceD69D759B → sg ServiceSecurityGroupC96ED6A7 → subnet \
+             IsolatedFargate/VpcIsolatedSubnet1SubnetE48C5737 has no route to a NAT gateway → image \
+             public.ecr.aws/nginx/nginx:1.27 (registry outside the account) unreachable"
+        ) && text.contains("[CS001]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn validate_templates_reads_our_own_output_and_a_plain_folder() {
+    let work = tempfile::tempdir().unwrap();
+    cfn_synth(work.path()).arg("synth").assert().success();
+    cfn_synth(work.path())
+        .args(["validate", "--templates", "cfn.out"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("11 stacks of cfn.out, deploy-readiness rules: 0 findings"));
+    // A plain folder has no regions: it needs --region, and is read without a deploy order.
+    fs::create_dir(work.path().join("plain")).unwrap();
+    let compute = format!("{PRIMARY_COMPUTE}.template.json");
+    fs::copy(work.path().join("cfn.out").join(&compute), work.path().join("plain").join(&compute)).unwrap();
+    cfn_synth(work.path())
+        .args(["validate", "--templates", "plain"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pass --region"));
+    cfn_synth(work.path())
+        .args(["validate", "--templates", "plain", "--region", "us-east-1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("[CS099]"));
+}
+
+#[test]
+fn synth_refuses_an_app_that_would_not_run_and_keeps_the_earlier_output() {
+    let work = tempfile::tempdir().unwrap();
+    cfn_synth(work.path()).arg("synth").assert().success();
+    let before = snapshot_dir(&work.path().join("cfn.out"));
+    let docker_hub = VALID.replacen("image: public.ecr.aws/docker/library/kong:3.9.1", "image: kong:3.9.1", 1);
+    assert_ne!(docker_hub, VALID);
+    fs::write(work.path().join("platform.yaml"), docker_hub).unwrap();
+    cfn_synth(work.path())
+        .args(["synth", "--config", "platform.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "IntegrationPlatform-Primary-Compute/KongService → sg KongSecurityGroup → no HTTPS egress to 0.0.0.0/0 → \
+             image kong:3.9.1 (registry outside the account) unreachable",
+        ))
+        .stderr(predicate::str::contains("refusing to write cfn.out: 1 deploy-readiness findings"));
+    assert_eq!(snapshot_dir(&work.path().join("cfn.out")), before, "the earlier output is untouched");
 }
 
 #[test]

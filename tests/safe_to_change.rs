@@ -49,6 +49,8 @@ fn stateful_logical_ids_and_policies_are_pinned() {
             "IntegrationPlatform-Primary-Compute/IntegrationServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/WebhookReceiverLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/WorkerServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Operations/AlarmTopicKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Operations/DatabaseUsersLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
         ]
@@ -220,5 +222,8 @@ fn every_log_group_key_admits_cloudwatch_logs() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 7, "both regions' flow logs, the WAF logs and the four services' logs are checked");
+    assert_eq!(
+        checked, 8,
+        "both regions' flow logs, the WAF logs, the four services' logs and the database-user task's logs are checked"
+    );
 }
