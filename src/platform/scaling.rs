@@ -150,7 +150,6 @@ fn scale(
 mod tests {
     use serde_json::json;
 
-    use super::*;
     use crate::platform::test_support::{default_config, of_type, stacks};
 
     #[test]
