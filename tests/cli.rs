@@ -90,7 +90,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         "the tasks pull, log and read secrets through the endpoints"
     );
     assert_eq!(stacks[6]["dependsOn"], serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
-    assert_eq!(stacks[7]["dependsOn"], serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
+    assert_eq!(stacks[7]["dependsOn"], serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
     assert_eq!(
         stacks[8]["dependsOn"],
         serde_json::json!([PRIMARY_INGRESS, PRIMARY_COMPUTE, PRIMARY_OPERATIONS]),

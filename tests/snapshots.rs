@@ -23,5 +23,9 @@ fn every_file_of_the_default_output() {
             insta::assert_snapshot!(name.replace('/', "__"), contents);
         }
     });
-    assert_eq!(assembly.files.len(), 16, "eleven templates, three AppSpecs, the Kong config and the manifest");
+    assert_eq!(
+        assembly.files.len(),
+        17,
+        "eleven templates, three AppSpecs, the Kong config, the database-user script and the manifest"
+    );
 }

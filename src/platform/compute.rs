@@ -21,7 +21,7 @@ use crate::constructs::data::REDIS_PORT;
 use crate::constructs::edge::{KongDeclarativeConfig, KongRoute, REDIS_AUTH_TOKEN_VARIABLE, VIEWER_IP_HEADER};
 use crate::constructs::iam::Statement;
 use crate::constructs::network::{SubnetTier, Vpc};
-use crate::template::Value;
+use crate::template::{Output, Value};
 
 /// The database user the applications log in as, with IAM database authentication.
 pub const APP_DATABASE_USER: &str = "integration_app";
@@ -50,13 +50,13 @@ pub(super) struct RunningService {
 /// What the compute stack hands to the operations and deployments stacks.
 #[derive(Debug, Clone)]
 pub(super) struct Compute {
+    /// The compute stack's name.
+    pub stack_name: String,
     pub cluster_name: Value<String>,
     pub services: Vec<BlueGreenService>,
     pub running: Vec<RunningService>,
     /// The ECR Public pull-through cache, for images of other stacks of the region.
     pub cache: PullThroughCache,
-    /// The subnets tasks run in.
-    pub subnets: Vec<Value<String>>,
 }
 
 /// Builds the compute tier into the stack `stack_name`.
@@ -258,8 +258,21 @@ pub(super) fn build(
         data.database.grant_connect(app, task.task_role(), APP_DATABASE_USER)?;
     }
 
+    // What the database-user script looks up at run time (see the operations stack).
+    let stack = app.stack_mut(stack_name).expect("the compute stack exists");
+    stack.add_output("ClusterName", Output::new(&cluster.name()).description("The ECS cluster"))?;
+    stack.add_output(
+        "WorkerServiceName",
+        Output::new(&worker_service.name()).description("The worker service, whose network the one-off tasks share"),
+    )?;
     app.add_artifact(format!("kong/{stack_name}.yml"), rendered)?;
-    Ok(Compute { cluster_name: cluster.name(), services: blue_green_services, running, cache, subnets })
+    Ok(Compute {
+        stack_name: stack_name.to_owned(),
+        cluster_name: cluster.name(),
+        services: blue_green_services,
+        running,
+        cache,
+    })
 }
 
 fn template_error(template: &'static str) -> impl Fn(minijinja::Error) -> PlatformError {

@@ -106,11 +106,7 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
                 tiers = Some((ingress, compute, compute_config));
             }
             let operations_name = add_region_stack(&mut app, config, region, "Operations")?.name().to_owned();
-            let watched = tiers.as_ref().map(|(ingress, compute, _)| operations::Watched {
-                compute,
-                ingress,
-                task_group: groups.services.group_id(),
-            });
+            let watched = tiers.as_ref().map(|(ingress, compute, _)| operations::Watched { compute, ingress });
             let operations =
                 operations::build(&mut app, &operations_name, &data, &data_config.redis, watched, &region.monitoring)?;
             if let Some((_, compute, compute_config)) = &tiers {

@@ -31,6 +31,9 @@ use crate::template::{Output, Value};
 /// pulled through the ECR Public cache.
 const DATABASE_USERS_IMAGE: &str = "public.ecr.aws/docker/library/postgres:17";
 
+/// The database-user script template, embedded in the binary.
+const DATABASE_USER_SCRIPT: &str = include_str!("../../templates/create-database-user.sh.j2");
+
 /// What the stack hands on: the alarm topic, for alarms built elsewhere (deployment rollback alarms).
 #[derive(Debug, Clone)]
 pub(super) struct Operations {
@@ -42,8 +45,6 @@ pub(super) struct Operations {
 pub(super) struct Watched<'a> {
     pub compute: &'a Compute,
     pub ingress: &'a Ingress,
-    /// The security group of the tasks that reach the database.
-    pub task_group: Value<String>,
 }
 
 /// Builds the operations stack `stack_name` for a region's data tier and, when it has one, its compute.
@@ -180,6 +181,7 @@ pub(super) fn build(
     }
 
     let mut run_database_users = None;
+    let watched_compute_stack = watched.as_ref().map(|w| w.compute.stack_name.clone());
     if let Some(watched) = watched {
         let balancers = [
             ("Public", "the public ALB (Kong)", watched.ingress.kong.load_balancer_full_name.clone()),
@@ -232,29 +234,19 @@ pub(super) fn build(
         }
         let image = watched.compute.cache.image(DATABASE_USERS_IMAGE).expect("an ECR Public image");
         let database_users = database_users_task(&mut root, data, image)?;
-        // How to run the one-off task: after the first deploy, and after restoring the database.
-        let run_task = Value::sub_with(
-            "aws ecs run-task --region ${AWS::Region} --cluster ${Cluster} --task-definition ${Task} \
-             --launch-type FARGATE --network-configuration \
-             'awsvpcConfiguration={subnets=[${Subnet}],securityGroups=[${Group}],assignPublicIp=DISABLED}'",
-            [
-                ("Cluster", cluster),
-                ("Task", database_users.resource().ref_value()),
-                ("Subnet", watched.compute.subnets[0].clone()),
-                ("Group", watched.task_group.clone()),
-            ],
-        );
-        run_database_users = Some(run_task);
+        run_database_users = Some(database_users.resource().ref_value());
     }
 
     dashboard(&mut root, stack_name, &alarms)?;
-    if let Some(run_task) = run_database_users {
-        app.stack_mut(stack_name).expect("the operations stack exists").add_output(
-            "CreateDatabaseUser",
-            Output::new(&run_task).description(format!(
-                "Run once after the first deploy: creates the IAM-authenticated database user {APP_DATABASE_USER}"
-            )),
+    if let (Some(task), Some(watched)) = (run_database_users, watched_compute_stack) {
+        let stack = app.stack_mut(stack_name).expect("the operations stack exists");
+        let region = stack.region().to_owned();
+        stack.add_output(
+            "DatabaseUsersTaskDefinition",
+            Output::new(&task).description(format!("Creates the database user {APP_DATABASE_USER}: run it once")),
         )?;
+        let script = render_database_user_script(&region, &watched, stack_name)?;
+        app.add_artifact(format!("database-users/{stack_name}.sh"), script)?;
     }
     Ok(Operations { alarm_topic: topic.arn() })
 }
@@ -311,6 +303,28 @@ fn database_users_task(
             log_key_arn: data.key.arn(),
         },
     )?)
+}
+
+/// The script that runs the database-user task once, rendered from
+/// `templates/create-database-user.sh.j2`: it looks up the cluster, the worker's network and the task
+/// definition from the stacks' outputs, so it needs nothing but the region's stacks deployed.
+fn render_database_user_script(
+    region: &str,
+    compute_stack: &str,
+    operations_stack: &str,
+) -> Result<String, PlatformError> {
+    let mut environment = minijinja::Environment::new();
+    environment.set_keep_trailing_newline(true);
+    environment
+        .add_template("create-database-user.sh", DATABASE_USER_SCRIPT)
+        .and_then(|()| environment.get_template("create-database-user.sh"))
+        .and_then(|template| {
+            template.render(minijinja::context! { region, compute_stack, operations_stack, user => APP_DATABASE_USER })
+        })
+        .map_err(|error| PlatformError::Template {
+            template: "templates/create-database-user.sh.j2".into(),
+            message: error.to_string(),
+        })
 }
 
 /// The node IDs of the replication group: `<group>-00N` without cluster mode, `<group>-000S-00N` with.

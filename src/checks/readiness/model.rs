@@ -130,13 +130,7 @@ impl Model {
 
     /// `stack/logical-id`, for paths in findings.
     pub fn name(&self, res: &Res) -> String {
-        format!("{}/{}", self.short_stack(res.stack), res.id)
-    }
-
-    /// A stack's name without the app prefix cfn-synth gives it (`IntegrationPlatform-Primary-Compute`
-    /// stays whole; it is short enough to read).
-    fn short_stack(&self, stack: usize) -> &str {
-        &self.stacks[stack].name
+        format!("{}/{}", self.stacks[res.stack].name, res.id)
     }
 
     /// What `value`, found in stack `stack`, is.

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use ipnet::IpNet;
+
 use serde_json::Value as Json;
 
 use super::model::{Model, Res, Resolved};
@@ -55,6 +57,8 @@ impl Rule {
 pub struct Network {
     egress: BTreeMap<Res, Vec<Rule>>,
     ingress: BTreeMap<Res, Vec<Rule>>,
+    /// The IPv4 block of each group's VPC, where the model can read it.
+    vpc_blocks: BTreeMap<Res, IpNet>,
 }
 
 const ALL_OPEN: &str = "0.0.0.0/0";
@@ -64,8 +68,18 @@ impl Network {
     pub fn new(model: &Model) -> Self {
         let mut egress: BTreeMap<Res, Vec<Rule>> = BTreeMap::new();
         let mut ingress: BTreeMap<Res, Vec<Rule>> = BTreeMap::new();
+        let mut vpc_blocks = BTreeMap::new();
         for group in model.of_type("AWS::EC2::SecurityGroup") {
             let props = model.props(&group);
+            let block = model.resource_of(group.stack, &props["VpcId"]).and_then(|vpc| {
+                match model.resolve(vpc.stack, &model.props(&vpc)["CidrBlock"]) {
+                    Resolved::Literal(text) => text.parse::<IpNet>().ok(),
+                    _ => None,
+                }
+            });
+            if let Some(block) = block {
+                vpc_blocks.insert(group.clone(), block);
+            }
             // A group declared without egress rules gets CloudFormation's default: all traffic out.
             let inline_egress = match props.get("SecurityGroupEgress").and_then(Json::as_array) {
                 Some(rules) => rules.iter().map(|rule| rule_of(model, group.stack, rule, "Destination")).collect(),
@@ -89,7 +103,20 @@ impl Network {
                 }
             }
         }
-        Self { egress, ingress }
+        Self { egress, ingress, vpc_blocks }
+    }
+
+    /// Whether a rule's peer covers the addresses of `group`'s network interfaces: that group itself,
+    /// or a block holding its whole VPC (a VPC's block when it is known, else only 0.0.0.0/0).
+    fn covers(&self, peer: &Peer, group: &Res) -> bool {
+        match peer {
+            Peer::Group(other) => other == group,
+            Peer::Cidr(cidr) => match (cidr.parse::<IpNet>(), self.vpc_blocks.get(group)) {
+                (Ok(block), Some(vpc)) => block.contains(vpc),
+                _ => cidr == ALL_OPEN,
+            },
+            Peer::PrefixList | Peer::Unknown => false,
+        }
     }
 
     /// The egress rules of a group.
@@ -105,14 +132,8 @@ impl Network {
     /// Whether a task in `from` may open TCP `port` to a resource in `to`: egress on one side, ingress
     /// on the other.
     pub fn group_reaches_group(&self, from: &Res, to: &Res, port: i64) -> bool {
-        let out = self.egress(from).iter().any(|rule| {
-            rule.admits_tcp(port)
-                && (matches!(&rule.peer, Peer::Group(g) if g == to) || matches!(rule.peer, Peer::Cidr(_)))
-        });
-        let inbound = self.ingress(to).iter().any(|rule| {
-            rule.admits_tcp(port)
-                && (matches!(&rule.peer, Peer::Group(g) if g == from) || matches!(rule.peer, Peer::Cidr(_)))
-        });
+        let out = self.egress(from).iter().any(|rule| rule.admits_tcp(port) && self.covers(&rule.peer, to));
+        let inbound = self.ingress(to).iter().any(|rule| rule.admits_tcp(port) && self.covers(&rule.peer, from));
         out && inbound
     }
 
