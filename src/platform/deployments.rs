@@ -83,16 +83,7 @@ pub fn render_appspec(
     }
     let hooks: Vec<Hook<'_>> =
         hooks.iter().map(|hook| Hook { event: format!("{:?}", hook.event), function: &hook.function }).collect();
-    let mut environment = minijinja::Environment::new();
-    environment.set_keep_trailing_newline(true);
-    environment
-        .add_template("appspec.yaml", APPSPEC_TEMPLATE)
-        .and_then(|()| environment.get_template("appspec.yaml"))
-        .and_then(|template| template.render(minijinja::context! { service, container, port, hooks }))
-        .map_err(|error| PlatformError::Template {
-            template: "templates/appspec.yaml.j2".into(),
-            message: error.to_string(),
-        })
+    super::render_template("appspec.yaml.j2", APPSPEC_TEMPLATE, minijinja::context! { service, container, port, hooks })
 }
 
 #[cfg(test)]

@@ -118,6 +118,18 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
     Ok(app)
 }
 
+/// Renders the minijinja template `source` (embedded from `templates/<file>`) with `context`, keeping
+/// its trailing newline; an error names the template file.
+fn render_template(file: &'static str, source: &str, context: minijinja::Value) -> Result<String, PlatformError> {
+    let mut environment = minijinja::Environment::new();
+    environment.set_keep_trailing_newline(true);
+    environment
+        .add_template(file, source)
+        .and_then(|()| environment.get_template(file))
+        .and_then(|template| template.render(context))
+        .map_err(|error| PlatformError::Template { template: format!("templates/{file}"), message: error.to_string() })
+}
+
 /// Adds a per-region lookup table as the mapping `name` (`<region>: {<value_key>: <value>}`), after
 /// checking that the stack's region is in it; `key` is the region's config key path, for the error.
 fn add_region_mapping(

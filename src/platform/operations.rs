@@ -313,18 +313,11 @@ fn render_database_user_script(
     compute_stack: &str,
     operations_stack: &str,
 ) -> Result<String, PlatformError> {
-    let mut environment = minijinja::Environment::new();
-    environment.set_keep_trailing_newline(true);
-    environment
-        .add_template("create-database-user.sh", DATABASE_USER_SCRIPT)
-        .and_then(|()| environment.get_template("create-database-user.sh"))
-        .and_then(|template| {
-            template.render(minijinja::context! { region, compute_stack, operations_stack, user => APP_DATABASE_USER })
-        })
-        .map_err(|error| PlatformError::Template {
-            template: "templates/create-database-user.sh.j2".into(),
-            message: error.to_string(),
-        })
+    super::render_template(
+        "create-database-user.sh.j2",
+        DATABASE_USER_SCRIPT,
+        minijinja::context! { region, compute_stack, operations_stack, user => APP_DATABASE_USER },
+    )
 }
 
 /// The node IDs of the replication group: `<group>-00N` without cluster mode, `<group>-000S-00N` with.

@@ -182,15 +182,7 @@ impl SecurityGroup {
         port: Port,
         why: &str,
     ) -> Result<(), ConstructError> {
-        scope.add(
-            id,
-            ec2::SecurityGroupEgress::new(self.group_id(), "tcp")
-                .destination_prefix_list_id(prefix_list_id)
-                .from_port(i64::from(port.from))
-                .to_port(i64::from(port.to))
-                .description(why),
-        )?;
-        Ok(())
+        self.add_egress(scope, id, port, why, |rule| rule.destination_prefix_list_id(prefix_list_id))
     }
 
     /// Lets this group send traffic anywhere on `port` (outbound only), for calls to the internet.
@@ -201,14 +193,23 @@ impl SecurityGroup {
         port: Port,
         why: &str,
     ) -> Result<(), ConstructError> {
-        scope.add(
-            id,
-            ec2::SecurityGroupEgress::new(self.group_id(), "tcp")
-                .cidr_ip("0.0.0.0/0")
-                .from_port(i64::from(port.from))
-                .to_port(i64::from(port.to))
-                .description(why),
-        )?;
+        self.add_egress(scope, id, port, why, |rule| rule.cidr_ip("0.0.0.0/0"))
+    }
+
+    /// Adds a TCP egress rule of this group on `port` under `id`, to the destination `to` sets.
+    fn add_egress(
+        &self,
+        scope: &mut Scope<'_>,
+        id: &str,
+        port: Port,
+        why: &str,
+        to: impl FnOnce(ec2::SecurityGroupEgress) -> ec2::SecurityGroupEgress,
+    ) -> Result<(), ConstructError> {
+        let rule = ec2::SecurityGroupEgress::new(self.group_id(), "tcp")
+            .from_port(i64::from(port.from))
+            .to_port(i64::from(port.to))
+            .description(why);
+        scope.add(id, to(rule))?;
         Ok(())
     }
 }
