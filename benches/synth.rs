@@ -49,6 +49,14 @@ fn validate_default_platform(bencher: Bencher) {
     bencher.bench_local(|| cfn_synth::checks::run(&app));
 }
 
+/// The deploy-readiness analysis alone (what `synth` adds to refuse an app that would not run).
+#[divan::bench]
+fn readiness_analysis_default_platform(bencher: Bencher) {
+    let config = ConfigFile::embedded_default().unwrap();
+    let app = platform::build(config.config()).unwrap().synth().unwrap();
+    bencher.bench_local(|| cfn_synth::checks::readiness::analyse(cfn_synth::checks::stack_templates(&app)));
+}
+
 /// Scale: many VPC stacks, each read by a consumer stack through exports.
 #[divan::bench(args = [10, 50])]
 fn synth_many_vpc_stacks(bencher: Bencher, stacks: usize) {

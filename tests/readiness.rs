@@ -139,13 +139,11 @@ fn build(variant: &Variant) -> App {
         &[Subscriber { protocol: "email".into(), endpoint: "ops@example.com".into() }],
     )
     .unwrap();
-    let queue_name =
-        |q: &cfn_synth::construct::ResourceRef<cfn_synth::cfn::sqs::Queue>| q.get_att::<String>("QueueName");
     MetricAlarm::above(
         "DLQ",
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
-        vec![("QueueName".into(), queue_name(queue.dead_letter_queue()))],
+        vec![("QueueName".into(), queue.dead_letter_name())],
         AlarmStatistic::Maximum,
         0.0,
         1,
@@ -155,7 +153,7 @@ fn build(variant: &Variant) -> App {
     let scaling = ServiceScaling::new(&mut root, "Scaling", cluster.name(), service.name(), 1, 4).unwrap();
     scaling.scale_out_on_cpu(&mut root, "CpuScaleOut", 70.0).unwrap();
     let out = scaling.step_policy(&mut root, "QueueScaleOut", &[Step { from: 0, change: 2 }], 60).unwrap();
-    let queue_dims = vec![("QueueName".to_owned(), queue_name(queue.resource()))];
+    let queue_dims = vec![("QueueName".to_owned(), queue.name())];
     MetricAlarm::above(
         "depth",
         "AWS/SQS",
@@ -187,7 +185,7 @@ fn build(variant: &Variant) -> App {
                 "visible",
                 "AWS/SQS",
                 "ApproximateNumberOfMessagesVisible",
-                vec![Dimension::new("QueueName", queue_name(queue.resource()))],
+                vec![Dimension::new("QueueName", queue.name())],
             ),
             metric(
                 "cpu",

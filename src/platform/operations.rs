@@ -40,7 +40,7 @@ pub(super) struct Operations {
     pub alarm_topic: Value<String>,
 }
 
-/// The compute tier as the operations stack watches and scales it.
+/// The compute tier, as the operations stack watches it.
 #[derive(Debug, Clone)]
 pub(super) struct Watched<'a> {
     pub compute: &'a Compute,
@@ -78,9 +78,8 @@ pub(super) fn build(
         Ok::<(), ConstructError>(())
     };
 
-    let queue_name = |queue: &ResourceRef<crate::cfn::sqs::Queue>| -> Value<String> { queue.get_att("QueueName") };
-    let dlq = vec![("QueueName".to_owned(), queue_name(data.queue.dead_letter_queue()))];
-    let work_queue = vec![("QueueName".to_owned(), queue_name(data.queue.resource()))];
+    let dlq = vec![("QueueName".to_owned(), data.queue.dead_letter_name())];
+    let work_queue = vec![("QueueName".to_owned(), data.queue.name())];
     add(
         &mut alarms,
         &mut root,
@@ -108,7 +107,7 @@ pub(super) fn build(
             ),
             "AWS/SQS",
             "ApproximateAgeOfOldestMessage",
-            work_queue.clone(),
+            work_queue,
             AlarmStatistic::Maximum,
             t.queue_oldest_message_seconds,
             5,

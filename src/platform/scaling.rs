@@ -39,7 +39,7 @@ pub(super) fn build(
         stack.region()
     ));
     let mut root = stack.root();
-    let work_queue = vec![("QueueName".to_owned(), queue.resource().get_att::<String>("QueueName"))];
+    let work_queue = vec![("QueueName".to_owned(), queue.name())];
     for service in &compute.running {
         scale(&mut root, &compute.cluster_name, service, &work_queue, config)?;
     }

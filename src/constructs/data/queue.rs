@@ -95,6 +95,16 @@ impl Queue {
         &self.dead_letter
     }
 
+    /// The queue's name, the `QueueName` dimension of its CloudWatch metrics.
+    pub fn name(&self) -> Value<String> {
+        self.resource.get_att("QueueName")
+    }
+
+    /// The dead-letter queue's name, the `QueueName` dimension of its CloudWatch metrics.
+    pub fn dead_letter_name(&self) -> Value<String> {
+        self.dead_letter.get_att("QueueName")
+    }
+
     /// The queue's ARN.
     pub fn arn(&self) -> Value<String> {
         self.resource.attr_arn()
