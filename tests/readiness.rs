@@ -360,6 +360,19 @@ fn cs020_an_idle_rule_blind_to_the_queue() {
 }
 
 #[test]
+fn cs020_an_idle_rule_watching_another_queue() {
+    let mut stacks = templates(&build(&Variant::default()));
+    edit(&mut stacks, "Compute", "IdleAlarm", |alarm| {
+        let visible = &mut alarm["Properties"]["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"][0];
+        visible["Value"] = json!({"Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"]});
+    });
+    let finding = only(&analyse(stacks), "CS020");
+    assert!(finding
+        .path
+        .contains("ignores AWS/SQS/ApproximateNumberOfMessagesVisible, which QueueScaleOut scales out on"));
+}
+
+#[test]
 fn cs030_an_alarm_with_no_action() {
     let mut stacks = templates(&build(&Variant::default()));
     edit(&mut stacks, "Compute", "DeadLetterAlarm", |alarm| {

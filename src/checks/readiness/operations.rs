@@ -143,18 +143,27 @@ fn scaling(model: &Model, findings: &mut Vec<Finding>) {
             .into_iter()
             .filter(|p| model.resource_of(p.stack, &model.props(p)["ScalingTargetId"]).as_ref() == Some(&target))
             .collect();
-        // What each scale-out policy watches.
-        let mut scale_out: Vec<(Res, String)> = Vec::new();
+        // What each scale-out policy watches: a metric, and the resources its dimensions name.
+        let mut scale_out: Vec<(Res, String, Vec<Res>)> = Vec::new();
         let mut tracking_scales_in = Vec::new();
         let mut step_scale_in = Vec::new();
         for policy in &policies {
             let props = model.props(policy);
             let tracking = &props["TargetTrackingScalingPolicyConfiguration"];
             if !tracking.is_null() {
-                let metric = tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
-                    .as_str()
-                    .map_or_else(|| "a custom metric".to_owned(), predefined_metric);
-                scale_out.push((policy.clone(), metric));
+                let custom = &tracking["CustomizedMetricSpecification"];
+                let metric = match tracking["PredefinedMetricSpecification"]["PredefinedMetricType"].as_str() {
+                    Some(predefined) => (predefined_metric(predefined), vec![]),
+                    None => (
+                        format!(
+                            "{}/{}",
+                            custom["Namespace"].as_str().unwrap_or_default(),
+                            custom["MetricName"].as_str().unwrap_or_default()
+                        ),
+                        model.references(policy.stack, &custom["Dimensions"]),
+                    ),
+                };
+                scale_out.push((policy.clone(), metric.0, metric.1));
                 if tracking["DisableScaleIn"] != true {
                     tracking_scales_in.push(policy.clone());
                 }
@@ -166,8 +175,8 @@ fn scaling(model: &Model, findings: &mut Vec<Finding>) {
             let removes = steps.iter().any(|s| s["ScalingAdjustment"].as_i64().unwrap_or(0) < 0);
             if adds {
                 for alarm in alarms_triggering(model, policy) {
-                    for (metric, _) in alarm_metrics(model, &alarm) {
-                        scale_out.push((policy.clone(), metric));
+                    for (metric, dimensions) in alarm_metrics(model, &alarm) {
+                        scale_out.push((policy.clone(), metric, dimensions));
                     }
                 }
             }
@@ -176,8 +185,8 @@ fn scaling(model: &Model, findings: &mut Vec<Finding>) {
             }
         }
         for tracking in &tracking_scales_in {
-            let own = scale_out.iter().find(|(p, _)| p == tracking).map(|(_, m)| m.clone()).unwrap_or_default();
-            if let Some((other, metric)) = scale_out.iter().find(|(p, m)| p != tracking && *m != own) {
+            let own = scale_out.iter().find(|(p, ..)| p == tracking).map(|(_, m, _)| m.clone()).unwrap_or_default();
+            if let Some((other, metric, _)) = scale_out.iter().find(|(p, m, _)| p != tracking && *m != own) {
                 findings.push(finding(
                     model,
                     "CS020",
@@ -194,9 +203,14 @@ fn scaling(model: &Model, findings: &mut Vec<Finding>) {
         }
         for policy in &step_scale_in {
             for alarm in alarms_triggering(model, policy) {
-                let read: Vec<String> = alarm_metrics(model, &alarm).into_iter().map(|(metric, _)| metric).collect();
-                for (other, metric) in &scale_out {
-                    if !read.contains(metric) {
+                // The scale-in alarm must read each scale-out metric, of the same resources (the same
+                // queue, not any queue).
+                let read = alarm_metrics(model, &alarm);
+                for (other, metric, dimensions) in &scale_out {
+                    let covered = read
+                        .iter()
+                        .any(|(m, resources)| m == metric && dimensions.iter().all(|d| resources.contains(d)));
+                    if !covered {
                         findings.push(finding(
                             model,
                             "CS020",
