@@ -285,6 +285,51 @@ fn cs004_a_granted_queue_without_its_endpoint() {
 }
 
 #[test]
+fn cs004_a_database_whose_port_is_closed_to_the_tasks() {
+    // A PostgreSQL instance behind its own group, named in the worker's environment, with an alarm.
+    let with_database = |ingress: Json, egress_to: Option<Json>| {
+        let mut stacks = templates(&build(&Variant::default()));
+        let tasks_group = json!({"Fn::ImportValue": "Net:GetAttTasksGroupId"});
+        let resources = &mut stacks.iter_mut().find(|s| s.name == "Compute").unwrap().template["Resources"];
+        resources["DbGroup"] = json!({
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {"GroupDescription": "db", "SecurityGroupIngress": ingress}
+        });
+        resources["Db"] = json!({
+            "Type": "AWS::RDS::DBInstance",
+            "Properties": {"Engine": "postgres", "VPCSecurityGroups": [{"Ref": "DbGroup"}]}
+        });
+        resources["DbAlarm"] = json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {"MetricName": "CPUUtilization", "Namespace": "AWS/RDS", "AlarmActions": [{"Ref": "Alarms"}],
+                           "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": {"Ref": "Db"}}]}
+        });
+        if let Some(destination) = egress_to {
+            resources["TasksToDb"] = json!({
+                "Type": "AWS::EC2::SecurityGroupEgress",
+                "Properties": {"GroupId": tasks_group, "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                               "DestinationSecurityGroupId": destination}
+            });
+        }
+        let container = &mut resources["Worker"]["Properties"]["ContainerDefinitions"][0];
+        container["Environment"] =
+            json!([{"Name": "DATABASE_HOST", "Value": {"Fn::GetAtt": ["Db", "Endpoint.Address"]}}]);
+        stacks
+    };
+    let admits_tasks = json!([{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                                "SourceSecurityGroupId": {"Fn::ImportValue": "Net:GetAttTasksGroupId"}}]);
+    let to_database = json!({"Fn::GetAtt": ["DbGroup", "GroupId"]});
+
+    let closed = only(&analyse(with_database(json!([]), Some(to_database.clone()))), "CS004");
+    assert_eq!(closed.path, "Compute/WorkerService → sg Tasks → port 5432 → sg DbGroup → Compute/Db unreachable");
+    let no_egress = only(&analyse(with_database(admits_tasks.clone(), None)), "CS004");
+    assert_eq!(no_egress.logical_id, "WorkerService", "ingress alone is not enough");
+    let literal = with_database(admits_tasks.clone(), Some(json!("sg-0db")));
+    assert_eq!(only(&analyse(literal), "CS004").logical_id, "WorkerService", "a literal ID is another group");
+    assert_eq!(analyse(with_database(admits_tasks, Some(to_database))), vec![], "both sides open on 5432");
+}
+
+#[test]
 fn cs005_a_group_open_to_the_internet() {
     let mut stacks = templates(&build(&Variant::default()));
     edit(&mut stacks, "Net", "Tasks", |group| {
