@@ -476,3 +476,40 @@ fn a_reference_the_analysis_cannot_follow_is_informational() {
     let finding = only(&analyse(stacks), "CS099");
     assert_eq!(finding.severity, cfn_synth::checks::Severity::Info);
 }
+
+/// The default platform, with every stack in deploy order.
+fn platform_templates() -> Vec<StackTemplate> {
+    let config = cfn_synth::config::ConfigFile::embedded_default().unwrap();
+    stack_templates(&cfn_synth::platform::build(config.config()).unwrap().synth().unwrap())
+}
+
+#[test]
+fn the_default_platform_has_no_finding_and_each_hop_of_its_chain_is_checked() {
+    assert_eq!(analyse(platform_templates()), vec![]);
+    // Kong calls the Webhook Receiver's listener of the internal ALB on 9443 (its route names the
+    // alias `internal-<region>.<domain>:9443`). Without the rule admitting Kong there, that hop breaks.
+    let mut stacks = platform_templates();
+    let network = "IntegrationPlatform-Primary-Network";
+    let template = &mut stacks.iter_mut().find(|s| s.name == network).unwrap().template;
+    template["Resources"]
+        .as_object_mut()
+        .unwrap()
+        .remove("InternalAlbSecurityGroupFromKongSecurityGroupPort9443Ingress");
+    let findings = analyse(stacks);
+    only(&findings, "CS005");
+    let ids: Vec<&str> = findings.iter().map(|f| f.logical_id.as_str()).collect();
+    assert_eq!(ids, ["WebhookProduction", "KongService"], "the listener admits no one, and Kong cannot call it");
+    let finding = &findings[1];
+    assert_eq!(
+        finding.path,
+        "IntegrationPlatform-Primary-Compute/KongService → sg KongSecurityGroup → \
+         internal-us-east-1.api.integration-platform.example.com:9443 → \
+         IntegrationPlatform-Primary-Ingress/InternalAlb unreachable"
+    );
+    // And the public ALB's hop to Kong.
+    let mut stacks = platform_templates();
+    let template = &mut stacks.iter_mut().find(|s| s.name == network).unwrap().template;
+    template["Resources"].as_object_mut().unwrap().remove("KongSecurityGroupFromAlbSecurityGroupPort8000Ingress");
+    let finding = only(&analyse(stacks), "CS005");
+    assert!(finding.path.starts_with("IntegrationPlatform-Primary-Ingress/PublicAlb → "), "{}", finding.path);
+}

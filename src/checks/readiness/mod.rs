@@ -65,8 +65,10 @@ pub const RULES: &[Rule] = &[
         id: "CS005",
         title: "Traffic flows along the declared chain and nowhere else",
         doc: "Each load balancer must be able to send to the tasks behind its target groups on their container \
-              port (egress from the balancer's group, ingress on the task's). Every listener must be admitted by \
-              its balancer's group from some source. No security group admits 0.0.0.0/0 or ::/0 unless it belongs \
+              port (egress from the balancer's group, ingress on the task's). A task that calls a load balancer \
+              by the name of a Route 53 alias to it (`https://internal.example.com:9443` in its environment) \
+              must be admitted on that port. Every listener must be admitted by its balancer's group from some \
+              source. No security group admits 0.0.0.0/0 or ::/0 unless it belongs \
               to an internet-facing load balancer.",
     },
     Rule {

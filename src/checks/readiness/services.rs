@@ -182,6 +182,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
         }
         check_grants(&tasks, &task, findings);
         check_load_balancers(&tasks, &containers, findings);
+        check_called_balancers(&tasks, &containers, findings);
     }
     check_open_ingress(model, &network, findings);
 }
@@ -288,6 +289,69 @@ fn check_load_balancers(tasks: &Tasks<'_>, containers: &[Json], findings: &mut V
             }
         }
     }
+}
+
+/// CS005, the task's own hop of the chain: every load balancer a container calls, named in its
+/// environment by the name of a Route 53 alias to it (`https://internal.example.com:9443`), must
+/// admit the task's group on that port (443 for `https://` without one).
+fn check_called_balancers(tasks: &Tasks<'_>, containers: &[Json], findings: &mut Vec<Finding>) {
+    let model = tasks.model;
+    let aliases: Vec<(String, Res)> = model
+        .of_type("AWS::Route53::RecordSet")
+        .into_iter()
+        .filter_map(|record| {
+            let props = model.props(&record);
+            let name = text(model, record.stack, &props["Name"])?;
+            let balancer = model.resource_of(record.stack, &props["AliasTarget"]["DNSName"])?;
+            (model.type_of(&balancer) == "AWS::ElasticLoadBalancingV2::LoadBalancer")
+                .then(|| (name.trim_end_matches('.').to_owned(), balancer))
+        })
+        .collect();
+    for container in containers {
+        let environment = container["Environment"].to_string();
+        for (name, balancer) in &aliases {
+            for port in called_ports(&environment, name) {
+                let balancer_groups = groups_of(model, balancer, "SecurityGroups");
+                let reachable = tasks.groups.iter().any(|task| {
+                    balancer_groups.iter().any(|group| tasks.network.group_reaches_group(task, group, port))
+                });
+                if !reachable {
+                    findings.push(finding(
+                        model,
+                        "CS005",
+                        &tasks.service,
+                        format!("{} → {name}:{port} → {} unreachable", tasks.path(), model.name(balancer)),
+                        format!(
+                            "the tasks call {} on port {port}, which its groups do not admit from them",
+                            balancer.id
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The ports of every `https://<name>[:port]` or `http://<name>[:port]` in `text`.
+fn called_ports(text: &str, name: &str) -> Vec<i64> {
+    let mut ports = Vec::new();
+    for (scheme, default) in [("https://", 443), ("http://", 80)] {
+        let needle = format!("{scheme}{name}");
+        let mut rest = text;
+        while let Some(at) = rest.find(&needle) {
+            let after = &rest[at + needle.len()..];
+            let port = after
+                .strip_prefix(':')
+                .map(|digits| digits.chars().take_while(char::is_ascii_digit).collect::<String>())
+                .and_then(|digits| digits.parse().ok())
+                .unwrap_or(default);
+            if !ports.contains(&port) {
+                ports.push(port);
+            }
+            rest = after;
+        }
+    }
+    ports
 }
 
 /// The load balancers whose listeners (default actions or rules) forward to `target_group`.
