@@ -57,6 +57,26 @@ fn readiness_analysis_default_platform(bencher: Bencher) {
     bencher.bench_local(|| cfn_synth::checks::readiness::analyse(cfn_synth::checks::stack_templates(&app)));
 }
 
+/// Scale of the analysis: the default platform's stacks repeated in `copies` made-up regions (exports
+/// are per region, so the copies stay apart), 334 resources a copy.
+#[divan::bench(args = [10, 100])]
+fn readiness_analysis_platform_copies(bencher: Bencher, copies: usize) {
+    let config = ConfigFile::embedded_default().unwrap();
+    let app = platform::build(config.config()).unwrap().synth().unwrap();
+    let one = cfn_synth::checks::stack_templates(&app);
+    let stacks: Vec<_> = (0..copies)
+        .flat_map(|copy| {
+            one.iter().cloned().map(move |mut stack| {
+                stack.region = format!("{}-copy{copy}", stack.region);
+                stack.name = format!("{}-copy{copy}", stack.name);
+                stack.depends_on = stack.depends_on.iter().map(|name| format!("{name}-copy{copy}")).collect();
+                stack
+            })
+        })
+        .collect();
+    bencher.bench_local(|| cfn_synth::checks::readiness::analyse(stacks.clone()));
+}
+
 /// Scale: many VPC stacks, each read by a consumer stack through exports.
 #[divan::bench(args = [10, 50])]
 fn synth_many_vpc_stacks(bencher: Bencher, stacks: usize) {

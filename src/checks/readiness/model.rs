@@ -50,6 +50,8 @@ pub struct Model {
     exports: BTreeMap<(String, String), (usize, Json)>,
     /// Transitive deploy-time predecessors of each stack.
     before: Vec<BTreeSet<usize>>,
+    /// Every resource by type, in stack then template order: the rules ask by type over and over.
+    by_type: BTreeMap<String, Vec<Res>>,
 }
 
 impl Model {
@@ -86,7 +88,15 @@ impl Model {
                 }
             }
         }
-        Self { stacks, exports, before }
+        let mut by_type: BTreeMap<String, Vec<Res>> = BTreeMap::new();
+        for (stack, template) in stacks.iter().enumerate() {
+            let Some(resources) = template.template["Resources"].as_object() else { continue };
+            for (id, resource) in resources {
+                let type_name = resource["Type"].as_str().unwrap_or_default().to_owned();
+                by_type.entry(type_name).or_default().push(Res { stack, id: id.clone() });
+            }
+        }
+        Self { stacks, exports, before, by_type }
     }
 
     /// The stacks, in the order given.
@@ -116,16 +126,7 @@ impl Model {
 
     /// Every resource of `type_name`, in stack then template order.
     pub fn of_type(&self, type_name: &str) -> Vec<Res> {
-        let mut found = Vec::new();
-        for (stack, template) in self.stacks.iter().enumerate() {
-            let Some(resources) = template.template["Resources"].as_object() else { continue };
-            for (id, resource) in resources {
-                if resource["Type"] == type_name {
-                    found.push(Res { stack, id: id.clone() });
-                }
-            }
-        }
-        found
+        self.by_type.get(type_name).cloned().unwrap_or_default()
     }
 
     /// `stack/logical-id`, for paths in findings.

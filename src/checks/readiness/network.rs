@@ -186,66 +186,110 @@ pub enum Egress {
     None(String),
 }
 
-/// The subnets' VPC (if they share one and the model can follow it), their route tables, and how they
-/// leave the VPC.
-pub fn subnet_paths(model: &Model, subnets: &[Res], public_ip: bool) -> (Option<Res>, Vec<Res>, Egress) {
-    let mut vpc = None;
-    let mut tables = Vec::new();
-    let mut egress = Egress::Internet;
-    let associations = model.of_type("AWS::EC2::SubnetRouteTableAssociation");
-    let routes = model.of_type("AWS::EC2::Route");
-    for subnet in subnets {
-        vpc = vpc.or_else(|| model.resource_of(subnet.stack, &model.props(subnet)["VpcId"]));
-        let subnet_tables: Vec<Res> = associations
-            .iter()
-            .filter(|a| model.resource_of(a.stack, &model.props(a)["SubnetId"]).as_ref() == Some(subnet))
-            .filter_map(|a| model.resource_of(a.stack, &model.props(a)["RouteTableId"]))
-            .collect();
-        let out = subnet_tables.iter().any(|table| {
-            routes.iter().any(|route| {
-                let props = model.props(route);
-                model.resource_of(route.stack, &props["RouteTableId"]).as_ref() == Some(table)
-                    && props["DestinationCidrBlock"] == ALL_OPEN
-                    && (props.get("NatGatewayId").is_some() || (public_ip && props.get("GatewayId").is_some()))
-            })
-        });
-        if !out && egress == Egress::Internet {
-            egress = Egress::None(format!("subnet {} has no route to a NAT gateway", model.name(subnet)));
-        }
-        tables.extend(subnet_tables);
+/// One VPC endpoint, as the rules ask about it.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    res: Res,
+    gateway: bool,
+    private_dns: bool,
+    /// The `ServiceName` as JSON text: in every form (a literal, an `Fn::Sub`, an `Fn::Join`) its last
+    /// piece of text is a JSON string ending in `.<service>"`.
+    service_name: String,
+    route_tables: Vec<Res>,
+}
+
+impl Endpoint {
+    fn serves(&self, service: &str) -> bool {
+        self.service_name.contains(&format!(".{service}\""))
     }
-    (vpc, tables, egress)
 }
 
-/// The interface endpoint of `service` (`ecr.api`, `logs` ...) in `vpc`, with private DNS on.
-pub fn interface_endpoint(model: &Model, vpc: &Res, service: &str) -> Option<Res> {
-    model.of_type("AWS::EC2::VPCEndpoint").into_iter().find(|endpoint| {
-        let props = model.props(endpoint);
-        model.resource_of(endpoint.stack, &props["VpcId"]).as_ref() == Some(vpc)
-            && props["VpcEndpointType"] == "Interface"
-            && props["PrivateDnsEnabled"] == true
-            && service_name_ends(&props["ServiceName"], service)
-    })
+/// Routes and endpoints, indexed once so that each service's question is a lookup.
+#[derive(Debug, Default)]
+pub struct Routing {
+    tables_of_subnet: BTreeMap<Res, Vec<Res>>,
+    /// Route tables with a default route: (through a NAT gateway, through an internet gateway).
+    default_routes: BTreeMap<Res, (bool, bool)>,
+    endpoints_of_vpc: BTreeMap<Res, Vec<Endpoint>>,
 }
 
-/// The S3 gateway endpoint of `vpc` that serves every one of `tables`.
-pub fn s3_gateway(model: &Model, vpc: &Res, tables: &[Res]) -> Option<Res> {
-    model.of_type("AWS::EC2::VPCEndpoint").into_iter().find(|endpoint| {
-        let props = model.props(endpoint);
-        let served: Vec<Res> = props["RouteTableIds"]
-            .as_array()
-            .map(|ids| ids.iter().filter_map(|id| model.resource_of(endpoint.stack, id)).collect())
-            .unwrap_or_default();
-        model.resource_of(endpoint.stack, &props["VpcId"]).as_ref() == Some(vpc)
-            && props["VpcEndpointType"] == "Gateway"
-            && service_name_ends(&props["ServiceName"], "s3")
-            && tables.iter().all(|table| served.contains(table))
-    })
-}
+impl Routing {
+    /// Indexes the app's route table associations, default routes and endpoints.
+    pub fn new(model: &Model) -> Self {
+        let mut routing = Self::default();
+        for association in model.of_type("AWS::EC2::SubnetRouteTableAssociation") {
+            let props = model.props(&association);
+            let subnet = model.resource_of(association.stack, &props["SubnetId"]);
+            let table = model.resource_of(association.stack, &props["RouteTableId"]);
+            if let (Some(subnet), Some(table)) = (subnet, table) {
+                routing.tables_of_subnet.entry(subnet).or_default().push(table);
+            }
+        }
+        for route in model.of_type("AWS::EC2::Route") {
+            let props = model.props(&route);
+            if props["DestinationCidrBlock"] != ALL_OPEN {
+                continue;
+            }
+            if let Some(table) = model.resource_of(route.stack, &props["RouteTableId"]) {
+                let entry = routing.default_routes.entry(table).or_default();
+                entry.0 |= props.get("NatGatewayId").is_some();
+                entry.1 |= props.get("GatewayId").is_some();
+            }
+        }
+        for endpoint in model.of_type("AWS::EC2::VPCEndpoint") {
+            let props = model.props(&endpoint);
+            let Some(vpc) = model.resource_of(endpoint.stack, &props["VpcId"]) else { continue };
+            let route_tables = props["RouteTableIds"]
+                .as_array()
+                .map(|ids| ids.iter().filter_map(|id| model.resource_of(endpoint.stack, id)).collect())
+                .unwrap_or_default();
+            routing.endpoints_of_vpc.entry(vpc).or_default().push(Endpoint {
+                gateway: props["VpcEndpointType"] == "Gateway",
+                private_dns: props["PrivateDnsEnabled"] == true,
+                service_name: props["ServiceName"].to_string(),
+                route_tables,
+                res: endpoint,
+            });
+        }
+        routing
+    }
 
-fn service_name_ends(name: &Json, service: &str) -> bool {
-    let text = name.to_string();
-    text.trim_end_matches(['"', '}', ']']).ends_with(&format!(".{service}")) || text.contains(&format!(".{service}\""))
+    /// The subnets' VPC (the first the model can follow), their route tables, and how they leave it.
+    pub fn subnet_paths(&self, model: &Model, subnets: &[Res], public_ip: bool) -> (Option<Res>, Vec<Res>, Egress) {
+        let mut vpc = None;
+        let mut tables = Vec::new();
+        let mut egress = Egress::Internet;
+        for subnet in subnets {
+            vpc = vpc.or_else(|| model.resource_of(subnet.stack, &model.props(subnet)["VpcId"]));
+            let subnet_tables = self.tables_of_subnet.get(subnet).cloned().unwrap_or_default();
+            let out = subnet_tables.iter().any(|table| {
+                self.default_routes.get(table).is_some_and(|(nat, internet)| *nat || (public_ip && *internet))
+            });
+            if !out && egress == Egress::Internet {
+                egress = Egress::None(format!("subnet {} has no route to a NAT gateway", model.name(subnet)));
+            }
+            tables.extend(subnet_tables);
+        }
+        (vpc, tables, egress)
+    }
+
+    /// The interface endpoint of `service` (`ecr.api`, `logs` ...) in `vpc`, with private DNS on.
+    pub fn interface_endpoint(&self, vpc: &Res, service: &str) -> Option<Res> {
+        self.endpoints_of_vpc
+            .get(vpc)?
+            .iter()
+            .find(|e| !e.gateway && e.private_dns && e.serves(service))
+            .map(|e| e.res.clone())
+    }
+
+    /// The S3 gateway endpoint of `vpc` that serves every one of `tables`.
+    pub fn s3_gateway(&self, vpc: &Res, tables: &[Res]) -> Option<Res> {
+        self.endpoints_of_vpc
+            .get(vpc)?
+            .iter()
+            .find(|e| e.gateway && e.serves("s3") && tables.iter().all(|table| e.route_tables.contains(table)))
+            .map(|e| e.res.clone())
+    }
 }
 
 /// The security groups an endpoint or other resource lists under `key`.

@@ -1,5 +1,7 @@
 //! Ordering (CS010: capacity providers, imports), scaling (CS020) and operations (CS030 to CS033).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value as Json;
 
 use super::{finding, text, Model, Res, Resolved};
@@ -126,23 +128,29 @@ fn alarm_metrics(model: &Model, alarm: &Res) -> Vec<(String, Vec<Res>)> {
     metrics
 }
 
-/// The alarms whose actions name `policy`.
-fn alarms_triggering(model: &Model, policy: &Res) -> Vec<Res> {
-    model
-        .of_type("AWS::CloudWatch::Alarm")
-        .into_iter()
-        .filter(|alarm| model.references(alarm.stack, &model.props(alarm)["AlarmActions"]).contains(policy))
-        .collect()
+/// The alarms whose actions name each resource (a scaling policy, a topic), in one pass over the alarms.
+fn alarms_by_action(model: &Model) -> BTreeMap<Res, Vec<Res>> {
+    let mut by_action: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
+    for alarm in model.of_type("AWS::CloudWatch::Alarm") {
+        for action in model.references(alarm.stack, &model.props(&alarm)["AlarmActions"]) {
+            by_action.entry(action).or_default().push(alarm.clone());
+        }
+    }
+    by_action
 }
 
 /// CS020: scale-in never undoes a scale-out rule's condition.
 fn scaling(model: &Model, findings: &mut Vec<Finding>) {
+    let triggered_by = alarms_by_action(model);
+    let alarms_triggering = |policy: &Res| triggered_by.get(policy).cloned().unwrap_or_default();
+    let mut policies_of: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
+    for policy in model.of_type("AWS::ApplicationAutoScaling::ScalingPolicy") {
+        if let Some(target) = model.resource_of(policy.stack, &model.props(&policy)["ScalingTargetId"]) {
+            policies_of.entry(target).or_default().push(policy);
+        }
+    }
     for target in model.of_type("AWS::ApplicationAutoScaling::ScalableTarget") {
-        let policies: Vec<Res> = model
-            .of_type("AWS::ApplicationAutoScaling::ScalingPolicy")
-            .into_iter()
-            .filter(|p| model.resource_of(p.stack, &model.props(p)["ScalingTargetId"]).as_ref() == Some(&target))
-            .collect();
+        let policies = policies_of.remove(&target).unwrap_or_default();
         // What each scale-out policy watches: a metric, and the resources its dimensions name.
         let mut scale_out: Vec<(Res, String, Vec<Res>)> = Vec::new();
         let mut tracking_scales_in = Vec::new();
@@ -174,7 +182,7 @@ fn scaling(model: &Model, findings: &mut Vec<Finding>) {
             let adds = steps.iter().any(|s| s["ScalingAdjustment"].as_i64().unwrap_or(0) > 0);
             let removes = steps.iter().any(|s| s["ScalingAdjustment"].as_i64().unwrap_or(0) < 0);
             if adds {
-                for alarm in alarms_triggering(model, policy) {
+                for alarm in alarms_triggering(policy) {
                     for (metric, dimensions) in alarm_metrics(model, &alarm) {
                         scale_out.push((policy.clone(), metric, dimensions));
                     }
@@ -202,7 +210,7 @@ fn scaling(model: &Model, findings: &mut Vec<Finding>) {
             }
         }
         for policy in &step_scale_in {
-            for alarm in alarms_triggering(model, policy) {
+            for alarm in alarms_triggering(policy) {
                 // The scale-in alarm must read each scale-out metric, of the same resources (the same
                 // queue, not any queue).
                 let read = alarm_metrics(model, &alarm);
@@ -257,15 +265,9 @@ fn alarms(model: &Model, findings: &mut Vec<Finding>) {
             watched.extend(model.references(res.stack, config));
         }
     }
-    let read_by_alarms: Vec<(Res, Vec<String>, Vec<Res>)> = alarms
-        .iter()
-        .map(|alarm| {
-            let metrics = alarm_metrics(model, alarm);
-            let names = metrics.iter().map(|(m, _)| m.clone()).collect();
-            let resources = metrics.into_iter().flat_map(|(_, r)| r).collect();
-            (alarm.clone(), names, resources)
-        })
-        .collect();
+    // Every resource some alarm's dimensions name.
+    let alarmed: std::collections::BTreeSet<Res> =
+        alarms.iter().flat_map(|alarm| alarm_metrics(model, alarm)).flat_map(|(_, resources)| resources).collect();
     for alarm in &alarms {
         let actions = &model.props(alarm)["AlarmActions"];
         let has_action = actions.as_array().is_some_and(|a| !a.is_empty());
@@ -290,8 +292,7 @@ fn alarms(model: &Model, findings: &mut Vec<Finding>) {
     for queue in model.of_type("AWS::SQS::Queue") {
         let redrive = &model.props(&queue)["RedrivePolicy"];
         let Some(dead_letter) = model.resource_of(queue.stack, &redrive["deadLetterTargetArn"]) else { continue };
-        let alarmed = read_by_alarms.iter().any(|(_, _, resources)| resources.contains(&dead_letter));
-        if !alarmed {
+        if !alarmed.contains(&dead_letter) {
             findings.push(finding(
                 model,
                 "CS031",
@@ -304,7 +305,7 @@ fn alarms(model: &Model, findings: &mut Vec<Finding>) {
     // CS032: data stores.
     for type_name in DATA_STORES {
         for store in model.of_type(type_name) {
-            if !read_by_alarms.iter().any(|(_, _, resources)| resources.contains(&store)) {
+            if !alarmed.contains(&store) {
                 findings.push(finding(
                     model,
                     "CS032",

@@ -1,9 +1,11 @@
 //! The run-time paths of every ECS service: image, logs, secrets, what it was granted (CS001 to
 //! CS004), the load balancer chain (CS005), and whether what it relies on deploys first (CS010).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value as Json;
 
-use super::network::{groups_of, interface_endpoint, s3_gateway, subnet_paths, Egress, Network, Peer};
+use super::network::{groups_of, Egress, Network, Peer, Routing};
 use super::{finding, text, Model, Res};
 use crate::checks::Finding;
 
@@ -11,6 +13,7 @@ use crate::checks::Finding;
 struct Tasks<'a> {
     model: &'a Model,
     network: &'a Network,
+    routing: &'a Routing,
     service: Res,
     groups: Vec<Res>,
     vpc: Option<Res>,
@@ -40,7 +43,7 @@ impl Tasks<'_> {
     fn endpoint(&self, service: &str) -> Result<Res, String> {
         let vpc = self.vpc.as_ref().ok_or_else(|| "the tasks' VPC cannot be followed".to_owned())?;
         let endpoint =
-            interface_endpoint(self.model, vpc, service).ok_or_else(|| format!("no {service} endpoint in the VPC"))?;
+            self.routing.interface_endpoint(vpc, service).ok_or_else(|| format!("no {service} endpoint in the VPC"))?;
         let endpoint_groups = groups_of(self.model, &endpoint, "SecurityGroupIds");
         let reachable = self
             .groups
@@ -60,7 +63,9 @@ impl Tasks<'_> {
         for service in services {
             if *service == "s3" {
                 let vpc = self.vpc.as_ref().ok_or_else(|| "the tasks' VPC cannot be followed".to_owned())?;
-                let gateway = s3_gateway(self.model, vpc, &self.tables)
+                let gateway = self
+                    .routing
+                    .s3_gateway(vpc, &self.tables)
                     .ok_or_else(|| "no S3 gateway endpoint on the task subnets' route tables".to_owned())?;
                 if !self.network.egress_prefix_list(&self.groups, 443) {
                     return Err("no HTTPS egress to the S3 prefix list".into());
@@ -115,6 +120,16 @@ impl Tasks<'_> {
 /// CS001 to CS005 and the run-time part of CS010, for every ECS service.
 pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
     let network = Network::new(model);
+    let routing = Routing::new(model);
+    let balancers_of_target_group = balancers_by_target_group(model);
+    let aliases = balancer_aliases(model);
+    // Which standalone policies attach to each role, in one pass.
+    let mut policies_of_role: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
+    for policy in model.of_type("AWS::IAM::Policy") {
+        for role in model.references(policy.stack, &model.props(&policy)["Roles"]) {
+            policies_of_role.entry(role).or_default().push(policy.clone());
+        }
+    }
     for service in model.of_type("AWS::ECS::Service") {
         let props = model.props(&service);
         let vpc_config = &props["NetworkConfiguration"]["AwsvpcConfiguration"];
@@ -146,8 +161,17 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             continue;
         }
         let public_ip = vpc_config["AssignPublicIp"] == "ENABLED";
-        let (vpc, tables, internet) = subnet_paths(model, &subnets, public_ip);
-        let tasks = Tasks { model, network: &network, service: service.clone(), groups, vpc, tables, internet };
+        let (vpc, tables, internet) = routing.subnet_paths(model, &subnets, public_ip);
+        let tasks = Tasks {
+            model,
+            network: &network,
+            routing: &routing,
+            service: service.clone(),
+            groups,
+            vpc,
+            tables,
+            internet,
+        };
         let containers = model.props(&task)["ContainerDefinitions"].as_array().cloned().unwrap_or_default();
         for container in &containers {
             let image = &container["Image"];
@@ -180,9 +204,9 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             }
             check_data_stores(&tasks, container, task.stack, findings);
         }
-        check_grants(&tasks, &task, findings);
-        check_load_balancers(&tasks, &containers, findings);
-        check_called_balancers(&tasks, &containers, findings);
+        check_grants(&tasks, &task, &policies_of_role, findings);
+        check_load_balancers(&tasks, &containers, &balancers_of_target_group, findings);
+        check_called_balancers(&tasks, &containers, &aliases, findings);
     }
     check_open_ingress(model, &network, findings);
 }
@@ -225,18 +249,20 @@ fn check_data_stores(tasks: &Tasks<'_>, container: &Json, stack: usize, findings
 }
 
 /// CS004 for the AWS APIs behind what the task role was granted.
-fn check_grants(tasks: &Tasks<'_>, task: &Res, findings: &mut Vec<Finding>) {
+fn check_grants(
+    tasks: &Tasks<'_>,
+    task: &Res,
+    policies_of_role: &BTreeMap<Res, Vec<Res>>,
+    findings: &mut Vec<Finding>,
+) {
     let model = tasks.model;
     let Some(role) = model.resource_of(task.stack, &model.props(task)["TaskRoleArn"]) else { return };
     let mut documents: Vec<(usize, Json)> = model.props(&role)["Policies"]
         .as_array()
         .map(|policies| policies.iter().map(|p| (role.stack, p["PolicyDocument"].clone())).collect())
         .unwrap_or_default();
-    for policy in model.of_type("AWS::IAM::Policy") {
-        let roles = model.references(policy.stack, &model.props(&policy)["Roles"]);
-        if roles.contains(&role) {
-            documents.push((policy.stack, model.props(&policy)["PolicyDocument"].clone()));
-        }
+    for policy in policies_of_role.get(&role).into_iter().flatten() {
+        documents.push((policy.stack, model.props(policy)["PolicyDocument"].clone()));
     }
     let mut needs: Vec<(&str, String)> = Vec::new();
     for (stack, document) in &documents {
@@ -259,7 +285,12 @@ fn check_grants(tasks: &Tasks<'_>, task: &Res, findings: &mut Vec<Finding>) {
 }
 
 /// CS005: each load balancer reaches the tasks behind its target groups.
-fn check_load_balancers(tasks: &Tasks<'_>, containers: &[Json], findings: &mut Vec<Finding>) {
+fn check_load_balancers(
+    tasks: &Tasks<'_>,
+    containers: &[Json],
+    balancers_of_target_group: &BTreeMap<Res, Vec<Res>>,
+    findings: &mut Vec<Finding>,
+) {
     let model = tasks.model;
     let balancers = model.props(&tasks.service)["LoadBalancers"].as_array().cloned().unwrap_or_default();
     for entry in balancers {
@@ -268,8 +299,8 @@ fn check_load_balancers(tasks: &Tasks<'_>, containers: &[Json], findings: &mut V
             .and_then(|p| p.parse::<i64>().ok())
             .or_else(|| containers.first().and_then(|c| c["PortMappings"][0]["ContainerPort"].as_i64()))
             .unwrap_or(-1);
-        for balancer in balancers_forwarding_to(model, &target_group) {
-            let balancer_groups = groups_of(model, &balancer, "SecurityGroups");
+        for balancer in balancers_of_target_group.get(&target_group).into_iter().flatten() {
+            let balancer_groups = groups_of(model, balancer, "SecurityGroups");
             let reachable = balancer_groups
                 .iter()
                 .any(|lb| tasks.groups.iter().any(|task| tasks.network.group_reaches_group(lb, task, port)));
@@ -280,7 +311,7 @@ fn check_load_balancers(tasks: &Tasks<'_>, containers: &[Json], findings: &mut V
                     &tasks.service,
                     format!(
                         "{} → {} → port {port} → {} unreachable",
-                        model.name(&balancer),
+                        model.name(balancer),
                         model.name(&target_group),
                         tasks.path()
                     ),
@@ -294,9 +325,37 @@ fn check_load_balancers(tasks: &Tasks<'_>, containers: &[Json], findings: &mut V
 /// CS005, the task's own hop of the chain: every load balancer a container calls, named in its
 /// environment by the name of a Route 53 alias to it (`https://internal.example.com:9443`), must
 /// admit the task's group on that port (443 for `https://` without one).
-fn check_called_balancers(tasks: &Tasks<'_>, containers: &[Json], findings: &mut Vec<Finding>) {
+fn check_called_balancers(
+    tasks: &Tasks<'_>,
+    containers: &[Json],
+    aliases: &BTreeMap<String, Res>,
+    findings: &mut Vec<Finding>,
+) {
     let model = tasks.model;
-    let aliases: Vec<(String, Res)> = model
+    for container in containers {
+        for (host, port) in called_urls(&container["Environment"].to_string()) {
+            let Some(balancer) = aliases.get(&host) else { continue };
+            let balancer_groups = groups_of(model, balancer, "SecurityGroups");
+            let reachable = tasks
+                .groups
+                .iter()
+                .any(|task| balancer_groups.iter().any(|group| tasks.network.group_reaches_group(task, group, port)));
+            if !reachable {
+                findings.push(finding(
+                    model,
+                    "CS005",
+                    &tasks.service,
+                    format!("{} → {host}:{port} → {} unreachable", tasks.path(), model.name(balancer)),
+                    format!("the tasks call {} on port {port}, which its groups do not admit from them", balancer.id),
+                ));
+            }
+        }
+    }
+}
+
+/// The names of Route 53 aliases to load balancers, and the balancer each names.
+fn balancer_aliases(model: &Model) -> BTreeMap<String, Res> {
+    model
         .of_type("AWS::Route53::RecordSet")
         .into_iter()
         .filter_map(|record| {
@@ -306,74 +365,54 @@ fn check_called_balancers(tasks: &Tasks<'_>, containers: &[Json], findings: &mut
             (model.type_of(&balancer) == "AWS::ElasticLoadBalancingV2::LoadBalancer")
                 .then(|| (name.trim_end_matches('.').to_owned(), balancer))
         })
-        .collect();
-    for container in containers {
-        let environment = container["Environment"].to_string();
-        for (name, balancer) in &aliases {
-            for port in called_ports(&environment, name) {
-                let balancer_groups = groups_of(model, balancer, "SecurityGroups");
-                let reachable = tasks.groups.iter().any(|task| {
-                    balancer_groups.iter().any(|group| tasks.network.group_reaches_group(task, group, port))
-                });
-                if !reachable {
-                    findings.push(finding(
-                        model,
-                        "CS005",
-                        &tasks.service,
-                        format!("{} → {name}:{port} → {} unreachable", tasks.path(), model.name(balancer)),
-                        format!(
-                            "the tasks call {} on port {port}, which its groups do not admit from them",
-                            balancer.id
-                        ),
-                    ));
-                }
-            }
-        }
-    }
+        .collect()
 }
 
-/// The ports of every `https://<name>[:port]` or `http://<name>[:port]` in `text`.
-fn called_ports(text: &str, name: &str) -> Vec<i64> {
-    let mut ports = Vec::new();
+/// Every `https://<host>[:port]` and `http://<host>[:port]` in `text`, with the scheme's port when
+/// none is given.
+fn called_urls(text: &str) -> Vec<(String, i64)> {
+    let mut urls = Vec::new();
     for (scheme, default) in [("https://", 443), ("http://", 80)] {
-        let needle = format!("{scheme}{name}");
-        let mut rest = text;
-        while let Some(at) = rest.find(&needle) {
-            let after = &rest[at + needle.len()..];
-            let port = after
+        for (at, _) in text.match_indices(scheme) {
+            let rest = &text[at + scheme.len()..];
+            let host: String =
+                rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-').collect();
+            let port = rest[host.len()..]
                 .strip_prefix(':')
-                .map(|digits| digits.chars().take_while(char::is_ascii_digit).collect::<String>())
+                .map(|after| after.chars().take_while(char::is_ascii_digit).collect::<String>())
                 .and_then(|digits| digits.parse().ok())
                 .unwrap_or(default);
-            if !ports.contains(&port) {
-                ports.push(port);
+            if !host.is_empty() && !urls.contains(&(host.clone(), port)) {
+                urls.push((host, port));
             }
-            rest = after;
         }
     }
-    ports
+    urls
 }
 
-/// The load balancers whose listeners (default actions or rules) forward to `target_group`.
-fn balancers_forwarding_to(model: &Model, target_group: &Res) -> Vec<Res> {
-    let mut listeners: Vec<Res> = model
-        .of_type("AWS::ElasticLoadBalancingV2::Listener")
-        .into_iter()
-        .filter(|listener| {
-            model.references(listener.stack, &model.props(listener)["DefaultActions"]).contains(target_group)
-        })
-        .collect();
-    for rule in model.of_type("AWS::ElasticLoadBalancingV2::ListenerRule") {
-        if model.references(rule.stack, &model.props(&rule)["Actions"]).contains(target_group) {
-            listeners.extend(model.resource_of(rule.stack, &model.props(&rule)["ListenerArn"]));
+/// The load balancers whose listeners (default actions or rules) forward to each target group.
+fn balancers_by_target_group(model: &Model) -> BTreeMap<Res, Vec<Res>> {
+    let mut forwards: Vec<(Res, Res)> = Vec::new();
+    for listener in model.of_type("AWS::ElasticLoadBalancingV2::Listener") {
+        for group in model.references(listener.stack, &model.props(&listener)["DefaultActions"]) {
+            forwards.push((listener.clone(), group));
         }
     }
-    let mut balancers: Vec<Res> = listeners
-        .iter()
-        .filter_map(|listener| model.resource_of(listener.stack, &model.props(listener)["LoadBalancerArn"]))
-        .collect();
-    balancers.sort();
-    balancers.dedup();
+    for rule in model.of_type("AWS::ElasticLoadBalancingV2::ListenerRule") {
+        let Some(listener) = model.resource_of(rule.stack, &model.props(&rule)["ListenerArn"]) else { continue };
+        for group in model.references(rule.stack, &model.props(&rule)["Actions"]) {
+            forwards.push((listener.clone(), group));
+        }
+    }
+    let mut balancers: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
+    for (listener, group) in forwards {
+        if let Some(balancer) = model.resource_of(listener.stack, &model.props(&listener)["LoadBalancerArn"]) {
+            let list = balancers.entry(group).or_default();
+            if !list.contains(&balancer) {
+                list.push(balancer);
+            }
+        }
+    }
     balancers
 }
 
