@@ -142,7 +142,7 @@ impl MonitoringConfig {
             if !ok {
                 return Err(Issue {
                     key: format!("{key}.notify[{index}].endpoint"),
-                    message: format!("{endpoint:?} is not a {} endpoint", subscriber.protocol.as_str()),
+                    message: format!("{endpoint:?} is not a valid {} endpoint", subscriber.protocol.as_str()),
                 });
             }
         }
