@@ -46,20 +46,20 @@ pub(super) fn run(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
     let app = args.config.synthesize()?;
     // The same limits `synth` enforces, such as the inline template size, without writing anything.
     Assembly::new(&app, TemplateFormat::Json)?;
-    let report_ = checks::run(&app);
+    let checked = checks::run(&app);
     let resources: usize = app.stacks.iter().filter_map(|s| s.template["Resources"].as_object()).map(|r| r.len()).sum();
     eprintln!(
         "{} stacks, {resources} resources, {} checked against their registry schemas, deploy-readiness rules \
          {}: {}",
         app.stacks.len(),
-        report_.schema_checked,
+        checked.schema_checked,
         readiness::RULES.len(),
-        summary(&report_.findings)
+        summary(&checked.findings)
     );
-    if !report_.types_without_schema.is_empty() {
-        eprintln!("not schema-checked (no vendored schema): {}", report_.types_without_schema.join(", "));
+    if !checked.types_without_schema.is_empty() {
+        eprintln!("not schema-checked (no vendored schema): {}", checked.types_without_schema.join(", "));
     }
-    Ok(report(&report_.findings))
+    Ok(report(&checked.findings))
 }
 
 /// Prints the findings; the run fails on any that is not informational.

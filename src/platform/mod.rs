@@ -2,7 +2,8 @@
 //!
 //! Each region role gets its own stacks, named `<App>-<Role>-<Tier>`, so that stateful and stateless
 //! resources are kept apart and every template stays small: network, endpoints (optional), data,
-//! ingress, compute and deployments in the role's region, and for the primary role the edge
+//! ingress, compute, scaling, operations and deployments in the role's region, and for the primary
+//! role the edge
 //! (CloudFront and WAF), which AWS keeps in us-east-1 whatever the primary region is. Stacks in
 //! different regions refer to each other only by deterministic names, ordered by explicit stack
 //! dependencies.

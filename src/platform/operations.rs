@@ -179,9 +179,8 @@ pub(super) fn build(
         alarms.push((title.to_owned(), alarm));
     }
 
-    let mut run_database_users = None;
-    let watched_compute_stack = watched.as_ref().map(|w| w.compute.stack_name.clone());
-    if let Some(watched) = watched {
+    let mut database_users = None;
+    if let Some(watched) = &watched {
         let balancers = [
             ("Public", "the public ALB (Kong)", watched.ingress.kong.load_balancer_full_name.clone()),
             ("Internal", "the internal ALB (services)", watched.ingress.integration.load_balancer_full_name.clone()),
@@ -232,19 +231,19 @@ pub(super) fn build(
             )?;
         }
         let image = watched.compute.cache.image(DATABASE_USERS_IMAGE).expect("an ECR Public image");
-        let database_users = database_users_task(&mut root, data, image)?;
-        run_database_users = Some(database_users.resource().ref_value());
+        database_users = Some(database_users_task(&mut root, data, image)?);
     }
 
     dashboard(&mut root, stack_name, &alarms)?;
-    if let (Some(task), Some(watched)) = (run_database_users, watched_compute_stack) {
+    if let (Some(task), Some(watched)) = (database_users, &watched) {
         let stack = app.stack_mut(stack_name).expect("the operations stack exists");
         let region = stack.region().to_owned();
         stack.add_output(
             "DatabaseUsersTaskDefinition",
-            Output::new(&task).description(format!("Creates the database user {APP_DATABASE_USER}: run it once")),
+            Output::new(&task.resource().ref_value())
+                .description(format!("Creates the database user {APP_DATABASE_USER}: run it once")),
         )?;
-        let script = render_database_user_script(&region, &watched, stack_name)?;
+        let script = render_database_user_script(&region, &watched.compute.stack_name, stack_name)?;
         app.add_artifact(format!("database-users/{stack_name}.sh"), script)?;
     }
     Ok(Operations { alarm_topic: topic.arn() })

@@ -24,8 +24,8 @@ use crate::template::Value;
 /// The CPU utilization target-tracking aims at: the seed's "CPU > 70% → scale out".
 pub const CPU_TARGET_PERCENT: f64 = 70.0;
 
-/// Seconds of quiet before target tracking removes a task, and the idle window of scale-in alarms:
-/// the seed's "idle 10 minutes → scale in".
+/// The idle window of scale-in alarms, the only way a service loses a task: the seed's "idle 10
+/// minutes → scale in".
 pub const SCALE_IN_AFTER_SECONDS: i64 = 600;
 
 /// One step of a step-scaling policy.
