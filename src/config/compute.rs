@@ -309,24 +309,3 @@ fn default_steps() -> Vec<ScaleOutStep> {
     vec![ScaleOutStep { messages_above: 0, add_tasks: 2 }, ScaleOutStep { messages_above: 1000, add_tasks: 4 }]
 }
 
-/// CPU and memory pairs Fargate accepts, as (cpu, smallest memory, largest memory, memory step).
-const FARGATE_SIZES: &[(i64, i64, i64, i64)] = &[
-    (256, 512, 2048, 512),
-    (512, 1024, 4096, 1024),
-    (1024, 2048, 8192, 1024),
-    (2048, 4096, 16384, 1024),
-    (4096, 8192, 30720, 1024),
-    (8192, 16384, 61440, 4096),
-    (16384, 32768, 122880, 8192),
-];
-
-/// Whether Fargate accepts a CPU and memory pair.
-pub fn fargate_accepts(cpu: i64, memory: i64) -> bool {
-    // 0.25 vCPU takes 0.5, 1 or 2 GB: the one size whose steps are not even.
-    if cpu == 256 {
-        return [512, 1024, 2048].contains(&memory);
-    }
-    FARGATE_SIZES
-        .iter()
-        .any(|(c, low, high, step)| *c == cpu && (*low..=*high).contains(&memory) && (memory - low) % step == 0)
-}

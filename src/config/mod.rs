@@ -9,7 +9,7 @@ mod source_map;
 mod validate;
 
 pub use compute::{
-    fargate_accepts, ComputeConfig, DeploymentConfig, DomainConfig, GatewayConfig, LifecycleEvent, LifecycleHook,
+    ComputeConfig, DeploymentConfig, DomainConfig, GatewayConfig, LifecycleEvent, LifecycleHook,
     LimitBy, RateLimitConfig, RouteConfig, ScaleOutStep, ServiceConfig, TrafficShifting, Upstream, WorkerConfig,
 };
 pub use edge::{EdgeConfig, PriceClass};
@@ -20,7 +20,7 @@ pub use model::{
 };
 pub use monitoring::{AlarmThresholds, MonitoringConfig, Subscriber, SubscriberProtocol};
 pub use source_map::{Location, SourceMap};
-pub use validate::{Issue, LOG_RETENTION_DAYS};
+pub use validate::Issue;
 
 /// The JSON Schema of the configuration file, as `cfn-synth schema` prints it.
 pub fn json_schema() -> serde_json::Value {

@@ -5,7 +5,9 @@
 
 use ipnet::Ipv4Net;
 
-use super::compute::{fargate_accepts, ComputeConfig};
+use super::compute::ComputeConfig;
+use crate::constructs::compute::FargateSize;
+use crate::constructs::logs::RetentionDays;
 use super::edge::EdgeConfig;
 use super::model::{DataConfig, PlatformConfig, RegionRole};
 
@@ -17,10 +19,6 @@ pub struct Issue {
     /// What is wrong.
     pub message: String,
 }
-
-/// The retention periods CloudWatch Logs accepts, in days.
-pub const LOG_RETENTION_DAYS: &[u32] =
-    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /// The shortest retention the platform accepts: one year, for audit (checkov CKV_AWS_338).
 const MIN_RETENTION_DAYS: u32 = 365;
@@ -97,9 +95,9 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
             return Err(issue(format!("{key}.network.azCount"), "must be from 2 to 6"));
         }
         let retention = network.flow_logs.retention_days;
-        if !LOG_RETENTION_DAYS.contains(&retention) || retention < MIN_RETENTION_DAYS {
+        if RetentionDays::new(retention).is_err() || retention < MIN_RETENTION_DAYS {
             let allowed: Vec<String> =
-                LOG_RETENTION_DAYS.iter().filter(|d| **d >= MIN_RETENTION_DAYS).map(u32::to_string).collect();
+                RetentionDays::ALLOWED.iter().filter(|d| **d >= MIN_RETENTION_DAYS).map(u32::to_string).collect();
             return Err(issue(
                 format!("{key}.network.flowLogs.retentionDays"),
                 format!("{retention} is not allowed; use one of {}", allowed.join(", ")),
@@ -211,10 +209,10 @@ fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
         ("workerService", worker.cpu, worker.memory, worker.desired, worker.min, worker.max),
     ];
     for (name, cpu, memory, desired, min, max) in sized {
-        if !fargate_accepts(cpu, memory) {
+        if let Err(error) = FargateSize::new(cpu, memory) {
             return Err(issue(
                 format!("{key}.{name}.memory"),
-                format!("Fargate does not offer {cpu} CPU units with {memory} MiB"),
+                error.to_string(),
             ));
         }
         if !(1 <= min && min <= desired && desired <= max && max <= 1000) {

@@ -61,23 +61,20 @@ impl App {
         &self.name
     }
 
-    /// Adds a stack; its name must be a valid CloudFormation stack name, unique in the app.
-    pub fn add_stack(&mut self, name: &str, region: &str) -> Result<&mut Stack, ConstructError> {
+    /// Adds a stack and returns its handle; its name must be a valid CloudFormation stack name, unique
+    /// in the app.
+    pub fn add_stack(&mut self, name: &str, region: &str) -> Result<Stack, ConstructError> {
         if self.stacks.contains_key(name) {
             return Err(ConstructError::DuplicateStack { name: name.to_owned() });
         }
-        let stack = Stack::new(name, region)?;
-        Ok(self.stacks.entry(name.to_owned()).or_insert(stack))
+        let stack = Stack::new(name, region, self.stacks.len())?;
+        self.stacks.insert(name.to_owned(), stack.clone());
+        Ok(stack)
     }
 
     /// A stack by name.
     pub fn stack(&self, name: &str) -> Option<&Stack> {
         self.stacks.get(name)
-    }
-
-    /// A stack by name, for changes.
-    pub fn stack_mut(&mut self, name: &str) -> Option<&mut Stack> {
-        self.stacks.get_mut(name)
     }
 
     /// The stacks in the order they were added.
@@ -212,7 +209,7 @@ mod tests {
     #[test]
     fn a_reference_to_a_missing_resource_names_where_it_is_used() {
         let mut app = App::new("test");
-        let mut other = crate::construct::Stack::new("Elsewhere", "us-east-1").unwrap();
+        let other = crate::construct::Stack::new("Elsewhere", "us-east-1", 0).unwrap();
         let ghost = other.root().add_resource("Ghost", Resource::new("AWS::SNS::Topic")).unwrap();
         let stack = app.add_stack("Main", "us-east-1").unwrap();
         let mut root = stack.root();
@@ -254,9 +251,7 @@ mod tests {
             .root()
             .add_resource("Topic", Resource::new("AWS::SNS::Topic").property("DisplayName", topic_a.ref_value()))
             .unwrap();
-        app.stack_mut("A")
-            .unwrap()
-            .root()
+        a.root()
             .add_resource("Sub", Resource::new("AWS::SNS::Subscription").property("TopicArn", topic_b.ref_value()))
             .unwrap();
         assert_eq!(app.synth().unwrap_err().to_string(), "stack dependency cycle: A -> B -> A");
@@ -295,7 +290,7 @@ mod tests {
         stack.root().add_parameter::<String>("ImageTag", crate::template::Parameter::new("String")).unwrap();
         stack.set_parameter_value("ImageTag", "v1");
         assert_eq!(app.synth().unwrap().stacks[0].parameters["ImageTag"], "v1");
-        app.stack_mut("Main").unwrap().set_parameter_value("Missing", "x");
+        app.stack("Main").unwrap().set_parameter_value("Missing", "x");
         assert_eq!(
             app.synth().unwrap_err().to_string(),
             "dangling reference at the parameter values of stack Main: parameter Missing does not exist"

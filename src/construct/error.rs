@@ -2,7 +2,26 @@
 
 /// A problem in the construct tree, named by construct path or stack.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConstructError {
+    /// A construct's props that cannot work, named by the construct's path.
+    #[error("{path}: {message}")]
+    InvalidProps {
+        /// The construct's path (or, for an imported resource, what it is).
+        path: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A change an imported resource cannot take, because this app does not own its definition.
+    #[error("{resource} is imported, so this app cannot {change}; {remedy}")]
+    ImportedResource {
+        /// The imported resource, by its identifier.
+        resource: String,
+        /// The change that was asked for.
+        change: String,
+        /// What to do instead.
+        remedy: String,
+    },
     /// A stack name CloudFormation would reject.
     #[error(
         "invalid stack name {name:?}: stack names start with a letter and hold only letters, digits and '-' (at most 128)"

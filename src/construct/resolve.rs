@@ -35,7 +35,7 @@ pub(crate) fn resolve(stacks: &IndexMap<String, Stack>) -> Result<Resolution, Co
     check_removal_policies(stacks)?;
     let mut dependencies = IndexMap::new();
     for stack in stacks.values() {
-        for needed in stack.explicit_dependencies() {
+        for needed in stack.explicit_dependencies().iter() {
             if !stacks.contains_key(needed) {
                 return Err(ConstructError::DanglingReference {
                     from: format!("the dependencies of stack {}", stack.name()),
@@ -121,7 +121,7 @@ fn check_parameter_values(stack: &Stack) -> Result<(), ConstructError> {
 }
 
 fn resource_path(stack: &Stack, logical_id: &str) -> String {
-    stack.path_of(logical_id).map_or_else(|| format!("{}/{logical_id}", stack.name()), ToString::to_string)
+    stack.path_of(logical_id).map_or_else(|| format!("{}/{logical_id}", stack.name()), |path| path.to_string())
 }
 
 struct Resolver<'a> {
@@ -177,7 +177,7 @@ impl Resolver<'_> {
         let dangling = |target: String| ConstructError::DanglingReference { from: from.to_owned(), target };
         let producer =
             self.stacks.get(&reference.stack).ok_or_else(|| dangling(format!("stack {}", reference.stack)))?;
-        if producer.path_of(&reference.logical_id).is_none() {
+        if !producer.has_logical_id(&reference.logical_id) {
             return Err(dangling(format!("{} in stack {}", reference.logical_id, reference.stack)));
         }
         if producer.name() == self.consumer.name() {

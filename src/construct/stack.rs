@@ -1,12 +1,20 @@
 //! A stack (one template, one region) and the scopes through which constructs add resources to it.
+//!
+//! A [`Stack`] is a shared handle, like a construct node in the CDK: the app, every scope in the stack
+//! and every [`ResourceRef`] to one of its resources hold the same stack. So wiring works at any point
+//! of a program: a grant adds its policy to the role's stack, and a connection its rules to the later
+//! of two stacks, through the handles of the constructs involved, without borrowing the whole app.
+//! Each change borrows the stack's contents only while it is made.
+
+use std::cell::{Ref, RefCell, RefMut};
+use std::fmt;
+use std::ops::Deref;
+use std::rc::Rc;
 
 use indexmap::{IndexMap, IndexSet};
 
 use super::error::ConstructError;
 use super::path::ConstructPath;
-use std::fmt;
-use std::ops::Deref;
-
 use crate::template::{
     Address, CfnResource, Mapping, Output, Parameter, Reference, Resource, Template, Untyped, Value,
 };
@@ -14,11 +22,24 @@ use crate::template::{
 /// The longest stack name CloudFormation accepts.
 const MAX_STACK_NAME_LENGTH: usize = 128;
 
-/// One CloudFormation stack: a template deployed to one region.
-#[derive(Debug, Clone)]
+/// One CloudFormation stack: a template deployed to one region. Cloning it clones the handle, not
+/// the stack.
+#[derive(Clone)]
 pub struct Stack {
+    inner: Rc<StackInner>,
+}
+
+/// What never changes about a stack, and what its constructs change.
+struct StackInner {
     name: String,
     region: String,
+    /// The stack's position in its app, in the order stacks were added.
+    position: usize,
+    state: RefCell<StackState>,
+}
+
+#[derive(Default)]
+struct StackState {
     tags: IndexMap<String, String>,
     template: Template,
     /// Every construct path registered in this stack, to reject two constructs at one path.
@@ -29,143 +50,172 @@ pub struct Stack {
     parameter_values: IndexMap<String, String>,
 }
 
+impl fmt::Debug for Stack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stack").field("name", &self.inner.name).field("region", &self.inner.region).finish()
+    }
+}
+
 impl Stack {
-    pub(crate) fn new(name: &str, region: &str) -> Result<Self, ConstructError> {
+    pub(crate) fn new(name: &str, region: &str, position: usize) -> Result<Self, ConstructError> {
         let valid = name.len() <= MAX_STACK_NAME_LENGTH
             && name.starts_with(|c: char| c.is_ascii_alphabetic())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !valid {
             return Err(ConstructError::InvalidStackName { name: name.to_owned() });
         }
-        Ok(Self {
+        let inner = StackInner {
             name: name.to_owned(),
             region: region.to_owned(),
-            tags: IndexMap::new(),
-            template: Template::default(),
-            nodes: IndexSet::new(),
-            logical_ids: IndexMap::new(),
-            explicit_dependencies: IndexSet::new(),
-            parameter_values: IndexMap::new(),
-        })
+            position,
+            state: RefCell::new(StackState::default()),
+        };
+        Ok(Self { inner: Rc::new(inner) })
+    }
+
+    fn state(&self) -> Ref<'_, StackState> {
+        self.inner.state.borrow()
+    }
+
+    fn state_mut(&self) -> RefMut<'_, StackState> {
+        self.inner.state.borrow_mut()
     }
 
     /// The stack name, which is also the first segment of every construct path in it.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     /// The region the stack deploys to.
     pub fn region(&self) -> &str {
-        &self.region
+        &self.inner.region
+    }
+
+    /// The stack's position in its app (the order stacks were added), which decides where a rule
+    /// between two stacks goes: to the later one, which may depend on the earlier.
+    pub fn position(&self) -> usize {
+        self.inner.position
+    }
+
+    /// Whether two handles are the same stack.
+    pub fn same_as(&self, other: &Stack) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// Stack-level tags; `aws cloudformation deploy --tags` propagates them to every taggable resource.
-    pub fn tags(&self) -> &IndexMap<String, String> {
-        &self.tags
+    pub fn tags(&self) -> Ref<'_, IndexMap<String, String>> {
+        Ref::map(self.state(), |state| &state.tags)
     }
 
     /// Adds or replaces a stack tag.
-    pub fn add_tag(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.tags.insert(key.into(), value.into());
+    pub fn add_tag(&self, key: impl Into<String>, value: impl Into<String>) {
+        self.state_mut().tags.insert(key.into(), value.into());
     }
 
     /// Sets the template description.
-    pub fn set_description(&mut self, description: impl Into<String>) {
-        self.template.description = Some(description.into());
+    pub fn set_description(&self, description: impl Into<String>) {
+        self.state_mut().template.description = Some(description.into());
     }
 
     /// The template as built so far, with references still unresolved.
-    pub fn template(&self) -> &Template {
-        &self.template
+    pub fn template(&self) -> Ref<'_, Template> {
+        Ref::map(self.state(), |state| &state.template)
     }
 
-    /// The escape hatch: a resource by logical ID, to set what no construct models.
-    pub fn resource_mut(&mut self, logical_id: &str) -> Option<&mut Resource> {
-        self.template.resources.get_mut(logical_id)
+    /// The JSON-level escape hatch: a resource entry by logical ID, to set what neither a construct nor
+    /// the typed [`Stack::resource_mut`] reaches. A last resort: nothing checks what it writes.
+    pub fn resource_json_mut(&self, logical_id: &str) -> Option<RefMut<'_, Resource>> {
+        RefMut::filter_map(self.state_mut(), |state| state.template.resources.get_mut(logical_id)).ok()
     }
 
     /// The construct path of a resource or parameter.
-    pub fn path_of(&self, logical_id: &str) -> Option<&ConstructPath> {
-        self.logical_ids.get(logical_id)
+    pub fn path_of(&self, logical_id: &str) -> Option<ConstructPath> {
+        self.state().logical_ids.get(logical_id).cloned()
+    }
+
+    /// Whether a resource or parameter has this logical ID.
+    pub fn has_logical_id(&self, logical_id: &str) -> bool {
+        self.state().logical_ids.contains_key(logical_id)
     }
 
     /// The root scope, under which constructs add their children.
-    pub fn root(&mut self) -> Scope<'_> {
-        let path = ConstructPath::stack_root(&self.name);
-        Scope { stack: self, path }
+    pub fn root(&self) -> Scope {
+        Scope { stack: self.clone(), path: ConstructPath::stack_root(&self.inner.name) }
     }
 
     /// Declares that this stack deploys after another one, beyond what references imply.
-    pub fn add_dependency(&mut self, stack_name: impl Into<String>) {
-        self.explicit_dependencies.insert(stack_name.into());
+    pub fn add_dependency(&self, stack_name: impl Into<String>) {
+        self.state_mut().explicit_dependencies.insert(stack_name.into());
     }
 
     /// Dependencies declared with [`Stack::add_dependency`].
-    pub fn explicit_dependencies(&self) -> &IndexSet<String> {
-        &self.explicit_dependencies
+    pub fn explicit_dependencies(&self) -> Ref<'_, IndexSet<String>> {
+        Ref::map(self.state(), |state| &state.explicit_dependencies)
     }
 
     /// Sets the value a parameter gets at deploy time (`--parameter-overrides` in the manifest's deploy
     /// command). Synthesis checks that the parameter exists.
-    pub fn set_parameter_value(&mut self, logical_id: impl Into<String>, value: impl Into<String>) {
-        self.parameter_values.insert(logical_id.into(), value.into());
+    pub fn set_parameter_value(&self, logical_id: impl Into<String>, value: impl Into<String>) {
+        self.state_mut().parameter_values.insert(logical_id.into(), value.into());
     }
 
     /// The values set with [`Stack::set_parameter_value`].
-    pub fn parameter_values(&self) -> &IndexMap<String, String> {
-        &self.parameter_values
+    pub fn parameter_values(&self) -> Ref<'_, IndexMap<String, String>> {
+        Ref::map(self.state(), |state| &state.parameter_values)
     }
 
     /// Adds a mapping (a two-level lookup table read with `Fn::FindInMap`). Its name must be new.
-    pub fn add_mapping(&mut self, name: impl Into<String>, mapping: Mapping) -> Result<(), ConstructError> {
+    pub fn add_mapping(&self, name: impl Into<String>, mapping: Mapping) -> Result<(), ConstructError> {
         let name = name.into();
-        if self.template.mappings.contains_key(&name) {
-            return Err(ConstructError::DuplicateMapping { stack: self.name.clone(), name });
+        let mut state = self.state_mut();
+        if state.template.mappings.contains_key(&name) {
+            return Err(ConstructError::DuplicateMapping { stack: self.inner.name.clone(), name });
         }
-        self.template.mappings.insert(name, mapping);
+        state.template.mappings.insert(name, mapping);
         Ok(())
     }
 
     /// Adds an output. Its ID must be new in this stack.
-    pub fn add_output(&mut self, output_id: impl Into<String>, output: Output) -> Result<(), ConstructError> {
+    pub fn add_output(&self, output_id: impl Into<String>, output: Output) -> Result<(), ConstructError> {
         let output_id = output_id.into();
-        if self.template.outputs.contains_key(&output_id) {
-            return Err(ConstructError::DuplicateOutput { stack: self.name.clone(), output_id });
+        let mut state = self.state_mut();
+        if state.template.outputs.contains_key(&output_id) {
+            return Err(ConstructError::DuplicateOutput { stack: self.inner.name.clone(), output_id });
         }
-        self.template.outputs.insert(output_id, output);
+        state.template.outputs.insert(output_id, output);
         Ok(())
     }
 
     /// Adds an output exported as `<stack name>:<output id>`, the naming every stack of the app shares.
-    pub fn export_value<T>(
-        &mut self,
-        output_id: &str,
-        value: &Value<T>,
-        description: &str,
-    ) -> Result<(), ConstructError> {
-        let export_name = export_name(&self.name, output_id);
+    pub fn export_value<T>(&self, output_id: &str, value: &Value<T>, description: &str) -> Result<(), ConstructError> {
+        let export_name = export_name(&self.inner.name, output_id);
         self.add_output(output_id, Output::new(value).description(description).export_as(export_name))
     }
 
-    fn register(&mut self, path: &ConstructPath) -> Result<(), ConstructError> {
-        if !self.nodes.insert(path.clone()) {
+    fn register(&self, path: &ConstructPath) -> Result<(), ConstructError> {
+        if !self.state_mut().nodes.insert(path.clone()) {
             return Err(ConstructError::DuplicatePath { path: path.to_string() });
         }
         Ok(())
     }
 
-    fn allocate_logical_id(&mut self, path: &ConstructPath) -> Result<String, ConstructError> {
+    fn allocate_logical_id(&self, path: &ConstructPath) -> Result<String, ConstructError> {
         self.register(path)?;
         let logical_id = path.logical_id();
-        if let Some(existing) = self.logical_ids.get(&logical_id) {
+        let mut state = self.state_mut();
+        if let Some(existing) = state.logical_ids.get(&logical_id) {
             return Err(ConstructError::LogicalIdCollision {
                 logical_id,
                 path: path.to_string(),
                 existing: existing.to_string(),
             });
         }
-        self.logical_ids.insert(logical_id.clone(), path.clone());
+        state.logical_ids.insert(logical_id.clone(), path.clone());
         Ok(logical_id)
+    }
+
+    fn address(&self, logical_id: String) -> Address {
+        Address { stack: self.inner.name.clone(), logical_id }
     }
 }
 
@@ -177,17 +227,17 @@ pub(crate) fn export_name(stack_name: &str, output_id: &str) -> String {
 /// A place in the construct tree: a stack and a path in it. Constructs take a scope, open a child scope
 /// for themselves with [`Scope::child`], and add resources there.
 #[derive(Debug)]
-pub struct Scope<'a> {
-    stack: &'a mut Stack,
+pub struct Scope {
+    stack: Stack,
     path: ConstructPath,
 }
 
-impl Scope<'_> {
+impl Scope {
     /// A child scope, registering the child's path so that no other construct can take it.
-    pub fn child(&mut self, id: &str) -> Result<Scope<'_>, ConstructError> {
+    pub fn child(&mut self, id: &str) -> Result<Scope, ConstructError> {
         let path = self.path.child(id)?;
         self.stack.register(&path)?;
-        Ok(Scope { stack: self.stack, path })
+        Ok(Scope { stack: self.stack.clone(), path })
     }
 
     /// This scope's path.
@@ -196,13 +246,13 @@ impl Scope<'_> {
     }
 
     /// The stack this scope belongs to.
-    pub fn stack(&mut self) -> &mut Stack {
-        self.stack
+    pub fn stack(&self) -> &Stack {
+        &self.stack
     }
 
     /// The region of this scope's stack.
     pub fn region(&self) -> &str {
-        &self.stack.region
+        self.stack.region()
     }
 
     /// Adds a typed (L1) resource under the child id `id`, allocating its logical ID from the path.
@@ -219,39 +269,51 @@ impl Scope<'_> {
         attributes: impl FnOnce(Resource) -> Resource,
     ) -> Result<ResourceRef<R>, ConstructError> {
         let untyped = self.add_resource(id, attributes(Resource::of(&properties)))?;
-        Ok(ResourceRef { reference: Reference::new(untyped.reference.address().clone()), path: untyped.path })
+        Ok(ResourceRef {
+            reference: Reference::new(untyped.reference.address().clone()),
+            path: untyped.path,
+            stack: untyped.stack,
+        })
     }
 
     /// Adds a resource entry built by hand (a type with no generated struct, say) under the child id `id`.
     pub fn add_resource(&mut self, id: &str, resource: Resource) -> Result<ResourceRef, ConstructError> {
         let path = self.path.child(id)?;
         let logical_id = self.stack.allocate_logical_id(&path)?;
-        self.stack.template.resources.insert(logical_id.clone(), resource);
-        Ok(ResourceRef { reference: Reference::new(Address { stack: self.stack.name.clone(), logical_id }), path })
+        self.stack.state_mut().template.resources.insert(logical_id.clone(), resource);
+        let address = self.stack.address(logical_id);
+        Ok(ResourceRef { reference: Reference::new(address), path, stack: self.stack.clone() })
     }
 
     /// Adds a template parameter under the child id `id` and returns a reference to its value.
     pub fn add_parameter<T>(&mut self, id: &str, parameter: Parameter) -> Result<Value<T>, ConstructError> {
         let path = self.path.child(id)?;
         let logical_id = self.stack.allocate_logical_id(&path)?;
-        self.stack.template.parameters.insert(logical_id.clone(), parameter);
-        Ok(Value::reference(&Address { stack: self.stack.name.clone(), logical_id }, None))
+        self.stack.state_mut().template.parameters.insert(logical_id.clone(), parameter);
+        Ok(Value::reference(&self.stack.address(logical_id), None))
     }
 }
 
-/// A handle on a resource added to a stack: enough to reference it from anywhere in the app.
+/// A handle on a resource added to a stack: enough to reference it from anywhere in the app, and to
+/// reach its stack for what a grant or connection adds there.
 ///
 /// It dereferences to [`Reference<R>`], which has `ref_value()`, `get_att()` and, for generated types,
 /// typed accessors such as `attr_allocation_id()`.
 pub struct ResourceRef<R = Untyped> {
     reference: Reference<R>,
     path: ConstructPath,
+    stack: Stack,
 }
 
 impl<R> ResourceRef<R> {
     /// The construct path.
     pub fn path(&self) -> &ConstructPath {
         &self.path
+    }
+
+    /// The stack the resource is in.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
     }
 }
 
@@ -265,7 +327,7 @@ impl<R> Deref for ResourceRef<R> {
 
 impl<R> Clone for ResourceRef<R> {
     fn clone(&self) -> Self {
-        Self { reference: self.reference.clone(), path: self.path.clone() }
+        Self { reference: self.reference.clone(), path: self.path.clone(), stack: self.stack.clone() }
     }
 }
 
@@ -287,7 +349,7 @@ mod tests {
 
     #[test]
     fn resources_get_logical_ids_from_their_paths() {
-        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        let stack = Stack::new("Net", "us-east-1", 0).unwrap();
         let mut root = stack.root();
         let mut vpc = root.child("Vpc").unwrap();
         let main = vpc.add_resource("Resource", Resource::new("AWS::EC2::VPC")).unwrap();
@@ -300,7 +362,7 @@ mod tests {
 
     #[test]
     fn a_logical_id_collision_names_both_paths() {
-        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        let stack = Stack::new("Net", "us-east-1", 0).unwrap();
         let mut root = stack.root();
         root.add_resource("Vpc-Main", Resource::new("AWS::EC2::VPC")).unwrap();
         let err = root.add_resource("VpcMain", Resource::new("AWS::EC2::VPC")).unwrap_err();
@@ -312,7 +374,7 @@ mod tests {
 
     #[test]
     fn parameters_share_the_logical_id_namespace() {
-        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        let stack = Stack::new("Net", "us-east-1", 0).unwrap();
         let mut root = stack.root();
         root.add_parameter::<String>("Env", Parameter::new("String")).unwrap();
         let err = root.add_resource("Env", Resource::new("AWS::SNS::Topic")).unwrap_err();
@@ -321,7 +383,7 @@ mod tests {
 
     #[test]
     fn two_constructs_cannot_share_a_path() {
-        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        let stack = Stack::new("Net", "us-east-1", 0).unwrap();
         let mut root = stack.root();
         root.child("Vpc").unwrap();
         assert_eq!(root.child("Vpc").unwrap_err(), ConstructError::DuplicatePath { path: "Net/Vpc".into() });
@@ -329,15 +391,15 @@ mod tests {
 
     #[test]
     fn stack_names_follow_cloudformation_rules() {
-        assert!(Stack::new("App-Primary-Network", "us-east-1").is_ok());
+        assert!(Stack::new("App-Primary-Network", "us-east-1", 0).is_ok());
         for bad in ["1Stack", "has space", "under_score", ""] {
-            assert!(matches!(Stack::new(bad, "us-east-1"), Err(ConstructError::InvalidStackName { .. })), "{bad}");
+            assert!(matches!(Stack::new(bad, "us-east-1", 0), Err(ConstructError::InvalidStackName { .. })), "{bad}");
         }
     }
 
     #[test]
     fn exported_values_are_named_after_their_stack() {
-        let mut stack = Stack::new("Net", "us-east-1").unwrap();
+        let stack = Stack::new("Net", "us-east-1", 0).unwrap();
         stack.export_value("VpcId", &Value::<String>::local_ref("Vpc"), "The VPC").unwrap();
         let output = &stack.template().outputs["VpcId"];
         assert_eq!(output.export.as_ref().unwrap().name, serde_json::json!("Net:VpcId"));

@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::cfn::iam;
-use crate::construct::{pascal_case, App, ConstructError, ResourceRef, Scope};
+use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope};
 use crate::template::Value;
 
 /// An IAM policy document.
@@ -157,6 +157,11 @@ impl Statement {
         self
     }
 
+    /// The statement's `Sid`, if named.
+    pub fn get_sid(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+
     /// The effect.
     pub fn effect(&self) -> Effect {
         self.effect
@@ -187,6 +192,34 @@ pub struct RoleProps {
     pub managed_policy_arns: Vec<Value<String>>,
 }
 
+/// Something permissions can be granted to: a role, or a construct that acts through one (a task
+/// definition or a service, through its task role). Grants such as `queue.grant_consume(&task)` take
+/// any of them.
+pub trait Grantee {
+    /// The role the grant's policy attaches to.
+    fn grant_role(&self) -> &Role;
+}
+
+impl Grantee for Role {
+    fn grant_role(&self) -> &Role {
+        self
+    }
+}
+
+/// What a grant's policy is named after: the granted resource's logical ID, or for an imported resource
+/// the letters and digits of its identifier.
+pub(crate) fn grant_label<R>(resource: Option<&ResourceRef<R>>, identifier: impl Into<Value<String>>) -> String {
+    match resource {
+        Some(resource) => resource.logical_id().to_owned(),
+        None => {
+            let identifier = serde_json::to_string(&identifier.into()).unwrap_or_default();
+            let label: String = identifier.chars().filter(char::is_ascii_alphanumeric).collect();
+            let tail = label.len().saturating_sub(40);
+            format!("Imported{}", &label[tail..])
+        }
+    }
+}
+
 /// An IAM role assumed by one AWS service.
 #[derive(Debug, Clone)]
 pub struct Role {
@@ -195,7 +228,7 @@ pub struct Role {
 
 impl Role {
     /// Adds the role under `id`.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: RoleProps) -> Result<Self, ConstructError> {
+    pub fn new(scope: &mut Scope, id: &str, props: RoleProps) -> Result<Self, ConstructError> {
         let mut role = iam::Role::new(PolicyDocument::new(vec![props.trust])).description(props.description);
         if !props.managed_policy_arns.is_empty() {
             role = role.managed_policy_arns(props.managed_policy_arns);
@@ -218,16 +251,12 @@ impl Role {
 
     /// Attaches a policy of `statements` to the role, in the role's own stack (so a grant on a resource
     /// of another stack only makes the role's stack import from it). Grants such as
-    /// `queue.grant_consume(app, &role)` call this.
-    pub fn add_policy(&self, app: &mut App, id: &str, statements: Vec<Statement>) -> Result<(), ConstructError> {
-        let stack_name = &self.resource.address().stack;
-        let stack = app.stack_mut(stack_name).ok_or_else(|| ConstructError::DanglingReference {
-            from: format!("a policy for {}", self.resource.path()),
-            target: format!("stack {stack_name}"),
-        })?;
+    /// `queue.grant_consume(&task)` call this.
+    pub fn add_policy(&self, id: &str, statements: Vec<Statement>) -> Result<(), ConstructError> {
         let policy =
             iam::Policy::new(PolicyDocument::new(statements), pascal_case(id)).roles(vec![self.resource.ref_value()]);
-        stack.root().add(&format!("{}{}", self.resource.logical_id(), pascal_case(id)), policy)?;
+        let logical_id = format!("{}{}", self.resource.logical_id(), pascal_case(id));
+        self.resource.stack().root().add(&logical_id, policy)?;
         Ok(())
     }
 }

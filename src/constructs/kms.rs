@@ -3,61 +3,115 @@
 //! ## Secure defaults
 //! - Automatic yearly key rotation (checkov CKV_AWS_7).
 //! - The key policy gives the account root full control, so that IAM policies decide who uses the key,
-//!   and adds only the service grants the caller asks for. No wildcard principal (checkov CKV_AWS_33).
+//!   and adds only the service grants asked for. No wildcard principal (checkov CKV_AWS_33).
+//! - The policy stays open until synthesis: a construct that needs a service grant on the key (a log
+//!   group encrypted with it needs CloudWatch Logs') adds it when it is created, wherever the key is.
 //! - `DeletionPolicy` and `UpdateReplacePolicy` are `Retain`: deleting a key makes everything encrypted
 //!   with it unreadable.
 //!
 //! ## Example
 //! ```
 //! use cfn_synth::construct::App;
-//! use cfn_synth::constructs::kms::EncryptionKey;
+//! use cfn_synth::constructs::kms::{EncryptionKey, KeyProps};
 //! let mut app = App::new("demo");
 //! let stack = app.add_stack("Demo", "us-east-1").unwrap();
-//! let key = EncryptionKey::new(&mut stack.root(), "Key", "Encrypts demo data", vec![]).unwrap();
-//! assert_eq!(key.resource().logical_id(), "Key");
+//! let key = EncryptionKey::new(&mut stack.root(), "Key", KeyProps::default()).unwrap();
+//! assert_eq!(key.resource().unwrap().logical_id(), "Key");
 //! ```
 
 use crate::cfn::kms;
 use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::ids::Arn;
 use crate::constructs::iam::{PolicyDocument, Principal, Statement};
-use crate::template::{RemovalPolicy, Value};
+use crate::template::RemovalPolicy;
 
-/// A customer-managed, rotating KMS key.
+/// How to build an [`EncryptionKey`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyProps {
+    /// What the key encrypts, shown in the KMS console. Default: the key's construct path.
+    pub description: Option<String>,
+    /// Key-policy statements beyond the account root's. Default: none; constructs add the service
+    /// grants they need.
+    pub grants: Vec<Statement>,
+}
+
+/// A customer-managed, rotating KMS key, or an existing key imported by ARN.
 #[derive(Debug, Clone)]
 pub struct EncryptionKey {
-    resource: ResourceRef<kms::Key>,
+    arn: Arn<kms::Key>,
+    resource: Option<ResourceRef<kms::Key>>,
+    /// For an imported key: the service grants its policy is known to have (by statement `Sid`).
+    known_grants: Vec<String>,
 }
 
 impl EncryptionKey {
-    /// Adds a key under `id`. `grants` are the key-policy statements beyond the account root's.
-    pub fn new(
-        scope: &mut Scope<'_>,
-        id: &str,
-        description: &str,
-        grants: Vec<Statement>,
-    ) -> Result<Self, ConstructError> {
+    /// Adds a key under `id`.
+    pub fn new(scope: &mut Scope, id: &str, props: KeyProps) -> Result<Self, ConstructError> {
+        let description = props.description.unwrap_or_else(|| format!("Encrypts the data of {}/{id}", scope.path()));
         let mut statements = vec![Statement::allow(["kms:*"])
             .sid("AccountAdministers")
             .principal(Principal::account_root())
             .resource("*")];
-        statements.extend(grants);
+        statements.extend(props.grants);
         let key = kms::Key::new()
             .description(description)
             // checkov CKV_AWS_7: rotation on.
             .enable_key_rotation(true)
             .key_policy(PolicyDocument::new(statements));
         let resource = scope.add_with(id, key, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
-        Ok(Self { resource })
+        Ok(Self { arn: Arn::new(resource.attr_arn()), resource: Some(resource), known_grants: Vec::new() })
     }
 
-    /// The key resource.
-    pub fn resource(&self) -> &ResourceRef<kms::Key> {
-        &self.resource
+    /// An existing key, by ARN. Its policy is not this app's to change: a construct that needs a
+    /// service grant on it fails, naming the grant, unless [`EncryptionKey::with_known_grant`] says the
+    /// policy has it.
+    pub fn from_arn(arn: Arn<kms::Key>) -> Self {
+        Self { arn, resource: None, known_grants: Vec::new() }
+    }
+
+    /// An imported key whose policy already holds the statement `sid` (such as
+    /// [`crate::constructs::logs::KEY_GRANT_SID`]).
+    #[must_use]
+    pub fn with_known_grant(mut self, sid: &str) -> Self {
+        self.known_grants.push(sid.to_owned());
+        self
+    }
+
+    /// The key resource, unless the key is imported.
+    pub fn resource(&self) -> Option<&ResourceRef<kms::Key>> {
+        self.resource.as_ref()
     }
 
     /// The key's ARN.
-    pub fn arn(&self) -> Value<String> {
-        self.resource.attr_arn()
+    pub fn arn(&self) -> Arn<kms::Key> {
+        self.arn.clone()
+    }
+
+    /// Adds `statement` to the key policy unless a statement with its `Sid` is there already, so that
+    /// every construct needing one service grant can ask for it. An imported key only passes when its
+    /// policy is known to hold the grant.
+    pub fn add_to_policy(&self, statement: Statement) -> Result<(), ConstructError> {
+        let sid = statement.get_sid().unwrap_or_default().to_owned();
+        let Some(resource) = &self.resource else {
+            if !sid.is_empty() && self.known_grants.contains(&sid) {
+                return Ok(());
+            }
+            return Err(ConstructError::ImportedResource {
+                resource: format!("the KMS key {:?}", self.arn.value()),
+                change: format!("add the key-policy statement {sid:?}"),
+                remedy: "add it to the key's policy where the key is defined, then declare it with \
+                         EncryptionKey::with_known_grant"
+                    .to_owned(),
+            });
+        };
+        let mut entry = resource.stack().resource_json_mut(resource.logical_id()).expect("the key is in its stack");
+        let policy = entry.properties_mut().get_mut("KeyPolicy").expect("keys have a policy");
+        let statements = policy["Statement"].as_array_mut().expect("the policy holds statements");
+        if !sid.is_empty() && statements.iter().any(|existing| existing["Sid"] == sid.as_str()) {
+            return Ok(());
+        }
+        statements.push(serde_json::to_value(&statement).expect("statements serialize"));
+        Ok(())
     }
 }
 
@@ -73,8 +127,10 @@ mod tests {
         let mut app = App::new("t");
         let stack = app.add_stack("S", "us-east-1").unwrap();
         let grant = Statement::allow(["kms:Decrypt"]).principal(Principal::service("logs.amazonaws.com")).resource("*");
-        let key = EncryptionKey::new(&mut stack.root(), "Key", "test", vec![grant]).unwrap();
-        let resource = &stack.template().resources[key.resource().logical_id()];
+        let props = KeyProps { description: Some("test".into()), grants: vec![grant] };
+        let key = EncryptionKey::new(&mut stack.root(), "Key", props).unwrap();
+        let template = stack.template();
+        let resource = &template.resources[key.resource().unwrap().logical_id()];
         assert_eq!(resource.properties()["EnableKeyRotation"], json!(true));
         assert_eq!(resource.get_deletion_policy(), Some(RemovalPolicy::Retain));
         assert_eq!(resource.get_update_replace_policy(), Some(RemovalPolicy::Retain));
@@ -84,5 +140,23 @@ mod tests {
         for statement in statements {
             assert_ne!(statement["Principal"], json!("*"), "no wildcard principal");
         }
+    }
+
+    #[test]
+    fn a_grant_is_added_once_and_an_imported_key_refuses_an_unknown_one() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("S", "us-east-1").unwrap();
+        let key = EncryptionKey::new(&mut stack.root(), "Key", KeyProps::default()).unwrap();
+        let grant = || Statement::allow(["kms:Decrypt"]).sid("Logs").resource("*");
+        key.add_to_policy(grant()).unwrap();
+        key.add_to_policy(grant()).unwrap();
+        let statements = stack.template().resources["Key"].properties()["KeyPolicy"]["Statement"].clone();
+        assert_eq!(statements.as_array().unwrap().len(), 2);
+        assert_eq!(statements[1]["Sid"], "Logs");
+
+        let imported = EncryptionKey::from_arn(Arn::new("arn:aws:kms:us-east-1:111122223333:key/k"));
+        let err = imported.add_to_policy(grant()).unwrap_err();
+        assert!(err.to_string().contains("add the key-policy statement \"Logs\""), "{err}");
+        imported.with_known_grant("Logs").add_to_policy(grant()).unwrap();
     }
 }

@@ -7,6 +7,7 @@ pub mod compute;
 pub mod data;
 pub mod edge;
 pub mod iam;
+pub mod ids;
 pub mod kms;
 pub mod logs;
 pub mod monitoring;

@@ -10,7 +10,7 @@
 use crate::cfn::sns;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{PolicyDocument, Principal, Statement};
-use crate::constructs::kms::EncryptionKey;
+use crate::constructs::kms::{EncryptionKey, KeyProps};
 use crate::template::Value;
 
 /// The key-policy statement that lets CloudWatch alarms publish to a topic encrypted with the key.
@@ -39,15 +39,14 @@ pub struct AlarmTopic {
 
 impl AlarmTopic {
     /// Adds the key, the topic, its policy and one subscription per subscriber under `id`.
-    pub fn new(scope: &mut Scope<'_>, id: &str, subscribers: &[Subscriber]) -> Result<Self, ConstructError> {
+    pub fn new(scope: &mut Scope, id: &str, subscribers: &[Subscriber]) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
-        let key = EncryptionKey::new(
-            &mut scope,
-            "Key",
-            &format!("Encrypts the alarm notifications of {name}"),
-            vec![cloudwatch_key_grant()],
-        )?;
+        let key_props = KeyProps {
+            description: Some(format!("Encrypts the alarm notifications of {name}")),
+            grants: vec![cloudwatch_key_grant()],
+        };
+        let key = EncryptionKey::new(&mut scope, "Key", key_props)?;
         let topic = scope.add(
             "Resource",
             sns::Topic::new().display_name(format!("Alarms of {name}")).kms_master_key_id(key.arn()),

@@ -4,337 +4,236 @@
 //! database user are the operations stack's ([`super::operations`]), their CodeDeploy
 //! blue/green deployments the deployments stack's ([`super::deployments`]).
 
-use indexmap::IndexMap;
-use ipnet::Ipv4Net;
-
 use super::data::DataTier;
 use super::ingress::{BlueGreenTargets, Ingress};
-use super::security::{SecurityGroups, INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
+use super::kong::{self, REDIS_AUTH_TOKEN_VARIABLE};
+use super::security::SecurityGroups;
 use super::PlatformError;
-use crate::config::{ComputeConfig, ServiceConfig, Upstream};
-use crate::construct::{App, Scope};
+use crate::config::{ComputeConfig, ServiceConfig};
+use crate::construct::{Scope, Stack};
 use crate::constructs::compute::{
-    Cluster, ContainerImage, Deployment, FargateService, FargateTaskDefinition, PullThroughCache, ServiceProps,
-    TaskProps,
+    Capacity, Cluster, ContainerImage, ContainerSecret, Deployment, FargateService, FargateSize,
+    FargateTaskDefinition, PullThroughCache, ServiceProps, TaskProps,
 };
-use crate::constructs::data::REDIS_PORT;
-use crate::constructs::edge::{KongDeclarativeConfig, KongRoute, REDIS_AUTH_TOKEN_VARIABLE, VIEWER_IP_HEADER};
-use crate::constructs::iam::Statement;
-use crate::constructs::network::{SubnetTier, Vpc};
-use crate::template::{Output, Value};
+use crate::constructs::network::{SecurityGroup, Vpc};
+use crate::template::Output;
 
 /// The database user the applications log in as, with IAM database authentication.
 pub const APP_DATABASE_USER: &str = "integration_app";
 
-/// One blue/green service, as the deployments stack needs it.
+/// One service of the compute tier, as the scaling, operations and deployments stacks see it.
 #[derive(Debug, Clone)]
-pub(super) struct BlueGreenService {
+pub(super) struct PlatformService {
+    /// Its construct id, which names its alarms, scaling and deployment resources.
     pub id: &'static str,
-    pub service_name: Value<String>,
-    pub container: String,
-    pub port: u16,
-    pub targets: BlueGreenTargets,
-}
-
-/// One service, as the operations stack scales and watches it.
-#[derive(Debug, Clone)]
-pub(super) struct RunningService {
-    pub id: &'static str,
-    pub service_name: Value<String>,
+    pub service: FargateService,
+    /// Fewest and most tasks autoscaling keeps.
     pub min: i64,
     pub max: i64,
-    /// The target groups that carry its requests; `None` for the worker, which serves none.
+    /// The blue/green target groups and listeners that carry its requests; `None` for the worker.
     pub targets: Option<BlueGreenTargets>,
 }
 
 /// What the compute stack hands to the operations and deployments stacks.
 #[derive(Debug, Clone)]
 pub(super) struct Compute {
-    /// The compute stack's name.
+    /// The compute stack's name, which the database-user script looks outputs up in.
     pub stack_name: String,
-    pub cluster_name: Value<String>,
-    pub services: Vec<BlueGreenService>,
-    pub running: Vec<RunningService>,
+    /// Kong, the Integration Service, the Webhook Receiver (blue/green) and the worker (rolling).
+    pub services: Vec<PlatformService>,
     /// The ECR Public pull-through cache, for images of other stacks of the region.
     pub cache: PullThroughCache,
+    /// Kong's declarative config as rendered, written beside the templates for review.
+    pub kong_config: String,
 }
 
-/// Builds the compute tier into the stack `stack_name`.
+impl Compute {
+    /// The services deployed blue/green, with their target groups.
+    pub fn blue_green(&self) -> impl Iterator<Item = (&PlatformService, &BlueGreenTargets)> {
+        self.services.iter().filter_map(|service| service.targets.as_ref().map(|targets| (service, targets)))
+    }
+}
+
+/// Builds the compute tier into `stack`.
 pub(super) fn build(
-    app: &mut App,
-    stack_name: &str,
+    stack: &Stack,
     vpc: &Vpc,
     groups: &SecurityGroups,
     data: &DataTier,
     ingress: &Ingress,
     config: &ComputeConfig,
 ) -> Result<Compute, PlatformError> {
-    let stack = app.stack_mut(stack_name).expect("the compute stack exists");
     stack.set_description(format!(
-        "Compute tier of {stack_name} ({}): ECS Fargate running Kong, the Integration Service, the Webhook Receiver \
+        "Compute tier of {} ({}): ECS Fargate running Kong, the Integration Service, the Webhook Receiver \
          and the Worker Service, and the ECR Public pull-through cache their images come through.",
+        stack.name(),
         stack.region()
     ));
     let mut root = stack.root();
-    let cluster = Cluster::new(&mut root, "Cluster")?;
+    let cluster = Cluster::new(&mut root, "Cluster", vpc)?;
     // Every ECR Public image is pulled through the account's cache, over the ECR and S3 endpoints:
     // no task needs the internet to start.
     let cache = PullThroughCache::ecr_public(&mut root, "EcrPublicCache")?;
-    let image = |name: &str| cache.image(name).unwrap_or_else(|| ContainerImage::from_registry(name));
-    let subnets = vpc.subnet_ids(SubnetTier::PrivateApp);
+    let tasks = Tasks { cache: &cache, data };
 
-    // The applications authenticate to PostgreSQL with IAM tokens as APP_DATABASE_USER: no password
-    // is injected, so RDS rotating the master secret breaks no running task.
-    let shared_env: IndexMap<String, Value<String>> = [
-        ("DATABASE_HOST", data.database.endpoint_address()),
-        ("DATABASE_NAME", Value::from(super::data::DATABASE_NAME)),
-        ("DATABASE_USER", Value::from(APP_DATABASE_USER)),
-        ("DATABASE_AUTH", Value::from("iam")),
-        ("REDIS_HOST", data.cache.endpoint_address()),
-        ("WORK_QUEUE_URL", data.queue.resource().attr_queue_url()),
-        ("DOCUMENTS_BUCKET", data.documents.name()),
-        ("AUDIT_LOGS_BUCKET", data.audit_logs.name()),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_owned(), value))
-    .collect();
-    let redis_token = |name: &str| {
-        (IndexMap::from([(name.to_owned(), data.cache_auth_token.arn())]), data.cache_auth_token.read_statements())
-    };
-    let app_secrets = redis_token("REDIS_AUTH_TOKEN");
-    let kong_secrets = redis_token(REDIS_AUTH_TOKEN_VARIABLE);
-    let task = |root: &mut Scope<'_>,
-                id: &str,
-                sizing: (ContainerImage, Option<u16>, i64, i64),
-                health: String,
-                environment: IndexMap<String, Value<String>>,
-                secrets: &(IndexMap<String, Value<String>>, Vec<Statement>),
-                scratch: &[&str]| {
-        let (image, port, cpu, memory) = sizing;
-        FargateTaskDefinition::new(
-            root,
-            id,
-            TaskProps {
-                image,
-                port,
-                cpu,
-                memory,
-                health_check: Some(health),
-                command: vec![],
-                environment,
-                secrets: secrets.0.clone(),
-                secret_read_statements: secrets.1.clone(),
-                scratch_paths: scratch.iter().map(|path| (*path).to_owned()).collect(),
-                log_key_arn: data.key.arn(),
-            },
-        )
-    };
-    let sizing = |service: &ServiceConfig| (image(&service.image), Some(service.port), service.cpu, service.memory);
-    let http_health = |service: &ServiceConfig| {
-        format!("curl -fsS http://localhost:{}{} || exit 1", service.port, service.health_check_path)
-    };
-
-    let kong = &config.kong;
-    let declarative = kong_declarative_config(config, &ingress.internal_name);
-    let rendered = declarative.render().map_err(template_error("templates/kong.yml.j2"))?;
-    let kong_config =
-        declarative.to_value(data.cache.endpoint_address()).map_err(template_error("templates/kong.yml.j2"))?;
-    let kong_task = task(
+    let declarative = kong::declarative_config(config, &ingress.internal_name);
+    let kong_config = declarative.render().map_err(template_error)?;
+    let kong_value = declarative.to_value(data.cache.endpoint_address()).map_err(template_error)?;
+    let kong_task = FargateTaskDefinition::new(
         &mut root,
         "Kong",
-        sizing(kong),
-        "kong health".into(),
-        kong_environment(config, kong_config, vpc.cidr()),
-        &kong_secrets,
-        &["/usr/local/kong", "/tmp"],
+        tasks
+            .serving(&config.kong, "kong health")?
+            .envs(kong::environment(config, kong_value, vpc))
+            .secret(REDIS_AUTH_TOKEN_VARIABLE, ContainerSecret::whole(&data.cache_auth_token))
+            .scratch("/usr/local/kong")
+            .scratch("/tmp"),
     )?;
     let integration = &config.integration_service;
-    let integration_task = task(
-        &mut root,
-        "IntegrationService",
-        sizing(integration),
-        http_health(integration),
-        shared_env.clone(),
-        &app_secrets,
-        &["/tmp"],
-    )?;
+    let integration_task =
+        FargateTaskDefinition::new(&mut root, "IntegrationService", tasks.application(integration)?)?;
     let webhook = &config.webhook_receiver;
-    let webhook_task = task(
-        &mut root,
-        "WebhookReceiver",
-        sizing(webhook),
-        http_health(webhook),
-        shared_env.clone(),
-        &app_secrets,
-        &["/tmp"],
-    )?;
+    let webhook_task = FargateTaskDefinition::new(&mut root, "WebhookReceiver", tasks.application(webhook)?)?;
     let worker = &config.worker_service;
-    let worker_task = task(
+    let worker_size = fargate_size(worker.cpu, worker.memory, "workerService")?;
+    let worker_task = FargateTaskDefinition::new(
         &mut root,
         "WorkerService",
-        (image(&worker.image), None, worker.cpu, worker.memory),
-        "kill -0 1 || exit 1".into(),
-        shared_env.clone(),
-        &app_secrets,
-        &["/tmp"],
+        tasks.application_environment(TaskProps::new(tasks.image(&worker.image), &data.key).size(worker_size))
+            .health_check("kill -0 1 || exit 1"),
     )?;
 
-    let grace = config.deployment.health_check_grace_seconds;
-    let blue_green = |targets: &BlueGreenTargets, port: u16| Deployment::BlueGreen {
-        target_group_arn: targets.blue.arn(),
-        container_port: port,
-        health_check_grace_seconds: grace,
-    };
-    let http_services = [
-        ("Kong", &kong_task, &config.kong, &ingress.kong, groups.kong.group_id()),
-        (
+    let blue_green = BlueGreenServices { cluster: &cluster, grace: config.deployment.health_check_grace_seconds };
+    let mut services = vec![
+        blue_green.add(&mut root, "Kong", &kong_task, &config.kong, &ingress.kong, &groups.kong)?,
+        blue_green.add(
+            &mut root,
             "IntegrationService",
             &integration_task,
-            &config.integration_service,
+            integration,
             &ingress.integration,
-            groups.services.group_id(),
-        ),
-        ("WebhookReceiver", &webhook_task, &config.webhook_receiver, &ingress.webhook, groups.services.group_id()),
+            &groups.services,
+        )?,
+        blue_green.add(&mut root, "WebhookReceiver", &webhook_task, webhook, &ingress.webhook, &groups.services)?,
     ];
-    let mut blue_green_services = Vec::new();
-    let mut running = Vec::new();
-    for (id, task, service_config, targets, group) in http_services {
-        let service = FargateService::new(
-            &mut root,
-            &format!("{id}Service"),
-            task,
-            ServiceProps {
-                cluster: cluster.name(),
-                desired_count: service_config.desired,
-                subnet_ids: subnets.clone(),
-                security_group_id: group,
-                deployment: blue_green(targets, service_config.port),
-            },
-        )?;
-        blue_green_services.push(BlueGreenService {
-            id,
-            service_name: service.name(),
-            container: task.container_name().to_owned(),
-            port: service_config.port,
-            targets: targets.clone(),
-        });
-        running.push(RunningService {
-            id,
-            service_name: service.name(),
-            min: service_config.min,
-            max: service_config.max,
-            targets: Some(targets.clone()),
-        });
-    }
-
-    let worker_service = FargateService::new(
-        &mut root,
-        "WorkerServiceService",
-        &worker_task,
-        ServiceProps {
-            cluster: cluster.name(),
-            desired_count: worker.desired,
-            subnet_ids: subnets.clone(),
-            security_group_id: groups.services.group_id(),
-            deployment: Deployment::Rolling,
-        },
-    )?;
-    running.push(RunningService {
+    // The worker serves no requests: rolling deployments, mostly on Spot behind one on-demand task.
+    let worker_props = ServiceProps::new(&cluster, &worker_task)
+        .desired_count(worker.desired)
+        .security_groups(&[&groups.services])
+        .capacity(Capacity::Spot { on_demand_base: 1, on_demand_weight: 1, spot_weight: 3 });
+    let worker_service = FargateService::new(&mut root, "WorkerServiceService", worker_props)?;
+    services.push(PlatformService {
         id: "WorkerService",
-        service_name: worker_service.name(),
+        service: worker_service.clone(),
         min: worker.min,
         max: worker.max,
         targets: None,
     });
 
     // Least privilege: each task role gets only the grants of what its service uses.
-    data.queue.grant_send(app, integration_task.task_role())?;
-    data.documents.grant_read_write(app, integration_task.task_role())?;
-    data.queue.grant_send(app, webhook_task.task_role())?;
-    data.queue.grant_consume(app, worker_task.task_role())?;
-    data.documents.grant_read_write(app, worker_task.task_role())?;
-    data.audit_logs.grant_read_write(app, worker_task.task_role())?;
+    data.queue.grant_send(&integration_task)?;
+    data.documents.grant_read_write(&integration_task)?;
+    data.queue.grant_send(&webhook_task)?;
+    data.queue.grant_consume(&worker_task)?;
+    data.documents.grant_read_write(&worker_task)?;
+    data.audit_logs.grant_read_write(&worker_task)?;
     for task in [&integration_task, &webhook_task, &worker_task] {
-        data.database.grant_connect(app, task.task_role(), APP_DATABASE_USER)?;
+        data.database.grant_connect(task, APP_DATABASE_USER)?;
     }
 
     // What the database-user script looks up at run time (see the operations stack).
-    let stack = app.stack_mut(stack_name).expect("the compute stack exists");
-    stack.add_output("ClusterName", Output::new(&cluster.name()).description("The ECS cluster"))?;
+    stack.add_output("ClusterName", Output::new(&cluster.name().value()).description("The ECS cluster"))?;
     stack.add_output(
         "WorkerServiceName",
         Output::new(&worker_service.name()).description("The worker service, whose network the one-off tasks share"),
     )?;
-    app.add_artifact(format!("kong/{stack_name}.yml"), rendered)?;
-    Ok(Compute {
-        stack_name: stack_name.to_owned(),
-        cluster_name: cluster.name(),
-        services: blue_green_services,
-        running,
-        cache,
-    })
+    Ok(Compute { stack_name: stack.name().to_owned(), services, cache, kong_config })
 }
 
-fn template_error(template: &'static str) -> impl Fn(minijinja::Error) -> PlatformError {
-    move |error| PlatformError::Template { template: template.into(), message: error.to_string() }
+/// How the HTTP services are deployed: blue/green in the cluster, behind their target groups.
+#[derive(Debug, Clone, Copy)]
+struct BlueGreenServices<'a> {
+    cluster: &'a Cluster,
+    /// Seconds a new task has before failing health checks count.
+    grace: i64,
 }
 
-/// Kong's routes from config, through the internal ALB, with its limits.
-fn kong_declarative_config(config: &ComputeConfig, internal_name: &str) -> KongDeclarativeConfig {
-    let gateway = &config.gateway;
-    let routes = gateway
-        .routes
-        .iter()
-        .map(|route| {
-            let port = match route.service {
-                Upstream::IntegrationService => INTEGRATION_LISTENER_PORT,
-                Upstream::WebhookReceiver => WEBHOOK_LISTENER_PORT,
-            };
-            KongRoute {
-                name: route.name.clone(),
-                url: format!("https://{internal_name}:{port}"),
-                paths: route.paths.clone(),
-            }
-        })
-        .collect();
-    KongDeclarativeConfig {
-        routes,
-        health_path: config.kong.health_check_path.clone(),
-        rate_limit_per_minute: gateway.rate_limit.per_minute,
-        rate_limit_by: gateway.rate_limit.limit_by.as_str().to_owned(),
-        redis_port: REDIS_PORT,
-        max_request_megabytes: gateway.max_request_megabytes,
-        strip_headers: vec![config.edge.origin_verify_header.clone()],
+impl BlueGreenServices<'_> {
+    /// Adds the service `<id>Service` of `task`, sized and scaled by `config`, starting on the blue
+    /// target group of `targets`, in `group`.
+    fn add(
+        &self,
+        root: &mut Scope,
+        id: &'static str,
+        task: &FargateTaskDefinition,
+        config: &ServiceConfig,
+        targets: &BlueGreenTargets,
+        group: &SecurityGroup,
+    ) -> Result<PlatformService, PlatformError> {
+        let props = ServiceProps::new(self.cluster, task)
+            .desired_count(config.desired)
+            .security_groups(&[group])
+            .target_group(&targets.blue)
+            .deployment(Deployment::BlueGreen)
+            .health_check_grace_seconds(self.grace);
+        let service = FargateService::new(root, &format!("{id}Service"), props)?;
+        Ok(PlatformService { id, service, min: config.min, max: config.max, targets: Some(targets.clone()) })
     }
 }
 
-/// Kong's environment: DB-less, the declarative config, its listeners, where it logs, and whose
-/// address counts as the client's.
-///
-/// Kong's peer is always an ALB node inside the VPC, and the request came through CloudFront, whose
-/// viewer-request function wrote the viewer's address into `X-Viewer-IP` (overwriting anything the
-/// client sent). Trusting the VPC's block and reading that header makes Kong's client IP, and so
-/// `limitBy: ip` and its logs, the real client rather than the ALB node or the CloudFront edge.
-fn kong_environment(
-    config: &ComputeConfig,
-    declarative: Value<String>,
-    vpc_cidr: Ipv4Net,
-) -> IndexMap<String, Value<String>> {
-    [
-        ("KONG_TRUSTED_IPS", Value::from(vpc_cidr.to_string())),
-        ("KONG_REAL_IP_HEADER", Value::from(VIEWER_IP_HEADER)),
-        ("KONG_REAL_IP_RECURSIVE", Value::from("off")),
-        ("KONG_DATABASE", Value::from("off")),
-        ("KONG_DECLARATIVE_CONFIG_STRING", declarative),
-        ("KONG_PROXY_LISTEN", Value::from(format!("0.0.0.0:{}", config.kong.port))),
-        ("KONG_ADMIN_LISTEN", Value::from("off")),
-        ("KONG_PREFIX", Value::from("/usr/local/kong")),
-        ("KONG_PROXY_ACCESS_LOG", Value::from("/dev/stdout")),
-        ("KONG_PROXY_ERROR_LOG", Value::from("/dev/stderr")),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_owned(), value))
-    .collect()
+/// How the compute tier's tasks are made: images through the pull-through cache, logs encrypted with
+/// the data key, and the applications' shared environment.
+#[derive(Debug, Clone, Copy)]
+struct Tasks<'a> {
+    cache: &'a PullThroughCache,
+    data: &'a DataTier,
+}
+
+impl Tasks<'_> {
+    /// An image, through the ECR Public cache when it is one.
+    fn image(&self, name: &str) -> ContainerImage {
+        self.cache.image(name).unwrap_or_else(|| ContainerImage::registry(name))
+    }
+
+    /// A task serving `service`'s port, sized by its config, with the health check `health`.
+    fn serving(&self, service: &ServiceConfig, health: &str) -> Result<TaskProps, PlatformError> {
+        let size = fargate_size(service.cpu, service.memory, "service")?;
+        Ok(TaskProps::new(self.image(&service.image), &self.data.key).size(size).port(service.port).health_check(health))
+    }
+
+    /// An HTTP application task, answering its health path, with the shared environment.
+    fn application(&self, service: &ServiceConfig) -> Result<TaskProps, PlatformError> {
+        let health = format!("curl -fsS http://localhost:{}{} || exit 1", service.port, service.health_check_path);
+        Ok(self.application_environment(self.serving(service, &health)?))
+    }
+
+    /// The applications' environment and secrets. They authenticate to PostgreSQL with IAM tokens as
+    /// [`APP_DATABASE_USER`]: no password is injected, so RDS rotating the master secret breaks no
+    /// running task.
+    fn application_environment(&self, props: TaskProps) -> TaskProps {
+        let data = self.data;
+        props
+            .env("DATABASE_HOST", data.database.endpoint_address())
+            .env("DATABASE_NAME", super::data::DATABASE_NAME)
+            .env("DATABASE_USER", APP_DATABASE_USER)
+            .env("DATABASE_AUTH", "iam")
+            .env("REDIS_HOST", data.cache.endpoint_address())
+            .env("WORK_QUEUE_URL", data.queue.url())
+            .env("DOCUMENTS_BUCKET", data.documents.name())
+            .env("AUDIT_LOGS_BUCKET", data.audit_logs.name())
+            .secret("REDIS_AUTH_TOKEN", ContainerSecret::whole(&data.cache_auth_token))
+            .scratch("/tmp")
+    }
+}
+
+/// A validated config's CPU and memory as a Fargate size.
+fn fargate_size(cpu: i64, memory: i64, what: &str) -> Result<FargateSize, PlatformError> {
+    FargateSize::new(cpu, memory)
+        .map_err(|error| PlatformError::Config { key: format!("compute.{what}.memory"), message: error.to_string() })
+}
+
+fn template_error(error: minijinja::Error) -> PlatformError {
+    PlatformError::Template { template: "templates/kong.yml.j2".into(), message: error.to_string() }
 }
 
 #[cfg(test)]

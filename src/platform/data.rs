@@ -6,16 +6,17 @@
 //! disaster-recovery region can name them for replication.
 
 use super::security::SecurityGroups;
-use super::{add_region_mapping, PlatformError};
+use super::support::add_region_mapping;
+use super::PlatformError;
 use crate::config::{RegionConfig, RegionRole};
-use crate::construct::App;
+use crate::construct::Stack;
+use super::names::bucket_name;
 use crate::constructs::data::{
-    AccessLogs, Bucket, BucketProps, PostgresDatabase, PostgresProps, Queue, QueueProps, RedisCluster, RedisProps,
-    Secret,
+    AccessLogBucketProps, AccessLogs, Bucket, BucketProps, PostgresDatabase, PostgresProps, Queue, QueueProps,
+    RedisCluster, RedisProps, Secret, SecretProps,
 };
-use crate::constructs::kms::EncryptionKey;
-use crate::constructs::logs;
-use crate::constructs::network::{SubnetTier, Vpc};
+use crate::constructs::kms::{EncryptionKey, KeyProps};
+use crate::constructs::network::{SubnetSelection, Vpc};
 use crate::template::Value;
 
 /// Days access logs are kept.
@@ -68,16 +69,9 @@ pub struct DataTier {
 /// The database the applications use.
 pub const DATABASE_NAME: &str = "integration";
 
-/// The deterministic name of the platform's bucket for `purpose` in `region`, as an `Fn::Sub` string
-/// (it holds the account ID), so that callers can add to it.
-pub fn bucket_name(app_name: &str, purpose: &str, region: &str) -> String {
-    format!("{app_name}-{purpose}-${{AWS::AccountId}}-{region}")
-}
-
-/// Builds the data tier of `region` (which has one) into the stack `stack_name`.
+/// Builds the data tier of `region` (which has one) into `stack`.
 pub(super) fn build(
-    app: &mut App,
-    stack_name: &str,
+    stack: &Stack,
     app_name: &str,
     vpc: &Vpc,
     groups: &SecurityGroups,
@@ -86,8 +80,8 @@ pub(super) fn build(
 ) -> Result<DataTier, PlatformError> {
     let config = region.data.as_ref().expect("the caller builds the data tier of regions that have one");
     // The primary region's CloudFront distribution logs into this region's access-log bucket.
-    let cloudfront_logs = region.role == RegionRole::Primary && region.compute.is_some();
-    let stack = app.stack_mut(stack_name).expect("the data stack exists");
+    let cloudfront_delivery = region.role == RegionRole::Primary && region.compute.is_some();
+    let stack_name = stack.name();
     add_region_mapping(
         stack,
         LOAD_BALANCER_ACCOUNTS,
@@ -103,24 +97,25 @@ pub(super) fn build(
         stack.region()
     ));
     let mut root = stack.root();
-    // The compute tier's log groups are encrypted with this key too, and CloudWatch Logs uses a key only
-    // when its key policy says so.
-    let key = EncryptionKey::new(
-        &mut root,
-        "DataKey",
-        &format!("Encrypts the data tier of {stack_name} and its region's service logs"),
-        vec![logs::key_grant()],
-    )?;
-    let bucket_name = |purpose: &str| Value::sub(bucket_name(app_name, purpose, &region.region));
+    // The compute tier's log groups are encrypted with this key too: each adds CloudWatch Logs' grant.
+    let key_props = KeyProps {
+        description: Some(format!("Encrypts the data tier of {stack_name} and its region's service logs")),
+        grants: vec![],
+    };
+    let key = EncryptionKey::new(&mut root, "DataKey", key_props)?;
+    let bucket_name = |purpose: &str| Some(Value::sub(bucket_name(app_name, purpose, &region.region)));
 
-    let access_logs = Bucket::access_log_bucket(
+    let access_logs = Bucket::access_logs(
         &mut root,
         "AccessLogsBucket",
-        bucket_name("access-logs"),
-        ACCESS_LOG_DAYS,
-        Some(Value::find_in_map(LOAD_BALANCER_ACCOUNTS, Value::region(), "AccountId")),
-        cloudfront_logs,
+        AccessLogBucketProps {
+            name: bucket_name("access-logs"),
+            expire_days: ACCESS_LOG_DAYS,
+            load_balancer_account: Some(Value::find_in_map(LOAD_BALANCER_ACCOUNTS, Value::region(), "AccountId")),
+            cloudfront_delivery,
+        },
     )?;
+    let logs_under = |prefix: &str| Some(AccessLogs { bucket: access_logs.clone(), prefix: prefix.into() });
     let documents = Bucket::new(
         &mut root,
         "DocumentsBucket",
@@ -129,7 +124,7 @@ pub(super) fn build(
             name: bucket_name("documents"),
             noncurrent_version_days: NONCURRENT_VERSION_DAYS,
             object_lock_days: None,
-            access_logs: Some(AccessLogs { bucket: &access_logs, prefix: "documents/".into() }),
+            access_logs: logs_under("documents/"),
         },
     )?;
     let audit_logs = Bucket::new(
@@ -140,7 +135,7 @@ pub(super) fn build(
             name: bucket_name("audit-logs"),
             noncurrent_version_days: config.audit_retention_days,
             object_lock_days: Some(config.audit_retention_days),
-            access_logs: Some(AccessLogs { bucket: &access_logs, prefix: "audit-logs/".into() }),
+            access_logs: logs_under("audit-logs/"),
         },
     )?;
     let queue = Queue::new(
@@ -153,12 +148,13 @@ pub(super) fn build(
             ..QueueProps::default()
         },
     )?;
-    let cache_auth_token =
-        Secret::generated(&mut root, "CacheAuthToken", &format!("Redis AUTH token of {stack_name}"), &key, 64)?;
-    let isolated = vpc.subnet_ids(SubnetTier::Isolated);
+    let token_props =
+        SecretProps { description: Some(format!("Redis AUTH token of {stack_name}")), length: 64, ..SecretProps::default() };
+    let cache_auth_token = Secret::new(&mut root, "CacheAuthToken", &key, token_props)?;
     let cache = RedisCluster::new(
         &mut root,
         "Cache",
+        vpc,
         &key,
         &cache_auth_token,
         RedisProps {
@@ -167,13 +163,14 @@ pub(super) fn build(
             shards: config.redis.shards,
             replicas_per_shard: config.redis.replicas_per_shard,
             snapshot_retention_days: config.redis.snapshot_retention_days,
-            subnet_ids: isolated.clone(),
-            security_group_ids: vec![groups.cache.group_id()],
+            subnets: SubnetSelection::ISOLATED,
+            security_groups: vec![groups.cache.clone()],
         },
     )?;
     let database = PostgresDatabase::new(
         &mut root,
         "Database",
+        vpc,
         &key,
         PostgresProps {
             engine_version: config.postgres.engine_version.clone(),
@@ -183,8 +180,8 @@ pub(super) fn build(
             backup_retention_days: config.postgres.backup_retention_days,
             database_name: DATABASE_NAME.into(),
             master_username: "platform_admin".into(),
-            subnet_ids: isolated,
-            security_group_ids: vec![groups.database.group_id()],
+            subnets: SubnetSelection::ISOLATED,
+            security_groups: vec![groups.database.clone()],
         },
     )?;
     Ok(DataTier { key, database, cache, cache_auth_token, queue, documents, audit_logs, access_logs })

@@ -7,23 +7,22 @@ use super::compute::Compute;
 use super::PlatformError;
 use crate::cfn::cloudwatch::alarm::AlarmStatistic;
 use crate::config::{ComputeConfig, LifecycleHook};
-use crate::construct::App;
+use crate::construct::Stack;
 use crate::constructs::compute::{BlueGreenDeployment, BlueGreenProps, DeploymentApplication, MetricAlarm};
 use crate::template::Value;
 
 /// The AppSpec template, embedded in the binary.
 const APPSPEC_TEMPLATE: &str = include_str!("../../templates/appspec.yaml.j2");
 
-/// Builds the CodeDeploy blue/green deployments of the HTTP services into the stack `stack_name`, with
-/// the alarms that roll them back, and writes each service's AppSpec beside the templates.
+/// Builds the CodeDeploy blue/green deployments of the HTTP services into `stack`, with the alarms that
+/// roll them back. Returns each service's AppSpec, by the path it is written to beside the templates.
 pub(super) fn build(
-    app: &mut App,
-    stack_name: &str,
+    stack: &Stack,
     compute: &Compute,
     config: &ComputeConfig,
     alarm_topic: &Value<String>,
-) -> Result<(), PlatformError> {
-    let stack = app.stack_mut(stack_name).expect("the deployments stack exists");
+) -> Result<Vec<(String, String)>, PlatformError> {
+    let stack_name = stack.name();
     stack.set_description(format!(
         "Deployments of {stack_name} ({}): CodeDeploy blue/green deployment groups of the HTTP services, with \
          automatic rollback on failure and on their error alarms.",
@@ -31,15 +30,16 @@ pub(super) fn build(
     ));
     let mut root = stack.root();
     let deployments = DeploymentApplication::new(&mut root, "Application")?;
-    for service in &compute.services {
+    let mut appspecs = Vec::new();
+    for (service, targets) in compute.blue_green() {
         let id = service.id;
         let errors = MetricAlarm::above(
             format!("{id}: target 5xx responses; stops and rolls back a blue/green deployment"),
             "AWS/ApplicationELB",
             "HTTPCode_Target_5XX_Count",
             vec![
-                ("LoadBalancer".into(), service.targets.load_balancer_full_name.clone()),
-                ("TargetGroup".into(), service.targets.blue.resource().attr_target_group_full_name()),
+                ("LoadBalancer".into(), targets.load_balancer_full_name.clone()),
+                ("TargetGroup".into(), targets.blue.resource().attr_target_group_full_name()),
             ],
             AlarmStatistic::Sum,
             10.0,
@@ -51,22 +51,23 @@ pub(super) fn build(
             &format!("{id}Deployment"),
             &deployments,
             BlueGreenProps {
-                cluster: compute.cluster_name.clone(),
-                service: service.service_name.clone(),
-                target_groups: [service.targets.blue.name(), service.targets.green.name()],
-                production_listener: service.targets.production_listener.clone(),
-                test_listener: service.targets.test_listener.clone(),
+                service: service.service.clone(),
+                target_groups: [targets.blue.clone(), targets.green.clone()],
+                production_listener: targets.production_listener.clone(),
+                test_listener: targets.test_listener.clone(),
                 deployment_config_name: config.deployment.traffic_shifting.deployment_config_name().to_owned(),
                 termination_wait_minutes: config.deployment.termination_wait_minutes,
                 rollback_alarms: vec![errors.ref_value()],
             },
         )?;
     }
-    for service in &compute.services {
-        let appspec = render_appspec(service.id, &service.container, service.port, &config.deployment.lifecycle_hooks)?;
-        app.add_artifact(format!("appspec/{}.yaml", service.id), appspec)?;
+    for (service, _) in compute.blue_green() {
+        let task = service.service.task();
+        let port = task.port().expect("a blue/green service serves a port");
+        let appspec = render_appspec(service.id, task.container_name(), port, &config.deployment.lifecycle_hooks)?;
+        appspecs.push((format!("appspec/{}.yaml", service.id), appspec));
     }
-    Ok(())
+    Ok(appspecs)
 }
 
 /// The AppSpec of one blue/green service, rendered from `templates/appspec.yaml.j2`.
@@ -83,7 +84,7 @@ pub fn render_appspec(
     }
     let hooks: Vec<Hook<'_>> =
         hooks.iter().map(|hook| Hook { event: format!("{:?}", hook.event), function: &hook.function }).collect();
-    super::render_template("appspec.yaml.j2", APPSPEC_TEMPLATE, minijinja::context! { service, container, port, hooks })
+    super::support::render_template("appspec.yaml.j2", APPSPEC_TEMPLATE, minijinja::context! { service, container, port, hooks })
 }
 
 #[cfg(test)]

@@ -11,65 +11,34 @@
 //!
 //! Hence the order: the primary data stack, then this stack, then every ingress stack.
 
-use super::data::bucket_name;
-use super::ingress::origin_name;
+use super::names::{bucket_name, origin_name, OriginVerification};
 use super::PlatformError;
 use crate::cfn::certificatemanager;
 use crate::cfn::certificatemanager::certificate::DomainValidationOption;
 use crate::cfn::cloudfront::distribution::DistributionConfigPriceClass;
 use crate::cfn::wafv2::web_acl::Scope as WafScope;
 use crate::config::{ComputeConfig, PriceClass};
-use crate::construct::App;
-use crate::constructs::data::Secret;
+use crate::construct::Stack;
+use crate::constructs::data::{Secret, SecretProps};
 use crate::constructs::edge::{Cdn, CdnOrigin, CdnProps, WebAcl, WebAclProps};
-use crate::constructs::kms::EncryptionKey;
-use crate::constructs::logs::{self, LogGroup};
+use crate::constructs::kms::{EncryptionKey, KeyProps};
+use crate::constructs::logs::{LogGroup, LogGroupProps, RetentionDays};
 use crate::template::{Output, Value};
-
-/// The region of everything CloudFront-scoped.
-pub const EDGE_REGION: &str = "us-east-1";
-
-/// Days the WAF logs are kept.
-const WAF_LOG_DAYS: u32 = 365;
 
 /// Length of the generated origin-verify value (letters and digits).
 const ORIGIN_VERIFY_LENGTH: i64 = 48;
 
-/// What the ingress stacks need from the edge: the header their public listeners require.
-#[derive(Debug, Clone)]
-pub struct OriginVerification {
-    /// The edge stack, which every ingress stack must follow.
-    pub stack_name: String,
-    /// The header's name.
-    pub header: String,
-    /// The secret's name, which resolves in every region with a compute tier.
-    pub secret_name: String,
-}
-
-impl OriginVerification {
-    /// The header's value, as a dynamic reference resolved at deploy time in the consuming stack.
-    pub fn value(&self) -> Value<String> {
-        Secret::value_by_name(&self.secret_name)
-    }
-}
-
-/// The name of the origin-verify secret.
-pub fn origin_verify_secret_name(app_name: &str) -> String {
-    format!("{app_name}/edge/origin-verify")
-}
-
 /// Builds the edge into its stack (in us-east-1) for the primary region `primary_region` and its
 /// compute config; `replica_regions` are the other regions whose ALBs require the header.
 pub(super) fn build(
-    app: &mut App,
+    stack: &Stack,
     verification: &OriginVerification,
     app_name: &str,
     primary_region: &str,
     config: &ComputeConfig,
     replica_regions: &[String],
 ) -> Result<(), PlatformError> {
-    let stack_name = verification.stack_name.as_str();
-    let stack = app.stack_mut(stack_name).expect("the edge stack exists");
+    let stack_name = stack.name();
     stack.set_description(format!(
         "Edge of {app_name}: the CloudFront distribution in front of the {primary_region} public ALB, its WAF web \
          ACL, the viewer certificate, DNS records for {}, and the origin-verify secret.",
@@ -78,21 +47,21 @@ pub(super) fn build(
     let domain = &config.domain;
     let edge = &config.edge;
     let mut root = stack.root();
-    let key = EncryptionKey::new(
-        &mut root,
-        "EdgeKey",
-        &format!("Encrypts the origin-verify secret and the WAF logs of {stack_name}"),
-        vec![logs::key_grant()],
-    )?;
-    let secret = Secret::generated_named(
-        &mut root,
-        "OriginVerifySecret",
-        &verification.secret_name,
-        &format!("Value of the {} header CloudFront adds and the public ALBs require", verification.header),
-        &key,
-        ORIGIN_VERIFY_LENGTH,
-        replica_regions,
-    )?;
+    let key_props = KeyProps {
+        description: Some(format!("Encrypts the origin-verify secret and the WAF logs of {stack_name}")),
+        grants: vec![],
+    };
+    let key = EncryptionKey::new(&mut root, "EdgeKey", key_props)?;
+    let secret_props = SecretProps {
+        description: Some(format!(
+            "Value of the {} header CloudFront adds and the public ALBs require",
+            verification.header
+        )),
+        length: ORIGIN_VERIFY_LENGTH,
+        name: Some(verification.secret_name.clone()),
+        replica_regions: replica_regions.to_vec(),
+    };
+    let secret = Secret::new(&mut root, "OriginVerifySecret", &key, secret_props)?;
 
     let certificate = root.add(
         "ViewerCertificate",
@@ -103,8 +72,8 @@ pub(super) fn build(
         ),
     )?;
     let metric_prefix = format!("{app_name}-edge");
-    let log_group =
-        LogGroup::named(&mut root, "WafLogs", format!("aws-waf-logs-{app_name}-edge"), WAF_LOG_DAYS, key.arn())?;
+    let log_props = LogGroupProps { retention: RetentionDays::ONE_YEAR, name: Some(format!("aws-waf-logs-{app_name}-edge")) };
+    let log_group = LogGroup::new(&mut root, "WafLogs", &key, log_props)?;
     let acl = WebAcl::new(
         &mut root,
         "WebAcl",

@@ -2,8 +2,9 @@
 //! pulls, logs, secrets, queue and key calls never leave the VPC.
 
 use super::security::SecurityGroups;
-use super::{add_region_mapping, PlatformError};
-use crate::construct::App;
+use super::support::add_region_mapping;
+use super::PlatformError;
+use crate::construct::Stack;
 use crate::constructs::network::{GatewayEndpoint, InterfaceEndpoint, Port, Vpc};
 use crate::template::Value;
 
@@ -31,16 +32,14 @@ const INTERFACE_ENDPOINTS: &[(&str, &str, bool)] = &[
     ("KmsEndpoint", "kms", false),
 ];
 
-/// Builds the endpoints into the stack `stack_name`; `key` is the region's key path in the config, for
+/// Builds the endpoints into `stack`; `key` is the region's key path in the config, for
 /// errors.
 pub(super) fn build(
-    app: &mut App,
-    stack_name: &str,
+    stack: &Stack,
     vpc: &Vpc,
     groups: &SecurityGroups,
     key: &str,
 ) -> Result<(), PlatformError> {
-    let stack = app.stack_mut(stack_name).expect("the endpoints stack exists");
     stack.set_description(format!(
         "VPC endpoints of {} ({}): an S3 gateway endpoint and interface endpoints for ECR, CloudWatch Logs, \
          Secrets Manager, SQS and KMS, each behind its own security group.",
@@ -66,9 +65,9 @@ pub(super) fn build(
         endpoints.push((InterfaceEndpoint::new(&mut stack.root(), id, vpc, service)?, *service, *kong_calls_it));
     }
     for (endpoint, service, kong_calls_it) in &endpoints {
-        endpoint.allow_from(app, &groups.services, &format!("Service tasks call {service} privately"))?;
+        endpoint.allow_from(&groups.services, &format!("Service tasks call {service} privately"))?;
         if *kong_calls_it {
-            endpoint.allow_from(app, &groups.kong, &format!("Kong tasks call {service} privately"))?;
+            endpoint.allow_from(&groups.kong, &format!("Kong tasks call {service} privately"))?;
         }
     }
     Ok(())

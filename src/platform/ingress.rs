@@ -5,7 +5,7 @@
 //! that load balancers (which keep their DNS names) outlive redeployments of the services.
 
 use super::data::DataTier;
-use super::edge::OriginVerification;
+use super::names::{internal_name, origin_name, OriginVerification};
 use super::security::{SecurityGroups, INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
 use super::PlatformError;
 use crate::cfn::certificatemanager;
@@ -13,11 +13,13 @@ use crate::cfn::certificatemanager::certificate::DomainValidationOption;
 use crate::cfn::route53;
 use crate::cfn::route53::record_set::AliasTarget;
 use crate::config::{ComputeConfig, ServiceConfig};
-use crate::construct::{App, ResourceRef, Scope};
+use crate::construct::{Scope, Stack};
 use crate::constructs::compute::{
-    ApplicationLoadBalancer, LoadBalancerProps, TargetGroup, TargetGroupProps, TEST_LISTENER_PORT,
+    ApplicationLoadBalancer, Exposure, LoadBalancerProps, RequiredHeader, TargetGroup, TargetGroupProps,
+    TEST_LISTENER_PORT,
 };
-use crate::constructs::network::{SubnetTier, Vpc};
+use crate::constructs::data::AccessLogs;
+use crate::constructs::network::{SecurityGroup, Vpc};
 use crate::template::Value;
 
 /// The internal ALB's test listener of the Webhook Receiver (the Integration Service's is 8443).
@@ -36,6 +38,8 @@ pub struct BlueGreenTargets {
     pub test_listener: Value<String>,
     /// The balancer's full name, for its CloudWatch metrics.
     pub load_balancer_full_name: Value<String>,
+    /// The test listener's logical ID.
+    test_listener_id: String,
 }
 
 /// What the compute stack needs from the ingress stack.
@@ -51,27 +55,69 @@ pub struct Ingress {
     pub internal_name: String,
 }
 
-/// The names the region's balancers answer to.
-pub fn origin_name(region: &str, domain: &str) -> String {
-    format!("origin-{region}.{domain}")
+/// A blue/green service's listener ports, and the header its production listener requires.
+#[derive(Debug, Clone)]
+struct Listeners {
+    production: i64,
+    test: i64,
+    required_header: Option<RequiredHeader>,
 }
 
-/// The internal ALB's name.
-pub fn internal_name(region: &str, domain: &str) -> String {
-    format!("internal-{region}.{domain}")
+/// How the blue/green target groups of the region are made: IP targets in the VPC, draining for the
+/// configured delay.
+#[derive(Debug, Clone, Copy)]
+struct TargetPairs<'a> {
+    vpc: &'a Vpc,
+    deregistration_delay_seconds: i64,
 }
 
-/// Builds the ingress into the stack `stack_name`.
+impl TargetPairs<'_> {
+    /// Adds `<id>Blue` and `<id>Green` for `service`, and the production and test listeners of
+    /// `balancer` forwarding to the blue one.
+    fn add(
+        &self,
+        root: &mut Scope,
+        id: &str,
+        balancer: &ApplicationLoadBalancer,
+        service: &ServiceConfig,
+        listeners: Listeners,
+    ) -> Result<BlueGreenTargets, PlatformError> {
+        let props = TargetGroupProps {
+            port: service.port,
+            health_check_path: service.health_check_path.clone(),
+            deregistration_delay_seconds: self.deregistration_delay_seconds,
+        };
+        let blue = TargetGroup::new(root, &format!("{id}Blue"), self.vpc, &props)?;
+        let green = TargetGroup::new(root, &format!("{id}Green"), self.vpc, &props)?;
+        let production_id = format!("{id}Production");
+        let production = match &listeners.required_header {
+            Some(header) => {
+                balancer.add_https_listener_requiring_header(root, &production_id, listeners.production, &blue, header)?
+            }
+            None => balancer.add_https_listener(root, &production_id, listeners.production, &blue)?,
+        };
+        let test = balancer.add_https_listener(root, &format!("{id}Test"), listeners.test, &blue)?;
+        Ok(BlueGreenTargets {
+            blue,
+            green,
+            production_listener: production.ref_value(),
+            test_listener: test.ref_value(),
+            load_balancer_full_name: balancer.full_name(),
+            test_listener_id: test.logical_id().to_owned(),
+        })
+    }
+}
+
+/// Builds the ingress into `stack`.
 pub(super) fn build(
-    app: &mut App,
-    stack_name: &str,
+    stack: &Stack,
     vpc: &Vpc,
     groups: &SecurityGroups,
     data: &DataTier,
     config: &ComputeConfig,
     verification: &OriginVerification,
 ) -> Result<Ingress, PlatformError> {
-    let stack = app.stack_mut(stack_name).expect("the ingress stack exists");
+    let stack_name = stack.name();
     let region = stack.region().to_owned();
     stack.set_description(format!(
         "Ingress of {stack_name} ({region}): the TLS certificate, the public ALB in front of Kong, the internal ALB \
@@ -95,76 +141,48 @@ pub(super) fn build(
             .validation_method("DNS")
             .domain_validation_options(validations),
     )?;
-    let balancer = |root: &mut Scope<'_>, id: &str, internet_facing: bool, tier: SubnetTier, group: Value<String>| {
-        ApplicationLoadBalancer::new(
-            root,
-            id,
-            LoadBalancerProps {
-                internet_facing,
-                // CloudFront reaches the origin over HTTPS only, and the group admits only that:
-                // an HTTP redirect listener could never be reached.
-                redirect_http: false,
-                subnet_ids: vpc.subnet_ids(tier),
-                security_group_id: group,
-                certificate_arn: certificate.ref_value(),
-                access_logs: (data.access_logs.name(), "alb".to_owned()),
-            },
-        )
+    let balancer = |root: &mut Scope, id: &str, exposure: Exposure, group: &SecurityGroup| {
+        let props = LoadBalancerProps {
+            exposure,
+            // CloudFront reaches the origin over HTTPS only, and the group admits only that: an HTTP
+            // redirect listener could never be reached.
+            redirect_http: false,
+            security_group: group.clone(),
+            certificate_arn: certificate.ref_value(),
+            access_logs: AccessLogs { bucket: data.access_logs.clone(), prefix: "alb".to_owned() },
+        };
+        ApplicationLoadBalancer::new(root, id, vpc, props)
     };
-    let public = balancer(&mut root, "PublicAlb", true, SubnetTier::Public, groups.alb.group_id())?;
-    let internal = balancer(&mut root, "InternalAlb", false, SubnetTier::PrivateApp, groups.internal_alb.group_id())?;
+    let public = balancer(&mut root, "PublicAlb", Exposure::InternetFacing, &groups.alb)?;
+    let internal = balancer(&mut root, "InternalAlb", Exposure::Internal, &groups.internal_alb)?;
 
-    let deregistration = config.deployment.deregistration_delay_seconds;
-    let mut test_listeners = Vec::new();
-    let mut targets = |root: &mut Scope<'_>,
-                       id: &str,
-                       balancer: &ApplicationLoadBalancer,
-                       service: &ServiceConfig,
-                       ports: (i64, i64),
-                       required_header: Option<(&str, Value<String>)>| {
-        let props = TargetGroupProps {
-            vpc_id: vpc.vpc_id(),
-            port: service.port,
-            health_check_path: service.health_check_path.clone(),
-            deregistration_delay_seconds: deregistration,
-        };
-        let blue = TargetGroup::new(root, &format!("{id}Blue"), &props)?;
-        let green = TargetGroup::new(root, &format!("{id}Green"), &props)?;
-        let production_id = format!("{id}Production");
-        let production: ResourceRef<_> = match required_header {
-            Some(header) => {
-                balancer.add_https_listener_requiring_header(root, &production_id, ports.0, &blue, header)?
-            }
-            None => balancer.add_https_listener(root, &production_id, ports.0, &blue)?,
-        };
-        let test = balancer.add_https_listener(root, &format!("{id}Test"), ports.1, &blue)?;
-        test_listeners.push(test.logical_id().to_owned());
-        Ok::<_, PlatformError>(BlueGreenTargets {
-            blue,
-            green,
-            production_listener: production.ref_value(),
-            test_listener: test.ref_value(),
-            load_balancer_full_name: balancer.resource().attr_load_balancer_full_name(),
-        })
-    };
+    let pairs = TargetPairs { vpc, deregistration_delay_seconds: config.deployment.deregistration_delay_seconds };
     // Only requests that came through CloudFront (they carry its secret header) reach Kong.
-    let origin_header = (verification.header.as_str(), verification.value());
-    let kong = targets(&mut root, "Kong", &public, &config.kong, (443, TEST_LISTENER_PORT), Some(origin_header))?;
-    let integration = targets(
+    let origin_header = RequiredHeader { name: verification.header.clone(), value: verification.value() };
+    let kong = pairs.add(
+        &mut root,
+        "Kong",
+        &public,
+        &config.kong,
+        Listeners { production: 443, test: TEST_LISTENER_PORT, required_header: Some(origin_header) },
+    )?;
+    let integration = pairs.add(
         &mut root,
         "Integration",
         &internal,
         &config.integration_service,
-        (i64::from(INTEGRATION_LISTENER_PORT), TEST_LISTENER_PORT),
-        None,
+        Listeners { production: i64::from(INTEGRATION_LISTENER_PORT), test: TEST_LISTENER_PORT, required_header: None },
     )?;
-    let webhook = targets(
+    let webhook = pairs.add(
         &mut root,
         "Webhook",
         &internal,
         &config.webhook_receiver,
-        (i64::from(WEBHOOK_LISTENER_PORT), WEBHOOK_TEST_LISTENER_PORT),
-        None,
+        Listeners {
+            production: i64::from(WEBHOOK_LISTENER_PORT),
+            test: WEBHOOK_TEST_LISTENER_PORT,
+            required_header: None,
+        },
     )?;
 
     let internal_name = internal_name(&region, &domain.name);
@@ -179,8 +197,9 @@ pub(super) fn build(
                 .alias_target(AliasTarget::new(balancer.dns_name(), balancer.canonical_hosted_zone_id())),
         )?;
     }
-    for id in test_listeners {
-        stack.resource_mut(&id).expect("the listener was just added").suppress(
+    for targets in [&kong, &integration, &webhook] {
+        let id = targets.test_listener_id.as_str();
+        stack.resource_json_mut(id).expect("the listener was just added").suppress(
             "CS005",
             "a blue/green test listener: only the deployment's lifecycle-hook functions call it, and no hook \
              is deployed yet (the release path adds them with their security group)",

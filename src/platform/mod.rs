@@ -14,30 +14,36 @@ mod deployments;
 mod edge;
 mod endpoints;
 mod ingress;
+mod kong;
+mod names;
 mod network;
 mod operations;
 mod scaling;
 mod security;
+mod support;
 #[cfg(test)]
 mod test_support;
 
 pub use compute::APP_DATABASE_USER;
-pub use data::{bucket_name, DataTier};
+pub use data::DataTier;
 pub use deployments::render_appspec;
-pub use edge::{origin_verify_secret_name, OriginVerification, EDGE_REGION};
-pub use ingress::{internal_name, origin_name, BlueGreenTargets, Ingress};
+pub use ingress::{BlueGreenTargets, Ingress};
+pub use names::{
+    bucket_name, internal_name, origin_name, origin_verify_secret_name, stack_name, OriginVerification, EDGE_REGION,
+};
 pub use scaling::{IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
 
-use crate::config::{PlatformConfig, RegionConfig, RegionRole};
-use indexmap::IndexMap;
-
-use crate::construct::{pascal_case, App, ConstructError, Stack};
-use crate::template::Mapping;
-use security::ChainPorts;
+use crate::config::{ComputeConfig, PlatformConfig, RegionRole};
+use crate::construct::{App, ConstructError};
+use crate::constructs::network::Vpc;
+use data::DataTier as Data;
+use security::{ChainPorts, SecurityGroups};
+use support::RegionStacks;
 
 /// Why the platform could not be built from a config.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlatformError {
     /// A config value that cannot be built, named by its key path.
     #[error("{key}: {message}")]
@@ -67,93 +73,101 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
     let verification = origin_verification(config);
     for (index, region) in config.regions.iter().enumerate() {
         let key = format!("regions[{index}]");
-        let network_stack = add_region_stack(&mut app, config, region, "Network")?;
-        let network_name = network_stack.name().to_owned();
-        let vpc = network::build(network_stack, &region.network, &key)?;
-        let ports = region.compute.as_ref().map_or_else(ChainPorts::default, |compute| ChainPorts {
-            kong: compute.kong.port,
-            services: vec![compute.integration_service.port, compute.webhook_receiver.port],
-        });
-        let groups = security::build(&mut app, &network_name, &vpc, &ports)?;
-        if region.network.endpoints {
-            let endpoints_name = add_region_stack(&mut app, config, region, "Endpoints")?.name().to_owned();
-            endpoints::build(&mut app, &endpoints_name, &vpc, &groups, &key)?;
-        }
-        if let Some(data_config) = &region.data {
-            let data_name = add_region_stack(&mut app, config, region, "Data")?.name().to_owned();
-            let data = data::build(&mut app, &data_name, &config.app, &vpc, &groups, region, &key)?;
-            let mut tiers = None;
-            if let (Some(compute_config), Some(verification)) = (&region.compute, &verification) {
-                if region.role == RegionRole::Primary {
-                    let edge_stack = add_stack_in(&mut app, config, region, "Edge", EDGE_REGION)?;
-                    edge_stack.add_dependency(&data_name);
-                    let replicas = replica_regions(config);
-                    edge::build(&mut app, verification, &config.app, &region.region, compute_config, &replicas)?;
-                }
-                let ingress_stack = add_region_stack(&mut app, config, region, "Ingress")?;
-                ingress_stack.add_dependency(&verification.stack_name);
-                let ingress_name = ingress_stack.name().to_owned();
-                let ingress =
-                    ingress::build(&mut app, &ingress_name, &vpc, &groups, &data, compute_config, verification)?;
-                security::admit_cloudfront(&mut app, &ingress_name, &groups, &key)?;
-                let compute_stack = add_region_stack(&mut app, config, region, "Compute")?;
-                // Its tasks pull images, write logs and read secrets through the endpoints: they must
-                // exist before the first task starts, though nothing is imported from them.
-                compute_stack.add_dependency(stack_name(config, region, "Endpoints"));
-                let compute_name = compute_stack.name().to_owned();
-                let compute = compute::build(&mut app, &compute_name, &vpc, &groups, &data, &ingress, compute_config)?;
-                let scaling_name = add_region_stack(&mut app, config, region, "Scaling")?.name().to_owned();
-                scaling::build(&mut app, &scaling_name, &compute, &data.queue, compute_config)?;
-                tiers = Some((ingress, compute, compute_config));
-            }
-            let operations_name = add_region_stack(&mut app, config, region, "Operations")?.name().to_owned();
-            let watched = tiers.as_ref().map(|(ingress, compute, _)| operations::Watched { compute, ingress });
-            let operations =
-                operations::build(&mut app, &operations_name, &data, &data_config.redis, watched, &region.monitoring)?;
-            if let Some((_, compute, compute_config)) = &tiers {
-                let deployments_name = add_region_stack(&mut app, config, region, "Deployments")?.name().to_owned();
-                deployments::build(&mut app, &deployments_name, compute, compute_config, &operations.alarm_topic)?;
-            }
-        }
+        build_region(&mut app, RegionStacks { config, region }, &key, verification.as_ref())?;
     }
     Ok(app)
 }
 
-/// Renders the minijinja template `source` (embedded from `templates/<file>`) with `context`, keeping
-/// its trailing newline; an error names the template file.
-fn render_template(file: &'static str, source: &str, context: minijinja::Value) -> Result<String, PlatformError> {
-    let mut environment = minijinja::Environment::new();
-    environment.set_keep_trailing_newline(true);
-    environment
-        .add_template(file, source)
-        .and_then(|()| environment.get_template(file))
-        .and_then(|template| template.render(context))
-        .map_err(|error| PlatformError::Template { template: format!("templates/{file}"), message: error.to_string() })
+/// Builds one region role's stacks, in deploy order; `key` is its config key path, for errors.
+fn build_region(
+    app: &mut App,
+    stacks: RegionStacks<'_>,
+    key: &str,
+    verification: Option<&OriginVerification>,
+) -> Result<(), PlatformError> {
+    let region = stacks.region;
+    let network_stack = stacks.add(app, "Network")?;
+    let vpc = network::build(&network_stack, &region.network, key)?;
+    let ports = region.compute.as_ref().map_or_else(ChainPorts::default, |compute| ChainPorts {
+        kong: compute.kong.port,
+        services: vec![compute.integration_service.port, compute.webhook_receiver.port],
+    });
+    let groups = security::build(&network_stack, &vpc, &ports)?;
+    let endpoints_stack = match region.network.endpoints {
+        true => {
+            let stack = stacks.add(app, "Endpoints")?;
+            endpoints::build(&stack, &vpc, &groups, key)?;
+            Some(stack)
+        }
+        false => None,
+    };
+    let Some(data_config) = &region.data else { return Ok(()) };
+    let data_stack = stacks.add(app, "Data")?;
+    let data = data::build(&data_stack, &stacks.config.app, &vpc, &groups, region, key)?;
+
+    let mut served = None;
+    if let (Some(compute_config), Some(verification)) = (&region.compute, verification) {
+        if region.role == RegionRole::Primary {
+            let edge_stack = stacks.add_in(app, "Edge", EDGE_REGION)?;
+            edge_stack.add_dependency(data_stack.name());
+            let replicas = replica_regions(stacks.config);
+            edge::build(&edge_stack, verification, &stacks.config.app, &region.region, compute_config, &replicas)?;
+        }
+        let tier = Tier { vpc: &vpc, groups: &groups, data: &data, config: compute_config };
+        let (ingress, compute) = build_compute(app, stacks, tier, verification, key, endpoints_stack.as_ref())?;
+        served = Some((ingress, compute, compute_config));
+    }
+
+    let operations_stack = stacks.add(app, "Operations")?;
+    let watched = served.as_ref().map(|(ingress, compute, _)| operations::Watched { compute, ingress });
+    let operations = operations::build(&operations_stack, &data, &data_config.redis, watched, &region.monitoring)?;
+    if let Some(script) = operations.database_users_script.clone() {
+        app.add_artifact(format!("database-users/{}.sh", operations_stack.name()), script)?;
+    }
+    if let Some((_, compute, compute_config)) = &served {
+        let deployments_stack = stacks.add(app, "Deployments")?;
+        for (path, appspec) in deployments::build(&deployments_stack, compute, compute_config, &operations.alarm_topic)? {
+            app.add_artifact(path, appspec)?;
+        }
+    }
+    Ok(())
 }
 
-/// Adds a per-region lookup table as the mapping `name` (`<region>: {<value_key>: <value>}`), after
-/// checking that the stack's region is in it; `key` is the region's config key path, for the error.
-fn add_region_mapping(
-    stack: &mut Stack,
-    name: &str,
-    value_key: &str,
-    table: &[(&str, &str)],
+/// What a region's serving tier is built on.
+#[derive(Debug, Clone, Copy)]
+struct Tier<'a> {
+    vpc: &'a Vpc,
+    groups: &'a SecurityGroups,
+    data: &'a Data,
+    config: &'a ComputeConfig,
+}
+
+/// Builds the ingress, compute and scaling stacks of a region that serves requests.
+fn build_compute(
+    app: &mut App,
+    stacks: RegionStacks<'_>,
+    tier: Tier<'_>,
+    verification: &OriginVerification,
     key: &str,
-    what: &str,
-) -> Result<(), PlatformError> {
-    let region = stack.region().to_owned();
-    if !table.iter().any(|(known, _)| *known == region) {
-        return Err(PlatformError::Config {
-            key: format!("{key}.region"),
-            message: format!("no {what} is known for {region}"),
-        });
+    endpoints_stack: Option<&crate::construct::Stack>,
+) -> Result<(Ingress, compute::Compute), PlatformError> {
+    let ingress_stack = stacks.add(app, "Ingress")?;
+    ingress_stack.add_dependency(&verification.stack_name);
+    let ingress = ingress::build(&ingress_stack, tier.vpc, tier.groups, tier.data, tier.config, verification)?;
+    security::admit_cloudfront(&ingress_stack, tier.groups, key)?;
+
+    let compute_stack = stacks.add(app, "Compute")?;
+    // Its tasks pull images, write logs and read secrets through the endpoints: they must exist before
+    // the first task starts, though nothing is imported from them.
+    if let Some(endpoints) = endpoints_stack {
+        compute_stack.add_dependency(endpoints.name());
     }
-    let mapping: Mapping = table
-        .iter()
-        .map(|(region, value)| ((*region).to_owned(), IndexMap::from([(value_key.to_owned(), (*value).into())])))
-        .collect();
-    stack.add_mapping(name, mapping)?;
-    Ok(())
+    let compute = compute::build(&compute_stack, tier.vpc, tier.groups, tier.data, &ingress, tier.config)?;
+    app.add_artifact(format!("kong/{}.yml", compute_stack.name()), compute.kong_config.clone())?;
+
+    let scaling_stack = stacks.add(app, "Scaling")?;
+    scaling::build(&scaling_stack, &compute, &tier.data.queue, tier.config)?;
+    Ok((ingress, compute))
 }
 
 /// The origin verification of the edge, when the primary region has a compute tier for it to front.
@@ -176,40 +190,6 @@ fn replica_regions(config: &PlatformConfig) -> Vec<String> {
         .filter(|region| region.compute.is_some() && region.region != EDGE_REGION)
         .map(|region| region.region.clone())
         .collect()
-}
-
-/// The name of a region role's stack of one tier: `<App>-<Role>-<Tier>`.
-fn stack_name(config: &PlatformConfig, region: &RegionConfig, tier: &str) -> String {
-    format!("{}-{}-{tier}", pascal_case(&config.app), region.role.stack_segment())
-}
-
-/// Adds a stack of one tier in one region, named and tagged the platform's way.
-fn add_region_stack<'a>(
-    app: &'a mut App,
-    config: &PlatformConfig,
-    region: &RegionConfig,
-    tier: &str,
-) -> Result<&'a mut Stack, PlatformError> {
-    add_stack_in(app, config, region, tier, &region.region)
-}
-
-/// Adds a stack of one tier of a region role, deployed to `region_code` (which differs from the role's
-/// region for global resources that AWS keeps in us-east-1).
-fn add_stack_in<'a>(
-    app: &'a mut App,
-    config: &PlatformConfig,
-    region: &RegionConfig,
-    tier: &str,
-    region_code: &str,
-) -> Result<&'a mut Stack, PlatformError> {
-    let name = stack_name(config, region, tier);
-    let stack = app.add_stack(&name, region_code)?;
-    stack.add_tag("app", &config.app);
-    stack.add_tag("region-role", region.role.tag_value());
-    for (key, value) in &config.tags {
-        stack.add_tag(key, value);
-    }
-    Ok(stack)
 }
 
 #[cfg(test)]

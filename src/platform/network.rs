@@ -6,10 +6,11 @@ use crate::construct::Stack;
 use crate::constructs::network::{
     FlowLogTrafficType, FlowLogsProps, NatGatewayPlacement, NetworkError, SubnetTier, TierRequest, Vpc, VpcProps,
 };
+use crate::constructs::logs::RetentionDays;
 use crate::template::Value;
 
 /// Builds the network into `stack`; `key` is the region's key path in the config, for errors.
-pub(super) fn build(stack: &mut Stack, network: &NetworkConfig, key: &str) -> Result<Vpc, PlatformError> {
+pub(super) fn build(stack: &Stack, network: &NetworkConfig, key: &str) -> Result<Vpc, PlatformError> {
     stack.set_description(format!(
         "Network of {} ({}): a VPC over {} availability zones with public, private-app and isolated subnets, \
          NAT gateways and encrypted flow logs.",
@@ -17,7 +18,7 @@ pub(super) fn build(stack: &mut Stack, network: &NetworkConfig, key: &str) -> Re
         stack.region(),
         network.az_count
     ));
-    let vpc = Vpc::new(&mut stack.root(), "Vpc", vpc_props(network)).map_err(|error| match error {
+    let vpc = Vpc::new(&mut stack.root(), "Vpc", vpc_props(network, key)?).map_err(|error| match error {
         NetworkError::Construct(error) => PlatformError::Construct(error),
         NetworkError::Plan(plan) => PlatformError::Config {
             key: match plan.tier {
@@ -31,26 +32,26 @@ pub(super) fn build(stack: &mut Stack, network: &NetworkConfig, key: &str) -> Re
         }
     })?;
 
-    stack.export_value("VpcId", &vpc.vpc_id(), "The VPC ID")?;
-    stack.export_value("VpcCidrBlock", &vpc.resource().get_att::<String>("CidrBlock"), "The VPC's IPv4 block")?;
+    stack.export_value("VpcId", &vpc.vpc_id().value(), "The VPC ID")?;
+    stack.export_value("VpcCidrBlock", &vpc.cidr_block(), "The VPC's IPv4 block")?;
     for (tier, output_id) in [
         (SubnetTier::Public, "PublicSubnetIds"),
         (SubnetTier::PrivateApp, "PrivateAppSubnetIds"),
         (SubnetTier::Isolated, "IsolatedSubnetIds"),
     ] {
-        let ids = Value::join(",", vpc.subnet_ids(tier));
+        let ids = Value::join(",", vpc.select_subnets(tier));
         stack.export_value(output_id, &ids, &format!("Comma-separated {tier} subnet IDs, in AZ order"))?;
     }
     Ok(vpc)
 }
 
-fn vpc_props(network: &NetworkConfig) -> VpcProps {
+fn vpc_props(network: &NetworkConfig, key: &str) -> Result<VpcProps, PlatformError> {
     let request = |tier, config: &SubnetTierConfig| TierRequest {
         tier,
         prefix_length: config.prefix_length,
         cidrs: config.cidrs.clone(),
     };
-    VpcProps {
+    Ok(VpcProps {
         cidr: network.vpc_cidr,
         az_count: usize::from(network.az_count),
         nat_gateways: match network.nat_gateways {
@@ -63,14 +64,17 @@ fn vpc_props(network: &NetworkConfig) -> VpcProps {
             request(SubnetTier::Isolated, &network.subnets.isolated),
         ],
         flow_logs: Some(FlowLogsProps {
-            retention_days: network.flow_logs.retention_days,
+            retention: RetentionDays::new(network.flow_logs.retention_days).map_err(|error| PlatformError::Config {
+                key: format!("{key}.network.flowLogs.retentionDays"),
+                message: error.to_string(),
+            })?,
             traffic: match network.flow_logs.traffic_type {
                 TrafficType::All => FlowLogTrafficType::All,
                 TrafficType::Accept => FlowLogTrafficType::Accept,
                 TrafficType::Reject => FlowLogTrafficType::Reject,
             },
         }),
-    }
+    })
 }
 
 /// The config key of a subnet tier.

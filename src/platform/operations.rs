@@ -10,7 +10,6 @@
 
 use serde_json::json;
 
-use indexmap::IndexMap;
 
 use super::compute::{Compute, APP_DATABASE_USER};
 use super::data::DataTier;
@@ -21,9 +20,8 @@ use crate::cfn::cloudwatch::alarm::{
     AlarmComparisonOperator, AlarmStatistic, AlarmTreatMissingData, Dimension, Metric, MetricDataQuery, MetricStat,
 };
 use crate::config::{MonitoringConfig, RedisConfig};
-use crate::construct::{App, ConstructError, ResourceRef, Scope};
-use crate::constructs::compute::{ContainerImage, FargateTaskDefinition, MetricAlarm, TaskProps};
-use crate::constructs::iam::Statement;
+use crate::construct::{Stack, ConstructError, ResourceRef, Scope};
+use crate::constructs::compute::{ContainerImage, ContainerSecret, FargateTaskDefinition, MetricAlarm, TaskProps};
 use crate::constructs::monitoring::{AlarmTopic, Subscriber};
 use crate::template::{Output, Value};
 
@@ -38,6 +36,8 @@ const DATABASE_USER_SCRIPT: &str = include_str!("../../templates/create-database
 #[derive(Debug, Clone)]
 pub(super) struct Operations {
     pub alarm_topic: Value<String>,
+    /// The script that runs the database-user task, when the region has one.
+    pub database_users_script: Option<String>,
 }
 
 /// The compute tier, as the operations stack watches it.
@@ -47,16 +47,15 @@ pub(super) struct Watched<'a> {
     pub ingress: &'a Ingress,
 }
 
-/// Builds the operations stack `stack_name` for a region's data tier and, when it has one, its compute.
+/// Builds the operations stack for a region's data tier and, when it has one, its compute.
 pub(super) fn build(
-    app: &mut App,
-    stack_name: &str,
+    stack: &Stack,
     data: &DataTier,
     redis: &RedisConfig,
     watched: Option<Watched<'_>>,
     monitoring: &MonitoringConfig,
 ) -> Result<Operations, PlatformError> {
-    let stack = app.stack_mut(stack_name).expect("the operations stack exists");
+    let stack_name = stack.name();
     stack.set_description(format!(
         "Operations of {stack_name} ({}): the encrypted alarm topic, alarms on the data tier, load balancers and \
          services, a dashboard, and the one-off task creating the applications' database user.",
@@ -73,12 +72,12 @@ pub(super) fn build(
     let t = &monitoring.thresholds;
     let mut alarms = Vec::new();
     type Alarms = Vec<(String, ResourceRef<cloudwatch::Alarm>)>;
-    let add = |alarms: &mut Alarms, root: &mut Scope<'_>, id: &str, title: &str, alarm: MetricAlarm| {
+    let add = |alarms: &mut Alarms, root: &mut Scope, id: &str, title: &str, alarm: MetricAlarm| {
         alarms.push((title.to_owned(), alarm.add(root, id, notify())?));
         Ok::<(), ConstructError>(())
     };
 
-    let dlq = vec![("QueueName".to_owned(), data.queue.dead_letter_name())];
+    let dlq = vec![("QueueName".to_owned(), data.queue.dead_letter_name().expect("the data tier's queue has one"))];
     let work_queue = vec![("QueueName".to_owned(), data.queue.name())];
     add(
         &mut alarms,
@@ -209,8 +208,11 @@ pub(super) fn build(
                 )?;
             }
         }
-        let cluster = watched.compute.cluster_name.clone();
-        for service in &watched.compute.running {
+        for service in &watched.compute.services {
+            let dimensions = vec![
+                ("ClusterName".into(), service.service.cluster().name().value()),
+                ("ServiceName".into(), service.service.name()),
+            ];
             add(
                 &mut alarms,
                 &mut root,
@@ -220,7 +222,7 @@ pub(super) fn build(
                     format!("{} runs fewer than its minimum of {} tasks", service.id, service.min),
                     "ECS/ContainerInsights",
                     "RunningTaskCount",
-                    vec![("ClusterName".into(), cluster.clone()), ("ServiceName".into(), service.service_name.clone())],
+                    dimensions,
                     AlarmStatistic::Minimum,
                     service.min as f64,
                     3,
@@ -235,30 +237,28 @@ pub(super) fn build(
     }
 
     dashboard(&mut root, stack_name, &alarms)?;
+    let mut script = None;
     if let (Some(task), Some(watched)) = (database_users, &watched) {
-        let stack = app.stack_mut(stack_name).expect("the operations stack exists");
         let region = stack.region().to_owned();
         stack.add_output(
             "DatabaseUsersTaskDefinition",
             Output::new(&task.resource().ref_value())
                 .description(format!("Creates the database user {APP_DATABASE_USER}: run it once")),
         )?;
-        let script = render_database_user_script(&region, &watched.compute.stack_name, stack_name)?;
-        app.add_artifact(format!("database-users/{stack_name}.sh"), script)?;
+        script = Some(render_database_user_script(&region, &watched.compute.stack_name, stack_name)?);
     }
-    Ok(Operations { alarm_topic: topic.arn() })
+    Ok(Operations { alarm_topic: topic.arn(), database_users_script: script })
 }
 
 /// The one-off task that creates [`APP_DATABASE_USER`] with the `rds_iam` role. It alone reads the
 /// master credentials, at its start, so RDS rotating them never affects a running service. Idempotent:
 /// running it again only re-grants.
 fn database_users_task(
-    root: &mut Scope<'_>,
+    root: &mut Scope,
     data: &DataTier,
     image: ContainerImage,
 ) -> Result<FargateTaskDefinition, PlatformError> {
-    let master = data.database.master_secret_arn();
-    let field = |name: &str| Value::sub_with(format!("${{Secret}}:{name}::"), [("Secret", master.clone())]);
+    let master = data.database.secret();
     let user = APP_DATABASE_USER;
     let sql = format!(
         "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN CREATE ROLE {user} LOGIN; \
@@ -266,41 +266,15 @@ fn database_users_task(
          GRANT USAGE, CREATE ON SCHEMA public TO {user};",
         db = super::data::DATABASE_NAME
     );
-    let reads = vec![
-        Statement::allow(["secretsmanager:GetSecretValue"]).resource(master.clone()),
-        Statement::allow(["kms:Decrypt"]).resource(data.key.arn()).condition(
-            "StringEquals",
-            "kms:ViaService",
-            Value::sub("secretsmanager.${AWS::Region}.amazonaws.com"),
-        ),
-    ];
-    Ok(FargateTaskDefinition::new(
-        root,
-        "DatabaseUsers",
-        TaskProps {
-            image,
-            port: None,
-            cpu: 256,
-            memory: 512,
-            health_check: None,
-            command: vec!["psql".into(), "--no-psqlrc".into(), "--set=ON_ERROR_STOP=1".into(), "--command".into(), sql],
-            environment: [
-                ("PGHOST", data.database.endpoint_address()),
-                ("PGDATABASE", Value::from(super::data::DATABASE_NAME)),
-                ("PGSSLMODE", Value::from("require")),
-            ]
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
-            .collect(),
-            secrets: IndexMap::from([
-                ("PGUSER".to_owned(), field("username")),
-                ("PGPASSWORD".to_owned(), field("password")),
-            ]),
-            secret_read_statements: reads,
-            scratch_paths: vec!["/tmp".into()],
-            log_key_arn: data.key.arn(),
-        },
-    )?)
+    let props = TaskProps::new(image, &data.key)
+        .command(["psql", "--no-psqlrc", "--set=ON_ERROR_STOP=1", "--command", &sql])
+        .env("PGHOST", data.database.endpoint_address())
+        .env("PGDATABASE", super::data::DATABASE_NAME)
+        .env("PGSSLMODE", "require")
+        .secret("PGUSER", ContainerSecret::from_secret(&master, "username"))
+        .secret("PGPASSWORD", ContainerSecret::from_secret(&master, "password"))
+        .scratch("/tmp");
+    Ok(FargateTaskDefinition::new(root, "DatabaseUsers", props)?)
 }
 
 /// The script that runs the database-user task once, rendered from
@@ -311,7 +285,7 @@ fn render_database_user_script(
     compute_stack: &str,
     operations_stack: &str,
 ) -> Result<String, PlatformError> {
-    super::render_template(
+    super::support::render_template(
         "create-database-user.sh.j2",
         DATABASE_USER_SCRIPT,
         minijinja::context! { region, compute_stack, operations_stack, user => APP_DATABASE_USER },
@@ -337,7 +311,7 @@ fn cache_nodes(data: &DataTier, redis: &RedisConfig) -> Vec<Value<String>> {
 /// follows whichever node is primary after a failover.
 #[allow(clippy::too_many_arguments)]
 fn busiest_node_alarm(
-    root: &mut Scope<'_>,
+    root: &mut Scope,
     id: &str,
     title: &str,
     nodes: &[Value<String>],
@@ -381,7 +355,7 @@ fn busiest_node_alarm(
 
 /// A dashboard with one graph per alarm (the alarm's own metric and threshold), two graphs a row.
 fn dashboard(
-    root: &mut Scope<'_>,
+    root: &mut Scope,
     stack_name: &str,
     alarms: &[(String, ResourceRef<cloudwatch::Alarm>)],
 ) -> Result<(), ConstructError> {

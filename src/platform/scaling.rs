@@ -9,11 +9,11 @@
 //!
 //! Kept apart from the operations stack so that both stay under the inline template size limit.
 
-use super::compute::{Compute, RunningService};
+use super::compute::{Compute, PlatformService};
 use super::PlatformError;
 use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Dimension, Metric, MetricDataQuery, MetricStat};
 use crate::config::ComputeConfig;
-use crate::construct::{App, ConstructError, Scope};
+use crate::construct::{Stack, ConstructError, Scope};
 use crate::constructs::compute::{idle_alarm, MetricAlarm, ServiceScaling, Step, TargetGroup, CPU_TARGET_PERCENT};
 use crate::constructs::data::Queue;
 use crate::template::Value;
@@ -24,15 +24,14 @@ pub const QUEUE_DEPTH_THRESHOLD: f64 = 500.0;
 /// CPU (percent) under which a service with no work counts as idle.
 pub const IDLE_CPU_PERCENT: i64 = 20;
 
-/// Builds the autoscaling of every service of `compute` into the stack `stack_name`.
+/// Builds the autoscaling of every service of `compute` into `stack`.
 pub(super) fn build(
-    app: &mut App,
-    stack_name: &str,
+    stack: &Stack,
     compute: &Compute,
     queue: &Queue,
     config: &ComputeConfig,
 ) -> Result<(), PlatformError> {
-    let stack = app.stack_mut(stack_name).expect("the scaling stack exists");
+    let stack_name = stack.name();
     stack.set_description(format!(
         "Autoscaling of {stack_name} ({}): CPU > 70% adds tasks, queue depth > 500 adds workers, and each service \
          loses a task only after 10 idle minutes.",
@@ -40,8 +39,8 @@ pub(super) fn build(
     ));
     let mut root = stack.root();
     let work_queue = vec![("QueueName".to_owned(), queue.name())];
-    for service in &compute.running {
-        scale(&mut root, &compute.cluster_name, service, &work_queue, config)?;
+    for service in &compute.services {
+        scale(&mut root, service, &work_queue, config)?;
     }
     Ok(())
 }
@@ -49,55 +48,37 @@ pub(super) fn build(
 /// Registers one service for autoscaling: CPU > 70% adds tasks and never removes them, the worker
 /// also scales out on queue depth, and one idle alarm per service is the only way down.
 fn scale(
-    root: &mut Scope<'_>,
-    cluster: &Value<String>,
-    service: &RunningService,
+    root: &mut Scope,
+    service: &PlatformService,
     work_queue: &[(String, Value<String>)],
     config: &ComputeConfig,
 ) -> Result<(), ConstructError> {
     let id = service.id;
-    let scaling = ServiceScaling::new(
-        root,
-        &format!("{id}Scaling"),
-        cluster.clone(),
-        service.service_name.clone(),
-        service.min,
-        service.max,
-    )?;
+    let scaling = ServiceScaling::for_service(root, &format!("{id}Scaling"), &service.service, service.min, service.max)?;
     scaling.scale_out_on_cpu(root, &format!("{id}CpuScaleOut"), CPU_TARGET_PERCENT)?;
-    let dimensions = |pairs: &[(String, Value<String>)]| -> Vec<Dimension> {
-        pairs.iter().map(|(name, value)| Dimension::new(name.as_str(), value.clone())).collect()
-    };
-    let metric = |id: &str, namespace: &str, name: &str, dims: Vec<Dimension>, stat: &str| {
-        MetricDataQuery::new(id)
-            .metric_stat(MetricStat::new(
-                Metric::new().namespace(namespace).metric_name(name).dimensions(dims),
-                60,
-                stat,
-            ))
-            .return_data(false)
-    };
-    let service_dims =
-        vec![("ClusterName".to_owned(), cluster.clone()), ("ServiceName".to_owned(), service.service_name.clone())];
-    let cpu = metric("cpu", "AWS/ECS", "CPUUtilization", dimensions(&service_dims), "Average");
+    let service_dims = vec![
+        ("ClusterName".to_owned(), service.service.cluster().name().value()),
+        ("ServiceName".to_owned(), service.service.name()),
+    ];
+    let cpu = metric("cpu", Metric::new().namespace("AWS/ECS").metric_name("CPUUtilization"), &service_dims, "Average");
     let scale_in = scaling.step_policy(root, &format!("{id}IdleScaleIn"), &[Step { from: 0, change: -1 }], 300)?;
-    let (description, queries, expression) = match &service.targets {
+    let idle = match &service.targets {
         Some(targets) => {
             let requests = |query: &str, group: &TargetGroup| {
                 let pairs = vec![
                     ("LoadBalancer".to_owned(), targets.load_balancer_full_name.clone()),
                     ("TargetGroup".to_owned(), group.resource().attr_target_group_full_name()),
                 ];
-                metric(query, "AWS/ApplicationELB", "RequestCount", dimensions(&pairs), "Sum")
+                metric(query, Metric::new().namespace("AWS/ApplicationELB").metric_name("RequestCount"), &pairs, "Sum")
             };
-            (
-                format!(
+            IdleRule {
+                description: format!(
                     "{id} served no request and stayed under {IDLE_CPU_PERCENT}% CPU for 10 minutes: remove a task"
                 ),
-                vec![cpu, requests("blue", &targets.blue), requests("green", &targets.green)],
+                metrics: vec![cpu, requests("blue", &targets.blue), requests("green", &targets.green)],
                 // An ALB publishes no RequestCount in a minute without requests: FILL counts it as 0.
-                format!("IF(cpu < {IDLE_CPU_PERCENT} AND FILL(blue, 0) + FILL(green, 0) == 0, 1, 0)"),
-            )
+                expression: format!("IF(cpu < {IDLE_CPU_PERCENT} AND FILL(blue, 0) + FILL(green, 0) == 0, 1, 0)"),
+            }
         }
         None => {
             let steps: Vec<Step> = config
@@ -117,33 +98,41 @@ fn scale(
                 1,
             )
             .add(root, &format!("{id}QueueDepthAlarm"), vec![scale_out.ref_value()])?;
-            (
-                format!(
+            let sqs = |name: &str| Metric::new().namespace("AWS/SQS").metric_name(name);
+            IdleRule {
+                description: format!(
                     "The work queue has been empty (in-flight messages included) and the workers under \
                      {IDLE_CPU_PERCENT}% CPU for 10 minutes: remove a worker"
                 ),
-                vec![
-                    metric(
-                        "visible",
-                        "AWS/SQS",
-                        "ApproximateNumberOfMessagesVisible",
-                        dimensions(work_queue),
-                        "Maximum",
-                    ),
-                    metric(
-                        "inflight",
-                        "AWS/SQS",
-                        "ApproximateNumberOfMessagesNotVisible",
-                        dimensions(work_queue),
-                        "Maximum",
-                    ),
+                metrics: vec![
+                    metric("visible", sqs("ApproximateNumberOfMessagesVisible"), work_queue, "Maximum"),
+                    metric("inflight", sqs("ApproximateNumberOfMessagesNotVisible"), work_queue, "Maximum"),
                     cpu,
                 ],
-                format!("IF(FILL(visible, 0) + FILL(inflight, 0) == 0 AND cpu < {IDLE_CPU_PERCENT}, 1, 0)"),
-            )
+                expression: format!(
+                    "IF(FILL(visible, 0) + FILL(inflight, 0) == 0 AND cpu < {IDLE_CPU_PERCENT}, 1, 0)"
+                ),
+            }
         }
     };
-    idle_alarm(root, &format!("{id}IdleAlarm"), &description, queries, &expression, scale_in.ref_value())
+    idle_alarm(root, &format!("{id}IdleAlarm"), &idle.description, idle.metrics, &idle.expression, scale_in.ref_value())
+}
+
+/// When a service counts as idle: metric math over `metrics` that is 1 when idle.
+#[derive(Debug)]
+struct IdleRule {
+    /// The idle alarm's description.
+    description: String,
+    metrics: Vec<MetricDataQuery>,
+    expression: String,
+}
+
+/// A one-minute query `id` of `metric` with `dimensions`, aggregated by `statistic`, read by metric math
+/// (not returned on its own).
+fn metric(id: &str, metric: Metric, dimensions: &[(String, Value<String>)], statistic: &str) -> MetricDataQuery {
+    let dimensions: Vec<Dimension> =
+        dimensions.iter().map(|(name, value)| Dimension::new(name.as_str(), value.clone())).collect();
+    MetricDataQuery::new(id).metric_stat(MetricStat::new(metric.dimensions(dimensions), 60, statistic)).return_data(false)
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@
 //! ALB's group, is added by the ingress stack ([`admit_cloudfront`]): a region admits CloudFront only
 //! where it runs a public ALB.
 
-use super::{add_region_mapping, PlatformError};
-use crate::construct::App;
+use super::support::add_region_mapping;
+use super::PlatformError;
+use crate::construct::Stack;
 use crate::constructs::network::{Port, SecurityGroup, Vpc};
 use crate::template::Value;
 
@@ -20,10 +21,7 @@ pub const SERVICE_PORT: u16 = 8080;
 pub const INTEGRATION_LISTENER_PORT: u16 = 443;
 /// The internal ALB's production listener of the Webhook Receiver.
 pub const WEBHOOK_LISTENER_PORT: u16 = 9443;
-/// PostgreSQL.
-pub const POSTGRES_PORT: u16 = 5432;
-/// Redis.
-pub const REDIS_PORT: u16 = 6379;
+pub use crate::constructs::data::{POSTGRES_PORT, REDIS_PORT};
 
 /// The mapping that holds the CloudFront origin-facing managed prefix list of each region.
 const PREFIX_LIST_MAPPING: &str = "CloudFrontOriginFacingPrefixList";
@@ -71,16 +69,14 @@ pub(super) struct SecurityGroups {
     pub cache: SecurityGroup,
 }
 
-/// Adds the groups and their connections to the network stack `stack_name`.
+/// Adds the groups and their connections to the network stack.
 pub(super) fn build(
-    app: &mut App,
-    stack_name: &str,
+    stack: &Stack,
     vpc: &Vpc,
     ports: &ChainPorts,
 ) -> Result<SecurityGroups, PlatformError> {
-    let stack = app.stack_mut(stack_name).expect("the network stack exists");
     let mut root = stack.root();
-    let mut group = |id: &str, description: &str| SecurityGroup::new(&mut root, id, description, vpc.vpc_id());
+    let mut group = |id: &str, description: &str| SecurityGroup::new(&mut root, id, vpc, description);
     let groups = SecurityGroups {
         alb: group("AlbSecurityGroup", "Public ALB: HTTPS from CloudFront only")?,
         kong: group("KongSecurityGroup", "Kong gateway tasks: proxy traffic from the public ALB")?,
@@ -116,21 +112,19 @@ pub(super) fn build(
     chain.push((&groups.cache, &groups.services, REDIS_PORT, "Services use Redis as their cache"));
     chain.push((&groups.cache, &groups.kong, REDIS_PORT, "Kong counts rate limits in Redis"));
     for (target, source, port, why) in chain {
-        target.allow_from(app, source, Port::tcp(port), why)?;
+        target.allow_from(source, Port::tcp(port), why)?;
     }
     Ok(groups)
 }
 
 /// Lets CloudFront's origin-facing addresses reach the public ALB's group on 443, with the rule (and
-/// the per-region prefix list table) in the ingress stack `stack_name`; `key` is the region's key path
+/// the per-region prefix list table) in the ingress stack; `key` is the region's key path
 /// in the config, for errors.
 pub(super) fn admit_cloudfront(
-    app: &mut App,
-    stack_name: &str,
+    stack: &Stack,
     groups: &SecurityGroups,
     key: &str,
 ) -> Result<(), PlatformError> {
-    let stack = app.stack_mut(stack_name).expect("the ingress stack exists");
     add_region_mapping(
         stack,
         PREFIX_LIST_MAPPING,

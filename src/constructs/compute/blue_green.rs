@@ -18,6 +18,9 @@ use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{Role, RoleProps, Statement};
 use crate::template::Value;
 
+use super::load_balancer::TargetGroup;
+use super::service::FargateService;
+
 /// The CodeDeploy application of a set of ECS services, with the role CodeDeploy acts through.
 #[derive(Debug, Clone)]
 pub struct DeploymentApplication {
@@ -27,7 +30,7 @@ pub struct DeploymentApplication {
 
 impl DeploymentApplication {
     /// Adds the application and its service role under `id`.
-    pub fn new(scope: &mut Scope<'_>, id: &str) -> Result<Self, ConstructError> {
+    pub fn new(scope: &mut Scope, id: &str) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         let resource =
@@ -58,12 +61,10 @@ impl DeploymentApplication {
 /// What a blue/green deployment group connects.
 #[derive(Debug, Clone)]
 pub struct BlueGreenProps {
-    /// The cluster name.
-    pub cluster: Value<String>,
-    /// The service name.
-    pub service: Value<String>,
-    /// The names of the blue and green target groups.
-    pub target_groups: [Value<String>; 2],
+    /// The service, deployed with [`super::Deployment::BlueGreen`].
+    pub service: FargateService,
+    /// The blue and green target groups.
+    pub target_groups: [TargetGroup; 2],
     /// The production listener ARN.
     pub production_listener: Value<String>,
     /// The test listener ARN.
@@ -85,14 +86,14 @@ pub struct BlueGreenDeployment {
 impl BlueGreenDeployment {
     /// Adds the deployment group under `id`.
     pub fn new(
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         application: &DeploymentApplication,
         props: BlueGreenProps,
     ) -> Result<Self, ConstructError> {
-        let [blue, green] = props.target_groups;
+        let [blue, green] = &props.target_groups;
         let pair = TargetGroupPairInfo::new()
-            .target_groups(vec![TargetGroupInfo::new().name(blue), TargetGroupInfo::new().name(green)])
+            .target_groups(vec![TargetGroupInfo::new().name(blue.name()), TargetGroupInfo::new().name(green.name())])
             .prod_traffic_route(TrafficRoute::new().listener_arns(vec![props.production_listener]))
             .test_traffic_route(TrafficRoute::new().listener_arns(vec![props.test_listener]));
         let mut group = codedeploy::DeploymentGroup::new(application.name(), application.role.arn())
@@ -114,7 +115,7 @@ impl BlueGreenDeployment {
                             .termination_wait_time_in_minutes(props.termination_wait_minutes),
                     ),
             )
-            .ecs_services(vec![EcsService::new(props.cluster, props.service)])
+            .ecs_services(vec![EcsService::new(props.service.cluster().name(), props.service.name())])
             .load_balancer_info(LoadBalancerInfo::new().target_group_pair_info_list(vec![pair]))
             .auto_rollback_configuration(AutoRollbackConfiguration::new().enabled(true).events(vec![
                 Value::from(AutoRollbackConfigurationEvents::DeploymentFailure),

@@ -1,5 +1,7 @@
 //! An ECS cluster for Fargate tasks.
 //!
+//! The cluster knows its VPC, so the services in it derive their subnets and security group from it.
+//!
 //! ## Secure defaults
 //! - Container Insights on (checkov CKV_AWS_65).
 //! - The Fargate and Fargate Spot capacity providers, with on-demand Fargate as the default strategy;
@@ -11,17 +13,21 @@
 use crate::cfn::ecs;
 use crate::cfn::ecs::cluster::{CapacityProviderStrategyItem, ClusterSettings};
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::template::{Tag, Value};
+use crate::constructs::ids::Name;
+use crate::constructs::network::Vpc;
+use crate::template::Tag;
 
-/// An ECS cluster with the Fargate capacity providers.
+/// An ECS cluster with the Fargate capacity providers, or an existing one imported by name.
 #[derive(Debug, Clone)]
 pub struct Cluster {
-    resource: ResourceRef<ecs::Cluster>,
+    name: Name<ecs::Cluster>,
+    resource: Option<ResourceRef<ecs::Cluster>>,
+    vpc: Vpc,
 }
 
 impl Cluster {
-    /// Adds the cluster under `id`.
-    pub fn new(scope: &mut Scope<'_>, id: &str) -> Result<Self, ConstructError> {
+    /// Adds the cluster under `id`, for services in `vpc`.
+    pub fn new(scope: &mut Scope, id: &str, vpc: &Vpc) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         let resource = scope.add(
@@ -35,16 +41,27 @@ impl Cluster {
                     .weight(1)])
                 .tags(vec![Tag::name(name)]),
         )?;
-        Ok(Self { resource })
+        Ok(Self { name: Name::new(resource.ref_value()), resource: Some(resource), vpc: vpc.clone() })
     }
 
-    /// The cluster resource.
-    pub fn resource(&self) -> &ResourceRef<ecs::Cluster> {
-        &self.resource
+    /// An existing cluster, by name, whose services run in `vpc`. It must offer the `FARGATE`
+    /// capacity provider (and `FARGATE_SPOT` for services that use Spot).
+    pub fn from_attributes(name: Name<ecs::Cluster>, vpc: &Vpc) -> Self {
+        Self { name, resource: None, vpc: vpc.clone() }
     }
 
-    /// The cluster name (its `Ref`).
-    pub fn name(&self) -> Value<String> {
-        self.resource.ref_value()
+    /// The cluster resource, unless the cluster is imported.
+    pub fn resource(&self) -> Option<&ResourceRef<ecs::Cluster>> {
+        self.resource.as_ref()
+    }
+
+    /// The cluster name.
+    pub fn name(&self) -> Name<ecs::Cluster> {
+        self.name.clone()
+    }
+
+    /// The VPC its services run in.
+    pub fn vpc(&self) -> &Vpc {
+        &self.vpc
     }
 }

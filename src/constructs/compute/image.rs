@@ -13,9 +13,14 @@
 
 use crate::cfn::ecr;
 use crate::cfn::ecr::pull_through_cache_rule::UpstreamRegistry;
+use crate::cfn::ecr::repository::{
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, RepositoryImageTagMutability,
+};
 use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::ids::Name;
 use crate::constructs::iam::Statement;
-use crate::template::Value;
+use crate::constructs::kms::EncryptionKey;
+use crate::template::{RemovalPolicy, Value};
 
 /// The registry ECR Public serves, and the prefix of its images.
 pub const ECR_PUBLIC_REGISTRY: &str = "public.ecr.aws";
@@ -40,9 +45,20 @@ pub enum ContainerImage {
 }
 
 impl ContainerImage {
-    /// An image pulled from its registry as named, such as `kong:3.9.1` from Docker Hub.
-    pub fn from_registry(name: impl Into<String>) -> Self {
+    /// An image pulled from its registry as named, such as `kong:3.9.1` from Docker Hub: a task needs
+    /// a route to that registry.
+    pub fn registry(name: impl Into<String>) -> Self {
         Self::Registry(name.into())
+    }
+
+    /// The image `tag` of a repository of the account, pulled over the ECR and S3 endpoints with what
+    /// the ECS task execution policy allows.
+    pub fn from_ecr(repository: &Repository, tag: &str) -> Self {
+        let uri = Value::sub_with(
+            format!("${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/${{Repository}}:{tag}"),
+            [("Repository", repository.name().value())],
+        );
+        Self::Ecr { uri, pull_statements: vec![] }
     }
 
     /// The `Image` of the container definition.
@@ -62,9 +78,43 @@ impl ContainerImage {
     }
 }
 
-impl From<&str> for ContainerImage {
-    fn from(name: &str) -> Self {
-        Self::from_registry(name)
+/// An ECR repository of the account, or an existing one imported by name.
+///
+/// ## Secure defaults
+/// - Image tags are immutable (checkov CKV_AWS_51): a tag names one image for ever, so a rollback
+///   redeploys exactly what ran before.
+/// - Images are scanned on push (CKV_AWS_163) and encrypted with a customer-managed key (CKV_AWS_136).
+/// - `Retain` on deletion and replacement: images are releases.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    name: Name<ecr::Repository>,
+    resource: Option<ResourceRef<ecr::Repository>>,
+}
+
+impl Repository {
+    /// Adds a repository under `id`, its images encrypted with `key`.
+    pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey) -> Result<Self, ConstructError> {
+        let repository = ecr::Repository::new()
+            .image_tag_mutability(RepositoryImageTagMutability::Immutable)
+            .image_scanning_configuration(ImageScanningConfiguration::new().scan_on_push(true))
+            .encryption_configuration(EncryptionConfiguration::new(EncryptionType::Kms).kms_key(key.arn()));
+        let resource = scope.add_with(id, repository, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
+        Ok(Self { name: Name::new(resource.ref_value()), resource: Some(resource) })
+    }
+
+    /// An existing repository of the account, by name.
+    pub fn from_name(name: Name<ecr::Repository>) -> Self {
+        Self { name, resource: None }
+    }
+
+    /// The repository's name.
+    pub fn name(&self) -> Name<ecr::Repository> {
+        self.name.clone()
+    }
+
+    /// The repository resource, unless imported.
+    pub fn resource(&self) -> Option<&ResourceRef<ecr::Repository>> {
+        self.resource.as_ref()
     }
 }
 
@@ -76,7 +126,7 @@ pub struct PullThroughCache {
 
 impl PullThroughCache {
     /// Adds the rule mirroring `public.ecr.aws` under the `ecr-public/` prefix, under `id`.
-    pub fn ecr_public(scope: &mut Scope<'_>, id: &str) -> Result<Self, ConstructError> {
+    pub fn ecr_public(scope: &mut Scope, id: &str) -> Result<Self, ConstructError> {
         let rule = ecr::PullThroughCacheRule::new()
             .ecr_repository_prefix(ECR_PUBLIC_CACHE_PREFIX)
             .upstream_registry(UpstreamRegistry::EcrPublic)
@@ -112,12 +162,12 @@ impl PullThroughCache {
 
 #[cfg(test)]
 mod tests {
-    use indexmap::IndexMap;
     use serde_json::json;
 
     use super::*;
     use crate::construct::App;
     use crate::constructs::compute::{FargateTaskDefinition, TaskProps};
+    use crate::constructs::kms::KeyProps;
 
     #[test]
     fn an_ecr_public_image_is_pulled_through_the_cache_with_import_rights() {
@@ -128,20 +178,11 @@ mod tests {
         assert!(cache.image("kong:3.9.1").is_none(), "Docker Hub is not ECR Public");
         assert!(cache.image("public.ecr.aws/").is_none());
         let image = cache.image("public.ecr.aws/docker/library/kong:3.9.1").unwrap();
-        let props = TaskProps {
-            image,
-            port: None,
-            cpu: 256,
-            memory: 512,
-            health_check: None,
-            command: vec![],
-            environment: IndexMap::new(),
-            secrets: IndexMap::new(),
-            secret_read_statements: vec![],
-            scratch_paths: vec![],
-            log_key_arn: Value::from("arn:aws:kms:us-east-1:111122223333:key/k"),
-        };
-        FargateTaskDefinition::new(&mut root, "Kong", props).unwrap();
+        let key = EncryptionKey::new(&mut root, "Key", KeyProps::default()).unwrap();
+        FargateTaskDefinition::new(&mut root, "Kong", TaskProps::new(image, &key)).unwrap();
+        let repository = Repository::new(&mut root, "Repository", &key).unwrap();
+        FargateTaskDefinition::new(&mut root, "App", TaskProps::new(ContainerImage::from_ecr(&repository, "v1"), &key))
+            .unwrap();
         let synth = app.synth().unwrap();
         let resources = &synth.stacks[0].template["Resources"];
         let rule = &resources["EcrPublicCache"]["Properties"];
@@ -162,5 +203,13 @@ mod tests {
             import["Resource"],
             json!([{"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/ecr-public/*"}])
         );
+        assert_eq!(
+            resources["App"]["Properties"]["ContainerDefinitions"][0]["Image"],
+            json!({"Fn::Sub": [
+                "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:v1",
+                {"Repository": {"Ref": "Repository"}}
+            ]})
+        );
+        assert_eq!(resources["Repository"]["Properties"]["ImageTagMutability"], "IMMUTABLE");
     }
 }

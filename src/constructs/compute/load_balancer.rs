@@ -20,6 +20,8 @@ use crate::cfn::elasticloadbalancingv2::target_group::{
     Matcher, TargetGroupAttribute, TargetGroupHealthCheckProtocol, TargetGroupProtocol, TargetGroupTargetType,
 };
 use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::data::AccessLogs;
+use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection, Vpc};
 use crate::template::{Tag, Value};
 
 /// The TLS policy of every HTTPS listener: TLS 1.2 and 1.3 only, forward secrecy.
@@ -28,22 +30,29 @@ pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /// The port of the test listener CodeDeploy sends test traffic to during a blue/green deploy.
 pub const TEST_LISTENER_PORT: i64 = 8443;
 
+/// Who reaches a load balancer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposure {
+    /// Internet-facing, in the public subnets.
+    InternetFacing,
+    /// Internal, in the private-app subnets.
+    Internal,
+}
+
 /// How to build an [`ApplicationLoadBalancer`].
 #[derive(Debug, Clone)]
 pub struct LoadBalancerProps {
-    /// Internet-facing (in public subnets) or internal.
-    pub internet_facing: bool,
+    /// Internet-facing or internal; this picks the subnets.
+    pub exposure: Exposure,
     /// Whether an internet-facing balancer also listens on HTTP, only to redirect to HTTPS. Off when
     /// only an HTTPS-only origin client (CloudFront) may reach it: nothing could reach that listener.
     pub redirect_http: bool,
-    /// The subnets, one per AZ.
-    pub subnet_ids: Vec<Value<String>>,
     /// Its security group.
-    pub security_group_id: Value<String>,
+    pub security_group: SecurityGroup,
     /// The ACM certificate of the HTTPS listeners.
     pub certificate_arn: Value<String>,
-    /// The bucket its access logs go to, and their prefix.
-    pub access_logs: (Value<String>, String),
+    /// Where its access logs go.
+    pub access_logs: AccessLogs,
 }
 
 /// An application load balancer with its HTTPS production and test listeners.
@@ -51,14 +60,31 @@ pub struct LoadBalancerProps {
 pub struct ApplicationLoadBalancer {
     resource: ResourceRef<elbv2::LoadBalancer>,
     certificate_arn: Value<String>,
+    security_group: SecurityGroup,
+}
+
+/// A header a listener requires, with the value it must carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequiredHeader {
+    /// The header's name.
+    pub name: String,
+    /// The value it must have (a secret's dynamic reference, say).
+    pub value: Value<String>,
 }
 
 impl ApplicationLoadBalancer {
-    /// Adds the balancer under `id`; an internet-facing one may also get the HTTP-to-HTTPS redirect.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: LoadBalancerProps) -> Result<Self, ConstructError> {
+    /// Adds the balancer under `id` in `vpc`; an internet-facing one may also get the HTTP-to-HTTPS
+    /// redirect.
+    pub fn new(scope: &mut Scope, id: &str, vpc: &Vpc, props: LoadBalancerProps) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
-        let (bucket, prefix) = props.access_logs;
+        let AccessLogs { bucket, prefix } = props.access_logs;
+        let bucket = bucket.name().value();
+        let internet_facing = props.exposure == Exposure::InternetFacing;
+        let subnets = match props.exposure {
+            Exposure::InternetFacing => SubnetSelection::PUBLIC,
+            Exposure::Internal => SubnetSelection::PRIVATE_APP,
+        };
         let attribute = |key: &str, value: Value<String>| LoadBalancerAttribute::new().key(key).value(value);
         let attributes = vec![
             attribute("routing.http.drop_invalid_header_fields.enabled", Value::from("true")),
@@ -67,19 +93,18 @@ impl ApplicationLoadBalancer {
             attribute("access_logs.s3.bucket", bucket),
             attribute("access_logs.s3.prefix", Value::from(prefix)),
         ];
-        let scheme =
-            if props.internet_facing { LoadBalancerScheme::InternetFacing } else { LoadBalancerScheme::Internal };
+        let scheme = if internet_facing { LoadBalancerScheme::InternetFacing } else { LoadBalancerScheme::Internal };
         let resource = scope.add(
             "Resource",
             elbv2::LoadBalancer::new()
                 .r#type(LoadBalancerType::Application)
                 .scheme(scheme)
-                .subnets(props.subnet_ids)
-                .security_groups(vec![props.security_group_id])
+                .subnets(vpc.select_subnets(subnets))
+                .security_groups(vec![props.security_group.group_id().value()])
                 .load_balancer_attributes(attributes)
                 .tags(vec![Tag::name(name)]),
         )?;
-        if props.internet_facing && props.redirect_http {
+        if internet_facing && props.redirect_http {
             let redirect = Action::new(ActionType::Redirect)
                 .redirect_config(RedirectConfig::new(RedirectConfigStatusCode::Http301).protocol("HTTPS").port("443"));
             scope.add(
@@ -87,13 +112,13 @@ impl ApplicationLoadBalancer {
                 elbv2::Listener::new(vec![redirect], resource.ref_value()).port(80).protocol(ListenerProtocol::Http),
             )?;
         }
-        Ok(Self { resource, certificate_arn: props.certificate_arn })
+        Ok(Self { resource, certificate_arn: props.certificate_arn, security_group: props.security_group })
     }
 
     /// Adds an HTTPS listener on `port` that forwards to `target_group`.
     pub fn add_https_listener(
         &self,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         port: i64,
         target_group: &TargetGroup,
@@ -103,27 +128,28 @@ impl ApplicationLoadBalancer {
     }
 
     /// Adds an HTTPS listener on `port` that forwards to `target_group` only the requests whose header
-    /// `header.0` has the value `header.1`, and answers every other request 403. The rule is added as
+    /// `header` has its value, and answers every other request 403. The rule is added as
     /// `<id>RequireHeader`.
     ///
     /// CodeDeploy's ECS blue/green deployments shift the rules that forward to the blue target group,
     /// not only the default action, so the rule keeps working across deployments.
     pub fn add_https_listener_requiring_header(
         &self,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         port: i64,
         target_group: &TargetGroup,
-        header: (&str, Value<String>),
+        header: &RequiredHeader,
     ) -> Result<ResourceRef<elbv2::Listener>, ConstructError> {
         let refuse = Action::new(ActionType::FixedResponse).fixed_response_config(
             FixedResponseConfig::new("403").content_type("text/plain").message_body("Forbidden"),
         );
         let listener = scope.add(id, self.https_listener(refuse, port))?;
-        let (name, value) = header;
-        let condition = listener_rule::RuleCondition::new()
-            .field("http-header")
-            .http_header_config(listener_rule::HttpHeaderConfig::new().http_header_name(name).values(vec![value]));
+        let condition = listener_rule::RuleCondition::new().field("http-header").http_header_config(
+            listener_rule::HttpHeaderConfig::new()
+                .http_header_name(header.name.as_str())
+                .values(vec![header.value.clone()]),
+        );
         let forward =
             listener_rule::Action::new(listener_rule::ActionType::Forward).target_group_arn(target_group.arn());
         scope.add(
@@ -155,19 +181,34 @@ impl ApplicationLoadBalancer {
     pub fn canonical_hosted_zone_id(&self) -> Value<String> {
         self.resource.attr_canonical_hosted_zone_id()
     }
+
+    /// The balancer's full name, the `LoadBalancer` dimension of its CloudWatch metrics.
+    pub fn full_name(&self) -> Value<String> {
+        self.resource.attr_load_balancer_full_name()
+    }
+}
+
+impl Connectable for ApplicationLoadBalancer {
+    fn connections(&self) -> Connections {
+        Connections::new(vec![self.security_group.clone()], Some(Port::tcp(443)), self.resource.path().to_string())
+    }
 }
 
 /// How to build a [`TargetGroup`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetGroupProps {
-    /// The VPC.
-    pub vpc_id: Value<String>,
-    /// The container port.
+    /// The container port. Default: 8080.
     pub port: u16,
-    /// The health check path.
+    /// The health check path. Default: `/health`.
     pub health_check_path: String,
-    /// Seconds a deregistered target drains (connection draining).
+    /// Seconds a deregistered target drains (connection draining). Default: 30.
     pub deregistration_delay_seconds: i64,
+}
+
+impl Default for TargetGroupProps {
+    fn default() -> Self {
+        Self { port: 8080, health_check_path: "/health".into(), deregistration_delay_seconds: 30 }
+    }
 }
 
 /// A target group of Fargate tasks (IP targets).
@@ -177,10 +218,10 @@ pub struct TargetGroup {
 }
 
 impl TargetGroup {
-    /// Adds a target group under `id`.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: &TargetGroupProps) -> Result<Self, ConstructError> {
+    /// Adds a target group in `vpc` under `id`.
+    pub fn new(scope: &mut Scope, id: &str, vpc: &Vpc, props: &TargetGroupProps) -> Result<Self, ConstructError> {
         let group = elbv2::TargetGroup::new()
-            .vpc_id(props.vpc_id.clone())
+            .vpc_id(vpc.vpc_id())
             .target_type(TargetGroupTargetType::Ip)
             .protocol(TargetGroupProtocol::Http)
             .port(i64::from(props.port))
@@ -219,35 +260,39 @@ mod tests {
 
     use super::*;
     use crate::construct::App;
+    use crate::constructs::data::Bucket;
+    use crate::constructs::ids::{Id, Name};
+    use crate::constructs::network::{SubnetAttributes, VpcAttributes};
 
     #[test]
     fn a_listener_requiring_a_header_refuses_by_default_and_forwards_only_a_match() {
         let mut app = App::new("t");
         let stack = app.add_stack("S", "us-east-1").unwrap();
         let mut root = stack.root();
+        let vpc = Vpc::from_attributes(VpcAttributes {
+            vpc_id: Some(Id::new("vpc-1")),
+            public_subnets: vec![SubnetAttributes::id("subnet-1"), SubnetAttributes::id("subnet-2")],
+            ..VpcAttributes::default()
+        })
+        .unwrap();
         let balancer = ApplicationLoadBalancer::new(
             &mut root,
             "Alb",
+            &vpc,
             LoadBalancerProps {
-                internet_facing: true,
+                exposure: Exposure::InternetFacing,
                 redirect_http: true,
-                subnet_ids: vec![Value::from("subnet-1"), Value::from("subnet-2")],
-                security_group_id: Value::from("sg-1"),
+                security_group: SecurityGroup::from_id(Id::new("sg-1")),
                 certificate_arn: Value::from("arn:cert"),
-                access_logs: (Value::from("logs"), "alb".into()),
+                access_logs: AccessLogs { bucket: Bucket::from_name(Name::new("logs"), None), prefix: "alb".into() },
             },
         )
         .unwrap();
-        let props = TargetGroupProps {
-            vpc_id: Value::from("vpc-1"),
-            port: 8000,
-            health_check_path: "/health".into(),
-            deregistration_delay_seconds: 30,
-        };
-        let blue = TargetGroup::new(&mut root, "Blue", &props).unwrap();
-        let listener = balancer
-            .add_https_listener_requiring_header(&mut root, "Production", 443, &blue, ("X-Verify", Value::from("s")))
-            .unwrap();
+        let props = TargetGroupProps { port: 8000, ..TargetGroupProps::default() };
+        let blue = TargetGroup::new(&mut root, "Blue", &vpc, &props).unwrap();
+        let header = RequiredHeader { name: "X-Verify".into(), value: Value::from("s") };
+        let listener =
+            balancer.add_https_listener_requiring_header(&mut root, "Production", 443, &blue, &header).unwrap();
         let template = stack.template();
         let properties = template.resources[listener.logical_id()].properties();
         assert_eq!(properties["DefaultActions"][0]["Type"], "fixed-response");

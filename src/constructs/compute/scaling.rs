@@ -21,6 +21,8 @@ use crate::cfn::cloudwatch::alarm::{AlarmComparisonOperator, AlarmTreatMissingDa
 use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope};
 use crate::template::Value;
 
+use super::service::FargateService;
+
 /// The CPU utilization target-tracking aims at: the seed's "CPU > 70% → scale out".
 pub const CPU_TARGET_PERCENT: f64 = 70.0;
 
@@ -44,17 +46,18 @@ pub struct ServiceScaling {
 }
 
 impl ServiceScaling {
-    /// Registers the service `cluster`/`service` to scale between `min` and `max` tasks, under `id`.
-    pub fn new(
-        scope: &mut Scope<'_>,
+    /// Registers `service` to scale between `min` and `max` tasks, under `id`.
+    pub fn for_service(
+        scope: &mut Scope,
         id: &str,
-        cluster: Value<String>,
-        service: Value<String>,
+        service: &FargateService,
         min: i64,
         max: i64,
     ) -> Result<Self, ConstructError> {
-        let resource_id =
-            Value::sub_with("service/${Cluster}/${Service}", [("Cluster", cluster), ("Service", service)]);
+        let resource_id = Value::sub_with(
+            "service/${Cluster}/${Service}",
+            [("Cluster", service.cluster().name().value()), ("Service", service.name())],
+        );
         let target = autoscaling::ScalableTarget::new(
             max,
             min,
@@ -72,7 +75,7 @@ impl ServiceScaling {
 
     /// Target tracking on the service's average CPU that only adds tasks (`DisableScaleIn`): out within a
     /// minute when CPU passes `target_percent`; removing tasks is left to an [`idle_alarm`].
-    pub fn scale_out_on_cpu(&self, scope: &mut Scope<'_>, id: &str, target_percent: f64) -> Result<(), ConstructError> {
+    pub fn scale_out_on_cpu(&self, scope: &mut Scope, id: &str, target_percent: f64) -> Result<(), ConstructError> {
         let configuration = TargetTrackingScalingPolicyConfiguration::new(target_percent)
             .predefined_metric_specification(PredefinedMetricSpecification::new(
                 PredefinedMetricSpecificationPredefinedMetricType::EcsServiceAverageCpuUtilization,
@@ -92,7 +95,7 @@ impl ServiceScaling {
     /// triggers it. Returns the policy, whose `Ref` an alarm names as its action.
     pub fn step_policy(
         &self,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         steps: &[Step],
         cooldown_seconds: i64,
@@ -199,7 +202,7 @@ impl MetricAlarm {
     /// alarm actions. Returns the alarm, whose `Ref` is its name.
     pub fn add(
         self,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         actions: Vec<Value<String>>,
     ) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
@@ -226,7 +229,7 @@ impl MetricAlarm {
 /// An alarm that fires `action` after [`SCALE_IN_AFTER_SECONDS`] of idleness: `idle_expression` (metric
 /// math over `metrics`, 1 when idle) equal to 1 in every one-minute period of the window.
 pub fn idle_alarm(
-    scope: &mut Scope<'_>,
+    scope: &mut Scope,
     id: &str,
     description: &str,
     metrics: Vec<MetricDataQuery>,

@@ -1,8 +1,16 @@
 //! An ECS service of Fargate tasks.
 //!
+//! The service derives what follows from its cluster and task: the subnets (the cluster's VPC, the
+//! private-app tier unless selected otherwise), the container name and port behind a target group,
+//! and, unless given, its own security group.
+//!
 //! ## Secure defaults
 //! - Tasks in private subnets with no public IP (checkov CKV_AWS_333), on the latest platform version
 //!   (CKV_AWS_332), with ECS Exec off.
+//! - A security group of its own, with no ingress and exactly the egress its tasks need to start:
+//!   HTTPS, over which they pull their image and reach CloudWatch Logs and Secrets Manager (through the
+//!   VPC's endpoints or NAT). Connections add the rest (`db.connections().allow_default_port_from(&svc)`).
+//! - On-demand Fargate unless Spot is asked for ([`Capacity`]).
 //! - Pre-warmed replacements: deployments keep 100% of the desired tasks healthy, and a health check
 //!   grace period lets new tasks warm up before the load balancer judges them.
 //! - Blue/green services hand deployments to CodeDeploy; rolling ones get the deployment circuit breaker
@@ -15,95 +23,204 @@ use crate::cfn::ecs::service::{
     ServiceLaunchType, ServicePropagateTags,
 };
 use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::iam::{Grantee, Role};
+use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection};
 use crate::template::Value;
 
+use super::cluster::Cluster;
+use super::load_balancer::TargetGroup;
 use super::task::FargateTaskDefinition;
 
 /// How a service deploys.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Deployment {
-    /// CodeDeploy blue/green behind a load balancer: the service starts on the blue target group.
-    BlueGreen {
-        /// The blue target group's ARN.
-        target_group_arn: Value<String>,
-        /// The container port the target group sends to.
-        container_port: u16,
-        /// Seconds before failing load balancer health checks count.
-        health_check_grace_seconds: i64,
-    },
-    /// ECS rolling updates with the circuit breaker, on Fargate Spot with an on-demand base.
+    /// ECS rolling updates with the circuit breaker and automatic rollback.
+    #[default]
     Rolling,
+    /// CodeDeploy blue/green behind a load balancer: the service starts on its target group (the
+    /// blue one), and a deployment group moves traffic to the green one.
+    BlueGreen,
 }
 
-/// How to build a [`FargateService`].
+/// Where a service's tasks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Capacity {
+    /// On-demand Fargate only.
+    #[default]
+    OnDemand,
+    /// Fargate Spot, interruptible at two minutes' notice, behind a base of on-demand tasks.
+    Spot {
+        /// Tasks that always run on demand.
+        on_demand_base: i64,
+        /// Weight of on-demand Fargate beyond the base.
+        on_demand_weight: i64,
+        /// Weight of Fargate Spot beyond the base.
+        spot_weight: i64,
+    },
+}
+
+/// How to build a [`FargateService`]: [`ServiceProps::new`] with the cluster and task, then setters.
 #[derive(Debug, Clone)]
 pub struct ServiceProps {
-    /// The cluster name.
-    pub cluster: Value<String>,
+    cluster: Cluster,
+    task: FargateTaskDefinition,
+    desired_count: i64,
+    subnets: SubnetSelection,
+    security_groups: Vec<SecurityGroup>,
+    capacity: Capacity,
+    deployment: Deployment,
+    target_group: Option<TargetGroup>,
+    health_check_grace_seconds: i64,
+}
+
+impl ServiceProps {
+    /// A service of `task` in `cluster`. Defaults: one task, the private-app subnets, a security group
+    /// of its own, on-demand Fargate, rolling deployments, no load balancer, 60 s health check grace.
+    pub fn new(cluster: &Cluster, task: &FargateTaskDefinition) -> Self {
+        Self {
+            cluster: cluster.clone(),
+            task: task.clone(),
+            desired_count: 1,
+            subnets: SubnetSelection::PRIVATE_APP,
+            security_groups: Vec::new(),
+            capacity: Capacity::OnDemand,
+            deployment: Deployment::Rolling,
+            target_group: None,
+            health_check_grace_seconds: 60,
+        }
+    }
+
     /// Tasks at deploy time.
-    pub desired_count: i64,
-    /// The subnets of the tasks (the private-app tier).
-    pub subnet_ids: Vec<Value<String>>,
-    /// The security group of the tasks.
-    pub security_group_id: Value<String>,
-    /// How it deploys.
-    pub deployment: Deployment,
+    #[must_use]
+    pub fn desired_count(mut self, count: i64) -> Self {
+        self.desired_count = count;
+        self
+    }
+
+    /// The subnets of the cluster's VPC the tasks run in.
+    #[must_use]
+    pub fn subnets(mut self, subnets: impl Into<SubnetSelection>) -> Self {
+        self.subnets = subnets.into();
+        self
+    }
+
+    /// The tasks' security groups, instead of one of their own.
+    #[must_use]
+    pub fn security_groups(mut self, groups: &[&SecurityGroup]) -> Self {
+        self.security_groups = groups.iter().map(|group| (*group).clone()).collect();
+        self
+    }
+
+    /// On-demand Fargate or Spot.
+    #[must_use]
+    pub fn capacity(mut self, capacity: Capacity) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Rolling or blue/green.
+    #[must_use]
+    pub fn deployment(mut self, deployment: Deployment) -> Self {
+        self.deployment = deployment;
+        self
+    }
+
+    /// The target group the task's container port registers in (the blue one, for blue/green).
+    #[must_use]
+    pub fn target_group(mut self, target_group: &TargetGroup) -> Self {
+        self.target_group = Some(target_group.clone());
+        self
+    }
+
+    /// Seconds before failing load balancer health checks count against a new task.
+    #[must_use]
+    pub fn health_check_grace_seconds(mut self, seconds: i64) -> Self {
+        self.health_check_grace_seconds = seconds;
+        self
+    }
 }
 
 /// A Fargate service.
 #[derive(Debug, Clone)]
 pub struct FargateService {
     resource: ResourceRef<ecs::Service>,
+    cluster: Cluster,
+    task: FargateTaskDefinition,
+    security_groups: Vec<SecurityGroup>,
 }
 
 impl FargateService {
-    /// Adds the service under `id`, running `task`.
-    pub fn new(
-        scope: &mut Scope<'_>,
-        id: &str,
-        task: &FargateTaskDefinition,
-        props: ServiceProps,
-    ) -> Result<Self, ConstructError> {
+    /// Adds the service under `id`; a security group of its own goes to `<id>SecurityGroup`.
+    pub fn new(scope: &mut Scope, id: &str, props: ServiceProps) -> Result<Self, ConstructError> {
+        let path = format!("{}/{id}", scope.path());
+        let invalid = |message: &str| ConstructError::InvalidProps { path: path.clone(), message: message.into() };
+        let task = &props.task;
+        let security_groups = match props.security_groups.is_empty() {
+            false => props.security_groups,
+            true => {
+                let vpc = props.cluster.vpc();
+                let group = SecurityGroup::new(scope, &format!("{id}SecurityGroup"), vpc, &format!("Tasks of {path}"))?;
+                group.allow_egress_anywhere(
+                    scope,
+                    &format!("{id}SecurityGroupHttps"),
+                    Port::tcp(443),
+                    "HTTPS: image pull, CloudWatch Logs and Secrets Manager, through the VPC's endpoints or NAT",
+                )?;
+                vec![group]
+            }
+        };
+        let subnets = props.cluster.vpc().select_subnets(props.subnets);
+        if subnets.is_empty() {
+            return Err(invalid(&format!("the cluster's VPC has no {} subnets", props.subnets.tier)));
+        }
         let network = NetworkConfiguration::new().awsvpc_configuration(
             AwsVpcConfiguration::new()
-                .subnets(props.subnet_ids)
-                .security_groups(vec![props.security_group_id])
+                .subnets(subnets)
+                .security_groups(security_groups.iter().map(|group| group.group_id().value()).collect::<Vec<_>>())
                 .assign_public_ip(AwsVpcConfigurationAssignPublicIp::Disabled),
         );
         let mut service = ecs::Service::new()
-            .cluster(props.cluster)
+            .cluster(props.cluster.name())
             .task_definition(task.resource().ref_value())
             .desired_count(props.desired_count)
             .platform_version("LATEST")
             .network_configuration(network)
             .enable_execute_command(false)
             .propagate_tags(ServicePropagateTags::Service);
-        service = match props.deployment {
-            Deployment::BlueGreen { target_group_arn, container_port, health_check_grace_seconds } => service
-                .launch_type(ServiceLaunchType::Fargate)
-                .deployment_controller(DeploymentController::new().r#type(DeploymentControllerType::CodeDeploy))
-                .deployment_configuration(
-                    DeploymentConfiguration::new().minimum_healthy_percent(100).maximum_percent(200),
-                )
-                .health_check_grace_period_seconds(health_check_grace_seconds)
-                .load_balancers(vec![LoadBalancer::new()
-                    .container_name(task.container_name())
-                    .container_port(i64::from(container_port))
-                    .target_group_arn(target_group_arn)]),
-            Deployment::Rolling => service
-                .capacity_provider_strategy(vec![
-                    CapacityProviderStrategyItem::new().capacity_provider("FARGATE").base(1).weight(1),
-                    CapacityProviderStrategyItem::new().capacity_provider("FARGATE_SPOT").weight(3),
+        service = match props.capacity {
+            Capacity::OnDemand => service.launch_type(ServiceLaunchType::Fargate),
+            Capacity::Spot { on_demand_base, on_demand_weight, spot_weight } => {
+                service.capacity_provider_strategy(vec![
+                    CapacityProviderStrategyItem::new().capacity_provider("FARGATE").base(on_demand_base).weight(on_demand_weight),
+                    CapacityProviderStrategyItem::new().capacity_provider("FARGATE_SPOT").weight(spot_weight),
                 ])
-                .deployment_controller(DeploymentController::new().r#type(DeploymentControllerType::Ecs))
-                .deployment_configuration(
-                    DeploymentConfiguration::new()
-                        .minimum_healthy_percent(100)
-                        .maximum_percent(200)
-                        .deployment_circuit_breaker(DeploymentCircuitBreaker::new(true, true)),
-                ),
+            }
         };
-        Ok(Self { resource: scope.add(id, service)? })
+        if let Some(target_group) = &props.target_group {
+            let port = task.port().ok_or_else(|| invalid("a target group needs a task that serves a port"))?;
+            service = service.health_check_grace_period_seconds(props.health_check_grace_seconds).load_balancers(vec![
+                LoadBalancer::new()
+                    .container_name(task.container_name())
+                    .container_port(i64::from(port))
+                    .target_group_arn(target_group.arn()),
+            ]);
+        }
+        let pre_warmed = DeploymentConfiguration::new().minimum_healthy_percent(100).maximum_percent(200);
+        service = match props.deployment {
+            Deployment::BlueGreen => {
+                if props.target_group.is_none() {
+                    return Err(invalid("a blue/green deployment needs a target group"));
+                }
+                service
+                    .deployment_controller(DeploymentController::new().r#type(DeploymentControllerType::CodeDeploy))
+                    .deployment_configuration(pre_warmed)
+            }
+            Deployment::Rolling => service
+                .deployment_controller(DeploymentController::new().r#type(DeploymentControllerType::Ecs))
+                .deployment_configuration(pre_warmed.deployment_circuit_breaker(DeploymentCircuitBreaker::new(true, true))),
+        };
+        let resource = scope.add(id, service)?;
+        Ok(Self { resource, cluster: props.cluster, task: props.task, security_groups })
     }
 
     /// The service resource.
@@ -114,5 +231,28 @@ impl FargateService {
     /// The service name.
     pub fn name(&self) -> Value<String> {
         self.resource.attr_name()
+    }
+
+    /// The cluster it runs in.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// The task definition it runs.
+    pub fn task(&self) -> &FargateTaskDefinition {
+        &self.task
+    }
+}
+
+impl Grantee for FargateService {
+    fn grant_role(&self) -> &Role {
+        self.task.task_role()
+    }
+}
+
+impl Connectable for FargateService {
+    fn connections(&self) -> Connections {
+        let port = self.task.port().map(Port::tcp);
+        Connections::new(self.security_groups.clone(), port, self.resource.path().to_string())
     }
 }

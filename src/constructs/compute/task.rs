@@ -1,59 +1,154 @@
 //! A Fargate task definition with one container, its log group and its two roles.
 //!
 //! ## Secure defaults
-//! - Separate execution and task roles (checkov CKV_AWS_249): the execution role only pulls the image
-//!   (with the pull-through cache rights a [`ContainerImage`] asks for),
-//!   writes logs and reads the secrets injected into the container; the task role starts empty and gains
-//!   only what grants give it.
-//! - Secrets arrive as ECS `secrets` from Secrets Manager, never as plain environment values.
+//! - Separate execution and task roles (checkov CKV_AWS_249). The execution role only pulls the image
+//!   (with what its [`ContainerImage`] needs), writes to the task's log group and reads the secrets
+//!   injected into the container, each statement derived from what the props name. The task role starts
+//!   empty and gains only what grants give it (`queue.grant_consume(&task)`).
+//! - Secrets arrive as ECS `secrets` from Secrets Manager ([`ContainerSecret`]), never as plain
+//!   environment values.
 //! - A read-only root filesystem (CKV_AWS_336), with named scratch volumes where a process must write.
-//! - Logs to a per-service log group, encrypted with the given key and kept 365 days.
-//! - A container health check for long-running services, so ECS replaces a task that stops answering.
+//! - Logs to a per-task log group encrypted with the given key (which gains CloudWatch Logs' grant)
+//!   and kept a year unless asked otherwise.
+//! - A container health check when one is given, so ECS replaces a task that stops answering.
 
 use indexmap::IndexMap;
 
 use crate::cfn::ecs;
 use crate::cfn::ecs::task_definition::{
     ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, MountPoint, PortMapping, RuntimePlatform,
-    RuntimePlatformCpuArchitecture, RuntimePlatformOperatingSystemFamily, Secret as ContainerSecret,
+    RuntimePlatformCpuArchitecture, RuntimePlatformOperatingSystemFamily, Secret as SecretVariable,
     TaskDefinitionNetworkMode, TaskDefinitionRequiresCompatibilities, Volume,
 };
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::{Role, RoleProps, Statement};
-use crate::constructs::logs::LogGroup;
+use crate::constructs::data::Secret;
+use crate::constructs::iam::{Grantee, Role, RoleProps, Statement};
+use crate::constructs::kms::EncryptionKey;
+use crate::constructs::logs::{LogGroup, LogGroupProps, RetentionDays};
 use crate::template::Value;
 
 use super::image::ContainerImage;
+use super::size::FargateSize;
 
-/// Days service logs are kept.
-const LOG_RETENTION_DAYS: u32 = 365;
+/// A secret injected into a container's environment at start: a whole Secrets Manager secret or one
+/// JSON field of it. The execution role gets exactly the read rights it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSecret {
+    value_from: Value<String>,
+    read_statements: Vec<Statement>,
+}
 
-/// How to build a [`FargateTaskDefinition`].
+impl ContainerSecret {
+    /// The JSON field `field` of `secret` (the `password` of an RDS-managed secret, say).
+    pub fn from_secret(secret: &Secret, field: &str) -> Self {
+        let value_from = Value::sub_with(format!("${{Secret}}:{field}::"), [("Secret", secret.arn().value())]);
+        Self { value_from, read_statements: secret.injection_statements() }
+    }
+
+    /// The whole value of `secret`.
+    pub fn whole(secret: &Secret) -> Self {
+        Self { value_from: secret.arn().value(), read_statements: secret.injection_statements() }
+    }
+}
+
+/// How to build a [`FargateTaskDefinition`]: [`TaskProps::new`] with the image and the log key, then
+/// setters for the rest.
 #[derive(Debug, Clone)]
 pub struct TaskProps {
-    /// The container image, and so how a task reaches it.
-    pub image: ContainerImage,
-    /// The container port, if it serves one.
-    pub port: Option<u16>,
-    /// CPU units.
-    pub cpu: i64,
-    /// Memory in MiB.
-    pub memory: i64,
-    /// The container health check command (`CMD-SHELL` form); `None` for a one-off task that exits
-    /// when done.
-    pub health_check: Option<String>,
-    /// The container command, replacing the image's (`CMD`); empty keeps the image's.
-    pub command: Vec<String>,
-    /// Plain environment values (never secrets).
-    pub environment: IndexMap<String, Value<String>>,
-    /// Secrets: environment name → Secrets Manager ARN (optionally `:json-key::`).
-    pub secrets: IndexMap<String, Value<String>>,
-    /// Statements the execution role needs to read `secrets`.
-    pub secret_read_statements: Vec<Statement>,
-    /// Writable scratch directories on the otherwise read-only root filesystem.
-    pub scratch_paths: Vec<String>,
-    /// The KMS key ARN of the log group.
-    pub log_key_arn: Value<String>,
+    image: ContainerImage,
+    log_key: EncryptionKey,
+    size: FargateSize,
+    port: Option<u16>,
+    health_check: Option<String>,
+    command: Vec<String>,
+    environment: IndexMap<String, Value<String>>,
+    secrets: IndexMap<String, ContainerSecret>,
+    scratch_paths: Vec<String>,
+    log_retention: RetentionDays,
+}
+
+impl TaskProps {
+    /// A task running `image`, logging to a log group encrypted with `log_key`. Defaults: the smallest
+    /// Fargate size, no port, no health check, the image's command, no environment or secrets, no
+    /// scratch paths, logs kept a year.
+    pub fn new(image: ContainerImage, log_key: &EncryptionKey) -> Self {
+        Self {
+            image,
+            log_key: log_key.clone(),
+            size: FargateSize::default(),
+            port: None,
+            health_check: None,
+            command: Vec::new(),
+            environment: IndexMap::new(),
+            secrets: IndexMap::new(),
+            scratch_paths: Vec::new(),
+            log_retention: RetentionDays::default(),
+        }
+    }
+
+    /// The task's CPU and memory.
+    #[must_use]
+    pub fn size(mut self, size: FargateSize) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// The container port it serves on.
+    #[must_use]
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// The container health check command (`CMD-SHELL` form). Leave it out for a one-off task that
+    /// exits when done.
+    #[must_use]
+    pub fn health_check(mut self, command: impl Into<String>) -> Self {
+        self.health_check = Some(command.into());
+        self
+    }
+
+    /// The container command, replacing the image's (`CMD`).
+    #[must_use]
+    pub fn command<I: IntoIterator<Item = S>, S: Into<String>>(mut self, command: I) -> Self {
+        self.command = command.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A plain environment value (never a secret: see [`TaskProps::secret`]).
+    #[must_use]
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<Value<String>>) -> Self {
+        self.environment.insert(name.into(), value.into());
+        self
+    }
+
+    /// Plain environment values, in order.
+    #[must_use]
+    pub fn envs(mut self, values: impl IntoIterator<Item = (String, Value<String>)>) -> Self {
+        self.environment.extend(values);
+        self
+    }
+
+    /// A secret in the environment variable `name`.
+    #[must_use]
+    pub fn secret(mut self, name: impl Into<String>, secret: ContainerSecret) -> Self {
+        self.secrets.insert(name.into(), secret);
+        self
+    }
+
+    /// A writable scratch directory on the otherwise read-only root filesystem.
+    #[must_use]
+    pub fn scratch(mut self, path: impl Into<String>) -> Self {
+        self.scratch_paths.push(path.into());
+        self
+    }
+
+    /// How long the task's logs are kept.
+    #[must_use]
+    pub fn log_retention(mut self, retention: RetentionDays) -> Self {
+        self.log_retention = retention;
+        self
+    }
 }
 
 /// A task definition and what it needs.
@@ -62,19 +157,27 @@ pub struct FargateTaskDefinition {
     resource: ResourceRef<ecs::TaskDefinition>,
     task_role: Role,
     container_name: String,
+    port: Option<u16>,
     log_group: LogGroup,
 }
 
 impl FargateTaskDefinition {
     /// Adds the task definition under `id`; the container is named `id` too.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: TaskProps) -> Result<Self, ConstructError> {
+    pub fn new(scope: &mut Scope, id: &str, props: TaskProps) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
-        let log_group = LogGroup::new(&mut scope, "LogGroup", LOG_RETENTION_DAYS, props.log_key_arn)?;
+        let log_props = LogGroupProps { retention: props.log_retention, name: None };
+        let log_group = LogGroup::new(&mut scope, "LogGroup", &props.log_key, log_props)?;
         let mut execution_statements =
             vec![Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"]).resource(log_group.arn())];
         execution_statements.extend(props.image.pull_statements());
-        execution_statements.extend(props.secret_read_statements);
+        for secret in props.secrets.values() {
+            for statement in &secret.read_statements {
+                if !execution_statements.contains(statement) {
+                    execution_statements.push(statement.clone());
+                }
+            }
+        }
         // Both roles are assumed by ECS tasks of this account only (confused-deputy protection).
         let ecs_tasks = || {
             Statement::assume_role("ecs-tasks.amazonaws.com").condition(
@@ -107,61 +210,11 @@ impl FargateTaskDefinition {
         )?;
 
         let container_name = id.to_owned();
-        let log_options: IndexMap<String, Value<String>> = [
-            ("awslogs-group".to_owned(), log_group.name()),
-            ("awslogs-region".to_owned(), Value::region()),
-            ("awslogs-stream-prefix".to_owned(), Value::from(container_name.as_str())),
-        ]
-        .into_iter()
-        .collect();
-        let volumes: Vec<(String, String)> = props
-            .scratch_paths
-            .iter()
-            .enumerate()
-            .map(|(index, path)| (format!("scratch-{}", index + 1), path.clone()))
-            .collect();
-        let mut container = ContainerDefinition::new(props.image.uri(), container_name.as_str())
-            .essential(true)
-            .readonly_root_filesystem(true)
-            .log_configuration(LogConfiguration::new("awslogs").options(log_options))
-            .environment(
-                props
-                    .environment
-                    .into_iter()
-                    .map(|(key, value)| KeyValuePair::new().name(key).value(value))
-                    .collect::<Vec<_>>(),
-            )
-            .secrets(props.secrets.into_iter().map(|(key, arn)| ContainerSecret::new(key, arn)).collect::<Vec<_>>());
-        if let Some(health_check) = props.health_check {
-            container = container.health_check(
-                HealthCheck::new()
-                    .command(vec!["CMD-SHELL".to_owned(), health_check])
-                    .interval(15)
-                    .timeout(5)
-                    .retries(3)
-                    .start_period(30),
-            );
-        }
-        if !props.command.is_empty() {
-            container = container.command(props.command);
-        }
-        if let Some(port) = props.port {
-            container = container.port_mappings(vec![PortMapping::new().container_port(i64::from(port))]);
-        }
-        if !volumes.is_empty() {
-            container = container.mount_points(
-                volumes
-                    .iter()
-                    .map(|(volume, path)| {
-                        MountPoint::new().source_volume(volume.as_str()).container_path(path.as_str())
-                    })
-                    .collect::<Vec<_>>(),
-            );
-        }
+        let container = container(&props, &container_name, &log_group);
         let mut definition = ecs::TaskDefinition::new()
             .family(name.replace('/', "-"))
-            .cpu(props.cpu.to_string())
-            .memory(props.memory.to_string())
+            .cpu(props.size.cpu().to_string())
+            .memory(props.size.memory().to_string())
             .network_mode(TaskDefinitionNetworkMode::Awsvpc)
             .requires_compatibilities(vec![Value::from(TaskDefinitionRequiresCompatibilities::Fargate)])
             .runtime_platform(
@@ -172,12 +225,15 @@ impl FargateTaskDefinition {
             .execution_role_arn(execution_role.arn())
             .task_role_arn(task_role.arn())
             .container_definitions(vec![container]);
-        if !volumes.is_empty() {
-            definition = definition
-                .volumes(volumes.iter().map(|(volume, _)| Volume::new().name(volume.as_str())).collect::<Vec<_>>());
+        if !props.scratch_paths.is_empty() {
+            definition = definition.volumes(
+                (1..=props.scratch_paths.len())
+                    .map(|index| Volume::new().name(scratch_volume(index)))
+                    .collect::<Vec<_>>(),
+            );
         }
         let resource = scope.add("Resource", definition)?;
-        Ok(Self { resource, task_role, container_name, log_group })
+        Ok(Self { resource, task_role, container_name, port: props.port, log_group })
     }
 
     /// The task definition resource.
@@ -195,8 +251,77 @@ impl FargateTaskDefinition {
         &self.container_name
     }
 
+    /// The container port, if it serves one.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
     /// The log group.
     pub fn log_group(&self) -> &LogGroup {
         &self.log_group
     }
+}
+
+impl Grantee for FargateTaskDefinition {
+    fn grant_role(&self) -> &Role {
+        &self.task_role
+    }
+}
+
+/// The name of the `index`th scratch volume, from 1.
+fn scratch_volume(index: usize) -> String {
+    format!("scratch-{index}")
+}
+
+/// The task's one container.
+fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> ContainerDefinition {
+    let log_options: IndexMap<String, Value<String>> = [
+        ("awslogs-group".to_owned(), log_group.name()),
+        ("awslogs-region".to_owned(), Value::region()),
+        ("awslogs-stream-prefix".to_owned(), Value::from(container_name)),
+    ]
+    .into_iter()
+    .collect();
+    let environment: Vec<KeyValuePair> = props
+        .environment
+        .iter()
+        .map(|(key, value)| KeyValuePair::new().name(key.as_str()).value(value.clone()))
+        .collect();
+    let secrets: Vec<SecretVariable> = props
+        .secrets
+        .iter()
+        .map(|(key, secret)| SecretVariable::new(key.as_str(), secret.value_from.clone()))
+        .collect();
+    let mut container = ContainerDefinition::new(props.image.uri(), container_name)
+        .essential(true)
+        .readonly_root_filesystem(true)
+        .log_configuration(LogConfiguration::new("awslogs").options(log_options))
+        .environment(environment)
+        .secrets(secrets);
+    if let Some(health_check) = &props.health_check {
+        container = container.health_check(
+            HealthCheck::new()
+                .command(vec!["CMD-SHELL".to_owned(), health_check.clone()])
+                .interval(15)
+                .timeout(5)
+                .retries(3)
+                .start_period(30),
+        );
+    }
+    if !props.command.is_empty() {
+        container = container.command(props.command.clone());
+    }
+    if let Some(port) = props.port {
+        container = container.port_mappings(vec![PortMapping::new().container_port(i64::from(port))]);
+    }
+    if !props.scratch_paths.is_empty() {
+        let mounts: Vec<MountPoint> = props
+            .scratch_paths
+            .iter()
+            .enumerate()
+            .map(|(index, path)| MountPoint::new().source_volume(scratch_volume(index + 1)).container_path(path.as_str()))
+            .collect();
+        container = container.mount_points(mounts);
+    }
+    container
 }

@@ -16,7 +16,7 @@
 //! (`BucketOwnerPreferred`): that delivery writes through an ACL grant to CloudFront's log account, and
 //! fails on a bucket whose ACLs are disabled. Block Public Access still refuses any public grant.
 
-use crate::cfn::s3;
+use crate::cfn::{kms, s3};
 use crate::cfn::s3::bucket::{
     AbortIncompleteMultipartUpload, BucketEncryption, DefaultRetention, DefaultRetentionMode, LifecycleConfiguration,
     LoggingConfiguration, NoncurrentVersionExpiration, ObjectLockConfiguration,
@@ -25,38 +25,68 @@ use crate::cfn::s3::bucket::{
     ServerSideEncryptionByDefault, ServerSideEncryptionByDefaultSseAlgorithm, ServerSideEncryptionRule,
     VersioningConfiguration, VersioningConfigurationStatus,
 };
-use crate::construct::{App, ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::{PolicyDocument, Principal, Role, Statement};
+use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::ids::{Arn, Name};
+use crate::constructs::iam::{grant_label, Grantee, PolicyDocument, Principal, Statement};
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{RemovalPolicy, Value};
 
 /// Where a bucket's server access logs go.
 #[derive(Debug, Clone)]
-pub struct AccessLogs<'a> {
-    /// The log bucket.
-    pub bucket: &'a Bucket,
+pub struct AccessLogs {
+    /// The log bucket (see [`Bucket::access_logs`]).
+    pub bucket: Bucket,
     /// The key prefix of this bucket's logs.
     pub prefix: String,
 }
 
 /// How to build a [`Bucket`].
 #[derive(Debug, Clone)]
-pub struct BucketProps<'a> {
-    /// The bucket name: deterministic, so that other regions (replication) can name it.
-    pub name: Value<String>,
+pub struct BucketProps {
+    /// The bucket name: deterministic, so that other regions (replication) can name it. Default:
+    /// CloudFormation names it.
+    pub name: Option<Value<String>>,
     /// Days a noncurrent object version is kept. Default: 90.
     pub noncurrent_version_days: i64,
-    /// Object Lock in compliance mode with this default retention in days, or `None`.
+    /// Object Lock in compliance mode with this default retention in days. Default: none.
     pub object_lock_days: Option<i64>,
-    /// Where access logs go; `None` only for a log bucket itself.
-    pub access_logs: Option<AccessLogs<'a>>,
+    /// Where access logs go. Default: none, which checkov reports (CKV_AWS_18) unless the bucket is
+    /// itself a log bucket.
+    pub access_logs: Option<AccessLogs>,
 }
 
-/// An S3 bucket.
+impl Default for BucketProps {
+    fn default() -> Self {
+        Self { name: None, noncurrent_version_days: 90, object_lock_days: None, access_logs: None }
+    }
+}
+
+/// How to build a server access log bucket ([`Bucket::access_logs`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessLogBucketProps {
+    /// The bucket name. Default: CloudFormation names it.
+    pub name: Option<Value<String>>,
+    /// Days logs are kept. Default: 365.
+    pub expire_days: i64,
+    /// The regional Elastic Load Balancing account, when load balancers log here (under `alb/`).
+    /// Default: none.
+    pub load_balancer_account: Option<Value<String>>,
+    /// Whether CloudFront's standard logs are delivered here, which needs ACLs enabled. Default: no.
+    pub cloudfront_delivery: bool,
+}
+
+impl Default for AccessLogBucketProps {
+    fn default() -> Self {
+        Self { name: None, expire_days: 365, load_balancer_account: None, cloudfront_delivery: false }
+    }
+}
+
+/// An S3 bucket of the app, or an existing one imported by name.
 #[derive(Debug, Clone)]
 pub struct Bucket {
-    resource: ResourceRef<s3::Bucket>,
-    key_arn: Option<Value<String>>,
+    name: Name<s3::Bucket>,
+    resource: Option<ResourceRef<s3::Bucket>>,
+    key_arn: Option<Arn<kms::Key>>,
 }
 
 /// A lifecycle rule that aborts incomplete multipart uploads after 7 days and expires noncurrent versions.
@@ -67,9 +97,12 @@ fn lifecycle_rule(id: &str, noncurrent_days: i64) -> Rule {
         .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::new(7))
 }
 
-fn private(encryption: ServerSideEncryptionByDefault, lifecycle: Rule, name: Value<String>) -> s3::Bucket {
-    s3::Bucket::new()
-        .bucket_name(name)
+fn private(encryption: ServerSideEncryptionByDefault, lifecycle: Rule, name: Option<Value<String>>) -> s3::Bucket {
+    let bucket = match name {
+        Some(name) => s3::Bucket::new().bucket_name(name),
+        None => s3::Bucket::new(),
+    };
+    bucket
         .bucket_encryption(BucketEncryption::new(vec![ServerSideEncryptionRule::new()
             .server_side_encryption_by_default(encryption)
             .bucket_key_enabled(true)]))
@@ -99,10 +132,10 @@ fn tls_only(bucket: &ResourceRef<s3::Bucket>) -> Statement {
 impl Bucket {
     /// Adds a bucket under `id`, encrypted with `key`.
     pub fn new(
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         key: &EncryptionKey,
-        props: BucketProps<'_>,
+        props: BucketProps,
     ) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::AwsKms)
@@ -131,21 +164,21 @@ impl Bucket {
             "Policy",
             s3::BucketPolicy::new(resource.ref_value(), PolicyDocument::new(vec![tls_only(&resource)])),
         )?;
-        Ok(Self { resource, key_arn: Some(key.arn()) })
+        Ok(Self { name: Name::new(resource.ref_value()), resource: Some(resource), key_arn: Some(key.arn()) })
+    }
+
+    /// An existing bucket, by name, encrypted with `key` when it is a customer-managed key.
+    pub fn from_name(name: Name<s3::Bucket>, key: Option<&EncryptionKey>) -> Self {
+        Self { name, resource: None, key_arn: key.map(EncryptionKey::arn) }
     }
 
     /// Adds a bucket for server access logs under `id`, writable by S3's log delivery for this account's
-    /// buckets and, when `load_balancer_account` is given, by Elastic Load Balancing's log delivery (that
-    /// regional account, under `alb/`); `expire_days` is how long logs are kept. With
-    /// `cloudfront_logs`, ACLs stay enabled so that CloudFront's standard logging can deliver.
-    pub fn access_log_bucket(
-        scope: &mut Scope<'_>,
-        id: &str,
-        name: Value<String>,
-        expire_days: i64,
-        load_balancer_account: Option<Value<String>>,
-        cloudfront_logs: bool,
-    ) -> Result<Self, ConstructError> {
+    /// buckets and, when the props name one, by Elastic Load Balancing's log delivery (that regional
+    /// account, under `alb/`). With CloudFront delivery, ACLs stay enabled so that CloudFront's
+    /// standard logging can deliver.
+    pub fn access_logs(scope: &mut Scope, id: &str, props: AccessLogBucketProps) -> Result<Self, ConstructError> {
+        let AccessLogBucketProps { name, expire_days, load_balancer_account, cloudfront_delivery } = props;
+        let cloudfront_logs = cloudfront_delivery;
         let mut scope = scope.child(id)?;
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::Aes256);
         let mut bucket =
@@ -181,22 +214,25 @@ impl Bucket {
             );
         }
         scope.add("Policy", s3::BucketPolicy::new(resource.ref_value(), PolicyDocument::new(statements)))?;
-        Ok(Self { resource, key_arn: None })
+        Ok(Self { name: Name::new(resource.ref_value()), resource: Some(resource), key_arn: None })
     }
 
-    /// The bucket resource.
-    pub fn resource(&self) -> &ResourceRef<s3::Bucket> {
-        &self.resource
+    /// The bucket resource, unless the bucket is imported.
+    pub fn resource(&self) -> Option<&ResourceRef<s3::Bucket>> {
+        self.resource.as_ref()
     }
 
-    /// The bucket name (its `Ref`).
-    pub fn name(&self) -> Value<String> {
-        self.resource.ref_value()
+    /// The bucket name.
+    pub fn name(&self) -> Name<s3::Bucket> {
+        self.name.clone()
     }
 
     /// The bucket ARN.
-    pub fn arn(&self) -> Value<String> {
-        self.resource.attr_arn()
+    pub fn arn(&self) -> Arn<s3::Bucket> {
+        match &self.resource {
+            Some(resource) => Arn::new(resource.attr_arn()),
+            None => Arn::new(Value::sub_with("arn:${AWS::Partition}:s3:::${Name}", [("Name", self.name.value())])),
+        }
     }
 
     /// Reading and writing objects: this bucket's ARN and its objects, and the key through S3 only.
@@ -204,10 +240,10 @@ impl Bucket {
         let mut statements = vec![
             Statement::allow(["s3:ListBucket", "s3:GetBucketLocation"]).resource(self.arn()),
             Statement::allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"])
-                .resource(Value::sub_with("${Bucket}/*", [("Bucket", self.arn())])),
+                .resource(Value::sub_with("${Bucket}/*", [("Bucket", self.arn().value())])),
         ];
         if let Some(key) = &self.key_arn {
-            statements.push(Statement::allow(["kms:Decrypt", "kms:GenerateDataKey"]).resource(key.clone()).condition(
+            statements.push(Statement::allow(["kms:Decrypt", "kms:GenerateDataKey"]).resource(key).condition(
                 "StringEquals",
                 "kms:ViaService",
                 Value::sub("s3.${AWS::Region}.amazonaws.com"),
@@ -216,8 +252,8 @@ impl Bucket {
         statements
     }
 
-    /// Lets `role` read and write objects.
-    pub fn grant_read_write(&self, app: &mut App, role: &Role) -> Result<(), ConstructError> {
-        role.add_policy(app, &format!("ReadWrite{}", self.resource.logical_id()), self.read_write_statements())
+    /// Lets `grantee` (a role, or a task or service through its task role) read and write objects.
+    pub fn grant_read_write(&self, grantee: &impl Grantee) -> Result<(), ConstructError> {
+        grantee.grant_role().add_policy(&format!("ReadWrite{}", grant_label(self.resource.as_ref(), self.arn())), self.read_write_statements())
     }
 }

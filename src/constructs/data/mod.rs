@@ -7,11 +7,11 @@ mod queue;
 mod redis;
 mod secret;
 
-pub use bucket::{AccessLogs, Bucket, BucketProps};
-pub use postgres::{PostgresDatabase, PostgresProps};
+pub use bucket::{AccessLogBucketProps, AccessLogs, Bucket, BucketProps};
+pub use postgres::{PostgresDatabase, PostgresProps, POSTGRES_PORT};
 pub use queue::{Queue, QueueProps};
 pub use redis::{RedisCluster, RedisProps, REDIS_PORT};
-pub use secret::Secret;
+pub use secret::{Secret, SecretProps};
 
 #[cfg(test)]
 mod tests {

@@ -13,53 +13,85 @@
 //! - `DeletionPolicy` and `UpdateReplacePolicy` of `Snapshot`.
 
 use crate::cfn::rds;
-use crate::construct::{pascal_case, App, ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::{Role, RoleProps, Statement};
+use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope};
+use crate::constructs::iam::{Grantee, Role, RoleProps, Statement};
+use crate::constructs::data::Secret;
+use crate::constructs::ids::Arn;
 use crate::constructs::kms::EncryptionKey;
+use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection, Vpc};
 use crate::template::{RemovalPolicy, Value};
 
+/// PostgreSQL's port.
+pub const POSTGRES_PORT: u16 = 5432;
+
 /// How to build a [`PostgresDatabase`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PostgresProps {
-    /// The engine version. Its major version picks the parameter group family.
+    /// The engine version. Its major version picks the parameter group family. Default: 17.11.
     pub engine_version: String,
-    /// The instance class, such as `db.r6g.large`.
+    /// The instance class. Default: `db.r6g.large`.
     pub instance_class: String,
-    /// Initial storage in GiB.
+    /// Initial storage in GiB. Default: 100.
     pub allocated_storage_gib: i64,
-    /// The storage autoscaling cap in GiB.
+    /// The storage autoscaling cap in GiB. Default: 500.
     pub max_allocated_storage_gib: i64,
-    /// Days automated backups are kept (7 or more).
+    /// Days automated backups are kept (7 or more). Default: 7.
     pub backup_retention_days: i64,
-    /// The initial database.
+    /// The initial database. Default: `app`.
     pub database_name: String,
-    /// The master user's name; RDS generates and keeps the password.
+    /// The master user's name; RDS generates and keeps the password. Default: `app_admin`.
     pub master_username: String,
-    /// The subnets of the subnet group (the isolated tier).
-    pub subnet_ids: Vec<Value<String>>,
-    /// The security groups of the instance.
-    pub security_group_ids: Vec<Value<String>>,
+    /// The subnets of the subnet group. Default: the isolated tier.
+    pub subnets: SubnetSelection,
+    /// The security groups of the instance. Default: none given, so one is created that admits
+    /// nothing until a connection says so (`db.connections().allow_default_port_from(&service)`).
+    pub security_groups: Vec<SecurityGroup>,
+}
+
+impl Default for PostgresProps {
+    fn default() -> Self {
+        Self {
+            engine_version: "17.11".into(),
+            instance_class: "db.r6g.large".into(),
+            allocated_storage_gib: 100,
+            max_allocated_storage_gib: 500,
+            backup_retention_days: 7,
+            database_name: "app".into(),
+            master_username: "app_admin".into(),
+            subnets: SubnetSelection::ISOLATED,
+            security_groups: Vec::new(),
+        }
+    }
 }
 
 /// A PostgreSQL instance with its subnet group, parameter group and monitoring role.
 #[derive(Debug, Clone)]
 pub struct PostgresDatabase {
     resource: ResourceRef<rds::DbInstance>,
+    key: EncryptionKey,
+    security_groups: Vec<SecurityGroup>,
 }
 
 impl PostgresDatabase {
-    /// Adds the database under `id`, encrypted with `key`.
+    /// Adds the database under `id` in `vpc`, encrypted with `key`.
     pub fn new(
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
+        vpc: &Vpc,
         key: &EncryptionKey,
         props: PostgresProps,
     ) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         let major = props.engine_version.split('.').next().unwrap_or(&props.engine_version).to_owned();
-        let subnet_group = scope
-            .add("SubnetGroup", rds::DbSubnetGroup::new(format!("Isolated subnets of {name}"), props.subnet_ids))?;
+        let security_groups = match props.security_groups.is_empty() {
+            true => vec![SecurityGroup::new(&mut scope, "SecurityGroup", vpc, &format!("PostgreSQL {name}"))?],
+            false => props.security_groups,
+        };
+        let subnet_group = scope.add(
+            "SubnetGroup",
+            rds::DbSubnetGroup::new(format!("Isolated subnets of {name}"), vpc.select_subnets(props.subnets)),
+        )?;
         let parameter_group = scope.add(
             "ParameterGroup",
             rds::DbParameterGroup::new(format!("{name}: SSL required"), format!("postgres{major}"))
@@ -91,7 +123,7 @@ impl PostgresDatabase {
             .publicly_accessible(false)
             .db_subnet_group_name(subnet_group.ref_value())
             .db_parameter_group_name(parameter_group.ref_value())
-            .vpc_security_groups(props.security_group_ids)
+            .vpc_security_groups(security_groups.iter().map(|group| group.group_id().value()).collect::<Vec<_>>())
             .master_username(props.master_username.as_str())
             .manage_master_user_password(true)
             .master_user_secret(rds::db_instance::MasterUserSecret::new().kms_key_id(key.arn()))
@@ -107,7 +139,7 @@ impl PostgresDatabase {
             .monitoring_role_arn(monitoring.arn())
             .enable_cloudwatch_logs_exports(vec!["postgresql", "upgrade"]);
         let resource = scope.add_with("Resource", instance, |entry| entry.removal_policy(RemovalPolicy::Snapshot))?;
-        Ok(Self { resource })
+        Ok(Self { resource, key: key.clone(), security_groups })
     }
 
     /// The instance resource.
@@ -120,25 +152,31 @@ impl PostgresDatabase {
         self.resource.attr_endpoint_address()
     }
 
-    /// Lets `role` log in as the database user `user` with IAM database authentication: a token per
+    /// Lets `grantee` (a role, or a task or service through its task role) log in as the database user `user` with IAM database authentication: a token per
     /// connection (`rds-db:connect`), so no password reaches the application and a rotation of the
     /// master secret breaks no running task. The user must exist with the `rds_iam` role.
-    pub fn grant_connect(&self, app: &mut App, role: &Role, user: &str) -> Result<(), ConstructError> {
+    pub fn grant_connect(&self, grantee: &impl Grantee, user: &str) -> Result<(), ConstructError> {
         let user_arn = Value::sub_with(
             format!(
                 "arn:${{AWS::Partition}}:rds-db:${{AWS::Region}}:${{AWS::AccountId}}:dbuser:${{DbiResourceId}}/{user}"
             ),
             [("DbiResourceId", self.resource.attr_dbi_resource_id())],
         );
-        role.add_policy(
-            app,
+        grantee.grant_role().add_policy(
             &format!("ConnectAs{}", pascal_case(user)),
             vec![Statement::allow(["rds-db:connect"]).resource(user_arn)],
         )
     }
 
-    /// The ARN of the secret RDS keeps the master credentials in.
-    pub fn master_secret_arn(&self) -> Value<String> {
-        self.resource.attr_master_user_secret_secret_arn()
+    /// The secret RDS keeps the master credentials in (a JSON document with `username` and
+    /// `password`), encrypted with the database's key.
+    pub fn secret(&self) -> Secret {
+        Secret::from_arn(Arn::new(self.resource.attr_master_user_secret_secret_arn()), Some(&self.key))
+    }
+}
+
+impl Connectable for PostgresDatabase {
+    fn connections(&self) -> Connections {
+        Connections::new(self.security_groups.clone(), Some(Port::tcp(POSTGRES_PORT)), self.resource.path().to_string())
     }
 }

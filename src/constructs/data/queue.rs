@@ -7,9 +7,10 @@
 //!   days, the SQS maximum.
 //! - `Retain` on deletion and replacement: undelivered messages are data.
 
-use crate::cfn::sqs;
-use crate::construct::{App, ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::{PolicyDocument, Principal, Role, Statement};
+use crate::cfn::{kms, sqs};
+use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::ids::Arn;
+use crate::constructs::iam::{grant_label, Grantee, PolicyDocument, Principal, Statement};
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{RemovalPolicy, Value};
 
@@ -33,18 +34,29 @@ impl Default for QueueProps {
     }
 }
 
-/// An encrypted SQS queue and its dead-letter queue.
+/// An encrypted SQS queue and its dead-letter queue, or an existing queue imported by ARN.
+///
+/// A queue is not a bucket: grants and props that want one do not take the other.
+///
+/// ```compile_fail
+/// use cfn_synth::constructs::data::{Bucket, Queue};
+/// use cfn_synth::constructs::ids::Arn;
+/// fn logs_to(bucket: &Bucket) {}
+/// let queue = Queue::from_arn(Arn::new("arn:aws:sqs:us-east-1:111122223333:jobs"), None);
+/// logs_to(&queue);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Queue {
-    resource: ResourceRef<sqs::Queue>,
-    dead_letter: ResourceRef<sqs::Queue>,
-    key_arn: Value<String>,
+    arn: Arn<sqs::Queue>,
+    resource: Option<ResourceRef<sqs::Queue>>,
+    dead_letter: Option<ResourceRef<sqs::Queue>>,
+    key_arn: Option<Arn<kms::Key>>,
 }
 
 impl Queue {
     /// Adds the queue, its dead-letter queue and their TLS-only policy under `id`.
     pub fn new(
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         key: &EncryptionKey,
         props: &QueueProps,
@@ -82,72 +94,98 @@ impl Queue {
                 vec![resource.attr_queue_url(), dead_letter.attr_queue_url()],
             ),
         )?;
-        Ok(Self { resource, dead_letter, key_arn: key.arn() })
+        Ok(Self {
+            arn: Arn::new(resource.attr_arn()),
+            resource: Some(resource),
+            dead_letter: Some(dead_letter),
+            key_arn: Some(key.arn()),
+        })
     }
 
-    /// The queue resource.
-    pub fn resource(&self) -> &ResourceRef<sqs::Queue> {
-        &self.resource
+    /// An existing queue, by ARN, encrypted with `key` when it is a customer-managed key.
+    pub fn from_arn(arn: Arn<sqs::Queue>, key: Option<&EncryptionKey>) -> Self {
+        Self { arn, resource: None, dead_letter: None, key_arn: key.map(EncryptionKey::arn) }
     }
 
-    /// The dead-letter queue resource.
-    pub fn dead_letter_queue(&self) -> &ResourceRef<sqs::Queue> {
-        &self.dead_letter
+    /// The queue resource, unless the queue is imported.
+    pub fn resource(&self) -> Option<&ResourceRef<sqs::Queue>> {
+        self.resource.as_ref()
     }
 
-    /// The queue's name, the `QueueName` dimension of its CloudWatch metrics.
+    /// The dead-letter queue resource, unless the queue is imported.
+    pub fn dead_letter_queue(&self) -> Option<&ResourceRef<sqs::Queue>> {
+        self.dead_letter.as_ref()
+    }
+
+    /// The queue's name, the `QueueName` dimension of its CloudWatch metrics: the last part of its ARN.
     pub fn name(&self) -> Value<String> {
-        self.resource.get_att("QueueName")
+        match &self.resource {
+            Some(resource) => resource.get_att("QueueName"),
+            None => Value::select(5, Value::split(":", self.arn.value())),
+        }
     }
 
-    /// The dead-letter queue's name, the `QueueName` dimension of its CloudWatch metrics.
-    pub fn dead_letter_name(&self) -> Value<String> {
-        self.dead_letter.get_att("QueueName")
+    /// The dead-letter queue's name, unless the queue is imported.
+    pub fn dead_letter_name(&self) -> Option<Value<String>> {
+        self.dead_letter.as_ref().map(|dead_letter| dead_letter.get_att("QueueName"))
+    }
+
+    /// The queue's URL, which SDK clients send to and receive from.
+    pub fn url(&self) -> Value<String> {
+        match &self.resource {
+            Some(resource) => resource.attr_queue_url(),
+            None => Value::sub_with(
+                "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${Name}",
+                [("Name", self.name())],
+            ),
+        }
     }
 
     /// The queue's ARN.
-    pub fn arn(&self) -> Value<String> {
-        self.resource.attr_arn()
+    pub fn arn(&self) -> Arn<sqs::Queue> {
+        self.arn.clone()
     }
 
     /// Sending: this queue's ARN, and the key's data keys only through SQS.
     pub fn send_statements(&self) -> Vec<Statement> {
-        vec![
-            Statement::allow(["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]).resource(self.arn()),
-            self.key_statement(["kms:GenerateDataKey", "kms:Decrypt"]),
-        ]
+        let send =
+            Statement::allow(["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]).resource(self.arn());
+        [Some(send), self.key_statement(["kms:GenerateDataKey", "kms:Decrypt"])].into_iter().flatten().collect()
     }
 
     /// Consuming: receive, delete and extend visibility on this queue's ARN.
     pub fn consume_statements(&self) -> Vec<Statement> {
-        vec![
-            Statement::allow([
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-                "sqs:GetQueueUrl",
-            ])
-            .resource(self.arn()),
-            self.key_statement(["kms:Decrypt"]),
-        ]
+        let consume = Statement::allow([
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+        ])
+        .resource(self.arn());
+        [Some(consume), self.key_statement(["kms:Decrypt"])].into_iter().flatten().collect()
     }
 
-    fn key_statement<const N: usize>(&self, actions: [&str; N]) -> Statement {
-        Statement::allow(actions).resource(self.key_arn.clone()).condition(
+    fn key_statement<const N: usize>(&self, actions: [&str; N]) -> Option<Statement> {
+        let key = self.key_arn.as_ref()?;
+        Some(Statement::allow(actions).resource(key).condition(
             "StringEquals",
             "kms:ViaService",
             Value::sub("sqs.${AWS::Region}.amazonaws.com"),
-        )
+        ))
     }
 
-    /// Lets `role` send messages.
-    pub fn grant_send(&self, app: &mut App, role: &Role) -> Result<(), ConstructError> {
-        role.add_policy(app, &format!("SendTo{}", self.resource.logical_id()), self.send_statements())
+    fn label(&self) -> String {
+        grant_label(self.resource.as_ref(), &self.arn)
     }
 
-    /// Lets `role` receive and delete messages.
-    pub fn grant_consume(&self, app: &mut App, role: &Role) -> Result<(), ConstructError> {
-        role.add_policy(app, &format!("Consume{}", self.resource.logical_id()), self.consume_statements())
+    /// Lets `grantee` (a role, or a task or service through its task role) send messages.
+    pub fn grant_send(&self, grantee: &impl Grantee) -> Result<(), ConstructError> {
+        grantee.grant_role().add_policy(&format!("SendTo{}", self.label()), self.send_statements())
+    }
+
+    /// Lets `grantee` (a role, or a task or service through its task role) receive and delete messages.
+    pub fn grant_consume(&self, grantee: &impl Grantee) -> Result<(), ConstructError> {
+        grantee.grant_role().add_policy(&format!("Consume{}", self.label()), self.consume_statements())
     }
 }

@@ -15,28 +15,44 @@ use super::secret::Secret;
 use crate::cfn::elasticache;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::kms::EncryptionKey;
+use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection, Vpc};
 use crate::template::{RemovalPolicy, Value};
 
 /// The Redis port.
-pub const REDIS_PORT: i64 = 6379;
+pub const REDIS_PORT: u16 = 6379;
 
 /// How to build a [`RedisCluster`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RedisProps {
-    /// The Redis engine version, such as `7.1`; its major version picks the parameter group family.
+    /// The Redis engine version; its major version picks the parameter group family. Default: 7.1.
     pub engine_version: String,
-    /// The node type, such as `cache.r6g.large`.
+    /// The node type. Default: `cache.r6g.large`.
     pub node_type: String,
-    /// Shards (node groups); 1 keeps cluster mode off.
+    /// Shards (node groups); 1 keeps cluster mode off. Default: 1.
     pub shards: i64,
-    /// Replicas per shard (1 or more, for Multi-AZ failover).
+    /// Replicas per shard (1 or more, for Multi-AZ failover). Default: 1.
     pub replicas_per_shard: i64,
-    /// Days daily snapshots are kept.
+    /// Days daily snapshots are kept. Default: 7.
     pub snapshot_retention_days: i64,
-    /// The subnets of the subnet group (the isolated tier).
-    pub subnet_ids: Vec<Value<String>>,
-    /// The security groups of the nodes.
-    pub security_group_ids: Vec<Value<String>>,
+    /// The subnets of the subnet group. Default: the isolated tier.
+    pub subnets: SubnetSelection,
+    /// The security groups of the nodes. Default: none given, so one is created that admits nothing
+    /// until a connection says so.
+    pub security_groups: Vec<SecurityGroup>,
+}
+
+impl Default for RedisProps {
+    fn default() -> Self {
+        Self {
+            engine_version: "7.1".into(),
+            node_type: "cache.r6g.large".into(),
+            shards: 1,
+            replicas_per_shard: 1,
+            snapshot_retention_days: 7,
+            subnets: SubnetSelection::ISOLATED,
+            security_groups: Vec::new(),
+        }
+    }
 }
 
 /// A Redis replication group with its subnet and parameter groups.
@@ -44,13 +60,16 @@ pub struct RedisProps {
 pub struct RedisCluster {
     resource: ResourceRef<elasticache::ReplicationGroup>,
     clustered: bool,
+    security_groups: Vec<SecurityGroup>,
 }
 
 impl RedisCluster {
-    /// Adds the replication group under `id`, encrypted with `key` and protected by `auth_token`.
+    /// Adds the replication group under `id` in `vpc`, encrypted with `key` and protected by
+    /// `auth_token`.
     pub fn new(
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
+        vpc: &Vpc,
         key: &EncryptionKey,
         auth_token: &Secret,
         props: RedisProps,
@@ -59,9 +78,13 @@ impl RedisCluster {
         let name = scope.path().to_string();
         let major = props.engine_version.split('.').next().unwrap_or(&props.engine_version).to_owned();
         let clustered = props.shards > 1;
+        let security_groups = match props.security_groups.is_empty() {
+            true => vec![SecurityGroup::new(&mut scope, "SecurityGroup", vpc, &format!("Redis {name}"))?],
+            false => props.security_groups,
+        };
         let subnet_group = scope.add(
             "SubnetGroup",
-            elasticache::SubnetGroup::new(format!("Isolated subnets of {name}"), props.subnet_ids),
+            elasticache::SubnetGroup::new(format!("Isolated subnets of {name}"), vpc.select_subnets(props.subnets)),
         )?;
         let mut parameters = elasticache::ParameterGroup::new(format!("redis{major}"), format!("Parameters of {name}"));
         if clustered {
@@ -73,7 +96,7 @@ impl RedisCluster {
             .engine("redis")
             .engine_version(props.engine_version.as_str())
             .cache_node_type(props.node_type.as_str())
-            .port(REDIS_PORT)
+            .port(i64::from(REDIS_PORT))
             .multi_az_enabled(true)
             .automatic_failover_enabled(true)
             .at_rest_encryption_enabled(true)
@@ -82,7 +105,7 @@ impl RedisCluster {
             .auth_token(auth_token.value())
             .cache_subnet_group_name(subnet_group.ref_value())
             .cache_parameter_group_name(parameter_group.ref_value())
-            .security_group_ids(props.security_group_ids)
+            .security_group_ids(security_groups.iter().map(|group| group.group_id().value()).collect::<Vec<_>>())
             .snapshot_retention_limit(props.snapshot_retention_days)
             .auto_minor_version_upgrade(true);
         group = if clustered {
@@ -91,7 +114,7 @@ impl RedisCluster {
             group.num_cache_clusters(1 + props.replicas_per_shard)
         };
         let resource = scope.add_with("Resource", group, |entry| entry.removal_policy(RemovalPolicy::Snapshot))?;
-        Ok(Self { resource, clustered })
+        Ok(Self { resource, clustered, security_groups })
     }
 
     /// The replication group resource.
@@ -106,5 +129,11 @@ impl RedisCluster {
         } else {
             self.resource.attr_primary_end_point_address()
         }
+    }
+}
+
+impl Connectable for RedisCluster {
+    fn connections(&self) -> Connections {
+        Connections::new(self.security_groups.clone(), Some(Port::tcp(REDIS_PORT)), self.resource.path().to_string())
     }
 }

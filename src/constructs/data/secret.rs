@@ -6,27 +6,43 @@
 //! - Encrypted with the given KMS key (checkov CKV_AWS_149), not the AWS-managed one.
 //! - `Retain` on deletion and replacement, so a stack operation never loses a credential in use.
 
-use crate::cfn::secretsmanager;
+use crate::cfn::{kms, secretsmanager};
 use crate::cfn::secretsmanager::secret::{GenerateSecretString, ReplicaRegion};
-use crate::construct::{App, ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::{Role, Statement};
+use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::ids::Arn;
+use crate::constructs::iam::{grant_label, Grantee, Statement};
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{DynamicReference, RemovalPolicy, Value};
 
-/// A Secrets Manager secret whose value Secrets Manager generates.
+/// A Secrets Manager secret: one whose value Secrets Manager generates, or an existing one (an RDS
+/// managed master secret, say).
 #[derive(Debug, Clone)]
 pub struct Secret {
-    resource: ResourceRef<secretsmanager::Secret>,
-    key_arn: Value<String>,
+    arn: Arn<secretsmanager::Secret>,
+    key_arn: Option<Arn<kms::Key>>,
+    resource: Option<ResourceRef<secretsmanager::Secret>>,
 }
 
-/// A secret of `length` letters and digits (no punctuation, so it fits AUTH tokens, headers and URLs)
-/// that Secrets Manager generates, encrypted with `key`.
-fn generated(description: &str, key: &EncryptionKey, length: i64) -> secretsmanager::Secret {
-    secretsmanager::Secret::new()
-        .description(description)
-        .kms_key_id(key.arn())
-        .generate_secret_string(GenerateSecretString::new().password_length(length).exclude_punctuation(true))
+/// How to build a generated [`Secret`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretProps {
+    /// What the secret is for. Default: the construct path.
+    pub description: Option<String>,
+    /// Letters and digits in the value (no punctuation, so it fits AUTH tokens, headers and URLs).
+    /// Default: 32.
+    pub length: i64,
+    /// A fixed name, for consumers that cannot import its ARN: stacks in other regions resolve it by
+    /// name (`{{resolve:secretsmanager:<name>}}`). Default: CloudFormation names it.
+    pub name: Option<String>,
+    /// Regions it is replicated to, encrypted there with Secrets Manager's key of the region, since a
+    /// customer-managed key does not cross regions. Default: none.
+    pub replica_regions: Vec<String>,
+}
+
+impl Default for SecretProps {
+    fn default() -> Self {
+        Self { description: None, length: 32, name: None, replica_regions: Vec::new() }
+    }
 }
 
 /// The whole secret string of the secret `secret_id` (ARN or name), resolved at deploy time.
@@ -40,47 +56,31 @@ fn reference(secret_id: Value<String>) -> Value<String> {
 }
 
 impl Secret {
-    /// Adds a secret of `length` letters and digits (no punctuation, so it fits AUTH tokens and URLs).
-    pub fn generated(
-        scope: &mut Scope<'_>,
-        id: &str,
-        description: &str,
-        key: &EncryptionKey,
-        length: i64,
-    ) -> Result<Self, ConstructError> {
-        Self::add(scope, id, generated(description, key, length), key)
-    }
-
-    /// Adds a generated secret with a fixed `name`, replicated to `replica_regions`, for consumers that
-    /// cannot import its ARN: stacks in other regions resolve it by name
-    /// (`{{resolve:secretsmanager:<name>}}`). Replicas are encrypted with Secrets Manager's key of their
-    /// region, since a customer-managed key does not cross regions.
-    pub fn generated_named(
-        scope: &mut Scope<'_>,
-        id: &str,
-        name: &str,
-        description: &str,
-        key: &EncryptionKey,
-        length: i64,
-        replica_regions: &[String],
-    ) -> Result<Self, ConstructError> {
-        let mut secret = generated(description, key, length).name(name);
-        if !replica_regions.is_empty() {
+    /// Adds a secret whose value Secrets Manager generates, encrypted with `key`.
+    pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: SecretProps) -> Result<Self, ConstructError> {
+        let description = props.description.unwrap_or_else(|| format!("{}/{id}", scope.path()));
+        let mut secret = secretsmanager::Secret::new()
+            .description(description)
+            .kms_key_id(key.arn())
+            .generate_secret_string(
+                GenerateSecretString::new().password_length(props.length).exclude_punctuation(true),
+            );
+        if let Some(name) = props.name {
+            secret = secret.name(name);
+        }
+        if !props.replica_regions.is_empty() {
             let replicas: Vec<ReplicaRegion> =
-                replica_regions.iter().map(|region| ReplicaRegion::new(region.as_str())).collect();
+                props.replica_regions.iter().map(|region| ReplicaRegion::new(region.as_str())).collect();
             secret = secret.replica_regions(replicas);
         }
-        Self::add(scope, id, secret, key)
+        let resource = scope.add_with(id, secret, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
+        Ok(Self { arn: Arn::new(resource.ref_value()), key_arn: Some(key.arn()), resource: Some(resource) })
     }
 
-    fn add(
-        scope: &mut Scope<'_>,
-        id: &str,
-        secret: secretsmanager::Secret,
-        key: &EncryptionKey,
-    ) -> Result<Self, ConstructError> {
-        let resource = scope.add_with(id, secret, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
-        Ok(Self { resource, key_arn: key.arn() })
+    /// An existing secret, by ARN, encrypted with `key` when it is a customer-managed key (reading it
+    /// then needs `kms:Decrypt` on that key too).
+    pub fn from_arn(arn: Arn<secretsmanager::Secret>, key: Option<&EncryptionKey>) -> Self {
+        Self { arn, key_arn: key.map(EncryptionKey::arn), resource: None }
     }
 
     /// A dynamic reference to the value of the secret named `name`, for a stack that did not create it.
@@ -88,36 +88,50 @@ impl Secret {
         reference(Value::from(name))
     }
 
-    /// The secret resource.
-    pub fn resource(&self) -> &ResourceRef<secretsmanager::Secret> {
-        &self.resource
+    /// The secret resource, unless the secret is imported.
+    pub fn resource(&self) -> Option<&ResourceRef<secretsmanager::Secret>> {
+        self.resource.as_ref()
     }
 
-    /// The secret's ARN (its `Ref`).
-    pub fn arn(&self) -> Value<String> {
-        self.resource.ref_value()
+    /// The secret's ARN.
+    pub fn arn(&self) -> Arn<secretsmanager::Secret> {
+        self.arn.clone()
     }
 
     /// The secret's value as a dynamic reference, resolved by CloudFormation at deploy time.
     pub fn value(&self) -> Value<String> {
-        reference(self.arn())
+        reference(self.arn.value())
+    }
+
+    /// What ECS needs to inject the secret into a container at start: `GetSecretValue` on this secret
+    /// only, and decryption with its key only through Secrets Manager.
+    pub fn injection_statements(&self) -> Vec<Statement> {
+        let mut statements = vec![Statement::allow(["secretsmanager:GetSecretValue"]).resource(self.arn())];
+        statements.extend(self.key_statement());
+        statements
+    }
+
+    fn key_statement(&self) -> Option<Statement> {
+        self.key_arn.as_ref().map(|key| {
+            Statement::allow(["kms:Decrypt"]).resource(key).condition(
+                "StringEquals",
+                "kms:ViaService",
+                Value::sub("secretsmanager.${AWS::Region}.amazonaws.com"),
+            )
+        })
     }
 
     /// The statements that let a principal read the secret: this secret's ARN only, and decryption with
     /// its key only through Secrets Manager.
     pub fn read_statements(&self) -> Vec<Statement> {
-        vec![
-            Statement::allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]).resource(self.arn()),
-            Statement::allow(["kms:Decrypt"]).resource(self.key_arn.clone()).condition(
-                "StringEquals",
-                "kms:ViaService",
-                Value::sub("secretsmanager.${AWS::Region}.amazonaws.com"),
-            ),
-        ]
+        let mut statements = vec![Statement::allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"])
+            .resource(self.arn())];
+        statements.extend(self.key_statement());
+        statements
     }
 
-    /// Lets `role` read the secret.
-    pub fn grant_read(&self, app: &mut App, role: &Role) -> Result<(), ConstructError> {
-        role.add_policy(app, &format!("Read{}", self.resource.logical_id()), self.read_statements())
+    /// Lets `grantee` (a role, or a task or service through its task role) read the secret.
+    pub fn grant_read(&self, grantee: &impl Grantee) -> Result<(), ConstructError> {
+        grantee.grant_role().add_policy(&format!("Read{}", grant_label(self.resource.as_ref(), &self.arn)), self.read_statements())
     }
 }

@@ -125,7 +125,7 @@ fn security_headers_policy() -> ResponseHeadersPolicyConfig {
 
 impl Cdn {
     /// Adds the distribution and its response headers policy under `id`.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: CdnProps) -> Result<Self, ConstructError> {
+    pub fn new(scope: &mut Scope, id: &str, props: CdnProps) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let headers_policy =
             scope.add("SecurityHeaders", cloudfront::ResponseHeadersPolicy::new(security_headers_policy()))?;
@@ -199,7 +199,7 @@ impl Cdn {
     /// `hosted_zone_id`; `id` prefixes their IDs.
     pub fn add_alias_records(
         &self,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         name: &str,
         hosted_zone_id: &str,

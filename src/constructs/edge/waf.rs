@@ -52,7 +52,7 @@ fn visibility(metric: &str) -> VisibilityConfig {
 
 impl WebAcl {
     /// Adds the web ACL and its logging configuration under `id`.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: WebAclProps) -> Result<Self, ConstructError> {
+    pub fn new(scope: &mut Scope, id: &str, props: WebAclProps) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let prefix = &props.metric_prefix;
         let rate_limit = Rule::new(

@@ -12,7 +12,7 @@ use super::security_group::{Port, SecurityGroup};
 use super::vpc::Vpc;
 use crate::cfn::ec2;
 use crate::cfn::ec2::vpc_endpoint::VpcEndpointVpcEndpointType;
-use crate::construct::{App, ConstructError, ResourceRef, Scope};
+use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::template::{Tag, Value};
 
 /// The S3 gateway endpoint of a VPC.
@@ -23,10 +23,10 @@ pub struct GatewayEndpoint {
 
 impl GatewayEndpoint {
     /// Adds the S3 gateway endpoint under `id`, routed from the private-app and isolated subnets.
-    pub fn s3(scope: &mut Scope<'_>, id: &str, vpc: &Vpc) -> Result<Self, ConstructError> {
+    pub fn s3(scope: &mut Scope, id: &str, vpc: &Vpc) -> Result<Self, ConstructError> {
         let route_tables: Vec<Value<String>> = [SubnetTier::PrivateApp, SubnetTier::Isolated]
             .into_iter()
-            .flat_map(|tier| vpc.subnets(tier).map(|subnet| subnet.route_table.ref_value()).collect::<Vec<_>>())
+            .flat_map(|tier| vpc.subnets(tier).filter_map(|subnet| subnet.route_table_id.as_ref().map(|table| table.value())).collect::<Vec<_>>())
             .collect();
         let endpoint = ec2::VpcEndpoint::new(vpc.vpc_id())
             .service_name(Value::sub("com.amazonaws.${AWS::Region}.s3"))
@@ -51,28 +51,28 @@ pub struct InterfaceEndpoint {
 impl InterfaceEndpoint {
     /// Adds an endpoint for `service` (the part after `com.amazonaws.<region>.`, such as `ecr.api`)
     /// under `id`, in the VPC's private-app subnets.
-    pub fn new(scope: &mut Scope<'_>, id: &str, vpc: &Vpc, service: &str) -> Result<Self, ConstructError> {
+    pub fn new(scope: &mut Scope, id: &str, vpc: &Vpc, service: &str) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let security_group = SecurityGroup::new(
             &mut scope,
             "SecurityGroup",
+            vpc,
             &format!("Interface endpoint for {service}: HTTPS from the groups that call it"),
-            vpc.vpc_id(),
         )?;
         let name = scope.path().to_string();
         let endpoint = ec2::VpcEndpoint::new(vpc.vpc_id())
             .service_name(Value::sub(format!("com.amazonaws.${{AWS::Region}}.{service}")))
             .vpc_endpoint_type(VpcEndpointVpcEndpointType::Interface)
             .private_dns_enabled(true)
-            .subnet_ids(vpc.subnet_ids(SubnetTier::PrivateApp))
+            .subnet_ids(vpc.select_subnets(SubnetTier::PrivateApp))
             .security_group_ids(vec![security_group.group_id()])
             .tags(vec![Tag::name(name)]);
         Ok(Self { resource: scope.add("Resource", endpoint)?, security_group })
     }
 
     /// Lets `caller` reach the endpoint over HTTPS.
-    pub fn allow_from(&self, app: &mut App, caller: &SecurityGroup, why: &str) -> Result<(), ConstructError> {
-        self.security_group.allow_from(app, caller, Port::tcp(443), why)
+    pub fn allow_from(&self, caller: &SecurityGroup, why: &str) -> Result<(), ConstructError> {
+        self.security_group.allow_from(caller, Port::tcp(443), why)
     }
 
     /// The endpoint resource.
@@ -100,8 +100,8 @@ mod tests {
         let vpc = Vpc::new(&mut stack.root(), "Vpc", VpcProps::default()).unwrap();
         let gateway = GatewayEndpoint::s3(&mut stack.root(), "S3Endpoint", &vpc).unwrap();
         let ecr = InterfaceEndpoint::new(&mut stack.root(), "EcrApiEndpoint", &vpc, "ecr.api").unwrap();
-        let caller = SecurityGroup::new(&mut stack.root(), "Tasks", "tasks", vpc.vpc_id()).unwrap();
-        ecr.allow_from(&mut app, &caller, "tasks pull images").unwrap();
+        let caller = SecurityGroup::new(&mut stack.root(), "Tasks", &vpc, "tasks").unwrap();
+        ecr.allow_from(&caller, "tasks pull images").unwrap();
 
         let synth = app.synth().unwrap();
         let resources = &synth.stacks[0].template["Resources"];

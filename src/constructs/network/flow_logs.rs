@@ -12,22 +12,22 @@ pub use crate::cfn::ec2::flow_log::FlowLogTrafficType;
 use crate::cfn::ec2::flow_log::{FlowLogLogDestinationType, FlowLogResourceType};
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{Role, RoleProps, Statement};
-use crate::constructs::kms::EncryptionKey;
-use crate::constructs::logs::{self, LogGroup};
+use crate::constructs::kms::{EncryptionKey, KeyProps};
+use crate::constructs::logs::{LogGroup, LogGroupProps, RetentionDays};
 use crate::template::{Tag, Value};
 
 /// Flow log settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowLogsProps {
-    /// Days the log group keeps records. Default: 365.
-    pub retention_days: u32,
+    /// How long the log group keeps records. Default: a year.
+    pub retention: RetentionDays,
     /// Which traffic to record. Default: all.
     pub traffic: FlowLogTrafficType,
 }
 
 impl Default for FlowLogsProps {
     fn default() -> Self {
-        Self { retention_days: 365, traffic: FlowLogTrafficType::All }
+        Self { retention: RetentionDays::ONE_YEAR, traffic: FlowLogTrafficType::All }
     }
 }
 
@@ -43,7 +43,7 @@ pub struct FlowLogs {
 impl FlowLogs {
     /// Adds flow logs for the VPC `vpc_id` under `id`.
     pub fn new(
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         vpc_id: Value<String>,
         props: &FlowLogsProps,
@@ -51,13 +51,10 @@ impl FlowLogs {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
 
-        let key = EncryptionKey::new(
-            &mut scope,
-            "Key",
-            &format!("Encrypts the flow logs of {name}"),
-            vec![logs::key_grant()],
-        )?;
-        let log_group = LogGroup::new(&mut scope, "LogGroup", props.retention_days, key.arn())?;
+        let key_props = KeyProps { description: Some(format!("Encrypts the flow logs of {name}")), grants: vec![] };
+        let key = EncryptionKey::new(&mut scope, "Key", key_props)?;
+        let log_props = LogGroupProps { retention: props.retention, name: None };
+        let log_group = LogGroup::new(&mut scope, "LogGroup", &key, log_props)?;
         let role = Role::new(
             &mut scope,
             "DeliveryRole",

@@ -10,20 +10,21 @@
 //! ## Example
 //! ```
 //! use cfn_synth::construct::App;
-//! use cfn_synth::constructs::network::{Port, SecurityGroup};
-//! use cfn_synth::template::Value;
+//! use cfn_synth::constructs::network::{Port, SecurityGroup, Vpc, VpcProps};
 //! let mut app = App::new("demo");
 //! let stack = app.add_stack("Demo", "us-east-1").unwrap();
-//! let vpc_id = Value::from("vpc-123");
-//! let service = SecurityGroup::new(&mut stack.root(), "Service", "Service tasks", vpc_id.clone()).unwrap();
-//! let database = SecurityGroup::new(&mut stack.root(), "Database", "PostgreSQL", vpc_id).unwrap();
-//! database.allow_from(&mut app, &service, Port::tcp(5432), "services query PostgreSQL").unwrap();
+//! let vpc = Vpc::new(&mut stack.root(), "Vpc", VpcProps::default()).unwrap();
+//! let service = SecurityGroup::new(&mut stack.root(), "Service", &vpc, "Service tasks").unwrap();
+//! let database = SecurityGroup::new(&mut stack.root(), "Database", &vpc, "PostgreSQL").unwrap();
+//! database.allow_from(&service, Port::tcp(5432), "services query PostgreSQL").unwrap();
 //! ```
 
 use std::fmt;
 
 use crate::cfn::ec2;
-use crate::construct::{pascal_case, App, ConstructError, ResourceRef, Scope};
+use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope, Stack};
+use crate::constructs::ids::Id;
+use crate::constructs::network::Vpc;
 use crate::template::{Tag, Value};
 
 /// A TCP port or port range.
@@ -55,20 +56,16 @@ impl fmt::Display for Port {
     }
 }
 
-/// A VPC security group.
+/// A VPC security group of the app, or an existing one imported by ID.
 #[derive(Debug, Clone)]
 pub struct SecurityGroup {
-    resource: ResourceRef<ec2::SecurityGroup>,
+    id: Id<ec2::SecurityGroup>,
+    resource: Option<ResourceRef<ec2::SecurityGroup>>,
 }
 
 impl SecurityGroup {
-    /// Adds a group under `id`; `description` says what it protects.
-    pub fn new(
-        scope: &mut Scope<'_>,
-        id: &str,
-        description: &str,
-        vpc_id: Value<String>,
-    ) -> Result<Self, ConstructError> {
+    /// Adds a group in `vpc` under `id`; `description` says what it protects.
+    pub fn new(scope: &mut Scope, id: &str, vpc: &Vpc, description: &str) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         // The documented placeholder CloudFormation keeps instead of the implicit allow-all egress rule:
@@ -79,55 +76,67 @@ impl SecurityGroup {
             .to_port(86)
             .description("Disallow all traffic; connections add the egress they need");
         let group = ec2::SecurityGroup::new(description)
-            .vpc_id(vpc_id)
+            .vpc_id(vpc.vpc_id())
             .security_group_egress(vec![no_egress])
             .tags(vec![Tag::name(name)]);
-        Ok(Self { resource: scope.add("Resource", group)? })
+        let resource = scope.add("Resource", group)?;
+        Ok(Self { id: Id::new(resource.attr_group_id()), resource: Some(resource) })
     }
 
-    /// The group resource.
-    pub fn resource(&self) -> &ResourceRef<ec2::SecurityGroup> {
-        &self.resource
+    /// An existing group, by ID: CDK's `SecurityGroup.fromSecurityGroupId`. Rules that connect it to a
+    /// group of the app go to that group's stack.
+    pub fn from_id(id: Id<ec2::SecurityGroup>) -> Self {
+        Self { id, resource: None }
+    }
+
+    /// The group resource, unless the group is imported.
+    pub fn resource(&self) -> Option<&ResourceRef<ec2::SecurityGroup>> {
+        self.resource.as_ref()
     }
 
     /// The group ID.
-    pub fn group_id(&self) -> Value<String> {
-        self.resource.attr_group_id()
+    pub fn group_id(&self) -> Id<ec2::SecurityGroup> {
+        self.id.clone()
+    }
+
+    /// The stack of a group of the app.
+    fn stack(&self) -> Option<&Stack> {
+        self.resource.as_ref().map(ResourceRef::stack)
+    }
+
+    /// What rule IDs call the group: its logical ID, or the letters and digits of an imported ID.
+    fn label(&self) -> String {
+        match &self.resource {
+            Some(resource) => pascal_case(resource.logical_id()),
+            None => {
+                let id = serde_json::to_string(&self.id.value()).unwrap_or_default();
+                let label: String = id.chars().filter(char::is_ascii_alphanumeric).take(40).collect();
+                pascal_case(&format!("Imported-{label}"))
+            }
+        }
     }
 
     /// Lets `source` reach this group on `port`: an ingress rule here and an egress rule on `source`,
     /// both naming the other group.
     ///
     /// Both rules go to the stack added later of the two groups' stacks, which is the one that depends
-    /// on the other, so a rule between stacks never adds a dependency in the opposite direction.
-    pub fn allow_from(
-        &self,
-        app: &mut App,
-        source: &SecurityGroup,
-        port: Port,
-        why: &str,
-    ) -> Result<(), ConstructError> {
-        let target_stack = &self.resource.address().stack;
-        let source_stack = &source.resource.address().stack;
-        let position = |name: &str| app.stacks().position(|stack| stack.name() == name);
-        let placement = match (position(target_stack), position(source_stack)) {
-            (Some(target), Some(source)) if source > target => source_stack.clone(),
-            (Some(_), Some(_)) => target_stack.clone(),
-            _ => {
-                return Err(ConstructError::DanglingReference {
-                    from: format!("a connection to {}", self.resource.path()),
-                    target: format!("stack {target_stack} or {source_stack}"),
+    /// on the other, so a rule between stacks never adds a dependency in the opposite direction. An
+    /// imported group has no stack: the rules go to the other group's.
+    pub fn allow_from(&self, source: &SecurityGroup, port: Port, why: &str) -> Result<(), ConstructError> {
+        let stack = match (self.stack(), source.stack()) {
+            (Some(target), Some(source)) if source.position() > target.position() => source,
+            (Some(target), _) => target,
+            (None, Some(source)) => source,
+            (None, None) => {
+                return Err(ConstructError::ImportedResource {
+                    resource: format!("the security group {:?}", self.id.value()),
+                    change: format!("connect it to the imported group {:?}", source.id.value()),
+                    remedy: "connect at least one group of the app".into(),
                 })
             }
         };
-        let stack = app.stack_mut(&placement).expect("the placement is one of the two stacks");
         let mut root = stack.root();
-        let id = format!(
-            "{}From{}Port{}",
-            pascal_case(self.resource.logical_id()),
-            pascal_case(source.resource.logical_id()),
-            port.to_string().replace('-', "To")
-        );
+        let id = format!("{}From{}Port{}", self.label(), source.label(), port.to_string().replace('-', "To"));
         let mut rules = root.child(&id)?;
         rules.add(
             "Ingress",
@@ -153,7 +162,7 @@ impl SecurityGroup {
     /// this group's stack.
     pub fn allow_from_prefix_list(
         &self,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         prefix_list_id: Value<String>,
         port: Port,
@@ -176,7 +185,7 @@ impl SecurityGroup {
     /// whose addresses AWS publishes as the region's `com.amazonaws.<region>.s3` prefix list.
     pub fn allow_egress_to_prefix_list(
         &self,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         prefix_list_id: Value<String>,
         port: Port,
@@ -188,7 +197,7 @@ impl SecurityGroup {
     /// Lets this group send traffic anywhere on `port` (outbound only), for calls to the internet.
     pub fn allow_egress_anywhere(
         &self,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         port: Port,
         why: &str,
@@ -199,7 +208,7 @@ impl SecurityGroup {
     /// Adds a TCP egress rule of this group on `port` under `id`, to the destination `to` sets.
     fn add_egress(
         &self,
-        scope: &mut Scope<'_>,
+        scope: &mut Scope,
         id: &str,
         port: Port,
         why: &str,
@@ -221,8 +230,30 @@ mod tests {
     use super::*;
 
     fn group_in(app: &mut App, stack: &str, id: &str) -> SecurityGroup {
-        let stack = app.stack_mut(stack).unwrap();
-        SecurityGroup::new(&mut stack.root(), id, id, Value::from("vpc-1")).unwrap()
+        let stack = app.stack(stack).unwrap();
+        SecurityGroup::new(&mut stack.root(), id, &imported_vpc(), id).unwrap()
+    }
+
+    fn imported_vpc() -> Vpc {
+        Vpc::from_attributes(crate::constructs::network::VpcAttributes {
+            vpc_id: Some(Id::new("vpc-1")),
+            private_app_subnets: vec![crate::constructs::network::SubnetAttributes::id("subnet-1")],
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_imported_group_takes_rules_in_the_other_groups_stack() {
+        let mut app = App::new("t");
+        app.add_stack("Net", "us-east-1").unwrap();
+        let service = group_in(&mut app, "Net", "Service");
+        let existing = SecurityGroup::from_id(Id::new("sg-0abc"));
+        existing.allow_from(&service, Port::tcp(5432), "queries").unwrap();
+        let synth = app.synth().unwrap();
+        let ingress = &synth.stacks[0].template["Resources"]["ImportedSg0abcFromServicePort5432Ingress"]["Properties"];
+        assert_eq!(ingress["GroupId"], json!("sg-0abc"));
+        assert!(existing.allow_from(&SecurityGroup::from_id(Id::new("sg-1")), Port::tcp(1), "x").is_err());
     }
 
     #[test]
@@ -243,7 +274,7 @@ mod tests {
         app.add_stack("Net", "us-east-1").unwrap();
         let service = group_in(&mut app, "Net", "Service");
         let database = group_in(&mut app, "Net", "Database");
-        database.allow_from(&mut app, &service, Port::tcp(5432), "services query PostgreSQL").unwrap();
+        database.allow_from(&service, Port::tcp(5432), "services query PostgreSQL").unwrap();
         let synth = app.synth().unwrap();
         let resources = &synth.stacks[0].template["Resources"];
         let ingress = &resources["DatabaseFromServicePort5432Ingress"]["Properties"];
@@ -264,9 +295,9 @@ mod tests {
         let service = group_in(&mut app, "Net", "Service");
         let database = group_in(&mut app, "Data", "Database");
         let cache = group_in(&mut app, "Data", "Cache");
-        database.allow_from(&mut app, &service, Port::tcp(5432), "queries").unwrap();
+        database.allow_from(&service, Port::tcp(5432), "queries").unwrap();
         // The reverse direction too: the rules still land in Data, so Net never imports from Data.
-        service.allow_from(&mut app, &cache, Port::tcp_range(8000, 8080), "callbacks").unwrap();
+        service.allow_from(&cache, Port::tcp_range(8000, 8080), "callbacks").unwrap();
         let synth = app.synth().unwrap();
         assert_eq!(synth.deploy_order(), ["Net", "Data"]);
         let net = &synth.stacks[0].template["Resources"];

@@ -9,14 +9,16 @@
 //!   stays in its AZ.
 //! - Flow logs of all traffic to an encrypted log group, on unless switched off.
 //!
+//! An existing VPC joins the app through [`Vpc::from_attributes`], with its subnets per tier.
+//!
 //! ## Example
 //! ```
 //! use cfn_synth::construct::App;
-//! use cfn_synth::constructs::network::{SubnetTier, Vpc, VpcProps};
+//! use cfn_synth::constructs::network::{SubnetSelection, SubnetTier, Vpc, VpcProps};
 //! let mut app = App::new("demo");
 //! let stack = app.add_stack("Demo-Network", "us-east-1").unwrap();
 //! let vpc = Vpc::new(&mut stack.root(), "Vpc", VpcProps::default()).unwrap();
-//! assert_eq!(vpc.subnet_ids(SubnetTier::Isolated).len(), 3);
+//! assert_eq!(vpc.select_subnets(SubnetSelection::from(SubnetTier::Isolated)).len(), 3);
 //! ```
 
 use ipnet::Ipv4Net;
@@ -25,6 +27,7 @@ use super::cidr_plan::{CidrPlanError, SubnetPlan, SubnetTier, TierRequest};
 use super::flow_logs::{FlowLogs, FlowLogsProps};
 use crate::cfn::ec2;
 use crate::construct::{ConstructError, ResourceRef, Scope};
+use crate::constructs::ids::Id;
 use crate::template::{Resource, Tag, Value};
 
 /// Where NAT gateways go.
@@ -88,21 +91,77 @@ pub enum NetworkError {
 pub struct Subnet {
     /// The tier.
     pub tier: SubnetTier,
-    /// The AZ's position in `Fn::GetAZs`, from 0.
+    /// The AZ's position in `Fn::GetAZs` (or in the imported list), from 0.
     pub az_index: usize,
-    /// The subnet's block.
-    pub cidr: Ipv4Net,
-    /// The subnet resource.
-    pub resource: ResourceRef<ec2::Subnet>,
-    /// Its route table.
-    pub route_table: ResourceRef<ec2::RouteTable>,
+    /// The subnet's ID.
+    pub id: Id<ec2::Subnet>,
+    /// The subnet's block, when known at synth time.
+    pub cidr: Option<Ipv4Net>,
+    /// Its route table's ID, when known.
+    pub route_table_id: Option<Id<ec2::RouteTable>>,
+    /// The subnet resource, unless imported.
+    pub resource: Option<ResourceRef<ec2::Subnet>>,
 }
 
-/// A VPC with its subnets, gateways, routes and flow logs.
+/// Which subnets of a VPC a construct goes into: a tier, in AZ order. Converts from a [`SubnetTier`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubnetSelection {
+    /// The tier.
+    pub tier: SubnetTier,
+}
+
+impl SubnetSelection {
+    /// The private-app tier: where tasks run, with a route out through NAT.
+    pub const PRIVATE_APP: SubnetSelection = SubnetSelection { tier: SubnetTier::PrivateApp };
+    /// The isolated tier: where data stores live, with no route out of the VPC.
+    pub const ISOLATED: SubnetSelection = SubnetSelection { tier: SubnetTier::Isolated };
+    /// The public tier: where internet-facing load balancers and NAT gateways live.
+    pub const PUBLIC: SubnetSelection = SubnetSelection { tier: SubnetTier::Public };
+}
+
+impl From<SubnetTier> for SubnetSelection {
+    fn from(tier: SubnetTier) -> Self {
+        Self { tier }
+    }
+}
+
+/// An existing subnet, for [`Vpc::from_attributes`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubnetAttributes {
+    /// The subnet's ID.
+    pub id: Id<ec2::Subnet>,
+    /// Its route table's ID, which an S3 gateway endpoint needs; `None` when unknown.
+    pub route_table_id: Option<Id<ec2::RouteTable>>,
+}
+
+impl SubnetAttributes {
+    /// A subnet known by ID only.
+    pub fn id(id: &str) -> Self {
+        Self { id: Id::new(id), route_table_id: None }
+    }
+}
+
+/// An existing VPC: its ID, block and subnets per tier, for [`Vpc::from_attributes`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VpcAttributes {
+    /// The VPC's ID; an empty one is refused.
+    pub vpc_id: Option<Id<ec2::Vpc>>,
+    /// Its IPv4 block, if known at synth time.
+    pub cidr: Option<Ipv4Net>,
+    /// Public subnets, in AZ order.
+    pub public_subnets: Vec<SubnetAttributes>,
+    /// Private subnets with a route out through NAT, in AZ order.
+    pub private_app_subnets: Vec<SubnetAttributes>,
+    /// Isolated subnets, with no route out of the VPC, in AZ order.
+    pub isolated_subnets: Vec<SubnetAttributes>,
+}
+
+/// A VPC with its subnets, gateways, routes and flow logs, or an existing one imported by ID.
 #[derive(Debug, Clone)]
 pub struct Vpc {
-    resource: ResourceRef<ec2::Vpc>,
-    cidr: Ipv4Net,
+    id: Id<ec2::Vpc>,
+    resource: Option<ResourceRef<ec2::Vpc>>,
+    cidr: Option<Ipv4Net>,
     subnets: Vec<Subnet>,
     nat_gateways: Vec<ResourceRef<ec2::NatGateway>>,
     flow_logs: Option<FlowLogs>,
@@ -110,7 +169,7 @@ pub struct Vpc {
 
 impl Vpc {
     /// Adds a VPC under `id`.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: VpcProps) -> Result<Self, NetworkError> {
+    pub fn new(scope: &mut Scope, id: &str, props: VpcProps) -> Result<Self, NetworkError> {
         let plan = SubnetPlan::new(props.cidr, props.az_count, &props.tiers)?;
         let has_private_app = !plan.blocks(SubnetTier::PrivateApp).is_empty();
         if has_private_app && plan.blocks(SubnetTier::Public).is_empty() {
@@ -202,7 +261,14 @@ impl Vpc {
                     }
                     SubnetTier::Isolated => {}
                 }
-                subnets.push(Subnet { tier, az_index, cidr: *block, resource, route_table });
+                subnets.push(Subnet {
+                    tier,
+                    az_index,
+                    id: Id::new(resource.ref_value()),
+                    cidr: Some(*block),
+                    route_table_id: Some(Id::new(route_table.ref_value())),
+                    resource: Some(resource),
+                });
             }
         }
 
@@ -210,22 +276,73 @@ impl Vpc {
             Some(flow_log_props) => Some(FlowLogs::new(&mut scope, "FlowLogs", vpc.ref_value(), flow_log_props)?),
             None => None,
         };
-        Ok(Self { resource: vpc, cidr: props.cidr, subnets, nat_gateways, flow_logs })
+        Ok(Self {
+            id: Id::new(vpc.ref_value()),
+            resource: Some(vpc),
+            cidr: Some(props.cidr),
+            subnets,
+            nat_gateways,
+            flow_logs,
+        })
     }
 
-    /// The VPC resource.
-    pub fn resource(&self) -> &ResourceRef<ec2::Vpc> {
-        &self.resource
+    /// An existing VPC, with its subnets per tier: CDK's `Vpc.fromVpcAttributes`, typed.
+    pub fn from_attributes(attributes: VpcAttributes) -> Result<Self, ConstructError> {
+        let imported = |message: &str| ConstructError::InvalidProps { path: "an imported VPC".into(), message: message.into() };
+        let id = attributes.vpc_id.ok_or_else(|| imported("give its vpc_id"))?;
+        let tiers = [
+            (SubnetTier::Public, attributes.public_subnets),
+            (SubnetTier::PrivateApp, attributes.private_app_subnets),
+            (SubnetTier::Isolated, attributes.isolated_subnets),
+        ];
+        if tiers.iter().all(|(_, subnets)| subnets.is_empty()) {
+            return Err(imported("give the subnets of at least one tier"));
+        }
+        let subnets = tiers
+            .into_iter()
+            .flat_map(|(tier, subnets)| {
+                subnets.into_iter().enumerate().map(move |(az_index, subnet)| Subnet {
+                    tier,
+                    az_index,
+                    id: subnet.id,
+                    cidr: None,
+                    route_table_id: subnet.route_table_id,
+                    resource: None,
+                })
+            })
+            .collect();
+        Ok(Self {
+            id,
+            resource: None,
+            cidr: attributes.cidr,
+            subnets,
+            nat_gateways: vec![],
+            flow_logs: None,
+        })
+    }
+
+    /// The VPC resource, unless the VPC is imported.
+    pub fn resource(&self) -> Option<&ResourceRef<ec2::Vpc>> {
+        self.resource.as_ref()
     }
 
     /// The VPC ID.
-    pub fn vpc_id(&self) -> Value<String> {
-        self.resource.ref_value()
+    pub fn vpc_id(&self) -> Id<ec2::Vpc> {
+        self.id.clone()
     }
 
-    /// The VPC's IPv4 block, known at synth time.
-    pub fn cidr(&self) -> Ipv4Net {
+    /// The VPC's IPv4 block, when known at synth time (always, unless imported without it).
+    pub fn cidr(&self) -> Option<Ipv4Net> {
         self.cidr
+    }
+
+    /// The VPC's IPv4 block as a value: the literal when known, else `Fn::GetAtt CidrBlock`.
+    pub fn cidr_block(&self) -> Value<String> {
+        match (&self.resource, self.cidr) {
+            (Some(resource), _) => resource.get_att("CidrBlock"),
+            (None, Some(cidr)) => Value::from(cidr.to_string()),
+            (None, None) => Value::from(""),
+        }
     }
 
     /// The subnets of a tier, in AZ order.
@@ -233,9 +350,9 @@ impl Vpc {
         self.subnets.iter().filter(move |subnet| subnet.tier == tier)
     }
 
-    /// The subnet IDs of a tier, in AZ order.
-    pub fn subnet_ids(&self, tier: SubnetTier) -> Vec<Value<String>> {
-        self.subnets(tier).map(|subnet| subnet.resource.ref_value()).collect()
+    /// The subnet IDs of a selection, in AZ order.
+    pub fn select_subnets(&self, selection: impl Into<SubnetSelection>) -> Vec<Value<String>> {
+        self.subnets(selection.into().tier).map(|subnet| subnet.id.value()).collect()
     }
 
     /// The NAT gateways, in AZ order.

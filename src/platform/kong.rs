@@ -1,4 +1,5 @@
-//! Kong's DB-less declarative configuration, rendered from `templates/kong.yml.j2`.
+//! The Kong gateway of the platform: its DB-less declarative configuration, rendered from
+//! `templates/kong.yml.j2`, and the environment its container starts with.
 //!
 //! ## Secure defaults
 //! - Every request gets a correlation ID, bodies are size-limited, and clients are rate limited with the
@@ -7,12 +8,18 @@
 //!   at run time, and values CloudFormation only knows at deploy time (the Redis endpoint) are `Fn::Sub`
 //!   variables (`${RedisHost}`).
 
+use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::security::{INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
+use crate::config::{ComputeConfig, Upstream};
+use crate::constructs::data::REDIS_PORT;
+use crate::constructs::edge::VIEWER_IP_HEADER;
+use crate::constructs::network::Vpc;
 use crate::template::Value;
 
 /// The template, embedded in the binary.
-const TEMPLATE: &str = include_str!("../../../templates/kong.yml.j2");
+const TEMPLATE: &str = include_str!("../../templates/kong.yml.j2");
 
 /// The environment variable Kong's env vault reads the Redis password from
 /// (`{vault://env/redis-auth-token}`).
@@ -62,6 +69,65 @@ impl KongDeclarativeConfig {
     pub fn to_value(&self, redis_host: Value<String>) -> Result<Value<String>, minijinja::Error> {
         Ok(Value::sub_with(self.render()?, [("RedisHost", redis_host)]))
     }
+}
+
+/// Kong's routes from config, through the internal ALB, with its limits.
+pub(super) fn declarative_config(config: &ComputeConfig, internal_name: &str) -> KongDeclarativeConfig {
+    let gateway = &config.gateway;
+    let routes = gateway
+        .routes
+        .iter()
+        .map(|route| {
+            let port = match route.service {
+                Upstream::IntegrationService => INTEGRATION_LISTENER_PORT,
+                Upstream::WebhookReceiver => WEBHOOK_LISTENER_PORT,
+            };
+            KongRoute {
+                name: route.name.clone(),
+                url: format!("https://{internal_name}:{port}"),
+                paths: route.paths.clone(),
+            }
+        })
+        .collect();
+    KongDeclarativeConfig {
+        routes,
+        health_path: config.kong.health_check_path.clone(),
+        rate_limit_per_minute: gateway.rate_limit.per_minute,
+        rate_limit_by: gateway.rate_limit.limit_by.as_str().to_owned(),
+        redis_port: i64::from(REDIS_PORT),
+        max_request_megabytes: gateway.max_request_megabytes,
+        strip_headers: vec![config.edge.origin_verify_header.clone()],
+    }
+}
+
+/// Kong's environment: DB-less, the declarative config, its listeners, where it logs, and whose
+/// address counts as the client's.
+///
+/// Kong's peer is always an ALB node inside the VPC, and the request came through CloudFront, whose
+/// viewer-request function wrote the viewer's address into `X-Viewer-IP` (overwriting anything the
+/// client sent). Trusting the VPC's block and reading that header makes Kong's client IP, and so
+/// `limitBy: ip` and its logs, the real client rather than the ALB node or the CloudFront edge.
+pub(super) fn environment(
+    config: &ComputeConfig,
+    declarative: Value<String>,
+    vpc: &Vpc,
+) -> IndexMap<String, Value<String>> {
+    let vpc_cidr = vpc.cidr().map_or_else(|| vpc.cidr_block(), |cidr| Value::from(cidr.to_string()));
+    [
+        ("KONG_TRUSTED_IPS", vpc_cidr),
+        ("KONG_REAL_IP_HEADER", Value::from(VIEWER_IP_HEADER)),
+        ("KONG_REAL_IP_RECURSIVE", Value::from("off")),
+        ("KONG_DATABASE", Value::from("off")),
+        ("KONG_DECLARATIVE_CONFIG_STRING", declarative),
+        ("KONG_PROXY_LISTEN", Value::from(format!("0.0.0.0:{}", config.kong.port))),
+        ("KONG_ADMIN_LISTEN", Value::from("off")),
+        ("KONG_PREFIX", Value::from("/usr/local/kong")),
+        ("KONG_PROXY_ACCESS_LOG", Value::from("/dev/stdout")),
+        ("KONG_PROXY_ERROR_LOG", Value::from("/dev/stderr")),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect()
 }
 
 #[cfg(test)]

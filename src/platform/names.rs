@@ -1,0 +1,56 @@
+//! The names the platform's stacks share: stack names, DNS names, the origin-verify secret and bucket
+//! names. Stacks in different regions never reference each other's resources; they meet through these
+//! deterministic names, so every stack that needs one computes it here.
+
+use crate::config::{PlatformConfig, RegionConfig};
+use crate::construct::pascal_case;
+use crate::constructs::data::Secret;
+use crate::template::Value;
+
+/// The region of everything CloudFront-scoped: the edge stack deploys here whatever the primary is.
+pub const EDGE_REGION: &str = "us-east-1";
+
+/// The name of a region role's stack of one tier: `<App>-<Role>-<Tier>`.
+pub fn stack_name(config: &PlatformConfig, region: &RegionConfig, tier: &str) -> String {
+    format!("{}-{}-{tier}", pascal_case(&config.app), region.role.stack_segment())
+}
+
+/// The name a region's public ALB answers to, and CloudFront's origin when the region is primary.
+pub fn origin_name(region: &str, domain: &str) -> String {
+    format!("origin-{region}.{domain}")
+}
+
+/// The internal ALB's name.
+pub fn internal_name(region: &str, domain: &str) -> String {
+    format!("internal-{region}.{domain}")
+}
+
+/// The name of the origin-verify secret.
+pub fn origin_verify_secret_name(app_name: &str) -> String {
+    format!("{app_name}/edge/origin-verify")
+}
+
+/// The deterministic name of the platform's bucket for `purpose` in `region`, as an `Fn::Sub` string
+/// (it holds the account ID), so that callers can add to it.
+pub fn bucket_name(app_name: &str, purpose: &str, region: &str) -> String {
+    format!("{app_name}-{purpose}-${{AWS::AccountId}}-{region}")
+}
+
+/// How a public ALB knows a request came through CloudFront: a header whose value is a secret the edge
+/// stack generates and replicates, and every ingress stack resolves by name.
+#[derive(Debug, Clone)]
+pub struct OriginVerification {
+    /// The edge stack, which every ingress stack must follow.
+    pub stack_name: String,
+    /// The header's name.
+    pub header: String,
+    /// The secret's name, which resolves in every region with a compute tier.
+    pub secret_name: String,
+}
+
+impl OriginVerification {
+    /// The header's value, as a dynamic reference resolved at deploy time in the consuming stack.
+    pub fn value(&self) -> Value<String> {
+        Secret::value_by_name(&self.secret_name)
+    }
+}

@@ -1,0 +1,77 @@
+//! Helpers the platform's stack builders share: adding a region's stacks, per-region lookup tables and
+//! rendering the embedded minijinja templates.
+
+use indexmap::IndexMap;
+
+use super::names::stack_name;
+use super::PlatformError;
+use crate::config::{PlatformConfig, RegionConfig};
+use crate::construct::{App, Stack};
+use crate::template::Mapping;
+
+/// Adds the stacks of one region role, named and tagged the platform's way.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RegionStacks<'a> {
+    pub config: &'a PlatformConfig,
+    pub region: &'a RegionConfig,
+}
+
+impl RegionStacks<'_> {
+    /// Adds the role's stack of one tier, in the role's region.
+    pub fn add(&self, app: &mut App, tier: &str) -> Result<Stack, PlatformError> {
+        self.add_in(app, tier, &self.region.region)
+    }
+
+    /// Adds the role's stack of one tier, deployed to `region_code` (which differs from the role's
+    /// region for global resources that AWS keeps in us-east-1).
+    pub fn add_in(&self, app: &mut App, tier: &str, region_code: &str) -> Result<Stack, PlatformError> {
+        let stack = app.add_stack(&stack_name(self.config, self.region, tier), region_code)?;
+        stack.add_tag("app", &self.config.app);
+        stack.add_tag("region-role", self.region.role.tag_value());
+        for (key, value) in &self.config.tags {
+            stack.add_tag(key, value);
+        }
+        Ok(stack)
+    }
+}
+
+/// Renders the minijinja template `source` (embedded from `templates/<file>`) with `context`, keeping
+/// its trailing newline; an error names the template file.
+pub(super) fn render_template(
+    file: &'static str,
+    source: &str,
+    context: minijinja::Value,
+) -> Result<String, PlatformError> {
+    let mut environment = minijinja::Environment::new();
+    environment.set_keep_trailing_newline(true);
+    environment
+        .add_template(file, source)
+        .and_then(|()| environment.get_template(file))
+        .and_then(|template| template.render(context))
+        .map_err(|error| PlatformError::Template { template: format!("templates/{file}"), message: error.to_string() })
+}
+
+/// Adds a per-region lookup table as the mapping `name` (`<region>: {<value_key>: <value>}`), after
+/// checking that the stack's region is in it; `key` is the region's config key path, for the error.
+pub(super) fn add_region_mapping(
+    stack: &Stack,
+    name: &str,
+    value_key: &str,
+    table: &[(&str, &str)],
+    key: &str,
+    what: &str,
+) -> Result<(), PlatformError> {
+    let region = stack.region();
+    if !table.iter().any(|(known, _)| *known == region) {
+        return Err(PlatformError::Config {
+            key: format!("{key}.region"),
+            message: format!("no {what} is known for {region}"),
+        });
+    }
+    let mapping: Mapping = table
+        .iter()
+        .map(|(region, value)| ((*region).to_owned(), IndexMap::from([(value_key.to_owned(), (*value).into())])))
+        .collect();
+    stack.add_mapping(name, mapping)?;
+    Ok(())
+}
