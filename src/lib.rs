@@ -47,4 +47,9 @@ pub mod construct;
 pub mod constructs;
 #[cfg(feature = "platform")]
 pub mod platform;
+pub mod prelude;
 pub mod template;
+
+/// The map type of the public API (ordered, so output is deterministic), re-exported so that a library
+/// user names the same version.
+pub use indexmap;

@@ -2,24 +2,15 @@
 //! exactly that rule, whose finding must carry the right rule ID, resource and path, and the same app
 //! fixed, which must yield no finding at all.
 
-use indexmap::IndexMap;
 use serde_json::{json, Value as Json};
 
 use cfn_synth::cfn::cloudwatch::alarm::AlarmStatistic;
 use cfn_synth::checks::readiness::{self, StackTemplate};
 use cfn_synth::checks::{stack_templates, Finding};
-use cfn_synth::construct::App;
-use cfn_synth::constructs::compute::{
-    idle_alarm, Cluster, ContainerImage, Deployment, FargateService, FargateTaskDefinition, MetricAlarm,
-    PullThroughCache, ServiceProps, ServiceScaling, Step, TaskProps,
-};
-use cfn_synth::constructs::data::{Queue, QueueProps, Secret};
-use cfn_synth::constructs::kms::EncryptionKey;
+use cfn_synth::constructs::compute::{idle_alarm, MetricAlarm, Step};
 use cfn_synth::constructs::monitoring::{AlarmTopic, Subscriber};
-use cfn_synth::constructs::network::{
-    GatewayEndpoint, InterfaceEndpoint, Port, SecurityGroup, SubnetTier, Vpc, VpcProps,
-};
-use cfn_synth::template::Value;
+use cfn_synth::constructs::network::{GatewayEndpoint, InterfaceEndpoint};
+use cfn_synth::prelude::*;
 
 /// What to leave out of, or put into, the test app.
 struct Variant {
@@ -55,11 +46,11 @@ fn build(variant: &Variant) -> App {
         app.add_stack("Endpoints", "us-east-1").unwrap();
     }
     app.add_stack("Compute", "us-east-1").unwrap();
-    let net = app.stack_mut("Net").unwrap();
+    let net = app.stack("Net").unwrap().clone();
     let vpc = Vpc::new(&mut net.root(), "Vpc", VpcProps::default()).unwrap();
-    let tasks = SecurityGroup::new(&mut net.root(), "Tasks", "worker tasks", vpc.vpc_id()).unwrap();
+    let tasks = SecurityGroup::new(&mut net.root(), "Tasks", &vpc, "worker tasks").unwrap();
     let endpoints_stack = if variant.endpoints_stack.is_some() { "Endpoints" } else { "Net" };
-    let stack = app.stack_mut(endpoints_stack).unwrap();
+    let stack = app.stack(endpoints_stack).unwrap();
     let mut created = Vec::new();
     for service in variant.endpoints {
         let id = format!("{}Endpoint", service.replace('.', "-"));
@@ -78,19 +69,18 @@ fn build(variant: &Variant) -> App {
         }
     }
     for endpoint in &created {
-        endpoint.allow_from(&mut app, &tasks, "tasks call AWS").unwrap();
+        endpoint.allow_from(&tasks, "tasks call AWS").unwrap();
     }
     if variant.tier == SubnetTier::PrivateApp {
-        let net = app.stack_mut("Net").unwrap();
         tasks.allow_egress_anywhere(&mut net.root(), "TasksToInternet", Port::tcp(443), "registries").unwrap();
     }
 
-    let compute = app.stack_mut("Compute").unwrap();
+    let compute = app.stack("Compute").unwrap();
     if variant.endpoints_stack == Some(true) {
         compute.add_dependency("Endpoints");
     }
     let mut root = compute.root();
-    let key = EncryptionKey::new(&mut root, "Key", "test data", vec![]).unwrap();
+    let key = EncryptionKey::new(&mut root, "Key", KeyProps::default()).unwrap();
     let queue = Queue::new(
         &mut root,
         "Work",
@@ -98,41 +88,18 @@ fn build(variant: &Variant) -> App {
         &QueueProps { max_receive_count: 5, visibility_timeout_seconds: 60, retention_seconds: 345_600 },
     )
     .unwrap();
-    let token = Secret::generated(&mut root, "Token", "a token", &key, 32).unwrap();
-    let cluster = Cluster::new(&mut root, "Cluster").unwrap();
+    let token = Secret::new(&mut root, "Token", &key, SecretProps::default()).unwrap();
+    let cluster = Cluster::new(&mut root, "Cluster", &vpc).unwrap();
     let cache = PullThroughCache::ecr_public(&mut root, "Cache").unwrap();
-    let image = cache.image(variant.image).unwrap_or_else(|| ContainerImage::from_registry(variant.image));
-    let task = FargateTaskDefinition::new(
-        &mut root,
-        "Worker",
-        TaskProps {
-            image,
-            port: None,
-            cpu: 256,
-            memory: 512,
-            health_check: Some("true".into()),
-            command: vec![],
-            environment: IndexMap::new(),
-            secrets: IndexMap::from([("TOKEN".to_owned(), token.arn())]),
-            secret_read_statements: token.read_statements(),
-            scratch_paths: vec![],
-            log_key_arn: key.arn(),
-        },
-    )
-    .unwrap();
-    let service = FargateService::new(
-        &mut root,
-        "WorkerService",
-        &task,
-        ServiceProps {
-            cluster: cluster.name(),
-            desired_count: 1,
-            subnet_ids: vpc.subnet_ids(variant.tier),
-            security_group_id: tasks.group_id(),
-            deployment: Deployment::Rolling,
-        },
-    )
-    .unwrap();
+    let image = cache.image(variant.image).unwrap_or_else(|| ContainerImage::registry(variant.image));
+    let task_props =
+        TaskProps::new(image, &key).health_check("true").secret("TOKEN", ContainerSecret::whole(&token));
+    let task = FargateTaskDefinition::new(&mut root, "Worker", task_props).unwrap();
+    let service_props = ServiceProps::new(&cluster, &task)
+        .subnets(variant.tier)
+        .security_groups(&[&tasks])
+        .capacity(Capacity::Spot { on_demand_base: 1, on_demand_weight: 1, spot_weight: 3 });
+    let service = FargateService::new(&mut root, "WorkerService", service_props).unwrap();
     let topic = AlarmTopic::new(
         &mut root,
         "Alarms",
@@ -143,14 +110,14 @@ fn build(variant: &Variant) -> App {
         "DLQ",
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
-        vec![("QueueName".into(), queue.dead_letter_name())],
+        vec![("QueueName".into(), queue.dead_letter_name().unwrap())],
         AlarmStatistic::Maximum,
         0.0,
         1,
     )
     .add(&mut root, "DeadLetterAlarm", vec![topic.arn()])
     .unwrap();
-    let scaling = ServiceScaling::new(&mut root, "Scaling", cluster.name(), service.name(), 1, 4).unwrap();
+    let scaling = ServiceScaling::for_service(&mut root, "Scaling", &service, 1, 4).unwrap();
     scaling.scale_out_on_cpu(&mut root, "CpuScaleOut", 70.0).unwrap();
     let out = scaling.step_policy(&mut root, "QueueScaleOut", &[Step { from: 0, change: 2 }], 60).unwrap();
     let queue_dims = vec![("QueueName".to_owned(), queue.name())];
@@ -198,7 +165,7 @@ fn build(variant: &Variant) -> App {
         scale_in.ref_value(),
     )
     .unwrap();
-    queue.grant_consume(&mut app, task.task_role()).unwrap();
+    queue.grant_consume(&task).unwrap();
     app
 }
 

@@ -45,7 +45,17 @@ impl ConstructPath {
         Ok(Self { segments })
     }
 
-    /// The name of the stack this path lives in.
+    /// The path of the construct a resource belongs to: the path itself, or its parent's when the
+    /// resource is the construct's main one (`Resource`). What rule descriptions call a construct.
+    pub fn construct(&self) -> String {
+        let path = self.to_string();
+        match path.strip_suffix(&format!("/{DEFAULT_CHILD_ID}")) {
+            Some(owner) => owner.to_owned(),
+            None => path,
+        }
+    }
+
+    /// The name of the stack the path is in.
     pub fn stack_name(&self) -> &str {
         &self.segments[0]
     }

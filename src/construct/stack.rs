@@ -117,7 +117,8 @@ impl Stack {
         self.state_mut().template.description = Some(description.into());
     }
 
-    /// The template as built so far, with references still unresolved.
+    /// The template as built so far, with references still unresolved. Release it before adding to
+    /// the stack: a change while it is held panics.
     pub fn template(&self) -> Ref<'_, Template> {
         Ref::map(self.state(), |state| &state.template)
     }
@@ -401,8 +402,8 @@ mod tests {
     fn exported_values_are_named_after_their_stack() {
         let stack = Stack::new("Net", "us-east-1", 0).unwrap();
         stack.export_value("VpcId", &Value::<String>::local_ref("Vpc"), "The VPC").unwrap();
-        let output = &stack.template().outputs["VpcId"];
-        assert_eq!(output.export.as_ref().unwrap().name, serde_json::json!("Net:VpcId"));
+        let export = stack.template().outputs["VpcId"].export.clone().unwrap();
+        assert_eq!(export.name, serde_json::json!("Net:VpcId"));
         assert!(stack.export_value("VpcId", &Value::<String>::local_ref("Vpc"), "again").is_err());
     }
 }

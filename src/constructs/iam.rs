@@ -311,7 +311,8 @@ mod tests {
             },
         )
         .unwrap();
-        let properties = stack.template().resources[role.resource().logical_id()].properties();
+        let template = stack.template();
+        let properties = template.resources[role.resource().logical_id()].properties();
         let trust = &properties["AssumeRolePolicyDocument"]["Statement"][0];
         assert_eq!(trust["Principal"], json!({"Service": "vpc-flow-logs.amazonaws.com"}));
         assert_eq!(trust["Condition"], json!({"StringEquals": {"aws:SourceAccount": "123"}}));

@@ -238,9 +238,10 @@ fn template_error(error: minijinja::Error) -> PlatformError {
 
 #[cfg(test)]
 mod tests {
+    use indexmap::IndexMap;
     use serde_json::{json, Value as Json};
 
-    use super::*;
+    use crate::constructs::edge::VIEWER_IP_HEADER;
     use crate::platform::test_support::{default_config, of_type, stacks};
 
     #[test]

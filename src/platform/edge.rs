@@ -122,6 +122,7 @@ mod tests {
     use serde_json::{json, Value as Json};
 
     use super::*;
+    use crate::platform::EDGE_REGION;
     use crate::config::PlatformConfig;
     use crate::platform::build;
     use crate::platform::test_support::default_config;

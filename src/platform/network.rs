@@ -111,9 +111,10 @@ mod tests {
         let config = ConfigFile::embedded_default().unwrap().config().clone();
         let app = build_platform(&config).unwrap();
         let stack = app.stack("IntegrationPlatform-Primary-Network").unwrap();
-        let outputs: Vec<&String> = stack.template().outputs.keys().collect();
+        let template = stack.template();
+        let outputs: Vec<&String> = template.outputs.keys().collect();
         assert_eq!(outputs, ["VpcId", "VpcCidrBlock", "PublicSubnetIds", "PrivateAppSubnetIds", "IsolatedSubnetIds"]);
-        let export = stack.template().outputs["VpcId"].export.as_ref().unwrap();
+        let export = template.outputs["VpcId"].export.as_ref().unwrap();
         assert_eq!(export.name, serde_json::json!("IntegrationPlatform-Primary-Network:VpcId"));
     }
 }

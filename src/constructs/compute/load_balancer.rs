@@ -190,7 +190,7 @@ impl ApplicationLoadBalancer {
 
 impl Connectable for ApplicationLoadBalancer {
     fn connections(&self) -> Connections {
-        Connections::new(vec![self.security_group.clone()], Some(Port::tcp(443)), self.resource.path().to_string())
+        Connections::new(vec![self.security_group.clone()], Some(Port::tcp(443)), self.resource.path().construct())
     }
 }
 

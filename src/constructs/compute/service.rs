@@ -253,6 +253,6 @@ impl Grantee for FargateService {
 impl Connectable for FargateService {
     fn connections(&self) -> Connections {
         let port = self.task.port().map(Port::tcp);
-        Connections::new(self.security_groups.clone(), port, self.resource.path().to_string())
+        Connections::new(self.security_groups.clone(), port, self.resource.path().construct())
     }
 }

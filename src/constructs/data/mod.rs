@@ -20,7 +20,9 @@ mod tests {
     use super::*;
     use crate::construct::App;
     use crate::constructs::iam::{Role, RoleProps, Statement};
-    use crate::constructs::kms::EncryptionKey;
+    use crate::constructs::ids::Id;
+    use crate::constructs::kms::{EncryptionKey, KeyProps};
+    use crate::constructs::network::{Connectable, SecurityGroup, SubnetAttributes, Vpc, VpcAttributes};
     use crate::template::Value;
 
     /// Builds one of each data construct, plus a role in another stack granted access to them, and
@@ -29,69 +31,39 @@ mod tests {
         let mut app = App::new("t");
         let stack = app.add_stack("Data", "us-east-1").unwrap();
         let mut root = stack.root();
-        let key = EncryptionKey::new(&mut root, "Key", "data", vec![]).unwrap();
-        let logs = Bucket::access_log_bucket(&mut root, "Logs", Value::from("t-logs"), 30, None, false).unwrap();
-        let documents = Bucket::new(
-            &mut root,
-            "Documents",
-            &key,
-            BucketProps {
-                name: Value::from("t-documents"),
-                noncurrent_version_days: 90,
-                object_lock_days: None,
-                access_logs: Some(AccessLogs { bucket: &logs, prefix: "documents/".into() }),
-            },
-        )
+        let vpc = Vpc::from_attributes(VpcAttributes {
+            vpc_id: Some(Id::new("vpc-1")),
+            isolated_subnets: vec![SubnetAttributes::id("subnet-1"), SubnetAttributes::id("subnet-2")],
+            ..VpcAttributes::default()
+        })
         .unwrap();
-        Bucket::new(
-            &mut root,
-            "Audit",
-            &key,
-            BucketProps {
-                name: Value::from("t-audit"),
-                noncurrent_version_days: 30,
-                object_lock_days: Some(2557),
-                access_logs: Some(AccessLogs { bucket: &logs, prefix: "audit/".into() }),
-            },
-        )
-        .unwrap();
+        let key = EncryptionKey::new(&mut root, "Key", KeyProps::default()).unwrap();
+        let logs_props = AccessLogBucketProps { name: Some(Value::from("t-logs")), expire_days: 30, ..Default::default() };
+        let logs = Bucket::access_logs(&mut root, "Logs", logs_props).unwrap();
+        let logged = |prefix: &str| Some(AccessLogs { bucket: logs.clone(), prefix: prefix.into() });
+        let documents_props =
+            BucketProps { name: Some(Value::from("t-documents")), access_logs: logged("documents/"), ..Default::default() };
+        let documents = Bucket::new(&mut root, "Documents", &key, documents_props).unwrap();
+        let audit_props = BucketProps {
+            name: Some(Value::from("t-audit")),
+            noncurrent_version_days: 30,
+            object_lock_days: Some(2557),
+            access_logs: logged("audit/"),
+        };
+        Bucket::new(&mut root, "Audit", &key, audit_props).unwrap();
         let queue =
             Queue::new(&mut root, "Jobs", &key, &QueueProps { max_receive_count: 3, ..QueueProps::default() }).unwrap();
-        let token = Secret::generated(&mut root, "Token", "auth", &key, 64).unwrap();
-        let subnets = vec![Value::from("subnet-1"), Value::from("subnet-2")];
-        RedisCluster::new(
-            &mut root,
-            "Cache",
-            &key,
-            &token,
-            RedisProps {
-                engine_version: "7.1".into(),
-                node_type: "cache.t4g.small".into(),
-                shards: 1,
-                replicas_per_shard: 1,
-                snapshot_retention_days: 7,
-                subnet_ids: subnets.clone(),
-                security_group_ids: vec![Value::from("sg-1")],
-            },
-        )
-        .unwrap();
-        PostgresDatabase::new(
-            &mut root,
-            "Database",
-            &key,
-            PostgresProps {
-                engine_version: "17.11".into(),
-                instance_class: "db.t4g.medium".into(),
-                allocated_storage_gib: 20,
-                max_allocated_storage_gib: 100,
-                backup_retention_days: 7,
-                database_name: "app".into(),
-                master_username: "admin_user".into(),
-                subnet_ids: subnets,
-                security_group_ids: vec![Value::from("sg-2")],
-            },
-        )
-        .unwrap();
+        let token_props = SecretProps { description: Some("auth".into()), length: 64, ..SecretProps::default() };
+        let token = Secret::new(&mut root, "Token", &key, token_props).unwrap();
+        let cache_props = RedisProps { node_type: "cache.t4g.small".into(), ..RedisProps::default() };
+        let cache = RedisCluster::new(&mut root, "Cache", &vpc, &key, &token, cache_props).unwrap();
+        let database_props = PostgresProps {
+            instance_class: "db.t4g.medium".into(),
+            allocated_storage_gib: 20,
+            max_allocated_storage_gib: 100,
+            ..PostgresProps::default()
+        };
+        let database = PostgresDatabase::new(&mut root, "Database", &vpc, &key, database_props).unwrap();
 
         let compute = app.add_stack("Compute", "us-east-1").unwrap();
         let role = Role::new(
@@ -105,12 +77,26 @@ mod tests {
             },
         )
         .unwrap();
-        queue.grant_consume(&mut app, &role).unwrap();
-        queue.grant_send(&mut app, &role).unwrap();
-        documents.grant_read_write(&mut app, &role).unwrap();
-        token.grant_read(&mut app, &role).unwrap();
+        let tasks = SecurityGroup::new(&mut compute.root(), "Tasks", &vpc, "tasks").unwrap();
+        database.connections().allow_default_port_from(&tasks).unwrap();
+        cache.connections().allow_default_port_from(&tasks).unwrap();
+        queue.grant_consume(&role).unwrap();
+        queue.grant_send(&role).unwrap();
+        documents.grant_read_write(&role).unwrap();
+        token.grant_read(&role).unwrap();
         let synth = app.synth().unwrap();
         (synth.stacks[0].template["Resources"].clone(), synth.stacks[1].template["Resources"].clone())
+    }
+
+    #[test]
+    fn stores_own_their_ports_and_admit_only_what_connects() {
+        let (data, compute) = synthesized();
+        assert_eq!(data["DatabaseSecurityGroup"]["Type"], "AWS::EC2::SecurityGroup");
+        assert_eq!(data["Database"]["Properties"]["VPCSecurityGroups"], json!([{"Fn::GetAtt": ["DatabaseSecurityGroup", "GroupId"]}]));
+        let rule = &compute["DatabaseSecurityGroupFromTasksPort5432Ingress"]["Properties"];
+        assert_eq!(rule["FromPort"], 5432);
+        assert_eq!(rule["Description"], "Compute/Tasks to Data/Database on 5432");
+        assert_eq!(compute["CacheSecurityGroupFromTasksPort6379Ingress"]["Properties"]["ToPort"], 6379);
     }
 
     #[test]

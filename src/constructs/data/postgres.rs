@@ -177,6 +177,6 @@ impl PostgresDatabase {
 
 impl Connectable for PostgresDatabase {
     fn connections(&self) -> Connections {
-        Connections::new(self.security_groups.clone(), Some(Port::tcp(POSTGRES_PORT)), self.resource.path().to_string())
+        Connections::new(self.security_groups.clone(), Some(Port::tcp(POSTGRES_PORT)), self.resource.path().construct())
     }
 }

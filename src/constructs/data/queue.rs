@@ -39,11 +39,11 @@ impl Default for QueueProps {
 /// A queue is not a bucket: grants and props that want one do not take the other.
 ///
 /// ```compile_fail
-/// use cfn_synth::constructs::data::{Bucket, Queue};
+/// use cfn_synth::constructs::data::{AccessLogs, Queue};
 /// use cfn_synth::constructs::ids::Arn;
-/// fn logs_to(bucket: &Bucket) {}
 /// let queue = Queue::from_arn(Arn::new("arn:aws:sqs:us-east-1:111122223333:jobs"), None);
-/// logs_to(&queue);
+/// // Access logs go to a bucket; a queue does not compile here.
+/// let logs = AccessLogs { bucket: queue, prefix: "logs/".into() };
 /// ```
 #[derive(Debug, Clone)]
 pub struct Queue {

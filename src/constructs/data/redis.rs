@@ -134,6 +134,6 @@ impl RedisCluster {
 
 impl Connectable for RedisCluster {
     fn connections(&self) -> Connections {
-        Connections::new(self.security_groups.clone(), Some(Port::tcp(REDIS_PORT)), self.resource.path().to_string())
+        Connections::new(self.security_groups.clone(), Some(Port::tcp(REDIS_PORT)), self.resource.path().construct())
     }
 }

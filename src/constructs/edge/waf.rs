@@ -116,7 +116,9 @@ mod tests {
         let mut app = App::new("t");
         let stack = app.add_stack("S", "us-east-1").unwrap();
         let mut root = stack.root();
-        let log_group = LogGroup::named(&mut root, "Logs", "aws-waf-logs-t", 365, Value::from("arn:key")).unwrap();
+        let key = crate::constructs::kms::EncryptionKey::new(&mut root, "Key", Default::default()).unwrap();
+        let log_props = crate::constructs::logs::LogGroupProps { name: Some("aws-waf-logs-t".into()), ..Default::default() };
+        let log_group = LogGroup::new(&mut root, "Logs", &key, log_props).unwrap();
         let acl = WebAcl::new(
             &mut root,
             "Waf",

@@ -75,7 +75,7 @@ impl Connectable for Connections {
 impl Connectable for SecurityGroup {
     fn connections(&self) -> Connections {
         let label = match self.resource() {
-            Some(resource) => resource.path().to_string(),
+            Some(resource) => resource.path().construct(),
             None => format!("{:?}", self.group_id().value()),
         };
         Connections::new(vec![self.clone()], None, label)

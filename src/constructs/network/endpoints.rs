@@ -91,6 +91,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::construct::App;
     use crate::constructs::network::VpcProps;
 
     #[test]

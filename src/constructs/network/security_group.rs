@@ -228,6 +228,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::construct::App;
 
     fn group_in(app: &mut App, stack: &str, id: &str) -> SecurityGroup {
         let stack = app.stack(stack).unwrap();
@@ -262,7 +263,7 @@ mod tests {
         app.add_stack("Net", "us-east-1").unwrap();
         let group = group_in(&mut app, "Net", "Web");
         let properties =
-            app.stack("Net").unwrap().template().resources[group.resource().logical_id()].properties().clone();
+            app.stack("Net").unwrap().template().resources[group.resource().unwrap().logical_id()].properties().clone();
         assert_eq!(properties["GroupDescription"], json!("Web"));
         assert_eq!(properties["SecurityGroupEgress"][0]["CidrIp"], json!("255.255.255.255/32"));
         assert!(properties.get("SecurityGroupIngress").is_none());

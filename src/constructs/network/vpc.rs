@@ -396,7 +396,7 @@ mod tests {
         assert_eq!(count(&stack, "AWS::EC2::InternetGateway"), 1);
         assert_eq!(count(&stack, "AWS::EC2::FlowLog"), 1);
         assert_eq!(vpc.nat_gateways().len(), 3);
-        assert_eq!(vpc.resource().logical_id(), "Vpc");
+        assert_eq!(vpc.resource().unwrap().logical_id(), "Vpc");
     }
 
     #[test]
@@ -416,8 +416,8 @@ mod tests {
     #[test]
     fn isolated_subnets_have_no_route_out_and_no_subnet_maps_public_ips() {
         let (stack, vpc) = build(VpcProps::default());
-        let routes: Vec<&String> = stack
-            .template()
+        let template = stack.template();
+        let routes: Vec<&String> = template
             .resources
             .iter()
             .filter(|(_, r)| r.resource_type() == "AWS::EC2::Route")
@@ -425,7 +425,7 @@ mod tests {
             .collect();
         assert!(routes.iter().all(|id| !id.starts_with("VpcIsolated")), "{routes:?}");
         for subnet in vpc.subnets(SubnetTier::Public).chain(vpc.subnets(SubnetTier::Isolated)) {
-            let properties = stack.template().resources[subnet.resource.logical_id()].properties();
+            let properties = template.resources[subnet.resource.as_ref().unwrap().logical_id()].properties();
             assert_eq!(properties["MapPublicIpOnLaunch"], json!(false));
         }
     }
@@ -434,7 +434,8 @@ mod tests {
     fn a_single_nat_serves_every_private_subnet() {
         let (stack, vpc) = build(VpcProps { nat_gateways: NatGatewayPlacement::Single, ..VpcProps::default() });
         assert_eq!(vpc.nat_gateways().len(), 1);
-        let target = &stack.template().resources["VpcPrivateAppSubnet3DefaultRoute"].properties()["NatGatewayId"];
+        let template = stack.template();
+        let target = &template.resources["VpcPrivateAppSubnet3DefaultRoute"].properties()["NatGatewayId"];
         assert_eq!(target["@cfn-synth:reference"]["logicalId"], json!("VpcPublicSubnet1NatGateway"));
     }
 
@@ -442,7 +443,8 @@ mod tests {
     fn flow_logs_are_encrypted_retained_and_scoped() {
         let (stack, vpc) = build(VpcProps::default());
         let flow_logs = vpc.flow_logs().expect("on by default");
-        let resources = &stack.template().resources;
+        let template = stack.template();
+        let resources = &template.resources;
         let group = &resources[flow_logs.log_group().resource().logical_id()];
         assert_eq!(group.properties()["RetentionInDays"], json!(365));
         assert!(group.properties().contains_key("KmsKeyId"));

@@ -1,0 +1,29 @@
+//! What a program that builds its own stacks usually needs, in one import:
+//! `use cfn_synth::prelude::*;`.
+//!
+//! The app and its stacks, the constructs with their props, the traits through which constructs are
+//! wired ([`Connectable`], [`Grantee`]) and the typed identifiers of imported resources.
+
+pub use crate::construct::{App, ConstructError, Scope, Stack, SynthesizedApp};
+pub use crate::template::Value;
+
+#[cfg(feature = "constructs")]
+pub use crate::constructs::{
+    compute::{
+        ApplicationLoadBalancer, Capacity, Cluster, ContainerImage, ContainerSecret, Deployment, Exposure,
+        FargateService, FargateSize, FargateTaskDefinition, LoadBalancerProps, PullThroughCache, Repository,
+        RequiredHeader, ServiceProps, ServiceScaling, TargetGroup, TargetGroupProps, TaskProps, CPU_TARGET_PERCENT,
+    },
+    data::{
+        AccessLogBucketProps, AccessLogs, Bucket, BucketProps, PostgresDatabase, PostgresProps, Queue, QueueProps,
+        RedisCluster, RedisProps, Secret, SecretProps,
+    },
+    iam::Grantee,
+    ids::{Arn, Id, Name},
+    kms::{EncryptionKey, KeyProps},
+    logs::{LogGroup, LogGroupProps, RetentionDays},
+    network::{
+        Connectable, Port, SecurityGroup, SubnetAttributes, SubnetSelection, SubnetTier, Vpc, VpcAttributes,
+        VpcProps,
+    },
+};
