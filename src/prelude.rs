@@ -23,7 +23,6 @@ pub use crate::constructs::{
     kms::{EncryptionKey, KeyProps},
     logs::{LogGroup, LogGroupProps, RetentionDays},
     network::{
-        Connectable, Port, SecurityGroup, SubnetAttributes, SubnetSelection, SubnetTier, Vpc, VpcAttributes,
-        VpcProps,
+        Connectable, Port, SecurityGroup, SubnetAttributes, SubnetSelection, SubnetTier, Vpc, VpcAttributes, VpcProps,
     },
 };

@@ -92,8 +92,7 @@ fn build(variant: &Variant) -> App {
     let cluster = Cluster::new(&mut root, "Cluster", &vpc).unwrap();
     let cache = PullThroughCache::ecr_public(&mut root, "Cache").unwrap();
     let image = cache.image(variant.image).unwrap_or_else(|| ContainerImage::registry(variant.image));
-    let task_props =
-        TaskProps::new(image, &key).health_check("true").secret("TOKEN", ContainerSecret::whole(&token));
+    let task_props = TaskProps::new(image, &key).health_check("true").secret("TOKEN", ContainerSecret::whole(&token));
     let task = FargateTaskDefinition::new(&mut root, "Worker", task_props).unwrap();
     let service_props = ServiceProps::new(&cluster, &task)
         .subnets(variant.tier)

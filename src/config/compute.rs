@@ -308,4 +308,3 @@ pub struct ScaleOutStep {
 fn default_steps() -> Vec<ScaleOutStep> {
     vec![ScaleOutStep { messages_above: 0, add_tasks: 2 }, ScaleOutStep { messages_above: 1000, add_tasks: 4 }]
 }
-

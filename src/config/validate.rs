@@ -6,10 +6,10 @@
 use ipnet::Ipv4Net;
 
 use super::compute::ComputeConfig;
-use crate::constructs::compute::FargateSize;
-use crate::constructs::logs::RetentionDays;
 use super::edge::EdgeConfig;
 use super::model::{DataConfig, PlatformConfig, RegionRole};
+use crate::constructs::compute::FargateSize;
+use crate::constructs::logs::RetentionDays;
 
 /// One problem in a config, named by key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,10 +210,7 @@ fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
     ];
     for (name, cpu, memory, desired, min, max) in sized {
         if let Err(error) = FargateSize::new(cpu, memory) {
-            return Err(issue(
-                format!("{key}.{name}.memory"),
-                error.to_string(),
-            ));
+            return Err(issue(format!("{key}.{name}.memory"), error.to_string()));
         }
         if !(1 <= min && min <= desired && desired <= max && max <= 1000) {
             return Err(issue(

@@ -21,8 +21,8 @@
 
 use crate::cfn::kms;
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::ids::Arn;
 use crate::constructs::iam::{PolicyDocument, Principal, Statement};
+use crate::constructs::ids::Arn;
 use crate::template::RemovalPolicy;
 
 /// How to build an [`EncryptionKey`].

@@ -117,7 +117,8 @@ impl LogGroup {
             },
             other => other,
         })?;
-        let mut group = logs::LogGroup::new().retention_in_days(i64::from(props.retention.days())).kms_key_id(key.arn());
+        let mut group =
+            logs::LogGroup::new().retention_in_days(i64::from(props.retention.days())).kms_key_id(key.arn());
         if let Some(name) = props.name {
             group = group.log_group_name(name);
         }

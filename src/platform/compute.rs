@@ -12,8 +12,8 @@ use super::PlatformError;
 use crate::config::{ComputeConfig, ServiceConfig};
 use crate::construct::{Scope, Stack};
 use crate::constructs::compute::{
-    Capacity, Cluster, ContainerImage, ContainerSecret, Deployment, FargateService, FargateSize,
-    FargateTaskDefinition, PullThroughCache, ServiceProps, TaskProps,
+    Capacity, Cluster, ContainerImage, ContainerSecret, Deployment, FargateService, FargateSize, FargateTaskDefinition,
+    PullThroughCache, ServiceProps, TaskProps,
 };
 use crate::constructs::network::{SecurityGroup, Vpc};
 use crate::template::Output;
@@ -99,7 +99,8 @@ pub(super) fn build(
     let worker_task = FargateTaskDefinition::new(
         &mut root,
         "WorkerService",
-        tasks.application_environment(TaskProps::new(tasks.image(&worker.image), &data.key).size(worker_size))
+        tasks
+            .application_environment(TaskProps::new(tasks.image(&worker.image), &data.key).size(worker_size))
             .health_check("kill -0 1 || exit 1"),
     )?;
 
@@ -198,7 +199,10 @@ impl Tasks<'_> {
     /// A task serving `service`'s port, sized by its config, with the health check `health`.
     fn serving(&self, service: &ServiceConfig, health: &str) -> Result<TaskProps, PlatformError> {
         let size = fargate_size(service.cpu, service.memory, "service")?;
-        Ok(TaskProps::new(self.image(&service.image), &self.data.key).size(size).port(service.port).health_check(health))
+        Ok(TaskProps::new(self.image(&service.image), &self.data.key)
+            .size(size)
+            .port(service.port)
+            .health_check(health))
     }
 
     /// An HTTP application task, answering its health path, with the shared environment.

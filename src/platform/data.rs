@@ -5,12 +5,12 @@
 //! be replaced freely. Bucket names are deterministic (app, purpose, account, region), so that the
 //! disaster-recovery region can name them for replication.
 
+use super::names::bucket_name;
 use super::security::SecurityGroups;
 use super::support::add_region_mapping;
 use super::PlatformError;
 use crate::config::{RegionConfig, RegionRole};
 use crate::construct::Stack;
-use super::names::bucket_name;
 use crate::constructs::data::{
     AccessLogBucketProps, AccessLogs, Bucket, BucketProps, PostgresDatabase, PostgresProps, Queue, QueueProps,
     RedisCluster, RedisProps, Secret, SecretProps,
@@ -148,8 +148,11 @@ pub(super) fn build(
             ..QueueProps::default()
         },
     )?;
-    let token_props =
-        SecretProps { description: Some(format!("Redis AUTH token of {stack_name}")), length: 64, ..SecretProps::default() };
+    let token_props = SecretProps {
+        description: Some(format!("Redis AUTH token of {stack_name}")),
+        length: 64,
+        ..SecretProps::default()
+    };
     let cache_auth_token = Secret::new(&mut root, "CacheAuthToken", &key, token_props)?;
     let cache = RedisCluster::new(
         &mut root,

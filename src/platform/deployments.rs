@@ -84,7 +84,11 @@ pub fn render_appspec(
     }
     let hooks: Vec<Hook<'_>> =
         hooks.iter().map(|hook| Hook { event: format!("{:?}", hook.event), function: &hook.function }).collect();
-    super::support::render_template("appspec.yaml.j2", APPSPEC_TEMPLATE, minijinja::context! { service, container, port, hooks })
+    super::support::render_template(
+        "appspec.yaml.j2",
+        APPSPEC_TEMPLATE,
+        minijinja::context! { service, container, port, hooks },
+    )
 }
 
 #[cfg(test)]

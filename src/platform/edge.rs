@@ -72,7 +72,8 @@ pub(super) fn build(
         ),
     )?;
     let metric_prefix = format!("{app_name}-edge");
-    let log_props = LogGroupProps { retention: RetentionDays::ONE_YEAR, name: Some(format!("aws-waf-logs-{app_name}-edge")) };
+    let log_props =
+        LogGroupProps { retention: RetentionDays::ONE_YEAR, name: Some(format!("aws-waf-logs-{app_name}-edge")) };
     let log_group = LogGroup::new(&mut root, "WafLogs", &key, log_props)?;
     let acl = WebAcl::new(
         &mut root,
@@ -122,10 +123,10 @@ mod tests {
     use serde_json::{json, Value as Json};
 
     use super::*;
-    use crate::platform::EDGE_REGION;
     use crate::config::PlatformConfig;
     use crate::platform::build;
     use crate::platform::test_support::default_config;
+    use crate::platform::EDGE_REGION;
 
     fn synthesized(config: &PlatformConfig) -> crate::construct::SynthesizedApp {
         build(config).unwrap().synth().unwrap()

@@ -34,12 +34,7 @@ const INTERFACE_ENDPOINTS: &[(&str, &str, bool)] = &[
 
 /// Builds the endpoints into `stack`; `key` is the region's key path in the config, for
 /// errors.
-pub(super) fn build(
-    stack: &Stack,
-    vpc: &Vpc,
-    groups: &SecurityGroups,
-    key: &str,
-) -> Result<(), PlatformError> {
+pub(super) fn build(stack: &Stack, vpc: &Vpc, groups: &SecurityGroups, key: &str) -> Result<(), PlatformError> {
     stack.set_description(format!(
         "VPC endpoints of {} ({}): an S3 gateway endpoint and interface endpoints for ECR, CloudWatch Logs, \
          Secrets Manager, SQS and KMS, each behind its own security group.",

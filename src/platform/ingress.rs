@@ -91,9 +91,13 @@ impl TargetPairs<'_> {
         let green = TargetGroup::new(root, &format!("{id}Green"), self.vpc, &props)?;
         let production_id = format!("{id}Production");
         let production = match &listeners.required_header {
-            Some(header) => {
-                balancer.add_https_listener_requiring_header(root, &production_id, listeners.production, &blue, header)?
-            }
+            Some(header) => balancer.add_https_listener_requiring_header(
+                root,
+                &production_id,
+                listeners.production,
+                &blue,
+                header,
+            )?,
             None => balancer.add_https_listener(root, &production_id, listeners.production, &blue)?,
         };
         let test = balancer.add_https_listener(root, &format!("{id}Test"), listeners.test, &blue)?;

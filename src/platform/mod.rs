@@ -126,7 +126,8 @@ fn build_region(
     }
     if let Some((_, compute, compute_config)) = &served {
         let deployments_stack = stacks.add(app, "Deployments")?;
-        for (path, appspec) in deployments::build(&deployments_stack, compute, compute_config, &operations.alarm_topic)? {
+        for (path, appspec) in deployments::build(&deployments_stack, compute, compute_config, &operations.alarm_topic)?
+        {
             app.add_artifact(path, appspec)?;
         }
     }

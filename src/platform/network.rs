@@ -3,10 +3,10 @@
 use super::PlatformError;
 use crate::config::{NatGateways, NetworkConfig, SubnetTierConfig, TrafficType};
 use crate::construct::Stack;
+use crate::constructs::logs::RetentionDays;
 use crate::constructs::network::{
     FlowLogTrafficType, FlowLogsProps, NatGatewayPlacement, NetworkError, SubnetTier, TierRequest, Vpc, VpcProps,
 };
-use crate::constructs::logs::RetentionDays;
 use crate::template::Value;
 
 /// Builds the network into `stack`; `key` is the region's key path in the config, for errors.

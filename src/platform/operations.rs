@@ -10,7 +10,6 @@
 
 use serde_json::json;
 
-
 use super::compute::{Compute, APP_DATABASE_USER};
 use super::data::DataTier;
 use super::ingress::Ingress;
@@ -20,7 +19,7 @@ use crate::cfn::cloudwatch::alarm::{
     AlarmComparisonOperator, AlarmStatistic, AlarmTreatMissingData, Dimension, Metric, MetricDataQuery, MetricStat,
 };
 use crate::config::{MonitoringConfig, RedisConfig};
-use crate::construct::{Stack, ConstructError, ResourceRef, Scope};
+use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
 use crate::constructs::compute::{ContainerImage, ContainerSecret, FargateTaskDefinition, MetricAlarm, TaskProps};
 use crate::constructs::monitoring::{AlarmTopic, Subscriber};
 use crate::template::{Output, Value};

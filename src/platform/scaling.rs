@@ -13,7 +13,7 @@ use super::compute::{Compute, PlatformService};
 use super::PlatformError;
 use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Dimension, Metric, MetricDataQuery, MetricStat};
 use crate::config::ComputeConfig;
-use crate::construct::{Stack, ConstructError, Scope};
+use crate::construct::{ConstructError, Scope, Stack};
 use crate::constructs::compute::{idle_alarm, MetricAlarm, ServiceScaling, Step, TargetGroup, CPU_TARGET_PERCENT};
 use crate::constructs::data::Queue;
 use crate::template::Value;
@@ -54,7 +54,8 @@ fn scale(
     config: &ComputeConfig,
 ) -> Result<(), ConstructError> {
     let id = service.id;
-    let scaling = ServiceScaling::for_service(root, &format!("{id}Scaling"), &service.service, service.min, service.max)?;
+    let scaling =
+        ServiceScaling::for_service(root, &format!("{id}Scaling"), &service.service, service.min, service.max)?;
     scaling.scale_out_on_cpu(root, &format!("{id}CpuScaleOut"), CPU_TARGET_PERCENT)?;
     let service_dims = vec![
         ("ClusterName".to_owned(), service.service.cluster().name().value()),
@@ -109,9 +110,7 @@ fn scale(
                     metric("inflight", sqs("ApproximateNumberOfMessagesNotVisible"), work_queue, "Maximum"),
                     cpu,
                 ],
-                expression: format!(
-                    "IF(FILL(visible, 0) + FILL(inflight, 0) == 0 AND cpu < {IDLE_CPU_PERCENT}, 1, 0)"
-                ),
+                expression: format!("IF(FILL(visible, 0) + FILL(inflight, 0) == 0 AND cpu < {IDLE_CPU_PERCENT}, 1, 0)"),
             }
         }
     };
@@ -132,7 +131,9 @@ struct IdleRule {
 fn metric(id: &str, metric: Metric, dimensions: &[(String, Value<String>)], statistic: &str) -> MetricDataQuery {
     let dimensions: Vec<Dimension> =
         dimensions.iter().map(|(name, value)| Dimension::new(name.as_str(), value.clone())).collect();
-    MetricDataQuery::new(id).metric_stat(MetricStat::new(metric.dimensions(dimensions), 60, statistic)).return_data(false)
+    MetricDataQuery::new(id)
+        .metric_stat(MetricStat::new(metric.dimensions(dimensions), 60, statistic))
+        .return_data(false)
 }
 
 #[cfg(test)]

@@ -70,11 +70,7 @@ pub(super) struct SecurityGroups {
 }
 
 /// Adds the groups and their connections to the network stack.
-pub(super) fn build(
-    stack: &Stack,
-    vpc: &Vpc,
-    ports: &ChainPorts,
-) -> Result<SecurityGroups, PlatformError> {
+pub(super) fn build(stack: &Stack, vpc: &Vpc, ports: &ChainPorts) -> Result<SecurityGroups, PlatformError> {
     let mut root = stack.root();
     let mut group = |id: &str, description: &str| SecurityGroup::new(&mut root, id, vpc, description);
     let groups = SecurityGroups {
@@ -120,11 +116,7 @@ pub(super) fn build(
 /// Lets CloudFront's origin-facing addresses reach the public ALB's group on 443, with the rule (and
 /// the per-region prefix list table) in the ingress stack; `key` is the region's key path
 /// in the config, for errors.
-pub(super) fn admit_cloudfront(
-    stack: &Stack,
-    groups: &SecurityGroups,
-    key: &str,
-) -> Result<(), PlatformError> {
+pub(super) fn admit_cloudfront(stack: &Stack, groups: &SecurityGroups, key: &str) -> Result<(), PlatformError> {
     add_region_mapping(
         stack,
         PREFIX_LIST_MAPPING,

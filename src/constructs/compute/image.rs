@@ -17,8 +17,8 @@ use crate::cfn::ecr::repository::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, RepositoryImageTagMutability,
 };
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::ids::Name;
 use crate::constructs::iam::Statement;
+use crate::constructs::ids::Name;
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{RemovalPolicy, Value};
 

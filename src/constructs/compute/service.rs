@@ -191,7 +191,10 @@ impl FargateService {
             Capacity::OnDemand => service.launch_type(ServiceLaunchType::Fargate),
             Capacity::Spot { on_demand_base, on_demand_weight, spot_weight } => {
                 service.capacity_provider_strategy(vec![
-                    CapacityProviderStrategyItem::new().capacity_provider("FARGATE").base(on_demand_base).weight(on_demand_weight),
+                    CapacityProviderStrategyItem::new()
+                        .capacity_provider("FARGATE")
+                        .base(on_demand_base)
+                        .weight(on_demand_weight),
                     CapacityProviderStrategyItem::new().capacity_provider("FARGATE_SPOT").weight(spot_weight),
                 ])
             }
@@ -217,7 +220,9 @@ impl FargateService {
             }
             Deployment::Rolling => service
                 .deployment_controller(DeploymentController::new().r#type(DeploymentControllerType::Ecs))
-                .deployment_configuration(pre_warmed.deployment_circuit_breaker(DeploymentCircuitBreaker::new(true, true))),
+                .deployment_configuration(
+                    pre_warmed.deployment_circuit_breaker(DeploymentCircuitBreaker::new(true, true)),
+                ),
         };
         let resource = scope.add(id, service)?;
         Ok(Self { resource, cluster: props.cluster, task: props.task, security_groups })

@@ -319,7 +319,9 @@ fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> C
             .scratch_paths
             .iter()
             .enumerate()
-            .map(|(index, path)| MountPoint::new().source_volume(scratch_volume(index + 1)).container_path(path.as_str()))
+            .map(|(index, path)| {
+                MountPoint::new().source_volume(scratch_volume(index + 1)).container_path(path.as_str())
+            })
             .collect();
         container = container.mount_points(mounts);
     }

@@ -16,7 +16,6 @@
 //! (`BucketOwnerPreferred`): that delivery writes through an ACL grant to CloudFront's log account, and
 //! fails on a bucket whose ACLs are disabled. Block Public Access still refuses any public grant.
 
-use crate::cfn::{kms, s3};
 use crate::cfn::s3::bucket::{
     AbortIncompleteMultipartUpload, BucketEncryption, DefaultRetention, DefaultRetentionMode, LifecycleConfiguration,
     LoggingConfiguration, NoncurrentVersionExpiration, ObjectLockConfiguration,
@@ -25,9 +24,10 @@ use crate::cfn::s3::bucket::{
     ServerSideEncryptionByDefault, ServerSideEncryptionByDefaultSseAlgorithm, ServerSideEncryptionRule,
     VersioningConfiguration, VersioningConfigurationStatus,
 };
+use crate::cfn::{kms, s3};
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::ids::{Arn, Name};
 use crate::constructs::iam::{grant_label, Grantee, PolicyDocument, Principal, Statement};
+use crate::constructs::ids::{Arn, Name};
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{RemovalPolicy, Value};
 
@@ -131,12 +131,7 @@ fn tls_only(bucket: &ResourceRef<s3::Bucket>) -> Statement {
 
 impl Bucket {
     /// Adds a bucket under `id`, encrypted with `key`.
-    pub fn new(
-        scope: &mut Scope,
-        id: &str,
-        key: &EncryptionKey,
-        props: BucketProps,
-    ) -> Result<Self, ConstructError> {
+    pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: BucketProps) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::AwsKms)
             .kms_master_key_id(key.arn());
@@ -254,6 +249,9 @@ impl Bucket {
 
     /// Lets `grantee` (a role, or a task or service through its task role) read and write objects.
     pub fn grant_read_write(&self, grantee: &impl Grantee) -> Result<(), ConstructError> {
-        grantee.grant_role().add_policy(&format!("ReadWrite{}", grant_label(self.resource.as_ref(), self.arn())), self.read_write_statements())
+        grantee.grant_role().add_policy(
+            &format!("ReadWrite{}", grant_label(self.resource.as_ref(), self.arn())),
+            self.read_write_statements(),
+        )
     }
 }

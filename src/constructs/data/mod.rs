@@ -38,11 +38,15 @@ mod tests {
         })
         .unwrap();
         let key = EncryptionKey::new(&mut root, "Key", KeyProps::default()).unwrap();
-        let logs_props = AccessLogBucketProps { name: Some(Value::from("t-logs")), expire_days: 30, ..Default::default() };
+        let logs_props =
+            AccessLogBucketProps { name: Some(Value::from("t-logs")), expire_days: 30, ..Default::default() };
         let logs = Bucket::access_logs(&mut root, "Logs", logs_props).unwrap();
         let logged = |prefix: &str| Some(AccessLogs { bucket: logs.clone(), prefix: prefix.into() });
-        let documents_props =
-            BucketProps { name: Some(Value::from("t-documents")), access_logs: logged("documents/"), ..Default::default() };
+        let documents_props = BucketProps {
+            name: Some(Value::from("t-documents")),
+            access_logs: logged("documents/"),
+            ..Default::default()
+        };
         let documents = Bucket::new(&mut root, "Documents", &key, documents_props).unwrap();
         let audit_props = BucketProps {
             name: Some(Value::from("t-audit")),
@@ -92,7 +96,10 @@ mod tests {
     fn stores_own_their_ports_and_admit_only_what_connects() {
         let (data, compute) = synthesized();
         assert_eq!(data["DatabaseSecurityGroup"]["Type"], "AWS::EC2::SecurityGroup");
-        assert_eq!(data["Database"]["Properties"]["VPCSecurityGroups"], json!([{"Fn::GetAtt": ["DatabaseSecurityGroup", "GroupId"]}]));
+        assert_eq!(
+            data["Database"]["Properties"]["VPCSecurityGroups"],
+            json!([{"Fn::GetAtt": ["DatabaseSecurityGroup", "GroupId"]}])
+        );
         let rule = &compute["DatabaseSecurityGroupFromTasksPort5432Ingress"]["Properties"];
         assert_eq!(rule["FromPort"], 5432);
         assert_eq!(rule["Description"], "Compute/Tasks to Data/Database on 5432");

@@ -14,8 +14,8 @@
 
 use crate::cfn::rds;
 use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::{Grantee, Role, RoleProps, Statement};
 use crate::constructs::data::Secret;
+use crate::constructs::iam::{Grantee, Role, RoleProps, Statement};
 use crate::constructs::ids::Arn;
 use crate::constructs::kms::EncryptionKey;
 use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection, Vpc};

@@ -9,8 +9,8 @@
 
 use crate::cfn::{kms, sqs};
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::ids::Arn;
 use crate::constructs::iam::{grant_label, Grantee, PolicyDocument, Principal, Statement};
+use crate::constructs::ids::Arn;
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{RemovalPolicy, Value};
 
@@ -55,12 +55,7 @@ pub struct Queue {
 
 impl Queue {
     /// Adds the queue, its dead-letter queue and their TLS-only policy under `id`.
-    pub fn new(
-        scope: &mut Scope,
-        id: &str,
-        key: &EncryptionKey,
-        props: &QueueProps,
-    ) -> Result<Self, ConstructError> {
+    pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: &QueueProps) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let retain = |entry: crate::template::Resource| entry.removal_policy(RemovalPolicy::Retain);
         let dead_letter = scope.add_with(

@@ -6,11 +6,11 @@
 //! - Encrypted with the given KMS key (checkov CKV_AWS_149), not the AWS-managed one.
 //! - `Retain` on deletion and replacement, so a stack operation never loses a credential in use.
 
-use crate::cfn::{kms, secretsmanager};
 use crate::cfn::secretsmanager::secret::{GenerateSecretString, ReplicaRegion};
+use crate::cfn::{kms, secretsmanager};
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::ids::Arn;
 use crate::constructs::iam::{grant_label, Grantee, Statement};
+use crate::constructs::ids::Arn;
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{DynamicReference, RemovalPolicy, Value};
 
@@ -59,10 +59,8 @@ impl Secret {
     /// Adds a secret whose value Secrets Manager generates, encrypted with `key`.
     pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: SecretProps) -> Result<Self, ConstructError> {
         let description = props.description.unwrap_or_else(|| format!("{}/{id}", scope.path()));
-        let mut secret = secretsmanager::Secret::new()
-            .description(description)
-            .kms_key_id(key.arn())
-            .generate_secret_string(
+        let mut secret =
+            secretsmanager::Secret::new().description(description).kms_key_id(key.arn()).generate_secret_string(
                 GenerateSecretString::new().password_length(props.length).exclude_punctuation(true),
             );
         if let Some(name) = props.name {
@@ -124,14 +122,17 @@ impl Secret {
     /// The statements that let a principal read the secret: this secret's ARN only, and decryption with
     /// its key only through Secrets Manager.
     pub fn read_statements(&self) -> Vec<Statement> {
-        let mut statements = vec![Statement::allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"])
-            .resource(self.arn())];
+        let mut statements =
+            vec![Statement::allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"])
+                .resource(self.arn())];
         statements.extend(self.key_statement());
         statements
     }
 
     /// Lets `grantee` (a role, or a task or service through its task role) read the secret.
     pub fn grant_read(&self, grantee: &impl Grantee) -> Result<(), ConstructError> {
-        grantee.grant_role().add_policy(&format!("Read{}", grant_label(self.resource.as_ref(), &self.arn)), self.read_statements())
+        grantee
+            .grant_role()
+            .add_policy(&format!("Read{}", grant_label(self.resource.as_ref(), &self.arn)), self.read_statements())
     }
 }

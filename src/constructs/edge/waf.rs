@@ -117,7 +117,8 @@ mod tests {
         let stack = app.add_stack("S", "us-east-1").unwrap();
         let mut root = stack.root();
         let key = crate::constructs::kms::EncryptionKey::new(&mut root, "Key", Default::default()).unwrap();
-        let log_props = crate::constructs::logs::LogGroupProps { name: Some("aws-waf-logs-t".into()), ..Default::default() };
+        let log_props =
+            crate::constructs::logs::LogGroupProps { name: Some("aws-waf-logs-t".into()), ..Default::default() };
         let log_group = LogGroup::new(&mut root, "Logs", &key, log_props).unwrap();
         let acl = WebAcl::new(
             &mut root,

@@ -26,7 +26,11 @@ impl GatewayEndpoint {
     pub fn s3(scope: &mut Scope, id: &str, vpc: &Vpc) -> Result<Self, ConstructError> {
         let route_tables: Vec<Value<String>> = [SubnetTier::PrivateApp, SubnetTier::Isolated]
             .into_iter()
-            .flat_map(|tier| vpc.subnets(tier).filter_map(|subnet| subnet.route_table_id.as_ref().map(|table| table.value())).collect::<Vec<_>>())
+            .flat_map(|tier| {
+                vpc.subnets(tier)
+                    .filter_map(|subnet| subnet.route_table_id.as_ref().map(|table| table.value()))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let endpoint = ec2::VpcEndpoint::new(vpc.vpc_id())
             .service_name(Value::sub("com.amazonaws.${AWS::Region}.s3"))

@@ -288,7 +288,8 @@ impl Vpc {
 
     /// An existing VPC, with its subnets per tier: CDK's `Vpc.fromVpcAttributes`, typed.
     pub fn from_attributes(attributes: VpcAttributes) -> Result<Self, ConstructError> {
-        let imported = |message: &str| ConstructError::InvalidProps { path: "an imported VPC".into(), message: message.into() };
+        let imported =
+            |message: &str| ConstructError::InvalidProps { path: "an imported VPC".into(), message: message.into() };
         let id = attributes.vpc_id.ok_or_else(|| imported("give its vpc_id"))?;
         let tiers = [
             (SubnetTier::Public, attributes.public_subnets),
@@ -311,14 +312,7 @@ impl Vpc {
                 })
             })
             .collect();
-        Ok(Self {
-            id,
-            resource: None,
-            cidr: attributes.cidr,
-            subnets,
-            nat_gateways: vec![],
-            flow_logs: None,
-        })
+        Ok(Self { id, resource: None, cidr: attributes.cidr, subnets, nat_gateways: vec![], flow_logs: None })
     }
 
     /// The VPC resource, unless the VPC is imported.
