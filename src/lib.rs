@@ -53,3 +53,9 @@ pub mod template;
 /// The map type of the public API (ordered, so output is deterministic), re-exported so that a library
 /// user names the same version.
 pub use indexmap;
+
+/// The README's code blocks, compiled and run as doc tests so that the "Write your own stack" section
+/// stays true.
+#[cfg(all(doctest, feature = "constructs"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -22,6 +22,7 @@ pub use crate::constructs::{
     ids::{Arn, Id, Name},
     kms::{EncryptionKey, KeyProps},
     logs::{LogGroup, LogGroupProps, RetentionDays},
+    monitoring::{AlarmTopic, MetricAlarm, Subscriber},
     network::{
         Connectable, Port, SecurityGroup, SubnetAttributes, SubnetSelection, SubnetTier, Vpc, VpcAttributes, VpcProps,
     },

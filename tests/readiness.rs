@@ -7,8 +7,8 @@ use serde_json::{json, Value as Json};
 use cfn_synth::cfn::cloudwatch::alarm::AlarmStatistic;
 use cfn_synth::checks::readiness::{self, StackTemplate};
 use cfn_synth::checks::{stack_templates, Finding};
-use cfn_synth::constructs::compute::{idle_alarm, MetricAlarm, Step};
-use cfn_synth::constructs::monitoring::{AlarmTopic, Subscriber};
+use cfn_synth::constructs::compute::{idle_alarm, Step};
+use cfn_synth::constructs::monitoring::{AlarmTopic, MetricAlarm, Subscriber};
 use cfn_synth::constructs::network::{GatewayEndpoint, InterfaceEndpoint};
 use cfn_synth::prelude::*;
 

@@ -13,4 +13,4 @@ mod stack;
 pub use app::{App, SynthesizedApp, SynthesizedStack};
 pub use error::ConstructError;
 pub use path::{pascal_case, ConstructPath, DEFAULT_CHILD_ID};
-pub use stack::{ResourceRef, Scope, Stack};
+pub use stack::{ResourceRef, Scope, Stack, TypedResourceMut};

@@ -123,6 +123,37 @@ impl Stack {
         Ref::map(self.state(), |state| &state.template)
     }
 
+    /// The typed escape hatch: the L1 value of a resource a construct made, to change a property the
+    /// construct does not expose. The change is written back when the returned guard is dropped.
+    ///
+    /// ```
+    /// use cfn_synth::cfn::ecs;
+    /// use cfn_synth::construct::App;
+    /// let mut app = App::new("demo");
+    /// let stack = app.add_stack("Demo", "us-east-1").unwrap();
+    /// let cluster = stack.root().add("Cluster", ecs::Cluster::new()).unwrap();
+    /// stack.resource_mut(&cluster).unwrap().cluster_name = Some("demo".into());
+    /// assert_eq!(stack.template().resources["Cluster"].properties()["ClusterName"], "demo");
+    /// ```
+    ///
+    /// It fails for a handle of another stack, and for a resource changed at the JSON level since.
+    pub fn resource_mut<R: CfnResource + Clone + 'static>(
+        &self,
+        handle: &ResourceRef<R>,
+    ) -> Result<TypedResourceMut<'_, R>, ConstructError> {
+        let path = handle.path().to_string();
+        let not_here = |message: &str| ConstructError::InvalidProps { path: path.clone(), message: message.into() };
+        if !handle.stack().same_as(self) {
+            return Err(not_here(&format!("is not a resource of stack {}", self.name())));
+        }
+        let mut entry =
+            RefMut::filter_map(self.state_mut(), |state| state.template.resources.get_mut(handle.logical_id()))
+                .map_err(|_| not_here("is not in its stack"))?;
+        let value =
+            entry.take_typed::<R>().ok_or_else(|| not_here("was changed at the JSON level; use resource_json_mut"))?;
+        Ok(TypedResourceMut { entry, value: Some(value) })
+    }
+
     /// The JSON-level escape hatch: a resource entry by logical ID, to set what neither a construct nor
     /// the typed [`Stack::resource_mut`] reaches. A last resort: nothing checks what it writes.
     pub fn resource_json_mut(&self, logical_id: &str) -> Option<RefMut<'_, Resource>> {
@@ -220,6 +251,41 @@ impl Stack {
     }
 }
 
+/// The typed L1 value of a resource, borrowed from its stack by [`Stack::resource_mut`]; dropping it
+/// writes the value back as the resource's properties.
+pub struct TypedResourceMut<'a, R: CfnResource + Clone + 'static> {
+    entry: RefMut<'a, Resource>,
+    value: Option<R>,
+}
+
+impl<R: CfnResource + Clone + 'static> Deref for TypedResourceMut<'_, R> {
+    type Target = R;
+
+    fn deref(&self) -> &R {
+        self.value.as_ref().expect("the value stays until drop")
+    }
+}
+
+impl<R: CfnResource + Clone + 'static> std::ops::DerefMut for TypedResourceMut<'_, R> {
+    fn deref_mut(&mut self) -> &mut R {
+        self.value.as_mut().expect("the value stays until drop")
+    }
+}
+
+impl<R: CfnResource + Clone + 'static> Drop for TypedResourceMut<'_, R> {
+    fn drop(&mut self) {
+        if let Some(value) = self.value.take() {
+            self.entry.put_typed(value);
+        }
+    }
+}
+
+impl<R: CfnResource + Clone + 'static> fmt::Debug for TypedResourceMut<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypedResourceMut").field("type", &R::TYPE).finish()
+    }
+}
+
 /// The export name for an output: `<stack name>:<output id>`.
 pub(crate) fn export_name(stack_name: &str, output_id: &str) -> String {
     format!("{stack_name}:{output_id}")
@@ -257,19 +323,23 @@ impl Scope {
     }
 
     /// Adds a typed (L1) resource under the child id `id`, allocating its logical ID from the path.
-    pub fn add<R: CfnResource>(&mut self, id: &str, properties: R) -> Result<ResourceRef<R>, ConstructError> {
+    pub fn add<R: CfnResource + Clone + 'static>(
+        &mut self,
+        id: &str,
+        properties: R,
+    ) -> Result<ResourceRef<R>, ConstructError> {
         self.add_with(id, properties, |resource| resource)
     }
 
     /// Like [`Scope::add`], with resource attributes (`DependsOn`, removal policies, metadata) set by
     /// `attributes` on the resource entry.
-    pub fn add_with<R: CfnResource>(
+    pub fn add_with<R: CfnResource + Clone + 'static>(
         &mut self,
         id: &str,
         properties: R,
         attributes: impl FnOnce(Resource) -> Resource,
     ) -> Result<ResourceRef<R>, ConstructError> {
-        let untyped = self.add_resource(id, attributes(Resource::of(&properties)))?;
+        let untyped = self.add_resource(id, attributes(Resource::typed(properties)))?;
         Ok(ResourceRef {
             reference: Reference::new(untyped.reference.address().clone()),
             path: untyped.path,
@@ -396,6 +466,23 @@ mod tests {
         for bad in ["1Stack", "has space", "under_score", ""] {
             assert!(matches!(Stack::new(bad, "us-east-1", 0), Err(ConstructError::InvalidStackName { .. })), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_typed_escape_hatch_writes_back_and_refuses_what_it_cannot_type() {
+        use crate::cfn::sns;
+        let stack = Stack::new("Net", "us-east-1", 0).unwrap();
+        let other = Stack::new("Other", "us-east-1", 1).unwrap();
+        let topic = stack.root().add("Topic", sns::Topic::new()).unwrap();
+        stack.resource_mut(&topic).unwrap().display_name = Some("alarms".into());
+        assert_eq!(stack.template().resources["Topic"].properties()["DisplayName"], "alarms");
+        // Still typed after a write-back, so a second change sees the first.
+        assert_eq!(stack.resource_mut(&topic).unwrap().display_name, Some("alarms".into()));
+        let err = other.resource_mut(&topic).unwrap_err();
+        assert_eq!(err.to_string(), "Net/Topic: is not a resource of stack Other");
+        stack.resource_json_mut("Topic").unwrap().set_property("TopicName", "t");
+        let err = stack.resource_mut(&topic).unwrap_err();
+        assert!(err.to_string().contains("changed at the JSON level"), "{err}");
     }
 
     #[test]

@@ -104,8 +104,8 @@ impl EncryptionKey {
                     .to_owned(),
             });
         };
-        let mut entry = resource.stack().resource_json_mut(resource.logical_id()).expect("the key is in its stack");
-        let policy = entry.properties_mut().get_mut("KeyPolicy").expect("keys have a policy");
+        let mut key = resource.stack().resource_mut(resource)?;
+        let policy = key.key_policy.as_mut().expect("keys have a policy");
         let statements = policy["Statement"].as_array_mut().expect("the policy holds statements");
         if !sid.is_empty() && statements.iter().any(|existing| existing["Sid"] == sid.as_str()) {
             return Ok(());

@@ -6,7 +6,12 @@
 //!   `kms:GenerateDataKey*` in the key policy to publish to an encrypted topic. Without them alarms
 //!   deploy cleanly and notify no one. The key here carries exactly that grant ([`cloudwatch_key_grant`]).
 //! - The topic policy lets CloudWatch of this account publish, and refuses any publish without TLS.
+//!
+//! [`MetricAlarm`] describes an alarm on one metric; data constructs offer the ones they need
+//! (`queue.dead_letter_alarm()`, `database.cpu_alarm(80.0)`), added with the topic as their action.
 
+use crate::cfn::cloudwatch;
+use crate::cfn::cloudwatch::alarm::{AlarmComparisonOperator, AlarmTreatMissingData};
 use crate::cfn::sns;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{PolicyDocument, Principal, Statement};
@@ -28,6 +33,112 @@ pub struct Subscriber {
     pub protocol: String,
     /// The endpoint of that protocol.
     pub endpoint: String,
+}
+
+impl Subscriber {
+    /// An email address, which confirms the subscription from the message SNS sends it.
+    pub fn email(address: impl Into<String>) -> Self {
+        Self { protocol: "email".into(), endpoint: address.into() }
+    }
+}
+
+/// An alarm on one metric: `metric <comparison> threshold` in `periods` consecutive periods.
+#[derive(Debug, Clone)]
+pub struct MetricAlarm {
+    /// What the alarm watches, for people.
+    pub description: String,
+    /// The metric namespace (`AWS/SQS`).
+    pub namespace: String,
+    /// The metric (`ApproximateNumberOfMessagesVisible`).
+    pub metric: String,
+    /// Its dimensions.
+    pub dimensions: Vec<(String, Value<String>)>,
+    /// How one-minute datapoints are aggregated.
+    pub statistic: cloudwatch::alarm::AlarmStatistic,
+    /// The threshold.
+    pub threshold: f64,
+    /// How the metric compares with the threshold when the alarm fires.
+    pub comparison: AlarmComparisonOperator,
+    /// Seconds per period (60 or a multiple of it).
+    pub period_seconds: i64,
+    /// Consecutive periods past the threshold.
+    pub periods: i64,
+    /// What a period without data counts as.
+    pub missing_data: AlarmTreatMissingData,
+}
+
+impl MetricAlarm {
+    /// An alarm when `metric` exceeds `threshold` in `periods` consecutive minutes, a period without
+    /// data counting as fine.
+    pub fn above(
+        description: impl Into<String>,
+        namespace: &str,
+        metric: &str,
+        dimensions: Vec<(String, Value<String>)>,
+        statistic: cloudwatch::alarm::AlarmStatistic,
+        threshold: f64,
+        periods: i64,
+    ) -> Self {
+        Self {
+            description: description.into(),
+            namespace: namespace.into(),
+            metric: metric.into(),
+            dimensions,
+            statistic,
+            threshold,
+            comparison: AlarmComparisonOperator::GreaterThanThreshold,
+            period_seconds: 60,
+            periods,
+            missing_data: AlarmTreatMissingData::NotBreaching,
+        }
+    }
+
+    /// The same alarm over periods of `seconds`.
+    pub fn every(mut self, seconds: i64) -> Self {
+        self.period_seconds = seconds;
+        self
+    }
+
+    /// The same alarm firing when the metric falls below the threshold instead.
+    pub fn below(mut self) -> Self {
+        self.comparison = AlarmComparisonOperator::LessThanThreshold;
+        self
+    }
+
+    /// The same alarm counting a period without data as `missing_data`.
+    pub fn missing_data(mut self, missing_data: AlarmTreatMissingData) -> Self {
+        self.missing_data = missing_data;
+        self
+    }
+}
+
+impl MetricAlarm {
+    /// Adds the alarm under `id` with `actions` (a scaling policy's `Ref`, an SNS topic's ARN) as its
+    /// alarm actions. Returns the alarm, whose `Ref` is its name.
+    pub fn add(
+        self,
+        scope: &mut Scope,
+        id: &str,
+        actions: Vec<Value<String>>,
+    ) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
+        let dimensions: Vec<cloudwatch::alarm::Dimension> =
+            self.dimensions.into_iter().map(|(name, value)| cloudwatch::alarm::Dimension::new(name, value)).collect();
+        let mut alarm = cloudwatch::Alarm::new()
+            .alarm_description(self.description)
+            .namespace(self.namespace)
+            .metric_name(self.metric)
+            .dimensions(dimensions)
+            .statistic(self.statistic)
+            .period(self.period_seconds)
+            .evaluation_periods(self.periods)
+            .threshold(self.threshold)
+            .comparison_operator(self.comparison)
+            .treat_missing_data(self.missing_data);
+        if !actions.is_empty() {
+            alarm = alarm.alarm_actions(actions);
+        }
+        scope.add(id, alarm)
+    }
 }
 
 /// An encrypted SNS topic for alarms, with its own key and subscribers.

@@ -8,7 +8,8 @@ use super::PlatformError;
 use crate::cfn::cloudwatch::alarm::AlarmStatistic;
 use crate::config::{ComputeConfig, LifecycleHook};
 use crate::construct::Stack;
-use crate::constructs::compute::{BlueGreenDeployment, BlueGreenProps, DeploymentApplication, MetricAlarm};
+use crate::constructs::compute::{BlueGreenDeployment, BlueGreenProps, DeploymentApplication};
+use crate::constructs::monitoring::MetricAlarm;
 use crate::template::Value;
 
 /// The AppSpec template, embedded in the binary.

@@ -20,8 +20,8 @@ use crate::cfn::cloudwatch::alarm::{
 };
 use crate::config::{MonitoringConfig, RedisConfig};
 use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
-use crate::constructs::compute::{ContainerImage, ContainerSecret, FargateTaskDefinition, MetricAlarm, TaskProps};
-use crate::constructs::monitoring::{AlarmTopic, Subscriber};
+use crate::constructs::compute::{ContainerImage, ContainerSecret, FargateTaskDefinition, TaskProps};
+use crate::constructs::monitoring::{AlarmTopic, MetricAlarm, Subscriber};
 use crate::template::{Output, Value};
 
 /// The image of the one-off task that creates [`APP_DATABASE_USER`]: the official PostgreSQL client,

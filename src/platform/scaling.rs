@@ -14,8 +14,9 @@ use super::PlatformError;
 use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Dimension, Metric, MetricDataQuery, MetricStat};
 use crate::config::ComputeConfig;
 use crate::construct::{ConstructError, Scope, Stack};
-use crate::constructs::compute::{idle_alarm, MetricAlarm, ServiceScaling, Step, TargetGroup, CPU_TARGET_PERCENT};
+use crate::constructs::compute::{idle_alarm, ServiceScaling, Step, TargetGroup, CPU_TARGET_PERCENT};
 use crate::constructs::data::Queue;
+use crate::constructs::monitoring::MetricAlarm;
 use crate::template::Value;
 
 /// Queue depth above which workers are added: the seed's "queue depth > 500".

@@ -1,5 +1,8 @@
 //! A CloudFormation resource entry: type, properties and the resource attributes around them.
 
+use std::any::Any;
+use std::fmt;
+
 use indexmap::IndexMap;
 use serde::{Serialize, Serializer};
 
@@ -45,14 +48,55 @@ pub const STATEFUL_RESOURCE_TYPES: &[&str] = &[
     "AWS::SecretsManager::Secret",
 ];
 
+/// The typed (L1) value a resource was built from, kept so that the typed escape hatch can hand it
+/// back: `Stack::resource_mut::<cfn::ecs::Service>(&handle)`.
+trait TypedProperties: Any {
+    fn clone_box(&self) -> Box<dyn TypedProperties>;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<R: CfnResource + Clone + 'static> TypedProperties for R {
+    fn clone_box(&self) -> Box<dyn TypedProperties> {
+        Box::new(self.clone())
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// The typed value behind a resource's properties, while the JSON and it agree.
+struct TypedSlot(Option<Box<dyn TypedProperties>>);
+
+impl Clone for TypedSlot {
+    fn clone(&self) -> Self {
+        Self(self.0.as_ref().map(|typed| typed.clone_box()))
+    }
+}
+
+impl PartialEq for TypedSlot {
+    /// The JSON properties decide equality; the typed copy only mirrors them.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for TypedSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "typed" } else { "untyped" })
+    }
+}
+
 /// One entry under `Resources`.
 ///
 /// Properties are kept as serialized JSON in insertion order. They may still contain reference
-/// placeholders (see [`crate::template::expr`]) until the stack is synthesized.
+/// placeholders (see [`crate::template::expr`]) until the stack is synthesized. A resource built from
+/// an L1 struct also keeps that struct, until a JSON-level change makes the two differ.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     resource_type: String,
     properties: IndexMap<String, serde_json::Value>,
+    typed: TypedSlot,
     depends_on: Vec<String>,
     condition: Option<String>,
     deletion_policy: Option<RemovalPolicy>,
@@ -66,6 +110,7 @@ impl Resource {
         Self {
             resource_type: resource_type.into(),
             properties: IndexMap::new(),
+            typed: TypedSlot(None),
             depends_on: Vec::new(),
             condition: None,
             deletion_policy: None,
@@ -84,6 +129,33 @@ impl Resource {
         resource
     }
 
+    /// The entry of a typed (L1) resource, keeping the struct for [`Resource::take_typed`].
+    pub fn typed<R: CfnResource + Clone + 'static>(properties: R) -> Self {
+        let mut resource = Self::of(&properties);
+        resource.typed = TypedSlot(Some(Box::new(properties)));
+        resource
+    }
+
+    /// Takes the typed value out, if the resource was built from an `R` and no JSON-level change came
+    /// since. Put it back, changed or not, with [`Resource::put_typed`].
+    pub fn take_typed<R: CfnResource + Clone + 'static>(&mut self) -> Option<R> {
+        let typed = self.typed.0.take()?;
+        match typed.into_any().downcast::<R>() {
+            Ok(value) => Some(*value),
+            Err(_) => None,
+        }
+    }
+
+    /// Replaces the properties with those of `properties`, and keeps it as the typed value.
+    pub fn put_typed<R: CfnResource + Clone + 'static>(&mut self, properties: R) {
+        self.properties.clear();
+        match serde_json::to_value(&properties).expect("resource properties serialize to JSON") {
+            serde_json::Value::Object(map) => self.properties.extend(map),
+            other => unreachable!("a resource struct serialized to {other}"),
+        }
+        self.typed = TypedSlot(Some(Box::new(properties)));
+    }
+
     /// Sets a property. A value that serializes to JSON `null` removes the property instead, so that an
     /// absent `Option` never reaches the template.
     #[must_use]
@@ -94,6 +166,7 @@ impl Resource {
 
     /// Sets a property in place; see [`Resource::property`].
     pub fn set_property(&mut self, name: impl Into<String>, value: impl Serialize) {
+        self.typed = TypedSlot(None);
         let name = name.into();
         let value = serde_json::to_value(value).expect("property values serialize to JSON");
         if value.is_null() {
@@ -168,6 +241,7 @@ impl Resource {
 
     /// Mutable access to the properties: the escape hatch for anything a construct does not model.
     pub fn properties_mut(&mut self) -> &mut IndexMap<String, serde_json::Value> {
+        self.typed = TypedSlot(None);
         &mut self.properties
     }
 

@@ -17,7 +17,7 @@ pub use load_balancer::{
     ApplicationLoadBalancer, Exposure, LoadBalancerProps, RequiredHeader, TargetGroup, TargetGroupProps,
     TEST_LISTENER_PORT, TLS_POLICY,
 };
-pub use scaling::{idle_alarm, MetricAlarm, ServiceScaling, Step, CPU_TARGET_PERCENT, SCALE_IN_AFTER_SECONDS};
+pub use scaling::{idle_alarm, ServiceScaling, Step, CPU_TARGET_PERCENT, SCALE_IN_AFTER_SECONDS};
 pub use service::{Capacity, Deployment, FargateService, ServiceProps};
 pub use size::{FargateSize, InvalidFargateSize};
 pub use task::{ContainerSecret, FargateTaskDefinition, TaskProps};

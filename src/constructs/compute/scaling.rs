@@ -91,6 +91,26 @@ impl ServiceScaling {
         Ok(())
     }
 
+    /// Target tracking on the service's average CPU both ways, as the CDK's `scaleOnCpuUtilization`:
+    /// out within a minute when CPU passes `target_percent`, in only after ten minutes under it. Use
+    /// [`ServiceScaling::scale_out_on_cpu`] with an [`idle_alarm`] instead when another policy scales
+    /// the same service out on a different metric.
+    pub fn scale_on_cpu(&self, scope: &mut Scope, id: &str, target_percent: f64) -> Result<(), ConstructError> {
+        let configuration = TargetTrackingScalingPolicyConfiguration::new(target_percent)
+            .predefined_metric_specification(PredefinedMetricSpecification::new(
+                PredefinedMetricSpecificationPredefinedMetricType::EcsServiceAverageCpuUtilization,
+            ))
+            .scale_out_cooldown(60)
+            .scale_in_cooldown(SCALE_IN_AFTER_SECONDS);
+        scope.add(
+            id,
+            autoscaling::ScalingPolicy::new(pascal_case(id), ScalingPolicyPolicyType::TargetTrackingScaling)
+                .scaling_target_id(self.resource.ref_value())
+                .target_tracking_scaling_policy_configuration(configuration),
+        )?;
+        Ok(())
+    }
+
     /// A step-scaling policy under `id`; the steps are relative to the threshold of the alarm that
     /// triggers it. Returns the policy, whose `Ref` an alarm names as its action.
     pub fn step_policy(
@@ -124,105 +144,6 @@ impl ServiceScaling {
                         .step_adjustments(adjustments),
                 ),
         )
-    }
-}
-
-/// An alarm on one metric: `metric <comparison> threshold` in `periods` consecutive periods.
-#[derive(Debug, Clone)]
-pub struct MetricAlarm {
-    /// What the alarm watches, for people.
-    pub description: String,
-    /// The metric namespace (`AWS/SQS`).
-    pub namespace: String,
-    /// The metric (`ApproximateNumberOfMessagesVisible`).
-    pub metric: String,
-    /// Its dimensions.
-    pub dimensions: Vec<(String, Value<String>)>,
-    /// How one-minute datapoints are aggregated.
-    pub statistic: cloudwatch::alarm::AlarmStatistic,
-    /// The threshold.
-    pub threshold: f64,
-    /// How the metric compares with the threshold when the alarm fires.
-    pub comparison: AlarmComparisonOperator,
-    /// Seconds per period (60 or a multiple of it).
-    pub period_seconds: i64,
-    /// Consecutive periods past the threshold.
-    pub periods: i64,
-    /// What a period without data counts as.
-    pub missing_data: AlarmTreatMissingData,
-}
-
-impl MetricAlarm {
-    /// An alarm when `metric` exceeds `threshold` in `periods` consecutive minutes, a period without
-    /// data counting as fine.
-    pub fn above(
-        description: impl Into<String>,
-        namespace: &str,
-        metric: &str,
-        dimensions: Vec<(String, Value<String>)>,
-        statistic: cloudwatch::alarm::AlarmStatistic,
-        threshold: f64,
-        periods: i64,
-    ) -> Self {
-        Self {
-            description: description.into(),
-            namespace: namespace.into(),
-            metric: metric.into(),
-            dimensions,
-            statistic,
-            threshold,
-            comparison: AlarmComparisonOperator::GreaterThanThreshold,
-            period_seconds: 60,
-            periods,
-            missing_data: AlarmTreatMissingData::NotBreaching,
-        }
-    }
-
-    /// The same alarm over periods of `seconds`.
-    pub fn every(mut self, seconds: i64) -> Self {
-        self.period_seconds = seconds;
-        self
-    }
-
-    /// The same alarm firing when the metric falls below the threshold instead.
-    pub fn below(mut self) -> Self {
-        self.comparison = AlarmComparisonOperator::LessThanThreshold;
-        self
-    }
-
-    /// The same alarm counting a period without data as `missing_data`.
-    pub fn missing_data(mut self, missing_data: AlarmTreatMissingData) -> Self {
-        self.missing_data = missing_data;
-        self
-    }
-}
-
-impl MetricAlarm {
-    /// Adds the alarm under `id` with `actions` (a scaling policy's `Ref`, an SNS topic's ARN) as its
-    /// alarm actions. Returns the alarm, whose `Ref` is its name.
-    pub fn add(
-        self,
-        scope: &mut Scope,
-        id: &str,
-        actions: Vec<Value<String>>,
-    ) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
-        let dimensions: Vec<cloudwatch::alarm::Dimension> =
-            self.dimensions.into_iter().map(|(name, value)| cloudwatch::alarm::Dimension::new(name, value)).collect();
-        let mut alarm = cloudwatch::Alarm::new()
-            .alarm_description(self.description)
-            .namespace(self.namespace)
-            .metric_name(self.metric)
-            .dimensions(dimensions)
-            .statistic(self.statistic)
-            .period(self.period_seconds)
-            .evaluation_periods(self.periods)
-            .threshold(self.threshold)
-            .comparison_operator(self.comparison)
-            .treat_missing_data(self.missing_data);
-        if !actions.is_empty() {
-            alarm = alarm.alarm_actions(actions);
-        }
-        scope.add(id, alarm)
     }
 }
 

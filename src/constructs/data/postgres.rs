@@ -12,12 +12,14 @@
 //!   60 s with its own role (CKV_AWS_118), PostgreSQL and upgrade logs exported to CloudWatch (CKV_AWS_129).
 //! - `DeletionPolicy` and `UpdateReplacePolicy` of `Snapshot`.
 
+use crate::cfn::cloudwatch::alarm::AlarmStatistic;
 use crate::cfn::rds;
 use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope};
 use crate::constructs::data::Secret;
 use crate::constructs::iam::{Grantee, Role, RoleProps, Statement};
 use crate::constructs::ids::Arn;
 use crate::constructs::kms::EncryptionKey;
+use crate::constructs::monitoring::MetricAlarm;
 use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection, Vpc};
 use crate::template::{RemovalPolicy, Value};
 
@@ -166,6 +168,20 @@ impl PostgresDatabase {
             &format!("ConnectAs{}", pascal_case(user)),
             vec![Statement::allow(["rds-db:connect"]).resource(user_arn)],
         )
+    }
+
+    /// An alarm when the instance's CPU stays above `percent` for five minutes.
+    pub fn cpu_alarm(&self, percent: f64) -> MetricAlarm {
+        MetricAlarm::above(
+            format!("PostgreSQL CPU above {percent}% for 5 minutes"),
+            "AWS/RDS",
+            "CPUUtilization",
+            vec![("DBInstanceIdentifier".to_owned(), self.resource.ref_value())],
+            AlarmStatistic::Average,
+            percent,
+            1,
+        )
+        .every(300)
     }
 
     /// The secret RDS keeps the master credentials in (a JSON document with `username` and

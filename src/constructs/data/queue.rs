@@ -7,11 +7,13 @@
 //!   days, the SQS maximum.
 //! - `Retain` on deletion and replacement: undelivered messages are data.
 
+use crate::cfn::cloudwatch::alarm::AlarmStatistic;
 use crate::cfn::{kms, sqs};
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{grant_label, Grantee, PolicyDocument, Principal, Statement};
 use crate::constructs::ids::Arn;
 use crate::constructs::kms::EncryptionKey;
+use crate::constructs::monitoring::MetricAlarm;
 use crate::template::{RemovalPolicy, Value};
 
 /// The longest SQS keeps a message: 14 days.
@@ -139,6 +141,36 @@ impl Queue {
     /// The queue's ARN.
     pub fn arn(&self) -> Arn<sqs::Queue> {
         self.arn.clone()
+    }
+
+    /// An alarm when any message reaches the dead-letter queue (a message that failed every receive),
+    /// unless the queue is imported.
+    pub fn dead_letter_alarm(&self) -> Option<MetricAlarm> {
+        let dimensions = vec![("QueueName".to_owned(), self.dead_letter_name()?)];
+        let alarm = MetricAlarm::above(
+            "A message reached the dead-letter queue: it failed every receive",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            dimensions,
+            AlarmStatistic::Maximum,
+            0.0,
+            1,
+        );
+        Some(alarm)
+    }
+
+    /// An alarm when the oldest message has waited more than `seconds` for five minutes: consumers are
+    /// not keeping up.
+    pub fn oldest_message_alarm(&self, seconds: f64) -> MetricAlarm {
+        MetricAlarm::above(
+            format!("A message has waited over {seconds} seconds: consumers are not keeping up"),
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            vec![("QueueName".to_owned(), self.name())],
+            AlarmStatistic::Maximum,
+            seconds,
+            5,
+        )
     }
 
     /// Sending: this queue's ARN, and the key's data keys only through SQS.
