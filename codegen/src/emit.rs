@@ -93,8 +93,8 @@ pub fn service_module(provenance: &str, namespace: &str, resources: &[ResourceTy
 fn doc(out: &mut String, indent: &str, text: &str) {
     for line in text.lines() {
         // Registry descriptions are Markdown written for the web: indented lines and fences would become
-        // doc tests, so they are flattened.
-        let line = line.trim().replace("```", "'''");
+        // doc tests, so they are flattened; what rustdoc would read as links or HTML is escaped.
+        let line = escape_markdown(&line.trim().replace("```", "'''"));
         if line.is_empty() {
             writeln!(out, "{indent}///").unwrap();
         } else {
@@ -103,8 +103,56 @@ fn doc(out: &mut String, indent: &str, text: &str) {
     }
 }
 
+/// Escapes, outside code spans, a `[` `]` pair that is not a Markdown link (`[ALB]`, `[A-Za-z]`), which
+/// rustdoc would take for an intra-doc link, and a `<` that does not open an autolink
+/// (`<target-group-name>`), which it would take for an HTML tag.
+fn escape_markdown(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
+    let mut in_code = false;
+    let mut escaped_closers = Vec::new();
+    for (index, &c) in chars.iter().enumerate() {
+        match c {
+            '`' => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '[' if !in_code => match closing_bracket(&chars, index) {
+                Some(close) if chars.get(close + 1) == Some(&'(') => out.push(c),
+                Some(close) => {
+                    escaped_closers.push(close);
+                    out.push_str("\\[");
+                }
+                None => out.push_str("\\["),
+            },
+            ']' if !in_code && escaped_closers.contains(&index) => out.push_str("\\]"),
+            '<' if !in_code && !chars[index + 1..].starts_with(&['h', 't', 't', 'p']) => out.push_str("&lt;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The index of the `]` that closes the `[` at `open`, if any.
+fn closing_bracket(chars: &[char], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (index, &c) in chars.iter().enumerate().skip(open) {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(index);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn first_sentence(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default().trim().replace("```", "'''");
+    let line = escape_markdown(&text.lines().next().unwrap_or_default().trim().replace("```", "'''"));
     match line.find(". ") {
         Some(end) => line[..=end].to_owned(),
         None => line,
@@ -314,4 +362,19 @@ fn enum_def(out: &mut String, enumeration: &EnumDef) {
         "    impl From<{name}> for Value<{name}> {{\n        fn from(value: {name}) -> Self {{\n            Value::string_literal(value.as_str())\n        }}\n    }}"
     )
     .unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_markdown;
+
+    #[test]
+    fn registry_markdown_keeps_links_and_code_and_escapes_what_rustdoc_would_misread() {
+        assert_eq!(escape_markdown("[ALB] Matches"), "\\[ALB\\] Matches");
+        assert_eq!(escape_markdown("see [Docs](https://example.com)"), "see [Docs](https://example.com)");
+        assert_eq!(escape_markdown("app/<name>/<id>"), "app/&lt;name>/&lt;id>");
+        assert_eq!(escape_markdown("<https://example.com>"), "<https://example.com>");
+        assert_eq!(escape_markdown("`[a-z]<b>`"), "`[a-z]<b>`");
+        assert_eq!(escape_markdown("match [A-Za-z0-9@\\-_]+."), "match \\[A-Za-z0-9@\\-_\\]+.");
+    }
 }

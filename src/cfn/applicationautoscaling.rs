@@ -181,7 +181,7 @@ pub mod scalable_target {
         ///
         /// At expressions are useful for one-time schedules. Cron expressions are useful for scheduled actions that run periodically at a specified date and time, and rate expressions are useful for scheduled actions that run at a regular interval.
         /// At and cron expressions use Universal Coordinated Time (UTC) by default.
-        /// The cron format consists of six fields separated by white spaces: [Minutes] [Hours] [Day_of_Month] [Month] [Day_of_Week] [Year].
+        /// The cron format consists of six fields separated by white spaces: \[Minutes\] \[Hours\] \[Day_of_Month\] \[Month\] \[Day_of_Week\] \[Year\].
         /// For rate expressions, *value* is a positive integer and *unit* is ``minute`` | ``minutes`` | ``hour`` | ``hours`` | ``day`` | ``days``.
         #[serde(rename = "Schedule")]
         pub schedule: Value<String>,
@@ -1784,8 +1784,8 @@ pub mod scaling_policy {
         /// You create the resource label by appending the final portion of the load balancer ARN and the final portion of the target group ARN into a single value, separated by a forward slash (/). The format of the resource label is:
         /// ``app/my-alb/778d41231b141a0f/targetgroup/my-alb-target-group/943f017f100becff``.
         /// Where:
-        /// +  app/<load-balancer-name>/<load-balancer-id> is the final portion of the load balancer ARN
-        /// +  targetgroup/<target-group-name>/<target-group-id> is the final portion of the target group ARN.
+        /// +  app/&lt;load-balancer-name>/&lt;load-balancer-id> is the final portion of the load balancer ARN
+        /// +  targetgroup/&lt;target-group-name>/&lt;target-group-id> is the final portion of the target group ARN.
         ///
         /// To find the ARN for an Application Load Balancer, use the [DescribeLoadBalancers](https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeLoadBalancers.html) API operation. To find the ARN for the target group, use the [DescribeTargetGroups](https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTargetGroups.html) API operation.
         #[serde(rename = "ResourceLabel", skip_serializing_if = "Option::is_none")]

@@ -154,7 +154,7 @@ pub mod deployment_group {
         /// Attributes that determine the type of deployment to run and whether to route deployment traffic behind a load balancer. If you specify this property with a blue/green deployment type, don't specify the AutoScalingGroups, LoadBalancerInfo, or Deployment properties.
         #[serde(rename = "DeploymentStyle", skip_serializing_if = "Option::is_none")]
         pub deployment_style: Option<Box<DeploymentStyle>>,
-        /// The target Amazon ECS services in the deployment group. This applies only to deployment groups that use the Amazon ECS compute platform. A target Amazon ECS service is specified as an Amazon ECS cluster and service name pair using the format <clustername>:<servicename>.
+        /// The target Amazon ECS services in the deployment group. This applies only to deployment groups that use the Amazon ECS compute platform. A target Amazon ECS service is specified as an Amazon ECS cluster and service name pair using the format &lt;clustername>:&lt;servicename>.
         #[serde(rename = "ECSServices", skip_serializing_if = "Option::is_none")]
         pub ecs_services: Option<List<EcsService>>,
         /// The Amazon EC2 tags that are already applied to Amazon EC2 instances that you want to include in the deployment group. CodeDeploy includes all Amazon EC2 instances identified by any of the tags you specify in this deployment group. Duplicates are not allowed. You can specify EC2TagFilters or Ec2TagSet, but not both.

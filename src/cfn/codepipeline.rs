@@ -52,7 +52,7 @@ pub mod pipeline {
         /// The trigger configuration specifying a type of event, such as Git tags, that starts the pipeline.
         #[serde(rename = "Triggers", skip_serializing_if = "Option::is_none")]
         pub triggers: Option<List<PipelineTriggerDeclaration>>,
-        /// A list that defines the pipeline variables for a pipeline resource. Variable names can have alphanumeric and underscore characters, and the values must match [A-Za-z0-9@\-_]+.
+        /// A list that defines the pipeline variables for a pipeline resource. Variable names can have alphanumeric and underscore characters, and the values must match \[A-Za-z0-9@\-_\]+.
         #[serde(rename = "Variables", skip_serializing_if = "Option::is_none")]
         pub variables: Option<List<VariableDeclaration>>,
     }

@@ -668,7 +668,7 @@ pub mod nat_gateway {
     /// Generated from the registry schema of `AWS::EC2::NatGateway`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct NatGateway {
-        /// [Public NAT gateway only] The allocation ID of the Elastic IP address that's associated with the NAT gateway. This property is required for a public NAT gateway and cannot be specified with a private NAT gateway.
+        /// \[Public NAT gateway only\] The allocation ID of the Elastic IP address that's associated with the NAT gateway. This property is required for a public NAT gateway and cannot be specified with a private NAT gateway.
         #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
         pub allocation_id: Option<Value<String>>,
         /// Indicates whether this is a zonal (single-AZ) or regional (multi-AZ) NAT gateway.
@@ -693,7 +693,7 @@ pub mod nat_gateway {
         /// Secondary EIP allocation IDs. For more information, see [Create a NAT gateway](https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html) in the *Amazon VPC User Guide*.
         #[serde(rename = "SecondaryAllocationIds", skip_serializing_if = "Option::is_none")]
         pub secondary_allocation_ids: Option<Value<Vec<String>>>,
-        /// [Private NAT gateway only] The number of secondary private IPv4 addresses you want to assign to the NAT gateway. For more information about secondary addresses, see [Create a NAT gateway](https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html#nat-gateway-creating) in the *Amazon Virtual Private Cloud User Guide*.
+        /// \[Private NAT gateway only\] The number of secondary private IPv4 addresses you want to assign to the NAT gateway. For more information about secondary addresses, see [Create a NAT gateway](https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html#nat-gateway-creating) in the *Amazon Virtual Private Cloud User Guide*.
         /// ``SecondaryPrivateIpAddressCount`` and ``SecondaryPrivateIpAddresses`` cannot be set at the same time.
         #[serde(rename = "SecondaryPrivateIpAddressCount", skip_serializing_if = "Option::is_none")]
         pub secondary_private_ip_address_count: Option<Value<i64>>,
@@ -731,7 +731,7 @@ pub mod nat_gateway {
             }
         }
 
-        /// Sets `AllocationId`: [Public NAT gateway only] The allocation ID of the Elastic IP address that's associated with the NAT gateway.
+        /// Sets `AllocationId`: \[Public NAT gateway only\] The allocation ID of the Elastic IP address that's associated with the NAT gateway.
         #[must_use]
         pub fn allocation_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.allocation_id = Some(value.into());
@@ -780,7 +780,7 @@ pub mod nat_gateway {
             self
         }
 
-        /// Sets `SecondaryPrivateIpAddressCount`: [Private NAT gateway only] The number of secondary private IPv4 addresses you want to assign to the NAT gateway.
+        /// Sets `SecondaryPrivateIpAddressCount`: \[Private NAT gateway only\] The number of secondary private IPv4 addresses you want to assign to the NAT gateway.
         #[must_use]
         pub fn secondary_private_ip_address_count(mut self, value: impl Into<Value<i64>>) -> Self {
             self.secondary_private_ip_address_count = Some(value.into());
@@ -1222,7 +1222,7 @@ pub mod route {
         /// The ID of a prefix list used for the destination match.
         #[serde(rename = "DestinationPrefixListId", skip_serializing_if = "Option::is_none")]
         pub destination_prefix_list_id: Option<Value<String>>,
-        /// [IPv6 traffic only] The ID of an egress-only internet gateway.
+        /// \[IPv6 traffic only\] The ID of an egress-only internet gateway.
         #[serde(rename = "EgressOnlyInternetGatewayId", skip_serializing_if = "Option::is_none")]
         pub egress_only_internet_gateway_id: Option<Value<String>>,
         /// The ID of an internet gateway or virtual private gateway attached to your VPC.
@@ -1234,7 +1234,7 @@ pub mod route {
         /// The ID of the local gateway.
         #[serde(rename = "LocalGatewayId", skip_serializing_if = "Option::is_none")]
         pub local_gateway_id: Option<Value<String>>,
-        /// [IPv4 traffic only] The ID of a NAT gateway.
+        /// \[IPv4 traffic only\] The ID of a NAT gateway.
         #[serde(rename = "NatGatewayId", skip_serializing_if = "Option::is_none")]
         pub nat_gateway_id: Option<Value<String>>,
         /// The ID of a network interface.
@@ -1315,7 +1315,7 @@ pub mod route {
             self
         }
 
-        /// Sets `EgressOnlyInternetGatewayId`: [IPv6 traffic only] The ID of an egress-only internet gateway.
+        /// Sets `EgressOnlyInternetGatewayId`: \[IPv6 traffic only\] The ID of an egress-only internet gateway.
         #[must_use]
         pub fn egress_only_internet_gateway_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.egress_only_internet_gateway_id = Some(value.into());
@@ -1343,7 +1343,7 @@ pub mod route {
             self
         }
 
-        /// Sets `NatGatewayId`: [IPv4 traffic only] The ID of a NAT gateway.
+        /// Sets `NatGatewayId`: \[IPv4 traffic only\] The ID of a NAT gateway.
         #[must_use]
         pub fn nat_gateway_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.nat_gateway_id = Some(value.into());
@@ -1472,7 +1472,7 @@ pub mod security_group {
         /// The name of the security group.
         #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
         pub group_name: Option<Value<String>>,
-        /// [VPC only] The outbound rules associated with the security group. There is a short interruption during which you cannot connect to the security group.
+        /// \[VPC only\] The outbound rules associated with the security group. There is a short interruption during which you cannot connect to the security group.
         #[serde(rename = "SecurityGroupEgress", skip_serializing_if = "Option::is_none")]
         pub security_group_egress: Option<List<Egress>>,
         /// The inbound rules associated with the security group. There is a short interruption during which you cannot connect to the security group.
@@ -1506,7 +1506,7 @@ pub mod security_group {
             self
         }
 
-        /// Sets `SecurityGroupEgress`: [VPC only] The outbound rules associated with the security group.
+        /// Sets `SecurityGroupEgress`: \[VPC only\] The outbound rules associated with the security group.
         #[must_use]
         pub fn security_group_egress(mut self, value: impl Into<List<Egress>>) -> Self {
             self.security_group_egress = Some(value.into());
@@ -1778,7 +1778,7 @@ pub mod security_group_egress {
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<Value<String>>,
         /// The description of an egress (outbound) security group rule.
-        /// Constraints: Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=;{}!$*
+        /// Constraints: Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@\[\]+=;{}!$*
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// The prefix list IDs for an AWS service. This is the AWS service to access through a VPC endpoint from instances associated with the security group.
@@ -1900,7 +1900,7 @@ pub mod security_group_ingress {
         /// The IPv4 ranges
         #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
         pub cidr_ip: Option<Value<String>>,
-        /// [VPC only] The IPv6 ranges
+        /// \[VPC only\] The IPv6 ranges
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<Value<String>>,
         /// Updates the description of an ingress (inbound) security group rule. You can replace an existing description, or add a description to a rule that did not have one previously
@@ -1921,21 +1921,21 @@ pub mod security_group_ingress {
         pub group_name: Option<Value<String>>,
         /// The IP protocol name (tcp, udp, icmp, icmpv6) or number (see Protocol Numbers).
         ///
-        /// [VPC only] Use -1 to specify all protocols. When authorizing security group rules, specifying -1 or a protocol number other than tcp, udp, icmp, or icmpv6 allows traffic on all ports, regardless of any port range you specify. For tcp, udp, and icmp, you must specify a port range. For icmpv6, the port range is optional; if you omit the port range, traffic for all types and codes is allowed.
+        /// \[VPC only\] Use -1 to specify all protocols. When authorizing security group rules, specifying -1 or a protocol number other than tcp, udp, icmp, or icmpv6 allows traffic on all ports, regardless of any port range you specify. For tcp, udp, and icmp, you must specify a port range. For icmpv6, the port range is optional; if you omit the port range, traffic for all types and codes is allowed.
         #[serde(rename = "IpProtocol")]
         pub ip_protocol: Value<String>,
-        /// [EC2-VPC only] The ID of a prefix list.
+        /// \[EC2-VPC only\] The ID of a prefix list.
         #[serde(rename = "SourcePrefixListId", skip_serializing_if = "Option::is_none")]
         pub source_prefix_list_id: Option<Value<String>>,
         /// The ID of the security group. You must specify either the security group ID or the security group name. For security groups in a nondefault VPC, you must specify the security group ID.
         #[serde(rename = "SourceSecurityGroupId", skip_serializing_if = "Option::is_none")]
         pub source_security_group_id: Option<Value<String>>,
-        /// [EC2-Classic, default VPC] The name of the source security group.
+        /// \[EC2-Classic, default VPC\] The name of the source security group.
         ///
         /// You must specify the GroupName property or the GroupId property. For security groups that are in a VPC, you must use the GroupId property.
         #[serde(rename = "SourceSecurityGroupName", skip_serializing_if = "Option::is_none")]
         pub source_security_group_name: Option<Value<String>>,
-        /// [nondefault VPC] The AWS account ID that owns the source security group. You can't specify this property with an IP address range.
+        /// \[nondefault VPC\] The AWS account ID that owns the source security group. You can't specify this property with an IP address range.
         ///
         /// If you specify SourceSecurityGroupName or SourceSecurityGroupId and that security group is owned by a different account than the account creating the stack, you must specify the SourceSecurityGroupOwnerId; otherwise, this property is optional.
         #[serde(rename = "SourceSecurityGroupOwnerId", skip_serializing_if = "Option::is_none")]
@@ -1973,7 +1973,7 @@ pub mod security_group_ingress {
             self
         }
 
-        /// Sets `CidrIpv6`: [VPC only] The IPv6 ranges
+        /// Sets `CidrIpv6`: \[VPC only\] The IPv6 ranges
         #[must_use]
         pub fn cidr_ipv6(mut self, value: impl Into<Value<String>>) -> Self {
             self.cidr_ipv6 = Some(value.into());
@@ -2008,7 +2008,7 @@ pub mod security_group_ingress {
             self
         }
 
-        /// Sets `SourcePrefixListId`: [EC2-VPC only] The ID of a prefix list.
+        /// Sets `SourcePrefixListId`: \[EC2-VPC only\] The ID of a prefix list.
         #[must_use]
         pub fn source_prefix_list_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.source_prefix_list_id = Some(value.into());
@@ -2022,14 +2022,14 @@ pub mod security_group_ingress {
             self
         }
 
-        /// Sets `SourceSecurityGroupName`: [EC2-Classic, default VPC] The name of the source security group.
+        /// Sets `SourceSecurityGroupName`: \[EC2-Classic, default VPC\] The name of the source security group.
         #[must_use]
         pub fn source_security_group_name(mut self, value: impl Into<Value<String>>) -> Self {
             self.source_security_group_name = Some(value.into());
             self
         }
 
-        /// Sets `SourceSecurityGroupOwnerId`: [nondefault VPC] The AWS account ID that owns the source security group.
+        /// Sets `SourceSecurityGroupOwnerId`: \[nondefault VPC\] The AWS account ID that owns the source security group.
         #[must_use]
         pub fn source_security_group_owner_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.source_security_group_owner_id = Some(value.into());
@@ -3186,7 +3186,7 @@ pub mod vpc_endpoint {
         pub ip_address_type: Option<Value<VpcEndpointIpAddressType>>,
         /// An endpoint policy, which controls access to the service from the VPC. The default endpoint policy allows full access to the service. Endpoint policies are supported only for gateway and interface endpoints.
         /// For CloudFormation templates in YAML, you can provide the policy in JSON or YAML format. For example, if you have a JSON policy, you can convert it to YAML before including it in the YAML template, and CFNlong converts the policy to JSON format before calling the API actions for privatelink. Alternatively, you can include the JSON directly in the YAML, as shown in the following ``Properties`` section:
-        /// ``Properties: VpcEndpointType: 'Interface' ServiceName: !Sub 'com.amazonaws.${AWS::Region}.logs' PolicyDocument: '{ "Version":"2012-10-17", "Statement": [{ "Effect":"Allow", "Principal":"*", "Action":["logs:Describe*","logs:Get*","logs:List*","logs:FilterLogEvents"], "Resource":"*" }] }'``
+        /// ``Properties: VpcEndpointType: 'Interface' ServiceName: !Sub 'com.amazonaws.${AWS::Region}.logs' PolicyDocument: '{ "Version":"2012-10-17", "Statement": \[{ "Effect":"Allow", "Principal":"*", "Action":\["logs:Describe*","logs:Get*","logs:List*","logs:FilterLogEvents"\], "Resource":"*" }\] }'``
         #[serde(rename = "PolicyDocument", skip_serializing_if = "Option::is_none")]
         pub policy_document: Option<serde_json::Value>,
         /// Indicate whether to associate a private hosted zone with the specified VPC. The private hosted zone contains a record set for the default public DNS name for the service for the Region (for example, ``kinesis.us-east-1.amazonaws.com``), which resolves to the private IP addresses of the endpoint network interfaces in the VPC. This enables you to make requests to the default public DNS name for the service instead of the public DNS names that are automatically generated by the VPC endpoint service.

@@ -902,7 +902,7 @@ pub mod replication_group {
             self.get_att("PrimaryEndPoint.Port")
         }
 
-        /// `Fn::GetAtt` of `ReadEndPoint.Addresses`: A string containing a comma-separated list of endpoints for the primary and read-only replicas, formatted as [address1, address2, ...].
+        /// `Fn::GetAtt` of `ReadEndPoint.Addresses`: A string containing a comma-separated list of endpoints for the primary and read-only replicas, formatted as \[address1, address2, ...\].
         pub fn attr_read_end_point_addresses(&self) -> Value<String> {
             self.get_att("ReadEndPoint.Addresses")
         }
@@ -912,7 +912,7 @@ pub mod replication_group {
             self.get_att("ReadEndPoint.AddressesList")
         }
 
-        /// `Fn::GetAtt` of `ReadEndPoint.Ports`: A string containing a comma-separated list of ports for the read-only replicas, formatted as [port1, port2, ...].
+        /// `Fn::GetAtt` of `ReadEndPoint.Ports`: A string containing a comma-separated list of ports for the read-only replicas, formatted as \[port1, port2, ...\].
         pub fn attr_read_end_point_ports(&self) -> Value<String> {
             self.get_att("ReadEndPoint.Ports")
         }

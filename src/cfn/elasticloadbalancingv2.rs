@@ -25,7 +25,7 @@ pub mod listener {
     /// Generated from the registry schema of `AWS::ElasticLoadBalancingV2::Listener`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Listener {
-        /// [TLS listener] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
+        /// \[TLS listener\] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
         #[serde(rename = "AlpnPolicy", skip_serializing_if = "Option::is_none")]
         pub alpn_policy: Option<Value<Vec<String>>>,
         /// The default SSL server certificate for a secure listener. You must provide exactly one certificate if the listener protocol is HTTPS or TLS.
@@ -52,8 +52,8 @@ pub mod listener {
         /// The protocol for connections from clients to the load balancer. For Application Load Balancers, the supported protocols are HTTP and HTTPS. For Network Load Balancers, the supported protocols are TCP, TLS, UDP, TCP_UDP, QUIC, and TCP_QUIC. You can’t specify the UDP, TCP_UDP, QUIC, or TCP_QUIC protocol if dual-stack mode is enabled. You can't specify a protocol for a Gateway Load Balancer.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<ListenerProtocol>>,
-        /// [HTTPS and TLS listeners] The security policy that defines which protocols and ciphers are supported. For more information, see [Security policies](https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html) in the *Application Load Balancers Guide* and [Security policies](https://docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html) in the *Network Load Balancers Guide*.
-        /// [HTTPS listeners] Updating the security policy can result in interruptions if the load balancer is handling a high volume of traffic. To decrease the possibility of an interruption if your load balancer is handling a high volume of traffic, create an additional load balancer or request an LCU reservation.
+        /// \[HTTPS and TLS listeners\] The security policy that defines which protocols and ciphers are supported. For more information, see [Security policies](https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html) in the *Application Load Balancers Guide* and [Security policies](https://docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html) in the *Network Load Balancers Guide*.
+        /// \[HTTPS listeners\] Updating the security policy can result in interruptions if the load balancer is handling a high volume of traffic. To decrease the possibility of an interruption if your load balancer is handling a high volume of traffic, create an additional load balancer or request an LCU reservation.
         #[serde(rename = "SslPolicy", skip_serializing_if = "Option::is_none")]
         pub ssl_policy: Option<Value<String>>,
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
@@ -77,7 +77,7 @@ pub mod listener {
             }
         }
 
-        /// Sets `AlpnPolicy`: [TLS listener] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
+        /// Sets `AlpnPolicy`: \[TLS listener\] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
         #[must_use]
         pub fn alpn_policy(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.alpn_policy = Some(value.into());
@@ -119,7 +119,7 @@ pub mod listener {
             self
         }
 
-        /// Sets `SslPolicy`: [HTTPS and TLS listeners] The security policy that defines which protocols and ciphers are supported.
+        /// Sets `SslPolicy`: \[HTTPS and TLS listeners\] The security policy that defines which protocols and ciphers are supported.
         #[must_use]
         pub fn ssl_policy(mut self, value: impl Into<Value<String>>) -> Self {
             self.ssl_policy = Some(value.into());
@@ -182,26 +182,26 @@ pub mod listener {
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/DefaultActions/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Action {
-        /// [HTTPS listeners] Information for using Amazon Cognito to authenticate users. Specify only when ``Type`` is ``authenticate-cognito``.
+        /// \[HTTPS listeners\] Information for using Amazon Cognito to authenticate users. Specify only when ``Type`` is ``authenticate-cognito``.
         #[serde(rename = "AuthenticateCognitoConfig", skip_serializing_if = "Option::is_none")]
         pub authenticate_cognito_config: Option<Box<AuthenticateCognitoConfig>>,
-        /// [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC). Specify only when ``Type`` is ``authenticate-oidc``.
+        /// \[HTTPS listeners\] Information about an identity provider that is compliant with OpenID Connect (OIDC). Specify only when ``Type`` is ``authenticate-oidc``.
         #[serde(rename = "AuthenticateOidcConfig", skip_serializing_if = "Option::is_none")]
         pub authenticate_oidc_config: Option<Box<AuthenticateOidcConfig>>,
-        /// [Application Load Balancer] Information for creating an action that returns a custom HTTP response. Specify only when ``Type`` is ``fixed-response``.
+        /// \[Application Load Balancer\] Information for creating an action that returns a custom HTTP response. Specify only when ``Type`` is ``fixed-response``.
         #[serde(rename = "FixedResponseConfig", skip_serializing_if = "Option::is_none")]
         pub fixed_response_config: Option<Box<FixedResponseConfig>>,
         /// Information for creating an action that distributes requests among multiple target groups. Specify only when ``Type`` is ``forward``.
         /// If you specify both ``ForwardConfig`` and ``TargetGroupArn``, you can specify only one target group using ``ForwardConfig`` and it must be the same target group specified in ``TargetGroupArn``.
         #[serde(rename = "ForwardConfig", skip_serializing_if = "Option::is_none")]
         pub forward_config: Option<Box<ForwardConfig>>,
-        /// [HTTPS listeners] Information for validating JWT access tokens in client requests. Specify only when ``Type`` is ``jwt-validation``.
+        /// \[HTTPS listeners\] Information for validating JWT access tokens in client requests. Specify only when ``Type`` is ``jwt-validation``.
         #[serde(rename = "JwtValidationConfig", skip_serializing_if = "Option::is_none")]
         pub jwt_validation_config: Option<Box<JwtValidationConfig>>,
         /// The order for the action. This value is required for rules with multiple actions. The action with the lowest value for order is performed first.
         #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
         pub order: Option<Value<i64>>,
-        /// [Application Load Balancer] Information for creating a redirect action. Specify only when ``Type`` is ``redirect``.
+        /// \[Application Load Balancer\] Information for creating a redirect action. Specify only when ``Type`` is ``redirect``.
         #[serde(rename = "RedirectConfig", skip_serializing_if = "Option::is_none")]
         pub redirect_config: Option<Box<RedirectConfig>>,
         /// The Amazon Resource Name (ARN) of the target group. Specify only when ``Type`` is ``forward`` and you want to route to a single target group. To route to multiple target groups, you must use ``ForwardConfig`` instead.
@@ -228,21 +228,21 @@ pub mod listener {
             }
         }
 
-        /// Sets `AuthenticateCognitoConfig`: [HTTPS listeners] Information for using Amazon Cognito to authenticate users.
+        /// Sets `AuthenticateCognitoConfig`: \[HTTPS listeners\] Information for using Amazon Cognito to authenticate users.
         #[must_use]
         pub fn authenticate_cognito_config(mut self, value: AuthenticateCognitoConfig) -> Self {
             self.authenticate_cognito_config = Some(Box::new(value));
             self
         }
 
-        /// Sets `AuthenticateOidcConfig`: [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC).
+        /// Sets `AuthenticateOidcConfig`: \[HTTPS listeners\] Information about an identity provider that is compliant with OpenID Connect (OIDC).
         #[must_use]
         pub fn authenticate_oidc_config(mut self, value: AuthenticateOidcConfig) -> Self {
             self.authenticate_oidc_config = Some(Box::new(value));
             self
         }
 
-        /// Sets `FixedResponseConfig`: [Application Load Balancer] Information for creating an action that returns a custom HTTP response.
+        /// Sets `FixedResponseConfig`: \[Application Load Balancer\] Information for creating an action that returns a custom HTTP response.
         #[must_use]
         pub fn fixed_response_config(mut self, value: FixedResponseConfig) -> Self {
             self.fixed_response_config = Some(Box::new(value));
@@ -256,7 +256,7 @@ pub mod listener {
             self
         }
 
-        /// Sets `JwtValidationConfig`: [HTTPS listeners] Information for validating JWT access tokens in client requests.
+        /// Sets `JwtValidationConfig`: \[HTTPS listeners\] Information for validating JWT access tokens in client requests.
         #[must_use]
         pub fn jwt_validation_config(mut self, value: JwtValidationConfig) -> Self {
             self.jwt_validation_config = Some(Box::new(value));
@@ -270,7 +270,7 @@ pub mod listener {
             self
         }
 
-        /// Sets `RedirectConfig`: [Application Load Balancer] Information for creating a redirect action.
+        /// Sets `RedirectConfig`: \[Application Load Balancer\] Information for creating a redirect action.
         #[must_use]
         pub fn redirect_config(mut self, value: RedirectConfig) -> Self {
             self.redirect_config = Some(Box::new(value));
@@ -572,7 +572,7 @@ pub mod listener {
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/DefaultActions/*/ForwardConfig/TargetGroupStickinessConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct TargetGroupStickinessConfig {
-        /// [Application Load Balancers] The time period, in seconds, during which requests from a client should be routed to the same target group. The range is 1-604800 seconds (7 days). You must specify this value when enabling target group stickiness.
+        /// \[Application Load Balancers\] The time period, in seconds, during which requests from a client should be routed to the same target group. The range is 1-604800 seconds (7 days). You must specify this value when enabling target group stickiness.
         #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
         pub duration_seconds: Option<Value<i64>>,
         /// Indicates whether target group stickiness is enabled.
@@ -589,7 +589,7 @@ pub mod listener {
             }
         }
 
-        /// Sets `DurationSeconds`: [Application Load Balancers] The time period, in seconds, during which requests from a client should be routed to the same target group.
+        /// Sets `DurationSeconds`: \[Application Load Balancers\] The time period, in seconds, during which requests from a client should be routed to the same target group.
         #[must_use]
         pub fn duration_seconds(mut self, value: impl Into<Value<i64>>) -> Self {
             self.duration_seconds = Some(value.into());
@@ -1326,26 +1326,26 @@ pub mod listener_rule {
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Actions/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Action {
-        /// [HTTPS listeners] Information for using Amazon Cognito to authenticate users. Specify only when ``Type`` is ``authenticate-cognito``.
+        /// \[HTTPS listeners\] Information for using Amazon Cognito to authenticate users. Specify only when ``Type`` is ``authenticate-cognito``.
         #[serde(rename = "AuthenticateCognitoConfig", skip_serializing_if = "Option::is_none")]
         pub authenticate_cognito_config: Option<Box<AuthenticateCognitoConfig>>,
-        /// [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC). Specify only when ``Type`` is ``authenticate-oidc``.
+        /// \[HTTPS listeners\] Information about an identity provider that is compliant with OpenID Connect (OIDC). Specify only when ``Type`` is ``authenticate-oidc``.
         #[serde(rename = "AuthenticateOidcConfig", skip_serializing_if = "Option::is_none")]
         pub authenticate_oidc_config: Option<Box<AuthenticateOidcConfig>>,
-        /// [Application Load Balancer] Information for creating an action that returns a custom HTTP response. Specify only when ``Type`` is ``fixed-response``.
+        /// \[Application Load Balancer\] Information for creating an action that returns a custom HTTP response. Specify only when ``Type`` is ``fixed-response``.
         #[serde(rename = "FixedResponseConfig", skip_serializing_if = "Option::is_none")]
         pub fixed_response_config: Option<Box<FixedResponseConfig>>,
         /// Information for creating an action that distributes requests among multiple target groups. Specify only when ``Type`` is ``forward``.
         /// If you specify both ``ForwardConfig`` and ``TargetGroupArn``, you can specify only one target group using ``ForwardConfig`` and it must be the same target group specified in ``TargetGroupArn``.
         #[serde(rename = "ForwardConfig", skip_serializing_if = "Option::is_none")]
         pub forward_config: Option<Box<ForwardConfig>>,
-        /// [HTTPS listeners] Information for validating JWT access tokens in client requests. Specify only when ``Type`` is ``jwt-validation``.
+        /// \[HTTPS listeners\] Information for validating JWT access tokens in client requests. Specify only when ``Type`` is ``jwt-validation``.
         #[serde(rename = "JwtValidationConfig", skip_serializing_if = "Option::is_none")]
         pub jwt_validation_config: Option<Box<JwtValidationConfig>>,
         /// The order for the action. This value is required for rules with multiple actions. The action with the lowest value for order is performed first.
         #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
         pub order: Option<Value<i64>>,
-        /// [Application Load Balancer] Information for creating a redirect action. Specify only when ``Type`` is ``redirect``.
+        /// \[Application Load Balancer\] Information for creating a redirect action. Specify only when ``Type`` is ``redirect``.
         #[serde(rename = "RedirectConfig", skip_serializing_if = "Option::is_none")]
         pub redirect_config: Option<Box<RedirectConfig>>,
         /// The Amazon Resource Name (ARN) of the target group. Specify only when ``Type`` is ``forward`` and you want to route to a single target group. To route to multiple target groups, you must use ``ForwardConfig`` instead.
@@ -1372,21 +1372,21 @@ pub mod listener_rule {
             }
         }
 
-        /// Sets `AuthenticateCognitoConfig`: [HTTPS listeners] Information for using Amazon Cognito to authenticate users.
+        /// Sets `AuthenticateCognitoConfig`: \[HTTPS listeners\] Information for using Amazon Cognito to authenticate users.
         #[must_use]
         pub fn authenticate_cognito_config(mut self, value: AuthenticateCognitoConfig) -> Self {
             self.authenticate_cognito_config = Some(Box::new(value));
             self
         }
 
-        /// Sets `AuthenticateOidcConfig`: [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC).
+        /// Sets `AuthenticateOidcConfig`: \[HTTPS listeners\] Information about an identity provider that is compliant with OpenID Connect (OIDC).
         #[must_use]
         pub fn authenticate_oidc_config(mut self, value: AuthenticateOidcConfig) -> Self {
             self.authenticate_oidc_config = Some(Box::new(value));
             self
         }
 
-        /// Sets `FixedResponseConfig`: [Application Load Balancer] Information for creating an action that returns a custom HTTP response.
+        /// Sets `FixedResponseConfig`: \[Application Load Balancer\] Information for creating an action that returns a custom HTTP response.
         #[must_use]
         pub fn fixed_response_config(mut self, value: FixedResponseConfig) -> Self {
             self.fixed_response_config = Some(Box::new(value));
@@ -1400,7 +1400,7 @@ pub mod listener_rule {
             self
         }
 
-        /// Sets `JwtValidationConfig`: [HTTPS listeners] Information for validating JWT access tokens in client requests.
+        /// Sets `JwtValidationConfig`: \[HTTPS listeners\] Information for validating JWT access tokens in client requests.
         #[must_use]
         pub fn jwt_validation_config(mut self, value: JwtValidationConfig) -> Self {
             self.jwt_validation_config = Some(Box::new(value));
@@ -1414,7 +1414,7 @@ pub mod listener_rule {
             self
         }
 
-        /// Sets `RedirectConfig`: [Application Load Balancer] Information for creating a redirect action.
+        /// Sets `RedirectConfig`: \[Application Load Balancer\] Information for creating a redirect action.
         #[must_use]
         pub fn redirect_config(mut self, value: RedirectConfig) -> Self {
             self.redirect_config = Some(Box::new(value));
@@ -1716,7 +1716,7 @@ pub mod listener_rule {
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Actions/*/ForwardConfig/TargetGroupStickinessConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct TargetGroupStickinessConfig {
-        /// [Application Load Balancers] The time period, in seconds, during which requests from a client should be routed to the same target group. The range is 1-604800 seconds (7 days). You must specify this value when enabling target group stickiness.
+        /// \[Application Load Balancers\] The time period, in seconds, during which requests from a client should be routed to the same target group. The range is 1-604800 seconds (7 days). You must specify this value when enabling target group stickiness.
         #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
         pub duration_seconds: Option<Value<i64>>,
         /// Indicates whether target group stickiness is enabled.
@@ -1733,7 +1733,7 @@ pub mod listener_rule {
             }
         }
 
-        /// Sets `DurationSeconds`: [Application Load Balancers] The time period, in seconds, during which requests from a client should be routed to the same target group.
+        /// Sets `DurationSeconds`: \[Application Load Balancers\] The time period, in seconds, during which requests from a client should be routed to the same target group.
         #[must_use]
         pub fn duration_seconds(mut self, value: impl Into<Value<i64>>) -> Self {
             self.duration_seconds = Some(value.into());
@@ -1932,12 +1932,12 @@ pub mod listener_rule {
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RuleCondition {
         /// The name of the field. The possible values are:
-        /// +  ``http-header`` – [ALB] Matches on an HTTP header field.
-        /// +  ``http-request-method`` – [ALB] Matches on the HTTP request method.
-        /// +  ``host-header`` – [ALB] Matches on the host header.
-        /// +  ``path-pattern`` – [ALB] Matches on the URL path of the request.
-        /// +  ``query-string`` – [ALB] Matches on a query string parameter.
-        /// +  ``source-ip`` – [ALB, NLB] Matches on the source IP address. For ALB, use ``SourceIpConfig`` with ``Values`` to specify CIDR ranges. For NLB, use ``SourceIpConfig`` with ``IpAddressType`` to match the IP address type (``ipv4`` or ``ipv6``).
+        /// +  ``http-header`` – \[ALB\] Matches on an HTTP header field.
+        /// +  ``http-request-method`` – \[ALB\] Matches on the HTTP request method.
+        /// +  ``host-header`` – \[ALB\] Matches on the host header.
+        /// +  ``path-pattern`` – \[ALB\] Matches on the URL path of the request.
+        /// +  ``query-string`` – \[ALB\] Matches on a query string parameter.
+        /// +  ``source-ip`` – \[ALB, NLB\] Matches on the source IP address. For ALB, use ``SourceIpConfig`` with ``Values`` to specify CIDR ranges. For NLB, use ``SourceIpConfig`` with ``IpAddressType`` to match the IP address type (``ipv4`` or ``ipv6``).
         #[serde(rename = "Field", skip_serializing_if = "Option::is_none")]
         pub field: Option<Value<String>>,
         /// Information for a host header condition. Specify only when ``Field`` is ``host-header``.
@@ -2713,7 +2713,7 @@ pub mod load_balancer {
         /// Indicates whether to enable stabilization when creating or updating an LCU reservation. This ensures that the final stack status reflects the status of the LCU reservation. The default is ``false``.
         #[serde(rename = "EnableCapacityReservationProvisionStabilize", skip_serializing_if = "Option::is_none")]
         pub enable_capacity_reservation_provision_stabilize: Option<Value<bool>>,
-        /// [Network Load Balancers with UDP listeners] Indicates whether to use an IPv6 prefix from each subnet for source NAT. The IP address type must be ``dualstack``. The default value is ``off``.
+        /// \[Network Load Balancers with UDP listeners\] Indicates whether to use an IPv6 prefix from each subnet for source NAT. The IP address type must be ``dualstack``. The default value is ``off``.
         #[serde(rename = "EnablePrefixForIpv6SourceNat", skip_serializing_if = "Option::is_none")]
         pub enable_prefix_for_ipv6_source_nat: Option<Value<LoadBalancerEnablePrefixForIpv6SourceNat>>,
         /// Indicates whether to evaluate inbound security group rules for traffic sent to a Network Load Balancer through privatelink. The default is ``on``.
@@ -2721,9 +2721,9 @@ pub mod load_balancer {
         #[serde(rename = "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic", skip_serializing_if = "Option::is_none")]
         pub enforce_security_group_inbound_rules_on_private_link_traffic: Option<Value<String>>,
         /// The IP address type. Internal load balancers must use ``ipv4``.
-        /// [Application Load Balancers] The possible values are ``ipv4`` (IPv4 addresses), ``dualstack`` (IPv4 and IPv6 addresses), and ``dualstack-without-public-ipv4`` (public IPv6 addresses and private IPv4 and IPv6 addresses).
+        /// \[Application Load Balancers\] The possible values are ``ipv4`` (IPv4 addresses), ``dualstack`` (IPv4 and IPv6 addresses), and ``dualstack-without-public-ipv4`` (public IPv6 addresses and private IPv4 and IPv6 addresses).
         /// Application Load Balancer authentication supports IPv4 addresses only when connecting to an Identity Provider (IdP) or Amazon Cognito endpoint. Without a public IPv4 address the load balancer can't complete the authentication process, resulting in HTTP 500 errors.
-        /// [Network Load Balancers and Gateway Load Balancers] The possible values are ``ipv4`` (IPv4 addresses) and ``dualstack`` (IPv4 and IPv6 addresses).
+        /// \[Network Load Balancers and Gateway Load Balancers\] The possible values are ``ipv4`` (IPv4 addresses) and ``dualstack`` (IPv4 and IPv6 addresses).
         #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
         pub ip_address_type: Option<Value<LoadBalancerIpAddressType>>,
         /// The ID of the IPv4 IPAM pool.
@@ -2745,22 +2745,22 @@ pub mod load_balancer {
         /// You can't specify a scheme for a Gateway Load Balancer.
         #[serde(rename = "Scheme", skip_serializing_if = "Option::is_none")]
         pub scheme: Option<Value<LoadBalancerScheme>>,
-        /// [Application Load Balancers and Network Load Balancers] The IDs of the security groups for the load balancer.
+        /// \[Application Load Balancers and Network Load Balancers\] The IDs of the security groups for the load balancer.
         #[serde(rename = "SecurityGroups", skip_serializing_if = "Option::is_none")]
         pub security_groups: Option<Value<Vec<String>>>,
         /// The IDs of the subnets. You can specify only one subnet per Availability Zone. You must specify either subnets or subnet mappings, but not both.
-        /// [Application Load Balancers] You must specify subnets from at least two Availability Zones. You can't specify Elastic IP addresses for your subnets.
-        /// [Application Load Balancers on Outposts] You must specify one Outpost subnet.
-        /// [Application Load Balancers on Local Zones] You can specify subnets from one or more Local Zones.
-        /// [Network Load Balancers] You can specify subnets from one or more Availability Zones. You can specify one Elastic IP address per subnet if you need static IP addresses for your internet-facing load balancer. For internal load balancers, you can specify one private IP address per subnet from the IPv4 range of the subnet. For internet-facing load balancer, you can specify one IPv6 address per subnet.
-        /// [Gateway Load Balancers] You can specify subnets from one or more Availability Zones. You can't specify Elastic IP addresses for your subnets.
+        /// \[Application Load Balancers\] You must specify subnets from at least two Availability Zones. You can't specify Elastic IP addresses for your subnets.
+        /// \[Application Load Balancers on Outposts\] You must specify one Outpost subnet.
+        /// \[Application Load Balancers on Local Zones\] You can specify subnets from one or more Local Zones.
+        /// \[Network Load Balancers\] You can specify subnets from one or more Availability Zones. You can specify one Elastic IP address per subnet if you need static IP addresses for your internet-facing load balancer. For internal load balancers, you can specify one private IP address per subnet from the IPv4 range of the subnet. For internet-facing load balancer, you can specify one IPv6 address per subnet.
+        /// \[Gateway Load Balancers\] You can specify subnets from one or more Availability Zones. You can't specify Elastic IP addresses for your subnets.
         #[serde(rename = "SubnetMappings", skip_serializing_if = "Option::is_none")]
         pub subnet_mappings: Option<List<SubnetMapping>>,
         /// The IDs of the subnets. You can specify only one subnet per Availability Zone. You must specify either subnets or subnet mappings, but not both. To specify an Elastic IP address, specify subnet mappings instead of subnets.
-        /// [Application Load Balancers] You must specify subnets from at least two Availability Zones.
-        /// [Application Load Balancers on Outposts] You must specify one Outpost subnet.
-        /// [Application Load Balancers on Local Zones] You can specify subnets from one or more Local Zones.
-        /// [Network Load Balancers and Gateway Load Balancers] You can specify subnets from one or more Availability Zones.
+        /// \[Application Load Balancers\] You must specify subnets from at least two Availability Zones.
+        /// \[Application Load Balancers on Outposts\] You must specify one Outpost subnet.
+        /// \[Application Load Balancers on Local Zones\] You can specify subnets from one or more Local Zones.
+        /// \[Network Load Balancers and Gateway Load Balancers\] You can specify subnets from one or more Availability Zones.
         #[serde(rename = "Subnets", skip_serializing_if = "Option::is_none")]
         pub subnets: Option<Value<Vec<String>>>,
         /// The tags to assign to the load balancer.
@@ -2799,7 +2799,7 @@ pub mod load_balancer {
             self
         }
 
-        /// Sets `EnablePrefixForIpv6SourceNat`: [Network Load Balancers with UDP listeners] Indicates whether to use an IPv6 prefix from each subnet for source NAT.
+        /// Sets `EnablePrefixForIpv6SourceNat`: \[Network Load Balancers with UDP listeners\] Indicates whether to use an IPv6 prefix from each subnet for source NAT.
         #[must_use]
         pub fn enable_prefix_for_ipv6_source_nat(mut self, value: impl Into<Value<LoadBalancerEnablePrefixForIpv6SourceNat>>) -> Self {
             self.enable_prefix_for_ipv6_source_nat = Some(value.into());
@@ -2855,7 +2855,7 @@ pub mod load_balancer {
             self
         }
 
-        /// Sets `SecurityGroups`: [Application Load Balancers and Network Load Balancers] The IDs of the security groups for the load balancer.
+        /// Sets `SecurityGroups`: \[Application Load Balancers and Network Load Balancers\] The IDs of the security groups for the load balancer.
         #[must_use]
         pub fn security_groups(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.security_groups = Some(value.into());
@@ -3025,16 +3025,16 @@ pub mod load_balancer {
     /// Generated from `AWS::ElasticLoadBalancingV2::LoadBalancer` at `/properties/SubnetMappings/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SubnetMapping {
-        /// [Network Load Balancers] The allocation ID of the Elastic IP address for an internet-facing load balancer.
+        /// \[Network Load Balancers\] The allocation ID of the Elastic IP address for an internet-facing load balancer.
         #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
         pub allocation_id: Option<Value<String>>,
-        /// [Network Load Balancers] The IPv6 address.
+        /// \[Network Load Balancers\] The IPv6 address.
         #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
         pub i_pv6_address: Option<Value<String>>,
-        /// [Network Load Balancers] The private IPv4 address for an internal load balancer.
+        /// \[Network Load Balancers\] The private IPv4 address for an internal load balancer.
         #[serde(rename = "PrivateIPv4Address", skip_serializing_if = "Option::is_none")]
         pub private_i_pv4_address: Option<Value<String>>,
-        /// [Network Load Balancers with UDP listeners] The IPv6 prefix to use for source NAT. Specify an IPv6 prefix (/80 netmask) from the subnet CIDR block or ``auto_assigned`` to use an IPv6 prefix selected at random from the subnet CIDR block.
+        /// \[Network Load Balancers with UDP listeners\] The IPv6 prefix to use for source NAT. Specify an IPv6 prefix (/80 netmask) from the subnet CIDR block or ``auto_assigned`` to use an IPv6 prefix selected at random from the subnet CIDR block.
         #[serde(rename = "SourceNatIpv6Prefix", skip_serializing_if = "Option::is_none")]
         pub source_nat_ipv6_prefix: Option<Value<String>>,
         /// The ID of the subnet.
@@ -3054,28 +3054,28 @@ pub mod load_balancer {
             }
         }
 
-        /// Sets `AllocationId`: [Network Load Balancers] The allocation ID of the Elastic IP address for an internet-facing load balancer.
+        /// Sets `AllocationId`: \[Network Load Balancers\] The allocation ID of the Elastic IP address for an internet-facing load balancer.
         #[must_use]
         pub fn allocation_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.allocation_id = Some(value.into());
             self
         }
 
-        /// Sets `IPv6Address`: [Network Load Balancers] The IPv6 address.
+        /// Sets `IPv6Address`: \[Network Load Balancers\] The IPv6 address.
         #[must_use]
         pub fn i_pv6_address(mut self, value: impl Into<Value<String>>) -> Self {
             self.i_pv6_address = Some(value.into());
             self
         }
 
-        /// Sets `PrivateIPv4Address`: [Network Load Balancers] The private IPv4 address for an internal load balancer.
+        /// Sets `PrivateIPv4Address`: \[Network Load Balancers\] The private IPv4 address for an internal load balancer.
         #[must_use]
         pub fn private_i_pv4_address(mut self, value: impl Into<Value<String>>) -> Self {
             self.private_i_pv4_address = Some(value.into());
             self
         }
 
-        /// Sets `SourceNatIpv6Prefix`: [Network Load Balancers with UDP listeners] The IPv6 prefix to use for source NAT.
+        /// Sets `SourceNatIpv6Prefix`: \[Network Load Balancers with UDP listeners\] The IPv6 prefix to use for source NAT.
         #[must_use]
         pub fn source_nat_ipv6_prefix(mut self, value: impl Into<Value<String>>) -> Self {
             self.source_nat_ipv6_prefix = Some(value.into());
@@ -3083,7 +3083,7 @@ pub mod load_balancer {
         }
     }
 
-    /// [Network Load Balancers with UDP listeners] Indicates whether to use an IPv6 prefix from each subnet for source NAT. The IP address type must be ``dualstack``. The default value is ``off``.
+    /// \[Network Load Balancers with UDP listeners\] Indicates whether to use an IPv6 prefix from each subnet for source NAT. The IP address type must be ``dualstack``. The default value is ``off``.
     ///
     /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -3124,9 +3124,9 @@ pub mod load_balancer {
     }
 
     /// The IP address type. Internal load balancers must use ``ipv4``.
-    /// [Application Load Balancers] The possible values are ``ipv4`` (IPv4 addresses), ``dualstack`` (IPv4 and IPv6 addresses), and ``dualstack-without-public-ipv4`` (public IPv6 addresses and private IPv4 and IPv6 addresses).
+    /// \[Application Load Balancers\] The possible values are ``ipv4`` (IPv4 addresses), ``dualstack`` (IPv4 and IPv6 addresses), and ``dualstack-without-public-ipv4`` (public IPv6 addresses and private IPv4 and IPv6 addresses).
     /// Application Load Balancer authentication supports IPv4 addresses only when connecting to an Identity Provider (IdP) or Amazon Cognito endpoint. Without a public IPv4 address the load balancer can't complete the authentication process, resulting in HTTP 500 errors.
-    /// [Network Load Balancers and Gateway Load Balancers] The possible values are ``ipv4`` (IPv4 addresses) and ``dualstack`` (IPv4 and IPv6 addresses).
+    /// \[Network Load Balancers and Gateway Load Balancers\] The possible values are ``ipv4`` (IPv4 addresses) and ``dualstack`` (IPv4 and IPv6 addresses).
     ///
     /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -3271,7 +3271,7 @@ pub mod target_group {
         /// The approximate amount of time, in seconds, between health checks of an individual target.
         #[serde(rename = "HealthCheckIntervalSeconds", skip_serializing_if = "Option::is_none")]
         pub health_check_interval_seconds: Option<Value<i64>>,
-        /// [HTTP/HTTPS health checks] The destination for health checks on the targets. [HTTP1 or HTTP2 protocol version] The ping path. The default is /. [GRPC protocol version] The path of a custom health check method with the format /package.service/method. The default is /AWS.ALB/healthcheck.
+        /// \[HTTP/HTTPS health checks\] The destination for health checks on the targets. \[HTTP1 or HTTP2 protocol version\] The ping path. The default is /. \[GRPC protocol version\] The path of a custom health check method with the format /package.service/method. The default is /AWS.ALB/healthcheck.
         #[serde(rename = "HealthCheckPath", skip_serializing_if = "Option::is_none")]
         pub health_check_path: Option<Value<String>>,
         /// The port the load balancer uses when performing health checks on targets.
@@ -3289,7 +3289,7 @@ pub mod target_group {
         /// The type of IP address used for this target group. The possible values are ipv4 and ipv6.
         #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
         pub ip_address_type: Option<Value<TargetGroupIpAddressType>>,
-        /// [HTTP/HTTPS health checks] The HTTP or gRPC codes to use when checking for a successful response from a target.
+        /// \[HTTP/HTTPS health checks\] The HTTP or gRPC codes to use when checking for a successful response from a target.
         #[serde(rename = "Matcher", skip_serializing_if = "Option::is_none")]
         pub matcher: Option<Box<Matcher>>,
         /// The name of the target group.
@@ -3301,7 +3301,7 @@ pub mod target_group {
         /// The protocol to use for routing traffic to the targets.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<TargetGroupProtocol>>,
-        /// [HTTP/HTTPS protocol] The protocol version. The possible values are GRPC, HTTP1, and HTTP2.
+        /// \[HTTP/HTTPS protocol\] The protocol version. The possible values are GRPC, HTTP1, and HTTP2.
         #[serde(rename = "ProtocolVersion", skip_serializing_if = "Option::is_none")]
         pub protocol_version: Option<Value<String>>,
         /// The tags.
@@ -3368,7 +3368,7 @@ pub mod target_group {
             self
         }
 
-        /// Sets `HealthCheckPath`: [HTTP/HTTPS health checks] The destination for health checks on the targets.
+        /// Sets `HealthCheckPath`: \[HTTP/HTTPS health checks\] The destination for health checks on the targets.
         #[must_use]
         pub fn health_check_path(mut self, value: impl Into<Value<String>>) -> Self {
             self.health_check_path = Some(value.into());
@@ -3410,7 +3410,7 @@ pub mod target_group {
             self
         }
 
-        /// Sets `Matcher`: [HTTP/HTTPS health checks] The HTTP or gRPC codes to use when checking for a successful response from a target.
+        /// Sets `Matcher`: \[HTTP/HTTPS health checks\] The HTTP or gRPC codes to use when checking for a successful response from a target.
         #[must_use]
         pub fn matcher(mut self, value: Matcher) -> Self {
             self.matcher = Some(Box::new(value));
@@ -3438,7 +3438,7 @@ pub mod target_group {
             self
         }
 
-        /// Sets `ProtocolVersion`: [HTTP/HTTPS protocol] The protocol version.
+        /// Sets `ProtocolVersion`: \[HTTP/HTTPS protocol\] The protocol version.
         #[must_use]
         pub fn protocol_version(mut self, value: impl Into<Value<String>>) -> Self {
             self.protocol_version = Some(value.into());

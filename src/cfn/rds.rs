@@ -247,7 +247,7 @@ pub mod db_instance {
         pub db_name: Option<Value<String>>,
         /// The name of an existing DB parameter group or a reference to an [AWS::RDS::DBParameterGroup](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-rds-dbparametergroup.html) resource created in the template.
         /// To list all of the available DB parameter group names, use the following command:
-        /// ``aws rds describe-db-parameter-groups --query "DBParameterGroups[].DBParameterGroupName" --output text``
+        /// ``aws rds describe-db-parameter-groups --query "DBParameterGroups\[\].DBParameterGroupName" --output text``
         /// If any of the data members of the referenced parameter group are changed during an update, the DB instance might need to be restarted, which causes some interruption. If the parameter group contains static parameters, whether they were changed or not, an update triggers a reboot.
         /// If you don't specify a value for ``DBParameterGroupName`` property, the default DB parameter group for the specified engine and engine version is used.
         #[serde(rename = "DBParameterGroupName", skip_serializing_if = "Option::is_none")]
@@ -1885,9 +1885,9 @@ pub mod db_parameter_group {
         pub description: Value<String>,
         /// The DB parameter group family name. A DB parameter group can be associated with one and only one DB parameter group family, and can be applied only to a DB instance running a database engine and engine version compatible with that DB parameter group family.
         /// To list all of the available parameter group families for a DB engine, use the following command:
-        /// ``aws rds describe-db-engine-versions --query "DBEngineVersions[].DBParameterGroupFamily" --engine <engine>``
+        /// ``aws rds describe-db-engine-versions --query "DBEngineVersions\[\].DBParameterGroupFamily" --engine &lt;engine>``
         /// For example, to list all of the available parameter group families for the MySQL DB engine, use the following command:
-        /// ``aws rds describe-db-engine-versions --query "DBEngineVersions[].DBParameterGroupFamily" --engine mysql``
+        /// ``aws rds describe-db-engine-versions --query "DBEngineVersions\[\].DBParameterGroupFamily" --engine mysql``
         /// The output contains duplicates.
         /// The following are the valid DB engine values:
         /// +   ``aurora-mysql``

@@ -360,7 +360,7 @@ pub mod secret {
         #[serde(rename = "SecretString", skip_serializing_if = "Option::is_none")]
         pub secret_string: Option<Value<String>>,
         /// A list of tags to attach to the secret. Each tag is a key and value pair of strings in a JSON text string, for example:
-        /// ``[{"Key":"CostCenter","Value":"12345"},{"Key":"environment","Value":"production"}]``
+        /// ``\[{"Key":"CostCenter","Value":"12345"},{"Key":"environment","Value":"production"}\]``
         /// Secrets Manager tag key names are case sensitive. A tag with the key "ABC" is a different tag from one with key "abc".
         /// Stack-level tags, tags you apply to the CloudFormation stack, are also attached to the secret.
         /// If you check tags in permissions policies as part of your security strategy, then adding or removing a tag can change permissions. If the completion of this operation would result in you losing your permissions for this secret, then Secrets Manager blocks the operation and returns an ``Access Denied`` error. For more information, see [Control access to secrets using tags](https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html#tag-secrets-abac) and [Limit access to identities with tags that match secrets' tags](https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html#auth-and-access_tags2).
@@ -483,7 +483,7 @@ pub mod secret {
         /// Specifies whether to exclude numbers from the password. If you don't include this switch, the password can contain numbers.
         #[serde(rename = "ExcludeNumbers", skip_serializing_if = "Option::is_none")]
         pub exclude_numbers: Option<Value<bool>>,
-        /// Specifies whether to exclude the following punctuation characters from the password: ``! " # $ % & ' ( ) * + , - . / : ; < = > ? @ [ \ ] ^ _ ` { | } ~``. If you don't include this switch, the password can contain punctuation.
+        /// Specifies whether to exclude the following punctuation characters from the password: ``! " # $ % & ' ( ) * + , - . / : ; &lt; = > ? @ \[ \ \] ^ _ ` { | } ~``. If you don't include this switch, the password can contain punctuation.
         #[serde(rename = "ExcludePunctuation", skip_serializing_if = "Option::is_none")]
         pub exclude_punctuation: Option<Value<bool>>,
         /// Specifies whether to exclude uppercase letters from the password. If you don't include this switch, the password can contain uppercase letters.
