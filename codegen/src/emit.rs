@@ -266,7 +266,10 @@ fn structure(out: &mut String, name: &str, fields: &[Field]) {
     out.push_str("    #[derive(Debug, Clone, PartialEq, serde::Serialize)]\n");
     writeln!(out, "    pub struct {name} {{").unwrap();
     for field in fields {
-        doc(out, "        ", &field.doc);
+        // Every public item is documented (the crate warns on missing docs); the schema leaves some
+        // properties undescribed.
+        let fallback = format!("`{}` (the registry schema does not describe it).", field.schema_name);
+        doc(out, "        ", if field.doc.trim().is_empty() { &fallback } else { &field.doc });
         let ty = value_type(&field.ty);
         if field.required {
             writeln!(out, "        #[serde(rename = {:?})]", field.schema_name).unwrap();

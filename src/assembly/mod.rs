@@ -20,6 +20,7 @@ pub const MAX_INLINE_TEMPLATE_BYTES: usize = 51_200;
 
 /// Why an output could not be assembled.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AssemblyError {
     /// A template over the inline size limit.
     #[error(

@@ -12,6 +12,7 @@ use super::MANIFEST_FILE;
 
 /// Why an output directory could not be written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WriteError {
     /// An I/O operation failed.
     #[error("cannot {action} {}", path.display())]

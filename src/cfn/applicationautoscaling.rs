@@ -96,6 +96,7 @@ pub mod scalable_target {
         /// +  For ``ScheduledScalingSuspended``, while a suspension is in effect, all scaling activities that involve scheduled actions are suspended.
         #[serde(rename = "SuspendedState", skip_serializing_if = "Option::is_none")]
         pub suspended_state: Option<Box<SuspendedState>>,
+        /// `Tags` (the registry schema does not describe it).
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -1093,6 +1094,7 @@ pub mod scaling_policy {
     /// Generated from `AWS::ApplicationAutoScaling::ScalingPolicy` at `/properties/PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedLoadMetricSpecification`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct PredictiveScalingCustomizedLoadMetric {
+        /// `MetricDataQueries` (the registry schema does not describe it).
         #[serde(rename = "MetricDataQueries")]
         pub metric_data_queries: List<PredictiveScalingMetricDataQuery>,
     }

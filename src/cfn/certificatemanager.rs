@@ -34,6 +34,7 @@ pub mod certificate {
         /// Domain information that domain name registrars use to verify your identity.
         #[serde(rename = "DomainValidationOptions", skip_serializing_if = "Option::is_none")]
         pub domain_validation_options: Option<List<DomainValidationOption>>,
+        /// `Id` (the registry schema does not describe it).
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<serde_json::Value>,
         /// Specifies the algorithm of the public and private key pair that your certificate uses to encrypt data.
@@ -153,10 +154,13 @@ pub mod certificate {
     /// Generated from `AWS::CertificateManager::Certificate` at `/properties/DomainValidationOptions/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct DomainValidationOption {
+        /// `DomainName` (the registry schema does not describe it).
         #[serde(rename = "DomainName", skip_serializing_if = "Option::is_none")]
         pub domain_name: Option<Value<String>>,
+        /// `HostedZoneId` (the registry schema does not describe it).
         #[serde(rename = "HostedZoneId", skip_serializing_if = "Option::is_none")]
         pub hosted_zone_id: Option<Value<String>>,
+        /// `ValidationDomain` (the registry schema does not describe it).
         #[serde(rename = "ValidationDomain", skip_serializing_if = "Option::is_none")]
         pub validation_domain: Option<Value<String>>,
     }

@@ -2312,6 +2312,7 @@ pub mod distribution {
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/TenantConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct DistributionConfigTenantConfig {
+        /// `ParameterDefinitions` (the registry schema does not describe it).
         #[serde(rename = "ParameterDefinitions", skip_serializing_if = "Option::is_none")]
         pub parameter_definitions: Option<List<ParameterDefinition>>,
     }
@@ -2360,6 +2361,7 @@ pub mod distribution {
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/TenantConfig/ParameterDefinitions/*/Definition`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ParameterDefinitionDefinition {
+        /// `StringSchema` (the registry schema does not describe it).
         #[serde(rename = "StringSchema", skip_serializing_if = "Option::is_none")]
         pub string_schema: Option<Box<ParameterDefinitionDefinitionStringSchema>>,
     }
@@ -2385,10 +2387,13 @@ pub mod distribution {
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/TenantConfig/ParameterDefinitions/*/Definition/StringSchema`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ParameterDefinitionDefinitionStringSchema {
+        /// `Comment` (the registry schema does not describe it).
         #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
         pub comment: Option<Value<String>>,
+        /// `DefaultValue` (the registry schema does not describe it).
         #[serde(rename = "DefaultValue", skip_serializing_if = "Option::is_none")]
         pub default_value: Option<Value<String>>,
+        /// `Required` (the registry schema does not describe it).
         #[serde(rename = "Required")]
         pub required: Value<bool>,
     }

@@ -23,6 +23,7 @@ pub mod alarm {
     /// Generated from the registry schema of `AWS::CloudWatch::Alarm`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Alarm {
+        /// `ActionConfiguration` (the registry schema does not describe it).
         #[serde(rename = "ActionConfiguration", skip_serializing_if = "Option::is_none")]
         pub action_configuration: Option<Box<ActionConfiguration>>,
         /// Indicates whether actions should be executed during any changes to the alarm state. The default is TRUE.

@@ -19,54 +19,79 @@ pub mod project {
     /// Generated from the registry schema of `AWS::CodeBuild::Project`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Project {
+        /// `Artifacts` (the registry schema does not describe it).
         #[serde(rename = "Artifacts")]
         pub artifacts: Box<Artifacts>,
+        /// `AutoRetryLimit` (the registry schema does not describe it).
         #[serde(rename = "AutoRetryLimit", skip_serializing_if = "Option::is_none")]
         pub auto_retry_limit: Option<Value<f64>>,
+        /// `BadgeEnabled` (the registry schema does not describe it).
         #[serde(rename = "BadgeEnabled", skip_serializing_if = "Option::is_none")]
         pub badge_enabled: Option<Value<bool>>,
+        /// `BuildBatchConfig` (the registry schema does not describe it).
         #[serde(rename = "BuildBatchConfig", skip_serializing_if = "Option::is_none")]
         pub build_batch_config: Option<Box<ProjectBuildBatchConfig>>,
+        /// `Cache` (the registry schema does not describe it).
         #[serde(rename = "Cache", skip_serializing_if = "Option::is_none")]
         pub cache: Option<Box<ProjectCache>>,
+        /// `ConcurrentBuildLimit` (the registry schema does not describe it).
         #[serde(rename = "ConcurrentBuildLimit", skip_serializing_if = "Option::is_none")]
         pub concurrent_build_limit: Option<Value<i64>>,
+        /// `Description` (the registry schema does not describe it).
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
+        /// `EncryptionKey` (the registry schema does not describe it).
         #[serde(rename = "EncryptionKey", skip_serializing_if = "Option::is_none")]
         pub encryption_key: Option<Value<String>>,
+        /// `Environment` (the registry schema does not describe it).
         #[serde(rename = "Environment")]
         pub environment: Box<Environment>,
+        /// `FileSystemLocations` (the registry schema does not describe it).
         #[serde(rename = "FileSystemLocations", skip_serializing_if = "Option::is_none")]
         pub file_system_locations: Option<List<ProjectFileSystemLocation>>,
+        /// `LogsConfig` (the registry schema does not describe it).
         #[serde(rename = "LogsConfig", skip_serializing_if = "Option::is_none")]
         pub logs_config: Option<Box<LogsConfig>>,
+        /// `Name` (the registry schema does not describe it).
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
+        /// `QueuedTimeoutInMinutes` (the registry schema does not describe it).
         #[serde(rename = "QueuedTimeoutInMinutes", skip_serializing_if = "Option::is_none")]
         pub queued_timeout_in_minutes: Option<Value<i64>>,
+        /// `ResourceAccessRole` (the registry schema does not describe it).
         #[serde(rename = "ResourceAccessRole", skip_serializing_if = "Option::is_none")]
         pub resource_access_role: Option<Value<String>>,
+        /// `SecondaryArtifacts` (the registry schema does not describe it).
         #[serde(rename = "SecondaryArtifacts", skip_serializing_if = "Option::is_none")]
         pub secondary_artifacts: Option<List<Artifacts>>,
+        /// `SecondarySourceVersions` (the registry schema does not describe it).
         #[serde(rename = "SecondarySourceVersions", skip_serializing_if = "Option::is_none")]
         pub secondary_source_versions: Option<List<ProjectSourceVersion>>,
+        /// `SecondarySources` (the registry schema does not describe it).
         #[serde(rename = "SecondarySources", skip_serializing_if = "Option::is_none")]
         pub secondary_sources: Option<List<Source>>,
+        /// `ServiceRole` (the registry schema does not describe it).
         #[serde(rename = "ServiceRole")]
         pub service_role: Value<String>,
+        /// `Source` (the registry schema does not describe it).
         #[serde(rename = "Source")]
         pub source: Box<Source>,
+        /// `SourceVersion` (the registry schema does not describe it).
         #[serde(rename = "SourceVersion", skip_serializing_if = "Option::is_none")]
         pub source_version: Option<Value<String>>,
+        /// `Tags` (the registry schema does not describe it).
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
+        /// `TimeoutInMinutes` (the registry schema does not describe it).
         #[serde(rename = "TimeoutInMinutes", skip_serializing_if = "Option::is_none")]
         pub timeout_in_minutes: Option<Value<i64>>,
+        /// `Triggers` (the registry schema does not describe it).
         #[serde(rename = "Triggers", skip_serializing_if = "Option::is_none")]
         pub triggers: Option<Box<ProjectTriggers>>,
+        /// `Visibility` (the registry schema does not describe it).
         #[serde(rename = "Visibility", skip_serializing_if = "Option::is_none")]
         pub visibility: Option<Value<String>>,
+        /// `VpcConfig` (the registry schema does not describe it).
         #[serde(rename = "VpcConfig", skip_serializing_if = "Option::is_none")]
         pub vpc_config: Option<Box<VpcConfig>>,
     }
@@ -278,22 +303,31 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Artifacts`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Artifacts {
+        /// `ArtifactIdentifier` (the registry schema does not describe it).
         #[serde(rename = "ArtifactIdentifier", skip_serializing_if = "Option::is_none")]
         pub artifact_identifier: Option<Value<String>>,
+        /// `EncryptionDisabled` (the registry schema does not describe it).
         #[serde(rename = "EncryptionDisabled", skip_serializing_if = "Option::is_none")]
         pub encryption_disabled: Option<Value<bool>>,
+        /// `Location` (the registry schema does not describe it).
         #[serde(rename = "Location", skip_serializing_if = "Option::is_none")]
         pub location: Option<Value<String>>,
+        /// `Name` (the registry schema does not describe it).
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
+        /// `NamespaceType` (the registry schema does not describe it).
         #[serde(rename = "NamespaceType", skip_serializing_if = "Option::is_none")]
         pub namespace_type: Option<Value<String>>,
+        /// `OverrideArtifactName` (the registry schema does not describe it).
         #[serde(rename = "OverrideArtifactName", skip_serializing_if = "Option::is_none")]
         pub override_artifact_name: Option<Value<bool>>,
+        /// `Packaging` (the registry schema does not describe it).
         #[serde(rename = "Packaging", skip_serializing_if = "Option::is_none")]
         pub packaging: Option<Value<String>>,
+        /// `Path` (the registry schema does not describe it).
         #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
         pub path: Option<Value<String>>,
+        /// `Type` (the registry schema does not describe it).
         #[serde(rename = "Type")]
         pub r#type: Value<String>,
     }
@@ -376,14 +410,19 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/BuildBatchConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ProjectBuildBatchConfig {
+        /// `BatchReportMode` (the registry schema does not describe it).
         #[serde(rename = "BatchReportMode", skip_serializing_if = "Option::is_none")]
         pub batch_report_mode: Option<Value<String>>,
+        /// `CombineArtifacts` (the registry schema does not describe it).
         #[serde(rename = "CombineArtifacts", skip_serializing_if = "Option::is_none")]
         pub combine_artifacts: Option<Value<bool>>,
+        /// `Restrictions` (the registry schema does not describe it).
         #[serde(rename = "Restrictions", skip_serializing_if = "Option::is_none")]
         pub restrictions: Option<Box<BatchRestrictions>>,
+        /// `ServiceRole` (the registry schema does not describe it).
         #[serde(rename = "ServiceRole", skip_serializing_if = "Option::is_none")]
         pub service_role: Option<Value<String>>,
+        /// `TimeoutInMins` (the registry schema does not describe it).
         #[serde(rename = "TimeoutInMins", skip_serializing_if = "Option::is_none")]
         pub timeout_in_mins: Option<Value<i64>>,
     }
@@ -441,8 +480,10 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/BuildBatchConfig/Restrictions`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct BatchRestrictions {
+        /// `ComputeTypesAllowed` (the registry schema does not describe it).
         #[serde(rename = "ComputeTypesAllowed", skip_serializing_if = "Option::is_none")]
         pub compute_types_allowed: Option<Value<Vec<String>>>,
+        /// `MaximumBuildsAllowed` (the registry schema does not describe it).
         #[serde(rename = "MaximumBuildsAllowed", skip_serializing_if = "Option::is_none")]
         pub maximum_builds_allowed: Option<Value<i64>>,
     }
@@ -476,12 +517,16 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Cache`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ProjectCache {
+        /// `CacheNamespace` (the registry schema does not describe it).
         #[serde(rename = "CacheNamespace", skip_serializing_if = "Option::is_none")]
         pub cache_namespace: Option<Value<String>>,
+        /// `Location` (the registry schema does not describe it).
         #[serde(rename = "Location", skip_serializing_if = "Option::is_none")]
         pub location: Option<Value<String>>,
+        /// `Modes` (the registry schema does not describe it).
         #[serde(rename = "Modes", skip_serializing_if = "Option::is_none")]
         pub modes: Option<Value<Vec<String>>>,
+        /// `Type` (the registry schema does not describe it).
         #[serde(rename = "Type")]
         pub r#type: Value<String>,
     }
@@ -524,26 +569,37 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Environment`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Environment {
+        /// `Certificate` (the registry schema does not describe it).
         #[serde(rename = "Certificate", skip_serializing_if = "Option::is_none")]
         pub certificate: Option<Value<String>>,
+        /// `ComputeType` (the registry schema does not describe it).
         #[serde(rename = "ComputeType")]
         pub compute_type: Value<String>,
+        /// `DockerServer` (the registry schema does not describe it).
         #[serde(rename = "DockerServer", skip_serializing_if = "Option::is_none")]
         pub docker_server: Option<Box<DockerServer>>,
+        /// `EnvironmentVariables` (the registry schema does not describe it).
         #[serde(rename = "EnvironmentVariables", skip_serializing_if = "Option::is_none")]
         pub environment_variables: Option<List<EnvironmentVariable>>,
+        /// `Fleet` (the registry schema does not describe it).
         #[serde(rename = "Fleet", skip_serializing_if = "Option::is_none")]
         pub fleet: Option<Box<ProjectFleet>>,
+        /// `HostKernel` (the registry schema does not describe it).
         #[serde(rename = "HostKernel", skip_serializing_if = "Option::is_none")]
         pub host_kernel: Option<Value<String>>,
+        /// `Image` (the registry schema does not describe it).
         #[serde(rename = "Image")]
         pub image: Value<String>,
+        /// `ImagePullCredentialsType` (the registry schema does not describe it).
         #[serde(rename = "ImagePullCredentialsType", skip_serializing_if = "Option::is_none")]
         pub image_pull_credentials_type: Option<Value<String>>,
+        /// `PrivilegedMode` (the registry schema does not describe it).
         #[serde(rename = "PrivilegedMode", skip_serializing_if = "Option::is_none")]
         pub privileged_mode: Option<Value<bool>>,
+        /// `RegistryCredential` (the registry schema does not describe it).
         #[serde(rename = "RegistryCredential", skip_serializing_if = "Option::is_none")]
         pub registry_credential: Option<Box<RegistryCredential>>,
+        /// `Type` (the registry schema does not describe it).
         #[serde(rename = "Type")]
         pub r#type: Value<String>,
     }
@@ -628,8 +684,10 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Environment/DockerServer`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct DockerServer {
+        /// `ComputeType` (the registry schema does not describe it).
         #[serde(rename = "ComputeType")]
         pub compute_type: Value<String>,
+        /// `SecurityGroupIds` (the registry schema does not describe it).
         #[serde(rename = "SecurityGroupIds", skip_serializing_if = "Option::is_none")]
         pub security_group_ids: Option<Value<Vec<String>>>,
     }
@@ -656,10 +714,13 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Environment/EnvironmentVariables/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct EnvironmentVariable {
+        /// `Name` (the registry schema does not describe it).
         #[serde(rename = "Name")]
         pub name: Value<String>,
+        /// `Type` (the registry schema does not describe it).
         #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
         pub r#type: Option<Value<String>>,
+        /// `Value` (the registry schema does not describe it).
         #[serde(rename = "Value")]
         pub value: Value<String>,
     }
@@ -687,6 +748,7 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Environment/Fleet`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ProjectFleet {
+        /// `FleetArn` (the registry schema does not describe it).
         #[serde(rename = "FleetArn", skip_serializing_if = "Option::is_none")]
         pub fleet_arn: Option<Value<String>>,
     }
@@ -712,8 +774,10 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Environment/RegistryCredential`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RegistryCredential {
+        /// `Credential` (the registry schema does not describe it).
         #[serde(rename = "Credential")]
         pub credential: Value<String>,
+        /// `CredentialProvider` (the registry schema does not describe it).
         #[serde(rename = "CredentialProvider")]
         pub credential_provider: Value<String>,
     }
@@ -733,14 +797,19 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/FileSystemLocations/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ProjectFileSystemLocation {
+        /// `Identifier` (the registry schema does not describe it).
         #[serde(rename = "Identifier")]
         pub identifier: Value<String>,
+        /// `Location` (the registry schema does not describe it).
         #[serde(rename = "Location")]
         pub location: Value<String>,
+        /// `MountOptions` (the registry schema does not describe it).
         #[serde(rename = "MountOptions", skip_serializing_if = "Option::is_none")]
         pub mount_options: Option<Value<String>>,
+        /// `MountPoint` (the registry schema does not describe it).
         #[serde(rename = "MountPoint")]
         pub mount_point: Value<String>,
+        /// `Type` (the registry schema does not describe it).
         #[serde(rename = "Type")]
         pub r#type: Value<String>,
     }
@@ -770,8 +839,10 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/LogsConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct LogsConfig {
+        /// `CloudWatchLogs` (the registry schema does not describe it).
         #[serde(rename = "CloudWatchLogs", skip_serializing_if = "Option::is_none")]
         pub cloud_watch_logs: Option<Box<CloudWatchLogsConfig>>,
+        /// `S3Logs` (the registry schema does not describe it).
         #[serde(rename = "S3Logs", skip_serializing_if = "Option::is_none")]
         pub s3_logs: Option<Box<S3LogsConfig>>,
     }
@@ -805,10 +876,13 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/LogsConfig/CloudWatchLogs`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct CloudWatchLogsConfig {
+        /// `GroupName` (the registry schema does not describe it).
         #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
         pub group_name: Option<Value<String>>,
+        /// `Status` (the registry schema does not describe it).
         #[serde(rename = "Status")]
         pub status: Value<String>,
+        /// `StreamName` (the registry schema does not describe it).
         #[serde(rename = "StreamName", skip_serializing_if = "Option::is_none")]
         pub stream_name: Option<Value<String>>,
     }
@@ -843,10 +917,13 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/LogsConfig/S3Logs`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct S3LogsConfig {
+        /// `EncryptionDisabled` (the registry schema does not describe it).
         #[serde(rename = "EncryptionDisabled", skip_serializing_if = "Option::is_none")]
         pub encryption_disabled: Option<Value<bool>>,
+        /// `Location` (the registry schema does not describe it).
         #[serde(rename = "Location", skip_serializing_if = "Option::is_none")]
         pub location: Option<Value<String>>,
+        /// `Status` (the registry schema does not describe it).
         #[serde(rename = "Status")]
         pub status: Value<String>,
     }
@@ -881,8 +958,10 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/SecondarySourceVersions/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ProjectSourceVersion {
+        /// `SourceIdentifier` (the registry schema does not describe it).
         #[serde(rename = "SourceIdentifier")]
         pub source_identifier: Value<String>,
+        /// `SourceVersion` (the registry schema does not describe it).
         #[serde(rename = "SourceVersion", skip_serializing_if = "Option::is_none")]
         pub source_version: Option<Value<String>>,
     }
@@ -909,24 +988,34 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/SecondarySources/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Source {
+        /// `Auth` (the registry schema does not describe it).
         #[serde(rename = "Auth", skip_serializing_if = "Option::is_none")]
         pub auth: Option<Box<SourceAuth>>,
+        /// `BuildSpec` (the registry schema does not describe it).
         #[serde(rename = "BuildSpec", skip_serializing_if = "Option::is_none")]
         pub build_spec: Option<Value<String>>,
+        /// `BuildStatusConfig` (the registry schema does not describe it).
         #[serde(rename = "BuildStatusConfig", skip_serializing_if = "Option::is_none")]
         pub build_status_config: Option<Box<BuildStatusConfig>>,
+        /// `GitCloneDepth` (the registry schema does not describe it).
         #[serde(rename = "GitCloneDepth", skip_serializing_if = "Option::is_none")]
         pub git_clone_depth: Option<Value<i64>>,
+        /// `GitSubmodulesConfig` (the registry schema does not describe it).
         #[serde(rename = "GitSubmodulesConfig", skip_serializing_if = "Option::is_none")]
         pub git_submodules_config: Option<Box<GitSubmodulesConfig>>,
+        /// `InsecureSsl` (the registry schema does not describe it).
         #[serde(rename = "InsecureSsl", skip_serializing_if = "Option::is_none")]
         pub insecure_ssl: Option<Value<bool>>,
+        /// `Location` (the registry schema does not describe it).
         #[serde(rename = "Location", skip_serializing_if = "Option::is_none")]
         pub location: Option<Value<String>>,
+        /// `ReportBuildStatus` (the registry schema does not describe it).
         #[serde(rename = "ReportBuildStatus", skip_serializing_if = "Option::is_none")]
         pub report_build_status: Option<Value<bool>>,
+        /// `SourceIdentifier` (the registry schema does not describe it).
         #[serde(rename = "SourceIdentifier", skip_serializing_if = "Option::is_none")]
         pub source_identifier: Option<Value<String>>,
+        /// `Type` (the registry schema does not describe it).
         #[serde(rename = "Type")]
         pub r#type: Value<String>,
     }
@@ -1017,8 +1106,10 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/SecondarySources/*/Auth`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SourceAuth {
+        /// `Resource` (the registry schema does not describe it).
         #[serde(rename = "Resource", skip_serializing_if = "Option::is_none")]
         pub resource: Option<Value<String>>,
+        /// `Type` (the registry schema does not describe it).
         #[serde(rename = "Type")]
         pub r#type: Value<String>,
     }
@@ -1045,8 +1136,10 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/SecondarySources/*/BuildStatusConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct BuildStatusConfig {
+        /// `Context` (the registry schema does not describe it).
         #[serde(rename = "Context", skip_serializing_if = "Option::is_none")]
         pub context: Option<Value<String>>,
+        /// `TargetUrl` (the registry schema does not describe it).
         #[serde(rename = "TargetUrl", skip_serializing_if = "Option::is_none")]
         pub target_url: Option<Value<String>>,
     }
@@ -1080,6 +1173,7 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/SecondarySources/*/GitSubmodulesConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct GitSubmodulesConfig {
+        /// `FetchSubmodules` (the registry schema does not describe it).
         #[serde(rename = "FetchSubmodules")]
         pub fetch_submodules: Value<bool>,
     }
@@ -1098,14 +1192,19 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Triggers`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ProjectTriggers {
+        /// `BuildType` (the registry schema does not describe it).
         #[serde(rename = "BuildType", skip_serializing_if = "Option::is_none")]
         pub build_type: Option<Value<String>>,
+        /// `FilterGroups` (the registry schema does not describe it).
         #[serde(rename = "FilterGroups", skip_serializing_if = "Option::is_none")]
         pub filter_groups: Option<serde_json::Value>,
+        /// `PullRequestBuildPolicy` (the registry schema does not describe it).
         #[serde(rename = "PullRequestBuildPolicy", skip_serializing_if = "Option::is_none")]
         pub pull_request_build_policy: Option<Box<PullRequestBuildPolicy>>,
+        /// `ScopeConfiguration` (the registry schema does not describe it).
         #[serde(rename = "ScopeConfiguration", skip_serializing_if = "Option::is_none")]
         pub scope_configuration: Option<Box<ScopeConfiguration>>,
+        /// `Webhook` (the registry schema does not describe it).
         #[serde(rename = "Webhook", skip_serializing_if = "Option::is_none")]
         pub webhook: Option<Value<bool>>,
     }
@@ -1163,8 +1262,10 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Triggers/PullRequestBuildPolicy`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct PullRequestBuildPolicy {
+        /// `ApproverRoles` (the registry schema does not describe it).
         #[serde(rename = "ApproverRoles", skip_serializing_if = "Option::is_none")]
         pub approver_roles: Option<Value<Vec<String>>>,
+        /// `RequiresCommentApproval` (the registry schema does not describe it).
         #[serde(rename = "RequiresCommentApproval")]
         pub requires_comment_approval: Value<String>,
     }
@@ -1191,10 +1292,13 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Triggers/ScopeConfiguration`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ScopeConfiguration {
+        /// `Domain` (the registry schema does not describe it).
         #[serde(rename = "Domain", skip_serializing_if = "Option::is_none")]
         pub domain: Option<Value<String>>,
+        /// `Name` (the registry schema does not describe it).
         #[serde(rename = "Name")]
         pub name: Value<String>,
+        /// `Scope` (the registry schema does not describe it).
         #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
         pub scope: Option<Value<String>>,
     }
@@ -1229,10 +1333,13 @@ pub mod project {
     /// Generated from `AWS::CodeBuild::Project` at `/properties/VpcConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct VpcConfig {
+        /// `SecurityGroupIds` (the registry schema does not describe it).
         #[serde(rename = "SecurityGroupIds", skip_serializing_if = "Option::is_none")]
         pub security_group_ids: Option<Value<Vec<String>>>,
+        /// `Subnets` (the registry schema does not describe it).
         #[serde(rename = "Subnets", skip_serializing_if = "Option::is_none")]
         pub subnets: Option<Value<Vec<String>>>,
+        /// `VpcId` (the registry schema does not describe it).
         #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
         pub vpc_id: Option<Value<String>>,
     }

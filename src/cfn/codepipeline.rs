@@ -277,11 +277,13 @@ pub mod pipeline {
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct StageDeclaration {
+        /// `Actions` (the registry schema does not describe it).
         #[serde(rename = "Actions")]
         pub actions: List<ActionDeclaration>,
         /// The method to use before stage runs.
         #[serde(rename = "BeforeEntry", skip_serializing_if = "Option::is_none")]
         pub before_entry: Option<Box<BeforeEntryConditions>>,
+        /// `Blockers` (the registry schema does not describe it).
         #[serde(rename = "Blockers", skip_serializing_if = "Option::is_none")]
         pub blockers: Option<List<BlockerDeclaration>>,
         /// The name of the stage.
@@ -348,11 +350,13 @@ pub mod pipeline {
         /// The shell commands to run with your compute action in CodePipeline.
         #[serde(rename = "Commands", skip_serializing_if = "Option::is_none")]
         pub commands: Option<Value<Vec<String>>>,
+        /// `Configuration` (the registry schema does not describe it).
         #[serde(rename = "Configuration", skip_serializing_if = "Option::is_none")]
         pub configuration: Option<serde_json::Value>,
         /// The list of environment variables that are input to a compute based action.
         #[serde(rename = "EnvironmentVariables", skip_serializing_if = "Option::is_none")]
         pub environment_variables: Option<List<EnvironmentVariable>>,
+        /// `InputArtifacts` (the registry schema does not describe it).
         #[serde(rename = "InputArtifacts", skip_serializing_if = "Option::is_none")]
         pub input_artifacts: Option<List<InputArtifact>>,
         /// The action declaration's name.
@@ -361,6 +365,7 @@ pub mod pipeline {
         /// The variable namespace associated with the action. All variables produced as output by this action fall under this namespace.
         #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
+        /// `OutputArtifacts` (the registry schema does not describe it).
         #[serde(rename = "OutputArtifacts", skip_serializing_if = "Option::is_none")]
         pub output_artifacts: Option<List<OutputArtifact>>,
         /// The list of variables that are to be exported from the compute action.
@@ -597,6 +602,7 @@ pub mod pipeline {
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/BeforeEntry`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct BeforeEntryConditions {
+        /// `Conditions` (the registry schema does not describe it).
         #[serde(rename = "Conditions", skip_serializing_if = "Option::is_none")]
         pub conditions: Option<List<Condition>>,
     }
@@ -625,6 +631,7 @@ pub mod pipeline {
         /// The specified result for when the failure conditions are met, such as rolling back the stage
         #[serde(rename = "Result", skip_serializing_if = "Option::is_none")]
         pub result: Option<Value<String>>,
+        /// `Rules` (the registry schema does not describe it).
         #[serde(rename = "Rules", skip_serializing_if = "Option::is_none")]
         pub rules: Option<List<RuleDeclaration>>,
     }
@@ -664,6 +671,7 @@ pub mod pipeline {
         /// The rule's configuration. These are key-value pairs that specify input values for a rule.
         #[serde(rename = "Configuration", skip_serializing_if = "Option::is_none")]
         pub configuration: Option<serde_json::Value>,
+        /// `InputArtifacts` (the registry schema does not describe it).
         #[serde(rename = "InputArtifacts", skip_serializing_if = "Option::is_none")]
         pub input_artifacts: Option<List<InputArtifact>>,
         /// The rule declaration's name.
@@ -831,6 +839,7 @@ pub mod pipeline {
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/OnFailure`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct FailureConditions {
+        /// `Conditions` (the registry schema does not describe it).
         #[serde(rename = "Conditions", skip_serializing_if = "Option::is_none")]
         pub conditions: Option<List<Condition>>,
         /// The specified result for when the failure conditions are met, such as rolling back the stage
@@ -904,6 +913,7 @@ pub mod pipeline {
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/OnSuccess`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SuccessConditions {
+        /// `Conditions` (the registry schema does not describe it).
         #[serde(rename = "Conditions", skip_serializing_if = "Option::is_none")]
         pub conditions: Option<List<Condition>>,
     }

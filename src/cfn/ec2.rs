@@ -192,6 +192,7 @@ pub mod flow_log {
         /// The ARN for the IAM role that permits Amazon EC2 to publish flow logs to a CloudWatch Logs log group in your account. If you specify LogDestinationType as s3 or kinesis-data-firehose, do not specify DeliverLogsPermissionArn or LogGroupName.
         #[serde(rename = "DeliverLogsPermissionArn", skip_serializing_if = "Option::is_none")]
         pub deliver_logs_permission_arn: Option<Value<String>>,
+        /// `DestinationOptions` (the registry schema does not describe it).
         #[serde(rename = "DestinationOptions", skip_serializing_if = "Option::is_none")]
         pub destination_options: Option<Box<FlowLogDestinationOptions>>,
         /// Specifies the destination to which the flow log data is to be published. Flow log data can be published to a CloudWatch Logs log group, an Amazon S3 bucket, or a Kinesis Firehose stream. The value specified for this parameter depends on the value specified for LogDestinationType.
@@ -346,10 +347,13 @@ pub mod flow_log {
     /// Generated from `AWS::EC2::FlowLog` at `/properties/DestinationOptions`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct FlowLogDestinationOptions {
+        /// `FileFormat` (the registry schema does not describe it).
         #[serde(rename = "FileFormat")]
         pub file_format: Value<FlowLogDestinationOptionsFileFormat>,
+        /// `HiveCompatiblePartitions` (the registry schema does not describe it).
         #[serde(rename = "HiveCompatiblePartitions")]
         pub hive_compatible_partitions: Value<bool>,
+        /// `PerHourPartition` (the registry schema does not describe it).
         #[serde(rename = "PerHourPartition")]
         pub per_hour_partition: Value<bool>,
     }
@@ -370,8 +374,10 @@ pub mod flow_log {
     /// Generated from `AWS::EC2::FlowLog` at `/properties/TagFieldSpecifications/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct TagFieldSpecification {
+        /// `ResourceType` (the registry schema does not describe it).
         #[serde(rename = "ResourceType")]
         pub resource_type: Value<TagFieldSpecificationResourceType>,
+        /// `TagKeys` (the registry schema does not describe it).
         #[serde(rename = "TagKeys")]
         pub tag_keys: Value<Vec<String>>,
     }
@@ -1131,8 +1137,10 @@ pub mod prefix_list {
     /// Generated from `AWS::EC2::PrefixList` at `/properties/Entries/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Entry {
+        /// `Cidr` (the registry schema does not describe it).
         #[serde(rename = "Cidr")]
         pub cidr: serde_json::Value,
+        /// `Description` (the registry schema does not describe it).
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
     }
@@ -1562,20 +1570,28 @@ pub mod security_group {
     /// Generated from `AWS::EC2::SecurityGroup` at `/properties/SecurityGroupEgress/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Egress {
+        /// `CidrIp` (the registry schema does not describe it).
         #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
         pub cidr_ip: Option<Value<String>>,
+        /// `CidrIpv6` (the registry schema does not describe it).
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<Value<String>>,
+        /// `Description` (the registry schema does not describe it).
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
+        /// `DestinationPrefixListId` (the registry schema does not describe it).
         #[serde(rename = "DestinationPrefixListId", skip_serializing_if = "Option::is_none")]
         pub destination_prefix_list_id: Option<Value<String>>,
+        /// `DestinationSecurityGroupId` (the registry schema does not describe it).
         #[serde(rename = "DestinationSecurityGroupId", skip_serializing_if = "Option::is_none")]
         pub destination_security_group_id: Option<Value<String>>,
+        /// `FromPort` (the registry schema does not describe it).
         #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
         pub from_port: Option<Value<i64>>,
+        /// `IpProtocol` (the registry schema does not describe it).
         #[serde(rename = "IpProtocol")]
         pub ip_protocol: Value<String>,
+        /// `ToPort` (the registry schema does not describe it).
         #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
         pub to_port: Option<Value<i64>>,
     }
@@ -1650,24 +1666,34 @@ pub mod security_group {
     /// Generated from `AWS::EC2::SecurityGroup` at `/properties/SecurityGroupIngress/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Ingress {
+        /// `CidrIp` (the registry schema does not describe it).
         #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
         pub cidr_ip: Option<Value<String>>,
+        /// `CidrIpv6` (the registry schema does not describe it).
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<Value<String>>,
+        /// `Description` (the registry schema does not describe it).
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
+        /// `FromPort` (the registry schema does not describe it).
         #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
         pub from_port: Option<Value<i64>>,
+        /// `IpProtocol` (the registry schema does not describe it).
         #[serde(rename = "IpProtocol")]
         pub ip_protocol: Value<String>,
+        /// `SourcePrefixListId` (the registry schema does not describe it).
         #[serde(rename = "SourcePrefixListId", skip_serializing_if = "Option::is_none")]
         pub source_prefix_list_id: Option<Value<String>>,
+        /// `SourceSecurityGroupId` (the registry schema does not describe it).
         #[serde(rename = "SourceSecurityGroupId", skip_serializing_if = "Option::is_none")]
         pub source_security_group_id: Option<Value<String>>,
+        /// `SourceSecurityGroupName` (the registry schema does not describe it).
         #[serde(rename = "SourceSecurityGroupName", skip_serializing_if = "Option::is_none")]
         pub source_security_group_name: Option<Value<String>>,
+        /// `SourceSecurityGroupOwnerId` (the registry schema does not describe it).
         #[serde(rename = "SourceSecurityGroupOwnerId", skip_serializing_if = "Option::is_none")]
         pub source_security_group_owner_id: Option<Value<String>>,
+        /// `ToPort` (the registry schema does not describe it).
         #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
         pub to_port: Option<Value<i64>>,
     }
@@ -2310,10 +2336,13 @@ pub mod subnet {
     /// Generated from `AWS::EC2::Subnet` at `/properties/PrivateDnsNameOptionsOnLaunch`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SubnetPrivateDnsNameOptionsOnLaunch {
+        /// `EnableResourceNameDnsAAAARecord` (the registry schema does not describe it).
         #[serde(rename = "EnableResourceNameDnsAAAARecord", skip_serializing_if = "Option::is_none")]
         pub enable_resource_name_dns_aaaa_record: Option<Value<bool>>,
+        /// `EnableResourceNameDnsARecord` (the registry schema does not describe it).
         #[serde(rename = "EnableResourceNameDnsARecord", skip_serializing_if = "Option::is_none")]
         pub enable_resource_name_dns_a_record: Option<Value<bool>>,
+        /// `HostnameType` (the registry schema does not describe it).
         #[serde(rename = "HostnameType", skip_serializing_if = "Option::is_none")]
         pub hostname_type: Option<Value<String>>,
     }
@@ -2657,23 +2686,31 @@ pub mod vpc {
     /// Generated from `AWS::EC2::VPC` at `/properties/VpcEncryptionControl`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct VpcEncryptionControl {
+        /// `EgressOnlyInternetGatewayExclusion` (the registry schema does not describe it).
         #[serde(rename = "EgressOnlyInternetGatewayExclusion", skip_serializing_if = "Option::is_none")]
         pub egress_only_internet_gateway_exclusion: Option<Value<VpcEncryptionControlEgressOnlyInternetGatewayExclusion>>,
+        /// `ElasticFileSystemExclusion` (the registry schema does not describe it).
         #[serde(rename = "ElasticFileSystemExclusion", skip_serializing_if = "Option::is_none")]
         pub elastic_file_system_exclusion: Option<Value<VpcEncryptionControlElasticFileSystemExclusion>>,
+        /// `InternetGatewayExclusion` (the registry schema does not describe it).
         #[serde(rename = "InternetGatewayExclusion", skip_serializing_if = "Option::is_none")]
         pub internet_gateway_exclusion: Option<Value<VpcEncryptionControlInternetGatewayExclusion>>,
+        /// `LambdaExclusion` (the registry schema does not describe it).
         #[serde(rename = "LambdaExclusion", skip_serializing_if = "Option::is_none")]
         pub lambda_exclusion: Option<Value<VpcEncryptionControlLambdaExclusion>>,
         /// The encryption mode for the VPC Encryption Control configuration.
         #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
         pub mode: Option<Value<VpcEncryptionControlMode>>,
+        /// `NatGatewayExclusion` (the registry schema does not describe it).
         #[serde(rename = "NatGatewayExclusion", skip_serializing_if = "Option::is_none")]
         pub nat_gateway_exclusion: Option<Value<VpcEncryptionControlNatGatewayExclusion>>,
+        /// `VirtualPrivateGatewayExclusion` (the registry schema does not describe it).
         #[serde(rename = "VirtualPrivateGatewayExclusion", skip_serializing_if = "Option::is_none")]
         pub virtual_private_gateway_exclusion: Option<Value<VpcEncryptionControlVirtualPrivateGatewayExclusion>>,
+        /// `VpcLatticeExclusion` (the registry schema does not describe it).
         #[serde(rename = "VpcLatticeExclusion", skip_serializing_if = "Option::is_none")]
         pub vpc_lattice_exclusion: Option<Value<VpcEncryptionControlVpcLatticeExclusion>>,
+        /// `VpcPeeringExclusion` (the registry schema does not describe it).
         #[serde(rename = "VpcPeeringExclusion", skip_serializing_if = "Option::is_none")]
         pub vpc_peering_exclusion: Option<Value<VpcEncryptionControlVpcPeeringExclusion>>,
     }

@@ -585,11 +585,13 @@ pub mod cluster_capacity_provider_associations {
     /// Generated from `AWS::ECS::ClusterCapacityProviderAssociations` at `/properties/DefaultCapacityProviderStrategy/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct CapacityProviderStrategy {
+        /// `Base` (the registry schema does not describe it).
         #[serde(rename = "Base", skip_serializing_if = "Option::is_none")]
         pub base: Option<Value<i64>>,
         /// If using ec2 auto-scaling, the name of the associated capacity provider. Otherwise FARGATE, FARGATE_SPOT.
         #[serde(rename = "CapacityProvider")]
         pub capacity_provider: serde_json::Value,
+        /// `Weight` (the registry schema does not describe it).
         #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
         pub weight: Option<Value<i64>>,
     }
@@ -691,6 +693,7 @@ pub mod service {
         /// Determines whether to force a new deployment of the service. By default, deployments aren't forced. You can use this option to start a new deployment with no service definition changes. For example, you can update a service's tasks to use a newer Docker image with the same image/tag combination (``my_image:latest``) or to roll Fargate tasks onto a newer platform version.
         #[serde(rename = "ForceNewDeployment", skip_serializing_if = "Option::is_none")]
         pub force_new_deployment: Option<Box<ForceNewDeployment>>,
+        /// `GatewayConnectors` (the registry schema does not describe it).
         #[serde(rename = "GatewayConnectors", skip_serializing_if = "Option::is_none")]
         pub gateway_connectors: Option<List<GatewayConnector>>,
         /// The period of time, in seconds, that the Amazon ECS service scheduler ignores unhealthy Elastic Load Balancing, VPC Lattice, and container health checks after a task has first started. If you do not specify a health check grace period value, the default value of 0 is used. If you do not use any of the health checks, then ``healthCheckGracePeriodSeconds`` is unused.
@@ -1565,8 +1568,10 @@ pub mod service {
     /// Generated from `AWS::ECS::Service` at `/properties/DeploymentConfiguration/LifecycleHooks/*/TimeoutConfiguration`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct HookTimeoutConfig {
+        /// `Action` (the registry schema does not describe it).
         #[serde(rename = "Action", skip_serializing_if = "Option::is_none")]
         pub action: Option<Value<HookTimeoutConfigAction>>,
+        /// `TimeoutInMinutes` (the registry schema does not describe it).
         #[serde(rename = "TimeoutInMinutes", skip_serializing_if = "Option::is_none")]
         pub timeout_in_minutes: Option<Value<i64>>,
     }
@@ -1734,10 +1739,13 @@ pub mod service {
     /// Generated from `AWS::ECS::Service` at `/properties/GatewayConnectors/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct GatewayConnector {
+        /// `Filters` (the registry schema does not describe it).
         #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
         pub filters: Option<Box<GatewayConnectorFilters>>,
+        /// `HealthCheck` (the registry schema does not describe it).
         #[serde(rename = "HealthCheck", skip_serializing_if = "Option::is_none")]
         pub health_check: Option<Box<GatewayConnectorHealthCheck>>,
+        /// `PortName` (the registry schema does not describe it).
         #[serde(rename = "PortName")]
         pub port_name: Value<String>,
     }
@@ -1772,6 +1780,7 @@ pub mod service {
     /// Generated from `AWS::ECS::Service` at `/properties/GatewayConnectors/*/Filters`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct GatewayConnectorFilters {
+        /// `AccessTypes` (the registry schema does not describe it).
         #[serde(rename = "AccessTypes", skip_serializing_if = "Option::is_none")]
         pub access_types: Option<Value<Vec<GatewayConnectorFiltersAccessTypes>>>,
     }
@@ -1797,20 +1806,28 @@ pub mod service {
     /// Generated from `AWS::ECS::Service` at `/properties/GatewayConnectors/*/HealthCheck`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct GatewayConnectorHealthCheck {
+        /// `HealthCheckIntervalSeconds` (the registry schema does not describe it).
         #[serde(rename = "HealthCheckIntervalSeconds", skip_serializing_if = "Option::is_none")]
         pub health_check_interval_seconds: Option<Value<i64>>,
+        /// `HealthCheckPath` (the registry schema does not describe it).
         #[serde(rename = "HealthCheckPath", skip_serializing_if = "Option::is_none")]
         pub health_check_path: Option<Value<String>>,
+        /// `HealthCheckPort` (the registry schema does not describe it).
         #[serde(rename = "HealthCheckPort", skip_serializing_if = "Option::is_none")]
         pub health_check_port: Option<Value<i64>>,
+        /// `HealthCheckProtocol` (the registry schema does not describe it).
         #[serde(rename = "HealthCheckProtocol", skip_serializing_if = "Option::is_none")]
         pub health_check_protocol: Option<Value<GatewayConnectorHealthCheckHealthCheckProtocol>>,
+        /// `HealthCheckTimeoutSeconds` (the registry schema does not describe it).
         #[serde(rename = "HealthCheckTimeoutSeconds", skip_serializing_if = "Option::is_none")]
         pub health_check_timeout_seconds: Option<Value<i64>>,
+        /// `HealthyThresholdCount` (the registry schema does not describe it).
         #[serde(rename = "HealthyThresholdCount", skip_serializing_if = "Option::is_none")]
         pub healthy_threshold_count: Option<Value<i64>>,
+        /// `Matcher` (the registry schema does not describe it).
         #[serde(rename = "Matcher", skip_serializing_if = "Option::is_none")]
         pub matcher: Option<Box<GatewayConnectorHealthCheckMatcher>>,
+        /// `UnhealthyThresholdCount` (the registry schema does not describe it).
         #[serde(rename = "UnhealthyThresholdCount", skip_serializing_if = "Option::is_none")]
         pub unhealthy_threshold_count: Option<Value<i64>>,
     }
@@ -1892,8 +1909,10 @@ pub mod service {
     /// Generated from `AWS::ECS::Service` at `/properties/GatewayConnectors/*/HealthCheck/Matcher`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct GatewayConnectorHealthCheckMatcher {
+        /// `GrpcCode` (the registry schema does not describe it).
         #[serde(rename = "GrpcCode", skip_serializing_if = "Option::is_none")]
         pub grpc_code: Option<Value<String>>,
+        /// `HttpCode` (the registry schema does not describe it).
         #[serde(rename = "HttpCode", skip_serializing_if = "Option::is_none")]
         pub http_code: Option<Value<String>>,
     }
@@ -2245,6 +2264,7 @@ pub mod service {
         /// To enable access logs, you must also specify a ``logConfiguration`` in the ``serviceConnectConfiguration``.
         #[serde(rename = "AccessLogConfiguration", skip_serializing_if = "Option::is_none")]
         pub access_log_configuration: Option<Box<ServiceConnectAccessLogConfiguration>>,
+        /// `ContainerConfigurations` (the registry schema does not describe it).
         #[serde(rename = "ContainerConfigurations", skip_serializing_if = "Option::is_none")]
         pub container_configurations: Option<List<ServiceConnectContainerConfiguration>>,
         /// Specifies whether to use Service Connect with this service.
@@ -2357,6 +2377,7 @@ pub mod service {
     /// Generated from `AWS::ECS::Service` at `/properties/ServiceConnectConfiguration/ContainerConfigurations/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ServiceConnectContainerConfiguration {
+        /// `LogLevel` (the registry schema does not describe it).
         #[serde(rename = "LogLevel", skip_serializing_if = "Option::is_none")]
         pub log_level: Option<Value<ServiceConnectContainerConfigurationLogLevel>>,
     }
@@ -2629,8 +2650,10 @@ pub mod service {
     /// Generated from `AWS::ECS::Service` at `/properties/ServiceConnectConfiguration/Services/*/ClientAliases/*/TestTrafficRules/Header`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ServiceConnectTestTrafficRulesHeader {
+        /// `Name` (the registry schema does not describe it).
         #[serde(rename = "Name")]
         pub name: Value<String>,
+        /// `Value` (the registry schema does not describe it).
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<Box<ServiceConnectTestTrafficRulesHeaderValue>>,
     }
@@ -2657,6 +2680,7 @@ pub mod service {
     /// Generated from `AWS::ECS::Service` at `/properties/ServiceConnectConfiguration/Services/*/ClientAliases/*/TestTrafficRules/Header/Value`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ServiceConnectTestTrafficRulesHeaderValue {
+        /// `Exact` (the registry schema does not describe it).
         #[serde(rename = "Exact")]
         pub exact: Value<String>,
     }
@@ -4203,6 +4227,7 @@ pub mod task_definition {
         /// To use revision numbers when you update a task definition, specify this property. If you don't specify a value, CFNlong generates a new task definition each time that you update it.
         #[serde(rename = "Family", skip_serializing_if = "Option::is_none")]
         pub family: Option<Value<String>>,
+        /// `InferenceAccelerators` (the registry schema does not describe it).
         #[serde(rename = "InferenceAccelerators", skip_serializing_if = "Option::is_none")]
         pub inference_accelerators: Option<List<InferenceAccelerator>>,
         /// The IPC resource namespace to use for the containers in the task. The valid values are ``host``, ``task``, or ``none``. If ``host`` is specified, then all containers within the tasks that specified the ``host`` IPC mode on the same container instance share the same IPC resources with the host Amazon EC2 instance. If ``task`` is specified, all containers within the specified task share the same IPC resources. If ``none`` is specified, then IPC resources within the containers of a task are private and not shared with other containers in a task or on the container instance. If no value is specified, then the IPC resource namespace sharing depends on the Docker daemon setting on the container instance.
@@ -5804,6 +5829,7 @@ pub mod task_definition {
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/ContainerDefinitions/*/ResourceRequirements/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ResourceRequirement {
+        /// `SharingStrategy` (the registry schema does not describe it).
         #[serde(rename = "SharingStrategy", skip_serializing_if = "Option::is_none")]
         pub sharing_strategy: Option<Box<SharingStrategy>>,
         /// The type of resource to assign to a container.
@@ -5847,6 +5873,7 @@ pub mod task_definition {
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/ContainerDefinitions/*/ResourceRequirements/*/SharingStrategy`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SharingStrategy {
+        /// `NvidiaMps` (the registry schema does not describe it).
         #[serde(rename = "NvidiaMps")]
         pub nvidia_mps: Box<NvidiaMpsAllocation>,
     }
@@ -6088,8 +6115,10 @@ pub mod task_definition {
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/InferenceAccelerators/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct InferenceAccelerator {
+        /// `DeviceName` (the registry schema does not describe it).
         #[serde(rename = "DeviceName", skip_serializing_if = "Option::is_none")]
         pub device_name: Option<Value<String>>,
+        /// `DeviceType` (the registry schema does not describe it).
         #[serde(rename = "DeviceType", skip_serializing_if = "Option::is_none")]
         pub device_type: Option<Value<String>>,
     }

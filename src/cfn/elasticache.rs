@@ -1133,6 +1133,7 @@ pub mod subnet_group {
         /// The EC2 subnet IDs for the cache subnet group.
         #[serde(rename = "SubnetIds")]
         pub subnet_ids: Value<Vec<String>>,
+        /// `Tags` (the registry schema does not describe it).
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }

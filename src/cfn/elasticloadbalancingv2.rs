@@ -56,6 +56,7 @@ pub mod listener {
         /// \[HTTPS listeners\] Updating the security policy can result in interruptions if the load balancer is handling a high volume of traffic. To decrease the possibility of an interruption if your load balancer is handling a high volume of traffic, create an additional load balancer or request an LCU reservation.
         #[serde(rename = "SslPolicy", skip_serializing_if = "Option::is_none")]
         pub ssl_policy: Option<Value<String>>,
+        /// `Tags` (the registry schema does not describe it).
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -646,10 +647,13 @@ pub mod listener {
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/DefaultActions/*/JwtValidationConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct JwtValidationConfig {
+        /// `AdditionalClaims` (the registry schema does not describe it).
         #[serde(rename = "AdditionalClaims", skip_serializing_if = "Option::is_none")]
         pub additional_claims: Option<List<JwtValidationActionAdditionalClaim>>,
+        /// `Issuer` (the registry schema does not describe it).
         #[serde(rename = "Issuer")]
         pub issuer: Value<String>,
+        /// `JwksEndpoint` (the registry schema does not describe it).
         #[serde(rename = "JwksEndpoint")]
         pub jwks_endpoint: Value<String>,
     }
@@ -1258,8 +1262,10 @@ pub mod listener_rule {
         /// If you try to reorder rules by updating their priorities, do not specify a new priority if an existing rule already uses this priority, as this can cause an error. If you need to reuse a priority with a different rule, you must remove it as a priority first, and then specify it in a subsequent update.
         #[serde(rename = "Priority")]
         pub priority: Value<i64>,
+        /// `Tags` (the registry schema does not describe it).
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
+        /// `Transforms` (the registry schema does not describe it).
         #[serde(rename = "Transforms", skip_serializing_if = "Option::is_none")]
         pub transforms: Option<List<Transform>>,
     }
@@ -1790,10 +1796,13 @@ pub mod listener_rule {
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Actions/*/JwtValidationConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct JwtValidationConfig {
+        /// `AdditionalClaims` (the registry schema does not describe it).
         #[serde(rename = "AdditionalClaims", skip_serializing_if = "Option::is_none")]
         pub additional_claims: Option<List<JwtValidationActionAdditionalClaim>>,
+        /// `Issuer` (the registry schema does not describe it).
         #[serde(rename = "Issuer")]
         pub issuer: Value<String>,
+        /// `JwksEndpoint` (the registry schema does not describe it).
         #[serde(rename = "JwksEndpoint")]
         pub jwks_endpoint: Value<String>,
     }
@@ -2063,6 +2072,7 @@ pub mod listener_rule {
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Conditions/*/HostHeaderConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct HostHeaderConfig {
+        /// `RegexValues` (the registry schema does not describe it).
         #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
         pub regex_values: Option<Value<Vec<String>>>,
         /// The host names. The maximum length of each string is 128 characters. The comparison is case insensitive. The following wildcard characters are supported: * (matches 0 or more characters) and ? (matches exactly 1 character). You must include at least one "." character. You can include only alphabetical characters after the final "." character.
@@ -2104,6 +2114,7 @@ pub mod listener_rule {
         /// The name of the HTTP header field. The maximum size is 40 characters. The header name is case insensitive. The allowed characters are specified by RFC 7230. Wildcards are not supported.
         #[serde(rename = "HttpHeaderName", skip_serializing_if = "Option::is_none")]
         pub http_header_name: Option<Value<String>>,
+        /// `RegexValues` (the registry schema does not describe it).
         #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
         pub regex_values: Option<Value<Vec<String>>>,
         /// The strings to compare against the value of the HTTP header. The maximum length of each string is 128 characters. The comparison strings are case insensitive. The following wildcard characters are supported: * (matches 0 or more characters) and ? (matches exactly 1 character).
@@ -2178,6 +2189,7 @@ pub mod listener_rule {
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Conditions/*/PathPatternConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct PathPatternConfig {
+        /// `RegexValues` (the registry schema does not describe it).
         #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
         pub regex_values: Option<Value<Vec<String>>>,
         /// The path patterns to compare against the request URL. The maximum size of each string is 128 characters. The comparison is case sensitive. The following wildcard characters are supported: * (matches 0 or more characters) and ? (matches exactly 1 character).
@@ -2282,6 +2294,7 @@ pub mod listener_rule {
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Conditions/*/SourceIpConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SourceIpConfig {
+        /// `IpAddressType` (the registry schema does not describe it).
         #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
         pub ip_address_type: Option<Value<SourceIpConfigIpAddressType>>,
         /// The source IP addresses, in CIDR format. You can use both IPv4 and IPv6 addresses. Wildcards are not supported.
@@ -2319,10 +2332,13 @@ pub mod listener_rule {
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Transforms/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Transform {
+        /// `HostHeaderRewriteConfig` (the registry schema does not describe it).
         #[serde(rename = "HostHeaderRewriteConfig", skip_serializing_if = "Option::is_none")]
         pub host_header_rewrite_config: Option<Box<RewriteConfigObject>>,
+        /// `Type` (the registry schema does not describe it).
         #[serde(rename = "Type")]
         pub r#type: Value<TransformType>,
+        /// `UrlRewriteConfig` (the registry schema does not describe it).
         #[serde(rename = "UrlRewriteConfig", skip_serializing_if = "Option::is_none")]
         pub url_rewrite_config: Option<Box<RewriteConfigObject>>,
     }
@@ -2357,6 +2373,7 @@ pub mod listener_rule {
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Transforms/*/HostHeaderRewriteConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RewriteConfigObject {
+        /// `Rewrites` (the registry schema does not describe it).
         #[serde(rename = "Rewrites")]
         pub rewrites: List<RewriteConfig>,
     }

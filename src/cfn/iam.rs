@@ -48,6 +48,7 @@ pub mod managed_policy {
         /// You cannot use an asterisk (*) in the path name.
         #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
         pub path: Option<Value<String>>,
+        /// `PolicyDocument` (the registry schema does not describe it).
         #[serde(rename = "PolicyDocument")]
         pub policy_document: serde_json::Value,
         /// The name (friendly name, not ARN) of the role to attach the policy to.

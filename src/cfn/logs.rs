@@ -26,6 +26,7 @@ pub mod log_group {
         /// Indicates whether bearer token authentication is enabled for this log group. When enabled, bearer token authentication is allowed on operations until it is explicitly disabled.
         #[serde(rename = "BearerTokenAuthenticationEnabled", skip_serializing_if = "Option::is_none")]
         pub bearer_token_authentication_enabled: Option<Value<bool>>,
+        /// `DataProtectionPolicy` (the registry schema does not describe it).
         #[serde(rename = "DataProtectionPolicy", skip_serializing_if = "Option::is_none")]
         pub data_protection_policy: Option<serde_json::Value>,
         /// Indicates whether deletion protection is enabled for this log group. When enabled, deletion protection blocks all deletion operations until it is explicitly disabled.

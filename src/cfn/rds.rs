@@ -730,8 +730,10 @@ pub mod db_instance {
         /// Tags to assign to the DB instance.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
+        /// `TdeCredentialArn` (the registry schema does not describe it).
         #[serde(rename = "TdeCredentialArn", skip_serializing_if = "Option::is_none")]
         pub tde_credential_arn: Option<Value<String>>,
+        /// `TdeCredentialPassword` (the registry schema does not describe it).
         #[serde(rename = "TdeCredentialPassword", skip_serializing_if = "Option::is_none")]
         pub tde_credential_password: Option<Value<String>>,
         /// The time zone of the DB instance. The time zone parameter is currently supported only by [RDS for Db2](https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/db2-time-zone) and [RDS for SQL Server](https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_SQLServer.html#SQLServer.Concepts.General.TimeZone).
@@ -1907,6 +1909,7 @@ pub mod db_parameter_group {
         /// +   ``sqlserver-web``
         #[serde(rename = "Family")]
         pub family: Value<String>,
+        /// `Parameters` (the registry schema does not describe it).
         #[serde(rename = "Parameters", skip_serializing_if = "Option::is_none")]
         pub parameters: Option<serde_json::Value>,
         /// Tags to assign to the DB parameter group.

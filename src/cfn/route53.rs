@@ -71,36 +71,52 @@ pub mod health_check {
         /// A complex type that identifies the CloudWatch alarm that you want Amazon Route 53 health checkers to use to determine whether the specified health check is healthy.
         #[serde(rename = "AlarmIdentifier", skip_serializing_if = "Option::is_none")]
         pub alarm_identifier: Option<Box<AlarmIdentifier>>,
+        /// `ChildHealthChecks` (the registry schema does not describe it).
         #[serde(rename = "ChildHealthChecks", skip_serializing_if = "Option::is_none")]
         pub child_health_checks: Option<Value<Vec<String>>>,
+        /// `EnableSNI` (the registry schema does not describe it).
         #[serde(rename = "EnableSNI", skip_serializing_if = "Option::is_none")]
         pub enable_sni: Option<Value<bool>>,
+        /// `FailureThreshold` (the registry schema does not describe it).
         #[serde(rename = "FailureThreshold", skip_serializing_if = "Option::is_none")]
         pub failure_threshold: Option<Value<i64>>,
+        /// `FullyQualifiedDomainName` (the registry schema does not describe it).
         #[serde(rename = "FullyQualifiedDomainName", skip_serializing_if = "Option::is_none")]
         pub fully_qualified_domain_name: Option<Value<String>>,
+        /// `HealthThreshold` (the registry schema does not describe it).
         #[serde(rename = "HealthThreshold", skip_serializing_if = "Option::is_none")]
         pub health_threshold: Option<Value<i64>>,
+        /// `IPAddress` (the registry schema does not describe it).
         #[serde(rename = "IPAddress", skip_serializing_if = "Option::is_none")]
         pub ip_address: Option<Value<String>>,
+        /// `InsufficientDataHealthStatus` (the registry schema does not describe it).
         #[serde(rename = "InsufficientDataHealthStatus", skip_serializing_if = "Option::is_none")]
         pub insufficient_data_health_status: Option<Value<HealthCheckHealthCheckConfigInsufficientDataHealthStatus>>,
+        /// `Inverted` (the registry schema does not describe it).
         #[serde(rename = "Inverted", skip_serializing_if = "Option::is_none")]
         pub inverted: Option<Value<bool>>,
+        /// `MeasureLatency` (the registry schema does not describe it).
         #[serde(rename = "MeasureLatency", skip_serializing_if = "Option::is_none")]
         pub measure_latency: Option<Value<bool>>,
+        /// `Port` (the registry schema does not describe it).
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<i64>>,
+        /// `Regions` (the registry schema does not describe it).
         #[serde(rename = "Regions", skip_serializing_if = "Option::is_none")]
         pub regions: Option<Value<Vec<HealthCheckHealthCheckConfigRegions>>>,
+        /// `RequestInterval` (the registry schema does not describe it).
         #[serde(rename = "RequestInterval", skip_serializing_if = "Option::is_none")]
         pub request_interval: Option<Value<i64>>,
+        /// `ResourcePath` (the registry schema does not describe it).
         #[serde(rename = "ResourcePath", skip_serializing_if = "Option::is_none")]
         pub resource_path: Option<Value<String>>,
+        /// `RoutingControlArn` (the registry schema does not describe it).
         #[serde(rename = "RoutingControlArn", skip_serializing_if = "Option::is_none")]
         pub routing_control_arn: Option<Value<String>>,
+        /// `SearchString` (the registry schema does not describe it).
         #[serde(rename = "SearchString", skip_serializing_if = "Option::is_none")]
         pub search_string: Option<Value<String>>,
+        /// `Type` (the registry schema does not describe it).
         #[serde(rename = "Type")]
         pub r#type: Value<HealthCheckHealthCheckConfigType>,
     }

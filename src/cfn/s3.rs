@@ -45,8 +45,10 @@ pub mod bucket {
         /// If you specify a name, you can't perform updates that require replacement of this resource. You can perform updates that require no or some interruption. If you need to replace the resource, specify a new name.
         #[serde(rename = "BucketName", skip_serializing_if = "Option::is_none")]
         pub bucket_name: Option<Value<String>>,
+        /// `BucketNamePrefix` (the registry schema does not describe it).
         #[serde(rename = "BucketNamePrefix", skip_serializing_if = "Option::is_none")]
         pub bucket_name_prefix: Option<Value<String>>,
+        /// `BucketNamespace` (the registry schema does not describe it).
         #[serde(rename = "BucketNamespace", skip_serializing_if = "Option::is_none")]
         pub bucket_namespace: Option<Value<BucketBucketNamespace>>,
         /// Describes the cross-origin access configuration for objects in an Amazon S3 bucket. For more information, see [Enabling Cross-Origin Resource Sharing](https://docs.aws.amazon.com/AmazonS3/latest/dev/cors.html) in the *Amazon S3 User Guide*.

@@ -634,10 +634,13 @@ pub mod secret_target_attachment {
     /// Generated from the registry schema of `AWS::SecretsManager::SecretTargetAttachment`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SecretTargetAttachment {
+        /// `SecretId` (the registry schema does not describe it).
         #[serde(rename = "SecretId")]
         pub secret_id: Value<String>,
+        /// `TargetId` (the registry schema does not describe it).
         #[serde(rename = "TargetId")]
         pub target_id: Value<String>,
+        /// `TargetType` (the registry schema does not describe it).
         #[serde(rename = "TargetType")]
         pub target_type: Value<String>,
     }

@@ -111,6 +111,7 @@ pub mod private_dns_namespace {
     /// Generated from `AWS::ServiceDiscovery::PrivateDnsNamespace` at `/properties/Properties`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Properties {
+        /// `DnsProperties` (the registry schema does not describe it).
         #[serde(rename = "DnsProperties", skip_serializing_if = "Option::is_none")]
         pub dns_properties: Option<Box<PrivateDnsPropertiesMutable>>,
     }
@@ -136,6 +137,7 @@ pub mod private_dns_namespace {
     /// Generated from `AWS::ServiceDiscovery::PrivateDnsNamespace` at `/properties/Properties/DnsProperties`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct PrivateDnsPropertiesMutable {
+        /// `SOA` (the registry schema does not describe it).
         #[serde(rename = "SOA", skip_serializing_if = "Option::is_none")]
         pub soa: Option<Box<Soa>>,
     }
@@ -161,6 +163,7 @@ pub mod private_dns_namespace {
     /// Generated from `AWS::ServiceDiscovery::PrivateDnsNamespace` at `/properties/Properties/DnsProperties/SOA`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Soa {
+        /// `TTL` (the registry schema does not describe it).
         #[serde(rename = "TTL", skip_serializing_if = "Option::is_none")]
         pub ttl: Option<Value<f64>>,
     }

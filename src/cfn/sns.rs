@@ -169,11 +169,13 @@ pub mod topic {
     /// Generated from the registry schema of `AWS::SNS::Topic`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Topic {
+        /// `ArchivePolicy` (the registry schema does not describe it).
         #[serde(rename = "ArchivePolicy", skip_serializing_if = "Option::is_none")]
         pub archive_policy: Option<serde_json::Value>,
         /// ``ContentBasedDeduplication`` enables deduplication of messages based on their content for FIFO topics. By default, this property is set to false. If you create a FIFO topic with ``ContentBasedDeduplication`` set to false, you must provide a ``MessageDeduplicationId`` for each ``Publish`` action. When set to true, SNS automatically generates a ``MessageDeduplicationId`` using a SHA-256 hash of the message body (excluding message attributes). You can optionally override this generated value by specifying a ``MessageDeduplicationId`` in the ``Publish`` action. Note that this property only applies to FIFO topics; using it with standard topics will cause the creation to fail.
         #[serde(rename = "ContentBasedDeduplication", skip_serializing_if = "Option::is_none")]
         pub content_based_deduplication: Option<Value<bool>>,
+        /// `DataProtectionPolicy` (the registry schema does not describe it).
         #[serde(rename = "DataProtectionPolicy", skip_serializing_if = "Option::is_none")]
         pub data_protection_policy: Option<serde_json::Value>,
         /// The ``DeliveryStatusLogging`` configuration enables you to log the delivery status of messages sent from your Amazon SNS topic to subscribed endpoints with the following supported delivery protocols:
@@ -199,6 +201,7 @@ pub mod topic {
         /// This property applies only to [server-side-encryption](https://docs.aws.amazon.com/sns/latest/dg/sns-server-side-encryption.html).
         #[serde(rename = "KmsMasterKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_master_key_id: Option<serde_json::Value>,
+        /// `MaximumMessageSize` (the registry schema does not describe it).
         #[serde(rename = "MaximumMessageSize", skip_serializing_if = "Option::is_none")]
         pub maximum_message_size: Option<Value<i64>>,
         /// The signature version corresponds to the hashing algorithm used while creating the signature of the notifications, subscription confirmations, or unsubscribe confirmation messages sent by Amazon SNS. By default, ``SignatureVersion`` is set to ``1``.

@@ -210,13 +210,16 @@ pub mod logging_configuration {
     /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/RedactedFields/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct FieldToMatch {
+        /// `Method` (the registry schema does not describe it).
         #[serde(rename = "Method", skip_serializing_if = "Option::is_none")]
         pub method: Option<serde_json::Value>,
+        /// `QueryString` (the registry schema does not describe it).
         #[serde(rename = "QueryString", skip_serializing_if = "Option::is_none")]
         pub query_string: Option<serde_json::Value>,
         /// Inspect a single header. Provide the name of the header to inspect, for example, User-Agent or Referer. This setting isn't case sensitive.
         #[serde(rename = "SingleHeader", skip_serializing_if = "Option::is_none")]
         pub single_header: Option<Box<FieldToMatchSingleHeader>>,
+        /// `UriPath` (the registry schema does not describe it).
         #[serde(rename = "UriPath", skip_serializing_if = "Option::is_none")]
         pub uri_path: Option<serde_json::Value>,
     }
@@ -471,8 +474,10 @@ pub mod web_acl {
         /// AssociationConfig for body inspection
         #[serde(rename = "AssociationConfig", skip_serializing_if = "Option::is_none")]
         pub association_config: Option<Box<AssociationConfig>>,
+        /// `CaptchaConfig` (the registry schema does not describe it).
         #[serde(rename = "CaptchaConfig", skip_serializing_if = "Option::is_none")]
         pub captcha_config: Option<Box<CaptchaConfig>>,
+        /// `ChallengeConfig` (the registry schema does not describe it).
         #[serde(rename = "ChallengeConfig", skip_serializing_if = "Option::is_none")]
         pub challenge_config: Option<Box<ChallengeConfig>>,
         /// Custom response key and body map.
@@ -502,6 +507,7 @@ pub mod web_acl {
         /// Use CLOUDFRONT for CloudFront WebACL, use REGIONAL for Application Load Balancer and API Gateway.
         #[serde(rename = "Scope")]
         pub scope: Value<Scope>,
+        /// `Tags` (the registry schema does not describe it).
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// List of domains to accept in web request tokens, in addition to the domain of the protected resource.
@@ -732,6 +738,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/CaptchaConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct CaptchaConfig {
+        /// `ImmunityTimeProperty` (the registry schema does not describe it).
         #[serde(rename = "ImmunityTimeProperty", skip_serializing_if = "Option::is_none")]
         pub immunity_time_property: Option<Box<ImmunityTimeProperty>>,
     }
@@ -757,6 +764,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/CaptchaConfig/ImmunityTimeProperty`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ImmunityTimeProperty {
+        /// `ImmunityTime` (the registry schema does not describe it).
         #[serde(rename = "ImmunityTime")]
         pub immunity_time: Value<i64>,
     }
@@ -775,6 +783,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/ChallengeConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ChallengeConfig {
+        /// `ImmunityTimeProperty` (the registry schema does not describe it).
         #[serde(rename = "ImmunityTimeProperty", skip_serializing_if = "Option::is_none")]
         pub immunity_time_property: Option<Box<ImmunityTimeProperty>>,
     }
@@ -800,6 +809,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/DataProtectionConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct DataProtectionConfig {
+        /// `DataProtections` (the registry schema does not describe it).
         #[serde(rename = "DataProtections")]
         pub data_protections: List<DataProtect>,
     }
@@ -818,10 +828,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/DataProtectionConfig/DataProtections/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct DataProtect {
+        /// `Action` (the registry schema does not describe it).
         #[serde(rename = "Action")]
         pub action: Value<DataProtectionAction>,
+        /// `ExcludeRateBasedDetails` (the registry schema does not describe it).
         #[serde(rename = "ExcludeRateBasedDetails", skip_serializing_if = "Option::is_none")]
         pub exclude_rate_based_details: Option<Value<bool>>,
+        /// `ExcludeRuleMatchDetails` (the registry schema does not describe it).
         #[serde(rename = "ExcludeRuleMatchDetails", skip_serializing_if = "Option::is_none")]
         pub exclude_rule_match_details: Option<Value<bool>>,
         /// Field in log to protect.
@@ -1168,6 +1181,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/OnSourceDDoSProtectionConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct OnSourceDDoSProtectionConfig {
+        /// `ALBLowReputationMode` (the registry schema does not describe it).
         #[serde(rename = "ALBLowReputationMode")]
         pub alb_low_reputation_mode: Value<OnSourceDDoSProtectionConfigAlbLowReputationMode>,
     }
@@ -1189,8 +1203,10 @@ pub mod web_acl {
         /// Action taken when Rule matches its condition.
         #[serde(rename = "Action", skip_serializing_if = "Option::is_none")]
         pub action: Option<Box<RuleAction>>,
+        /// `CaptchaConfig` (the registry schema does not describe it).
         #[serde(rename = "CaptchaConfig", skip_serializing_if = "Option::is_none")]
         pub captcha_config: Option<Box<CaptchaConfig>>,
+        /// `ChallengeConfig` (the registry schema does not describe it).
         #[serde(rename = "ChallengeConfig", skip_serializing_if = "Option::is_none")]
         pub challenge_config: Option<Box<ChallengeConfig>>,
         /// Name of the WebACL.
@@ -1455,8 +1471,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/OverrideAction`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct OverrideAction {
+        /// `Count` (the registry schema does not describe it).
         #[serde(rename = "Count", skip_serializing_if = "Option::is_none")]
         pub count: Option<serde_json::Value>,
+        /// `None` (the registry schema does not describe it).
         #[serde(rename = "None", skip_serializing_if = "Option::is_none")]
         pub none: Option<serde_json::Value>,
     }
@@ -1509,31 +1527,43 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Statement {
+        /// `AndStatement` (the registry schema does not describe it).
         #[serde(rename = "AndStatement", skip_serializing_if = "Option::is_none")]
         pub and_statement: Option<Box<AndStatement>>,
+        /// `AsnMatchStatement` (the registry schema does not describe it).
         #[serde(rename = "AsnMatchStatement", skip_serializing_if = "Option::is_none")]
         pub asn_match_statement: Option<Box<AsnMatchStatement>>,
         /// Byte Match statement.
         #[serde(rename = "ByteMatchStatement", skip_serializing_if = "Option::is_none")]
         pub byte_match_statement: Option<Box<ByteMatchStatement>>,
+        /// `GeoMatchStatement` (the registry schema does not describe it).
         #[serde(rename = "GeoMatchStatement", skip_serializing_if = "Option::is_none")]
         pub geo_match_statement: Option<Box<GeoMatchStatement>>,
+        /// `IPSetReferenceStatement` (the registry schema does not describe it).
         #[serde(rename = "IPSetReferenceStatement", skip_serializing_if = "Option::is_none")]
         pub ip_set_reference_statement: Option<Box<IpSetReferenceStatement>>,
+        /// `LabelMatchStatement` (the registry schema does not describe it).
         #[serde(rename = "LabelMatchStatement", skip_serializing_if = "Option::is_none")]
         pub label_match_statement: Option<Box<LabelMatchStatement>>,
+        /// `ManagedRuleGroupStatement` (the registry schema does not describe it).
         #[serde(rename = "ManagedRuleGroupStatement", skip_serializing_if = "Option::is_none")]
         pub managed_rule_group_statement: Option<Box<ManagedRuleGroupStatement>>,
+        /// `NotStatement` (the registry schema does not describe it).
         #[serde(rename = "NotStatement", skip_serializing_if = "Option::is_none")]
         pub not_statement: Option<Box<NotStatement>>,
+        /// `OrStatement` (the registry schema does not describe it).
         #[serde(rename = "OrStatement", skip_serializing_if = "Option::is_none")]
         pub or_statement: Option<Box<OrStatement>>,
+        /// `RateBasedStatement` (the registry schema does not describe it).
         #[serde(rename = "RateBasedStatement", skip_serializing_if = "Option::is_none")]
         pub rate_based_statement: Option<Box<RateBasedStatement>>,
+        /// `RegexMatchStatement` (the registry schema does not describe it).
         #[serde(rename = "RegexMatchStatement", skip_serializing_if = "Option::is_none")]
         pub regex_match_statement: Option<Box<RegexMatchStatement>>,
+        /// `RegexPatternSetReferenceStatement` (the registry schema does not describe it).
         #[serde(rename = "RegexPatternSetReferenceStatement", skip_serializing_if = "Option::is_none")]
         pub regex_pattern_set_reference_statement: Option<Box<RegexPatternSetReferenceStatement>>,
+        /// `RuleGroupReferenceStatement` (the registry schema does not describe it).
         #[serde(rename = "RuleGroupReferenceStatement", skip_serializing_if = "Option::is_none")]
         pub rule_group_reference_statement: Option<Box<RuleGroupReferenceStatement>>,
         /// Size Constraint statement.
@@ -1688,6 +1718,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/AndStatement`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AndStatement {
+        /// `Statements` (the registry schema does not describe it).
         #[serde(rename = "Statements")]
         pub statements: List<Statement>,
     }
@@ -1706,8 +1737,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/AsnMatchStatement`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AsnMatchStatement {
+        /// `AsnList` (the registry schema does not describe it).
         #[serde(rename = "AsnList", skip_serializing_if = "Option::is_none")]
         pub asn_list: Option<Value<Vec<i64>>>,
+        /// `ForwardedIPConfig` (the registry schema does not describe it).
         #[serde(rename = "ForwardedIPConfig", skip_serializing_if = "Option::is_none")]
         pub forwarded_ip_config: Option<Box<ForwardedIpConfiguration>>,
     }
@@ -1741,8 +1774,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/AsnMatchStatement/ForwardedIPConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ForwardedIpConfiguration {
+        /// `FallbackBehavior` (the registry schema does not describe it).
         #[serde(rename = "FallbackBehavior")]
         pub fallback_behavior: Value<ForwardedIpConfigurationFallbackBehavior>,
+        /// `HeaderName` (the registry schema does not describe it).
         #[serde(rename = "HeaderName")]
         pub header_name: Value<String>,
     }
@@ -1768,6 +1803,7 @@ pub mod web_acl {
         /// Position of the evaluation in the FieldToMatch of request.
         #[serde(rename = "PositionalConstraint")]
         pub positional_constraint: Value<PositionalConstraint>,
+        /// `PreParseTextTransformations` (the registry schema does not describe it).
         #[serde(rename = "PreParseTextTransformations", skip_serializing_if = "Option::is_none")]
         pub pre_parse_text_transformations: Option<List<PreParseTextTransformation>>,
         /// String that is searched to find a match.
@@ -1776,6 +1812,7 @@ pub mod web_acl {
         /// Base64 encoded string that is searched to find a match.
         #[serde(rename = "SearchStringBase64", skip_serializing_if = "Option::is_none")]
         pub search_string_base64: Option<Value<String>>,
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -1820,6 +1857,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct FieldToMatch {
+        /// `AllQueryArguments` (the registry schema does not describe it).
         #[serde(rename = "AllQueryArguments", skip_serializing_if = "Option::is_none")]
         pub all_query_arguments: Option<serde_json::Value>,
         /// The body of a web request. This immediately follows the request headers.
@@ -1843,10 +1881,13 @@ pub mod web_acl {
         /// Inspect the request body as JSON. The request body immediately follows the request headers.
         #[serde(rename = "JsonBody", skip_serializing_if = "Option::is_none")]
         pub json_body: Option<Box<JsonBody>>,
+        /// `Method` (the registry schema does not describe it).
         #[serde(rename = "Method", skip_serializing_if = "Option::is_none")]
         pub method: Option<serde_json::Value>,
+        /// `QueryString` (the registry schema does not describe it).
         #[serde(rename = "QueryString", skip_serializing_if = "Option::is_none")]
         pub query_string: Option<serde_json::Value>,
+        /// `SingleHeader` (the registry schema does not describe it).
         #[serde(rename = "SingleHeader", skip_serializing_if = "Option::is_none")]
         pub single_header: Option<Box<FieldToMatchSingleHeader>>,
         /// One query argument in a web request, identified by name, for example UserName or SalesRegion. The name can be up to 30 characters long and isn't case sensitive.
@@ -1855,6 +1896,7 @@ pub mod web_acl {
         /// The path component of the URI Fragment. This is the part of a web request that identifies a fragment uri, for example, /abcd#introduction
         #[serde(rename = "UriFragment", skip_serializing_if = "Option::is_none")]
         pub uri_fragment: Option<Box<UriFragment>>,
+        /// `UriPath` (the registry schema does not describe it).
         #[serde(rename = "UriPath", skip_serializing_if = "Option::is_none")]
         pub uri_path: Option<serde_json::Value>,
     }
@@ -2037,10 +2079,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/Cookies/MatchPattern`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct CookieMatchPattern {
+        /// `All` (the registry schema does not describe it).
         #[serde(rename = "All", skip_serializing_if = "Option::is_none")]
         pub all: Option<serde_json::Value>,
+        /// `ExcludedCookies` (the registry schema does not describe it).
         #[serde(rename = "ExcludedCookies", skip_serializing_if = "Option::is_none")]
         pub excluded_cookies: Option<Value<Vec<String>>>,
+        /// `IncludedCookies` (the registry schema does not describe it).
         #[serde(rename = "IncludedCookies", skip_serializing_if = "Option::is_none")]
         pub included_cookies: Option<Value<Vec<String>>>,
     }
@@ -2128,10 +2173,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/Headers/MatchPattern`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct HeaderMatchPattern {
+        /// `All` (the registry schema does not describe it).
         #[serde(rename = "All", skip_serializing_if = "Option::is_none")]
         pub all: Option<serde_json::Value>,
+        /// `ExcludedHeaders` (the registry schema does not describe it).
         #[serde(rename = "ExcludedHeaders", skip_serializing_if = "Option::is_none")]
         pub excluded_headers: Option<Value<Vec<String>>>,
+        /// `IncludedHeaders` (the registry schema does not describe it).
         #[serde(rename = "IncludedHeaders", skip_serializing_if = "Option::is_none")]
         pub included_headers: Option<Value<Vec<String>>>,
     }
@@ -2173,6 +2221,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/JA3Fingerprint`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Ja3Fingerprint {
+        /// `FallbackBehavior` (the registry schema does not describe it).
         #[serde(rename = "FallbackBehavior")]
         pub fallback_behavior: Value<Ja3FingerprintFallbackBehavior>,
     }
@@ -2191,6 +2240,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/JA4Fingerprint`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Ja4Fingerprint {
+        /// `FallbackBehavior` (the registry schema does not describe it).
         #[serde(rename = "FallbackBehavior")]
         pub fallback_behavior: Value<Ja4FingerprintFallbackBehavior>,
     }
@@ -2254,8 +2304,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/JsonBody/MatchPattern`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct JsonMatchPattern {
+        /// `All` (the registry schema does not describe it).
         #[serde(rename = "All", skip_serializing_if = "Option::is_none")]
         pub all: Option<serde_json::Value>,
+        /// `IncludedPaths` (the registry schema does not describe it).
         #[serde(rename = "IncludedPaths", skip_serializing_if = "Option::is_none")]
         pub included_paths: Option<Value<Vec<String>>>,
     }
@@ -2289,6 +2341,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/SingleHeader`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct FieldToMatchSingleHeader {
+        /// `Name` (the registry schema does not describe it).
         #[serde(rename = "Name")]
         pub name: Value<String>,
     }
@@ -2307,6 +2360,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/SingleQueryArgument`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct FieldToMatchSingleQueryArgument {
+        /// `Name` (the registry schema does not describe it).
         #[serde(rename = "Name")]
         pub name: Value<String>,
     }
@@ -2325,6 +2379,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/UriFragment`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct UriFragment {
+        /// `FallbackBehavior` (the registry schema does not describe it).
         #[serde(rename = "FallbackBehavior", skip_serializing_if = "Option::is_none")]
         pub fallback_behavior: Option<Value<UriFragmentFallbackBehavior>>,
     }
@@ -2396,8 +2451,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/GeoMatchStatement`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct GeoMatchStatement {
+        /// `CountryCodes` (the registry schema does not describe it).
         #[serde(rename = "CountryCodes", skip_serializing_if = "Option::is_none")]
         pub country_codes: Option<Value<Vec<GeoMatchStatementCountryCodes>>>,
+        /// `ForwardedIPConfig` (the registry schema does not describe it).
         #[serde(rename = "ForwardedIPConfig", skip_serializing_if = "Option::is_none")]
         pub forwarded_ip_config: Option<Box<ForwardedIpConfiguration>>,
     }
@@ -2434,6 +2491,7 @@ pub mod web_acl {
         /// ARN of the WAF entity.
         #[serde(rename = "Arn")]
         pub arn: Value<String>,
+        /// `IPSetForwardedIPConfig` (the registry schema does not describe it).
         #[serde(rename = "IPSetForwardedIPConfig", skip_serializing_if = "Option::is_none")]
         pub ip_set_forwarded_ip_config: Option<Box<IpSetForwardedIpConfiguration>>,
     }
@@ -2460,10 +2518,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/IPSetReferenceStatement/IPSetForwardedIPConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct IpSetForwardedIpConfiguration {
+        /// `FallbackBehavior` (the registry schema does not describe it).
         #[serde(rename = "FallbackBehavior")]
         pub fallback_behavior: Value<IpSetForwardedIpConfigurationFallbackBehavior>,
+        /// `HeaderName` (the registry schema does not describe it).
         #[serde(rename = "HeaderName")]
         pub header_name: Value<String>,
+        /// `Position` (the registry schema does not describe it).
         #[serde(rename = "Position")]
         pub position: Value<IpSetForwardedIpConfigurationPosition>,
     }
@@ -2484,8 +2545,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/LabelMatchStatement`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct LabelMatchStatement {
+        /// `Key` (the registry schema does not describe it).
         #[serde(rename = "Key")]
         pub key: Value<String>,
+        /// `Scope` (the registry schema does not describe it).
         #[serde(rename = "Scope")]
         pub scope: Value<LabelMatchScope>,
     }
@@ -2505,6 +2568,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ManagedRuleGroupStatement {
+        /// `ExcludedRules` (the registry schema does not describe it).
         #[serde(rename = "ExcludedRules", skip_serializing_if = "Option::is_none")]
         pub excluded_rules: Option<List<ExcludedRule>>,
         /// Collection of ManagedRuleGroupConfig.
@@ -2519,8 +2583,10 @@ pub mod web_acl {
         /// First level statement that contains conditions, such as ByteMatch, SizeConstraint, etc
         #[serde(rename = "ScopeDownStatement", skip_serializing_if = "Option::is_none")]
         pub scope_down_statement: Option<Box<Statement>>,
+        /// `VendorName` (the registry schema does not describe it).
         #[serde(rename = "VendorName")]
         pub vendor_name: Value<String>,
+        /// `Version` (the registry schema does not describe it).
         #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
         pub version: Option<Value<String>>,
     }
@@ -2611,12 +2677,16 @@ pub mod web_acl {
         /// Configures how to use the Bot Control managed rule group in the web ACL
         #[serde(rename = "AWSManagedRulesBotControlRuleSet", skip_serializing_if = "Option::is_none")]
         pub aws_managed_rules_bot_control_rule_set: Option<Box<AwsManagedRulesBotControlRuleSet>>,
+        /// `LoginPath` (the registry schema does not describe it).
         #[serde(rename = "LoginPath", skip_serializing_if = "Option::is_none")]
         pub login_path: Option<Value<String>>,
+        /// `PasswordField` (the registry schema does not describe it).
         #[serde(rename = "PasswordField", skip_serializing_if = "Option::is_none")]
         pub password_field: Option<Box<FieldIdentifier>>,
+        /// `PayloadType` (the registry schema does not describe it).
         #[serde(rename = "PayloadType", skip_serializing_if = "Option::is_none")]
         pub payload_type: Option<Value<ManagedRuleGroupConfigPayloadType>>,
+        /// `UsernameField` (the registry schema does not describe it).
         #[serde(rename = "UsernameField", skip_serializing_if = "Option::is_none")]
         pub username_field: Option<Box<FieldIdentifier>>,
     }
@@ -2698,10 +2768,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AwsManagedRulesAcfpRuleSet {
+        /// `CreationPath` (the registry schema does not describe it).
         #[serde(rename = "CreationPath")]
         pub creation_path: Value<String>,
+        /// `EnableRegexInPath` (the registry schema does not describe it).
         #[serde(rename = "EnableRegexInPath", skip_serializing_if = "Option::is_none")]
         pub enable_regex_in_path: Option<Value<bool>>,
+        /// `RegistrationPagePath` (the registry schema does not describe it).
         #[serde(rename = "RegistrationPagePath")]
         pub registration_page_path: Value<String>,
         /// Configures the inspection of sign-up requests
@@ -2744,16 +2817,22 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/RequestInspection`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RequestInspectionAcfp {
+        /// `AddressFields` (the registry schema does not describe it).
         #[serde(rename = "AddressFields", skip_serializing_if = "Option::is_none")]
         pub address_fields: Option<serde_json::Value>,
+        /// `EmailField` (the registry schema does not describe it).
         #[serde(rename = "EmailField", skip_serializing_if = "Option::is_none")]
         pub email_field: Option<Box<FieldIdentifier>>,
+        /// `PasswordField` (the registry schema does not describe it).
         #[serde(rename = "PasswordField", skip_serializing_if = "Option::is_none")]
         pub password_field: Option<Box<FieldIdentifier>>,
+        /// `PayloadType` (the registry schema does not describe it).
         #[serde(rename = "PayloadType")]
         pub payload_type: Value<RequestInspectionAcfpPayloadType>,
+        /// `PhoneNumberFields` (the registry schema does not describe it).
         #[serde(rename = "PhoneNumberFields", skip_serializing_if = "Option::is_none")]
         pub phone_number_fields: Option<serde_json::Value>,
+        /// `UsernameField` (the registry schema does not describe it).
         #[serde(rename = "UsernameField", skip_serializing_if = "Option::is_none")]
         pub username_field: Option<Box<FieldIdentifier>>,
     }
@@ -2812,6 +2891,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/RequestInspection/EmailField`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct FieldIdentifier {
+        /// `Identifier` (the registry schema does not describe it).
         #[serde(rename = "Identifier")]
         pub identifier: Value<String>,
     }
@@ -2889,8 +2969,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/ResponseInspection/BodyContains`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ResponseInspectionBodyContains {
+        /// `FailureStrings` (the registry schema does not describe it).
         #[serde(rename = "FailureStrings")]
         pub failure_strings: Value<Vec<String>>,
+        /// `SuccessStrings` (the registry schema does not describe it).
         #[serde(rename = "SuccessStrings")]
         pub success_strings: Value<Vec<String>>,
     }
@@ -2910,10 +2992,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/ResponseInspection/Header`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ResponseInspectionHeader {
+        /// `FailureValues` (the registry schema does not describe it).
         #[serde(rename = "FailureValues")]
         pub failure_values: Value<Vec<String>>,
+        /// `Name` (the registry schema does not describe it).
         #[serde(rename = "Name")]
         pub name: Value<String>,
+        /// `SuccessValues` (the registry schema does not describe it).
         #[serde(rename = "SuccessValues")]
         pub success_values: Value<Vec<String>>,
     }
@@ -2934,10 +3019,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/ResponseInspection/Json`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ResponseInspectionJson {
+        /// `FailureValues` (the registry schema does not describe it).
         #[serde(rename = "FailureValues")]
         pub failure_values: Value<Vec<String>>,
+        /// `Identifier` (the registry schema does not describe it).
         #[serde(rename = "Identifier")]
         pub identifier: Value<String>,
+        /// `SuccessValues` (the registry schema does not describe it).
         #[serde(rename = "SuccessValues")]
         pub success_values: Value<Vec<String>>,
     }
@@ -2958,8 +3046,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/ResponseInspection/StatusCode`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ResponseInspectionStatusCode {
+        /// `FailureCodes` (the registry schema does not describe it).
         #[serde(rename = "FailureCodes")]
         pub failure_codes: Value<Vec<i64>>,
+        /// `SuccessCodes` (the registry schema does not describe it).
         #[serde(rename = "SuccessCodes")]
         pub success_codes: Value<Vec<i64>>,
     }
@@ -2979,8 +3069,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesATPRuleSet`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AwsManagedRulesAtpRuleSet {
+        /// `EnableRegexInPath` (the registry schema does not describe it).
         #[serde(rename = "EnableRegexInPath", skip_serializing_if = "Option::is_none")]
         pub enable_regex_in_path: Option<Value<bool>>,
+        /// `LoginPath` (the registry schema does not describe it).
         #[serde(rename = "LoginPath")]
         pub login_path: Value<String>,
         /// Configures the inspection of login requests
@@ -3029,10 +3121,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesATPRuleSet/RequestInspection`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RequestInspection {
+        /// `PasswordField` (the registry schema does not describe it).
         #[serde(rename = "PasswordField")]
         pub password_field: Box<FieldIdentifier>,
+        /// `PayloadType` (the registry schema does not describe it).
         #[serde(rename = "PayloadType")]
         pub payload_type: Value<RequestInspectionPayloadType>,
+        /// `UsernameField` (the registry schema does not describe it).
         #[serde(rename = "UsernameField")]
         pub username_field: Box<FieldIdentifier>,
     }
@@ -3056,6 +3151,7 @@ pub mod web_acl {
         /// Client side action config for AntiDDOS AMR.
         #[serde(rename = "ClientSideActionConfig")]
         pub client_side_action_config: Box<ClientSideActionConfig>,
+        /// `SensitivityToBlock` (the registry schema does not describe it).
         #[serde(rename = "SensitivityToBlock", skip_serializing_if = "Option::is_none")]
         pub sensitivity_to_block: Option<Value<SensitivityToAct>>,
     }
@@ -3101,10 +3197,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesAntiDDoSRuleSet/ClientSideActionConfig/Challenge`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ClientSideAction {
+        /// `ExemptUriRegularExpressions` (the registry schema does not describe it).
         #[serde(rename = "ExemptUriRegularExpressions", skip_serializing_if = "Option::is_none")]
         pub exempt_uri_regular_expressions: Option<List<Regex>>,
+        /// `Sensitivity` (the registry schema does not describe it).
         #[serde(rename = "Sensitivity", skip_serializing_if = "Option::is_none")]
         pub sensitivity: Option<Value<SensitivityToAct>>,
+        /// `UsageOfAction` (the registry schema does not describe it).
         #[serde(rename = "UsageOfAction")]
         pub usage_of_action: Value<UsageOfAction>,
     }
@@ -3139,6 +3238,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesAntiDDoSRuleSet/ClientSideActionConfig/Challenge/ExemptUriRegularExpressions/*`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Regex {
+        /// `RegexString` (the registry schema does not describe it).
         #[serde(rename = "RegexString", skip_serializing_if = "Option::is_none")]
         pub regex_string: Option<Value<String>>,
     }
@@ -3164,8 +3264,10 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesBotControlRuleSet`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AwsManagedRulesBotControlRuleSet {
+        /// `EnableMachineLearning` (the registry schema does not describe it).
         #[serde(rename = "EnableMachineLearning", skip_serializing_if = "Option::is_none")]
         pub enable_machine_learning: Option<Value<bool>>,
+        /// `InspectionLevel` (the registry schema does not describe it).
         #[serde(rename = "InspectionLevel")]
         pub inspection_level: Value<AwsManagedRulesBotControlRuleSetInspectionLevel>,
     }
@@ -3234,6 +3336,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/OrStatement`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct OrStatement {
+        /// `Statements` (the registry schema does not describe it).
         #[serde(rename = "Statements")]
         pub statements: List<Statement>,
     }
@@ -3252,15 +3355,19 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RateBasedStatement {
+        /// `AggregateKeyType` (the registry schema does not describe it).
         #[serde(rename = "AggregateKeyType")]
         pub aggregate_key_type: Value<RateBasedStatementAggregateKeyType>,
         /// Specifies the aggregate keys to use in a rate-base rule.
         #[serde(rename = "CustomKeys", skip_serializing_if = "Option::is_none")]
         pub custom_keys: Option<List<RateBasedStatementCustomKey>>,
+        /// `EvaluationWindowSec` (the registry schema does not describe it).
         #[serde(rename = "EvaluationWindowSec", skip_serializing_if = "Option::is_none")]
         pub evaluation_window_sec: Option<Value<i64>>,
+        /// `ForwardedIPConfig` (the registry schema does not describe it).
         #[serde(rename = "ForwardedIPConfig", skip_serializing_if = "Option::is_none")]
         pub forwarded_ip_config: Option<Box<ForwardedIpConfiguration>>,
+        /// `Limit` (the registry schema does not describe it).
         #[serde(rename = "Limit")]
         pub limit: Value<i64>,
         /// First level statement that contains conditions, such as ByteMatch, SizeConstraint, etc
@@ -3321,13 +3428,16 @@ pub mod web_acl {
         /// Specifies a cookie as an aggregate key for a rate-based rule.
         #[serde(rename = "Cookie", skip_serializing_if = "Option::is_none")]
         pub cookie: Option<Box<RateLimitCookie>>,
+        /// `ForwardedIP` (the registry schema does not describe it).
         #[serde(rename = "ForwardedIP", skip_serializing_if = "Option::is_none")]
         pub forwarded_ip: Option<serde_json::Value>,
+        /// `HTTPMethod` (the registry schema does not describe it).
         #[serde(rename = "HTTPMethod", skip_serializing_if = "Option::is_none")]
         pub http_method: Option<serde_json::Value>,
         /// Specifies a header as an aggregate key for a rate-based rule.
         #[serde(rename = "Header", skip_serializing_if = "Option::is_none")]
         pub header: Option<Box<RateLimitHeader>>,
+        /// `IP` (the registry schema does not describe it).
         #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
         pub ip: Option<serde_json::Value>,
         /// Specifies the request's JA3 fingerprint as an aggregate key for a rate-based rule.
@@ -3462,6 +3572,7 @@ pub mod web_acl {
         /// The name of the cookie to use.
         #[serde(rename = "Name")]
         pub name: Value<String>,
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3484,6 +3595,7 @@ pub mod web_acl {
         /// The name of the header to use.
         #[serde(rename = "Name")]
         pub name: Value<String>,
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3503,6 +3615,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement/CustomKeys/*/JA3Fingerprint`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RateLimitJa3Fingerprint {
+        /// `FallbackBehavior` (the registry schema does not describe it).
         #[serde(rename = "FallbackBehavior")]
         pub fallback_behavior: Value<RateLimitJa3FingerprintFallbackBehavior>,
     }
@@ -3521,6 +3634,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement/CustomKeys/*/JA4Fingerprint`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RateLimitJa4Fingerprint {
+        /// `FallbackBehavior` (the registry schema does not describe it).
         #[serde(rename = "FallbackBehavior")]
         pub fallback_behavior: Value<RateLimitJa4FingerprintFallbackBehavior>,
     }
@@ -3561,6 +3675,7 @@ pub mod web_acl {
         /// The name of the query argument to use.
         #[serde(rename = "Name")]
         pub name: Value<String>,
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3580,6 +3695,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement/CustomKeys/*/QueryString`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RateLimitQueryString {
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3598,6 +3714,7 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement/CustomKeys/*/UriPath`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RateLimitUriPath {
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3619,10 +3736,13 @@ pub mod web_acl {
         /// Field of the request to match.
         #[serde(rename = "FieldToMatch")]
         pub field_to_match: Box<FieldToMatch>,
+        /// `PreParseTextTransformations` (the registry schema does not describe it).
         #[serde(rename = "PreParseTextTransformations", skip_serializing_if = "Option::is_none")]
         pub pre_parse_text_transformations: Option<List<PreParseTextTransformation>>,
+        /// `RegexString` (the registry schema does not describe it).
         #[serde(rename = "RegexString")]
         pub regex_string: Value<String>,
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3657,8 +3777,10 @@ pub mod web_acl {
         /// Field of the request to match.
         #[serde(rename = "FieldToMatch")]
         pub field_to_match: Box<FieldToMatch>,
+        /// `PreParseTextTransformations` (the registry schema does not describe it).
         #[serde(rename = "PreParseTextTransformations", skip_serializing_if = "Option::is_none")]
         pub pre_parse_text_transformations: Option<List<PreParseTextTransformation>>,
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3690,6 +3812,7 @@ pub mod web_acl {
         /// ARN of the WAF entity.
         #[serde(rename = "Arn")]
         pub arn: Value<String>,
+        /// `ExcludedRules` (the registry schema does not describe it).
         #[serde(rename = "ExcludedRules", skip_serializing_if = "Option::is_none")]
         pub excluded_rules: Option<List<ExcludedRule>>,
         /// Action overrides for rules in the rule group.
@@ -3727,15 +3850,19 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/SizeConstraintStatement`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SizeConstraintStatement {
+        /// `ComparisonOperator` (the registry schema does not describe it).
         #[serde(rename = "ComparisonOperator")]
         pub comparison_operator: Value<SizeConstraintStatementComparisonOperator>,
         /// Field of the request to match.
         #[serde(rename = "FieldToMatch")]
         pub field_to_match: Box<FieldToMatch>,
+        /// `PreParseTextTransformations` (the registry schema does not describe it).
         #[serde(rename = "PreParseTextTransformations", skip_serializing_if = "Option::is_none")]
         pub pre_parse_text_transformations: Option<List<PreParseTextTransformation>>,
+        /// `Size` (the registry schema does not describe it).
         #[serde(rename = "Size")]
         pub size: Value<f64>,
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3768,11 +3895,13 @@ pub mod web_acl {
         /// Field of the request to match.
         #[serde(rename = "FieldToMatch")]
         pub field_to_match: Box<FieldToMatch>,
+        /// `PreParseTextTransformations` (the registry schema does not describe it).
         #[serde(rename = "PreParseTextTransformations", skip_serializing_if = "Option::is_none")]
         pub pre_parse_text_transformations: Option<List<PreParseTextTransformation>>,
         /// Sensitivity Level current only used for sqli match statements.
         #[serde(rename = "SensitivityLevel", skip_serializing_if = "Option::is_none")]
         pub sensitivity_level: Option<Value<SensitivityLevel>>,
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3811,8 +3940,10 @@ pub mod web_acl {
         /// Field of the request to match.
         #[serde(rename = "FieldToMatch")]
         pub field_to_match: Box<FieldToMatch>,
+        /// `PreParseTextTransformations` (the registry schema does not describe it).
         #[serde(rename = "PreParseTextTransformations", skip_serializing_if = "Option::is_none")]
         pub pre_parse_text_transformations: Option<List<PreParseTextTransformation>>,
+        /// `TextTransformations` (the registry schema does not describe it).
         #[serde(rename = "TextTransformations")]
         pub text_transformations: List<TextTransformation>,
     }
@@ -3840,10 +3971,13 @@ pub mod web_acl {
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/VisibilityConfig`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct VisibilityConfig {
+        /// `CloudWatchMetricsEnabled` (the registry schema does not describe it).
         #[serde(rename = "CloudWatchMetricsEnabled")]
         pub cloud_watch_metrics_enabled: Value<bool>,
+        /// `MetricName` (the registry schema does not describe it).
         #[serde(rename = "MetricName")]
         pub metric_name: Value<String>,
+        /// `SampledRequestsEnabled` (the registry schema does not describe it).
         #[serde(rename = "SampledRequestsEnabled")]
         pub sampled_requests_enabled: Value<bool>,
     }
@@ -6086,8 +6220,10 @@ pub mod web_acl_association {
     /// Generated from the registry schema of `AWS::WAFv2::WebACLAssociation`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct WebAclAssociation {
+        /// `ResourceArn` (the registry schema does not describe it).
         #[serde(rename = "ResourceArn")]
         pub resource_arn: Value<String>,
+        /// `WebACLArn` (the registry schema does not describe it).
         #[serde(rename = "WebACLArn")]
         pub web_acl_arn: Value<String>,
     }

@@ -15,6 +15,7 @@ pub const EMBEDDED_DEFAULT_NAME: &str = "stacks/platform.yaml (embedded)";
 
 /// A configuration problem, located in its file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read config file {path}")]

@@ -18,6 +18,7 @@ use super::StackTemplate;
 
 /// Why a directory could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     /// A file could not be read.
     #[error("{path}: {source}")]

@@ -74,6 +74,7 @@ impl Default for VpcProps {
 
 /// Why a VPC could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NetworkError {
     /// The construct tree refused a resource.
     #[error(transparent)]
