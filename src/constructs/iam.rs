@@ -220,6 +220,13 @@ pub(crate) fn grant_label<R>(resource: Option<&ResourceRef<R>>, identifier: impl
     }
 }
 
+impl RoleProps {
+    /// A role for `description`, assumable as `trust` says, with no permissions yet.
+    pub fn new(description: impl Into<String>, trust: Statement) -> Self {
+        Self { description: description.into(), trust, statements: Vec::new(), managed_policy_arns: Vec::new() }
+    }
+}
+
 /// An IAM role assumed by one AWS service.
 #[derive(Debug, Clone)]
 pub struct Role {

@@ -20,7 +20,7 @@ use crate::cfn::wafv2::web_acl::Scope as WafScope;
 use crate::config::{ComputeConfig, PriceClass};
 use crate::construct::Stack;
 use crate::constructs::data::{Secret, SecretProps};
-use crate::constructs::edge::{Cdn, CdnOrigin, CdnProps, WebAcl, WebAclProps};
+use crate::constructs::edge::{Cdn, CdnLogs, CdnOrigin, CdnProps, WebAcl, WebAclProps};
 use crate::constructs::kms::{EncryptionKey, KeyProps};
 use crate::constructs::logs::{LogGroup, LogGroupProps, RetentionDays};
 use crate::template::{Output, Value};
@@ -98,7 +98,7 @@ pub(super) fn build(
                 verify_header_value: secret.value(),
             },
             web_acl_arn: acl.arn(),
-            logs: (log_bucket, "cloudfront/".into()),
+            logs: CdnLogs { bucket_domain: log_bucket, prefix: "cloudfront/".into() },
             price_class: match edge.price_class {
                 PriceClass::All => DistributionConfigPriceClass::PriceClassAll,
                 PriceClass::Class200 => DistributionConfigPriceClass::PriceClass200,

@@ -77,6 +77,28 @@ pub struct BlueGreenProps {
     pub rollback_alarms: Vec<Value<String>>,
 }
 
+impl BlueGreenProps {
+    /// A deployment of `service` between the target groups `blue` (where it starts) and `green`,
+    /// switching `production_listener` after `test_listener`. Defaults: all traffic at once
+    /// (`CodeDeployDefault.ECSAllAtOnce`), blue tasks kept 5 minutes to drain, no rollback alarms.
+    pub fn new(
+        service: &FargateService,
+        [blue, green]: [&TargetGroup; 2],
+        production_listener: Value<String>,
+        test_listener: Value<String>,
+    ) -> Self {
+        Self {
+            service: service.clone(),
+            target_groups: [blue.clone(), green.clone()],
+            production_listener,
+            test_listener,
+            deployment_config_name: "CodeDeployDefault.ECSAllAtOnce".into(),
+            termination_wait_minutes: 5,
+            rollback_alarms: Vec::new(),
+        }
+    }
+}
+
 /// A CodeDeploy deployment group of type `BLUE_GREEN` for one ECS service.
 #[derive(Debug, Clone)]
 pub struct BlueGreenDeployment {

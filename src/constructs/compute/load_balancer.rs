@@ -55,6 +55,21 @@ pub struct LoadBalancerProps {
     pub access_logs: AccessLogs,
 }
 
+impl LoadBalancerProps {
+    /// An internet-facing balancer in `security_group` whose HTTPS listeners serve `certificate_arn`,
+    /// logging to `access_logs`, with the HTTP-to-HTTPS redirect. Set `exposure` to
+    /// [`Exposure::Internal`] for an internal one.
+    pub fn new(security_group: &SecurityGroup, certificate_arn: Value<String>, access_logs: AccessLogs) -> Self {
+        Self {
+            exposure: Exposure::InternetFacing,
+            redirect_http: true,
+            security_group: security_group.clone(),
+            certificate_arn,
+            access_logs,
+        }
+    }
+}
+
 /// An application load balancer with its HTTPS production and test listeners.
 #[derive(Debug, Clone)]
 pub struct ApplicationLoadBalancer {

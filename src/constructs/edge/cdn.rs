@@ -73,7 +73,16 @@ pub struct CdnOrigin {
     pub verify_header_value: Value<String>,
 }
 
-/// How to build a [`Cdn`].
+/// Where a distribution's standard logs go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CdnLogs {
+    /// The log bucket as CloudFront names it (`<bucket>.s3.amazonaws.com`); it must allow ACLs.
+    pub bucket_domain: Value<String>,
+    /// The key prefix of the logs.
+    pub prefix: String,
+}
+
+/// How to build a [`Cdn`]: [`CdnProps::new`] with what has no default.
 #[derive(Debug, Clone)]
 pub struct CdnProps {
     /// The names viewers use (the certificate must cover them).
@@ -84,13 +93,34 @@ pub struct CdnProps {
     pub origin: CdnOrigin,
     /// The ARN of a `CLOUDFRONT`-scoped WAF web ACL.
     pub web_acl_arn: Value<String>,
-    /// The log bucket as CloudFront names it (`<bucket>.s3.amazonaws.com`), which must
-    /// allow ACLs, and the key prefix of the logs.
-    pub logs: (Value<String>, String),
+    /// Where the standard logs go.
+    pub logs: CdnLogs,
     /// Which edge locations serve viewers.
     pub price_class: DistributionConfigPriceClass,
     /// What the distribution is for.
     pub comment: String,
+}
+
+impl CdnProps {
+    /// A distribution serving `aliases` with `certificate_arn`, sending to `origin`, behind the web ACL
+    /// `web_acl_arn`, logging to `logs`; every edge location, no comment.
+    pub fn new(
+        aliases: Vec<String>,
+        certificate_arn: Value<String>,
+        origin: CdnOrigin,
+        web_acl_arn: Value<String>,
+        logs: CdnLogs,
+    ) -> Self {
+        Self {
+            aliases,
+            certificate_arn,
+            origin,
+            web_acl_arn,
+            logs,
+            price_class: DistributionConfigPriceClass::PriceClassAll,
+            comment: String::new(),
+        }
+    }
 }
 
 /// A CloudFront distribution for an API.
@@ -160,7 +190,7 @@ impl Cdn {
                 .event_type("viewer-request")
                 .function_arn(viewer_ip.attr_function_metadata_function_arn())])
             .compress(true);
-        let (log_bucket, log_prefix) = props.logs;
+        let CdnLogs { bucket_domain: log_bucket, prefix: log_prefix } = props.logs;
         let config = DistributionConfig::new(behavior, true)
             .comment(props.comment)
             .aliases(props.aliases)
@@ -240,7 +270,7 @@ mod tests {
                     verify_header_value: Value::from("{{resolve:secretsmanager:verify}}"),
                 },
                 web_acl_arn: Value::from("arn:acl"),
-                logs: (Value::from("logs.s3.amazonaws.com"), "cloudfront/".into()),
+                logs: CdnLogs { bucket_domain: Value::from("logs.s3.amazonaws.com"), prefix: "cloudfront/".into() },
                 price_class: DistributionConfigPriceClass::PriceClass100,
                 comment: "test".into(),
             },

@@ -4,7 +4,7 @@ mod cdn;
 mod waf;
 
 pub use cdn::{
-    Cdn, CdnOrigin, CdnProps, ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID, CACHING_DISABLED_POLICY_ID,
+    Cdn, CdnLogs, CdnOrigin, CdnProps, ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID, CACHING_DISABLED_POLICY_ID,
     CLOUDFRONT_HOSTED_ZONE_ID, VIEWER_IP_HEADER,
 };
 pub use waf::{WebAcl, WebAclProps, MANAGED_RULE_GROUPS};

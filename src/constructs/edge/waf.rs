@@ -40,6 +40,14 @@ pub struct WebAclProps {
     pub log_group: LogGroup,
 }
 
+impl WebAclProps {
+    /// An ACL of `scope` logging to `log_group`, its metrics prefixed `metric_prefix`, blocking a
+    /// client IP past 2,000 requests in 5 minutes.
+    pub fn new(scope: WafScope, metric_prefix: impl Into<String>, log_group: LogGroup) -> Self {
+        Self { scope, metric_prefix: metric_prefix.into(), requests_per_five_minutes: 2000, log_group }
+    }
+}
+
 /// A WAFv2 web ACL.
 #[derive(Debug, Clone)]
 pub struct WebAcl {
