@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::compute::{Compute, APP_DATABASE_USER};
 use super::data::DataTier;
-use super::ingress::Ingress;
+use super::ingress::{BlueGreenTargets, Ingress};
 use super::PlatformError;
 use crate::cfn::cloudwatch;
 use crate::cfn::cloudwatch::alarm::{
@@ -67,19 +67,12 @@ pub(super) fn build(
         .map(|s| Subscriber { protocol: s.protocol.as_str().to_owned(), endpoint: s.endpoint.clone() })
         .collect();
     let topic = AlarmTopic::new(&mut root, "AlarmTopic", &subscribers)?;
-    let notify = || vec![topic.arn()];
     let t = &monitoring.thresholds;
-    let mut alarms = Vec::new();
-    type Alarms = Vec<(String, ResourceRef<cloudwatch::Alarm>)>;
-    let add = |alarms: &mut Alarms, root: &mut Scope, id: &str, title: &str, alarm: MetricAlarm| {
-        alarms.push((title.to_owned(), alarm.add(root, id, notify())?));
-        Ok::<(), ConstructError>(())
-    };
+    let mut alarms = Board { topic: &topic, graphs: Vec::new() };
 
     let dlq = vec![("QueueName".to_owned(), data.queue.dead_letter_name().expect("the data tier's queue has one"))];
     let work_queue = vec![("QueueName".to_owned(), data.queue.name())];
-    add(
-        &mut alarms,
+    alarms.add(
         &mut root,
         "DeadLetterQueueAlarm",
         "Dead-letter queue",
@@ -93,8 +86,7 @@ pub(super) fn build(
             1,
         ),
     )?;
-    add(
-        &mut alarms,
+    alarms.add(
         &mut root,
         "WorkQueueAgeAlarm",
         "Oldest work queue message (s)",
@@ -113,8 +105,7 @@ pub(super) fn build(
     )?;
     let database = vec![("DBInstanceIdentifier".to_owned(), data.database.resource().ref_value())];
     let five_minutes = |alarm: MetricAlarm| alarm.every(300);
-    add(
-        &mut alarms,
+    alarms.add(
         &mut root,
         "DatabaseCpuAlarm",
         "PostgreSQL CPU %",
@@ -128,8 +119,7 @@ pub(super) fn build(
             1,
         )),
     )?;
-    add(
-        &mut alarms,
+    alarms.add(
         &mut root,
         "DatabaseFreeStorageAlarm",
         "PostgreSQL free storage (bytes)",
@@ -146,8 +136,7 @@ pub(super) fn build(
             .below(),
         ),
     )?;
-    add(
-        &mut alarms,
+    alarms.add(
         &mut root,
         "DatabaseConnectionsAlarm",
         "PostgreSQL connections",
@@ -162,33 +151,47 @@ pub(super) fn build(
         )),
     )?;
     let nodes = cache_nodes(data, redis);
-    for (id, title, metric, statistic, threshold) in [
-        ("CacheCpuAlarm", "Redis engine CPU % (busiest node)", "EngineCPUUtilization", "Average", t.cache_cpu_percent),
-        (
-            "CacheMemoryAlarm",
-            "Redis memory % (fullest node)",
-            "DatabaseMemoryUsagePercentage",
-            "Average",
-            t.cache_memory_percent,
-        ),
-        ("CacheEvictionsAlarm", "Redis evictions (any node)", "Evictions", "Sum", t.cache_evictions),
-    ] {
-        let alarm = busiest_node_alarm(&mut root, id, title, &nodes, metric, statistic, threshold, notify())?;
-        alarms.push((title.to_owned(), alarm));
+    let node_alarms = [
+        NodeAlarm {
+            id: "CacheCpuAlarm",
+            title: "Redis engine CPU % (busiest node)",
+            metric: "EngineCPUUtilization",
+            statistic: "Average",
+            threshold: t.cache_cpu_percent,
+        },
+        NodeAlarm {
+            id: "CacheMemoryAlarm",
+            title: "Redis memory % (fullest node)",
+            metric: "DatabaseMemoryUsagePercentage",
+            statistic: "Average",
+            threshold: t.cache_memory_percent,
+        },
+        NodeAlarm {
+            id: "CacheEvictionsAlarm",
+            title: "Redis evictions (any node)",
+            metric: "Evictions",
+            statistic: "Sum",
+            threshold: t.cache_evictions,
+        },
+    ];
+    for node_alarm in &node_alarms {
+        let alarm = busiest_node_alarm(&mut root, node_alarm, &nodes, vec![topic.arn()])?;
+        alarms.graphs.push(Graph { title: node_alarm.title.to_owned(), alarm });
     }
 
     let mut database_users = None;
     if let Some(watched) = &watched {
         let balancers = [
-            ("Public", "the public ALB (Kong)", watched.ingress.kong.load_balancer_full_name.clone()),
-            ("Internal", "the internal ALB (services)", watched.ingress.integration.load_balancer_full_name.clone()),
+            Balancer { id: "Public", name: "the public ALB (Kong)", targets: &watched.ingress.kong },
+            Balancer { id: "Internal", name: "the internal ALB (services)", targets: &watched.ingress.integration },
         ];
-        for (id, name, full_name) in balancers {
+        for Balancer { id, name, targets } in balancers {
+            let full_name = &targets.load_balancer_full_name;
+            // 5xx from the balancer itself, and from its targets.
             for (source, metric, who) in
                 [("Elb", "HTTPCode_ELB_5XX_Count", "itself"), ("Target", "HTTPCode_Target_5XX_Count", "its targets")]
             {
-                add(
-                    &mut alarms,
+                alarms.add(
                     &mut root,
                     &format!("{id}Alb{source}5xxAlarm"),
                     &format!("{id} ALB: 5xx from {who}"),
@@ -212,8 +215,7 @@ pub(super) fn build(
                 ("ClusterName".into(), service.service.cluster().name().value()),
                 ("ServiceName".into(), service.service.name()),
             ];
-            add(
-                &mut alarms,
+            alarms.add(
                 &mut root,
                 &format!("{}RunningTasksAlarm", service.id),
                 &format!("{} running tasks", service.id),
@@ -235,7 +237,7 @@ pub(super) fn build(
         database_users = Some(database_users_task(&mut root, data, image)?);
     }
 
-    dashboard(&mut root, stack_name, &alarms)?;
+    dashboard(&mut root, stack_name, &alarms.graphs)?;
     let mut script = None;
     if let (Some(task), Some(watched)) = (database_users, &watched) {
         let region = stack.region().to_owned();
@@ -306,19 +308,54 @@ fn cache_nodes(data: &DataTier, redis: &RedisConfig) -> Vec<Value<String>> {
         .collect()
 }
 
-/// An alarm on the largest value of `metric` across the cache nodes (metric math `MAX`), so that it
+/// The alarms of the stack, each notifying the topic, with the graph the dashboard shows for each.
+struct Board<'a> {
+    topic: &'a AlarmTopic,
+    graphs: Vec<Graph>,
+}
+
+impl Board<'_> {
+    /// Adds `alarm` under `id`, notifying the topic, and its graph titled `title`.
+    fn add(&mut self, root: &mut Scope, id: &str, title: &str, alarm: MetricAlarm) -> Result<(), ConstructError> {
+        let alarm = alarm.add(root, id, vec![self.topic.arn()])?;
+        self.graphs.push(Graph { title: title.to_owned(), alarm });
+        Ok(())
+    }
+}
+
+/// One dashboard graph: an alarm's metric and threshold.
+struct Graph {
+    title: String,
+    alarm: ResourceRef<cloudwatch::Alarm>,
+}
+
+/// A load balancer whose 5xx responses are watched.
+struct Balancer<'a> {
+    /// Prefix of the alarms' IDs.
+    id: &'static str,
+    /// What descriptions call it.
+    name: &'static str,
+    targets: &'a BlueGreenTargets,
+}
+
+/// An alarm on one ElastiCache metric of the busiest node.
+struct NodeAlarm {
+    id: &'static str,
+    title: &'static str,
+    metric: &'static str,
+    statistic: &'static str,
+    threshold: f64,
+}
+
+/// An alarm on the largest value of the metric across the cache nodes (metric math `MAX`), so that it
 /// follows whichever node is primary after a failover.
-#[allow(clippy::too_many_arguments)]
 fn busiest_node_alarm(
     root: &mut Scope,
-    id: &str,
-    title: &str,
+    alarm: &NodeAlarm,
     nodes: &[Value<String>],
-    metric: &str,
-    statistic: &str,
-    threshold: f64,
     actions: Vec<Value<String>>,
 ) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
+    let NodeAlarm { id, title, metric, statistic, threshold } = *alarm;
     let mut queries: Vec<MetricDataQuery> = nodes
         .iter()
         .enumerate()
@@ -353,15 +390,11 @@ fn busiest_node_alarm(
 }
 
 /// A dashboard with one graph per alarm (the alarm's own metric and threshold), two graphs a row.
-fn dashboard(
-    root: &mut Scope,
-    stack_name: &str,
-    alarms: &[(String, ResourceRef<cloudwatch::Alarm>)],
-) -> Result<(), ConstructError> {
+fn dashboard(root: &mut Scope, stack_name: &str, alarms: &[Graph]) -> Result<(), ConstructError> {
     let widgets: Vec<serde_json::Value> = alarms
         .iter()
         .enumerate()
-        .map(|(index, (title, _))| {
+        .map(|(index, Graph { title, .. })| {
             json!({
                 "type": "metric",
                 "x": (index % 2) * 12,
@@ -382,7 +415,7 @@ fn dashboard(
     let variables: Vec<(String, Value<String>)> = alarms
         .iter()
         .enumerate()
-        .map(|(index, (_, alarm))| (format!("Alarm{}", index + 1), alarm.attr_arn()))
+        .map(|(index, Graph { alarm, .. })| (format!("Alarm{}", index + 1), alarm.attr_arn()))
         .collect();
     root.add(
         "Dashboard",
