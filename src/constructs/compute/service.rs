@@ -261,3 +261,70 @@ impl Connectable for FargateService {
         Connections::new(self.security_groups.clone(), port, self.resource.path().construct())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::App;
+    use crate::constructs::compute::{ContainerImage, TaskProps};
+    use crate::constructs::ids::{Id, Name};
+    use crate::constructs::kms::{EncryptionKey, KeyProps};
+    use crate::constructs::network::{SubnetAttributes, Vpc, VpcAttributes};
+
+    fn imported_vpc() -> Vpc {
+        Vpc::from_attributes(VpcAttributes {
+            vpc_id: Some(Id::new("vpc-1")),
+            private_app_subnets: vec![SubnetAttributes::id("subnet-a"), SubnetAttributes::id("subnet-b")],
+            ..VpcAttributes::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_service_in_an_imported_cluster_gets_its_own_group_with_https_out_only_and_on_demand_fargate() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("Svc", "us-east-1").unwrap();
+        let mut root = stack.root();
+        let vpc = imported_vpc();
+        let cluster = Cluster::from_attributes(Name::new("shared"), &vpc);
+        let key = EncryptionKey::new(&mut root, "Key", KeyProps::default()).unwrap();
+        let task =
+            FargateTaskDefinition::new(&mut root, "Api", TaskProps::new(ContainerImage::registry("nginx"), &key))
+                .unwrap();
+        let service = FargateService::new(&mut root, "Service", ServiceProps::new(&cluster, &task)).unwrap();
+        let synth = app.synth().unwrap();
+        let resources = &synth.stacks[0].template["Resources"];
+        let properties = &resources["Service"]["Properties"];
+        assert_eq!(properties["Cluster"], "shared");
+        assert_eq!(properties["LaunchType"], "FARGATE");
+        assert!(properties.get("CapacityProviderStrategy").is_none(), "no Spot unless asked for");
+        let network = &properties["NetworkConfiguration"]["AwsvpcConfiguration"];
+        assert_eq!(network["Subnets"], json!(["subnet-a", "subnet-b"]));
+        assert_eq!(network["SecurityGroups"], json!([{"Fn::GetAtt": ["ServiceSecurityGroup", "GroupId"]}]));
+        let egress = &resources["ServiceSecurityGroupHttps"]["Properties"];
+        assert_eq!((egress["FromPort"].clone(), egress["CidrIp"].clone()), (json!(443), json!("0.0.0.0/0")));
+        assert!(resources["ServiceSecurityGroup"]["Properties"].get("SecurityGroupIngress").is_none());
+        assert_eq!(service.cluster().name().value(), crate::template::Value::from("shared"));
+    }
+
+    #[test]
+    fn impossible_service_props_name_the_service() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("Svc", "us-east-1").unwrap();
+        let mut root = stack.root();
+        let vpc = imported_vpc();
+        let cluster = Cluster::from_attributes(Name::new("shared"), &vpc);
+        let key = EncryptionKey::new(&mut root, "Key", KeyProps::default()).unwrap();
+        let task =
+            FargateTaskDefinition::new(&mut root, "Api", TaskProps::new(ContainerImage::registry("nginx"), &key))
+                .unwrap();
+        let blue_green = ServiceProps::new(&cluster, &task).deployment(Deployment::BlueGreen);
+        let err = FargateService::new(&mut root, "A", blue_green).unwrap_err();
+        assert_eq!(err.to_string(), "Svc/A: a blue/green deployment needs a target group");
+        let isolated = ServiceProps::new(&cluster, &task).subnets(SubnetSelection::ISOLATED);
+        let err = FargateService::new(&mut root, "B", isolated).unwrap_err();
+        assert_eq!(err.to_string(), "Svc/B: the cluster's VPC has no isolated subnets");
+    }
+}

@@ -223,4 +223,42 @@ mod tests {
         assert_eq!(consume["Resource"], json!([{"Fn::ImportValue": "Data:GetAttJobsArn"}]));
         assert!(consume["Action"].as_array().unwrap().contains(&json!("sqs:DeleteMessage")));
     }
+
+    #[test]
+    fn imported_resources_take_grants_by_their_identifiers() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("Compute", "us-east-1").unwrap();
+        let role = Role::new(
+            &mut stack.root(),
+            "Worker",
+            RoleProps::new("worker", Statement::assume_role("ecs-tasks.amazonaws.com")),
+        )
+        .unwrap();
+        let queue = Queue::from_arn(crate::constructs::ids::Arn::new("arn:aws:sqs:us-east-1:111122223333:jobs"), None);
+        queue.grant_consume(&role).unwrap();
+        let bucket = Bucket::from_name(crate::constructs::ids::Name::new("reports"), None);
+        bucket.grant_read_write(&role).unwrap();
+        let synth = app.synth().unwrap();
+        let resources = &synth.stacks[0].template["Resources"];
+        let consume = &resources["WorkerConsumeImportedarnawssqsuseast1111122223333jobs"]["Properties"];
+        assert_eq!(
+            consume["PolicyDocument"]["Statement"][0]["Resource"],
+            json!(["arn:aws:sqs:us-east-1:111122223333:jobs"])
+        );
+        assert_eq!(consume["PolicyDocument"]["Statement"].as_array().unwrap().len(), 1, "no key, no kms statement");
+        assert_eq!(
+            queue.url(),
+            Value::sub_with(
+                "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${Name}",
+                [("Name", Value::select(5, Value::split(":", Value::from("arn:aws:sqs:us-east-1:111122223333:jobs"))))]
+            )
+        );
+        let read_write =
+            resources.as_object().unwrap().keys().find(|id| id.starts_with("WorkerReadWriteImported")).unwrap();
+        let statements = &resources[read_write]["Properties"]["PolicyDocument"]["Statement"];
+        assert_eq!(
+            statements[0]["Resource"],
+            json!([{"Fn::Sub": ["arn:${AWS::Partition}:s3:::${Name}", {"Name": "reports"}]}])
+        );
+    }
 }
