@@ -28,7 +28,7 @@ fn main() -> anyhow::Result<()> {
         .description("HTTPS to endpoints inside the VPC")
         .from_port(443)
         .to_port(443)
-        .cidr_ip(vpc.cidr_block());
+        .cidr_ip(vpc.cidr_block().expect("a VPC of the app knows its block"));
     service.root().add(
         "ServiceSecurityGroup",
         ec2::SecurityGroup::new("Example service: HTTPS out to the VPC only")

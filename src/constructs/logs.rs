@@ -109,6 +109,18 @@ pub struct LogGroup {
 impl LogGroup {
     /// Adds a log group under `id`, encrypted with `key`, whose policy gains CloudWatch Logs' grant.
     pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: LogGroupProps) -> Result<Self, ConstructError> {
+        if let Some(key_stack) = key.resource().map(|resource| resource.stack()) {
+            if key_stack.region() != scope.region() {
+                return Err(ConstructError::InvalidProps {
+                    path: format!("{}/{id}", scope.path()),
+                    message: format!(
+                        "a log group in {} cannot use a KMS key of {}: keys do not leave their region",
+                        scope.region(),
+                        key_stack.region()
+                    ),
+                });
+            }
+        }
         key.add_to_policy(key_grant()).map_err(|error| match error {
             ConstructError::ImportedResource { resource, change, remedy } => ConstructError::ImportedResource {
                 resource,
@@ -181,6 +193,19 @@ mod tests {
         assert!(err.to_string().contains("that the log group S/Logs needs"), "{err}");
         let key = key.with_known_grant(KEY_GRANT_SID);
         LogGroup::new(&mut stack.root(), "Logs", &key, LogGroupProps::default()).unwrap();
+    }
+
+    #[test]
+    fn a_key_of_another_region_is_refused() {
+        let mut app = App::new("t");
+        let primary = app.add_stack("Primary", "us-east-1").unwrap();
+        let recovery = app.add_stack("Recovery", "eu-west-1").unwrap();
+        let key = EncryptionKey::new(&mut primary.root(), "Key", KeyProps::default()).unwrap();
+        let err = LogGroup::new(&mut recovery.root(), "Logs", &key, LogGroupProps::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Recovery/Logs: a log group in eu-west-1 cannot use a KMS key of us-east-1: keys do not leave their region"
+        );
     }
 
     #[test]

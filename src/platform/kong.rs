@@ -112,7 +112,7 @@ pub(super) fn environment(
     declarative: Value<String>,
     vpc: &Vpc,
 ) -> IndexMap<String, Value<String>> {
-    let vpc_cidr = vpc.cidr().map_or_else(|| vpc.cidr_block(), |cidr| Value::from(cidr.to_string()));
+    let vpc_cidr = Value::from(vpc.cidr().expect("the VPC is the platform's own").to_string());
     [
         ("KONG_TRUSTED_IPS", vpc_cidr),
         ("KONG_REAL_IP_HEADER", Value::from(VIEWER_IP_HEADER)),

@@ -33,7 +33,8 @@ pub(super) fn build(stack: &Stack, network: &NetworkConfig, key: &str) -> Result
     })?;
 
     stack.export_value("VpcId", &vpc.vpc_id().value(), "The VPC ID")?;
-    stack.export_value("VpcCidrBlock", &vpc.cidr_block(), "The VPC's IPv4 block")?;
+    let cidr_block = vpc.cidr_block().expect("the VPC is the platform's own");
+    stack.export_value("VpcCidrBlock", &cidr_block, "The VPC's IPv4 block")?;
     for (tier, output_id) in [
         (SubnetTier::Public, "PublicSubnetIds"),
         (SubnetTier::PrivateApp, "PrivateAppSubnetIds"),

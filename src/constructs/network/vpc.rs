@@ -331,12 +331,13 @@ impl Vpc {
         self.cidr
     }
 
-    /// The VPC's IPv4 block as a value: the literal when known, else `Fn::GetAtt CidrBlock`.
-    pub fn cidr_block(&self) -> Value<String> {
+    /// The VPC's IPv4 block as a value: `Fn::GetAtt CidrBlock` for a VPC of the app, the literal for
+    /// an imported one whose attributes give it, else `None`.
+    pub fn cidr_block(&self) -> Option<Value<String>> {
         match (&self.resource, self.cidr) {
-            (Some(resource), _) => resource.get_att("CidrBlock"),
-            (None, Some(cidr)) => Value::from(cidr.to_string()),
-            (None, None) => Value::from(""),
+            (Some(resource), _) => Some(resource.get_att("CidrBlock")),
+            (None, Some(cidr)) => Some(Value::from(cidr.to_string())),
+            (None, None) => None,
         }
     }
 
