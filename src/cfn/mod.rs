@@ -49,6 +49,8 @@ pub mod elasticloadbalancingv2;
 pub mod iam;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "logs")]
 pub mod logs;
 #[cfg(feature = "rds")]
@@ -110,6 +112,8 @@ pub fn resource_specs() -> &'static [ResourceSpec] {
         specs.extend_from_slice(iam::RESOURCE_SPECS);
         #[cfg(feature = "kms")]
         specs.extend_from_slice(kms::RESOURCE_SPECS);
+        #[cfg(feature = "lambda")]
+        specs.extend_from_slice(lambda::RESOURCE_SPECS);
         #[cfg(feature = "logs")]
         specs.extend_from_slice(logs::RESOURCE_SPECS);
         #[cfg(feature = "rds")]
