@@ -64,10 +64,10 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
             PRIMARY_DATA,
             PRIMARY_EDGE,
             PRIMARY_INGRESS,
+            PRIMARY_DEPLOYMENTS,
             PRIMARY_COMPUTE,
             PRIMARY_SCALING,
             PRIMARY_OPERATIONS,
-            PRIMARY_DEPLOYMENTS,
             RECOVERY,
             RECOVERY_ENDPOINTS
         ])
@@ -86,16 +86,16 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     );
     assert_eq!(
         stacks[5]["dependsOn"],
-        serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, PRIMARY_INGRESS]),
-        "the tasks pull, log and read secrets through the endpoints"
+        serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS]),
+        "the deployment hooks run in the VPC, log with the data key and call the test listeners"
     );
-    assert_eq!(stacks[6]["dependsOn"], serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
-    assert_eq!(stacks[7]["dependsOn"], serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
     assert_eq!(
-        stacks[8]["dependsOn"],
-        serde_json::json!([PRIMARY_INGRESS, PRIMARY_COMPUTE, PRIMARY_OPERATIONS]),
-        "rollback alarms notify the operations stack's topic"
+        stacks[6]["dependsOn"],
+        serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_DEPLOYMENTS]),
+        "the tasks pull, log and read secrets through the endpoints; the services name the hooks and alarms"
     );
+    assert_eq!(stacks[7]["dependsOn"], serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
+    assert_eq!(stacks[8]["dependsOn"], serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
     assert_eq!(stacks[10]["dependsOn"], serde_json::json!([RECOVERY]));
     let kong = fs::read_to_string(out.join(format!("kong/{PRIMARY_COMPUTE}.yml"))).unwrap();
     let kong: serde_json::Value = serde_yaml::from_str(&kong).unwrap();
@@ -105,11 +105,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let rate_limit = kong["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "rate-limiting").unwrap();
     assert_eq!(rate_limit["config"]["policy"], "redis");
     assert!(!kong.to_string().contains("resolve:secretsmanager"), "no secret in the Kong config");
-    for appspec in ["Kong", "IntegrationService", "WebhookReceiver"] {
-        let text = fs::read_to_string(out.join(format!("appspec/{appspec}.yaml"))).unwrap();
-        let parsed: serde_json::Value = serde_yaml::from_str(&text).unwrap();
-        assert_eq!(parsed["Resources"][0]["TargetService"]["Type"], "AWS::ECS::Service");
-    }
+    assert!(!out.join("appspec").exists(), "ECS-native blue/green needs no AppSpec");
     for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[9], "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
@@ -197,11 +193,11 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_ENDPOINTS, "us-east-1", "35", "resources"],
             [PRIMARY_DATA, "us-east-1", "18", "resources"],
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
-            [PRIMARY_INGRESS, "us-east-1", "19", "resources"],
+            [PRIMARY_INGRESS, "us-east-1", "24", "resources"],
+            [PRIMARY_DEPLOYMENTS, "us-east-1", "25", "resources"],
             [PRIMARY_COMPUTE, "us-east-1", "31", "resources"],
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
             [PRIMARY_OPERATIONS, "us-east-1", "25", "resources"],
-            [PRIMARY_DEPLOYMENTS, "us-east-1", "8", "resources"],
             [RECOVERY, "eu-west-1", "67", "resources"],
             [RECOVERY_ENDPOINTS, "eu-west-1", "35", "resources"]
         ]
@@ -212,7 +208,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "11 stacks, 334 resources, 334 checked against their registry schemas, deploy-readiness rules 12: 0 \
+        "11 stacks, 356 resources, 356 checked against their registry schemas, deploy-readiness rules 12: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");

@@ -45,6 +45,9 @@ fn stateful_logical_ids_and_policies_are_pinned() {
             "IntegrationPlatform-Primary-Edge/EdgeKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Edge/OriginVerifySecret AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Edge/WafLogs AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Deployments/KongSmokeTestLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Deployments/IntegrationServiceSmokeTestLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Deployments/WebhookReceiverSmokeTestLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/KongLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/IntegrationServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/WebhookReceiverLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
@@ -105,7 +108,14 @@ fn no_security_group_admits_the_internet() {
             for rule in rules {
                 ingress_rules += 1;
                 assert!(rule["CidrIp"] != "0.0.0.0/0" && rule["CidrIpv6"] != "::/0", "{stack}/{logical_id}: {rule}");
-                assert!(rule["CidrIp"].is_null(), "{stack}/{logical_id}: connections are between groups, not CIDRs");
+                // Connections are between groups, not CIDRs. The one exception is a NAT gateway's own
+                // address (`<Elastic IP>/32`), through which a deployment hook reaches the public ALB's
+                // test port.
+                let nat_address = rule["CidrIp"]["Fn::Sub"][0] == "${Ip}/32"
+                    && rule["CidrIp"]["Fn::Sub"][1]["Ip"].to_string().contains("Eip")
+                    && rule["FromPort"] == 8443
+                    && rule["ToPort"] == 8443;
+                assert!(rule["CidrIp"].is_null() || nat_address, "{stack}/{logical_id}: a CIDR rule: {rule}");
                 assert!(rule["Description"].is_string(), "{stack}/{logical_id}: every rule has a description");
             }
         }
@@ -223,7 +233,8 @@ fn every_log_group_key_admits_cloudwatch_logs() {
         }
     }
     assert_eq!(
-        checked, 8,
-        "both regions' flow logs, the WAF logs, the four services' logs and the database-user task's logs are checked"
+        checked, 11,
+        "both regions' flow logs, the WAF logs, the four services' and three deployment hooks' logs and the \
+         database-user task's logs are checked"
     );
 }

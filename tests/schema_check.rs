@@ -30,7 +30,7 @@ fn violations_name_the_stack_the_logical_id_and_the_property_path() {
                 .property("MapPublicIpOnLaunch", Value::from("sometimes")),
         )
         .unwrap();
-    stack.root().add_resource("Fn", Resource::new("AWS::Lambda::Function")).unwrap();
+    stack.root().add_resource("Fn", Resource::new("AWS::Lambda::Permission")).unwrap();
     let report = checks::run(&app.synth().unwrap());
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     let finding = &report.findings[0];
@@ -38,5 +38,5 @@ fn violations_name_the_stack_the_logical_id_and_the_property_path() {
         finding.to_string(),
         format!("Bad-Stack Subnet Properties/MapPublicIpOnLaunch: \"sometimes\" is not of type \"boolean\" [{REGISTRY_SCHEMA_RULE}]")
     );
-    assert_eq!(report.types_without_schema, ["AWS::Lambda::Function"]);
+    assert_eq!(report.types_without_schema, ["AWS::Lambda::Permission"]);
 }

@@ -25,7 +25,7 @@ fn every_file_of_the_default_output() {
     });
     assert_eq!(
         assembly.files.len(),
-        17,
-        "eleven templates, three AppSpecs, the Kong config, the database-user script and the manifest"
+        14,
+        "eleven templates, the Kong config, the database-user script and the manifest"
     );
 }

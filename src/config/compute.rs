@@ -1,6 +1,8 @@
 //! The compute tier of a region: the Fargate services, their load balancers and how they deploy.
 
 use schemars::JsonSchema;
+
+use crate::constructs::compute::TrafficShift;
 use serde::{Deserialize, Serialize};
 
 /// The compute tier.
@@ -162,12 +164,14 @@ pub enum TrafficShifting {
 }
 
 impl TrafficShifting {
-    /// The CodeDeploy predefined deployment configuration.
-    pub fn deployment_config_name(self) -> &'static str {
+    /// The ECS deployment strategy that shifts this way.
+    pub fn shift(self) -> TrafficShift {
         match self {
-            TrafficShifting::Canary10Percent5Minutes => "CodeDeployDefault.ECSCanary10Percent5Minutes",
-            TrafficShifting::Linear10PercentEvery1Minute => "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
-            TrafficShifting::AllAtOnce => "CodeDeployDefault.ECSAllAtOnce",
+            TrafficShifting::Canary10Percent5Minutes => TrafficShift::Canary { percent: 10.0, bake_minutes: 5 },
+            TrafficShifting::Linear10PercentEvery1Minute => {
+                TrafficShift::Linear { step_percent: 10.0, step_bake_minutes: 1 }
+            }
+            TrafficShifting::AllAtOnce => TrafficShift::AllAtOnce,
         }
     }
 }
@@ -179,8 +183,8 @@ pub struct DeploymentConfig {
     /// How blue/green deploys shift traffic. Default: `canary-10-percent-5-minutes`.
     #[serde(default)]
     pub traffic_shifting: TrafficShifting,
-    /// Minutes the blue tasks keep running after the switch, finishing their connections (0 to 2880).
-    /// Default: 5.
+    /// Minutes the old revision keeps running after production traffic moved, finishing its connections;
+    /// an alarm firing meanwhile rolls back (ECS's bake time, 0 to 1440). Default: 5.
     #[serde(default = "default_termination_wait")]
     pub termination_wait_minutes: i64,
     /// Seconds a target group drains a deregistered task (0 to 3600). Default: 30.
@@ -190,36 +194,44 @@ pub struct DeploymentConfig {
     /// Default: 60.
     #[serde(default = "default_grace")]
     pub health_check_grace_seconds: i64,
-    /// Lambda functions CodeDeploy calls at lifecycle events of every blue/green deploy, written into the
-    /// rendered AppSpecs (for example smoke tests against the test listener at `AfterAllowTestTraffic`).
-    /// Default: none.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub lifecycle_hooks: Vec<LifecycleHook>,
+    /// The smoke tests that gate every blue/green deployment. Default: each service's health path.
+    #[serde(default)]
+    pub smoke_tests: SmokeTestConfig,
 }
 
-/// A Lambda function CodeDeploy runs at one lifecycle event of an ECS deployment.
+/// The smoke tests a deployment hook runs against each HTTP service's test listener: after test traffic
+/// reaches a new revision (`POST_TEST_TRAFFIC_SHIFT`) and before production traffic moves. A request
+/// that fails or answers anything but 2xx fails the hook, and ECS rolls the deployment back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LifecycleHook {
-    /// The event.
-    pub event: LifecycleEvent,
-    /// The Lambda function's name or ARN.
-    pub function: String,
+pub struct SmokeTestConfig {
+    /// The path requested on each test listener. Default: each service's health check path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Seconds one request may take (1 to 60). Default: 10.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_seconds: i64,
+    /// Seconds the hook function may run (10 to 900). Default: 60.
+    #[serde(default = "default_hook_timeout")]
+    pub hook_timeout_seconds: i64,
 }
 
-/// The lifecycle events of an ECS blue/green deployment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum LifecycleEvent {
-    /// Before the green tasks are created.
-    BeforeInstall,
-    /// After the green tasks are created.
-    AfterInstall,
-    /// After the test listener sends traffic to the green tasks.
-    AfterAllowTestTraffic,
-    /// Before production traffic moves to the green tasks.
-    BeforeAllowTraffic,
-    /// After production traffic moved to the green tasks.
-    AfterAllowTraffic,
+impl Default for SmokeTestConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            request_timeout_seconds: default_request_timeout(),
+            hook_timeout_seconds: default_hook_timeout(),
+        }
+    }
+}
+
+fn default_request_timeout() -> i64 {
+    10
+}
+
+fn default_hook_timeout() -> i64 {
+    60
 }
 
 impl Default for DeploymentConfig {
@@ -229,7 +241,7 @@ impl Default for DeploymentConfig {
             termination_wait_minutes: default_termination_wait(),
             deregistration_delay_seconds: default_deregistration_delay(),
             health_check_grace_seconds: default_grace(),
-            lifecycle_hooks: Vec::new(),
+            smoke_tests: SmokeTestConfig::default(),
         }
     }
 }

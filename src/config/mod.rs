@@ -9,8 +9,8 @@ mod source_map;
 mod validate;
 
 pub use compute::{
-    ComputeConfig, DeploymentConfig, DomainConfig, GatewayConfig, LifecycleEvent, LifecycleHook, LimitBy,
-    RateLimitConfig, RouteConfig, ScaleOutStep, ServiceConfig, TrafficShifting, Upstream, WorkerConfig,
+    ComputeConfig, DeploymentConfig, DomainConfig, GatewayConfig, LimitBy, RateLimitConfig, RouteConfig, ScaleOutStep,
+    ServiceConfig, SmokeTestConfig, TrafficShifting, Upstream, WorkerConfig,
 };
 pub use edge::{EdgeConfig, PriceClass};
 pub use load::{ConfigError, ConfigFile, DisplayLocation, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};

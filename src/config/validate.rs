@@ -179,7 +179,9 @@ fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
     }
     let deployment = &compute.deployment;
     for (name, value, min, max) in [
-        ("terminationWaitMinutes", deployment.termination_wait_minutes, 0, 2880),
+        ("terminationWaitMinutes", deployment.termination_wait_minutes, 0, 1440),
+        ("smokeTests.requestTimeoutSeconds", deployment.smoke_tests.request_timeout_seconds, 1, 60),
+        ("smokeTests.hookTimeoutSeconds", deployment.smoke_tests.hook_timeout_seconds, 10, 900),
         ("deregistrationDelaySeconds", deployment.deregistration_delay_seconds, 0, 3600),
         ("healthCheckGraceSeconds", deployment.health_check_grace_seconds, 0, 2_147_483_647),
     ] {

@@ -1,10 +1,11 @@
 //! The compute stack of a region: the ECS cluster running Kong, the Integration Service, the Webhook
 //! Receiver and the Worker Service; their least-privilege roles; the ECR Public pull-through cache their
 //! images come through. Their autoscaling, alarms and the one-off task that creates the applications'
-//! database user are the operations stack's ([`super::operations`]), their CodeDeploy
-//! blue/green deployments the deployments stack's ([`super::deployments`]).
+//! database user are the operations stack's ([`super::operations`]); the hooks, roles and alarms of
+//! their ECS blue/green deployments are the deployments stack's ([`super::deployments`]).
 
 use super::data::DataTier;
+use super::deployments::{Release, ServiceRelease};
 use super::ingress::{BlueGreenTargets, Ingress};
 use super::kong::{self, REDIS_AUTH_TOKEN_VARIABLE};
 use super::security::SecurityGroups;
@@ -47,13 +48,6 @@ pub(super) struct Compute {
     pub kong_config: String,
 }
 
-impl Compute {
-    /// The services deployed blue/green, with their target groups.
-    pub fn blue_green(&self) -> impl Iterator<Item = (&PlatformService, &BlueGreenTargets)> {
-        self.services.iter().filter_map(|service| service.targets.as_ref().map(|targets| (service, targets)))
-    }
-}
-
 /// Builds the compute tier into `stack`.
 pub(super) fn build(
     stack: &Stack,
@@ -61,6 +55,7 @@ pub(super) fn build(
     groups: &SecurityGroups,
     data: &DataTier,
     ingress: &Ingress,
+    release: &Release,
     config: &ComputeConfig,
 ) -> Result<Compute, PlatformError> {
     stack.set_description(format!(
@@ -104,18 +99,41 @@ pub(super) fn build(
             .health_check("kill -0 1 || exit 1"),
     )?;
 
-    let blue_green = BlueGreenServices { cluster: &cluster, grace: config.deployment.health_check_grace_seconds };
+    let blue_green = BlueGreenServices { cluster: &cluster, release, config };
     let mut services = vec![
-        blue_green.add(&mut root, "Kong", &kong_task, &config.kong, &ingress.kong, &groups.kong)?,
         blue_green.add(
             &mut root,
-            "IntegrationService",
-            &integration_task,
-            integration,
-            &ingress.integration,
-            &groups.services,
+            HttpService {
+                id: "Kong",
+                task: &kong_task,
+                config: &config.kong,
+                targets: &ingress.kong,
+                release: &release.kong,
+                group: &groups.kong,
+            },
         )?,
-        blue_green.add(&mut root, "WebhookReceiver", &webhook_task, webhook, &ingress.webhook, &groups.services)?,
+        blue_green.add(
+            &mut root,
+            HttpService {
+                id: "IntegrationService",
+                task: &integration_task,
+                config: integration,
+                targets: &ingress.integration,
+                release: &release.integration,
+                group: &groups.services,
+            },
+        )?,
+        blue_green.add(
+            &mut root,
+            HttpService {
+                id: "WebhookReceiver",
+                task: &webhook_task,
+                config: webhook,
+                targets: &ingress.webhook,
+                release: &release.webhook,
+                group: &groups.services,
+            },
+        )?,
     ];
     // The worker serves no requests: rolling deployments, mostly on Spot behind one on-demand task.
     let worker_props = ServiceProps::new(&cluster, &worker_task)
@@ -151,35 +169,41 @@ pub(super) fn build(
     Ok(Compute { stack_name: stack.name().to_owned(), services, cache, kong_config })
 }
 
-/// How the HTTP services are deployed: blue/green in the cluster, behind their target groups.
+/// How the HTTP services are deployed: ECS blue/green in the cluster, behind their target groups,
+/// gated by the deployments stack's hooks and alarms.
 #[derive(Debug, Clone, Copy)]
 struct BlueGreenServices<'a> {
     cluster: &'a Cluster,
-    /// Seconds a new task has before failing health checks count.
-    grace: i64,
+    release: &'a Release,
+    config: &'a ComputeConfig,
 }
 
 impl BlueGreenServices<'_> {
-    /// Adds the service `<id>Service` of `task`, sized and scaled by `config`, starting on the blue
-    /// target group of `targets`, in `group`.
-    fn add(
-        &self,
-        root: &mut Scope,
-        id: &'static str,
-        task: &FargateTaskDefinition,
-        config: &ServiceConfig,
-        targets: &BlueGreenTargets,
-        group: &SecurityGroup,
-    ) -> Result<PlatformService, PlatformError> {
+    /// Adds the service `<id>Service`, sized and scaled by its config, starting on the blue target group
+    /// and released through its hook and alarm.
+    fn add(&self, root: &mut Scope, service: HttpService<'_>) -> Result<PlatformService, PlatformError> {
+        let HttpService { id, task, config, targets, release, group } = service;
+        let deployment = &self.config.deployment;
         let props = ServiceProps::new(self.cluster, task)
             .desired_count(config.desired)
             .security_groups(&[group])
             .target_group(&targets.blue)
-            .deployment(Deployment::BlueGreen)
-            .health_check_grace_seconds(self.grace);
+            .deployment(Deployment::blue_green(self.release.blue_green(release, targets, deployment)))
+            .health_check_grace_seconds(deployment.health_check_grace_seconds);
         let service = FargateService::new(root, &format!("{id}Service"), props)?;
         Ok(PlatformService { id, service, min: config.min, max: config.max, targets: Some(targets.clone()) })
     }
+}
+
+/// One HTTP service of the tier and what it is deployed with.
+#[derive(Debug, Clone, Copy)]
+struct HttpService<'a> {
+    id: &'static str,
+    task: &'a FargateTaskDefinition,
+    config: &'a ServiceConfig,
+    targets: &'a BlueGreenTargets,
+    release: &'a ServiceRelease,
+    group: &'a SecurityGroup,
 }
 
 /// How the compute tier's tasks are made: images through the pull-through cache, logs encrypted with
@@ -265,7 +289,9 @@ mod tests {
                     json!({"Enable": true, "Rollback": true})
                 );
             } else {
-                assert_eq!(controller, "CODE_DEPLOY", "{id}");
+                assert_eq!(controller, "ECS", "{id}: ECS-native blue/green, which a stack update can drive");
+                assert_eq!(p["DeploymentConfiguration"]["Strategy"], "CANARY", "{id}");
+                assert!(p["DeploymentConfiguration"].get("DeploymentCircuitBreaker").is_none(), "{id}: rolling only");
                 assert_eq!(p["HealthCheckGracePeriodSeconds"], 60, "{id}");
             }
         }

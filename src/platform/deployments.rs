@@ -1,94 +1,235 @@
-//! The deployments stack of a region: CodeDeploy blue/green deployment groups of the HTTP services,
-//! with the alarms that roll them back, and each service's AppSpec written beside the templates.
+//! The deployments stack of a region: what ECS needs to deploy the HTTP services blue/green. It is
+//! deployed before the compute stack, whose services name its hooks, roles and alarms.
+//!
+//! - One smoke-test hook per HTTP service ([`HookFunction`], code from `templates/smoke-test-hook.py.j2`),
+//!   run at `POST_TEST_TRAFFIC_SHIFT`: after test traffic reaches the new revision, before production
+//!   traffic moves. Each reaches its service's test listener and nothing else: on the internal ALB the
+//!   test port admits the hook's security group; on the internet-facing ALB, which the hook reaches
+//!   through NAT, it admits the NAT gateways' Elastic IPs. CloudFront never uses a test port.
+//! - The two roles ECS acts through: one to rewrite listener rules, one to invoke the hooks.
+//! - One rollback alarm per service on 5xx responses from *both* target groups, so that a bad new
+//!   revision trips it whichever group it runs in; ECS rolls back when it fires during the bake time.
 
-use serde::Serialize;
+use serde_json::json;
 
-use super::compute::Compute;
+use super::ingress::{BlueGreenTargets, Ingress};
+use super::names::{internal_name, origin_name};
+use super::security::SecurityGroups;
+use super::support::render_template;
 use super::PlatformError;
-use crate::cfn::cloudwatch::alarm::AlarmStatistic;
-use crate::config::{ComputeConfig, LifecycleHook};
-use crate::construct::Stack;
-use crate::constructs::compute::{BlueGreenDeployment, BlueGreenProps, DeploymentApplication};
-use crate::constructs::monitoring::MetricAlarm;
+use crate::cfn::cloudwatch;
+use crate::cfn::cloudwatch::alarm::{
+    AlarmComparisonOperator, AlarmTreatMissingData, Dimension, Metric, MetricDataQuery, MetricStat,
+};
+use crate::cfn::ec2;
+use crate::cfn::ecs::service::DeploymentLifecycleHookLifecycleStages;
+use crate::config::{ComputeConfig, DeploymentConfig, ServiceConfig};
+use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
+use crate::constructs::compute::{BlueGreen, BlueGreenRoles, HookFunction, HookFunctionProps};
+use crate::constructs::kms::EncryptionKey;
+use crate::constructs::network::{Port, Vpc};
 use crate::template::Value;
 
-/// The AppSpec template, embedded in the binary.
-const APPSPEC_TEMPLATE: &str = include_str!("../../templates/appspec.yaml.j2");
+/// The smoke-test hook's source, embedded in the binary.
+const HOOK_TEMPLATE: &str = include_str!("../../templates/smoke-test-hook.py.j2");
 
-/// Builds the CodeDeploy blue/green deployments of the HTTP services into `stack`, with the alarms that
-/// roll them back. Returns each service's AppSpec, by the path it is written to beside the templates.
+/// 5xx responses from a service's target groups in one minute that roll a deployment back.
+const ROLLBACK_5XX_PER_MINUTE: f64 = 10.0;
+
+/// What the compute stack needs to deploy one HTTP service blue/green.
+#[derive(Debug, Clone)]
+pub(super) struct ServiceRelease {
+    /// The smoke-test hook.
+    pub hook: HookFunction,
+    /// The name of the alarm that rolls its deployments back.
+    pub rollback_alarm: Value<String>,
+}
+
+/// What the deployments stack hands the compute stack.
+#[derive(Debug, Clone)]
+pub(super) struct Release {
+    pub kong: ServiceRelease,
+    pub integration: ServiceRelease,
+    pub webhook: ServiceRelease,
+    pub roles: BlueGreenRoles,
+}
+
+impl Release {
+    /// The blue/green deployment of a service behind `targets`, released through `release`.
+    pub fn blue_green(
+        &self,
+        release: &ServiceRelease,
+        targets: &BlueGreenTargets,
+        config: &DeploymentConfig,
+    ) -> BlueGreen {
+        BlueGreen {
+            alternate: targets.green.clone(),
+            production_rule: targets.production_rule.clone(),
+            test_rule: targets.test_rule.clone(),
+            shift: config.traffic_shifting.shift(),
+            bake_minutes: config.termination_wait_minutes,
+            hooks: vec![(release.hook.clone(), vec![DeploymentLifecycleHookLifecycleStages::PostTestTrafficShift])],
+            rollback_alarms: vec![release.rollback_alarm.clone()],
+            roles: self.roles.clone(),
+        }
+    }
+}
+
+/// Where a hook reaches its service's test listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TestRoute {
+    /// The internet-facing ALB, through the NAT gateways.
+    Public,
+    /// The internal ALB, inside the VPC.
+    Internal,
+}
+
+/// One HTTP service, as its release is built.
+struct Released<'a> {
+    id: &'static str,
+    service: &'a ServiceConfig,
+    targets: &'a BlueGreenTargets,
+    route: TestRoute,
+}
+
+/// Builds the hooks, roles and rollback alarms of the region's HTTP services into `stack`; `key`
+/// encrypts the hooks' environment and logs.
 pub(super) fn build(
     stack: &Stack,
-    compute: &Compute,
+    vpc: &Vpc,
+    groups: &SecurityGroups,
+    ingress: &Ingress,
+    key: &EncryptionKey,
     config: &ComputeConfig,
-    alarm_topic: &Value<String>,
-) -> Result<Vec<(String, String)>, PlatformError> {
-    let stack_name = stack.name();
+) -> Result<Release, PlatformError> {
     stack.set_description(format!(
-        "Deployments of {stack_name} ({}): CodeDeploy blue/green deployment groups of the HTTP services, with \
-         automatic rollback on failure and on their error alarms.",
+        "Deployments of {} ({}): the smoke-test hooks, roles and rollback alarms of the HTTP services' ECS \
+         blue/green deployments.",
+        stack.name(),
         stack.region()
     ));
     let mut root = stack.root();
-    let deployments = DeploymentApplication::new(&mut root, "Application")?;
-    let mut appspecs = Vec::new();
-    for (service, targets) in compute.blue_green() {
-        let id = service.id;
-        let errors = MetricAlarm::above(
-            format!("{id}: target 5xx responses; stops and rolls back a blue/green deployment"),
-            "AWS/ApplicationELB",
-            "HTTPCode_Target_5XX_Count",
-            vec![
-                ("LoadBalancer".into(), targets.load_balancer_full_name.clone()),
-                ("TargetGroup".into(), targets.blue.resource().attr_target_group_full_name()),
-            ],
-            AlarmStatistic::Sum,
-            10.0,
-            1,
-        )
-        .add(&mut root, &format!("{id}ErrorsAlarm"), vec![alarm_topic.clone()])?;
-        BlueGreenDeployment::new(
-            &mut root,
-            &format!("{id}Deployment"),
-            &deployments,
-            BlueGreenProps {
-                service: service.service.clone(),
-                target_groups: [targets.blue.clone(), targets.green.clone()],
-                production_listener: targets.production_listener.clone(),
-                test_listener: targets.test_listener.clone(),
-                deployment_config_name: config.deployment.traffic_shifting.deployment_config_name().to_owned(),
-                termination_wait_minutes: config.deployment.termination_wait_minutes,
-                rollback_alarms: vec![errors.ref_value()],
-            },
-        )?;
+    let request_timeout = config.deployment.smoke_tests.request_timeout_seconds;
+    let code = render_template("smoke-test-hook.py.j2", HOOK_TEMPLATE, minijinja::context! { request_timeout })?;
+    let services = [
+        Released { id: "Kong", service: &config.kong, targets: &ingress.kong, route: TestRoute::Public },
+        Released {
+            id: "IntegrationService",
+            service: &config.integration_service,
+            targets: &ingress.integration,
+            route: TestRoute::Internal,
+        },
+        Released {
+            id: "WebhookReceiver",
+            service: &config.webhook_receiver,
+            targets: &ingress.webhook,
+            route: TestRoute::Internal,
+        },
+    ];
+    let mut releases = Vec::new();
+    for released in &services {
+        let hook = hook(&mut root, vpc, groups, key, config, &code, stack.region(), released)?;
+        let alarm = rollback_alarm(&mut root, released.id, released.targets)?;
+        releases.push(ServiceRelease { hook, rollback_alarm: alarm.ref_value() });
     }
-    for (service, _) in compute.blue_green() {
-        let task = service.service.task();
-        let port = task.port().expect("a blue/green service serves a port");
-        let appspec = render_appspec(service.id, task.container_name(), port, &config.deployment.lifecycle_hooks)?;
-        appspecs.push((format!("appspec/{}.yaml", service.id), appspec));
-    }
-    Ok(appspecs)
+    let hooks: Vec<&HookFunction> = releases.iter().map(|release| &release.hook).collect();
+    let roles = BlueGreenRoles::new(&mut root, "BlueGreenRoles", &hooks)?;
+    let [kong, integration, webhook] = <[ServiceRelease; 3]>::try_from(releases).expect("three services");
+    Ok(Release { kong, integration, webhook, roles })
 }
 
-/// The AppSpec of one blue/green service, rendered from `templates/appspec.yaml.j2`.
-pub fn render_appspec(
-    service: &str,
-    container: &str,
-    port: u16,
-    hooks: &[LifecycleHook],
-) -> Result<String, PlatformError> {
-    #[derive(Serialize)]
-    struct Hook<'a> {
-        event: String,
-        function: &'a str,
+/// The smoke-test hook of one service, and the rules that let it, and only it, reach the test port.
+#[allow(clippy::too_many_arguments)]
+fn hook(
+    root: &mut Scope,
+    vpc: &Vpc,
+    groups: &SecurityGroups,
+    key: &EncryptionKey,
+    config: &ComputeConfig,
+    code: &str,
+    region: &str,
+    released: &Released<'_>,
+) -> Result<HookFunction, PlatformError> {
+    let Released { id, service, targets, route } = released;
+    let domain = &config.domain.name;
+    let host = match route {
+        TestRoute::Public => origin_name(region, domain),
+        TestRoute::Internal => internal_name(region, domain),
+    };
+    let smoke = &config.deployment.smoke_tests;
+    let path = smoke.path.as_deref().unwrap_or(&service.health_check_path);
+    let url = format!("https://{host}:{}{path}", targets.test_port);
+    let mut props = HookFunctionProps::new(
+        code,
+        format!("Smoke tests {id} through its test listener before production traffic moves"),
+    );
+    props.environment.insert("SMOKE_TEST_URLS".into(), Value::from(json!([url]).to_string()));
+    props.timeout_seconds = smoke.hook_timeout_seconds;
+    let hook = HookFunction::new(root, &format!("{id}SmokeTest"), vpc, key, props)?;
+    let port = Port::tcp(targets.test_port);
+    match route {
+        TestRoute::Internal => {
+            let why = format!("The {id} deployment hook calls its test listener");
+            groups.internal_alb.allow_from(hook.security_group(), port, &why)?;
+        }
+        TestRoute::Public => {
+            let why = format!("The {id} deployment hook calls its test listener through NAT");
+            hook.security_group().allow_egress_anywhere(root, &format!("{id}SmokeTestToTestListener"), port, &why)?;
+            for (index, ip) in vpc.nat_public_ips().into_iter().enumerate() {
+                root.add(
+                    &format!("{id}TestListenerFromNat{}", index + 1),
+                    ec2::SecurityGroupIngress::new("tcp")
+                        .group_id(groups.alb.group_id())
+                        .cidr_ip(Value::sub_with("${Ip}/32", [("Ip", ip)]))
+                        .from_port(i64::from(targets.test_port))
+                        .to_port(i64::from(targets.test_port))
+                        .description(format!("The {id} deployment hook, through NAT gateway {}", index + 1)),
+                )?;
+            }
+        }
     }
-    let hooks: Vec<Hook<'_>> =
-        hooks.iter().map(|hook| Hook { event: format!("{:?}", hook.event), function: &hook.function }).collect();
-    super::support::render_template(
-        "appspec.yaml.j2",
-        APPSPEC_TEMPLATE,
-        minijinja::context! { service, container, port, hooks },
+    Ok(hook)
+}
+
+/// An alarm on the service's 5xx responses from both its target groups together: whichever one the
+/// new revision runs in, its errors count.
+fn rollback_alarm(
+    root: &mut Scope,
+    id: &str,
+    targets: &BlueGreenTargets,
+) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
+    let errors = |query: &str, group: &crate::constructs::compute::TargetGroup| {
+        let dimensions = vec![
+            Dimension::new("LoadBalancer", targets.load_balancer_full_name.clone()),
+            Dimension::new("TargetGroup", group.resource().attr_target_group_full_name()),
+        ];
+        MetricDataQuery::new(query)
+            .metric_stat(MetricStat::new(
+                Metric::new()
+                    .namespace("AWS/ApplicationELB")
+                    .metric_name("HTTPCode_Target_5XX_Count")
+                    .dimensions(dimensions),
+                60,
+                "Sum",
+            ))
+            .return_data(false)
+    };
+    let total = MetricDataQuery::new("errors")
+        .expression("FILL(blue, 0) + FILL(green, 0)")
+        .label("5xx from both target groups")
+        .return_data(true);
+    root.add(
+        &format!("{id}RollbackAlarm"),
+        cloudwatch::Alarm::new()
+            .alarm_description(format!(
+                "{id}: more than {ROLLBACK_5XX_PER_MINUTE} 5xx responses a minute from either target group; \
+                 ECS rolls back a deployment in progress"
+            ))
+            .metrics(vec![errors("blue", &targets.blue), errors("green", &targets.green), total])
+            .evaluation_periods(1)
+            .threshold(ROLLBACK_5XX_PER_MINUTE)
+            .comparison_operator(AlarmComparisonOperator::GreaterThanThreshold)
+            .treat_missing_data(AlarmTreatMissingData::NotBreaching),
     )
 }
 
@@ -96,67 +237,126 @@ pub fn render_appspec(
 mod tests {
     use serde_json::{json, Value as Json};
 
-    use super::*;
-    use crate::config::{LifecycleEvent, TrafficShifting};
+    use crate::config::TrafficShifting;
+    use crate::platform::build;
     use crate::platform::test_support::{default_config, of_type, stacks};
 
+    /// The export name an `Fn::ImportValue` reads, or the logical ID a `Ref`/`Fn::GetAtt` names.
+    fn names(value: &Json) -> String {
+        value.to_string()
+    }
+
     #[test]
-    fn blue_green_settings_follow_the_config() {
-        let mut config = default_config();
-        let deployment = &mut config.regions[0].compute.as_mut().unwrap().deployment;
-        deployment.traffic_shifting = TrafficShifting::Linear10PercentEvery1Minute;
-        deployment.termination_wait_minutes = 15;
-        deployment.deregistration_delay_seconds = 45;
-        let stacks = stacks(&config);
-        let groups = of_type(&stacks["Deployments"], "AWS::CodeDeploy::DeploymentGroup");
-        assert_eq!(groups.len(), 3);
-        for (id, group) in groups {
-            let p = &group["Properties"];
+    fn every_http_service_deploys_blue_green_behind_a_hook_and_alarms_on_both_target_groups() {
+        let stacks = stacks(&default_config());
+        let (compute, deployments) = (&stacks["Compute"], &stacks["Deployments"]);
+        for (service, prefix, targets) in [
+            ("KongService", "Kong", "Kong"),
+            ("IntegrationServiceService", "IntegrationService", "Integration"),
+            ("WebhookReceiverService", "WebhookReceiver", "Webhook"),
+        ] {
+            let p = &compute[service]["Properties"];
+            let configuration = &p["DeploymentConfiguration"];
+            assert_eq!(p["DeploymentController"]["Type"], "ECS", "{service}");
+            assert_eq!(configuration["Strategy"], "CANARY", "{service}");
             assert_eq!(
-                p["DeploymentStyle"],
-                json!({"DeploymentOption": "WITH_TRAFFIC_CONTROL", "DeploymentType": "BLUE_GREEN"})
+                configuration["CanaryConfiguration"],
+                json!({"CanaryBakeTimeInMinutes": 5, "CanaryPercent": 10.0})
             );
-            assert_eq!(p["DeploymentConfigName"], "CodeDeployDefault.ECSLinear10PercentEvery1Minutes", "{id}");
-            let termination = &p["BlueGreenDeploymentConfiguration"]["TerminateBlueInstancesOnDeploymentSuccess"];
-            assert_eq!(termination["TerminationWaitTimeInMinutes"], 15, "{id}: connection draining");
-            assert_eq!(
-                p["AutoRollbackConfiguration"]["Events"],
-                json!(["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"])
-            );
-            assert_eq!(p["AlarmConfiguration"]["Enabled"], true);
-            let pair = &p["LoadBalancerInfo"]["TargetGroupPairInfoList"][0];
-            assert_eq!(pair["TargetGroups"].as_array().unwrap().len(), 2);
-            assert!(pair["TestTrafficRoute"]["ListenerArns"].is_array());
-        }
-        let target_groups = of_type(&stacks["Ingress"], "AWS::ElasticLoadBalancingV2::TargetGroup");
-        assert_eq!(target_groups.len(), 6, "a blue and a green group per HTTP service");
-        for (id, group) in target_groups {
-            assert_eq!(
-                group["Properties"]["TargetGroupAttributes"],
-                json!([{"Key": "deregistration_delay.timeout_seconds", "Value": "45"}]),
-                "{id}"
-            );
-        }
-        for (id, listener) in of_type(&stacks["Ingress"], "AWS::ElasticLoadBalancingV2::Listener") {
-            let p = &listener["Properties"];
-            if p["Protocol"] == "HTTP" {
-                assert_eq!(p["DefaultActions"][0]["Type"], "redirect", "{id}: plain HTTP only redirects");
-            } else {
-                assert_eq!(p["SslPolicy"], "ELBSecurityPolicy-TLS13-1-2-2021-06", "{id}");
-            }
+            assert_eq!(configuration["BakeTimeInMinutes"], 5, "{service}");
+            let advanced = &p["LoadBalancers"][0]["AdvancedConfiguration"];
+            assert!(names(&advanced["AlternateTargetGroupArn"]).contains(&format!("{targets}Green")), "{service}");
+            assert!(names(&p["LoadBalancers"][0]["TargetGroupArn"]).contains(&format!("{targets}Blue")), "{service}");
+            assert!(names(&advanced["ProductionListenerRule"]).contains(&format!("{targets}Production")), "{service}");
+            assert!(names(&advanced["TestListenerRule"]).contains(&format!("{targets}TestForward")), "{service}");
+            assert!(names(&advanced["RoleArn"]).contains("BlueGreenRolesLoadBalancers"), "{service}");
+
+            let hooks = configuration["LifecycleHooks"].as_array().unwrap();
+            assert_eq!(hooks.len(), 1, "{service}");
+            assert_eq!(hooks[0]["LifecycleStages"], json!(["POST_TEST_TRAFFIC_SHIFT"]), "{service}: before production");
+            assert!(names(&hooks[0]["HookTargetArn"]).contains(&format!("{prefix}SmokeTest")), "{service}");
+            assert!(names(&hooks[0]["RoleArn"]).contains("BlueGreenRolesHooks"), "{service}");
+
+            let alarms = &configuration["Alarms"];
+            assert_eq!((alarms["Enable"].clone(), alarms["Rollback"].clone()), (json!(true), json!(true)));
+            assert!(names(&alarms["AlarmNames"]).contains(&format!("{prefix}RollbackAlarm")), "{service}");
+            let watched: Vec<String> = deployments[format!("{prefix}RollbackAlarm")]["Properties"]["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|query| query["MetricStat"]["Metric"]["Dimensions"].as_array())
+                .map(|dimensions| names(&dimensions[1]["Value"]))
+                .collect();
+            assert_eq!(watched.len(), 2, "{service}: both target groups");
+            assert!(watched[0].contains(&format!("{targets}Blue")) && watched[1].contains(&format!("{targets}Green")));
         }
     }
 
     #[test]
-    fn appspecs_name_their_container_and_hooks() {
-        let hooks =
-            vec![LifecycleHook { event: LifecycleEvent::AfterAllowTestTraffic, function: "smoke-tests".into() }];
-        let text = render_appspec("Kong", "Kong", 8000, &hooks).unwrap();
-        let parsed: Json = serde_yaml::from_str(&text).unwrap();
-        let properties = &parsed["Resources"][0]["TargetService"]["Properties"];
-        assert_eq!(properties["LoadBalancerInfo"], json!({"ContainerName": "Kong", "ContainerPort": 8000}));
-        assert_eq!(parsed["Hooks"], json!([{"AfterAllowTestTraffic": "smoke-tests"}]));
-        let without: Json = serde_yaml::from_str(&render_appspec("Kong", "Kong", 8000, &[]).unwrap()).unwrap();
-        assert!(without.get("Hooks").is_none());
+    fn each_test_listener_admits_its_hook_and_nothing_else() {
+        let stacks = stacks(&default_config());
+        let rules: Vec<&Json> = stacks
+            .values()
+            .flat_map(|resources| of_type(resources, "AWS::EC2::SecurityGroupIngress"))
+            .map(|(_, rule)| &rule["Properties"])
+            .collect();
+        for port in [8443, 9444] {
+            let admitting: Vec<&&Json> = rules.iter().filter(|rule| rule["FromPort"] == port).collect();
+            for rule in &admitting {
+                assert_eq!(rule["ToPort"], port);
+                let source = rule.get("SourceSecurityGroupId").or_else(|| rule.get("CidrIp")).unwrap();
+                let text = names(source);
+                let from_hook = text.contains("SmokeTestSecurityGroup");
+                let from_nat = text.contains("/32") && text.contains("Eip");
+                assert!(from_hook || from_nat, "port {port} admits {text}");
+            }
+        }
+        let public: Vec<_> =
+            rules.iter().filter(|rule| rule["FromPort"] == 8443 && rule.get("CidrIp").is_some()).collect();
+        assert_eq!(public.len(), 3, "the public ALB's test port admits the three NAT gateways' addresses");
+        assert!(!stacks.values().any(|resources| resources.to_string().contains("CODE_DEPLOY")));
+    }
+
+    #[test]
+    fn traffic_shifting_maps_onto_the_ecs_strategy() {
+        let mut config = default_config();
+        let deployment = &mut config.regions[0].compute.as_mut().unwrap().deployment;
+        deployment.traffic_shifting = TrafficShifting::Linear10PercentEvery1Minute;
+        deployment.smoke_tests.path = Some("/smoke".into());
+        let stacks = stacks(&config);
+        let configuration = &stacks["Compute"]["KongService"]["Properties"]["DeploymentConfiguration"];
+        assert_eq!(configuration["Strategy"], "LINEAR");
+        assert_eq!(configuration["LinearConfiguration"], json!({"StepBakeTimeInMinutes": 1, "StepPercent": 10.0}));
+        let hook = &stacks["Deployments"]["IntegrationServiceSmokeTest"]["Properties"];
+        assert_eq!(
+            hook["Environment"]["Variables"]["SMOKE_TEST_URLS"],
+            "[\"https://internal-us-east-1.api.integration-platform.example.com:8443/smoke\"]"
+        );
+        config.regions[0].compute.as_mut().unwrap().deployment.traffic_shifting = TrafficShifting::AllAtOnce;
+        let stacks = super::super::test_support::stacks(&config);
+        assert_eq!(stacks["Compute"]["KongService"]["Properties"]["DeploymentConfiguration"]["Strategy"], "BLUE_GREEN");
+    }
+
+    /// The known pitfall of ECS blue/green under CloudFormation: ECS rewrites the listener rules during a
+    /// deployment, and an update that touched a rule would point it back at the target group in the
+    /// template. The rules live in the ingress stack, which nothing of a release changes: a new image
+    /// changes only its task definition, so the rules are never part of the update.
+    #[test]
+    fn a_new_image_changes_only_its_task_definition() {
+        let before = build(&default_config()).unwrap().synth().unwrap();
+        let mut config = default_config();
+        config.regions[0].compute.as_mut().unwrap().integration_service.image =
+            "public.ecr.aws/docker/library/integration-service:1.1.0".into();
+        let after = build(&config).unwrap().synth().unwrap();
+        let mut changed = Vec::new();
+        for (old, new) in before.stacks.iter().zip(&after.stacks) {
+            for (id, resource) in old.template["Resources"].as_object().unwrap() {
+                if new.template["Resources"][id] != *resource {
+                    changed.push(format!("{}/{id}", old.name));
+                }
+            }
+            assert_eq!(old.template["Outputs"], new.template["Outputs"], "{}", old.name);
+        }
+        assert_eq!(changed, ["IntegrationPlatform-Primary-Compute/IntegrationService"]);
     }
 }

@@ -15,31 +15,32 @@ use crate::cfn::route53::record_set::AliasTarget;
 use crate::config::{ComputeConfig, ServiceConfig};
 use crate::construct::{Scope, Stack};
 use crate::constructs::compute::{
-    ApplicationLoadBalancer, Exposure, LoadBalancerProps, RequiredHeader, TargetGroup, TargetGroupProps,
+    ApplicationLoadBalancer, Exposure, LoadBalancerProps, RequiredHeader, RuleMatch, TargetGroup, TargetGroupProps,
     TEST_LISTENER_PORT,
 };
 use crate::constructs::data::AccessLogs;
 use crate::constructs::network::{SecurityGroup, Vpc};
 use crate::template::Value;
 
-/// The internal ALB's test listener of the Webhook Receiver (the Integration Service's is 8443).
-pub const WEBHOOK_TEST_LISTENER_PORT: i64 = 9444;
+/// The internal ALB's test listener of the Webhook Receiver (Kong's and the Integration Service's is
+/// [`TEST_LISTENER_PORT`]).
+pub const WEBHOOK_TEST_LISTENER_PORT: u16 = 9444;
 
-/// One blue/green service's load balancing: its target groups and listeners.
+/// One blue/green service's load balancing: its target groups, and the listener rules ECS rewrites.
 #[derive(Debug, Clone)]
 pub struct BlueGreenTargets {
     /// The blue target group, where the service starts.
     pub blue: TargetGroup,
-    /// The green target group, where CodeDeploy starts the replacement.
+    /// The green target group, where ECS starts the first new revision (then they take turns).
     pub green: TargetGroup,
-    /// The production listener's ARN.
-    pub production_listener: Value<String>,
-    /// The test listener's ARN.
-    pub test_listener: Value<String>,
+    /// The ARN of the production listener's forwarding rule.
+    pub production_rule: Value<String>,
+    /// The ARN of the test listener's forwarding rule.
+    pub test_rule: Value<String>,
+    /// The test listener's port, which only the service's deployment hook may reach.
+    pub test_port: u16,
     /// The balancer's full name, for its CloudWatch metrics.
     pub load_balancer_full_name: Value<String>,
-    /// The test listener's logical ID.
-    test_listener_id: String,
 }
 
 /// What the compute stack needs from the ingress stack.
@@ -55,12 +56,12 @@ pub struct Ingress {
     pub internal_name: String,
 }
 
-/// A blue/green service's listener ports, and the header its production listener requires.
+/// A blue/green service's listener ports, and which requests its production listener forwards.
 #[derive(Debug, Clone)]
 struct Listeners {
     production: i64,
-    test: i64,
-    required_header: Option<RequiredHeader>,
+    test: u16,
+    production_match: RuleMatch,
 }
 
 /// How the blue/green target groups of the region are made: IP targets in the VPC, draining for the
@@ -89,25 +90,27 @@ impl TargetPairs<'_> {
         };
         let blue = TargetGroup::new(root, &format!("{id}Blue"), self.vpc, &props)?;
         let green = TargetGroup::new(root, &format!("{id}Green"), self.vpc, &props)?;
-        let production_id = format!("{id}Production");
-        let production = match &listeners.required_header {
-            Some(header) => balancer.add_https_listener_requiring_header(
-                root,
-                &production_id,
-                listeners.production,
-                &blue,
-                header,
-            )?,
-            None => balancer.add_https_listener(root, &production_id, listeners.production, &blue)?,
-        };
-        let test = balancer.add_https_listener(root, &format!("{id}Test"), listeners.test, &blue)?;
+        let production = balancer.add_https_listener_with_rule(
+            root,
+            &format!("{id}Production"),
+            listeners.production,
+            &blue,
+            &listeners.production_match,
+        )?;
+        let test = balancer.add_https_listener_with_rule(
+            root,
+            &format!("{id}Test"),
+            i64::from(listeners.test),
+            &blue,
+            &RuleMatch::AnyPath,
+        )?;
         Ok(BlueGreenTargets {
             blue,
             green,
-            production_listener: production.ref_value(),
-            test_listener: test.ref_value(),
+            production_rule: production.rule.ref_value(),
+            test_rule: test.rule.ref_value(),
+            test_port: listeners.test,
             load_balancer_full_name: balancer.full_name(),
-            test_listener_id: test.logical_id().to_owned(),
         })
     }
 }
@@ -168,14 +171,18 @@ pub(super) fn build(
         "Kong",
         &public,
         &config.kong,
-        Listeners { production: 443, test: TEST_LISTENER_PORT, required_header: Some(origin_header) },
+        Listeners { production: 443, test: TEST_LISTENER_PORT, production_match: RuleMatch::Header(origin_header) },
     )?;
     let integration = pairs.add(
         &mut root,
         "Integration",
         &internal,
         &config.integration_service,
-        Listeners { production: i64::from(INTEGRATION_LISTENER_PORT), test: TEST_LISTENER_PORT, required_header: None },
+        Listeners {
+            production: i64::from(INTEGRATION_LISTENER_PORT),
+            test: TEST_LISTENER_PORT,
+            production_match: RuleMatch::AnyPath,
+        },
     )?;
     let webhook = pairs.add(
         &mut root,
@@ -185,7 +192,7 @@ pub(super) fn build(
         Listeners {
             production: i64::from(WEBHOOK_LISTENER_PORT),
             test: WEBHOOK_TEST_LISTENER_PORT,
-            required_header: None,
+            production_match: RuleMatch::AnyPath,
         },
     )?;
 
@@ -200,14 +207,6 @@ pub(super) fn build(
                 .hosted_zone_id(domain.hosted_zone_id.as_str())
                 .alias_target(AliasTarget::new(balancer.dns_name(), balancer.canonical_hosted_zone_id())),
         )?;
-    }
-    for targets in [&kong, &integration, &webhook] {
-        let id = targets.test_listener_id.as_str();
-        stack.resource_json_mut(id).expect("the listener was just added").suppress(
-            "CS005",
-            "a blue/green test listener: only the deployment's lifecycle-hook functions call it, and no hook \
-             is deployed yet (the release path adds them with their security group)",
-        );
     }
     Ok(Ingress { kong, integration, webhook, internal_name })
 }

@@ -26,7 +26,6 @@ mod test_support;
 
 pub use compute::APP_DATABASE_USER;
 pub use data::DataTier;
-pub use deployments::render_appspec;
 pub use ingress::{BlueGreenTargets, Ingress};
 pub use names::{
     bucket_name, internal_name, origin_name, origin_verify_secret_name, stack_name, OriginVerification, EDGE_REGION,
@@ -115,21 +114,14 @@ fn build_region(
         }
         let tier = Tier { vpc: &vpc, groups: &groups, data: &data, config: compute_config };
         let (ingress, compute) = build_compute(app, stacks, tier, verification, key, endpoints_stack.as_ref())?;
-        served = Some((ingress, compute, compute_config));
+        served = Some((ingress, compute));
     }
 
     let operations_stack = stacks.add(app, "Operations")?;
-    let watched = served.as_ref().map(|(ingress, compute, _)| operations::Watched { compute, ingress });
+    let watched = served.as_ref().map(|(ingress, compute)| operations::Watched { compute, ingress });
     let operations = operations::build(&operations_stack, &data, &data_config.redis, watched, &region.monitoring)?;
     if let Some(script) = operations.database_users_script.clone() {
         app.add_artifact(format!("database-users/{}.sh", operations_stack.name()), script)?;
-    }
-    if let Some((_, compute, compute_config)) = &served {
-        let deployments_stack = stacks.add(app, "Deployments")?;
-        for (path, appspec) in deployments::build(&deployments_stack, compute, compute_config, &operations.alarm_topic)?
-        {
-            app.add_artifact(path, appspec)?;
-        }
     }
     Ok(())
 }
@@ -143,7 +135,7 @@ struct Tier<'a> {
     config: &'a ComputeConfig,
 }
 
-/// Builds the ingress, compute and scaling stacks of a region that serves requests.
+/// Builds the ingress, deployments, compute and scaling stacks of a region that serves requests.
 fn build_compute(
     app: &mut App,
     stacks: RegionStacks<'_>,
@@ -157,13 +149,17 @@ fn build_compute(
     let ingress = ingress::build(&ingress_stack, tier.vpc, tier.groups, tier.data, tier.config, verification)?;
     security::admit_cloudfront(&ingress_stack, tier.groups, key)?;
 
+    // The hooks, roles and alarms the services' blue/green deployments name exist before the services.
+    let deployments_stack = stacks.add(app, "Deployments")?;
+    let release = deployments::build(&deployments_stack, tier.vpc, tier.groups, &ingress, &tier.data.key, tier.config)?;
+
     let compute_stack = stacks.add(app, "Compute")?;
     // Its tasks pull images, write logs and read secrets through the endpoints: they must exist before
     // the first task starts, though nothing is imported from them.
     if let Some(endpoints) = endpoints_stack {
         compute_stack.add_dependency(endpoints.name());
     }
-    let compute = compute::build(&compute_stack, tier.vpc, tier.groups, tier.data, &ingress, tier.config)?;
+    let compute = compute::build(&compute_stack, tier.vpc, tier.groups, tier.data, &ingress, &release, tier.config)?;
     app.add_artifact(format!("kong/{}.yml", compute_stack.name()), compute.kong_config.clone())?;
 
     let scaling_stack = stacks.add(app, "Scaling")?;
@@ -211,10 +207,10 @@ mod tests {
                 ("IntegrationPlatform-Primary-Data", "us-east-1"),
                 ("IntegrationPlatform-Primary-Edge", "us-east-1"),
                 ("IntegrationPlatform-Primary-Ingress", "us-east-1"),
+                ("IntegrationPlatform-Primary-Deployments", "us-east-1"),
                 ("IntegrationPlatform-Primary-Compute", "us-east-1"),
                 ("IntegrationPlatform-Primary-Scaling", "us-east-1"),
                 ("IntegrationPlatform-Primary-Operations", "us-east-1"),
-                ("IntegrationPlatform-Primary-Deployments", "us-east-1"),
                 ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1"),
                 ("IntegrationPlatform-DisasterRecovery-Endpoints", "eu-west-1")
             ]

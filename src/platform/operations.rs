@@ -31,10 +31,9 @@ const DATABASE_USERS_IMAGE: &str = "public.ecr.aws/docker/library/postgres:17";
 /// The database-user script template, embedded in the binary.
 const DATABASE_USER_SCRIPT: &str = include_str!("../../templates/create-database-user.sh.j2");
 
-/// What the stack hands on: the alarm topic, for alarms built elsewhere (deployment rollback alarms).
+/// What the stack hands on.
 #[derive(Debug, Clone)]
 pub(super) struct Operations {
-    pub alarm_topic: Value<String>,
     /// The script that runs the database-user task, when the region has one.
     pub database_users_script: Option<String>,
 }
@@ -248,7 +247,7 @@ pub(super) fn build(
         )?;
         script = Some(render_database_user_script(&region, &watched.compute.stack_name, stack_name)?);
     }
-    Ok(Operations { alarm_topic: topic.arn(), database_users_script: script })
+    Ok(Operations { database_users_script: script })
 }
 
 /// The one-off task that creates [`APP_DATABASE_USER`] with the `rds_iam` role. It alone reads the

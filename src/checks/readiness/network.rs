@@ -19,6 +19,8 @@ pub enum Peer {
     Group(Res),
     /// A managed prefix list.
     PrefixList,
+    /// One Elastic IP of the app (`Fn::Sub "${Ip}/32"` of its `Ref`): a NAT gateway's address, say.
+    ElasticIp(Res),
     /// Something the model cannot follow.
     Unknown,
 }
@@ -115,7 +117,7 @@ impl Network {
                 (Ok(block), Some(vpc)) => block.contains(vpc),
                 _ => cidr == ALL_OPEN,
             },
-            Peer::PrefixList | Peer::Unknown => false,
+            Peer::PrefixList | Peer::ElasticIp(_) | Peer::Unknown => false,
         }
     }
 
@@ -165,7 +167,7 @@ fn rule_of(model: &Model, stack: usize, rule: &Json, side: &str) -> Rule {
     let peer = if let Some(cidr) = rule.get("CidrIp").or_else(|| rule.get("CidrIpv6")) {
         match model.resolve(stack, cidr) {
             Resolved::Literal(text) => Peer::Cidr(text),
-            _ => Peer::Unknown,
+            _ => elastic_ip_block(model, stack, cidr).map_or(Peer::Unknown, Peer::ElasticIp),
         }
     } else if let Some(group) = rule.get(group_key) {
         model.resource_of(stack, group).map_or(Peer::Unknown, Peer::Group)
@@ -175,6 +177,18 @@ fn rule_of(model: &Model, stack: usize, rule: &Json, side: &str) -> Rule {
         Peer::Unknown
     };
     Rule { protocol, from: number("FromPort"), to: number("ToPort"), peer }
+}
+
+/// The Elastic IP of a one-address block written `{"Fn::Sub": ["${Ip}/32", {"Ip": <EIP Ref>}]}`.
+fn elastic_ip_block(model: &Model, stack: usize, cidr: &Json) -> Option<Res> {
+    let [template, variables] = cidr.get("Fn::Sub")?.as_array()?.as_slice() else { return None };
+    let variables = variables.as_object()?;
+    let (name, value) = variables.iter().next().filter(|_| variables.len() == 1)?;
+    if template.as_str()? != format!("${{{name}}}/32") {
+        return None;
+    }
+    let eip = model.resource_of(stack, value)?;
+    (model.type_of(&eip) == "AWS::EC2::EIP").then_some(eip)
 }
 
 /// How a task's subnets leave the VPC.

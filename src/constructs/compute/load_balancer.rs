@@ -27,8 +27,8 @@ use crate::template::{Tag, Value};
 /// The TLS policy of every HTTPS listener: TLS 1.2 and 1.3 only, forward secrecy.
 pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
-/// The port of the test listener CodeDeploy sends test traffic to during a blue/green deploy.
-pub const TEST_LISTENER_PORT: i64 = 8443;
+/// The port of the test listener a blue/green deployment sends test traffic to.
+pub const TEST_LISTENER_PORT: u16 = 8443;
 
 /// Who reaches a load balancer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,24 @@ pub struct ApplicationLoadBalancer {
     resource: ResourceRef<elbv2::LoadBalancer>,
     certificate_arn: Value<String>,
     security_group: SecurityGroup,
+}
+
+/// Which requests a listener rule forwards.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleMatch {
+    /// Every request.
+    AnyPath,
+    /// Requests carrying the header with its value.
+    Header(RequiredHeader),
+}
+
+/// A listener and the rule that forwards its traffic.
+#[derive(Debug, Clone)]
+pub struct RuleListener {
+    /// The listener.
+    pub listener: ResourceRef<elbv2::Listener>,
+    /// Its forwarding rule, which ECS blue/green rewrites.
+    pub rule: ResourceRef<elbv2::ListenerRule>,
 }
 
 /// A header a listener requires, with the value it must carry.
@@ -142,36 +160,51 @@ impl ApplicationLoadBalancer {
         scope.add(id, self.https_listener(forward, port))
     }
 
-    /// Adds an HTTPS listener on `port` that forwards to `target_group` only the requests whose header
-    /// `header` has its value, and answers every other request 403. The rule is added as
-    /// `<id>RequireHeader`.
+    /// Adds an HTTPS listener on `port` whose default action refuses, and a rule (priority 1) that
+    /// forwards the requests `matching` selects to `target_group`: any path (`<id>Forward`, the default
+    /// answers 404), or those carrying a header with its value (`<id>RequireHeader`, the default
+    /// answers 403).
     ///
-    /// CodeDeploy's ECS blue/green deployments shift the rules that forward to the blue target group,
-    /// not only the default action, so the rule keeps working across deployments.
-    pub fn add_https_listener_requiring_header(
+    /// ECS blue/green deployments move traffic by rewriting listener *rules*, so a blue/green service
+    /// needs its listeners built this way.
+    pub fn add_https_listener_with_rule(
         &self,
         scope: &mut Scope,
         id: &str,
         port: i64,
         target_group: &TargetGroup,
-        header: &RequiredHeader,
-    ) -> Result<ResourceRef<elbv2::Listener>, ConstructError> {
-        let refuse = Action::new(ActionType::FixedResponse).fixed_response_config(
-            FixedResponseConfig::new("403").content_type("text/plain").message_body("Forbidden"),
-        );
+        matching: &RuleMatch,
+    ) -> Result<RuleListener, ConstructError> {
+        let (status, message, condition, rule_id) = match matching {
+            RuleMatch::Header(header) => (
+                "403",
+                "Forbidden",
+                listener_rule::RuleCondition::new().field("http-header").http_header_config(
+                    listener_rule::HttpHeaderConfig::new()
+                        .http_header_name(header.name.as_str())
+                        .values(vec![header.value.clone()]),
+                ),
+                format!("{id}RequireHeader"),
+            ),
+            RuleMatch::AnyPath => (
+                "404",
+                "Not Found",
+                listener_rule::RuleCondition::new()
+                    .field("path-pattern")
+                    .path_pattern_config(listener_rule::PathPatternConfig::new().values(vec!["/*"])),
+                format!("{id}Forward"),
+            ),
+        };
+        let refuse = Action::new(ActionType::FixedResponse)
+            .fixed_response_config(FixedResponseConfig::new(status).content_type("text/plain").message_body(message));
         let listener = scope.add(id, self.https_listener(refuse, port))?;
-        let condition = listener_rule::RuleCondition::new().field("http-header").http_header_config(
-            listener_rule::HttpHeaderConfig::new()
-                .http_header_name(header.name.as_str())
-                .values(vec![header.value.clone()]),
-        );
         let forward =
             listener_rule::Action::new(listener_rule::ActionType::Forward).target_group_arn(target_group.arn());
-        scope.add(
-            &format!("{id}RequireHeader"),
+        let rule = scope.add(
+            &rule_id,
             elbv2::ListenerRule::new(vec![forward], vec![condition], 1).listener_arn(listener.ref_value()),
         )?;
-        Ok(listener)
+        Ok(RuleListener { listener, rule })
     }
 
     fn https_listener(&self, default_action: Action, port: i64) -> elbv2::Listener {
@@ -306,10 +339,12 @@ mod tests {
         let props = TargetGroupProps { port: 8000, ..TargetGroupProps::default() };
         let blue = TargetGroup::new(&mut root, "Blue", &vpc, &props).unwrap();
         let header = RequiredHeader { name: "X-Verify".into(), value: Value::from("s") };
-        let listener =
-            balancer.add_https_listener_requiring_header(&mut root, "Production", 443, &blue, &header).unwrap();
+        let production = balancer
+            .add_https_listener_with_rule(&mut root, "Production", 443, &blue, &RuleMatch::Header(header))
+            .unwrap();
+        let test = balancer.add_https_listener_with_rule(&mut root, "Test", 8443, &blue, &RuleMatch::AnyPath).unwrap();
         let template = stack.template();
-        let properties = template.resources[listener.logical_id()].properties();
+        let properties = template.resources[production.listener.logical_id()].properties();
         assert_eq!(properties["DefaultActions"][0]["Type"], "fixed-response");
         assert_eq!(properties["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"], "403");
         let rule = template.resources["ProductionRequireHeader"].properties();
@@ -320,5 +355,10 @@ mod tests {
         );
         assert_eq!(rule["Actions"][0]["Type"], "forward");
         assert!(rule["Actions"][0]["TargetGroupArn"].to_string().contains(blue.resource().logical_id()));
+        assert_eq!(production.rule.logical_id(), "ProductionRequireHeader");
+        let test_rule = template.resources[test.rule.logical_id()].properties();
+        assert_eq!(test_rule["Conditions"][0]["PathPatternConfig"]["Values"], json!(["/*"]));
+        let test_listener = template.resources[test.listener.logical_id()].properties();
+        assert_eq!(test_listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"], "404");
     }
 }

@@ -1,8 +1,8 @@
 //! Compute constructs: the ECS cluster, Fargate task definitions and services, load balancers, autoscaling
 //! and CodeDeploy blue/green deployments.
 
-mod blue_green;
 mod cluster;
+mod hook;
 mod image;
 mod load_balancer;
 mod scaling;
@@ -10,14 +10,14 @@ mod service;
 mod size;
 mod task;
 
-pub use blue_green::{BlueGreenDeployment, BlueGreenProps, DeploymentApplication};
 pub use cluster::Cluster;
+pub use hook::{HookFunction, HookFunctionProps};
 pub use image::{ContainerImage, PullThroughCache, Repository, ECR_PUBLIC_CACHE_PREFIX, ECR_PUBLIC_REGISTRY};
 pub use load_balancer::{
-    ApplicationLoadBalancer, Exposure, LoadBalancerProps, RequiredHeader, TargetGroup, TargetGroupProps,
-    TEST_LISTENER_PORT, TLS_POLICY,
+    ApplicationLoadBalancer, Exposure, LoadBalancerProps, RequiredHeader, RuleListener, RuleMatch, TargetGroup,
+    TargetGroupProps, TEST_LISTENER_PORT, TLS_POLICY,
 };
 pub use scaling::{idle_alarm, ServiceScaling, Step, CPU_TARGET_PERCENT, SCALE_IN_AFTER_SECONDS};
-pub use service::{Capacity, Deployment, FargateService, ServiceProps};
+pub use service::{BlueGreen, BlueGreenRoles, Capacity, Deployment, FargateService, ServiceProps, TrafficShift};
 pub use size::{FargateSize, InvalidFargateSize};
 pub use task::{ContainerSecret, FargateTaskDefinition, TaskProps};

@@ -13,33 +13,137 @@
 //! - On-demand Fargate unless Spot is asked for ([`Capacity`]).
 //! - Pre-warmed replacements: deployments keep 100% of the desired tasks healthy, and a health check
 //!   grace period lets new tasks warm up before the load balancer judges them.
-//! - Blue/green services hand deployments to CodeDeploy; rolling ones get the deployment circuit breaker
-//!   with automatic rollback.
+//! - Blue/green deployments are ECS's own (`DeploymentController: ECS` with a `BLUE_GREEN`, `CANARY` or
+//!   `LINEAR` strategy), so a stack update that changes the task definition deploys blue/green too;
+//!   CodeDeploy's controller would refuse that update. Lifecycle hooks gate the traffic shift, and the
+//!   deployment alarms roll back during the bake time. Rolling deployments get the circuit breaker
+//!   with automatic rollback instead (ECS offers it for rolling deployments only).
 
 use crate::cfn::ecs;
 use crate::cfn::ecs::service::{
-    AwsVpcConfiguration, AwsVpcConfigurationAssignPublicIp, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
-    DeploymentConfiguration, DeploymentController, DeploymentControllerType, LoadBalancer, NetworkConfiguration,
-    ServiceLaunchType, ServicePropagateTags,
+    AdvancedConfiguration, AwsVpcConfiguration, AwsVpcConfigurationAssignPublicIp, CanaryConfiguration,
+    CapacityProviderStrategyItem, DeploymentAlarms, DeploymentCircuitBreaker, DeploymentConfiguration,
+    DeploymentConfigurationStrategy, DeploymentController, DeploymentControllerType, DeploymentLifecycleHook,
+    DeploymentLifecycleHookLifecycleStages, LinearConfiguration, LoadBalancer, NetworkConfiguration, ServiceLaunchType,
+    ServicePropagateTags,
 };
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::{Grantee, Role};
+use crate::constructs::iam::{Grantee, Role, RoleProps, Statement};
 use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection};
 use crate::template::Value;
 
 use super::cluster::Cluster;
+use super::hook::HookFunction;
 use super::load_balancer::TargetGroup;
 use super::task::FargateTaskDefinition;
 
 /// How a service deploys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub enum Deployment {
     /// ECS rolling updates with the circuit breaker and automatic rollback.
     #[default]
     Rolling,
-    /// CodeDeploy blue/green behind a load balancer: the service starts on its target group (the
-    /// blue one), and a deployment group moves traffic to the green one.
-    BlueGreen,
+    /// ECS blue/green behind a load balancer: the new revision starts on the alternate target group,
+    /// takes test traffic, passes its hooks, then takes production traffic.
+    BlueGreen(Box<BlueGreen>),
+}
+
+impl Deployment {
+    /// An ECS blue/green deployment.
+    pub fn blue_green(blue_green: BlueGreen) -> Self {
+        Self::BlueGreen(Box::new(blue_green))
+    }
+}
+
+/// How production traffic moves to a new revision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrafficShift {
+    /// All at once, after the hooks pass (`BLUE_GREEN`).
+    AllAtOnce,
+    /// `percent` first, the rest after `bake_minutes` (`CANARY`).
+    Canary {
+        /// The share moved first.
+        percent: f64,
+        /// Minutes before the rest moves.
+        bake_minutes: i64,
+    },
+    /// `step_percent` every `step_bake_minutes` (`LINEAR`).
+    Linear {
+        /// The share moved each step.
+        step_percent: f64,
+        /// Minutes between steps.
+        step_bake_minutes: i64,
+    },
+}
+
+/// An ECS-native blue/green deployment of a service behind a load balancer.
+///
+/// The service's target group (see [`ServiceProps::target_group`]) and `alternate` take turns: ECS
+/// starts the new revision on whichever is idle, points `test_rule` at it, runs the hooks, then moves
+/// `production_rule`. The rules, not listeners' default actions, are what ECS rewrites, and they belong
+/// to a stack of their own that a service deployment never updates.
+#[derive(Debug, Clone)]
+pub struct BlueGreen {
+    /// The second target group.
+    pub alternate: TargetGroup,
+    /// The ARN of the production listener's rule that forwards to the service.
+    pub production_rule: Value<String>,
+    /// The ARN of the test listener's rule that forwards to the service.
+    pub test_rule: Value<String>,
+    /// How production traffic moves.
+    pub shift: TrafficShift,
+    /// Minutes the old revision keeps running after the shift, draining its connections; an alarm
+    /// firing meanwhile rolls back.
+    pub bake_minutes: i64,
+    /// Hooks and the stages they run at.
+    pub hooks: Vec<(HookFunction, Vec<DeploymentLifecycleHookLifecycleStages>)>,
+    /// Names of alarms that roll a deployment back; they should cover both target groups.
+    pub rollback_alarms: Vec<Value<String>>,
+    /// The roles ECS acts through.
+    pub roles: BlueGreenRoles,
+}
+
+/// The roles ECS uses in blue/green deployments: one to rewrite listener rules and move targets, one
+/// to invoke the hooks. One pair serves every service of a stack or app.
+#[derive(Debug, Clone)]
+pub struct BlueGreenRoles {
+    load_balancers: Role,
+    hooks: Role,
+}
+
+impl BlueGreenRoles {
+    /// Adds the two roles under `id`; the hook role may invoke exactly `hooks`.
+    pub fn new(scope: &mut Scope, id: &str, hooks: &[&HookFunction]) -> Result<Self, ConstructError> {
+        let mut scope = scope.child(id)?;
+        let name = scope.path().to_string();
+        let trust = || {
+            Statement::assume_role("ecs.amazonaws.com").condition(
+                "StringEquals",
+                "aws:SourceAccount",
+                Value::account_id(),
+            )
+        };
+        let load_balancers = Role::new(
+            &mut scope,
+            "LoadBalancers",
+            RoleProps {
+                managed_policy_arns: vec![Value::sub(
+                    "arn:${AWS::Partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",
+                )],
+                ..RoleProps::new(format!("Lets ECS move blue/green traffic for {name}"), trust())
+            },
+        )?;
+        let invoke = hooks.iter().map(|hook| hook.invoke_statement()).collect();
+        let hooks = Role::new(
+            &mut scope,
+            "Hooks",
+            RoleProps {
+                statements: invoke,
+                ..RoleProps::new(format!("Lets ECS run the deployment hooks of {name}"), trust())
+            },
+        )?;
+        Ok(Self { load_balancers, hooks })
+    }
 }
 
 /// Where a service's tasks run.
@@ -118,7 +222,7 @@ impl ServiceProps {
         self
     }
 
-    /// Rolling or blue/green.
+    /// Rolling or blue/green (which needs a target group).
     #[must_use]
     pub fn deployment(mut self, deployment: Deployment) -> Self {
         self.deployment = deployment;
@@ -199,31 +303,38 @@ impl FargateService {
                 ])
             }
         };
-        if let Some(target_group) = &props.target_group {
-            let port = task.port().ok_or_else(|| invalid("a target group needs a task that serves a port"))?;
-            service = service.health_check_grace_period_seconds(props.health_check_grace_seconds).load_balancers(vec![
-                LoadBalancer::new()
-                    .container_name(task.container_name())
-                    .container_port(i64::from(port))
-                    .target_group_arn(target_group.arn()),
-            ]);
-        }
         let pre_warmed = DeploymentConfiguration::new().minimum_healthy_percent(100).maximum_percent(200);
-        service = match props.deployment {
-            Deployment::BlueGreen => {
+        let (configuration, advanced) = match &props.deployment {
+            Deployment::BlueGreen(blue_green) => {
                 if props.target_group.is_none() {
                     return Err(invalid("a blue/green deployment needs a target group"));
                 }
-                service
-                    .deployment_controller(DeploymentController::new().r#type(DeploymentControllerType::CodeDeploy))
-                    .deployment_configuration(pre_warmed)
+                let advanced = AdvancedConfiguration::new(blue_green.alternate.arn())
+                    .production_listener_rule(blue_green.production_rule.clone())
+                    .test_listener_rule(blue_green.test_rule.clone())
+                    .role_arn(blue_green.roles.load_balancers.arn());
+                (blue_green_configuration(pre_warmed, blue_green), Some(advanced))
             }
-            Deployment::Rolling => service
-                .deployment_controller(DeploymentController::new().r#type(DeploymentControllerType::Ecs))
-                .deployment_configuration(
-                    pre_warmed.deployment_circuit_breaker(DeploymentCircuitBreaker::new(true, true)),
-                ),
+            Deployment::Rolling => {
+                (pre_warmed.deployment_circuit_breaker(DeploymentCircuitBreaker::new(true, true)), None)
+            }
         };
+        if let Some(target_group) = &props.target_group {
+            let port = task.port().ok_or_else(|| invalid("a target group needs a task that serves a port"))?;
+            let mut balancer = LoadBalancer::new()
+                .container_name(task.container_name())
+                .container_port(i64::from(port))
+                .target_group_arn(target_group.arn());
+            if let Some(advanced) = advanced {
+                balancer = balancer.advanced_configuration(advanced);
+            }
+            service = service
+                .health_check_grace_period_seconds(props.health_check_grace_seconds)
+                .load_balancers(vec![balancer]);
+        }
+        service = service
+            .deployment_controller(DeploymentController::new().r#type(DeploymentControllerType::Ecs))
+            .deployment_configuration(configuration);
         let resource = scope.add(id, service)?;
         Ok(Self { resource, cluster: props.cluster, task: props.task, security_groups })
     }
@@ -247,6 +358,40 @@ impl FargateService {
     pub fn task(&self) -> &FargateTaskDefinition {
         &self.task
     }
+}
+
+/// The deployment configuration of a blue/green service: its strategy, bake time, hooks and alarms.
+fn blue_green_configuration(base: DeploymentConfiguration, blue_green: &BlueGreen) -> DeploymentConfiguration {
+    let mut configuration = match blue_green.shift {
+        TrafficShift::AllAtOnce => base.strategy(DeploymentConfigurationStrategy::BlueGreen),
+        TrafficShift::Canary { percent, bake_minutes } => {
+            base.strategy(DeploymentConfigurationStrategy::Canary).canary_configuration(
+                CanaryConfiguration::new().canary_percent(percent).canary_bake_time_in_minutes(bake_minutes),
+            )
+        }
+        TrafficShift::Linear { step_percent, step_bake_minutes } => {
+            base.strategy(DeploymentConfigurationStrategy::Linear).linear_configuration(
+                LinearConfiguration::new().step_percent(step_percent).step_bake_time_in_minutes(step_bake_minutes),
+            )
+        }
+    };
+    configuration = configuration.bake_time_in_minutes(blue_green.bake_minutes);
+    if !blue_green.hooks.is_empty() {
+        let hooks: Vec<DeploymentLifecycleHook> = blue_green
+            .hooks
+            .iter()
+            .map(|(hook, stages)| {
+                DeploymentLifecycleHook::new(stages.iter().cloned().map(Value::from).collect::<Vec<_>>())
+                    .hook_target_arn(hook.arn())
+                    .role_arn(blue_green.roles.hooks.arn())
+            })
+            .collect();
+        configuration = configuration.lifecycle_hooks(hooks);
+    }
+    if !blue_green.rollback_alarms.is_empty() {
+        configuration = configuration.alarms(DeploymentAlarms::new(blue_green.rollback_alarms.clone(), true, true));
+    }
+    configuration
 }
 
 impl Grantee for FargateService {
@@ -320,7 +465,19 @@ mod tests {
         let task =
             FargateTaskDefinition::new(&mut root, "Api", TaskProps::new(ContainerImage::registry("nginx"), &key))
                 .unwrap();
-        let blue_green = ServiceProps::new(&cluster, &task).deployment(Deployment::BlueGreen);
+        let alternate = TargetGroup::new(&mut root, "Green", &vpc, &Default::default()).unwrap();
+        let roles = BlueGreenRoles::new(&mut root, "Roles", &[]).unwrap();
+        let deployment = Deployment::blue_green(BlueGreen {
+            alternate,
+            production_rule: crate::template::Value::from("arn:rule/production"),
+            test_rule: crate::template::Value::from("arn:rule/test"),
+            shift: TrafficShift::AllAtOnce,
+            bake_minutes: 5,
+            hooks: vec![],
+            rollback_alarms: vec![],
+            roles,
+        });
+        let blue_green = ServiceProps::new(&cluster, &task).deployment(deployment);
         let err = FargateService::new(&mut root, "A", blue_green).unwrap_err();
         assert_eq!(err.to_string(), "Svc/A: a blue/green deployment needs a target group");
         let isolated = ServiceProps::new(&cluster, &task).subnets(SubnetSelection::ISOLATED);

@@ -165,6 +165,7 @@ pub struct Vpc {
     cidr: Option<Ipv4Net>,
     subnets: Vec<Subnet>,
     nat_gateways: Vec<ResourceRef<ec2::NatGateway>>,
+    nat_ips: Vec<ResourceRef<ec2::Eip>>,
     flow_logs: Option<FlowLogs>,
 }
 
@@ -201,6 +202,7 @@ impl Vpc {
 
         let mut subnets = Vec::new();
         let mut nat_gateways = Vec::new();
+        let mut nat_ips = Vec::new();
         for (tier, blocks) in plan.tiers() {
             for (az_index, block) in blocks.iter().enumerate() {
                 let mut subnet_scope = scope.child(&format!("{}Subnet{}", tier.id(), az_index + 1))?;
@@ -245,6 +247,7 @@ impl Vpc {
                                 ec2::Eip::new().domain("vpc").tags(vec![Tag::name(subnet_name.as_str())]),
                                 after_attachment,
                             )?;
+                            nat_ips.push(eip.clone());
                             nat_gateways.push(
                                 subnet_scope.add(
                                     "NatGateway",
@@ -283,6 +286,7 @@ impl Vpc {
             cidr: Some(props.cidr),
             subnets,
             nat_gateways,
+            nat_ips,
             flow_logs,
         })
     }
@@ -313,7 +317,15 @@ impl Vpc {
                 })
             })
             .collect();
-        Ok(Self { id, resource: None, cidr: attributes.cidr, subnets, nat_gateways: vec![], flow_logs: None })
+        Ok(Self {
+            id,
+            resource: None,
+            cidr: attributes.cidr,
+            subnets,
+            nat_gateways: vec![],
+            nat_ips: vec![],
+            flow_logs: None,
+        })
     }
 
     /// The VPC resource, unless the VPC is imported.
@@ -354,6 +366,12 @@ impl Vpc {
     /// The NAT gateways, in AZ order.
     pub fn nat_gateways(&self) -> &[ResourceRef<ec2::NatGateway>] {
         &self.nat_gateways
+    }
+
+    /// The public addresses of the NAT gateways, in AZ order (`Ref` of an Elastic IP is its address):
+    /// where traffic from the private-app subnets to the internet appears to come from.
+    pub fn nat_public_ips(&self) -> Vec<Value<String>> {
+        self.nat_ips.iter().map(|eip| eip.ref_value()).collect()
     }
 
     /// The flow logs, if on.
