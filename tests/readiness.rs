@@ -479,3 +479,97 @@ fn the_default_platform_has_no_finding_and_each_hop_of_its_chain_is_checked() {
     let finding = only(&analyse(stacks), "CS005");
     assert!(finding.path.starts_with("IntegrationPlatform-Primary-Ingress/PublicAlb → "), "{}", finding.path);
 }
+
+/// One finding of `rule` among `findings`, which hold nothing but `allowed` rules besides.
+fn one_of(findings: &[Finding], rule: &str, allowed: &[&str]) -> Finding {
+    assert!(findings.iter().all(|f| f.rule == rule || allowed.contains(&f.rule)), "{findings:#?}");
+    let matching: Vec<&Finding> = findings.iter().filter(|f| f.rule == rule).collect();
+    assert_eq!(matching.len(), 1, "one {rule} finding expected: {findings:#?}");
+    matching[0].clone()
+}
+
+const COMPUTE: &str = "IntegrationPlatform-Primary-Compute";
+const DEPLOYMENTS: &str = "IntegrationPlatform-Primary-Deployments";
+
+#[test]
+fn a_code_deploy_controller_or_a_blue_green_strategy_without_its_configuration_has_no_release_path() {
+    let mut stacks = platform_templates();
+    edit(&mut stacks, COMPUTE, "IntegrationServiceService", |service| {
+        service["Properties"]["DeploymentController"] = json!({"Type": "CODE_DEPLOY"});
+    });
+    let finding = only(&analyse(stacks), "CS040");
+    assert_eq!(
+        (finding.logical_id.as_str(), finding.path.as_str()),
+        (
+            "IntegrationServiceService",
+            "IntegrationPlatform-Primary-Compute/IntegrationServiceService → DeploymentController CODE_DEPLOY"
+        )
+    );
+
+    let mut stacks = platform_templates();
+    edit(&mut stacks, COMPUTE, "KongService", |service| {
+        service["Properties"]["LoadBalancers"][0].as_object_mut().unwrap().remove("AdvancedConfiguration");
+    });
+    let finding = only(&analyse(stacks), "CS040");
+    assert!(finding.message.contains("AdvancedConfiguration"), "{}", finding.message);
+}
+
+#[test]
+fn a_rollback_alarm_that_misses_the_alternate_target_group_is_a_finding() {
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DEPLOYMENTS, "WebhookReceiverRollbackAlarm", |alarm| {
+        let metrics = alarm["Properties"]["Metrics"].as_array_mut().unwrap();
+        metrics.retain(|query| query["Id"] != "green");
+        metrics.last_mut().unwrap()["Expression"] = json!("FILL(blue, 0)");
+    });
+    let finding = only(&analyse(stacks), "CS042");
+    assert_eq!(finding.logical_id, "WebhookReceiverService");
+    assert!(finding
+        .path
+        .ends_with("target group IntegrationPlatform-Primary-Ingress/WebhookGreen → no rollback alarm"));
+
+    let mut stacks = platform_templates();
+    edit(&mut stacks, COMPUTE, "KongService", |service| {
+        service["Properties"]["DeploymentConfiguration"]["Alarms"]["Rollback"] = json!(false);
+    });
+    let findings = analyse(stacks);
+    assert_eq!(findings.len(), 2, "neither target group is watched: {findings:#?}");
+    assert!(findings.iter().all(|f| f.rule == "CS042" && f.logical_id == "KongService"));
+}
+
+#[test]
+fn a_hook_that_cannot_reach_its_test_listener_is_a_finding() {
+    // Internal balancer: the rule that admits the hook's group on the test port is gone.
+    let mut stacks = platform_templates();
+    let template = &mut stacks.iter_mut().find(|s| s.name == DEPLOYMENTS).unwrap().template;
+    template["Resources"]
+        .as_object_mut()
+        .unwrap()
+        .remove("InternalAlbSecurityGroupFromIntegrationServiceSmokeTestSecurityGroupPort8443Ingress");
+    let finding = one_of(&analyse(stacks), "CS041", &["CS005"]);
+    assert_eq!(finding.logical_id, "IntegrationServiceService");
+    assert_eq!(
+        finding.path,
+        "IntegrationPlatform-Primary-Compute/IntegrationServiceService → hook \
+         IntegrationPlatform-Primary-Deployments/IntegrationServiceSmokeTest → \
+         IntegrationPlatform-Primary-Ingress/IntegrationTest → port 8443 → IntegrationPlatform-Primary-Ingress/InternalAlb"
+    );
+
+    // Internet-facing balancer: the NAT gateways' addresses are no longer admitted.
+    let mut stacks = platform_templates();
+    let template = &mut stacks.iter_mut().find(|s| s.name == DEPLOYMENTS).unwrap().template;
+    let resources = template["Resources"].as_object_mut().unwrap();
+    for index in 1..=3 {
+        resources.remove(&format!("KongTestListenerFromNat{index}"));
+    }
+    let finding = one_of(&analyse(stacks), "CS041", &["CS005"]);
+    assert!(finding.message.contains("admit no NAT gateway address on 8443"), "{}", finding.message);
+
+    // A hook outside the VPC has no address the test port could admit.
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DEPLOYMENTS, "WebhookReceiverSmokeTest", |function| {
+        function["Properties"].as_object_mut().unwrap().remove("VpcConfig");
+    });
+    let finding = one_of(&analyse(stacks), "CS041", &[]);
+    assert!(finding.message.contains("outside the VPC"), "{}", finding.message);
+}

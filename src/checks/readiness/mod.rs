@@ -9,6 +9,7 @@ pub mod load;
 mod model;
 mod network;
 mod operations;
+mod release;
 mod services;
 
 use serde_json::Value as Json;
@@ -113,6 +114,31 @@ pub const RULES: &[Rule] = &[
               never does, so alarms deploy and notify no one.",
     },
     Rule {
+        id: "CS040",
+        title: "Every ECS service has a release path",
+        doc: "A new image must reach a running service through a stack update or a pipeline's CloudFormation \
+              action. CloudFormation cannot change the task definition of a service whose deployment controller is \
+              CODE_DEPLOY or EXTERNAL, so none can release it. A service with a blue/green strategy (BLUE_GREEN, \
+              CANARY, LINEAR) needs each load balancer's AdvancedConfiguration: the alternate target group, the \
+              production and test listener rules, and a role.",
+    },
+    Rule {
+        id: "CS041",
+        title: "Deployment hooks can reach their test listener",
+        doc: "A lifecycle hook that smoke-tests the new revision calls the test listener its deployment shifts \
+              test traffic to. Behind an internal balancer, the hook's security group and the balancer's must \
+              connect on the test port. Behind an internet-facing one, the hook reaches it through NAT: its subnets \
+              need a NAT route, its group egress on the port, and the balancer's group must admit the NAT \
+              gateways' Elastic IPs there. A hook that cannot connect fails every deployment.",
+    },
+    Rule {
+        id: "CS042",
+        title: "Rollback alarms cover both target groups",
+        doc: "A blue/green service runs its new revision in whichever of its two target groups is idle. The \
+              deployment's Alarms (Enable and Rollback on) must watch both (a TargetGroup dimension naming each) \
+              or the load balancer as a whole, or a bad revision in the unwatched group never rolls back.",
+    },
+    Rule {
         id: "CS099",
         title: "The analysis could not follow a value",
         doc: "Informational: a reference the analysis cannot resolve (an unknown intrinsic, a missing export, a \
@@ -125,6 +151,7 @@ pub fn analyse(stacks: Vec<StackTemplate>) -> Vec<Finding> {
     let model = Model::new(stacks);
     let mut findings = Vec::new();
     services::check(&model, &mut findings);
+    release::check(&model, &mut findings);
     operations::check(&model, &mut findings);
     findings.sort_by(|a, b| {
         let position = |name: &str| model.stacks().iter().position(|s| s.name == name);
