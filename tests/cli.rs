@@ -20,6 +20,7 @@ const PRIMARY_OPERATIONS: &str = "IntegrationPlatform-Primary-Operations";
 const PRIMARY_DEPLOYMENTS: &str = "IntegrationPlatform-Primary-Deployments";
 const RECOVERY: &str = "IntegrationPlatform-DisasterRecovery-Network";
 const RECOVERY_ENDPOINTS: &str = "IntegrationPlatform-DisasterRecovery-Endpoints";
+const RECOVERY_IMAGES: &str = "IntegrationPlatform-DisasterRecovery-Images";
 
 fn cfn_synth(dir: &Path) -> assert_cmd::Command {
     let mut command = cargo_bin_cmd!("cfn-synth");
@@ -51,7 +52,7 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 11 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 12 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
@@ -69,12 +70,14 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
             PRIMARY_SCALING,
             PRIMARY_OPERATIONS,
             RECOVERY,
-            RECOVERY_ENDPOINTS
+            RECOVERY_ENDPOINTS,
+            RECOVERY_IMAGES
         ])
     );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 11);
+    assert_eq!(stacks.len(), 12);
+    assert_eq!(stacks[11]["dependsOn"], serde_json::json!([]), "the replication template needs nothing");
     assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
     assert_eq!(stacks[2]["dependsOn"], serde_json::json!([PRIMARY]), "the data tier imports from the network");
     assert_eq!(stacks[3]["dependsOn"], serde_json::json!([PRIMARY_DATA]), "CloudFront logs to the data tier's bucket");
@@ -194,12 +197,13 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_DATA, "us-east-1", "18", "resources"],
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
             [PRIMARY_INGRESS, "us-east-1", "24", "resources"],
-            [PRIMARY_DEPLOYMENTS, "us-east-1", "25", "resources"],
+            [PRIMARY_DEPLOYMENTS, "us-east-1", "29", "resources"],
             [PRIMARY_COMPUTE, "us-east-1", "31", "resources"],
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
             [PRIMARY_OPERATIONS, "us-east-1", "25", "resources"],
             [RECOVERY, "eu-west-1", "67", "resources"],
-            [RECOVERY_ENDPOINTS, "eu-west-1", "35", "resources"]
+            [RECOVERY_ENDPOINTS, "eu-west-1", "35", "resources"],
+            [RECOVERY_IMAGES, "eu-west-1", "1", "resources"]
         ]
     );
 }
@@ -208,7 +212,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "11 stacks, 356 resources, 356 checked against their registry schemas, deploy-readiness rules 15: 0 \
+        "12 stacks, 361 resources, 361 checked against their registry schemas, deploy-readiness rules 15: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
@@ -259,7 +263,7 @@ fn validate_templates_reads_our_own_output_and_a_plain_folder() {
         .args(["validate", "--templates", "cfn.out"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("11 stacks of cfn.out, deploy-readiness rules: 0 findings"));
+        .stderr(predicate::str::contains("12 stacks of cfn.out, deploy-readiness rules: 0 findings"));
     // A plain folder has no regions: it needs --region, and is read without a deploy order.
     fs::create_dir(work.path().join("plain")).unwrap();
     let compute = format!("{PRIMARY_COMPUTE}.template.json");

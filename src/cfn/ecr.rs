@@ -4,12 +4,16 @@
 //! `AWS::ECR` resource types.
 
 pub use pull_through_cache_rule::PullThroughCacheRule;
+pub use replication_configuration::ReplicationConfiguration;
 pub use repository::Repository;
+pub use repository_creation_template::RepositoryCreationTemplate;
 
 /// The replacement metadata of this service's types, sorted by type name.
 pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
     <PullThroughCacheRule as crate::template::CfnResource>::SPEC,
+    <ReplicationConfiguration as crate::template::CfnResource>::SPEC,
     <Repository as crate::template::CfnResource>::SPEC,
+    <RepositoryCreationTemplate as crate::template::CfnResource>::SPEC,
 ];
 
 /// `AWS::ECR::PullThroughCacheRule`: the resource struct, its nested types and its attributes.
@@ -164,6 +168,180 @@ pub mod pull_through_cache_rule {
 
     impl From<UpstreamRegistry> for Value<UpstreamRegistry> {
         fn from(value: UpstreamRegistry) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+}
+
+/// `AWS::ECR::ReplicationConfiguration`: the resource struct, its nested types and its attributes.
+pub mod replication_configuration {
+    use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};
+
+    /// The ``AWS::ECR::ReplicationConfiguration`` resource creates or updates the replication configuration for a private registry. The first time a replication configuration is applied to a private registry, a service-linked IAM role is created in your account for the replication process. For more information, see [Using Service-Linked Roles for Amazon ECR](https://docs.aws.amazon.com/AmazonECR/latest/userguide/using-service-linked-roles.html) in the *Amazon Elastic Container Registry User Guide*.
+    /// When configuring cross-account replication, the destination account must grant the source account permission to replicate. This permission is controlled using a private registry permissions policy. For more information, see ``AWS::ECR::RegistryPolicy``.
+    ///
+    /// Generated from the registry schema of `AWS::ECR::ReplicationConfiguration`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ReplicationConfiguration {
+        /// The replication configuration for a registry.
+        #[serde(rename = "ReplicationConfiguration")]
+        pub replication_configuration: Box<ReplicationConfiguration2>,
+    }
+
+    impl ReplicationConfiguration {
+        /// A `ReplicationConfiguration` with its required properties; set the optional ones with the builder methods.
+        pub fn new(replication_configuration: ReplicationConfiguration2) -> Self {
+            Self {
+                replication_configuration: Box::new(replication_configuration),
+            }
+        }
+    }
+    impl CfnResource for ReplicationConfiguration {
+        const TYPE: &'static str = "AWS::ECR::ReplicationConfiguration";
+        const SPEC: ResourceSpec = ResourceSpec {
+            type_name: "AWS::ECR::ReplicationConfiguration",
+            create_only_properties: &[],
+            primary_identifier: &["/properties/RegistryId"],
+            attributes: &["RegistryId"],
+            schema: include_str!("../../schemas/resources/AWS_ECR_ReplicationConfiguration.json"),
+        };
+    }
+
+    impl Reference<ReplicationConfiguration> {
+        /// `Fn::GetAtt` of `RegistryId`.
+        pub fn attr_registry_id(&self) -> Value<String> {
+            self.get_att("RegistryId")
+        }
+    }
+
+    /// The replication configuration for a registry.
+    ///
+    /// Generated from `AWS::ECR::ReplicationConfiguration` at `/properties/ReplicationConfiguration`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ReplicationConfiguration2 {
+        /// An array of objects representing the replication destinations and repository filters for a replication configuration.
+        #[serde(rename = "Rules")]
+        pub rules: List<ReplicationRule>,
+    }
+
+    impl ReplicationConfiguration2 {
+        /// A `ReplicationConfiguration2` with its required properties; set the optional ones with the builder methods.
+        pub fn new(rules: impl Into<List<ReplicationRule>>) -> Self {
+            Self {
+                rules: rules.into(),
+            }
+        }
+    }
+
+    /// An array of objects representing the replication destinations and repository filters for a replication configuration.
+    ///
+    /// Generated from `AWS::ECR::ReplicationConfiguration` at `/properties/ReplicationConfiguration/Rules/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ReplicationRule {
+        /// An array of objects representing the destination for a replication rule.
+        #[serde(rename = "Destinations")]
+        pub destinations: List<ReplicationDestination>,
+        /// An array of objects representing the filters for a replication rule. Specifying a repository filter for a replication rule provides a method for controlling which repositories in a private registry are replicated.
+        #[serde(rename = "RepositoryFilters", skip_serializing_if = "Option::is_none")]
+        pub repository_filters: Option<List<RepositoryFilter>>,
+    }
+
+    impl ReplicationRule {
+        /// A `ReplicationRule` with its required properties; set the optional ones with the builder methods.
+        pub fn new(destinations: impl Into<List<ReplicationDestination>>) -> Self {
+            Self {
+                destinations: destinations.into(),
+                repository_filters: None,
+            }
+        }
+
+        /// Sets `RepositoryFilters`: An array of objects representing the filters for a replication rule.
+        #[must_use]
+        pub fn repository_filters(mut self, value: impl Into<List<RepositoryFilter>>) -> Self {
+            self.repository_filters = Some(value.into());
+            self
+        }
+    }
+
+    /// An array of objects representing the destination for a replication rule.
+    ///
+    /// Generated from `AWS::ECR::ReplicationConfiguration` at `/properties/ReplicationConfiguration/Rules/*/Destinations/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ReplicationDestination {
+        /// The Region to replicate to.
+        #[serde(rename = "Region")]
+        pub region: Value<String>,
+        /// The AWS account ID of the Amazon ECR private registry to replicate to. When configuring cross-Region replication within your own registry, specify your own account ID.
+        #[serde(rename = "RegistryId")]
+        pub registry_id: Value<String>,
+    }
+
+    impl ReplicationDestination {
+        /// A `ReplicationDestination` with its required properties; set the optional ones with the builder methods.
+        pub fn new(region: impl Into<Value<String>>, registry_id: impl Into<Value<String>>) -> Self {
+            Self {
+                region: region.into(),
+                registry_id: registry_id.into(),
+            }
+        }
+    }
+
+    /// The filter settings used with image replication. Specifying a repository filter to a replication rule provides a method for controlling which repositories in a private registry are replicated. If no filters are added, the contents of all repositories are replicated.
+    ///
+    /// Generated from `AWS::ECR::ReplicationConfiguration` at `/properties/ReplicationConfiguration/Rules/*/RepositoryFilters/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct RepositoryFilter {
+        /// The repository filter details. When the ``PREFIX_MATCH`` filter type is specified, this value is required and should be the repository name prefix to configure replication for.
+        #[serde(rename = "Filter")]
+        pub filter: Value<String>,
+        /// The repository filter type. The only supported value is ``PREFIX_MATCH``, which is a repository name prefix specified with the ``filter`` parameter.
+        #[serde(rename = "FilterType")]
+        pub filter_type: Value<FilterType>,
+    }
+
+    impl RepositoryFilter {
+        /// A `RepositoryFilter` with its required properties; set the optional ones with the builder methods.
+        pub fn new(filter: impl Into<Value<String>>, filter_type: impl Into<Value<FilterType>>) -> Self {
+            Self {
+                filter: filter.into(),
+                filter_type: filter_type.into(),
+            }
+        }
+    }
+
+    /// Type of repository filter
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum FilterType {
+        /// `PREFIX_MATCH`
+        PrefixMatch,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl FilterType {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["PREFIX_MATCH"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::PrefixMatch => "PREFIX_MATCH",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for FilterType {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<FilterType> for Value<FilterType> {
+        fn from(value: FilterType) -> Self {
             Value::string_literal(value.as_str())
         }
     }
@@ -556,6 +734,372 @@ pub mod repository {
 
     impl From<ImageTagMutabilityExclusionFilterType> for Value<ImageTagMutabilityExclusionFilterType> {
         fn from(value: ImageTagMutabilityExclusionFilterType) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+}
+
+/// `AWS::ECR::RepositoryCreationTemplate`: the resource struct, its nested types and its attributes.
+pub mod repository_creation_template {
+    use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};
+
+    /// The details of the repository creation template associated with the request.
+    ///
+    /// Generated from the registry schema of `AWS::ECR::RepositoryCreationTemplate`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct RepositoryCreationTemplate {
+        /// A list of enumerable Strings representing the repository creation scenarios that this template will apply towards. The supported scenarios are PULL_THROUGH_CACHE, REPLICATION, and CREATE_ON_PUSH
+        #[serde(rename = "AppliedFor")]
+        pub applied_for: Value<Vec<AppliedForItem>>,
+        /// The ARN of the role to be assumed by Amazon ECR. Amazon ECR will assume your supplied role when the customRoleArn is specified. When this field isn't specified, Amazon ECR will use the service-linked role for the repository creation template.
+        #[serde(rename = "CustomRoleArn", skip_serializing_if = "Option::is_none")]
+        pub custom_role_arn: Option<Value<String>>,
+        /// The description associated with the repository creation template.
+        #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+        pub description: Option<Value<String>>,
+        /// The encryption configuration associated with the repository creation template.
+        #[serde(rename = "EncryptionConfiguration", skip_serializing_if = "Option::is_none")]
+        pub encryption_configuration: Option<Box<EncryptionConfiguration>>,
+        /// The tag mutability setting for the repository. If this parameter is omitted, the default setting of ``MUTABLE`` will be used which will allow image tags to be overwritten. If ``IMMUTABLE`` is specified, all image tags within the repository will be immutable which will prevent them from being overwritten.
+        #[serde(rename = "ImageTagMutability", skip_serializing_if = "Option::is_none")]
+        pub image_tag_mutability: Option<Value<RepositoryCreationTemplateImageTagMutability>>,
+        /// A list of filters that specify which image tags are excluded from the repository creation template's image tag mutability setting.
+        #[serde(rename = "ImageTagMutabilityExclusionFilters", skip_serializing_if = "Option::is_none")]
+        pub image_tag_mutability_exclusion_filters: Option<List<ImageTagMutabilityExclusionFilter>>,
+        /// The lifecycle policy to use for repositories created using the template.
+        #[serde(rename = "LifecyclePolicy", skip_serializing_if = "Option::is_none")]
+        pub lifecycle_policy: Option<Value<String>>,
+        /// The repository namespace prefix associated with the repository creation template.
+        #[serde(rename = "Prefix")]
+        pub prefix: Value<String>,
+        /// The repository policy to apply to repositories created using the template. A repository policy is a permissions policy associated with a repository to control access permissions.
+        #[serde(rename = "RepositoryPolicy", skip_serializing_if = "Option::is_none")]
+        pub repository_policy: Option<Value<String>>,
+        /// The metadata to apply to the repository to help you categorize and organize. Each tag consists of a key and an optional value, both of which you define. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters.
+        #[serde(rename = "ResourceTags", skip_serializing_if = "Option::is_none")]
+        pub resource_tags: Option<Vec<Tag>>,
+    }
+
+    impl RepositoryCreationTemplate {
+        /// A `RepositoryCreationTemplate` with its required properties; set the optional ones with the builder methods.
+        pub fn new(applied_for: impl Into<Value<Vec<AppliedForItem>>>, prefix: impl Into<Value<String>>) -> Self {
+            Self {
+                applied_for: applied_for.into(),
+                custom_role_arn: None,
+                description: None,
+                encryption_configuration: None,
+                image_tag_mutability: None,
+                image_tag_mutability_exclusion_filters: None,
+                lifecycle_policy: None,
+                prefix: prefix.into(),
+                repository_policy: None,
+                resource_tags: None,
+            }
+        }
+
+        /// Sets `CustomRoleArn`: The ARN of the role to be assumed by Amazon ECR.
+        #[must_use]
+        pub fn custom_role_arn(mut self, value: impl Into<Value<String>>) -> Self {
+            self.custom_role_arn = Some(value.into());
+            self
+        }
+
+        /// Sets `Description`: The description associated with the repository creation template.
+        #[must_use]
+        pub fn description(mut self, value: impl Into<Value<String>>) -> Self {
+            self.description = Some(value.into());
+            self
+        }
+
+        /// Sets `EncryptionConfiguration`: The encryption configuration associated with the repository creation template.
+        #[must_use]
+        pub fn encryption_configuration(mut self, value: EncryptionConfiguration) -> Self {
+            self.encryption_configuration = Some(Box::new(value));
+            self
+        }
+
+        /// Sets `ImageTagMutability`: The tag mutability setting for the repository.
+        #[must_use]
+        pub fn image_tag_mutability(mut self, value: impl Into<Value<RepositoryCreationTemplateImageTagMutability>>) -> Self {
+            self.image_tag_mutability = Some(value.into());
+            self
+        }
+
+        /// Sets `ImageTagMutabilityExclusionFilters`: A list of filters that specify which image tags are excluded from the repository creation template's image tag mutability setting.
+        #[must_use]
+        pub fn image_tag_mutability_exclusion_filters(mut self, value: impl Into<List<ImageTagMutabilityExclusionFilter>>) -> Self {
+            self.image_tag_mutability_exclusion_filters = Some(value.into());
+            self
+        }
+
+        /// Sets `LifecyclePolicy`: The lifecycle policy to use for repositories created using the template.
+        #[must_use]
+        pub fn lifecycle_policy(mut self, value: impl Into<Value<String>>) -> Self {
+            self.lifecycle_policy = Some(value.into());
+            self
+        }
+
+        /// Sets `RepositoryPolicy`: The repository policy to apply to repositories created using the template.
+        #[must_use]
+        pub fn repository_policy(mut self, value: impl Into<Value<String>>) -> Self {
+            self.repository_policy = Some(value.into());
+            self
+        }
+
+        /// Sets `ResourceTags`: The metadata to apply to the repository to help you categorize and organize.
+        #[must_use]
+        pub fn resource_tags(mut self, value: Vec<Tag>) -> Self {
+            self.resource_tags = Some(value);
+            self
+        }
+    }
+    impl CfnResource for RepositoryCreationTemplate {
+        const TYPE: &'static str = "AWS::ECR::RepositoryCreationTemplate";
+        const SPEC: ResourceSpec = ResourceSpec {
+            type_name: "AWS::ECR::RepositoryCreationTemplate",
+            create_only_properties: &["/properties/Prefix"],
+            primary_identifier: &["/properties/Prefix"],
+            attributes: &["CreatedAt", "UpdatedAt"],
+            schema: include_str!("../../schemas/resources/AWS_ECR_RepositoryCreationTemplate.json"),
+        };
+    }
+
+    impl Reference<RepositoryCreationTemplate> {
+        /// `Fn::GetAtt` of `CreatedAt`.
+        pub fn attr_created_at(&self) -> Value<String> {
+            self.get_att("CreatedAt")
+        }
+
+        /// `Fn::GetAtt` of `UpdatedAt`.
+        pub fn attr_updated_at(&self) -> Value<String> {
+            self.get_att("UpdatedAt")
+        }
+    }
+
+    /// The encryption configuration for the repository. This determines how the contents of your repository are encrypted at rest.
+    /// By default, when no encryption configuration is set or the ``AES256`` encryption type is used, Amazon ECR uses server-side encryption with Amazon S3-managed encryption keys which encrypts your data at rest using an AES256 encryption algorithm. This does not require any action on your part.
+    /// For more control over the encryption of the contents of your repository, you can use server-side encryption with KMSlong key stored in KMSlong (KMS) to encrypt your images. For more information, see [Amazon ECR encryption at rest](https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html) in the *Amazon Elastic Container Registry User Guide*.
+    ///
+    /// Generated from `AWS::ECR::RepositoryCreationTemplate` at `/properties/EncryptionConfiguration`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct EncryptionConfiguration {
+        /// The encryption type to use.
+        /// If you use the ``KMS`` encryption type, the contents of the repository will be encrypted using server-side encryption with KMSlong key stored in KMS. When you use KMS to encrypt your data, you can either use the default AWS managed KMS key for Amazon ECR, or specify your own KMS key, which you already created.
+        /// If you use the ``KMS_DSSE`` encryption type, the contents of the repository will be encrypted with two layers of encryption using server-side encryption with the KMS Management Service key stored in KMS. Similar to the ``KMS`` encryption type, you can either use the default AWS managed KMS key for Amazon ECR, or specify your own KMS key, which you've already created.
+        /// If you use the ``AES256`` encryption type, Amazon ECR uses server-side encryption with Amazon S3-managed encryption keys which encrypts the images in the repository using an AES256 encryption algorithm.
+        /// For more information, see [Amazon ECR encryption at rest](https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html) in the *Amazon Elastic Container Registry User Guide*.
+        #[serde(rename = "EncryptionType")]
+        pub encryption_type: Value<EncryptionType>,
+        /// If you use the ``KMS`` encryption type, specify the KMS key to use for encryption. The alias, key ID, or full ARN of the KMS key can be specified. The key must exist in the same Region as the repository. If no key is specified, the default AWS managed KMS key for Amazon ECR will be used.
+        #[serde(rename = "KmsKey", skip_serializing_if = "Option::is_none")]
+        pub kms_key: Option<Value<String>>,
+    }
+
+    impl EncryptionConfiguration {
+        /// A `EncryptionConfiguration` with its required properties; set the optional ones with the builder methods.
+        pub fn new(encryption_type: impl Into<Value<EncryptionType>>) -> Self {
+            Self {
+                encryption_type: encryption_type.into(),
+                kms_key: None,
+            }
+        }
+
+        /// Sets `KmsKey`: If you use the ``KMS`` encryption type, specify the KMS key to use for encryption.
+        #[must_use]
+        pub fn kms_key(mut self, value: impl Into<Value<String>>) -> Self {
+            self.kms_key = Some(value.into());
+            self
+        }
+    }
+
+    /// A filter that specifies which image tags should be excluded from the repository's image tag mutability setting.
+    ///
+    /// Generated from `AWS::ECR::RepositoryCreationTemplate` at `/properties/ImageTagMutabilityExclusionFilters/*`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ImageTagMutabilityExclusionFilter {
+        /// `ImageTagMutabilityExclusionFilterType` (the registry schema does not describe it).
+        #[serde(rename = "ImageTagMutabilityExclusionFilterType")]
+        pub image_tag_mutability_exclusion_filter_type: Value<ImageTagMutabilityExclusionFilterImageTagMutabilityExclusionFilterType>,
+        /// `ImageTagMutabilityExclusionFilterValue` (the registry schema does not describe it).
+        #[serde(rename = "ImageTagMutabilityExclusionFilterValue")]
+        pub image_tag_mutability_exclusion_filter_value: Value<String>,
+    }
+
+    impl ImageTagMutabilityExclusionFilter {
+        /// A `ImageTagMutabilityExclusionFilter` with its required properties; set the optional ones with the builder methods.
+        pub fn new(image_tag_mutability_exclusion_filter_type: impl Into<Value<ImageTagMutabilityExclusionFilterImageTagMutabilityExclusionFilterType>>, image_tag_mutability_exclusion_filter_value: impl Into<Value<String>>) -> Self {
+            Self {
+                image_tag_mutability_exclusion_filter_type: image_tag_mutability_exclusion_filter_type.into(),
+                image_tag_mutability_exclusion_filter_value: image_tag_mutability_exclusion_filter_value.into(),
+            }
+        }
+    }
+
+    /// Enumerable Strings representing the repository creation scenarios that the template will apply towards.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum AppliedForItem {
+        /// `REPLICATION`
+        Replication,
+        /// `PULL_THROUGH_CACHE`
+        PullThroughCache,
+        /// `CREATE_ON_PUSH`
+        CreateOnPush,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl AppliedForItem {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["REPLICATION", "PULL_THROUGH_CACHE", "CREATE_ON_PUSH"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Replication => "REPLICATION",
+                Self::PullThroughCache => "PULL_THROUGH_CACHE",
+                Self::CreateOnPush => "CREATE_ON_PUSH",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for AppliedForItem {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<AppliedForItem> for Value<AppliedForItem> {
+        fn from(value: AppliedForItem) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+
+    /// The encryption type to use.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum EncryptionType {
+        /// `AES256`
+        Aes256,
+        /// `KMS`
+        Kms,
+        /// `KMS_DSSE`
+        KmsDsse,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl EncryptionType {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["AES256", "KMS", "KMS_DSSE"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Aes256 => "AES256",
+                Self::Kms => "KMS",
+                Self::KmsDsse => "KMS_DSSE",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for EncryptionType {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<EncryptionType> for Value<EncryptionType> {
+        fn from(value: EncryptionType) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+
+    /// The tag mutability setting for the repository. If this parameter is omitted, the default setting of ``MUTABLE`` will be used which will allow image tags to be overwritten. If ``IMMUTABLE`` is specified, all image tags within the repository will be immutable which will prevent them from being overwritten.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum RepositoryCreationTemplateImageTagMutability {
+        /// `MUTABLE`
+        Mutable,
+        /// `IMMUTABLE`
+        Immutable,
+        /// `IMMUTABLE_WITH_EXCLUSION`
+        ImmutableWithExclusion,
+        /// `MUTABLE_WITH_EXCLUSION`
+        MutableWithExclusion,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl RepositoryCreationTemplateImageTagMutability {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Mutable => "MUTABLE",
+                Self::Immutable => "IMMUTABLE",
+                Self::ImmutableWithExclusion => "IMMUTABLE_WITH_EXCLUSION",
+                Self::MutableWithExclusion => "MUTABLE_WITH_EXCLUSION",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for RepositoryCreationTemplateImageTagMutability {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<RepositoryCreationTemplateImageTagMutability> for Value<RepositoryCreationTemplateImageTagMutability> {
+        fn from(value: RepositoryCreationTemplateImageTagMutability) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+
+    /// The values of `ImageTagMutabilityExclusionFilterImageTagMutabilityExclusionFilterType`.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ImageTagMutabilityExclusionFilterImageTagMutabilityExclusionFilterType {
+        /// `WILDCARD`
+        Wildcard,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl ImageTagMutabilityExclusionFilterImageTagMutabilityExclusionFilterType {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["WILDCARD"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Wildcard => "WILDCARD",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for ImageTagMutabilityExclusionFilterImageTagMutabilityExclusionFilterType {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<ImageTagMutabilityExclusionFilterImageTagMutabilityExclusionFilterType> for Value<ImageTagMutabilityExclusionFilterImageTagMutabilityExclusionFilterType> {
+        fn from(value: ImageTagMutabilityExclusionFilterImageTagMutabilityExclusionFilterType) -> Self {
             Value::string_literal(value.as_str())
         }
     }

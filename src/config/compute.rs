@@ -197,6 +197,9 @@ pub struct DeploymentConfig {
     /// The smoke tests that gate every blue/green deployment. Default: each service's health path.
     #[serde(default)]
     pub smoke_tests: SmokeTestConfig,
+    /// Images each application's ECR repository keeps; older ones expire (1 to 1000). Default: 30.
+    #[serde(default = "default_keep_images")]
+    pub keep_images: i64,
 }
 
 /// The smoke tests a deployment hook runs against each HTTP service's test listener: after test traffic
@@ -226,6 +229,10 @@ impl Default for SmokeTestConfig {
     }
 }
 
+fn default_keep_images() -> i64 {
+    30
+}
+
 fn default_request_timeout() -> i64 {
     10
 }
@@ -242,6 +249,7 @@ impl Default for DeploymentConfig {
             deregistration_delay_seconds: default_deregistration_delay(),
             health_check_grace_seconds: default_grace(),
             smoke_tests: SmokeTestConfig::default(),
+            keep_images: default_keep_images(),
         }
     }
 }

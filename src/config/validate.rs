@@ -182,6 +182,7 @@ fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
         ("terminationWaitMinutes", deployment.termination_wait_minutes, 0, 1440),
         ("smokeTests.requestTimeoutSeconds", deployment.smoke_tests.request_timeout_seconds, 1, 60),
         ("smokeTests.hookTimeoutSeconds", deployment.smoke_tests.hook_timeout_seconds, 10, 900),
+        ("keepImages", deployment.keep_images, 1, 1000),
         ("deregistrationDelaySeconds", deployment.deregistration_delay_seconds, 0, 3600),
         ("healthCheckGraceSeconds", deployment.health_check_grace_seconds, 0, 2_147_483_647),
     ] {

@@ -9,6 +9,9 @@
 //! - The two roles ECS acts through: one to rewrite listener rules, one to invoke the hooks.
 //! - One rollback alarm per service on 5xx responses from *both* target groups, so that a bad new
 //!   revision trips it whichever group it runs in; ECS rolls back when it fires during the bake time.
+//! - The applications' ECR repositories (`<app>/<service>`: immutable tags, scan on push, the data key,
+//!   the newest `keepImages` images), replicated to the app's other regions so that their tasks pull
+//!   from their own region during an outage of this one.
 
 use serde_json::json;
 
@@ -25,7 +28,9 @@ use crate::cfn::ec2;
 use crate::cfn::ecs::service::DeploymentLifecycleHookLifecycleStages;
 use crate::config::{ComputeConfig, DeploymentConfig, ServiceConfig};
 use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
-use crate::constructs::compute::{BlueGreen, BlueGreenRoles, HookFunction, HookFunctionProps};
+use crate::constructs::compute::{
+    BlueGreen, BlueGreenRoles, HookFunction, HookFunctionProps, Replication, Repository, RepositoryProps,
+};
 use crate::constructs::kms::EncryptionKey;
 use crate::constructs::network::{Port, Vpc};
 use crate::template::Value;
@@ -75,6 +80,15 @@ impl Release {
     }
 }
 
+/// The applications' image repositories: their name prefix (the app), how many images each keeps, and
+/// the regions they replicate to.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Images<'a> {
+    pub prefix: &'a str,
+    pub keep: u32,
+    pub replica_regions: &'a [String],
+}
+
 /// Where a hook reaches its service's test listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TestRoute {
@@ -101,6 +115,7 @@ pub(super) fn build(
     ingress: &Ingress,
     key: &EncryptionKey,
     config: &ComputeConfig,
+    images: &Images<'_>,
 ) -> Result<Release, PlatformError> {
     stack.set_description(format!(
         "Deployments of {} ({}): the smoke-test hooks, roles and rollback alarms of the HTTP services' ECS \
@@ -131,6 +146,17 @@ pub(super) fn build(
         let hook = hook(&mut root, vpc, groups, key, config, &code, stack.region(), released)?;
         let alarm = rollback_alarm(&mut root, released.id, released.targets)?;
         releases.push(ServiceRelease { hook, rollback_alarm: alarm.ref_value() });
+    }
+    for (id, name) in [
+        ("IntegrationServiceRepository", "integration-service"),
+        ("WebhookReceiverRepository", "webhook-receiver"),
+        ("WorkerServiceRepository", "worker-service"),
+    ] {
+        let props = RepositoryProps { name: Some(format!("{}/{name}", images.prefix)), keep_images: images.keep };
+        Repository::new(&mut root, id, key, props)?;
+    }
+    if !images.replica_regions.is_empty() {
+        Replication::new(&mut root, "ImageReplication", images.prefix, images.replica_regions)?;
     }
     let hooks: Vec<&HookFunction> = releases.iter().map(|release| &release.hook).collect();
     let roles = BlueGreenRoles::new(&mut root, "BlueGreenRoles", &hooks)?;
@@ -315,6 +341,43 @@ mod tests {
             rules.iter().filter(|rule| rule["FromPort"] == 8443 && rule.get("CidrIp").is_some()).collect();
         assert_eq!(public.len(), 3, "the public ALB's test port admits the three NAT gateways' addresses");
         assert!(!stacks.values().any(|resources| resources.to_string().contains("CODE_DEPLOY")));
+    }
+
+    #[test]
+    fn the_applications_repositories_keep_immutable_scanned_encrypted_images_and_replicate_to_dr() {
+        let synthesized = build(&default_config()).unwrap().synth().unwrap();
+        let deployments = synthesized.stacks.iter().find(|s| s.name.ends_with("-Primary-Deployments")).unwrap();
+        let resources = &deployments.template["Resources"];
+        for (id, name) in [
+            ("IntegrationServiceRepository", "integration-platform/integration-service"),
+            ("WebhookReceiverRepository", "integration-platform/webhook-receiver"),
+            ("WorkerServiceRepository", "integration-platform/worker-service"),
+        ] {
+            let p = &resources[id]["Properties"];
+            assert_eq!(p["RepositoryName"], name);
+            assert_eq!(p["ImageTagMutability"], "IMMUTABLE");
+            assert_eq!(p["ImageScanningConfiguration"]["ScanOnPush"], true);
+            assert_eq!(p["EncryptionConfiguration"]["EncryptionType"], "KMS");
+            assert!(p["EncryptionConfiguration"]["KmsKey"].to_string().contains("DataKey"), "{id}");
+            let lifecycle: Json =
+                serde_json::from_str(p["LifecyclePolicy"]["LifecyclePolicyText"].as_str().unwrap()).unwrap();
+            assert_eq!(lifecycle["rules"][0]["selection"]["countNumber"], 30, "{id}: keepImages");
+        }
+        let rule = &resources["ImageReplication"]["Properties"]["ReplicationConfiguration"]["Rules"][0];
+        assert_eq!(rule["Destinations"], json!([{"Region": "eu-west-1", "RegistryId": {"Ref": "AWS::AccountId"}}]));
+        assert_eq!(
+            rule["RepositoryFilters"],
+            json!([{"Filter": "integration-platform", "FilterType": "PREFIX_MATCH"}])
+        );
+        let images = synthesized.stacks.iter().find(|s| s.name.ends_with("-DisasterRecovery-Images")).unwrap();
+        assert_eq!(images.region, "eu-west-1");
+        let template = &images.template["Resources"]["ReplicatedRepositories"]["Properties"];
+        assert_eq!(
+            (template["Prefix"].clone(), template["AppliedFor"].clone()),
+            (json!("integration-platform"), json!(["REPLICATION"]))
+        );
+        assert_eq!(template["ImageTagMutability"], "IMMUTABLE");
+        assert_eq!(template["EncryptionConfiguration"], json!({"EncryptionType": "KMS"}));
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTG
 
 use crate::config::{ComputeConfig, PlatformConfig, RegionRole};
 use crate::construct::{App, ConstructError};
+use crate::constructs::compute::Replication;
 use crate::constructs::network::Vpc;
 use data::DataTier as Data;
 use security::{ChainPorts, SecurityGroups};
@@ -74,6 +75,7 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
         let key = format!("regions[{index}]");
         build_region(&mut app, RegionStacks { config, region }, &key, verification.as_ref())?;
     }
+    image_replicas(&mut app, config)?;
     Ok(app)
 }
 
@@ -151,7 +153,17 @@ fn build_compute(
 
     // The hooks, roles and alarms the services' blue/green deployments name exist before the services.
     let deployments_stack = stacks.add(app, "Deployments")?;
-    let release = deployments::build(&deployments_stack, tier.vpc, tier.groups, &ingress, &tier.data.key, tier.config)?;
+    let replica_regions: Vec<String> = stacks
+        .config
+        .regions
+        .iter()
+        .filter(|other| other.region != stacks.region.region)
+        .map(|other| other.region.clone())
+        .collect();
+    let keep = u32::try_from(tier.config.deployment.keep_images).expect("validated: 1 to 1000");
+    let images = deployments::Images { prefix: &stacks.config.app, keep, replica_regions: &replica_regions };
+    let release =
+        deployments::build(&deployments_stack, tier.vpc, tier.groups, &ingress, &tier.data.key, tier.config, &images)?;
 
     let compute_stack = stacks.add(app, "Compute")?;
     // Its tasks pull images, write logs and read secrets through the endpoints: they must exist before
@@ -165,6 +177,23 @@ fn build_compute(
     let scaling_stack = stacks.add(app, "Scaling")?;
     scaling::build(&scaling_stack, &compute, &tier.data.queue, tier.config)?;
     Ok((ingress, compute))
+}
+
+/// In every other region, when the primary region runs the applications: the template ECR applies to
+/// the repositories its replication creates there (`<App>-<Role>-Images`).
+fn image_replicas(app: &mut App, config: &PlatformConfig) -> Result<(), PlatformError> {
+    let Some(primary) = config.regions.iter().find(|region| region.role == RegionRole::Primary) else { return Ok(()) };
+    let Some(compute) = &primary.compute else { return Ok(()) };
+    let keep = u32::try_from(compute.deployment.keep_images).expect("validated: 1 to 1000");
+    for region in config.regions.iter().filter(|region| region.region != primary.region) {
+        let stack = RegionStacks { config, region }.add(app, "Images")?;
+        stack.set_description(format!(
+            "Images of {} in {}: how ECR creates the repositories that replication from {} fills.",
+            config.app, region.region, primary.region
+        ));
+        Replication::creation_template(&mut stack.root(), "ReplicatedRepositories", &config.app, keep)?;
+    }
+    Ok(())
 }
 
 /// The origin verification of the edge, when the primary region has a compute tier for it to front.
@@ -212,7 +241,8 @@ mod tests {
                 ("IntegrationPlatform-Primary-Scaling", "us-east-1"),
                 ("IntegrationPlatform-Primary-Operations", "us-east-1"),
                 ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1"),
-                ("IntegrationPlatform-DisasterRecovery-Endpoints", "eu-west-1")
+                ("IntegrationPlatform-DisasterRecovery-Endpoints", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Images", "eu-west-1")
             ]
         );
         let tags = app.stack("IntegrationPlatform-DisasterRecovery-Network").unwrap().tags();

@@ -13,8 +13,15 @@
 
 use crate::cfn::ecr;
 use crate::cfn::ecr::pull_through_cache_rule::UpstreamRegistry;
+use crate::cfn::ecr::replication_configuration::{
+    FilterType, ReplicationConfiguration2, ReplicationDestination, ReplicationRule, RepositoryFilter,
+};
 use crate::cfn::ecr::repository::{
-    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, RepositoryImageTagMutability,
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, LifecyclePolicy, RepositoryImageTagMutability,
+};
+use crate::cfn::ecr::repository_creation_template::{
+    AppliedForItem, EncryptionConfiguration as TemplateEncryption, EncryptionType as TemplateEncryptionType,
+    RepositoryCreationTemplateImageTagMutability,
 };
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::Statement;
@@ -78,12 +85,39 @@ impl ContainerImage {
     }
 }
 
+/// How to build a [`Repository`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryProps {
+    /// The repository name (`app/service`, say). Default: CloudFormation names it.
+    pub name: Option<String>,
+    /// Images kept; older ones expire. Default: 30.
+    pub keep_images: u32,
+}
+
+impl Default for RepositoryProps {
+    fn default() -> Self {
+        Self { name: None, keep_images: 30 }
+    }
+}
+
+/// The lifecycle policy that expires all but the newest `keep` images.
+fn keep_newest(keep: u32) -> String {
+    serde_json::json!({"rules": [{
+        "rulePriority": 1,
+        "description": format!("Keep the newest {keep} images"),
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+        "action": {"type": "expire"}
+    }]})
+    .to_string()
+}
+
 /// An ECR repository of the account, or an existing one imported by name.
 ///
 /// ## Secure defaults
 /// - Image tags are immutable (checkov CKV_AWS_51): a tag names one image for ever, so a rollback
 ///   redeploys exactly what ran before.
 /// - Images are scanned on push (CKV_AWS_163) and encrypted with a customer-managed key (CKV_AWS_136).
+/// - A lifecycle policy keeps the newest images only.
 /// - `Retain` on deletion and replacement: images are releases.
 #[derive(Debug, Clone)]
 pub struct Repository {
@@ -93,11 +127,20 @@ pub struct Repository {
 
 impl Repository {
     /// Adds a repository under `id`, its images encrypted with `key`.
-    pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey) -> Result<Self, ConstructError> {
-        let repository = ecr::Repository::new()
+    pub fn new(
+        scope: &mut Scope,
+        id: &str,
+        key: &EncryptionKey,
+        props: RepositoryProps,
+    ) -> Result<Self, ConstructError> {
+        let mut repository = ecr::Repository::new()
             .image_tag_mutability(RepositoryImageTagMutability::Immutable)
             .image_scanning_configuration(ImageScanningConfiguration::new().scan_on_push(true))
-            .encryption_configuration(EncryptionConfiguration::new(EncryptionType::Kms).kms_key(key.arn()));
+            .encryption_configuration(EncryptionConfiguration::new(EncryptionType::Kms).kms_key(key.arn()))
+            .lifecycle_policy(LifecyclePolicy::new().lifecycle_policy_text(keep_newest(props.keep_images)));
+        if let Some(name) = props.name {
+            repository = repository.repository_name(name);
+        }
         let resource = scope.add_with(id, repository, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
         Ok(Self { name: Name::new(resource.ref_value()), resource: Some(resource) })
     }
@@ -115,6 +158,51 @@ impl Repository {
     /// The repository resource, unless imported.
     pub fn resource(&self) -> Option<&ResourceRef<ecr::Repository>> {
         self.resource.as_ref()
+    }
+}
+
+/// The registry's replication of repositories under a name prefix to other regions of the account, so
+/// that tasks there pull from their own region, also while the source region is down. One per
+/// registry: ECR keeps a single replication configuration for each account and region.
+#[derive(Debug, Clone)]
+pub struct Replication {
+    resource: ResourceRef<ecr::ReplicationConfiguration>,
+}
+
+impl Replication {
+    /// Adds the configuration under `id`: repositories whose names start with `prefix` replicate to
+    /// `regions`.
+    pub fn new(scope: &mut Scope, id: &str, prefix: &str, regions: &[String]) -> Result<Self, ConstructError> {
+        let destinations: Vec<ReplicationDestination> =
+            regions.iter().map(|region| ReplicationDestination::new(region.as_str(), Value::account_id())).collect();
+        let rule = ReplicationRule::new(destinations)
+            .repository_filters(vec![RepositoryFilter::new(prefix, FilterType::PrefixMatch)]);
+        let resource = scope.add(id, ecr::ReplicationConfiguration::new(ReplicationConfiguration2::new(vec![rule])))?;
+        Ok(Self { resource })
+    }
+
+    /// The configuration resource.
+    pub fn resource(&self) -> &ResourceRef<ecr::ReplicationConfiguration> {
+        &self.resource
+    }
+
+    /// Adds, in a destination region's stack, the template ECR applies when replication creates a
+    /// repository under `prefix` there: immutable tags, KMS encryption (the region's ECR key, since a
+    /// customer-managed key does not leave its region) and the same lifecycle policy.
+    pub fn creation_template(
+        scope: &mut Scope,
+        id: &str,
+        prefix: &str,
+        keep_images: u32,
+    ) -> Result<ResourceRef<ecr::RepositoryCreationTemplate>, ConstructError> {
+        let template = ecr::RepositoryCreationTemplate::new(vec![Value::from(AppliedForItem::Replication)], prefix)
+            .description(format!(
+                "Repositories replicated under {prefix}/: immutable tags, encrypted, newest {keep_images} images"
+            ))
+            .image_tag_mutability(RepositoryCreationTemplateImageTagMutability::Immutable)
+            .encryption_configuration(TemplateEncryption::new(TemplateEncryptionType::Kms))
+            .lifecycle_policy(keep_newest(keep_images));
+        scope.add(id, template)
     }
 }
 
@@ -180,7 +268,7 @@ mod tests {
         let image = cache.image("public.ecr.aws/docker/library/kong:3.9.1").unwrap();
         let key = EncryptionKey::new(&mut root, "Key", KeyProps::default()).unwrap();
         FargateTaskDefinition::new(&mut root, "Kong", TaskProps::new(image, &key)).unwrap();
-        let repository = Repository::new(&mut root, "Repository", &key).unwrap();
+        let repository = Repository::new(&mut root, "Repository", &key, RepositoryProps::default()).unwrap();
         FargateTaskDefinition::new(&mut root, "App", TaskProps::new(ContainerImage::from_ecr(&repository, "v1"), &key))
             .unwrap();
         let synth = app.synth().unwrap();
@@ -210,6 +298,10 @@ mod tests {
                 {"Repository": {"Ref": "Repository"}}
             ]})
         );
-        assert_eq!(resources["Repository"]["Properties"]["ImageTagMutability"], "IMMUTABLE");
+        let repository = &resources["Repository"]["Properties"];
+        assert_eq!(repository["ImageTagMutability"], "IMMUTABLE");
+        let lifecycle: serde_json::Value =
+            serde_json::from_str(repository["LifecyclePolicy"]["LifecyclePolicyText"].as_str().unwrap()).unwrap();
+        assert_eq!(lifecycle["rules"][0]["selection"]["countNumber"], 30);
     }
 }

@@ -12,7 +12,10 @@ mod task;
 
 pub use cluster::Cluster;
 pub use hook::{HookFunction, HookFunctionProps};
-pub use image::{ContainerImage, PullThroughCache, Repository, ECR_PUBLIC_CACHE_PREFIX, ECR_PUBLIC_REGISTRY};
+pub use image::{
+    ContainerImage, PullThroughCache, Replication, Repository, RepositoryProps, ECR_PUBLIC_CACHE_PREFIX,
+    ECR_PUBLIC_REGISTRY,
+};
 pub use load_balancer::{
     ApplicationLoadBalancer, Exposure, LoadBalancerProps, RequiredHeader, RuleListener, RuleMatch, TargetGroup,
     TargetGroupProps, TEST_LISTENER_PORT, TLS_POLICY,
