@@ -68,6 +68,14 @@ pub enum ConstructError {
         /// The repeated output ID.
         output_id: String,
     },
+    /// A condition whose name is taken.
+    #[error("stack {stack} already has a condition {name}")]
+    DuplicateCondition {
+        /// The stack.
+        stack: String,
+        /// The repeated condition name.
+        name: String,
+    },
     /// A mapping whose name is taken.
     #[error("stack {stack} already has a mapping {name}")]
     DuplicateMapping {

@@ -16,7 +16,7 @@ use indexmap::{IndexMap, IndexSet};
 use super::error::ConstructError;
 use super::path::ConstructPath;
 use crate::template::{
-    Address, CfnResource, Mapping, Output, Parameter, Reference, Resource, Template, Untyped, Value,
+    Address, CfnResource, Condition, Mapping, Output, Parameter, Reference, Resource, Template, Untyped, Value,
 };
 
 /// The longest stack name CloudFormation accepts.
@@ -204,6 +204,17 @@ impl Stack {
             return Err(ConstructError::DuplicateMapping { stack: self.inner.name.clone(), name });
         }
         state.template.mappings.insert(name, mapping);
+        Ok(())
+    }
+
+    /// Adds a condition (`Conditions` section), which resources and `Fn::If` name. Its name must be new.
+    pub fn add_condition(&self, name: impl Into<String>, condition: Condition) -> Result<(), ConstructError> {
+        let name = name.into();
+        let mut state = self.state_mut();
+        if state.template.conditions.contains_key(&name) {
+            return Err(ConstructError::DuplicateCondition { stack: self.inner.name.clone(), name });
+        }
+        state.template.conditions.insert(name, condition);
         Ok(())
     }
 
@@ -483,6 +494,18 @@ mod tests {
         stack.resource_json_mut("Topic").unwrap().set_property("TopicName", "t");
         let err = stack.resource_mut(&topic).unwrap_err();
         assert!(err.to_string().contains("changed at the JSON level"), "{err}");
+    }
+
+    #[test]
+    fn conditions_are_named_once() {
+        let stack = Stack::new("Net", "us-east-1", 0).unwrap();
+        let equals = || Condition::Equals(Value::from("a"), Value::from("b"));
+        stack.add_condition("Same", equals()).unwrap();
+        assert_eq!(stack.template().conditions["Same"], equals());
+        assert_eq!(
+            stack.add_condition("Same", equals()).unwrap_err().to_string(),
+            "stack Net already has a condition Same"
+        );
     }
 
     #[test]

@@ -58,12 +58,12 @@ impl ContainerImage {
         Self::Registry(name.into())
     }
 
-    /// The image `tag` of a repository of the account, pulled over the ECR and S3 endpoints with what
-    /// the ECS task execution policy allows.
-    pub fn from_ecr(repository: &Repository, tag: &str) -> Self {
+    /// The image `tag` (a literal, or a stack parameter the pipeline sets) of a repository of the
+    /// account, pulled over the ECR and S3 endpoints with what the ECS task execution policy allows.
+    pub fn from_ecr(repository: &Repository, tag: impl Into<Value<String>>) -> Self {
         let uri = Value::sub_with(
-            format!("${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/${{Repository}}:{tag}"),
-            [("Repository", repository.name().value())],
+            "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}",
+            [("Repository", repository.name().value()), ("Tag", tag.into())],
         );
         Self::Ecr { uri, pull_statements: vec![] }
     }
@@ -294,8 +294,8 @@ mod tests {
         assert_eq!(
             resources["App"]["Properties"]["ContainerDefinitions"][0]["Image"],
             json!({"Fn::Sub": [
-                "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:v1",
-                {"Repository": {"Ref": "Repository"}}
+                "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}",
+                {"Repository": {"Ref": "Repository"}, "Tag": "v1"}
             ]})
         );
         let repository = &resources["Repository"]["Properties"];
