@@ -15,6 +15,7 @@ const PRIMARY_DATA: &str = "IntegrationPlatform-Primary-Data";
 const PRIMARY_EDGE: &str = "IntegrationPlatform-Primary-Edge";
 const PRIMARY_INGRESS: &str = "IntegrationPlatform-Primary-Ingress";
 const PRIMARY_COMPUTE: &str = "IntegrationPlatform-Primary-Compute";
+const PRIMARY_GATEWAY: &str = "IntegrationPlatform-Primary-Gateway";
 const PRIMARY_SCALING: &str = "IntegrationPlatform-Primary-Scaling";
 const PRIMARY_OPERATIONS: &str = "IntegrationPlatform-Primary-Operations";
 const PRIMARY_DEPLOYMENTS: &str = "IntegrationPlatform-Primary-Deployments";
@@ -52,7 +53,7 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 12 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 13 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
@@ -67,6 +68,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
             PRIMARY_INGRESS,
             PRIMARY_DEPLOYMENTS,
             PRIMARY_COMPUTE,
+            PRIMARY_GATEWAY,
             PRIMARY_SCALING,
             PRIMARY_OPERATIONS,
             RECOVERY,
@@ -76,8 +78,8 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 12);
-    assert_eq!(stacks[11]["dependsOn"], serde_json::json!([]), "the replication template needs nothing");
+    assert_eq!(stacks.len(), 13);
+    assert_eq!(stacks[12]["dependsOn"], serde_json::json!([]), "the replication template needs nothing");
     assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
     assert_eq!(stacks[2]["dependsOn"], serde_json::json!([PRIMARY]), "the data tier imports from the network");
     assert_eq!(stacks[3]["dependsOn"], serde_json::json!([PRIMARY_DATA]), "CloudFront logs to the data tier's bucket");
@@ -97,10 +99,32 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_DEPLOYMENTS]),
         "the tasks pull, log and read secrets through the endpoints; the services name the hooks and alarms"
     );
-    assert_eq!(stacks[7]["dependsOn"], serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
-    assert_eq!(stacks[8]["dependsOn"], serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE]));
-    assert_eq!(stacks[10]["dependsOn"], serde_json::json!([RECOVERY]));
-    let kong = fs::read_to_string(out.join(format!("kong/{PRIMARY_COMPUTE}.yml"))).unwrap();
+    assert_eq!(
+        stacks[7]["dependsOn"],
+        serde_json::json!([
+            PRIMARY,
+            PRIMARY_ENDPOINTS,
+            PRIMARY_DATA,
+            PRIMARY_INGRESS,
+            PRIMARY_DEPLOYMENTS,
+            PRIMARY_COMPUTE
+        ]),
+        "Kong runs in the compute stack's cluster"
+    );
+    let scaled = serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE, PRIMARY_GATEWAY]);
+    assert_eq!(stacks[8]["dependsOn"], scaled);
+    assert_eq!(stacks[9]["dependsOn"], scaled);
+    assert_eq!(
+        stacks[6]["parameters"],
+        serde_json::json!({"IntegrationServiceImageTag": "", "WebhookReceiverImageTag": "", "WorkerServiceImageTag": ""}),
+        "an empty tag runs the configured image: the first deploy on an empty account starts"
+    );
+    assert!(stacks[6]["deployCommand"]
+        .as_str()
+        .unwrap()
+        .contains("--parameter-overrides IntegrationServiceImageTag= "));
+    assert_eq!(stacks[11]["dependsOn"], serde_json::json!([RECOVERY]));
+    let kong = fs::read_to_string(out.join(format!("kong/{PRIMARY_GATEWAY}.yml"))).unwrap();
     let kong: serde_json::Value = serde_yaml::from_str(&kong).unwrap();
     let routes: Vec<&serde_json::Value> =
         kong["services"].as_array().unwrap().iter().map(|service| &service["routes"][0]["paths"][0]).collect();
@@ -109,7 +133,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     assert_eq!(rate_limit["config"]["policy"], "redis");
     assert!(!kong.to_string().contains("resolve:secretsmanager"), "no secret in the Kong config");
     assert!(!out.join("appspec").exists(), "ECS-native blue/green needs no AppSpec");
-    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[9], "eu-west-1", "disaster-recovery")]
+    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[10], "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -198,7 +222,8 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
             [PRIMARY_INGRESS, "us-east-1", "24", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "29", "resources"],
-            [PRIMARY_COMPUTE, "us-east-1", "31", "resources"],
+            [PRIMARY_COMPUTE, "us-east-1", "26", "resources"],
+            [PRIMARY_GATEWAY, "us-east-1", "5", "resources"],
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
             [PRIMARY_OPERATIONS, "us-east-1", "25", "resources"],
             [RECOVERY, "eu-west-1", "67", "resources"],
@@ -212,7 +237,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "12 stacks, 361 resources, 361 checked against their registry schemas, deploy-readiness rules 15: 0 \
+        "13 stacks, 361 resources, 361 checked against their registry schemas, deploy-readiness rules 15: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
@@ -263,7 +288,7 @@ fn validate_templates_reads_our_own_output_and_a_plain_folder() {
         .args(["validate", "--templates", "cfn.out"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("12 stacks of cfn.out, deploy-readiness rules: 0 findings"));
+        .stderr(predicate::str::contains("13 stacks of cfn.out, deploy-readiness rules: 0 findings"));
     // A plain folder has no regions: it needs --region, and is read without a deploy order.
     fs::create_dir(work.path().join("plain")).unwrap();
     let compute = format!("{PRIMARY_COMPUTE}.template.json");
@@ -293,7 +318,7 @@ fn synth_refuses_an_app_that_would_not_run_and_keeps_the_earlier_output() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "IntegrationPlatform-Primary-Compute/KongService → sg KongSecurityGroup → no HTTPS egress to 0.0.0.0/0 → \
+            "IntegrationPlatform-Primary-Gateway/KongService → sg KongSecurityGroup → no HTTPS egress to 0.0.0.0/0 → \
              image kong:3.9.1 (registry outside the account) unreachable",
         ))
         .stderr(predicate::str::contains("refusing to write cfn.out: 1 deploy-readiness findings"));

@@ -468,7 +468,7 @@ fn the_default_platform_has_no_finding_and_each_hop_of_its_chain_is_checked() {
     let finding = &findings[1];
     assert_eq!(
         finding.path,
-        "IntegrationPlatform-Primary-Compute/KongService → sg KongSecurityGroup → \
+        "IntegrationPlatform-Primary-Gateway/KongService → sg KongSecurityGroup → \
          internal-us-east-1.api.integration-platform.example.com:9443 → \
          IntegrationPlatform-Primary-Ingress/InternalAlb unreachable"
     );
@@ -490,6 +490,7 @@ fn one_of(findings: &[Finding], rule: &str, allowed: &[&str]) -> Finding {
 
 const COMPUTE: &str = "IntegrationPlatform-Primary-Compute";
 const DEPLOYMENTS: &str = "IntegrationPlatform-Primary-Deployments";
+const GATEWAY: &str = "IntegrationPlatform-Primary-Gateway";
 
 #[test]
 fn a_code_deploy_controller_or_a_blue_green_strategy_without_its_configuration_has_no_release_path() {
@@ -507,7 +508,7 @@ fn a_code_deploy_controller_or_a_blue_green_strategy_without_its_configuration_h
     );
 
     let mut stacks = platform_templates();
-    edit(&mut stacks, COMPUTE, "KongService", |service| {
+    edit(&mut stacks, GATEWAY, "KongService", |service| {
         service["Properties"]["LoadBalancers"][0].as_object_mut().unwrap().remove("AdvancedConfiguration");
     });
     let finding = only(&analyse(stacks), "CS040");
@@ -529,7 +530,7 @@ fn a_rollback_alarm_that_misses_the_alternate_target_group_is_a_finding() {
         .ends_with("target group IntegrationPlatform-Primary-Ingress/WebhookGreen → no rollback alarm"));
 
     let mut stacks = platform_templates();
-    edit(&mut stacks, COMPUTE, "KongService", |service| {
+    edit(&mut stacks, GATEWAY, "KongService", |service| {
         service["Properties"]["DeploymentConfiguration"]["Alarms"]["Rollback"] = json!(false);
     });
     let findings = analyse(stacks);

@@ -1,6 +1,7 @@
-//! The compute stack of a region: the ECS cluster running Kong, the Integration Service, the Webhook
-//! Receiver and the Worker Service; their least-privilege roles; the ECR Public pull-through cache their
-//! images come through. Their autoscaling, alarms and the one-off task that creates the applications'
+//! The compute stack of a region: the ECS cluster running the Integration Service, the Webhook Receiver
+//! and the Worker Service, with their least-privilege roles and the ECR Public pull-through cache their
+//! images come through; and the gateway stack, with Kong in the same cluster (apart, so that each
+//! template stays under the inline size limit as releases add to it). Their autoscaling, alarms and the one-off task that creates the applications'
 //! database user are the operations stack's ([`super::operations`]); the hooks, roles and alarms of
 //! their ECS blue/green deployments are the deployments stack's ([`super::deployments`]).
 
@@ -14,10 +15,10 @@ use crate::config::{ComputeConfig, ServiceConfig};
 use crate::construct::{Scope, Stack};
 use crate::constructs::compute::{
     Capacity, Cluster, ContainerImage, ContainerSecret, Deployment, FargateService, FargateSize, FargateTaskDefinition,
-    PullThroughCache, ServiceProps, TaskProps,
+    PullThroughCache, Repository, ServiceProps, TaskProps,
 };
 use crate::constructs::network::{SecurityGroup, Vpc};
-use crate::template::Output;
+use crate::template::{Condition, Output, Parameter, Value};
 
 /// The database user the applications log in as, with IAM database authentication.
 pub const APP_DATABASE_USER: &str = "integration_app";
@@ -48,9 +49,11 @@ pub(super) struct Compute {
     pub kong_config: String,
 }
 
-/// Builds the compute tier into `stack`.
+/// Builds the compute tier into `stack`, and Kong into `gateway`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn build(
     stack: &Stack,
+    gateway: &Stack,
     vpc: &Vpc,
     groups: &SecurityGroups,
     data: &DataTier,
@@ -59,12 +62,18 @@ pub(super) fn build(
     config: &ComputeConfig,
 ) -> Result<Compute, PlatformError> {
     stack.set_description(format!(
-        "Compute tier of {} ({}): ECS Fargate running Kong, the Integration Service, the Webhook Receiver \
+        "Compute tier of {} ({}): the ECS Fargate cluster running the Integration Service, the Webhook Receiver \
          and the Worker Service, and the ECR Public pull-through cache their images come through.",
         stack.name(),
         stack.region()
     ));
+    gateway.set_description(format!(
+        "Gateway of {} ({}): Kong on ECS Fargate, behind the public ALB, routing to the services.",
+        gateway.name(),
+        gateway.region()
+    ));
     let mut root = stack.root();
+    let mut gateway_root = gateway.root();
     let cluster = Cluster::new(&mut root, "Cluster", vpc)?;
     // Every ECR Public image is pulled through the account's cache, over the ECR and S3 endpoints:
     // no task needs the internet to start.
@@ -75,34 +84,39 @@ pub(super) fn build(
     let kong_config = declarative.render().map_err(template_error)?;
     let kong_value = declarative.to_value(data.cache.endpoint_address()).map_err(template_error)?;
     let kong_task = FargateTaskDefinition::new(
-        &mut root,
+        &mut gateway_root,
         "Kong",
         tasks
-            .serving(&config.kong, "kong health")?
+            .serving(&config.kong, tasks.image(&config.kong.image), "kong health")?
             .envs(kong::environment(config, kong_value, vpc))
             .secret(REDIS_AUTH_TOKEN_VARIABLE, ContainerSecret::whole(&data.cache_auth_token))
             .scratch("/usr/local/kong")
             .scratch("/tmp"),
     )?;
+    let repositories = &release.repositories;
     let integration = &config.integration_service;
+    let image = tasks.image(&integration.image);
+    let image = released_image(&mut root, "IntegrationService", &repositories.integration, image)?;
     let integration_task =
-        FargateTaskDefinition::new(&mut root, "IntegrationService", tasks.application(integration)?)?;
+        FargateTaskDefinition::new(&mut root, "IntegrationService", tasks.application(integration, image)?)?;
     let webhook = &config.webhook_receiver;
-    let webhook_task = FargateTaskDefinition::new(&mut root, "WebhookReceiver", tasks.application(webhook)?)?;
+    let image = released_image(&mut root, "WebhookReceiver", &repositories.webhook, tasks.image(&webhook.image))?;
+    let webhook_task = FargateTaskDefinition::new(&mut root, "WebhookReceiver", tasks.application(webhook, image)?)?;
     let worker = &config.worker_service;
     let worker_size = fargate_size(worker.cpu, worker.memory, "workerService")?;
+    let image = released_image(&mut root, "WorkerService", &repositories.worker, tasks.image(&worker.image))?;
     let worker_task = FargateTaskDefinition::new(
         &mut root,
         "WorkerService",
         tasks
-            .application_environment(TaskProps::new(tasks.image(&worker.image), &data.key).size(worker_size))
+            .application_environment(TaskProps::new(image, &data.key).size(worker_size))
             .health_check("kill -0 1 || exit 1"),
     )?;
 
     let blue_green = BlueGreenServices { cluster: &cluster, release, config };
     let mut services = vec![
         blue_green.add(
-            &mut root,
+            &mut gateway_root,
             HttpService {
                 id: "Kong",
                 task: &kong_task,
@@ -220,19 +234,21 @@ impl Tasks<'_> {
         self.cache.image(name).unwrap_or_else(|| ContainerImage::registry(name))
     }
 
-    /// A task serving `service`'s port, sized by its config, with the health check `health`.
-    fn serving(&self, service: &ServiceConfig, health: &str) -> Result<TaskProps, PlatformError> {
+    /// A task of `image` serving `service`'s port, sized by its config, with the health check `health`.
+    fn serving(
+        &self,
+        service: &ServiceConfig,
+        image: ContainerImage,
+        health: &str,
+    ) -> Result<TaskProps, PlatformError> {
         let size = fargate_size(service.cpu, service.memory, "service")?;
-        Ok(TaskProps::new(self.image(&service.image), &self.data.key)
-            .size(size)
-            .port(service.port)
-            .health_check(health))
+        Ok(TaskProps::new(image, &self.data.key).size(size).port(service.port).health_check(health))
     }
 
-    /// An HTTP application task, answering its health path, with the shared environment.
-    fn application(&self, service: &ServiceConfig) -> Result<TaskProps, PlatformError> {
+    /// An HTTP application task of `image`, answering its health path, with the shared environment.
+    fn application(&self, service: &ServiceConfig, image: ContainerImage) -> Result<TaskProps, PlatformError> {
         let health = format!("curl -fsS http://localhost:{}{} || exit 1", service.port, service.health_check_path);
-        Ok(self.application_environment(self.serving(service, &health)?))
+        Ok(self.application_environment(self.serving(service, image, &health)?))
     }
 
     /// The applications' environment and secrets. They authenticate to PostgreSQL with IAM tokens as
@@ -252,6 +268,30 @@ impl Tasks<'_> {
             .secret("REDIS_AUTH_TOKEN", ContainerSecret::whole(&data.cache_auth_token))
             .scratch("/tmp")
     }
+}
+
+/// The image of an application: its repository at the tag the stack parameter `<id>ImageTag` names (what
+/// a release passes), or `configured` while that tag is empty, so that a first deploy on an empty
+/// account starts from a known image. The manifest lists the parameter, and `deployCommand` passes it.
+fn released_image(
+    root: &mut Scope,
+    id: &str,
+    repository: &Repository,
+    configured: ContainerImage,
+) -> Result<ContainerImage, PlatformError> {
+    let parameter_id = format!("{id}ImageTag");
+    let mut parameter = Parameter::new("String");
+    parameter.description = Some(format!("The {id} image tag in its ECR repository; empty runs the configured image"));
+    parameter.default = Some(serde_json::json!(""));
+    parameter.allowed_pattern = Some("^$|^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$".into());
+    let tag: Value<String> = root.add_parameter(&parameter_id, parameter)?;
+    let condition = format!("{id}FromRepository");
+    let stack = root.stack();
+    stack.add_condition(&condition, Condition::Not(Box::new(Condition::Equals(tag.clone(), Value::from("")))))?;
+    stack.set_parameter_value(&parameter_id, "");
+    let released = ContainerImage::from_ecr(repository, tag);
+    let uri = Value::if_condition(condition, released.uri(), configured.uri());
+    Ok(ContainerImage::Ecr { uri, pull_statements: configured.pull_statements() })
 }
 
 /// A validated config's CPU and memory as a Fargate size.
@@ -275,7 +315,8 @@ mod tests {
     #[test]
     fn four_fargate_services_three_blue_green_and_a_rolling_worker() {
         let stacks = stacks(&default_config());
-        let services = of_type(&stacks["Compute"], "AWS::ECS::Service");
+        let mut services = of_type(&stacks["Compute"], "AWS::ECS::Service");
+        services.extend(of_type(&stacks["Gateway"], "AWS::ECS::Service"));
         assert_eq!(services.len(), 4);
         for (id, service) in services {
             let p = &service["Properties"];
@@ -295,7 +336,10 @@ mod tests {
                 assert_eq!(p["HealthCheckGracePeriodSeconds"], 60, "{id}");
             }
         }
-        for (id, task) in of_type(&stacks["Compute"], "AWS::ECS::TaskDefinition") {
+        let mut tasks = of_type(&stacks["Compute"], "AWS::ECS::TaskDefinition");
+        tasks.extend(of_type(&stacks["Gateway"], "AWS::ECS::TaskDefinition"));
+        assert_eq!(tasks.len(), 4);
+        for (id, task) in tasks {
             let container = &task["Properties"]["ContainerDefinitions"][0];
             assert_eq!(container["ReadonlyRootFilesystem"], true, "{id}");
             assert!(container["HealthCheck"]["Command"].is_array(), "{id}");
@@ -305,10 +349,38 @@ mod tests {
         }
     }
 
+    /// A release changes only the `<Service>ImageTag` parameter: the only resource that reads it is the
+    /// service's task definition, whose image is the repository's at that tag, or the configured image
+    /// while the tag is empty.
+    #[test]
+    fn an_image_tag_is_a_parameter_only_the_task_definition_reads() {
+        let stacks = stacks(&default_config());
+        let compute = &stacks["Compute"];
+        for (task, parameter) in [
+            ("IntegrationService", "IntegrationServiceImageTag"),
+            ("WebhookReceiver", "WebhookReceiverImageTag"),
+            ("WorkerService", "WorkerServiceImageTag"),
+        ] {
+            let reference = json!({"Ref": parameter}).to_string();
+            let readers: Vec<&String> = compute
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, resource)| resource.to_string().contains(&reference))
+                .map(|(id, _)| id)
+                .collect();
+            assert_eq!(readers, [task], "{parameter}");
+            let image = &compute[task]["Properties"]["ContainerDefinitions"][0]["Image"]["Fn::If"];
+            assert_eq!(image[0], format!("{task}FromRepository"));
+            assert!(image[1].to_string().contains(&format!("Deployments:Ref{task}Repository")), "{task}: {}", image[1]);
+            assert!(image[2].to_string().contains("ecr-public") || image[2].to_string().contains("EcrPublicCache"));
+        }
+    }
+
     #[test]
     fn kong_takes_the_client_address_from_cloudfronts_header_when_an_alb_node_sends_it() {
         let stacks = stacks(&default_config());
-        let task = &stacks["Compute"]["Kong"]["Properties"]["ContainerDefinitions"][0];
+        let task = &stacks["Gateway"]["Kong"]["Properties"]["ContainerDefinitions"][0];
         let environment: IndexMap<&str, &Json> = task["Environment"]
             .as_array()
             .unwrap()

@@ -57,6 +57,16 @@ pub(super) struct Release {
     pub integration: ServiceRelease,
     pub webhook: ServiceRelease,
     pub roles: BlueGreenRoles,
+    /// The applications' repositories, where released images come from.
+    pub repositories: Repositories,
+}
+
+/// The ECR repository of each application.
+#[derive(Debug, Clone)]
+pub(super) struct Repositories {
+    pub integration: Repository,
+    pub webhook: Repository,
+    pub worker: Repository,
 }
 
 impl Release {
@@ -147,21 +157,22 @@ pub(super) fn build(
         let alarm = rollback_alarm(&mut root, released.id, released.targets)?;
         releases.push(ServiceRelease { hook, rollback_alarm: alarm.ref_value() });
     }
-    for (id, name) in [
-        ("IntegrationServiceRepository", "integration-service"),
-        ("WebhookReceiverRepository", "webhook-receiver"),
-        ("WorkerServiceRepository", "worker-service"),
-    ] {
+    let mut repository = |id: &str, name: &str| {
         let props = RepositoryProps { name: Some(format!("{}/{name}", images.prefix)), keep_images: images.keep };
-        Repository::new(&mut root, id, key, props)?;
-    }
+        Repository::new(&mut root, id, key, props)
+    };
+    let repositories = Repositories {
+        integration: repository("IntegrationServiceRepository", "integration-service")?,
+        webhook: repository("WebhookReceiverRepository", "webhook-receiver")?,
+        worker: repository("WorkerServiceRepository", "worker-service")?,
+    };
     if !images.replica_regions.is_empty() {
         Replication::new(&mut root, "ImageReplication", images.prefix, images.replica_regions)?;
     }
     let hooks: Vec<&HookFunction> = releases.iter().map(|release| &release.hook).collect();
     let roles = BlueGreenRoles::new(&mut root, "BlueGreenRoles", &hooks)?;
     let [kong, integration, webhook] = <[ServiceRelease; 3]>::try_from(releases).expect("three services");
-    Ok(Release { kong, integration, webhook, roles })
+    Ok(Release { kong, integration, webhook, roles, repositories })
 }
 
 /// The smoke-test hook of one service, and the rules that let it, and only it, reach the test port.
@@ -281,7 +292,11 @@ mod tests {
             ("IntegrationServiceService", "IntegrationService", "Integration"),
             ("WebhookReceiverService", "WebhookReceiver", "Webhook"),
         ] {
-            let p = &compute[service]["Properties"];
+            let p = if service == "KongService" {
+                &stacks["Gateway"][service]["Properties"]
+            } else {
+                &compute[service]["Properties"]
+            };
             let configuration = &p["DeploymentConfiguration"];
             assert_eq!(p["DeploymentController"]["Type"], "ECS", "{service}");
             assert_eq!(configuration["Strategy"], "CANARY", "{service}");
@@ -387,7 +402,7 @@ mod tests {
         deployment.traffic_shifting = TrafficShifting::Linear10PercentEvery1Minute;
         deployment.smoke_tests.path = Some("/smoke".into());
         let stacks = stacks(&config);
-        let configuration = &stacks["Compute"]["KongService"]["Properties"]["DeploymentConfiguration"];
+        let configuration = &stacks["Gateway"]["KongService"]["Properties"]["DeploymentConfiguration"];
         assert_eq!(configuration["Strategy"], "LINEAR");
         assert_eq!(configuration["LinearConfiguration"], json!({"StepBakeTimeInMinutes": 1, "StepPercent": 10.0}));
         let hook = &stacks["Deployments"]["IntegrationServiceSmokeTest"]["Properties"];
@@ -397,7 +412,7 @@ mod tests {
         );
         config.regions[0].compute.as_mut().unwrap().deployment.traffic_shifting = TrafficShifting::AllAtOnce;
         let stacks = super::super::test_support::stacks(&config);
-        assert_eq!(stacks["Compute"]["KongService"]["Properties"]["DeploymentConfiguration"]["Strategy"], "BLUE_GREEN");
+        assert_eq!(stacks["Gateway"]["KongService"]["Properties"]["DeploymentConfiguration"]["Strategy"], "BLUE_GREEN");
     }
 
     /// The known pitfall of ECS blue/green under CloudFormation: ECS rewrites the listener rules during a

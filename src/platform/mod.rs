@@ -137,7 +137,7 @@ struct Tier<'a> {
     config: &'a ComputeConfig,
 }
 
-/// Builds the ingress, deployments, compute and scaling stacks of a region that serves requests.
+/// Builds the ingress, deployments, compute, gateway and scaling stacks of a region that serves requests.
 fn build_compute(
     app: &mut App,
     stacks: RegionStacks<'_>,
@@ -166,13 +166,24 @@ fn build_compute(
         deployments::build(&deployments_stack, tier.vpc, tier.groups, &ingress, &tier.data.key, tier.config, &images)?;
 
     let compute_stack = stacks.add(app, "Compute")?;
-    // Its tasks pull images, write logs and read secrets through the endpoints: they must exist before
+    let gateway_stack = stacks.add(app, "Gateway")?;
+    // Their tasks pull images, write logs and read secrets through the endpoints: they must exist before
     // the first task starts, though nothing is imported from them.
     if let Some(endpoints) = endpoints_stack {
         compute_stack.add_dependency(endpoints.name());
+        gateway_stack.add_dependency(endpoints.name());
     }
-    let compute = compute::build(&compute_stack, tier.vpc, tier.groups, tier.data, &ingress, &release, tier.config)?;
-    app.add_artifact(format!("kong/{}.yml", compute_stack.name()), compute.kong_config.clone())?;
+    let compute = compute::build(
+        &compute_stack,
+        &gateway_stack,
+        tier.vpc,
+        tier.groups,
+        tier.data,
+        &ingress,
+        &release,
+        tier.config,
+    )?;
+    app.add_artifact(format!("kong/{}.yml", gateway_stack.name()), compute.kong_config.clone())?;
 
     let scaling_stack = stacks.add(app, "Scaling")?;
     scaling::build(&scaling_stack, &compute, &tier.data.queue, tier.config)?;
@@ -238,6 +249,7 @@ mod tests {
                 ("IntegrationPlatform-Primary-Ingress", "us-east-1"),
                 ("IntegrationPlatform-Primary-Deployments", "us-east-1"),
                 ("IntegrationPlatform-Primary-Compute", "us-east-1"),
+                ("IntegrationPlatform-Primary-Gateway", "us-east-1"),
                 ("IntegrationPlatform-Primary-Scaling", "us-east-1"),
                 ("IntegrationPlatform-Primary-Operations", "us-east-1"),
                 ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1"),
