@@ -94,14 +94,14 @@ impl TargetPairs<'_> {
             root,
             &format!("{id}Production"),
             listeners.production,
-            &blue,
+            &[&blue, &green],
             &listeners.production_match,
         )?;
         let test = balancer.add_https_listener_with_rule(
             root,
             &format!("{id}Test"),
             i64::from(listeners.test),
-            &blue,
+            &[&blue, &green],
             &RuleMatch::AnyPath,
         )?;
         Ok(BlueGreenTargets {

@@ -161,18 +161,19 @@ impl ApplicationLoadBalancer {
     }
 
     /// Adds an HTTPS listener on `port` whose default action refuses, and a rule (priority 1) that
-    /// forwards the requests `matching` selects to `target_group`: any path (`<id>Forward`, the default
-    /// answers 404), or those carrying a header with its value (`<id>RequireHeader`, the default
-    /// answers 403).
+    /// forwards the requests `matching` selects: any path (`<id>Forward`, the default answers 404), or
+    /// those carrying a header with its value (`<id>RequireHeader`, the default answers 403). The rule
+    /// forwards to `target_groups` weighted: all traffic to the first, none to the others.
     ///
-    /// ECS blue/green deployments move traffic by rewriting listener *rules*, so a blue/green service
-    /// needs its listeners built this way.
+    /// ECS blue/green deployments move traffic by rewriting the weights of a listener *rule* between
+    /// a service's two target groups, so a blue/green service needs its listeners built this way, with
+    /// both of its target groups.
     pub fn add_https_listener_with_rule(
         &self,
         scope: &mut Scope,
         id: &str,
         port: i64,
-        target_group: &TargetGroup,
+        target_groups: &[&TargetGroup],
         matching: &RuleMatch,
     ) -> Result<RuleListener, ConstructError> {
         let (status, message, condition, rule_id) = match matching {
@@ -198,8 +199,19 @@ impl ApplicationLoadBalancer {
         let refuse = Action::new(ActionType::FixedResponse)
             .fixed_response_config(FixedResponseConfig::new(status).content_type("text/plain").message_body(message));
         let listener = scope.add(id, self.https_listener(refuse, port))?;
-        let forward =
-            listener_rule::Action::new(listener_rule::ActionType::Forward).target_group_arn(target_group.arn());
+        let weighted: Vec<listener_rule::TargetGroupTuple> = target_groups
+            .iter()
+            .enumerate()
+            .map(|(index, group)| {
+                listener_rule::TargetGroupTuple::new().target_group_arn(group.arn()).weight(if index == 0 {
+                    100
+                } else {
+                    0
+                })
+            })
+            .collect();
+        let forward = listener_rule::Action::new(listener_rule::ActionType::Forward)
+            .forward_config(listener_rule::ForwardConfig::new().target_groups(weighted));
         let rule = scope.add(
             &rule_id,
             elbv2::ListenerRule::new(vec![forward], vec![condition], 1).listener_arn(listener.ref_value()),
@@ -340,9 +352,10 @@ mod tests {
         let blue = TargetGroup::new(&mut root, "Blue", &vpc, &props).unwrap();
         let header = RequiredHeader { name: "X-Verify".into(), value: Value::from("s") };
         let production = balancer
-            .add_https_listener_with_rule(&mut root, "Production", 443, &blue, &RuleMatch::Header(header))
+            .add_https_listener_with_rule(&mut root, "Production", 443, &[&blue], &RuleMatch::Header(header))
             .unwrap();
-        let test = balancer.add_https_listener_with_rule(&mut root, "Test", 8443, &blue, &RuleMatch::AnyPath).unwrap();
+        let test =
+            balancer.add_https_listener_with_rule(&mut root, "Test", 8443, &[&blue], &RuleMatch::AnyPath).unwrap();
         let template = stack.template();
         let properties = template.resources[production.listener.logical_id()].properties();
         assert_eq!(properties["DefaultActions"][0]["Type"], "fixed-response");
@@ -354,7 +367,9 @@ mod tests {
             json!([{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Verify", "Values": ["s"]}}])
         );
         assert_eq!(rule["Actions"][0]["Type"], "forward");
-        assert!(rule["Actions"][0]["TargetGroupArn"].to_string().contains(blue.resource().logical_id()));
+        let forwarded = &rule["Actions"][0]["ForwardConfig"]["TargetGroups"];
+        assert!(forwarded[0]["TargetGroupArn"].to_string().contains(blue.resource().logical_id()));
+        assert_eq!(forwarded[0]["Weight"], 100);
         assert_eq!(production.rule.logical_id(), "ProductionRequireHeader");
         let test_rule = template.resources[test.rule.logical_id()].properties();
         assert_eq!(test_rule["Conditions"][0]["PathPatternConfig"]["Values"], json!(["/*"]));
