@@ -190,6 +190,14 @@ fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
             return Err(issue(format!("{key}.deployment.{name}"), format!("{value} is outside {min} to {max}")));
         }
     }
+    if let Some(path) = &deployment.smoke_tests.path {
+        if !path.starts_with('/') || path.chars().any(char::is_whitespace) {
+            return Err(issue(
+                format!("{key}.deployment.smokeTests.path"),
+                format!("{path:?} is not a URL path: start it with / and leave out spaces"),
+            ));
+        }
+    }
     let worker = &compute.worker_service;
     let sized = [
         ("kong", compute.kong.cpu, compute.kong.memory, compute.kong.desired, compute.kong.min, compute.kong.max),
@@ -403,6 +411,14 @@ mod tests {
                 "regions[0].data.postgres.engineVersion",
             ),
             (|c| c.regions[0].compute.as_mut().unwrap().kong.memory = 3000, "regions[0].compute.kong.memory"),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().deployment.smoke_tests.path = Some("health".into()),
+                "regions[0].compute.deployment.smokeTests.path",
+            ),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().deployment.keep_images = 0,
+                "regions[0].compute.deployment.keepImages",
+            ),
             (|c| c.regions[0].compute.as_mut().unwrap().worker_service.min = 50, "regions[0].compute.workerService"),
             (
                 |c| c.regions[0].compute.as_mut().unwrap().domain.name = "Not A Domain".into(),
