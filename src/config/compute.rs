@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub struct ComputeConfig {
     /// The DNS domain of the load balancers' certificate, validated through a Route 53 hosted zone.
     pub domain: DomainConfig,
-    /// How the HTTP services deploy (CodeDeploy blue/green) and drain.
+    /// How the HTTP services deploy (ECS blue/green, gated by smoke tests) and drain.
     #[serde(default)]
     pub deployment: DeploymentConfig,
     /// The Kong API gateway, behind the public ALB.

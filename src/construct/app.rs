@@ -39,7 +39,7 @@ pub struct SynthesizedApp {
     pub name: String,
     /// The stacks, in deploy order.
     pub stacks: Vec<SynthesizedStack>,
-    /// Files written beside the templates (an AppSpec, say), by relative path.
+    /// Files written beside the templates (a rendered config or script, say), by relative path.
     pub artifacts: IndexMap<String, String>,
 }
 

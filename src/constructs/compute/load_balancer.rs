@@ -308,7 +308,7 @@ impl TargetGroup {
         self.resource.ref_value()
     }
 
-    /// The target group name, as CodeDeploy wants it.
+    /// The target group name.
     pub fn name(&self) -> Value<String> {
         self.resource.attr_target_group_name()
     }

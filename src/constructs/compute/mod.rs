@@ -1,5 +1,5 @@
-//! Compute constructs: the ECS cluster, Fargate task definitions and services, load balancers, autoscaling
-//! and CodeDeploy blue/green deployments.
+//! Compute constructs: the ECS cluster, Fargate task definitions and services, load balancers, autoscaling,
+//! ECS blue/green deployments with their lifecycle hooks, and ECR repositories.
 
 mod cluster;
 mod hook;
