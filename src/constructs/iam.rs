@@ -206,8 +206,8 @@ impl Grantee for Role {
     }
 }
 
-/// What a grant's policy is named after: the granted resource's logical ID, or for an imported resource
-/// the letters and digits of its identifier.
+/// What a grant's policy or a rule between groups is named after: the resource's logical ID, or for an
+/// imported resource `Imported` and the last 40 letters and digits of its identifier.
 pub(crate) fn grant_label<R>(resource: Option<&ResourceRef<R>>, identifier: impl Into<Value<String>>) -> String {
     match resource {
         Some(resource) => resource.logical_id().to_owned(),

@@ -18,12 +18,10 @@ use serde_json::json;
 use super::ingress::{BlueGreenTargets, Ingress};
 use super::names::{internal_name, origin_name};
 use super::security::SecurityGroups;
-use super::support::render_template;
+use super::support::{metric_query, render_template};
 use super::PlatformError;
 use crate::cfn::cloudwatch;
-use crate::cfn::cloudwatch::alarm::{
-    AlarmComparisonOperator, AlarmTreatMissingData, Dimension, Metric, MetricDataQuery, MetricStat,
-};
+use crate::cfn::cloudwatch::alarm::{AlarmComparisonOperator, AlarmTreatMissingData, Metric, MetricDataQuery};
 use crate::cfn::ec2;
 use crate::cfn::ecs::service::DeploymentLifecycleHookLifecycleStages;
 use crate::config::{ComputeConfig, DeploymentConfig, ServiceConfig};
@@ -236,20 +234,12 @@ fn rollback_alarm(
     targets: &BlueGreenTargets,
 ) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
     let errors = |query: &str, group: &crate::constructs::compute::TargetGroup| {
-        let dimensions = vec![
-            Dimension::new("LoadBalancer", targets.load_balancer_full_name.clone()),
-            Dimension::new("TargetGroup", group.resource().attr_target_group_full_name()),
+        let dimensions = [
+            ("LoadBalancer", targets.load_balancer_full_name.clone()),
+            ("TargetGroup", group.resource().attr_target_group_full_name()),
         ];
-        MetricDataQuery::new(query)
-            .metric_stat(MetricStat::new(
-                Metric::new()
-                    .namespace("AWS/ApplicationELB")
-                    .metric_name("HTTPCode_Target_5XX_Count")
-                    .dimensions(dimensions),
-                60,
-                "Sum",
-            ))
-            .return_data(false)
+        let metric = Metric::new().namespace("AWS/ApplicationELB").metric_name("HTTPCode_Target_5XX_Count");
+        metric_query(query, metric, &dimensions, 60, "Sum")
     };
     let total = MetricDataQuery::new("errors")
         .expression("FILL(blue, 0) + FILL(green, 0)")
@@ -341,17 +331,30 @@ mod tests {
             .flat_map(|resources| of_type(resources, "AWS::EC2::SecurityGroupIngress"))
             .map(|(_, rule)| &rule["Properties"])
             .collect();
-        for port in [8443, 9444] {
-            let admitting: Vec<&&Json> = rules.iter().filter(|rule| rule["FromPort"] == port).collect();
-            for rule in &admitting {
-                assert_eq!(rule["ToPort"], port);
+        // Every rule admitting a test port, by its source: exactly the owning hook's group, and the
+        // three NAT addresses for Kong's test port on the public ALB.
+        let mut sources: Vec<(u64, String)> = rules
+            .iter()
+            .filter(|rule| rule["FromPort"] == 8443 || rule["FromPort"] == 9444)
+            .map(|rule| {
+                assert_eq!(rule["FromPort"], rule["ToPort"]);
                 let source = rule.get("SourceSecurityGroupId").or_else(|| rule.get("CidrIp")).unwrap();
-                let text = names(source);
-                let from_hook = text.contains("SmokeTestSecurityGroup");
-                let from_nat = text.contains("/32") && text.contains("Eip");
-                assert!(from_hook || from_nat, "port {port} admits {text}");
-            }
-        }
+                (rule["FromPort"].as_u64().unwrap(), names(source))
+            })
+            .collect();
+        sources.sort();
+        let kinds: Vec<(u64, bool, bool)> = sources
+            .iter()
+            .map(|(port, text)| {
+                (*port, text.contains("SmokeTestSecurityGroup"), text.contains("Eip") && text.contains("/32"))
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [(8443, true, false), (8443, false, true), (8443, false, true), (8443, false, true), (9444, true, false)]
+        );
+        assert!(sources[0].1.contains("IntegrationServiceSmokeTestSecurityGroup"), "{}", sources[0].1);
+        assert!(sources[4].1.contains("WebhookReceiverSmokeTestSecurityGroup"), "{}", sources[4].1);
         let public: Vec<_> =
             rules.iter().filter(|rule| rule["FromPort"] == 8443 && rule.get("CidrIp").is_some()).collect();
         assert_eq!(public.len(), 3, "the public ALB's test port admits the three NAT gateways' addresses");

@@ -13,10 +13,11 @@ use serde_json::json;
 use super::compute::{Compute, APP_DATABASE_USER};
 use super::data::DataTier;
 use super::ingress::{BlueGreenTargets, Ingress};
+use super::support::metric_query;
 use super::PlatformError;
 use crate::cfn::cloudwatch;
 use crate::cfn::cloudwatch::alarm::{
-    AlarmComparisonOperator, AlarmStatistic, AlarmTreatMissingData, Dimension, Metric, MetricDataQuery, MetricStat,
+    AlarmComparisonOperator, AlarmStatistic, AlarmTreatMissingData, Metric, MetricDataQuery,
 };
 use crate::config::{MonitoringConfig, RedisConfig};
 use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
@@ -359,16 +360,9 @@ fn busiest_node_alarm(
         .iter()
         .enumerate()
         .map(|(index, node)| {
-            MetricDataQuery::new(format!("node{}", index + 1))
-                .metric_stat(MetricStat::new(
-                    Metric::new()
-                        .namespace("AWS/ElastiCache")
-                        .metric_name(metric)
-                        .dimensions(vec![Dimension::new("CacheClusterId", node.clone())]),
-                    300,
-                    statistic,
-                ))
-                .return_data(false)
+            let query = format!("node{}", index + 1);
+            let node_metric = Metric::new().namespace("AWS/ElastiCache").metric_name(metric);
+            metric_query(&query, node_metric, &[("CacheClusterId", node.clone())], 300, statistic)
         })
         .collect();
     let ids: Vec<String> = (1..=nodes.len()).map(|index| format!("node{index}")).collect();

@@ -10,8 +10,9 @@
 //! Kept apart from the operations stack so that both stay under the inline template size limit.
 
 use super::compute::{Compute, PlatformService};
+use super::support::metric_query;
 use super::PlatformError;
-use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Dimension, Metric, MetricDataQuery, MetricStat};
+use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Metric, MetricDataQuery};
 use crate::config::ComputeConfig;
 use crate::construct::{ConstructError, Scope, Stack};
 use crate::constructs::compute::{idle_alarm, ServiceScaling, Step, TargetGroup, CPU_TARGET_PERCENT};
@@ -62,7 +63,13 @@ fn scale(
         ("ClusterName".to_owned(), service.service.cluster().name().value()),
         ("ServiceName".to_owned(), service.service.name()),
     ];
-    let cpu = metric("cpu", Metric::new().namespace("AWS/ECS").metric_name("CPUUtilization"), &service_dims, "Average");
+    let cpu = metric_query(
+        "cpu",
+        Metric::new().namespace("AWS/ECS").metric_name("CPUUtilization"),
+        &service_dims,
+        60,
+        "Average",
+    );
     let scale_in = scaling.step_policy(root, &format!("{id}IdleScaleIn"), &[Step { from: 0, change: -1 }], 300)?;
     let idle = match &service.targets {
         Some(targets) => {
@@ -71,7 +78,13 @@ fn scale(
                     ("LoadBalancer".to_owned(), targets.load_balancer_full_name.clone()),
                     ("TargetGroup".to_owned(), group.resource().attr_target_group_full_name()),
                 ];
-                metric(query, Metric::new().namespace("AWS/ApplicationELB").metric_name("RequestCount"), &pairs, "Sum")
+                metric_query(
+                    query,
+                    Metric::new().namespace("AWS/ApplicationELB").metric_name("RequestCount"),
+                    &pairs,
+                    60,
+                    "Sum",
+                )
             };
             IdleRule {
                 description: format!(
@@ -107,8 +120,8 @@ fn scale(
                      {IDLE_CPU_PERCENT}% CPU for 10 minutes: remove a worker"
                 ),
                 metrics: vec![
-                    metric("visible", sqs("ApproximateNumberOfMessagesVisible"), work_queue, "Maximum"),
-                    metric("inflight", sqs("ApproximateNumberOfMessagesNotVisible"), work_queue, "Maximum"),
+                    metric_query("visible", sqs("ApproximateNumberOfMessagesVisible"), work_queue, 60, "Maximum"),
+                    metric_query("inflight", sqs("ApproximateNumberOfMessagesNotVisible"), work_queue, 60, "Maximum"),
                     cpu,
                 ],
                 expression: format!("IF(FILL(visible, 0) + FILL(inflight, 0) == 0 AND cpu < {IDLE_CPU_PERCENT}, 1, 0)"),
@@ -125,16 +138,6 @@ struct IdleRule {
     description: String,
     metrics: Vec<MetricDataQuery>,
     expression: String,
-}
-
-/// A one-minute query `id` of `metric` with `dimensions`, aggregated by `statistic`, read by metric math
-/// (not returned on its own).
-fn metric(id: &str, metric: Metric, dimensions: &[(String, Value<String>)], statistic: &str) -> MetricDataQuery {
-    let dimensions: Vec<Dimension> =
-        dimensions.iter().map(|(name, value)| Dimension::new(name.as_str(), value.clone())).collect();
-    MetricDataQuery::new(id)
-        .metric_stat(MetricStat::new(metric.dimensions(dimensions), 60, statistic))
-        .return_data(false)
 }
 
 #[cfg(test)]

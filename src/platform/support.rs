@@ -3,11 +3,30 @@
 
 use indexmap::IndexMap;
 
+use crate::cfn::cloudwatch::alarm::{Dimension, Metric, MetricDataQuery, MetricStat};
+use crate::template::Value;
+
 use super::names::stack_name;
 use super::PlatformError;
 use crate::config::{PlatformConfig, RegionConfig};
 use crate::construct::{App, Stack};
 use crate::template::Mapping;
+
+/// A metric-math input: the query `id` of `metric` with `dimensions` over `period` seconds, aggregated by
+/// `statistic`, read by an expression rather than returned on its own.
+pub(super) fn metric_query<N: AsRef<str>>(
+    id: &str,
+    metric: Metric,
+    dimensions: &[(N, Value<String>)],
+    period: i64,
+    statistic: &str,
+) -> MetricDataQuery {
+    let dimensions: Vec<Dimension> =
+        dimensions.iter().map(|(name, value)| Dimension::new(name.as_ref(), value.clone())).collect();
+    MetricDataQuery::new(id)
+        .metric_stat(MetricStat::new(metric.dimensions(dimensions), period, statistic))
+        .return_data(false)
+}
 
 /// Adds the stacks of one region role, named and tagged the platform's way.
 #[derive(Debug, Clone, Copy)]

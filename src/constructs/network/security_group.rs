@@ -23,6 +23,7 @@ use std::fmt;
 
 use crate::cfn::ec2;
 use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope, Stack};
+use crate::constructs::iam::grant_label;
 use crate::constructs::ids::Id;
 use crate::constructs::network::Vpc;
 use crate::template::{Tag, Value};
@@ -106,14 +107,7 @@ impl SecurityGroup {
 
     /// What rule IDs call the group: its logical ID, or the letters and digits of an imported ID.
     fn label(&self) -> String {
-        match &self.resource {
-            Some(resource) => pascal_case(resource.logical_id()),
-            None => {
-                let id = serde_json::to_string(&self.id.value()).unwrap_or_default();
-                let label: String = id.chars().filter(char::is_ascii_alphanumeric).take(40).collect();
-                pascal_case(&format!("Imported-{label}"))
-            }
-        }
+        pascal_case(&grant_label(self.resource.as_ref(), &self.id))
     }
 
     /// Lets `source` reach this group on `port`: an ingress rule here and an egress rule on `source`,
@@ -252,7 +246,7 @@ mod tests {
         let existing = SecurityGroup::from_id(Id::new("sg-0abc"));
         existing.allow_from(&service, Port::tcp(5432), "queries").unwrap();
         let synth = app.synth().unwrap();
-        let ingress = &synth.stacks[0].template["Resources"]["ImportedSg0abcFromServicePort5432Ingress"]["Properties"];
+        let ingress = &synth.stacks[0].template["Resources"]["Importedsg0abcFromServicePort5432Ingress"]["Properties"];
         assert_eq!(ingress["GroupId"], json!("sg-0abc"));
         assert!(existing.allow_from(&SecurityGroup::from_id(Id::new("sg-1")), Port::tcp(1), "x").is_err());
     }
