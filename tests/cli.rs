@@ -22,6 +22,8 @@ const PRIMARY_DEPLOYMENTS: &str = "IntegrationPlatform-Primary-Deployments";
 const RECOVERY: &str = "IntegrationPlatform-DisasterRecovery-Network";
 const RECOVERY_ENDPOINTS: &str = "IntegrationPlatform-DisasterRecovery-Endpoints";
 const RECOVERY_IMAGES: &str = "IntegrationPlatform-DisasterRecovery-Images";
+const RECOVERY_DELIVERY: &str = "IntegrationPlatform-DisasterRecovery-Delivery";
+const PRIMARY_DELIVERY: &str = "IntegrationPlatform-Primary-Delivery";
 
 fn cfn_synth(dir: &Path) -> assert_cmd::Command {
     let mut command = cargo_bin_cmd!("cfn-synth");
@@ -53,7 +55,7 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 13 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 15 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
@@ -67,6 +69,8 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
             PRIMARY_EDGE,
             PRIMARY_INGRESS,
             PRIMARY_DEPLOYMENTS,
+            RECOVERY_DELIVERY,
+            PRIMARY_DELIVERY,
             PRIMARY_COMPUTE,
             PRIMARY_GATEWAY,
             PRIMARY_SCALING,
@@ -78,8 +82,14 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 13);
-    assert_eq!(stacks[12]["dependsOn"], serde_json::json!([]), "the replication template needs nothing");
+    assert_eq!(stacks.len(), 15);
+    assert_eq!(stacks[14]["dependsOn"], serde_json::json!([]), "the replication template needs nothing");
+    assert_eq!(stacks[6]["dependsOn"], serde_json::json!([]), "the other region's artifact store needs nothing");
+    assert_eq!(
+        stacks[7]["dependsOn"],
+        serde_json::json!([PRIMARY_DEPLOYMENTS, RECOVERY_DELIVERY]),
+        "the pipeline pushes to the repositories, passes the blue/green roles and copies artifacts to eu-west-1"
+    );
     assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
     assert_eq!(stacks[2]["dependsOn"], serde_json::json!([PRIMARY]), "the data tier imports from the network");
     assert_eq!(stacks[3]["dependsOn"], serde_json::json!([PRIMARY_DATA]), "CloudFront logs to the data tier's bucket");
@@ -95,12 +105,12 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         "the deployment hooks run in the VPC, log with the data key and call the test listeners"
     );
     assert_eq!(
-        stacks[6]["dependsOn"],
+        stacks[8]["dependsOn"],
         serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_DEPLOYMENTS]),
         "the tasks pull, log and read secrets through the endpoints; the services name the hooks and alarms"
     );
     assert_eq!(
-        stacks[7]["dependsOn"],
+        stacks[9]["dependsOn"],
         serde_json::json!([
             PRIMARY,
             PRIMARY_ENDPOINTS,
@@ -112,18 +122,18 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         "Kong runs in the compute stack's cluster"
     );
     let scaled = serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE, PRIMARY_GATEWAY]);
-    assert_eq!(stacks[8]["dependsOn"], scaled);
-    assert_eq!(stacks[9]["dependsOn"], scaled);
+    assert_eq!(stacks[10]["dependsOn"], scaled);
+    assert_eq!(stacks[11]["dependsOn"], scaled);
     assert_eq!(
-        stacks[6]["parameters"],
+        stacks[8]["parameters"],
         serde_json::json!({"IntegrationServiceImageTag": "", "WebhookReceiverImageTag": "", "WorkerServiceImageTag": ""}),
         "an empty tag runs the configured image: the first deploy on an empty account starts"
     );
-    assert!(stacks[6]["deployCommand"]
-        .as_str()
-        .unwrap()
-        .contains("--parameter-overrides IntegrationServiceImageTag= "));
-    assert_eq!(stacks[11]["dependsOn"], serde_json::json!([RECOVERY]));
+    // An empty value is left out of the command, so that `aws cloudformation deploy` keeps the tag the
+    // pipeline released on an update (and takes the empty default on the first create).
+    let command = stacks[8]["deployCommand"].as_str().unwrap();
+    assert!(!command.contains("ImageTag"), "{command}");
+    assert_eq!(stacks[13]["dependsOn"], serde_json::json!([RECOVERY]));
     let kong = fs::read_to_string(out.join(format!("kong/{PRIMARY_GATEWAY}.yml"))).unwrap();
     let kong: serde_json::Value = serde_yaml::from_str(&kong).unwrap();
     let routes: Vec<&serde_json::Value> =
@@ -133,7 +143,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     assert_eq!(rate_limit["config"]["policy"], "redis");
     assert!(!kong.to_string().contains("resolve:secretsmanager"), "no secret in the Kong config");
     assert!(!out.join("appspec").exists(), "ECS-native blue/green needs no AppSpec");
-    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[10], "eu-west-1", "disaster-recovery")]
+    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[12], "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -222,13 +232,15 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
             [PRIMARY_INGRESS, "us-east-1", "24", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "29", "resources"],
+            [RECOVERY_DELIVERY, "eu-west-1", "6", "resources"],
+            [PRIMARY_DELIVERY, "us-east-1", "18", "resources"],
             [PRIMARY_COMPUTE, "us-east-1", "26", "resources"],
             [PRIMARY_GATEWAY, "us-east-1", "5", "resources"],
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
             [PRIMARY_OPERATIONS, "us-east-1", "25", "resources"],
             [RECOVERY, "eu-west-1", "67", "resources"],
             [RECOVERY_ENDPOINTS, "eu-west-1", "35", "resources"],
-            [RECOVERY_IMAGES, "eu-west-1", "1", "resources"]
+            [RECOVERY_IMAGES, "eu-west-1", "4", "resources"]
         ]
     );
 }
@@ -237,7 +249,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "13 stacks, 361 resources, 361 checked against their registry schemas, deploy-readiness rules 15: 0 \
+        "15 stacks, 388 resources, 388 checked against their registry schemas, deploy-readiness rules 15: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
@@ -288,7 +300,7 @@ fn validate_templates_reads_our_own_output_and_a_plain_folder() {
         .args(["validate", "--templates", "cfn.out"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("13 stacks of cfn.out, deploy-readiness rules: 0 findings"));
+        .stderr(predicate::str::contains("15 stacks of cfn.out, deploy-readiness rules: 0 findings"));
     // A plain folder has no regions: it needs --region, and is read without a deploy order.
     fs::create_dir(work.path().join("plain")).unwrap();
     let compute = format!("{PRIMARY_COMPUTE}.template.json");
@@ -378,7 +390,7 @@ fn an_unknown_key_is_a_located_error_naming_the_key() {
     assert_rejected_keeping_earlier_output(
         Some(&misspelt),
         &[],
-        "error: platform.yaml:11:7: regions[0].network: unknown field `azCuont`, expected one of",
+        "error: platform.yaml:26:7: regions[0].network: unknown field `azCuont`, expected one of",
     );
 }
 
@@ -454,4 +466,66 @@ fn usage_errors_exit_2() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).args(["synth", "--format", "xml"]).assert().code(2);
     cfn_synth(work.path()).arg("deploy").assert().code(2);
+}
+
+/// A first deploy on an empty account: the manifest's order creates the repositories and the pipeline
+/// (with its artifact store in eu-west-1) before any stack runs a service, every service starts from a
+/// configured image, and the release section names the one manual step and the steps in order.
+#[test]
+fn a_first_deploy_creates_repositories_and_pipeline_before_any_service() {
+    let work = tempfile::tempdir().unwrap();
+    cfn_synth(work.path()).arg("synth").assert().success();
+    let out = work.path().join("cfn.out");
+    let manifest = read_json(&out.join("manifest.json"));
+    let order: Vec<&str> = manifest["deployOrder"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    let position = |name: &str| order.iter().position(|stack| *stack == name).unwrap();
+    let mut serving = Vec::new();
+    for stack in manifest["stacks"].as_array().unwrap() {
+        let template = read_json(&out.join(stack["templateFile"].as_str().unwrap()));
+        let resources = template["Resources"].as_object().unwrap();
+        if resources.values().any(|resource| resource["Type"] == "AWS::ECS::Service") {
+            serving.push(stack["name"].as_str().unwrap().to_owned());
+        }
+        // Every image-tag parameter defaults to empty: the configured image runs until a release.
+        for (name, parameter) in template["Parameters"].as_object().into_iter().flatten() {
+            if name.ends_with("ImageTag") {
+                assert_eq!(parameter["Default"], "", "{name}");
+                assert_eq!(stack["parameters"][name], "", "{name}");
+            }
+        }
+    }
+    assert_eq!(serving, [PRIMARY_COMPUTE, PRIMARY_GATEWAY]);
+    for service_stack in &serving {
+        assert!(position(PRIMARY_DEPLOYMENTS) < position(service_stack), "repositories before {service_stack}");
+        assert!(position(PRIMARY_DELIVERY) < position(service_stack), "pipeline before {service_stack}");
+    }
+    assert!(position(RECOVERY_DELIVERY) < position(PRIMARY_DELIVERY), "the eu-west-1 artifact store first");
+
+    let release = &manifest["release"];
+    assert_eq!(release["stack"], PRIMARY_DELIVERY);
+    assert_eq!(
+        release["stages"],
+        serde_json::json!(["Source", "Build", "Deploy-us-east-1", "Approve", "Deploy-eu-west-1"])
+    );
+    let released: Vec<&String> = release["imageParameters"].as_object().unwrap().keys().collect();
+    assert_eq!(released, [PRIMARY_COMPUTE, RECOVERY_IMAGES], "in deploy order");
+    let manual = release["manualSteps"].as_array().unwrap();
+    assert_eq!(manual.len(), 1);
+    assert!(manual[0].as_str().unwrap().contains("PENDING"), "{}", manual[0]);
+    let steps: Vec<&str> = release["firstDeploy"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(steps[0].contains(PRIMARY_DEPLOYMENTS) && steps[0].contains(PRIMARY_DELIVERY), "{}", steps[0]);
+    assert!(steps[1].contains("manualSteps"), "{}", steps[1]);
+
+    // With an S3 source nothing is manual: uploading the zip starts the pipeline.
+    let s3 = VALID.replacen(
+        "    connection:\n      provider: GitHub\n      repository: example-org/integration-platform\n      branch: main\n",
+        "    s3:\n      objectKey: releases/source.zip\n",
+        1,
+    );
+    assert_ne!(s3, VALID);
+    fs::write(work.path().join("s3.yaml"), s3).unwrap();
+    cfn_synth(work.path()).args(["synth", "--config", "s3.yaml", "--output", "s3"]).assert().success();
+    let manifest = read_json(&work.path().join("s3/manifest.json"));
+    assert_eq!(manifest["release"]["manualSteps"], serde_json::json!([]));
+    assert!(manifest["release"]["firstDeploy"][1].as_str().unwrap().contains("/releases/source.zip"));
 }

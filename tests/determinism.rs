@@ -31,7 +31,11 @@ fn two_runs_of_the_binary_write_identical_directories() {
         let files = files_below(&work.path().join(run), "");
         outputs.push(files);
     }
-    assert_eq!(outputs[0].len(), 16, "thirteen templates, the Kong config, the database-user script and the manifest");
+    assert_eq!(
+        outputs[0].len(),
+        19,
+        "fifteen templates, the Kong config, the database-user script, the buildspec and the manifest"
+    );
     assert_eq!(outputs[0], outputs[1]);
     let in_process: BTreeMap<String, Vec<u8>> =
         synthesize(TemplateFormat::Json).into_iter().map(|(name, text)| (name, text.into_bytes())).collect();

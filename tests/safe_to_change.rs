@@ -48,6 +48,13 @@ fn stateful_logical_ids_and_policies_are_pinned() {
             "IntegrationPlatform-Primary-Deployments/KongSmokeTestLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Deployments/IntegrationServiceSmokeTestLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Deployments/WebhookReceiverSmokeTestLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Delivery/AccessLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Delivery/ArtifactsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Delivery/ArtifactsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Delivery/AccessLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Delivery/ArtifactsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Delivery/ArtifactsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-Primary-Delivery/BuildLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/IntegrationServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/WebhookReceiverLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Compute/WorkerServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
@@ -233,8 +240,8 @@ fn every_log_group_key_admits_cloudwatch_logs() {
         }
     }
     assert_eq!(
-        checked, 11,
-        "both regions' flow logs, the WAF logs, the four services' and three deployment hooks' logs and the \
-         database-user task's logs are checked"
+        checked, 12,
+        "both regions' flow logs, the WAF logs, the four services' and three deployment hooks' logs, the \
+         database-user task's logs and the release build's logs are checked"
     );
 }

@@ -21,6 +21,32 @@ pub struct Manifest {
     pub stacks: Vec<ManifestStack>,
     /// Stack names in deploy order: each after everything in its `dependsOn`.
     pub deploy_order: Vec<String>,
+    /// How new versions reach the stacks, when the app has a release pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseSection>,
+}
+
+/// The manifest's `release` section: the pipeline, the stacks and parameters it releases through, the
+/// manual steps it needs, and the order of a first deploy on an empty account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseSection {
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// The stack that holds it.
+    pub stack: String,
+    /// Its region.
+    pub region: String,
+    /// Where its source comes from (`GitHub example-org/app@main`, `s3://bucket/source.zip`).
+    pub source: String,
+    /// Its stages, in order.
+    pub stages: Vec<String>,
+    /// The stacks its deploy stages update, in deploy order, with the image-tag parameters it sets.
+    pub image_parameters: IndexMap<String, Vec<String>>,
+    /// What a person must do once before the pipeline can run; empty when nothing.
+    pub manual_steps: Vec<String>,
+    /// A first deploy on an empty account, step by step.
+    pub first_deploy: Vec<String>,
 }
 
 /// One stack of the manifest.
@@ -37,7 +63,9 @@ pub struct ManifestStack {
     pub depends_on: Vec<String>,
     /// The IAM capabilities the template needs acknowledged.
     pub capabilities: Vec<String>,
-    /// Parameter values passed at deploy time.
+    /// Parameter values passed at deploy time. An empty value is the template's default when the
+    /// stack is created and the deployed value afterwards: `deployCommand` leaves it out, so that
+    /// `aws cloudformation deploy` keeps what a release set (an image tag, say).
     pub parameters: IndexMap<String, String>,
     /// Stack tags, which CloudFormation propagates to taggable resources.
     pub tags: IndexMap<String, String>,
@@ -77,9 +105,15 @@ impl ManifestStack {
             words.push("--capabilities".to_owned());
             words.extend(self.capabilities.iter().cloned());
         }
-        if !self.parameters.is_empty() {
+        let overrides: Vec<String> = self
+            .parameters
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        if !overrides.is_empty() {
             words.push("--parameter-overrides".to_owned());
-            words.extend(self.parameters.iter().map(|(key, value)| format!("{key}={value}")));
+            words.extend(overrides);
         }
         if !self.tags.is_empty() {
             words.push("--tags".to_owned());
@@ -103,7 +137,7 @@ fn quote(word: &str) -> String {
 
 /// The capabilities CloudFormation demands for a template: `CAPABILITY_NAMED_IAM` when an IAM
 /// resource has a fixed name, `CAPABILITY_IAM` for other IAM resources.
-fn capabilities(template: &serde_json::Value) -> Vec<String> {
+pub(crate) fn capabilities(template: &serde_json::Value) -> Vec<String> {
     const NAME_PROPERTIES: &[&str] = &["RoleName", "ManagedPolicyName", "GroupName", "UserName", "InstanceProfileName"];
     let Some(resources) = template["Resources"].as_object() else { return Vec::new() };
     let iam: Vec<&serde_json::Value> = resources

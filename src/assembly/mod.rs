@@ -1,12 +1,12 @@
 //! The output directory: one template file per stack and `manifest.json`, checked against the inline
 //! template size limit and written atomically.
 
-mod manifest;
+pub(crate) mod manifest;
 mod writer;
 
 use std::path::Path;
 
-pub use manifest::{Manifest, ManifestStack, MANIFEST_VERSION};
+pub use manifest::{Manifest, ManifestStack, ReleaseSection, MANIFEST_VERSION};
 pub use writer::{write_directory, WriteError};
 
 use crate::construct::SynthesizedApp;
@@ -34,6 +34,14 @@ pub enum AssemblyError {
         bytes: usize,
         /// The limit.
         limit: usize,
+    },
+    /// A manifest section the app set that the manifest cannot hold.
+    #[error("manifest section {key}: {message}")]
+    Section {
+        /// The section's key.
+        key: String,
+        /// What is wrong with it.
+        message: String,
     },
     /// Writing failed.
     #[error(transparent)]
@@ -69,8 +77,26 @@ impl Assembly {
             files.push((file_name, text));
         }
         files.extend(app.artifacts.iter().map(|(path, contents)| (path.clone(), contents.clone())));
-        let manifest =
-            Manifest { version: MANIFEST_VERSION, app: app.name.clone(), stacks, deploy_order: app.deploy_order() };
+        let release =
+            match app.sections.get("release") {
+                Some(section) => Some(serde_json::from_value(section.clone()).map_err(|error| {
+                    AssemblyError::Section { key: "release".to_owned(), message: error.to_string() }
+                })?),
+                None => None,
+            };
+        if let Some(key) = app.sections.keys().find(|key| *key != "release") {
+            return Err(AssemblyError::Section {
+                key: key.clone(),
+                message: "the manifest has no such section".to_owned(),
+            });
+        }
+        let manifest = Manifest {
+            version: MANIFEST_VERSION,
+            app: app.name.clone(),
+            stacks,
+            deploy_order: app.deploy_order(),
+            release,
+        };
         let mut manifest_text = serde_json::to_string_pretty(&manifest).expect("manifests serialize");
         manifest_text.push('\n');
         files.push((MANIFEST_FILE.to_owned(), manifest_text));

@@ -45,6 +45,8 @@ pub mod ecs;
 pub mod elasticache;
 #[cfg(feature = "elasticloadbalancingv2")]
 pub mod elasticloadbalancingv2;
+#[cfg(feature = "events")]
+pub mod events;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "kms")]
@@ -108,6 +110,8 @@ pub fn resource_specs() -> &'static [ResourceSpec] {
         specs.extend_from_slice(elasticache::RESOURCE_SPECS);
         #[cfg(feature = "elasticloadbalancingv2")]
         specs.extend_from_slice(elasticloadbalancingv2::RESOURCE_SPECS);
+        #[cfg(feature = "events")]
+        specs.extend_from_slice(events::RESOURCE_SPECS);
         #[cfg(feature = "iam")]
         specs.extend_from_slice(iam::RESOURCE_SPECS);
         #[cfg(feature = "kms")]

@@ -1,6 +1,7 @@
 //! The platform configuration file: its shape, its JSON Schema, and loading with located errors.
 
 mod compute;
+mod delivery;
 mod edge;
 mod load;
 mod model;
@@ -12,6 +13,7 @@ pub use compute::{
     ComputeConfig, DeploymentConfig, DomainConfig, GatewayConfig, LimitBy, RateLimitConfig, RouteConfig, ScaleOutStep,
     ServiceConfig, SmokeTestConfig, TrafficShifting, Upstream, WorkerConfig,
 };
+pub use delivery::{BuildConfig, ConnectionSource, DeliveryConfig, GitProvider, S3Source, Source, SourceConfig};
 pub use edge::{EdgeConfig, PriceClass};
 pub use load::{ConfigError, ConfigFile, DisplayLocation, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
 pub use model::{
@@ -34,7 +36,7 @@ mod tests {
         let schema = super::json_schema();
         assert_eq!(schema["additionalProperties"], serde_json::json!(false));
         let properties = schema["properties"].as_object().unwrap();
-        assert_eq!(properties.keys().collect::<Vec<_>>(), ["app", "tags", "regions"]);
+        assert_eq!(properties.keys().collect::<Vec<_>>(), ["app", "tags", "regions", "delivery"]);
         assert_eq!(schema["required"], serde_json::json!(["app", "regions"]));
     }
 }

@@ -20,6 +20,10 @@ pub struct PlatformConfig {
     pub tags: IndexMap<String, String>,
     /// One entry per region role: exactly one `primary`, and at most one `disaster-recovery`.
     pub regions: Vec<RegionConfig>,
+    /// The release pipeline, in the primary region, which needs a compute tier there. Default: none;
+    /// images then change only through the manifest's deploy commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<super::delivery::DeliveryConfig>,
 }
 
 /// What a region does for the platform.

@@ -134,6 +134,15 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
             ));
         }
     }
+    if let Some(delivery) = &config.delivery {
+        if config.regions[primary].compute.is_none() {
+            return Err(issue(
+                "delivery",
+                format!("the release pipeline deploys images to a compute tier; the primary region (regions[{primary}]) has none"),
+            ));
+        }
+        delivery.validate("delivery")?;
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub struct App {
     name: String,
     stacks: IndexMap<String, Stack>,
     artifacts: IndexMap<String, String>,
+    sections: IndexMap<String, serde_json::Value>,
 }
 
 /// One stack after synthesis: its template with every reference resolved.
@@ -41,6 +42,8 @@ pub struct SynthesizedApp {
     pub stacks: Vec<SynthesizedStack>,
     /// Files written beside the templates (a rendered config or script, say), by relative path.
     pub artifacts: IndexMap<String, String>,
+    /// Sections the manifest carries beside its stacks (`release`, say), by key.
+    pub sections: IndexMap<String, serde_json::Value>,
 }
 
 impl SynthesizedApp {
@@ -53,7 +56,7 @@ impl SynthesizedApp {
 impl App {
     /// An app with no stacks.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), stacks: IndexMap::new(), artifacts: IndexMap::new() }
+        Self { name: name.into(), stacks: IndexMap::new(), artifacts: IndexMap::new(), sections: IndexMap::new() }
     }
 
     /// The app name.
@@ -101,6 +104,19 @@ impl App {
         Ok(())
     }
 
+    /// Sets a section of the manifest beside its stacks, such as `release`: how releases reach the
+    /// stacks. The manifest's own keys (`version`, `app`, `stacks`, `deployOrder`) cannot be replaced.
+    pub fn set_manifest_section(&mut self, key: &str, value: serde_json::Value) -> Result<(), ConstructError> {
+        if ["version", "app", "stacks", "deployOrder"].contains(&key) {
+            return Err(ConstructError::InvalidProps {
+                path: "manifest.json".to_owned(),
+                message: format!("{key:?} is the manifest's own key"),
+            });
+        }
+        self.sections.insert(key.to_owned(), value);
+        Ok(())
+    }
+
     /// Resolves every reference, adds the exports they need, and orders the stacks for deployment.
     pub fn synth(&self) -> Result<SynthesizedApp, ConstructError> {
         let mut resolution = resolve(&self.stacks)?;
@@ -122,7 +138,12 @@ impl App {
                 }
             })
             .collect();
-        Ok(SynthesizedApp { name: self.name.clone(), stacks, artifacts: self.artifacts.clone() })
+        Ok(SynthesizedApp {
+            name: self.name.clone(),
+            stacks,
+            artifacts: self.artifacts.clone(),
+            sections: self.sections.clone(),
+        })
     }
 }
 

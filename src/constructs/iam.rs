@@ -190,6 +190,9 @@ pub struct RoleProps {
     pub statements: Vec<Statement>,
     /// AWS managed policies the service documents for this role (RDS enhanced monitoring, say).
     pub managed_policy_arns: Vec<Value<String>>,
+    /// The role's IAM path (`/app/released-tasks/`), so that a policy can name a family of roles by ARN
+    /// (`iam:PassRole` on `role/app/released-tasks/*`) before any of them exists. Default: `/`.
+    pub path: Option<String>,
 }
 
 /// Something permissions can be granted to: a role, or a construct that acts through one (a task
@@ -223,7 +226,13 @@ pub(crate) fn grant_label<R>(resource: Option<&ResourceRef<R>>, identifier: impl
 impl RoleProps {
     /// A role for `description`, assumable as `trust` says, with no permissions yet.
     pub fn new(description: impl Into<String>, trust: Statement) -> Self {
-        Self { description: description.into(), trust, statements: Vec::new(), managed_policy_arns: Vec::new() }
+        Self {
+            description: description.into(),
+            trust,
+            statements: Vec::new(),
+            managed_policy_arns: Vec::new(),
+            path: None,
+        }
     }
 }
 
@@ -239,6 +248,9 @@ impl Role {
         let mut role = iam::Role::new(PolicyDocument::new(vec![props.trust])).description(props.description);
         if !props.managed_policy_arns.is_empty() {
             role = role.managed_policy_arns(props.managed_policy_arns);
+        }
+        if let Some(path) = props.path {
+            role = role.path(path);
         }
         if !props.statements.is_empty() {
             role = role.policies(vec![iam::role::Policy::new(PolicyDocument::new(props.statements), id)]);
@@ -315,6 +327,7 @@ mod tests {
                 ),
                 statements: vec![Statement::allow(["logs:PutLogEvents"]).resource("arn:x")],
                 managed_policy_arns: vec![],
+                path: None,
             },
         )
         .unwrap();

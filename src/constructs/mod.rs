@@ -5,6 +5,7 @@
 
 pub mod compute;
 pub mod data;
+pub mod delivery;
 pub mod edge;
 pub mod iam;
 pub mod ids;

@@ -78,7 +78,7 @@ pub(super) fn build(
     // Every ECR Public image is pulled through the account's cache, over the ECR and S3 endpoints:
     // no task needs the internet to start.
     let cache = PullThroughCache::ecr_public(&mut root, "EcrPublicCache")?;
-    let tasks = Tasks { cache: &cache, data };
+    let tasks = Tasks { cache: &cache, data, role_path: &release.task_role_path };
 
     let declarative = kong::declarative_config(config, &ingress.internal_name);
     let kong_config = declarative.render().map_err(template_error)?;
@@ -226,6 +226,8 @@ struct HttpService<'a> {
 struct Tasks<'a> {
     cache: &'a PullThroughCache,
     data: &'a DataTier,
+    /// The IAM path of the applications' roles, which the release pipeline may pass.
+    role_path: &'a str,
 }
 
 impl Tasks<'_> {
@@ -267,6 +269,7 @@ impl Tasks<'_> {
             .env("AUDIT_LOGS_BUCKET", data.audit_logs.name())
             .secret("REDIS_AUTH_TOKEN", ContainerSecret::whole(&data.cache_auth_token))
             .scratch("/tmp")
+            .role_path(self.role_path)
     }
 }
 

@@ -125,6 +125,7 @@ pub(super) fn build(
             noncurrent_version_days: NONCURRENT_VERSION_DAYS,
             object_lock_days: None,
             access_logs: logs_under("documents/"),
+            event_bridge: false,
         },
     )?;
     let audit_logs = Bucket::new(
@@ -136,6 +137,7 @@ pub(super) fn build(
             noncurrent_version_days: config.audit_retention_days,
             object_lock_days: Some(config.audit_retention_days),
             access_logs: logs_under("audit-logs/"),
+            event_bridge: false,
         },
     )?;
     let queue = Queue::new(

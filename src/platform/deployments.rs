@@ -16,7 +16,7 @@
 use serde_json::json;
 
 use super::ingress::{BlueGreenTargets, Ingress};
-use super::names::{internal_name, origin_name};
+use super::names::{internal_name, origin_name, released_task_role_path};
 use super::security::SecurityGroups;
 use super::support::{metric_query, render_template};
 use super::PlatformError;
@@ -57,6 +57,8 @@ pub(super) struct Release {
     pub roles: BlueGreenRoles,
     /// The applications' repositories, where released images come from.
     pub repositories: Repositories,
+    /// The IAM path of the released tasks' roles (see [`super::names::released_task_role_path`]).
+    pub task_role_path: String,
 }
 
 /// The ECR repository of each application.
@@ -170,7 +172,8 @@ pub(super) fn build(
     let hooks: Vec<&HookFunction> = releases.iter().map(|release| &release.hook).collect();
     let roles = BlueGreenRoles::new(&mut root, "BlueGreenRoles", &hooks)?;
     let [kong, integration, webhook] = <[ServiceRelease; 3]>::try_from(releases).expect("three services");
-    Ok(Release { kong, integration, webhook, roles, repositories })
+    let task_role_path = released_task_role_path(images.prefix);
+    Ok(Release { kong, integration, webhook, roles, repositories, task_role_path })
 }
 
 /// The smoke-test hook of one service, and the rules that let it, and only it, reach the test port.
@@ -421,7 +424,8 @@ mod tests {
     /// The known pitfall of ECS blue/green under CloudFormation: ECS rewrites the listener rules during a
     /// deployment, and an update that touched a rule would point it back at the target group in the
     /// template. The rules live in the ingress stack, which nothing of a release changes: a new image
-    /// changes only its task definition, so the rules are never part of the update.
+    /// changes only its task definition, so the rules are never part of the update. (The other region's
+    /// release record names the configured image too, so it follows; it holds no listener rule.)
     #[test]
     fn a_new_image_changes_only_its_task_definition() {
         let before = build(&default_config()).unwrap().synth().unwrap();
@@ -438,6 +442,12 @@ mod tests {
             }
             assert_eq!(old.template["Outputs"], new.template["Outputs"], "{}", old.name);
         }
-        assert_eq!(changed, ["IntegrationPlatform-Primary-Compute/IntegrationService"]);
+        assert_eq!(
+            changed,
+            [
+                "IntegrationPlatform-Primary-Compute/IntegrationService",
+                "IntegrationPlatform-DisasterRecovery-Images/ReleasedIntegrationServiceImage"
+            ]
+        );
     }
 }

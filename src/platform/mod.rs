@@ -10,6 +10,7 @@
 
 mod compute;
 mod data;
+mod delivery;
 mod deployments;
 mod edge;
 mod endpoints;
@@ -38,6 +39,7 @@ use crate::construct::{App, ConstructError};
 use crate::constructs::compute::Replication;
 use crate::constructs::network::Vpc;
 use data::DataTier as Data;
+use delivery::Releases;
 use security::{ChainPorts, SecurityGroups};
 use support::RegionStacks;
 
@@ -71,11 +73,16 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
     config.validate().map_err(|issue| PlatformError::Config { key: issue.key, message: issue.message })?;
     let mut app = App::new(&config.app);
     let verification = origin_verification(config);
+    let mut releases = Releases::default();
     for (index, region) in config.regions.iter().enumerate() {
         let key = format!("regions[{index}]");
-        build_region(&mut app, RegionStacks { config, region }, &key, verification.as_ref())?;
+        build_region(&mut app, RegionStacks { config, region }, &key, verification.as_ref(), &mut releases)?;
     }
-    image_replicas(&mut app, config)?;
+    image_replicas(&mut app, config, &mut releases)?;
+    if let Some((section, buildspec)) = releases.build(config)? {
+        app.add_artifact(format!("buildspec/{}.yml", section.stack), buildspec)?;
+        app.set_manifest_section("release", serde_json::to_value(section).expect("sections serialize"))?;
+    }
     Ok(app)
 }
 
@@ -85,6 +92,7 @@ fn build_region(
     stacks: RegionStacks<'_>,
     key: &str,
     verification: Option<&OriginVerification>,
+    releases: &mut Releases,
 ) -> Result<(), PlatformError> {
     let region = stacks.region;
     let network_stack = stacks.add(app, "Network")?;
@@ -115,7 +123,8 @@ fn build_region(
             edge::build(&edge_stack, verification, &stacks.config.app, &region.region, compute_config, &replicas)?;
         }
         let tier = Tier { vpc: &vpc, groups: &groups, data: &data, config: compute_config };
-        let (ingress, compute) = build_compute(app, stacks, tier, verification, key, endpoints_stack.as_ref())?;
+        let (ingress, compute) =
+            build_compute(app, stacks, tier, verification, key, endpoints_stack.as_ref(), releases)?;
         served = Some((ingress, compute));
     }
 
@@ -145,6 +154,7 @@ fn build_compute(
     verification: &OriginVerification,
     key: &str,
     endpoints_stack: Option<&crate::construct::Stack>,
+    releases: &mut Releases,
 ) -> Result<(Ingress, compute::Compute), PlatformError> {
     let ingress_stack = stacks.add(app, "Ingress")?;
     ingress_stack.add_dependency(&verification.stack_name);
@@ -164,6 +174,10 @@ fn build_compute(
     let images = deployments::Images { prefix: &stacks.config.app, keep, replica_regions: &replica_regions };
     let release =
         deployments::build(&deployments_stack, tier.vpc, tier.groups, &ingress, &tier.data.key, tier.config, &images)?;
+    // The pipeline, and its artifact stores in the other regions, exist before any service needs an image.
+    if stacks.region.role == RegionRole::Primary {
+        releases.add_stacks(app, stacks.config, &release)?;
+    }
 
     let compute_stack = stacks.add(app, "Compute")?;
     let gateway_stack = stacks.add(app, "Gateway")?;
@@ -184,6 +198,7 @@ fn build_compute(
         tier.config,
     )?;
     app.add_artifact(format!("kong/{}.yml", gateway_stack.name()), compute.kong_config.clone())?;
+    releases.add_compute(&compute_stack);
 
     let scaling_stack = stacks.add(app, "Scaling")?;
     scaling::build(&scaling_stack, &compute, &tier.data.queue, tier.config)?;
@@ -192,7 +207,7 @@ fn build_compute(
 
 /// In every other region, when the primary region runs the applications: the template ECR applies to
 /// the repositories its replication creates there (`<App>-<Role>-Images`).
-fn image_replicas(app: &mut App, config: &PlatformConfig) -> Result<(), PlatformError> {
+fn image_replicas(app: &mut App, config: &PlatformConfig, releases: &mut Releases) -> Result<(), PlatformError> {
     let Some(primary) = config.regions.iter().find(|region| region.role == RegionRole::Primary) else { return Ok(()) };
     let Some(compute) = &primary.compute else { return Ok(()) };
     let keep = u32::try_from(compute.deployment.keep_images).expect("validated: 1 to 1000");
@@ -203,6 +218,7 @@ fn image_replicas(app: &mut App, config: &PlatformConfig) -> Result<(), Platform
             config.app, region.region, primary.region
         ));
         Replication::creation_template(&mut stack.root(), "ReplicatedRepositories", &config.app, keep)?;
+        releases.add_record(&stack, config)?;
     }
     Ok(())
 }
@@ -248,6 +264,8 @@ mod tests {
                 ("IntegrationPlatform-Primary-Edge", "us-east-1"),
                 ("IntegrationPlatform-Primary-Ingress", "us-east-1"),
                 ("IntegrationPlatform-Primary-Deployments", "us-east-1"),
+                ("IntegrationPlatform-DisasterRecovery-Delivery", "eu-west-1"),
+                ("IntegrationPlatform-Primary-Delivery", "us-east-1"),
                 ("IntegrationPlatform-Primary-Compute", "us-east-1"),
                 ("IntegrationPlatform-Primary-Gateway", "us-east-1"),
                 ("IntegrationPlatform-Primary-Scaling", "us-east-1"),

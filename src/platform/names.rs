@@ -54,3 +54,14 @@ impl OriginVerification {
         Secret::value_by_name(&self.secret_name)
     }
 }
+
+/// The IAM path of the execution and task roles of the tasks a release deploys, so that the pipeline's
+/// deploy role may pass exactly those roles (`iam:PassRole` on `role/<app>/released-tasks/*`).
+pub fn released_task_role_path(app_name: &str) -> String {
+    format!("/{app_name}/released-tasks/")
+}
+
+/// The SSM parameter of a region's release record for one application: the image it runs on failover.
+pub fn released_image_parameter(app_name: &str, repository: &str) -> String {
+    format!("/{app_name}/released-images/{repository}")
+}

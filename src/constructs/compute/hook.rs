@@ -93,6 +93,7 @@ impl HookFunction {
                 managed_policy_arns: vec![Value::sub(
                     "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
                 )],
+                path: None,
             },
         )?;
         let network = VpcConfig::new()

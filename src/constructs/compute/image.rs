@@ -24,8 +24,8 @@ use crate::cfn::ecr::repository_creation_template::{
     RepositoryCreationTemplateImageTagMutability,
 };
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::Statement;
-use crate::constructs::ids::Name;
+use crate::constructs::iam::{grant_label, Grantee, Statement};
+use crate::constructs::ids::{Arn, Name};
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{RemovalPolicy, Value};
 
@@ -158,6 +158,43 @@ impl Repository {
     /// The repository resource, unless imported.
     pub fn resource(&self) -> Option<&ResourceRef<ecr::Repository>> {
         self.resource.as_ref()
+    }
+
+    /// The repository's ARN.
+    pub fn arn(&self) -> Arn<ecr::Repository> {
+        match &self.resource {
+            Some(resource) => Arn::new(resource.attr_arn()),
+            None => Arn::new(Value::sub_with(
+                "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/${Name}",
+                [("Name", self.name.value())],
+            )),
+        }
+    }
+
+    /// Pushing images: logging in to the registry (which IAM scopes to no resource), then uploading
+    /// layers and manifests to this repository only, and reading which tags it holds.
+    pub fn push_statements(&self) -> Vec<Statement> {
+        vec![
+            Statement::allow(["ecr:GetAuthorizationToken"]).resource("*"),
+            Statement::allow([
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+                "ecr:BatchGetImage",
+                "ecr:DescribeImages",
+            ])
+            .resource(self.arn()),
+        ]
+    }
+
+    /// Lets `grantee` (a build project, say) push images to the repository.
+    pub fn grant_push(&self, grantee: &impl Grantee) -> Result<(), ConstructError> {
+        grantee.grant_role().add_policy(
+            &format!("PushTo{}", grant_label(self.resource.as_ref(), self.name.value())),
+            self.push_statements(),
+        )
     }
 }
 

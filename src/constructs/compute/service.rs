@@ -144,6 +144,12 @@ impl BlueGreenRoles {
         )?;
         Ok(Self { load_balancers, hooks })
     }
+
+    /// Both roles, which whoever updates a service that names them must be allowed to pass to ECS
+    /// (`iam:PassRole`): a release pipeline's deploy role, say.
+    pub fn roles(&self) -> [&Role; 2] {
+        [&self.load_balancers, &self.hooks]
+    }
 }
 
 /// Where a service's tasks run.

@@ -65,6 +65,7 @@ pub struct TaskProps {
     secrets: IndexMap<String, ContainerSecret>,
     scratch_paths: Vec<String>,
     log_retention: RetentionDays,
+    role_path: Option<String>,
 }
 
 impl TaskProps {
@@ -83,7 +84,17 @@ impl TaskProps {
             secrets: IndexMap::new(),
             scratch_paths: Vec::new(),
             log_retention: RetentionDays::default(),
+            role_path: None,
         }
+    }
+
+    /// The IAM path of the task's execution and task roles (`/app/released-tasks/`), so that whoever
+    /// registers its revisions (a release pipeline's deploy role) can be allowed `iam:PassRole` on that
+    /// path alone. It must start and end with `/`. Default: `/`.
+    #[must_use]
+    pub fn role_path(mut self, path: impl Into<String>) -> Self {
+        self.role_path = Some(path.into());
+        self
     }
 
     /// The task's CPU and memory.
@@ -166,6 +177,20 @@ impl FargateTaskDefinition {
     pub fn new(scope: &mut Scope, id: &str, props: TaskProps) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
+        if let Some(path) = &props.role_path {
+            let valid = path.len() <= 512
+                && path.starts_with('/')
+                && path.ends_with('/')
+                && path.chars().all(|c| c.is_ascii_graphic());
+            if !valid {
+                return Err(ConstructError::InvalidProps {
+                    path: name,
+                    message: format!(
+                        "role path {path:?} must start and end with '/' and hold up to 512 printable ASCII characters"
+                    ),
+                });
+            }
+        }
         let log_props = LogGroupProps { retention: props.log_retention, name: None };
         let log_group = LogGroup::new(&mut scope, "LogGroup", &props.log_key, log_props)?;
         let mut execution_statements =
@@ -196,6 +221,7 @@ impl FargateTaskDefinition {
                 managed_policy_arns: vec![Value::sub(
                     "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
                 )],
+                path: props.role_path.clone(),
             },
         )?;
         let task_role = Role::new(
@@ -206,6 +232,7 @@ impl FargateTaskDefinition {
                 trust: ecs_tasks(),
                 statements: vec![],
                 managed_policy_arns: vec![],
+                path: props.role_path.clone(),
             },
         )?;
 

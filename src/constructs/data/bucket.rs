@@ -17,10 +17,10 @@
 //! fails on a bucket whose ACLs are disabled. Block Public Access still refuses any public grant.
 
 use crate::cfn::s3::bucket::{
-    AbortIncompleteMultipartUpload, BucketEncryption, DefaultRetention, DefaultRetentionMode, LifecycleConfiguration,
-    LoggingConfiguration, NoncurrentVersionExpiration, ObjectLockConfiguration,
-    ObjectLockConfigurationObjectLockEnabled, ObjectLockRule, OwnershipControls, OwnershipControlsRule,
-    OwnershipControlsRuleObjectOwnership, PublicAccessBlockConfiguration, Rule, RuleStatus,
+    AbortIncompleteMultipartUpload, BucketEncryption, DefaultRetention, DefaultRetentionMode, EventBridgeConfiguration,
+    LifecycleConfiguration, LoggingConfiguration, NoncurrentVersionExpiration, NotificationConfiguration,
+    ObjectLockConfiguration, ObjectLockConfigurationObjectLockEnabled, ObjectLockRule, OwnershipControls,
+    OwnershipControlsRule, OwnershipControlsRuleObjectOwnership, PublicAccessBlockConfiguration, Rule, RuleStatus,
     ServerSideEncryptionByDefault, ServerSideEncryptionByDefaultSseAlgorithm, ServerSideEncryptionRule,
     VersioningConfiguration, VersioningConfigurationStatus,
 };
@@ -53,11 +53,14 @@ pub struct BucketProps {
     /// Where access logs go. Default: none, which checkov reports (CKV_AWS_18) unless the bucket is
     /// itself a log bucket.
     pub access_logs: Option<AccessLogs>,
+    /// Whether S3 sends the bucket's object events to EventBridge (where a rule can start a pipeline on
+    /// a new source version, say). Default: no.
+    pub event_bridge: bool,
 }
 
 impl Default for BucketProps {
     fn default() -> Self {
-        Self { name: None, noncurrent_version_days: 90, object_lock_days: None, access_logs: None }
+        Self { name: None, noncurrent_version_days: 90, object_lock_days: None, access_logs: None, event_bridge: false }
     }
 }
 
@@ -144,6 +147,11 @@ impl Bucket {
                     .log_file_prefix(logs.prefix.as_str()),
             );
         }
+        if props.event_bridge {
+            bucket = bucket.notification_configuration(
+                NotificationConfiguration::new().event_bridge_configuration(EventBridgeConfiguration::new(true)),
+            );
+        }
         if let Some(days) = props.object_lock_days {
             bucket =
                 bucket.object_lock_enabled(true).object_lock_configuration(
@@ -228,6 +236,23 @@ impl Bucket {
             Some(resource) => Arn::new(resource.attr_arn()),
             None => Arn::new(Value::sub_with("arn:${AWS::Partition}:s3:::${Name}", [("Name", self.name.value())])),
         }
+    }
+
+    /// Reading objects (of every version): this bucket's objects, and the key through S3 only.
+    pub fn read_statements(&self) -> Vec<Statement> {
+        let mut statements = vec![
+            Statement::allow(["s3:GetBucketVersioning", "s3:GetBucketLocation"]).resource(self.arn()),
+            Statement::allow(["s3:GetObject", "s3:GetObjectVersion"])
+                .resource(Value::sub_with("${Bucket}/*", [("Bucket", self.arn().value())])),
+        ];
+        if let Some(key) = &self.key_arn {
+            statements.push(Statement::allow(["kms:Decrypt"]).resource(key).condition(
+                "StringEquals",
+                "kms:ViaService",
+                Value::sub("s3.${AWS::Region}.amazonaws.com"),
+            ));
+        }
+        statements
     }
 
     /// Reading and writing objects: this bucket's ARN and its objects, and the key through S3 only.

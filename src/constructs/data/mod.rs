@@ -53,6 +53,7 @@ mod tests {
             noncurrent_version_days: 30,
             object_lock_days: Some(2557),
             access_logs: logged("audit/"),
+            event_bridge: false,
         };
         Bucket::new(&mut root, "Audit", &key, audit_props).unwrap();
         let queue =
@@ -78,6 +79,7 @@ mod tests {
                 trust: Statement::assume_role("ecs-tasks.amazonaws.com"),
                 statements: vec![],
                 managed_policy_arns: vec![],
+                path: None,
             },
         )
         .unwrap();

@@ -109,6 +109,7 @@ impl PostgresDatabase {
                 managed_policy_arns: vec![Value::sub(
                     "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
                 )],
+                path: None,
             },
         )?;
         let instance = rds::DbInstance::new()

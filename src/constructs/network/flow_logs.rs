@@ -74,6 +74,7 @@ impl FlowLogs {
                 ])
                 .resource(log_group.arn())],
                 managed_policy_arns: vec![],
+                path: None,
             },
         )?;
         let resource = scope.add(
