@@ -574,3 +574,47 @@ fn a_hook_that_cannot_reach_its_test_listener_is_a_finding() {
     let finding = one_of(&analyse(stacks), "CS041", &[]);
     assert!(finding.message.contains("outside the VPC"), "{}", finding.message);
 }
+
+const DELIVERY: &str = "IntegrationPlatform-Primary-Delivery";
+
+/// The pipeline's deploy action of the compute stack, by index into its stages.
+fn compute_deploy_action(stacks: &mut [StackTemplate]) -> &mut Json {
+    let template = &mut stacks.iter_mut().find(|s| s.name == DELIVERY).unwrap().template;
+    let stages = template["Resources"]["Pipeline"]["Properties"]["Stages"].as_array_mut().unwrap();
+    let stage = stages.iter_mut().find(|stage| stage["Name"] == "Deploy-us-east-1").unwrap();
+    &mut stage["Actions"][0]
+}
+
+#[test]
+fn a_pipeline_that_cannot_deploy_what_it_releases_is_a_finding() {
+    // An override the template does not declare: CloudFormation would reject the update.
+    let mut stacks = platform_templates();
+    let action = compute_deploy_action(&mut stacks);
+    let overrides = action["Configuration"]["ParameterOverrides"].as_str().unwrap().to_owned();
+    action["Configuration"]["ParameterOverrides"] =
+        json!(overrides.replacen("IntegrationServiceImageTag", "IntegrationImageTag", 1));
+    let finding = only(&analyse(stacks), "CS043");
+    assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (DELIVERY, "Pipeline"));
+    assert_eq!(finding.path, format!("{DELIVERY}/Pipeline → {COMPUTE} (us-east-1)"));
+    assert!(finding.message.contains("IntegrationImageTag"), "{}", finding.message);
+
+    // The deploy role without the task roles' path: no new revision could be registered.
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DELIVERY, "UsEast1DeployRole", |role| {
+        let statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array_mut().unwrap();
+        statements.retain(|statement| !statement.to_string().contains("released-tasks"));
+    });
+    let findings = analyse(stacks);
+    assert_eq!(findings.len(), 6, "two roles of each of three task definitions: {findings:#?}");
+    assert!(findings.iter().all(|f| f.rule == "CS043" && f.message.contains("may not pass")), "{findings:#?}");
+
+    // The pipeline's role without iam:PassRole on the deploy roles.
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DELIVERY, "PipelineRole", |role| {
+        let statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array_mut().unwrap();
+        statements.retain(|statement| !statement.to_string().contains("iam:PassRole"));
+    });
+    let findings = analyse(stacks);
+    assert_eq!(findings.len(), 2, "one per deploy action: {findings:#?}");
+    assert!(findings.iter().all(|f| f.message.contains("may not pass the deploy role")), "{findings:#?}");
+}

@@ -125,6 +125,12 @@ fn default_object_key() -> String {
     "source.zip".to_owned()
 }
 
+impl Default for S3Source {
+    fn default() -> Self {
+        Self { object_key: default_object_key() }
+    }
+}
+
 /// The CodeBuild build.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -428,6 +428,20 @@ mod tests {
                 |c| c.regions[0].compute.as_mut().unwrap().deployment.keep_images = 0,
                 "regions[0].compute.deployment.keepImages",
             ),
+            (|c| c.regions[0].compute = None, "delivery"),
+            (|c| c.delivery.as_mut().unwrap().source.s3 = Some(Default::default()), "delivery.source"),
+            (
+                |c| c.delivery.as_mut().unwrap().source.connection.as_mut().unwrap().repository = "no-owner".into(),
+                "delivery.source.connection.repository",
+            ),
+            (
+                |c| c.delivery.as_mut().unwrap().source.connection.as_mut().unwrap().branch = "-f".into(),
+                "delivery.source.connection.branch",
+            ),
+            (|c| c.delivery.as_mut().unwrap().build.test_command = " ".into(), "delivery.build.testCommand"),
+            (|c| c.delivery.as_mut().unwrap().build.images_directory = "../x".into(), "delivery.build.imagesDirectory"),
+            (|c| c.delivery.as_mut().unwrap().build.timeout_minutes = 1, "delivery.build.timeoutMinutes"),
+            (|c| c.delivery.as_mut().unwrap().templates_directory = "/abs".into(), "delivery.templatesDirectory"),
             (|c| c.regions[0].compute.as_mut().unwrap().worker_service.min = 50, "regions[0].compute.workerService"),
             (
                 |c| c.regions[0].compute.as_mut().unwrap().domain.name = "Not A Domain".into(),

@@ -474,3 +474,98 @@ fn release_stack_of(repositories: &super::deployments::Repositories) -> String {
 fn grant_push(repository: &Repository, build: &BuildProject) -> Result<(), PlatformError> {
     Ok(repository.grant_push(build)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::test_support::{default_config, of_type, stacks};
+    use super::*;
+
+    #[test]
+    fn the_pipeline_releases_the_compute_stack_then_after_approval_the_other_region() {
+        let delivery = &stacks(&default_config())["Delivery"];
+        let pipelines = of_type(delivery, "AWS::CodePipeline::Pipeline");
+        assert_eq!(pipelines.len(), 1);
+        let props = &pipelines[0].1["Properties"];
+        assert_eq!(props["PipelineType"], "V2");
+        let stages: Vec<&str> =
+            props["Stages"].as_array().unwrap().iter().map(|s| s["Name"].as_str().unwrap()).collect();
+        assert_eq!(stages, ["Source", "Build", "Deploy-us-east-1", "Approve", "Deploy-eu-west-1"]);
+        let regions: Vec<&str> =
+            props["ArtifactStores"].as_array().unwrap().iter().map(|s| s["Region"].as_str().unwrap()).collect();
+        assert_eq!(regions, ["us-east-1", "eu-west-1"]);
+        for store in props["ArtifactStores"].as_array().unwrap() {
+            assert_eq!(store["ArtifactStore"]["EncryptionKey"]["Type"], "KMS");
+        }
+        let compute = &props["Stages"][2]["Actions"][0]["Configuration"];
+        assert_eq!(compute["StackName"], "IntegrationPlatform-Primary-Compute");
+        assert_eq!(compute["TemplatePath"], "Source::cfn.out/IntegrationPlatform-Primary-Compute.template.json");
+        assert_eq!(compute["Capabilities"], "CAPABILITY_IAM");
+        let overrides: serde_json::Value =
+            serde_json::from_str(compute["ParameterOverrides"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            overrides,
+            json!({
+                "IntegrationServiceImageTag": "#{Build.IMAGE_TAG}",
+                "WebhookReceiverImageTag": "#{Build.IMAGE_TAG}",
+                "WorkerServiceImageTag": "#{Build.IMAGE_TAG}"
+            })
+        );
+        let other = &props["Stages"][4]["Actions"][0];
+        assert_eq!(other["Region"], "eu-west-1");
+        assert_eq!(other["Configuration"]["StackName"], "IntegrationPlatform-DisasterRecovery-Images");
+
+        let mut config = default_config();
+        config.delivery.as_mut().unwrap().manual_approval = false;
+        let delivery = &stacks(&config)["Delivery"];
+        let stages = &of_type(delivery, "AWS::CodePipeline::Pipeline")[0].1["Properties"]["Stages"];
+        assert!(!stages.to_string().contains("Approve"), "approval is off");
+    }
+
+    /// The deploy role may register the compute stack's task definitions, update its services, and pass
+    /// exactly the released tasks' roles (by path) and the blue/green roles; nothing else.
+    #[test]
+    fn the_deploy_role_may_change_what_a_release_changes_and_nothing_else() {
+        let delivery = &stacks(&default_config())["Delivery"];
+        let statements = &delivery["UsEast1DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+        let actions: Vec<String> = statements
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()))
+            .collect();
+        assert!(actions.iter().all(|action| action.starts_with("ecs:") || action == "iam:PassRole"), "{actions:?}");
+        let passes: Vec<&serde_json::Value> =
+            statements.as_array().unwrap().iter().filter(|s| s["Action"] == json!(["iam:PassRole"])).collect();
+        assert_eq!(passes.len(), 2);
+        assert_eq!(passes[0]["Condition"]["StringEquals"]["iam:PassedToService"], "ecs-tasks.amazonaws.com");
+        assert!(passes[0]["Resource"].to_string().contains("role/integration-platform/released-tasks/*"));
+        assert_eq!(passes[1]["Condition"]["StringEquals"]["iam:PassedToService"], "ecs.amazonaws.com");
+        assert_eq!(passes[1]["Resource"].as_array().unwrap().len(), 2, "the load-balancer and hook roles");
+        let compute = &stacks(&default_config())["Compute"];
+        for (id, role) in of_type(compute, "AWS::IAM::Role") {
+            assert_eq!(role["Properties"]["Path"], "/integration-platform/released-tasks/", "{id}");
+        }
+    }
+
+    #[test]
+    fn the_build_pushes_each_application_tagged_with_the_revision_from_a_privileged_container_that_says_why() {
+        let delivery = &stacks(&default_config())["Delivery"];
+        let project = &delivery["Build"];
+        assert_eq!(project["Properties"]["Environment"]["PrivilegedMode"], true);
+        assert!(project["Metadata"]["checkov"]["skip"][0]["comment"].as_str().unwrap().contains("docker build"));
+        let buildspec = project["Properties"]["Source"]["BuildSpec"].as_str().unwrap();
+        let parsed: serde_json::Value = serde_yaml::from_str(buildspec).unwrap();
+        assert_eq!(parsed["env"]["exported-variables"], json!(["IMAGE_TAG"]));
+        let commands = parsed["phases"]["build"]["commands"].to_string();
+        for service in ["integration-service", "webhook-receiver", "worker-service"] {
+            assert!(commands.contains(&format!("integration-platform/{service}:${{IMAGE_TAG}}")), "{service}");
+            assert!(
+                delivery[&format!("BuildRolePushTo{}Repository", pascal_case(service))].is_object(),
+                "the build may push {service}"
+            );
+        }
+        assert_eq!(parsed["phases"]["build"]["commands"][0], "make test", "tests run before any image is built");
+    }
+}

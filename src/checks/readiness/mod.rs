@@ -9,6 +9,7 @@ pub mod load;
 mod model;
 mod network;
 mod operations;
+mod pipeline;
 mod release;
 mod services;
 
@@ -139,6 +140,16 @@ pub const RULES: &[Rule] = &[
               or the load balancer as a whole, or a bad revision in the unwatched group never rolls back.",
     },
     Rule {
+        id: "CS043",
+        title: "A release pipeline can deploy what it releases",
+        doc: "Each CloudFormation deploy action of a CodePipeline must name a stack of the app (in the action's \
+              region) whose template declares every parameter in its ParameterOverrides, or CloudFormation \
+              rejects the update. The pipeline's role must be allowed iam:PassRole on the action's deploy role, and \
+              the role CloudFormation acts as must be allowed iam:PassRole on the execution and task roles of every \
+              task definition in that stack (by ARN, or by a pattern such as a role path), or registering the new \
+              revision fails.",
+    },
+    Rule {
         id: "CS099",
         title: "The analysis could not follow a value",
         doc: "Informational: a reference the analysis cannot resolve (an unknown intrinsic, a missing export, a \
@@ -152,6 +163,7 @@ pub fn analyse(stacks: Vec<StackTemplate>) -> Vec<Finding> {
     let mut findings = Vec::new();
     services::check(&model, &mut findings);
     release::check(&model, &mut findings);
+    pipeline::check(&model, &mut findings);
     operations::check(&model, &mut findings);
     findings.sort_by(|a, b| {
         let position = |name: &str| model.stacks().iter().position(|s| s.name == name);

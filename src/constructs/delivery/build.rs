@@ -177,3 +177,40 @@ impl Grantee for BuildProject {
         &self.role
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::App;
+    use crate::constructs::kms::KeyProps;
+
+    #[test]
+    fn privileged_mode_comes_only_with_its_reason_and_logs_are_encrypted() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("S", "us-east-1").unwrap();
+        let key = EncryptionKey::new(&mut stack.root(), "Key", KeyProps::default()).unwrap();
+        BuildProject::new(&mut stack.root(), "Plain", &key, BuildProjectProps::new("version: 0.2", "tests")).unwrap();
+        let mut props = BuildProjectProps::new("version: 0.2", "images");
+        props.privileged_because = Some("docker build needs it, and nothing else runs here".into());
+        BuildProject::new(&mut stack.root(), "Docker", &key, props).unwrap();
+        let template = app.synth().unwrap().stacks.remove(0).template;
+        let resources = &template["Resources"];
+        assert_eq!(resources["Plain"]["Properties"]["Environment"]["PrivilegedMode"], false);
+        assert!(resources["Plain"]["Metadata"].is_null());
+        assert_eq!(resources["Docker"]["Properties"]["Environment"]["PrivilegedMode"], true);
+        assert_eq!(resources["Docker"]["Metadata"]["checkov"]["skip"][0]["id"], "CKV_AWS_316");
+        assert_eq!(resources["Docker"]["Properties"]["EncryptionKey"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+        assert_eq!(
+            resources["Docker"]["Properties"]["LogsConfig"]["CloudWatchLogs"]["GroupName"],
+            json!({"Ref": "DockerLogGroup"})
+        );
+        assert!(resources["DockerLogGroup"]["Properties"]["KmsKeyId"].is_object());
+
+        let mut props = BuildProjectProps::new("version: 0.2", "too long");
+        props.timeout_minutes = 10_000;
+        let err = BuildProject::new(&mut app.stack("S").unwrap().root(), "Slow", &key, props).unwrap_err();
+        assert!(err.to_string().contains("outside 5 to 2160"), "{err}");
+    }
+}

@@ -409,3 +409,116 @@ fn start_on_new_version(
     scope.add("StartOnNewSource", rule)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::{App, Stack};
+    use crate::constructs::delivery::{ArtifactStoreProps, BuildProjectProps};
+
+    fn store(stack: &Stack, name: &str) -> ArtifactStore {
+        let props = ArtifactStoreProps { bucket_name: Value::from(name), key_alias: "k".into(), access_logs: None };
+        ArtifactStore::new(&mut stack.root(), "Store", props).unwrap()
+    }
+
+    /// A pipeline in us-east-1 deploying `App` there and in eu-west-1.
+    fn pipeline(stages: impl FnOnce(&Role) -> Vec<PipelineStage>) -> Result<serde_json::Value, ConstructError> {
+        let mut app = App::new("t");
+        let stack = app.add_stack("Delivery", "us-east-1").unwrap();
+        let own = store(&stack, "artifacts-use1");
+        let other = ArtifactStore::from_names("eu-west-1", crate::constructs::ids::Name::new("artifacts-euw1"), "k");
+        let key = own.key().unwrap().clone();
+        let build =
+            BuildProject::new(&mut stack.root(), "Build", &key, BuildProjectProps::new("version: 0.2", "b")).unwrap();
+        let connection =
+            GitConnection::new(&mut stack.root(), "Connection", "t", ConnectionProviderType::GitHub).unwrap();
+        let role = Role::new(
+            &mut stack.root(),
+            "DeployRole",
+            RoleProps::new("deploys", Statement::assume_role("cloudformation.amazonaws.com")),
+        )
+        .unwrap();
+        let props = PipelineProps {
+            name: "t".into(),
+            source: PipelineSource::Git { connection, repository: "o/r".into(), branch: "main".into() },
+            build,
+            stages: stages(&role),
+            artifact_stores: vec![own, other],
+        };
+        Pipeline::new(&mut stack.root(), "Pipeline", props)?;
+        Ok(app.synth().unwrap().stacks.remove(0).template)
+    }
+
+    fn deployment(role: &Role, region: &str) -> StackDeployment {
+        StackDeployment {
+            stack_name: format!("App-{region}"),
+            region: region.into(),
+            template_path: format!("out/App-{region}.template.json"),
+            capabilities: vec!["CAPABILITY_IAM".into()],
+            parameter_overrides: [("ImageTag".to_owned(), build_variable("IMAGE_TAG"))].into_iter().collect(),
+            role: role.clone(),
+        }
+    }
+
+    #[test]
+    fn stages_run_in_order_with_one_kms_store_per_region_and_a_role_on_exact_arns() {
+        let template = pipeline(|role| {
+            vec![
+                PipelineStage::Deploy {
+                    name: "Deploy-us-east-1".into(),
+                    deployments: vec![deployment(role, "us-east-1")],
+                },
+                PipelineStage::Approve { name: "Approve".into(), message: "ok?".into() },
+                PipelineStage::Deploy {
+                    name: "Deploy-eu-west-1".into(),
+                    deployments: vec![deployment(role, "eu-west-1")],
+                },
+            ]
+        })
+        .unwrap();
+        let props = &template["Resources"]["Pipeline"]["Properties"];
+        assert_eq!(props["PipelineType"], "V2");
+        let names: Vec<&str> =
+            props["Stages"].as_array().unwrap().iter().map(|s| s["Name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Source", "Build", "Deploy-us-east-1", "Approve", "Deploy-eu-west-1"]);
+        let stores = props["ArtifactStores"].as_array().unwrap();
+        assert_eq!(stores.len(), 2);
+        for store in stores {
+            assert_eq!(store["ArtifactStore"]["EncryptionKey"]["Type"], "KMS");
+        }
+        assert_eq!(stores[1]["Region"], "eu-west-1");
+        let deploy = &props["Stages"][4]["Actions"][0];
+        assert_eq!(deploy["Region"], "eu-west-1");
+        assert_eq!(deploy["Configuration"]["ParameterOverrides"], "{\"ImageTag\":\"#{Build.IMAGE_TAG}\"}");
+        assert_eq!(deploy["Configuration"]["TemplatePath"], "Source::out/App-eu-west-1.template.json");
+
+        let statements = template["Resources"]["PipelineRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let pass: Vec<&serde_json::Value> =
+            statements.iter().filter(|s| s["Action"] == json!(["iam:PassRole"])).collect();
+        assert_eq!(pass.len(), 1);
+        assert_eq!(pass[0]["Resource"], json!([{"Fn::GetAtt": ["DeployRole", "Arn"]}]), "the one role passed, once");
+        assert_eq!(pass[0]["Condition"]["StringEquals"]["iam:PassedToService"], "cloudformation.amazonaws.com");
+        for statement in &statements {
+            let resources = statement["Resource"].as_array().unwrap();
+            let wildcard = resources.iter().any(|resource| resource == "*");
+            assert!(!wildcard, "no action on every resource: {statement}");
+        }
+    }
+
+    #[test]
+    fn a_deploy_to_a_region_without_an_artifact_store_or_an_empty_stage_is_refused() {
+        let err = pipeline(|role| {
+            vec![PipelineStage::Deploy { name: "Deploy".into(), deployments: vec![deployment(role, "ap-south-1")] }]
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("ap-south-1, where the pipeline has no artifact store"), "{err}");
+        let err = pipeline(|_| vec![PipelineStage::Deploy { name: "Deploy".into(), deployments: vec![] }]).unwrap_err();
+        assert!(err.to_string().contains("the stage Deploy deploys nothing"), "{err}");
+    }
+}
