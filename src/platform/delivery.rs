@@ -160,8 +160,11 @@ fn artifact_store(stack: &Stack, app: &str) -> Result<ArtifactStore, PlatformErr
     Ok(ArtifactStore::new(&mut root, "Artifacts", props)?)
 }
 
-/// What deploying the compute stack with new image tags changes: its task definitions (new revisions,
-/// which pass the released tasks' roles to ECS) and its services (which name the blue/green roles).
+/// What deploying the compute stack with new image tags changes: its task definitions (a new revision
+/// replaces each, which passes the released tasks' roles to ECS) and its services (updated to the new
+/// revision, naming the blue/green roles). The actions are those the registry schemas list for the
+/// handlers involved (`AWS::ECS::TaskDefinition` create and delete, `AWS::ECS::Service` update); a test
+/// keeps them in step.
 fn compute_permissions(stack: &Stack, release: &Release) -> Vec<Statement> {
     let name = stack.name();
     let region = stack.region();
@@ -175,22 +178,38 @@ fn compute_permissions(stack: &Stack, release: &Release) -> Vec<Statement> {
     for role in release.roles.roles() {
         blue_green = blue_green.resource(role.arn());
     }
+    // CloudFormation names the cluster and the services after the stack (`<Stack>-<LogicalId>-<suffix>`).
+    let services = format!("{name}-*/{name}-*");
     vec![
-        // ECS authorizes registering and describing task definitions on no resource.
+        // ECS authorizes registering, describing and deregistering task definitions on no resource.
         Statement::allow(["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition"])
             .resource("*")
             .condition("StringEquals", "aws:RequestedRegion", region),
         Statement::allow(["ecs:TagResource"]).resource(arn(&format!("task-definition/{name}-*:*"))),
-        Statement::allow(["ecs:UpdateService", "ecs:DescribeServices", "ecs:TagResource"])
-            .resource(arn(&format!("service/{name}-*/{name}-*"))),
-        Statement::allow(["iam:PassRole"])
-            .resource(Value::sub(format!(
-                "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{}*",
-                release.task_role_path
-            )))
-            .condition("StringEquals", "iam:PassedToService", "ecs-tasks.amazonaws.com"),
+        Statement::allow([
+            "ecs:UpdateService",
+            "ecs:DescribeServices",
+            "ecs:ListServiceDeployments",
+            "ecs:TagResource",
+            "ecs:UntagResource",
+            "ecs:ListTagsForResource",
+        ])
+        .resource(arn(&format!("service/{services}"))),
+        Statement::allow(["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"])
+            .resource(arn(&format!("service-deployment/{services}/*"))),
+        Statement::allow(["iam:GetRole"]).resource(released_roles(release)),
+        Statement::allow(["iam:PassRole"]).resource(released_roles(release)).condition(
+            "StringEquals",
+            "iam:PassedToService",
+            "ecs-tasks.amazonaws.com",
+        ),
         blue_green.condition("StringEquals", "iam:PassedToService", "ecs.amazonaws.com"),
     ]
+}
+
+/// Every role under the released tasks' path.
+fn released_roles(release: &Release) -> Value<String> {
+    Value::sub(format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{}*", release.task_role_path))
 }
 
 /// The applications whose images a release builds: construct id, repository name (under the app).
@@ -235,10 +254,10 @@ fn release_record(stack: &Stack, config: &PlatformConfig) -> Result<ReleaseTarge
         parameters.push(parameter_id);
     }
     let region = stack.region();
+    // The `AWS::SSM::Parameter` handlers' actions (create, update, read, delete), on the record's names.
     let permissions = vec![Statement::allow([
         "ssm:PutParameter",
         "ssm:DeleteParameter",
-        "ssm:GetParameter",
         "ssm:GetParameters",
         "ssm:AddTagsToResource",
         "ssm:RemoveTagsFromResource",
@@ -481,6 +500,7 @@ mod tests {
 
     use super::super::test_support::{default_config, of_type, stacks};
     use super::*;
+    use crate::template::CfnResource;
 
     #[test]
     fn the_pipeline_releases_the_compute_stack_then_after_approval_the_other_region() {
@@ -535,7 +555,19 @@ mod tests {
             .iter()
             .flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()))
             .collect();
-        assert!(actions.iter().all(|action| action.starts_with("ecs:") || action == "iam:PassRole"), "{actions:?}");
+        assert!(actions.iter().all(|action| action.starts_with("ecs:") || action.starts_with("iam:")), "{actions:?}");
+        // Everything CloudFormation's handlers need to replace a task definition and update a service.
+        for (schema, handlers) in [
+            (crate::cfn::ecs::TaskDefinition::SPEC.schema, &["create", "delete"][..]),
+            (crate::cfn::ecs::Service::SPEC.schema, &["update"][..]),
+        ] {
+            let schema: serde_json::Value = serde_json::from_str(schema).unwrap();
+            for handler in handlers {
+                for needed in schema["handlers"][handler]["permissions"].as_array().unwrap() {
+                    assert!(actions.iter().any(|action| action == needed), "{needed} ({handler})");
+                }
+            }
+        }
         let passes: Vec<&serde_json::Value> =
             statements.as_array().unwrap().iter().filter(|s| s["Action"] == json!(["iam:PassRole"])).collect();
         assert_eq!(passes.len(), 2);

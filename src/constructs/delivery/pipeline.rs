@@ -203,6 +203,7 @@ impl Pipeline {
             StageDeclaration::new(vec![build_action], "Build"),
         ];
         let mut passed_roles: Vec<Value<String>> = Vec::new();
+        let mut validates_templates = false;
         for stage in &props.stages {
             match stage {
                 PipelineStage::Approve { name, message } => {
@@ -234,6 +235,7 @@ impl Pipeline {
                             ])
                             .resource(deployment.stack_arn()),
                         );
+                        validates_templates = true;
                         let role = deployment.role.arn();
                         if !passed_roles.contains(&role) {
                             passed_roles.push(role);
@@ -242,6 +244,10 @@ impl Pipeline {
                     stages.push(StageDeclaration::new(actions, name.as_str()));
                 }
             }
+        }
+        if validates_templates {
+            // CloudFormation authorizes template validation on no resource.
+            statements.push(Statement::allow(["cloudformation:ValidateTemplate"]).resource("*"));
         }
         if !passed_roles.is_empty() {
             let mut pass = Statement::allow(["iam:PassRole"]);
@@ -507,7 +513,8 @@ mod tests {
         for statement in &statements {
             let resources = statement["Resource"].as_array().unwrap();
             let wildcard = resources.iter().any(|resource| resource == "*");
-            assert!(!wildcard, "no action on every resource: {statement}");
+            let unscoped = statement["Action"] == json!(["cloudformation:ValidateTemplate"]);
+            assert!(!wildcard || unscoped, "only template validation, which IAM scopes to nothing: {statement}");
         }
     }
 
