@@ -47,6 +47,8 @@ pub(super) struct Compute {
     pub cache: PullThroughCache,
     /// Kong's declarative config as rendered, written beside the templates for review.
     pub kong_config: String,
+    /// The stack parameters that take the applications' image tags, which a release sets.
+    pub image_parameters: Vec<String>,
 }
 
 /// Builds the compute tier into `stack`, and Kong into `gateway`.
@@ -96,15 +98,19 @@ pub(super) fn build(
     let repositories = &release.repositories;
     let integration = &config.integration_service;
     let image = tasks.image(&integration.image);
-    let image = released_image(&mut root, "IntegrationService", &repositories.integration, image)?;
+    let mut image_parameters = Vec::new();
+    let image =
+        released_image(&mut root, "IntegrationService", &repositories.integration, image, &mut image_parameters)?;
     let integration_task =
         FargateTaskDefinition::new(&mut root, "IntegrationService", tasks.application(integration, image)?)?;
     let webhook = &config.webhook_receiver;
-    let image = released_image(&mut root, "WebhookReceiver", &repositories.webhook, tasks.image(&webhook.image))?;
+    let image = tasks.image(&webhook.image);
+    let image = released_image(&mut root, "WebhookReceiver", &repositories.webhook, image, &mut image_parameters)?;
     let webhook_task = FargateTaskDefinition::new(&mut root, "WebhookReceiver", tasks.application(webhook, image)?)?;
     let worker = &config.worker_service;
     let worker_size = fargate_size(worker.cpu, worker.memory, "workerService")?;
-    let image = released_image(&mut root, "WorkerService", &repositories.worker, tasks.image(&worker.image))?;
+    let image = tasks.image(&worker.image);
+    let image = released_image(&mut root, "WorkerService", &repositories.worker, image, &mut image_parameters)?;
     let worker_task = FargateTaskDefinition::new(
         &mut root,
         "WorkerService",
@@ -180,7 +186,7 @@ pub(super) fn build(
         "WorkerServiceName",
         Output::new(&worker_service.name()).description("The worker service, whose network the one-off tasks share"),
     )?;
-    Ok(Compute { stack_name: stack.name().to_owned(), services, cache, kong_config })
+    Ok(Compute { stack_name: stack.name().to_owned(), services, cache, kong_config, image_parameters })
 }
 
 /// How the HTTP services are deployed: ECS blue/green in the cluster, behind their target groups,
@@ -275,14 +281,17 @@ impl Tasks<'_> {
 
 /// The image of an application: its repository at the tag the stack parameter `<id>ImageTag` names (what
 /// a release passes), or `configured` while that tag is empty, so that a first deploy on an empty
-/// account starts from a known image. The manifest lists the parameter, and `deployCommand` passes it.
+/// account starts from a known image. The manifest lists the parameter (recorded in `parameters`, for
+/// the release pipeline); `deployCommand` passes it once it has a value.
 fn released_image(
     root: &mut Scope,
     id: &str,
     repository: &Repository,
     configured: ContainerImage,
+    parameters: &mut Vec<String>,
 ) -> Result<ContainerImage, PlatformError> {
     let parameter_id = format!("{id}ImageTag");
+    parameters.push(parameter_id.clone());
     let mut parameter = Parameter::new("String");
     parameter.description = Some(format!("The {id} image tag in its ECR repository; empty runs the configured image"));
     parameter.default = Some(serde_json::json!(""));

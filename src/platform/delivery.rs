@@ -98,10 +98,10 @@ impl Releases {
         Ok(())
     }
 
-    /// Registers a compute stack: the pipeline releases its applications.
-    pub fn add_compute(&mut self, stack: &Stack) {
+    /// Registers a compute stack: the pipeline releases its applications through `parameters`.
+    pub fn add_compute(&mut self, stack: &Stack, parameters: &[String]) {
         let Some(release) = &self.release else { return };
-        let parameters = stack.parameter_values().keys().filter(|name| name.ends_with("ImageTag")).cloned().collect();
+        let parameters = parameters.to_vec();
         let permissions = compute_permissions(stack, release);
         self.targets.push(ReleaseTarget { stack: stack.clone(), parameters, permissions });
     }
@@ -458,10 +458,9 @@ fn pipeline(
         format!(
             "Deploy every stack in deployOrder with its deployCommand. The applications start from their configured \
              images (each image-tag parameter is empty); the repositories ({}) and the pipeline ({}) exist before \
-             any of {} starts a task.",
-            release_stack_of(repositories),
+             any service starts a task.",
+            repositories_stack(repositories),
             stack.name(),
-            released.first().map_or("the compute stacks", String::as_str)
         ),
         first_source_step,
         format!(
@@ -483,7 +482,7 @@ fn pipeline(
 }
 
 /// The stack that holds the repositories.
-fn release_stack_of(repositories: &super::deployments::Repositories) -> String {
+fn repositories_stack(repositories: &super::deployments::Repositories) -> String {
     repositories
         .integration
         .resource()

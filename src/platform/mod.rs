@@ -198,7 +198,7 @@ fn build_compute(
         tier.config,
     )?;
     app.add_artifact(format!("kong/{}.yml", gateway_stack.name()), compute.kong_config.clone())?;
-    releases.add_compute(&compute_stack);
+    releases.add_compute(&compute_stack, &compute.image_parameters);
 
     let scaling_stack = stacks.add(app, "Scaling")?;
     scaling::build(&scaling_stack, &compute, &tier.data.queue, tier.config)?;
