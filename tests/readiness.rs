@@ -618,3 +618,18 @@ fn a_pipeline_that_cannot_deploy_what_it_releases_is_a_finding() {
     assert_eq!(findings.len(), 2, "one per deploy action: {findings:#?}");
     assert!(findings.iter().all(|f| f.message.contains("may not pass the deploy role")), "{findings:#?}");
 }
+
+#[test]
+fn a_hook_ecs_cannot_invoke_is_a_finding() {
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DEPLOYMENTS, "BlueGreenRolesHooks", |role| {
+        let statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array_mut().unwrap();
+        statements.retain(|statement| !statement.to_string().contains("IntegrationServiceSmokeTest"));
+    });
+    let finding = only(&analyse(stacks), "CS041");
+    assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (COMPUTE, "IntegrationServiceService"));
+    assert_eq!(
+        finding.path,
+        format!("{COMPUTE}/IntegrationServiceService → hook {DEPLOYMENTS}/IntegrationServiceSmokeTest → role BlueGreenRolesHooks")
+    );
+}

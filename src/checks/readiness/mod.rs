@@ -5,6 +5,7 @@
 //! A finding can be suppressed only on the resource it names, with a reason:
 //! `Metadata: {"cfn-synth": {"suppress": [{"rule": "CS001", "reason": "..."}]}}`.
 
+mod iam;
 pub mod load;
 mod model;
 mod network;
@@ -130,7 +131,8 @@ pub const RULES: &[Rule] = &[
               test traffic to. Behind an internal balancer, the hook's security group and the balancer's must \
               connect on the test port. Behind an internet-facing one, the hook reaches it through NAT: its subnets \
               need a NAT route, its group egress on the port, and the balancer's group must admit the NAT \
-              gateways' Elastic IPs there. A hook that cannot connect fails every deployment.",
+              gateways' Elastic IPs there. A hook that cannot connect fails every deployment, and so does one \
+              ECS cannot invoke: each LifecycleHooks entry's RoleArn must allow lambda:InvokeFunction on it.",
     },
     Rule {
         id: "CS042",

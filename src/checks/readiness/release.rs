@@ -4,6 +4,7 @@
 
 use serde_json::Value as Json;
 
+use super::iam::allows;
 use super::network::{groups_of, Egress, Network, Peer, Routing};
 use super::{finding, text, Model, Res};
 use crate::checks::Finding;
@@ -120,6 +121,19 @@ fn hooks_reach_test_listener(
         let Some(function) = model.resource_of(service.stack, &hook["HookTargetArn"]) else { continue };
         if model.type_of(&function) != "AWS::Lambda::Function" {
             continue;
+        }
+        let invoker = model.resource_of(service.stack, &hook["RoleArn"]);
+        if !invoker.as_ref().is_some_and(|role| allows(model, role, "lambda:InvokeFunction", &function, None)) {
+            let role = invoker.map_or_else(|| "no role of the app".to_owned(), |role| role.id);
+            findings.push(finding(
+                model,
+                "CS041",
+                service,
+                format!("{} → hook {} → role {role}", model.name(service), model.name(&function)),
+                "ECS invokes a hook as the entry's RoleArn, which may not lambda:InvokeFunction on it: every \
+                 deployment fails at that stage"
+                    .into(),
+            ));
         }
         let vpc_config = &model.props(&function)["VpcConfig"];
         let ids = |key: &str| model.references(function.stack, &vpc_config[key]);

@@ -11,7 +11,10 @@
 //! - Its role may write its own log group and manage its network interfaces, nothing else; only ECS
 //!   of this account may assume the role [`HookFunction::invoke_statement`] is meant for.
 //! - Environment values encrypted with the given key; the log group encrypted with it too and kept a
-//!   year; reserved concurrency caps what a runaway deployment could start.
+//!   year.
+//! - No reserved concurrency unless asked for: ECS calls a hook once per deployment stage, and a
+//!   reservation fails outright on a new account, whose concurrency quota of 10 is all Lambda keeps
+//!   unreserved, so it would break a first deploy on an empty account.
 
 use indexmap::IndexMap;
 
@@ -37,6 +40,9 @@ pub struct HookFunctionProps {
     pub timeout_seconds: i64,
     /// Where it runs. Default: the private-app subnets, whose NAT route reaches public endpoints too.
     pub subnets: SubnetSelection,
+    /// Concurrent executions reserved for (and capping) the function. Default: none (see the module's
+    /// secure defaults).
+    pub reserved_concurrency: Option<i64>,
 }
 
 impl HookFunctionProps {
@@ -48,6 +54,7 @@ impl HookFunctionProps {
             environment: IndexMap::new(),
             timeout_seconds: 60,
             subnets: SubnetSelection::PRIVATE_APP,
+            reserved_concurrency: None,
         }
     }
 }
@@ -105,10 +112,12 @@ impl HookFunction {
             .handler("index.handler")
             .timeout(props.timeout_seconds)
             .memory_size(256)
-            .reserved_concurrent_executions(5)
             .kms_key_arn(key.arn())
             .vpc_config(network)
             .logging_config(LoggingConfig::new().log_group(log_group.name()));
+        if let Some(reserved) = props.reserved_concurrency {
+            function = function.reserved_concurrent_executions(reserved);
+        }
         if !props.environment.is_empty() {
             let variables: serde_json::Map<String, serde_json::Value> = props
                 .environment
@@ -117,10 +126,14 @@ impl HookFunction {
                 .collect();
             function = function.environment(Environment::new().variables(variables));
         }
-        let reasons = serde_json::json!({"skip": [
-            {"id": "CKV_AWS_116", "comment": "ECS invokes lifecycle hooks synchronously and reads their answer; a dead-letter queue only serves asynchronous invocations."},
-            {"id": "CKV_AWS_272", "comment": "The code is inline, rendered at synth from the reviewed templates/ source; there is no package to sign."}
-        ]});
+        let mut skips = vec![
+            serde_json::json!({"id": "CKV_AWS_116", "comment": "ECS invokes lifecycle hooks synchronously and reads their answer; a dead-letter queue only serves asynchronous invocations."}),
+            serde_json::json!({"id": "CKV_AWS_272", "comment": "The code is inline, rendered at synth from the reviewed templates/ source; there is no package to sign."}),
+        ];
+        if props.reserved_concurrency.is_none() {
+            skips.push(serde_json::json!({"id": "CKV_AWS_115", "comment": "ECS invokes the hook once per deployment stage; reserving concurrency fails on a new account (quota 10, all of it kept unreserved) and so would break a first deploy."}));
+        }
+        let reasons = serde_json::json!({ "skip": skips });
         let resource = scope.add_with("Resource", function, |entry| entry.metadata("checkov", reasons))?;
         Ok(Self { resource, security_group })
     }
