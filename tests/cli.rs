@@ -22,6 +22,7 @@ const PRIMARY_DEPLOYMENTS: &str = "IntegrationPlatform-Primary-Deployments";
 const RECOVERY: &str = "IntegrationPlatform-DisasterRecovery-Network";
 const RECOVERY_ENDPOINTS: &str = "IntegrationPlatform-DisasterRecovery-Endpoints";
 const RECOVERY_IMAGES: &str = "IntegrationPlatform-DisasterRecovery-Images";
+const RECOVERY_STORAGE: &str = "IntegrationPlatform-DisasterRecovery-Storage";
 const RECOVERY_DELIVERY: &str = "IntegrationPlatform-DisasterRecovery-Delivery";
 const PRIMARY_DELIVERY: &str = "IntegrationPlatform-Primary-Delivery";
 
@@ -55,7 +56,7 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 15 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 16 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
@@ -65,6 +66,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         serde_json::json!([
             PRIMARY,
             PRIMARY_ENDPOINTS,
+            RECOVERY_STORAGE,
             PRIMARY_DATA,
             PRIMARY_EDGE,
             PRIMARY_INGRESS,
@@ -82,35 +84,40 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 15);
-    assert_eq!(stacks[14]["dependsOn"], serde_json::json!([]), "the replication template needs nothing");
-    assert_eq!(stacks[6]["dependsOn"], serde_json::json!([]), "the other region's artifact store needs nothing");
+    assert_eq!(stacks.len(), 16);
+    assert_eq!(stacks[15]["dependsOn"], serde_json::json!([]), "the replication template needs nothing");
+    assert_eq!(stacks[7]["dependsOn"], serde_json::json!([]), "the other region's artifact store needs nothing");
     assert_eq!(
-        stacks[7]["dependsOn"],
+        stacks[8]["dependsOn"],
         serde_json::json!([PRIMARY_DEPLOYMENTS, RECOVERY_DELIVERY]),
         "the pipeline pushes to the repositories, passes the blue/green roles and copies artifacts to eu-west-1"
     );
     assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
-    assert_eq!(stacks[2]["dependsOn"], serde_json::json!([PRIMARY]), "the data tier imports from the network");
-    assert_eq!(stacks[3]["dependsOn"], serde_json::json!([PRIMARY_DATA]), "CloudFront logs to the data tier's bucket");
-    assert_eq!(stacks[3]["region"], "us-east-1", "CloudFront and its WAF live in us-east-1");
+    assert_eq!(stacks[2]["dependsOn"], serde_json::json!([]), "the replica buckets need nothing");
     assert_eq!(
-        stacks[4]["dependsOn"],
+        stacks[3]["dependsOn"],
+        serde_json::json!([PRIMARY, RECOVERY_STORAGE]),
+        "the data tier imports from the network and replicates to the replica buckets"
+    );
+    assert_eq!(stacks[4]["dependsOn"], serde_json::json!([PRIMARY_DATA]), "CloudFront logs to the data tier's bucket");
+    assert_eq!(stacks[4]["region"], "us-east-1", "CloudFront and its WAF live in us-east-1");
+    assert_eq!(
+        stacks[5]["dependsOn"],
         serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_EDGE]),
         "the ingress resolves the edge's origin-verify secret"
     );
     assert_eq!(
-        stacks[5]["dependsOn"],
+        stacks[6]["dependsOn"],
         serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS]),
         "the deployment hooks run in the VPC, log with the data key and call the test listeners"
     );
     assert_eq!(
-        stacks[8]["dependsOn"],
+        stacks[9]["dependsOn"],
         serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_DEPLOYMENTS]),
         "the tasks pull, log and read secrets through the endpoints; the services name the hooks and alarms"
     );
     assert_eq!(
-        stacks[9]["dependsOn"],
+        stacks[10]["dependsOn"],
         serde_json::json!([
             PRIMARY,
             PRIMARY_ENDPOINTS,
@@ -122,18 +129,18 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         "Kong runs in the compute stack's cluster"
     );
     let scaled = serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE, PRIMARY_GATEWAY]);
-    assert_eq!(stacks[10]["dependsOn"], scaled);
     assert_eq!(stacks[11]["dependsOn"], scaled);
+    assert_eq!(stacks[12]["dependsOn"], scaled);
     assert_eq!(
-        stacks[8]["parameters"],
+        stacks[9]["parameters"],
         serde_json::json!({"IntegrationServiceImageTag": "", "WebhookReceiverImageTag": "", "WorkerServiceImageTag": ""}),
         "an empty tag runs the configured image: the first deploy on an empty account starts"
     );
     // An empty value is left out of the command, so that `aws cloudformation deploy` keeps the tag the
     // pipeline released on an update (and takes the empty default on the first create).
-    let command = stacks[8]["deployCommand"].as_str().unwrap();
+    let command = stacks[9]["deployCommand"].as_str().unwrap();
     assert!(!command.contains("ImageTag"), "{command}");
-    assert_eq!(stacks[13]["dependsOn"], serde_json::json!([RECOVERY]));
+    assert_eq!(stacks[14]["dependsOn"], serde_json::json!([RECOVERY]));
     let kong = fs::read_to_string(out.join(format!("kong/{PRIMARY_GATEWAY}.yml"))).unwrap();
     let kong: serde_json::Value = serde_yaml::from_str(&kong).unwrap();
     let routes: Vec<&serde_json::Value> =
@@ -143,7 +150,7 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     assert_eq!(rate_limit["config"]["policy"], "redis");
     assert!(!kong.to_string().contains("resolve:secretsmanager"), "no secret in the Kong config");
     assert!(!out.join("appspec").exists(), "ECS-native blue/green needs no AppSpec");
-    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[12], "eu-west-1", "disaster-recovery")]
+    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[13], "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -228,7 +235,8 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
         [
             [PRIMARY, "us-east-1", "67", "resources"],
             [PRIMARY_ENDPOINTS, "us-east-1", "35", "resources"],
-            [PRIMARY_DATA, "us-east-1", "18", "resources"],
+            [RECOVERY_STORAGE, "eu-west-1", "7", "resources"],
+            [PRIMARY_DATA, "us-east-1", "20", "resources"],
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
             [PRIMARY_INGRESS, "us-east-1", "24", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "29", "resources"],
@@ -237,7 +245,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_COMPUTE, "us-east-1", "26", "resources"],
             [PRIMARY_GATEWAY, "us-east-1", "5", "resources"],
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
-            [PRIMARY_OPERATIONS, "us-east-1", "25", "resources"],
+            [PRIMARY_OPERATIONS, "us-east-1", "29", "resources"],
             [RECOVERY, "eu-west-1", "67", "resources"],
             [RECOVERY_ENDPOINTS, "eu-west-1", "35", "resources"],
             [RECOVERY_IMAGES, "eu-west-1", "4", "resources"]
@@ -249,7 +257,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "15 stacks, 388 resources, 388 checked against their registry schemas, deploy-readiness rules 16: 0 \
+        "16 stacks, 401 resources, 401 checked against their registry schemas, deploy-readiness rules 16: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
@@ -300,7 +308,7 @@ fn validate_templates_reads_our_own_output_and_a_plain_folder() {
         .args(["validate", "--templates", "cfn.out"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("15 stacks of cfn.out, deploy-readiness rules: 0 findings"));
+        .stderr(predicate::str::contains("16 stacks of cfn.out, deploy-readiness rules: 0 findings"));
     // A plain folder has no regions: it needs --region, and is read without a deploy order.
     fs::create_dir(work.path().join("plain")).unwrap();
     let compute = format!("{PRIMARY_COMPUTE}.template.json");

@@ -33,6 +33,10 @@ fn stateful_logical_ids_and_policies_are_pinned() {
         [
             "IntegrationPlatform-Primary-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Storage/RecoveryKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Storage/AccessLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Storage/DocumentsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Storage/AuditLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/DataKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/AccessLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/DocumentsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",

@@ -7,6 +7,7 @@
 
 use super::names::bucket_name;
 use super::security::SecurityGroups;
+use super::storage::ReplicaBuckets;
 use super::support::add_region_mapping;
 use super::PlatformError;
 use crate::config::{RegionConfig, RegionRole};
@@ -22,7 +23,7 @@ use crate::template::Value;
 /// Days access logs are kept.
 const ACCESS_LOG_DAYS: i64 = 365;
 /// Days noncurrent document versions are kept.
-const NONCURRENT_VERSION_DAYS: i64 = 90;
+pub(super) const NONCURRENT_VERSION_DAYS: i64 = 90;
 
 /// The mapping of the account through which Elastic Load Balancing delivers access logs, per region.
 const LOAD_BALANCER_ACCOUNTS: &str = "ElasticLoadBalancingLogAccounts";
@@ -64,6 +65,8 @@ pub struct DataTier {
     pub audit_logs: Bucket,
     /// The access-log bucket, where the load balancers and (in the primary region) CloudFront log too.
     pub access_logs: Bucket,
+    /// Where the documents and audit logs replicate to, if anywhere.
+    pub(super) replicas: Option<ReplicaBuckets>,
 }
 
 /// The database the applications use.
@@ -77,6 +80,7 @@ pub(super) fn build(
     groups: &SecurityGroups,
     region: &RegionConfig,
     key_path: &str,
+    replicas: Option<&ReplicaBuckets>,
 ) -> Result<DataTier, PlatformError> {
     let config = region.data.as_ref().expect("the caller builds the data tier of regions that have one");
     // The primary region's CloudFront distribution logs into this region's access-log bucket.
@@ -126,6 +130,7 @@ pub(super) fn build(
             object_lock_days: None,
             access_logs: logs_under("documents/"),
             event_bridge: false,
+            replication: replicas.map(|replicas| replicas.replication(&replicas.documents)),
         },
     )?;
     let audit_logs = Bucket::new(
@@ -138,6 +143,7 @@ pub(super) fn build(
             object_lock_days: Some(config.audit_retention_days),
             access_logs: logs_under("audit-logs/"),
             event_bridge: false,
+            replication: replicas.map(|replicas| replicas.replication(&replicas.audit_logs)),
         },
     )?;
     let queue = Queue::new(
@@ -189,5 +195,6 @@ pub(super) fn build(
             security_groups: vec![groups.database.clone()],
         },
     )?;
-    Ok(DataTier { key, database, cache, cache_auth_token, queue, documents, audit_logs, access_logs })
+    let replicas = replicas.cloned();
+    Ok(DataTier { key, database, cache, cache_auth_token, queue, documents, audit_logs, access_logs, replicas })
 }

@@ -21,6 +21,7 @@ mod network;
 mod operations;
 mod scaling;
 mod security;
+mod storage;
 mod support;
 #[cfg(test)]
 mod test_support;
@@ -111,8 +112,20 @@ fn build_region(
         false => None,
     };
     let Some(data_config) = &region.data else { return Ok(()) };
+    // The disaster-recovery region's replica buckets exist before the replication rules that name them.
+    let replicas = match region.role {
+        RegionRole::Primary => match recovery_region(stacks.config) {
+            Some(recovery) => {
+                let storage_stack = RegionStacks { config: stacks.config, region: recovery }.add(app, "Storage")?;
+                let days = data_config.audit_retention_days;
+                Some(storage::build(&storage_stack, stacks.config, recovery, days, data::NONCURRENT_VERSION_DAYS)?)
+            }
+            None => None,
+        },
+        RegionRole::DisasterRecovery => None,
+    };
     let data_stack = stacks.add(app, "Data")?;
-    let data = data::build(&data_stack, &stacks.config.app, &vpc, &groups, region, key)?;
+    let data = data::build(&data_stack, &stacks.config.app, &vpc, &groups, region, key, replicas.as_ref())?;
 
     let mut served = None;
     if let (Some(compute_config), Some(verification)) = (&region.compute, verification) {
@@ -223,6 +236,11 @@ fn image_replicas(app: &mut App, config: &PlatformConfig, releases: &mut Release
     Ok(())
 }
 
+/// The disaster-recovery region, if the config has one.
+fn recovery_region(config: &PlatformConfig) -> Option<&crate::config::RegionConfig> {
+    config.regions.iter().find(|region| region.role == RegionRole::DisasterRecovery)
+}
+
 /// The origin verification of the edge, when the primary region has a compute tier for it to front.
 fn origin_verification(config: &PlatformConfig) -> Option<OriginVerification> {
     let primary = config.regions.iter().find(|region| region.role == RegionRole::Primary)?;
@@ -260,6 +278,7 @@ mod tests {
             [
                 ("IntegrationPlatform-Primary-Network", "us-east-1"),
                 ("IntegrationPlatform-Primary-Endpoints", "us-east-1"),
+                ("IntegrationPlatform-DisasterRecovery-Storage", "eu-west-1"),
                 ("IntegrationPlatform-Primary-Data", "us-east-1"),
                 ("IntegrationPlatform-Primary-Edge", "us-east-1"),
                 ("IntegrationPlatform-Primary-Ingress", "us-east-1"),

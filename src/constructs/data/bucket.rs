@@ -24,9 +24,15 @@ use crate::cfn::s3::bucket::{
     ServerSideEncryptionByDefault, ServerSideEncryptionByDefaultSseAlgorithm, ServerSideEncryptionRule,
     VersioningConfiguration, VersioningConfigurationStatus,
 };
+use crate::cfn::s3::bucket::{
+    DeleteMarkerReplication, DeleteMarkerReplicationStatus, EncryptionConfiguration, Metrics, MetricsStatus,
+    ReplicationConfiguration, ReplicationDestination, ReplicationRule, ReplicationRuleFilter, ReplicationRuleStatus,
+    ReplicationTime, ReplicationTimeStatus, ReplicationTimeValue, SourceSelectionCriteria, SseKmsEncryptedObjects,
+    SseKmsEncryptedObjectsStatus,
+};
 use crate::cfn::{kms, s3};
 use crate::construct::{ConstructError, ResourceRef, Scope};
-use crate::constructs::iam::{grant_label, Grantee, PolicyDocument, Principal, Statement};
+use crate::constructs::iam::{grant_label, Grantee, PolicyDocument, Principal, Role, RoleProps, Statement};
 use crate::constructs::ids::{Arn, Name};
 use crate::constructs::kms::EncryptionKey;
 use crate::template::{RemovalPolicy, Value};
@@ -56,13 +62,44 @@ pub struct BucketProps {
     /// Whether S3 sends the bucket's object events to EventBridge (where a rule can start a pipeline on
     /// a new source version, say). Default: no.
     pub event_bridge: bool,
+    /// Where the bucket replicates every object version. Default: nowhere. A replicating bucket needs
+    /// a fixed `name`: its replication role names it by ARN, which a reference would make circular.
+    pub replication: Option<BucketReplication>,
 }
 
 impl Default for BucketProps {
     fn default() -> Self {
-        Self { name: None, noncurrent_version_days: 90, object_lock_days: None, access_logs: None, event_bridge: false }
+        Self {
+            name: None,
+            noncurrent_version_days: 90,
+            object_lock_days: None,
+            access_logs: None,
+            event_bridge: false,
+            replication: None,
+        }
     }
 }
+
+/// Replication of a bucket to another (usually in another region) with S3 Replication Time Control:
+/// S3 replicates 99.99% of new objects within 15 minutes and reports every object it takes longer
+/// for, an SLA rather than a bound. Every version is replicated, KMS-encrypted objects included and
+/// re-encrypted with the destination's key, delete markers too; Object Lock retention and legal holds
+/// travel with the objects (the destination needs Object Lock as well).
+#[derive(Debug, Clone)]
+pub struct BucketReplication {
+    /// The destination bucket.
+    pub destination: Bucket,
+    /// The key that encrypts the replicas, in the destination's region.
+    pub destination_key: Arn<kms::Key>,
+    /// The destination's region, where that key is used.
+    pub destination_region: String,
+}
+
+/// The minutes of Replication Time Control, the only value S3 offers.
+pub const REPLICATION_TIME_MINUTES: i64 = 15;
+
+/// The replication rule's ID, which the replication metrics name (`RuleId`).
+pub const REPLICATION_RULE_ID: &str = "ReplicateEveryVersion";
 
 /// How to build a server access log bucket ([`Bucket::access_logs`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -132,6 +169,79 @@ fn tls_only(bucket: &ResourceRef<s3::Bucket>) -> Statement {
         .condition("Bool", "aws:SecureTransport", "false")
 }
 
+/// One rule: every object version, KMS-encrypted ones included, with delete markers, Replication Time
+/// Control and its metrics, re-encrypted with the destination's key.
+fn replication_configuration(role: Value<String>, replication: &BucketReplication) -> ReplicationConfiguration {
+    let minutes = || ReplicationTimeValue::new(REPLICATION_TIME_MINUTES);
+    let destination = ReplicationDestination::new(replication.destination.arn().value())
+        .encryption_configuration(EncryptionConfiguration::new(replication.destination_key.value()))
+        .replication_time(ReplicationTime::new(ReplicationTimeStatus::Enabled, minutes()))
+        .metrics(Metrics::new(MetricsStatus::Enabled).event_threshold(minutes()));
+    let rule = ReplicationRule::new(destination, ReplicationRuleStatus::Enabled)
+        .id(REPLICATION_RULE_ID)
+        .priority(1)
+        .filter(ReplicationRuleFilter::new().prefix(""))
+        .delete_marker_replication(DeleteMarkerReplication::new().status(DeleteMarkerReplicationStatus::Enabled))
+        .source_selection_criteria(
+            SourceSelectionCriteria::new()
+                .sse_kms_encrypted_objects(SseKmsEncryptedObjects::new(SseKmsEncryptedObjectsStatus::Enabled)),
+        );
+    ReplicationConfiguration::new(role, vec![rule])
+}
+
+/// The role S3 replicates as: read the source's versions (with their retention and legal holds) and its
+/// key, write replicas, delete markers and tags to the destination with its key, nothing else.
+fn replication_role(
+    scope: &mut Scope,
+    source: &Bucket,
+    replication: &BucketReplication,
+) -> Result<Role, ConstructError> {
+    let objects = |bucket: &Bucket| Value::sub_with("${Bucket}/*", [("Bucket", bucket.arn().value())]);
+    let destination = &replication.destination;
+    let mut statements = vec![
+        Statement::allow(["s3:GetReplicationConfiguration", "s3:ListBucket"]).resource(source.arn()),
+        Statement::allow([
+            "s3:GetObjectVersionForReplication",
+            "s3:GetObjectVersionAcl",
+            "s3:GetObjectVersionTagging",
+            "s3:GetObjectRetention",
+            "s3:GetObjectLegalHold",
+        ])
+        .resource(objects(source)),
+        Statement::allow(["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"])
+            .resource(objects(destination)),
+        Statement::allow(["kms:Encrypt", "kms:GenerateDataKey"])
+            .resource(replication.destination_key.clone())
+            .condition(
+                "StringEquals",
+                "kms:ViaService",
+                format!("s3.{}.amazonaws.com", replication.destination_region),
+            ),
+    ];
+    if let Some(key) = &source.key_arn {
+        statements.push(Statement::allow(["kms:Decrypt"]).resource(key.clone()).condition(
+            "StringEquals",
+            "kms:ViaService",
+            Value::sub("s3.${AWS::Region}.amazonaws.com"),
+        ));
+    }
+    Role::new(
+        scope,
+        "ReplicationRole",
+        RoleProps {
+            statements,
+            ..RoleProps::new(
+                format!("Replicates {} to {}", scope.path(), replication.destination_region),
+                Statement::assume_role("s3.amazonaws.com").condition(
+                    "StringEquals",
+                    "aws:SourceAccount",
+                    Value::account_id(),
+                ),
+            )
+        },
+    )
+}
+
 impl Bucket {
     /// Adds a bucket under `id`, encrypted with `key`.
     pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: BucketProps) -> Result<Self, ConstructError> {
@@ -139,13 +249,24 @@ impl Bucket {
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::AwsKms)
             .kms_master_key_id(key.arn());
         let lifecycle = lifecycle_rule("ExpireNoncurrentVersionsAndAbortUploads", props.noncurrent_version_days);
-        let mut bucket = private(encryption, lifecycle, props.name);
+        let mut bucket = private(encryption, lifecycle, props.name.clone());
         if let Some(logs) = &props.access_logs {
             bucket = bucket.logging_configuration(
                 LoggingConfiguration::new()
                     .destination_bucket_name(logs.bucket.name())
                     .log_file_prefix(logs.prefix.as_str()),
             );
+        }
+        if let Some(replication) = &props.replication {
+            let Some(name) = &props.name else {
+                return Err(ConstructError::InvalidProps {
+                    path: scope.path().to_string(),
+                    message: "a replicating bucket needs a fixed name, which its replication role names".into(),
+                });
+            };
+            let source = Bucket::from_name(Name::new(name.clone()), Some(key));
+            let role = replication_role(&mut scope, &source, replication)?;
+            bucket = bucket.replication_configuration(replication_configuration(role.arn(), replication));
         }
         if props.event_bridge {
             bucket = bucket.notification_configuration(

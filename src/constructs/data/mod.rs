@@ -7,7 +7,10 @@ mod queue;
 mod redis;
 mod secret;
 
-pub use bucket::{AccessLogBucketProps, AccessLogs, Bucket, BucketProps};
+pub use bucket::{
+    AccessLogBucketProps, AccessLogs, Bucket, BucketProps, BucketReplication, REPLICATION_RULE_ID,
+    REPLICATION_TIME_MINUTES,
+};
 pub use postgres::{PostgresDatabase, PostgresProps, POSTGRES_PORT};
 pub use queue::{Queue, QueueProps};
 pub use redis::{RedisCluster, RedisProps, REDIS_PORT};
@@ -20,7 +23,7 @@ mod tests {
     use super::*;
     use crate::construct::App;
     use crate::constructs::iam::{Role, RoleProps, Statement};
-    use crate::constructs::ids::Id;
+    use crate::constructs::ids::{Id, Name};
     use crate::constructs::kms::{EncryptionKey, KeyProps};
     use crate::constructs::network::{Connectable, SecurityGroup, SubnetAttributes, Vpc, VpcAttributes};
     use crate::template::Value;
@@ -54,6 +57,7 @@ mod tests {
             object_lock_days: Some(2557),
             access_logs: logged("audit/"),
             event_bridge: false,
+            replication: None,
         };
         Bucket::new(&mut root, "Audit", &key, audit_props).unwrap();
         let queue =
@@ -261,6 +265,36 @@ mod tests {
         assert_eq!(
             statements[0]["Resource"],
             json!([{"Fn::Sub": ["arn:${AWS::Partition}:s3:::${Name}", {"Name": "reports"}]}])
+        );
+    }
+
+    #[test]
+    fn a_replicating_bucket_needs_a_fixed_name() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("S", "us-east-1").unwrap();
+        let key = EncryptionKey::new(&mut stack.root(), "Key", KeyProps::default()).unwrap();
+        let replica = Bucket::from_name(Name::new("replica"), None);
+        let replication = || BucketReplication {
+            destination: replica.clone(),
+            destination_key: crate::constructs::ids::Arn::new("arn:aws:kms:eu-west-1:111122223333:key/k"),
+            destination_region: "eu-west-1".into(),
+        };
+        let unnamed = BucketProps { replication: Some(replication()), ..BucketProps::default() };
+        let err = Bucket::new(&mut stack.root(), "Unnamed", &key, unnamed).unwrap_err();
+        assert!(err.to_string().contains("needs a fixed name"), "{err}");
+        let named = BucketProps {
+            name: Some(Value::from("source")),
+            replication: Some(replication()),
+            ..BucketProps::default()
+        };
+        Bucket::new(&mut stack.root(), "Named", &key, named).unwrap();
+        let template = app.synth().unwrap().stacks.remove(0).template;
+        let role = &template["Resources"]["NamedReplicationRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+        // The role names the source by its fixed name, so the bucket and its role do not form a cycle.
+        assert!(role.to_string().contains("arn:${AWS::Partition}:s3:::${Name}"), "{role}");
+        assert_eq!(
+            template["Resources"]["Named"]["Properties"]["ReplicationConfiguration"]["Role"],
+            json!({"Fn::GetAtt": ["NamedReplicationRole", "Arn"]})
         );
     }
 }
