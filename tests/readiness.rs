@@ -633,3 +633,39 @@ fn a_hook_ecs_cannot_invoke_is_a_finding() {
         format!("{COMPUTE}/IntegrationServiceService → hook {DEPLOYMENTS}/IntegrationServiceSmokeTest → role BlueGreenRolesHooks")
     );
 }
+
+const STORAGE: &str = "IntegrationPlatform-DisasterRecovery-Storage";
+const DATA: &str = "IntegrationPlatform-Primary-Data";
+
+#[test]
+fn a_key_used_outside_its_region_is_a_finding() {
+    // A replica bucket of eu-west-1 encrypted with a key of us-east-1.
+    let mut stacks = platform_templates();
+    edit(&mut stacks, STORAGE, "DocumentsBucket", |bucket| {
+        bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+            ["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] =
+            json!("arn:aws:kms:us-east-1:111122223333:key/primary");
+    });
+    let finding = only(&analyse(stacks), "CS050");
+    assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (STORAGE, "DocumentsBucket"));
+    assert!(finding.message.contains("uses in eu-west-1 a KMS key of us-east-1"), "{}", finding.message);
+
+    // Replicas re-encrypted with the source region's key: the destination is in eu-west-1.
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DATA, "AuditLogsBucket", |bucket| {
+        bucket["Properties"]["ReplicationConfiguration"]["Rules"][0]["Destination"]["EncryptionConfiguration"]
+            ["ReplicaKmsKeyID"] = json!({"Fn::GetAtt": ["DataKey", "Arn"]});
+    });
+    let finding = only(&analyse(stacks), "CS050");
+    assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (DATA, "AuditLogsBucket"));
+    assert!(finding.path.ends_with("Destination.EncryptionConfiguration.ReplicaKmsKeyID → key of us-east-1"));
+
+    // The pipeline's eu-west-1 artifact store encrypted with the us-east-1 store's key.
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DELIVERY, "Pipeline", |pipeline| {
+        pipeline["Properties"]["ArtifactStores"][1]["ArtifactStore"]["EncryptionKey"]["Id"] =
+            json!({"Fn::GetAtt": ["ArtifactsKey", "Arn"]});
+    });
+    let finding = only(&analyse(stacks), "CS050");
+    assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (DELIVERY, "Pipeline"));
+}

@@ -87,6 +87,33 @@ impl EncryptionKey {
         self.arn.clone()
     }
 
+    /// The key's region: its stack's, or the region in a literal ARN of an imported key; `None` when
+    /// an imported key's ARN is computed.
+    pub fn region(&self) -> Option<String> {
+        if let Some(resource) = &self.resource {
+            return Some(resource.stack().region().to_owned());
+        }
+        let arn = self.arn.value();
+        let text = arn.as_literal()?.as_str()?;
+        text.split(':').nth(3).filter(|region| !region.is_empty()).map(str::to_owned)
+    }
+
+    /// Refuses the key for `what` at `path` in `region` unless the key is in that region: a KMS key never
+    /// leaves its region (a multi-Region replica key is a key of its own region), so a resource of one
+    /// region encrypted with another's key fails when it deploys. Every construct taking a key asks.
+    pub fn ensure_in_region(&self, region: &str, path: &str, what: &str) -> Result<(), ConstructError> {
+        match self.region() {
+            Some(key_region) if key_region != region => Err(ConstructError::InvalidProps {
+                path: path.to_owned(),
+                message: format!(
+                    "{what} in {region} cannot use a KMS key of {key_region}: keys do not leave their region; \
+                     give it a key of {region} (its own, or a multi-Region replica key)"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Adds `statement` to the key policy unless a statement with its `Sid` is there already, so that
     /// every construct needing one service grant can ask for it. An imported key only passes when its
     /// policy is known to hold the grant.
@@ -158,5 +185,28 @@ mod tests {
         let err = imported.add_to_policy(grant()).unwrap_err();
         assert!(err.to_string().contains("add the key-policy statement \"Logs\""), "{err}");
         imported.with_known_grant("Logs").add_to_policy(grant()).unwrap();
+    }
+
+    #[test]
+    fn a_key_serves_only_its_own_region() {
+        let mut app = App::new("t");
+        let primary = app.add_stack("Primary", "us-east-1").unwrap();
+        let recovery = app.add_stack("Recovery", "eu-west-1").unwrap();
+        let key = EncryptionKey::new(&mut primary.root(), "Key", KeyProps::default()).unwrap();
+        assert_eq!(key.region().as_deref(), Some("us-east-1"));
+        let imported = EncryptionKey::from_arn(Arn::new("arn:aws:kms:eu-west-1:111122223333:key/k"));
+        assert_eq!(imported.region().as_deref(), Some("eu-west-1"));
+        let computed = EncryptionKey::from_arn(Arn::new(crate::template::Value::sub("${KeyArn}")));
+        assert_eq!(computed.region(), None, "a computed ARN names no region to check");
+
+        let props = crate::constructs::data::BucketProps::default();
+        let err = crate::constructs::data::Bucket::new(&mut recovery.root(), "Replica", &key, props).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Recovery/Replica: a bucket in eu-west-1 cannot use a KMS key of us-east-1: keys do not leave their \
+             region; give it a key of eu-west-1 (its own, or a multi-Region replica key)"
+        );
+        let props = crate::constructs::data::BucketProps::default();
+        crate::constructs::data::Bucket::new(&mut recovery.root(), "Replica", &imported, props).unwrap();
     }
 }

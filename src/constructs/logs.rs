@@ -109,18 +109,7 @@ pub struct LogGroup {
 impl LogGroup {
     /// Adds a log group under `id`, encrypted with `key`, whose policy gains CloudWatch Logs' grant.
     pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: LogGroupProps) -> Result<Self, ConstructError> {
-        if let Some(key_stack) = key.resource().map(|resource| resource.stack()) {
-            if key_stack.region() != scope.region() {
-                return Err(ConstructError::InvalidProps {
-                    path: format!("{}/{id}", scope.path()),
-                    message: format!(
-                        "a log group in {} cannot use a KMS key of {}: keys do not leave their region",
-                        scope.region(),
-                        key_stack.region()
-                    ),
-                });
-            }
-        }
+        key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a log group")?;
         key.add_to_policy(key_grant()).map_err(|error| match error {
             ConstructError::ImportedResource { resource, change, remedy } => ConstructError::ImportedResource {
                 resource,
@@ -204,7 +193,8 @@ mod tests {
         let err = LogGroup::new(&mut recovery.root(), "Logs", &key, LogGroupProps::default()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Recovery/Logs: a log group in eu-west-1 cannot use a KMS key of us-east-1: keys do not leave their region"
+            "Recovery/Logs: a log group in eu-west-1 cannot use a KMS key of us-east-1: keys do not leave their \
+             region; give it a key of eu-west-1 (its own, or a multi-Region replica key)"
         );
     }
 

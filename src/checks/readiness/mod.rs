@@ -6,6 +6,7 @@
 //! `Metadata: {"cfn-synth": {"suppress": [{"rule": "CS001", "reason": "..."}]}}`.
 
 mod iam;
+mod keys;
 pub mod load;
 mod model;
 mod network;
@@ -152,6 +153,15 @@ pub const RULES: &[Rule] = &[
               revision fails.",
     },
     Rule {
+        id: "CS050",
+        title: "Every KMS key is used in its own region",
+        doc: "A KMS key never leaves its region. A resource that names a key (KmsKeyId, KMSMasterKeyID, \
+              KmsKeyArn, EncryptionKey ...) must name one of the region it is used in: its stack's, or for an S3 \
+              replication destination the destination bucket's, for a Secrets Manager replica its Region, for a \
+              CodePipeline artifact store the store's Region. A disaster-recovery resource encrypted with a key \
+              of the primary region fails to deploy, or depends on the region it is meant to survive.",
+    },
+    Rule {
         id: "CS099",
         title: "The analysis could not follow a value",
         doc: "Informational: a reference the analysis cannot resolve (an unknown intrinsic, a missing export, a \
@@ -166,6 +176,7 @@ pub fn analyse(stacks: Vec<StackTemplate>) -> Vec<Finding> {
     services::check(&model, &mut findings);
     release::check(&model, &mut findings);
     pipeline::check(&model, &mut findings);
+    keys::check(&model, &mut findings);
     operations::check(&model, &mut findings);
     findings.sort_by(|a, b| {
         let position = |name: &str| model.stacks().iter().position(|s| s.name == name);

@@ -75,6 +75,7 @@ impl HookFunction {
         key: &EncryptionKey,
         props: HookFunctionProps,
     ) -> Result<Self, ConstructError> {
+        key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a hook function")?;
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         let security_group = SecurityGroup::new(&mut scope, "SecurityGroup", vpc, &format!("Lifecycle hook {name}"))?;

@@ -133,6 +133,7 @@ impl Repository {
         key: &EncryptionKey,
         props: RepositoryProps,
     ) -> Result<Self, ConstructError> {
+        key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a repository")?;
         let mut repository = ecr::Repository::new()
             .image_tag_mutability(RepositoryImageTagMutability::Immutable)
             .image_scanning_configuration(ImageScanningConfiguration::new().scan_on_push(true))

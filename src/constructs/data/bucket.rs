@@ -245,6 +245,7 @@ fn replication_role(
 impl Bucket {
     /// Adds a bucket under `id`, encrypted with `key`.
     pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: BucketProps) -> Result<Self, ConstructError> {
+        key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a bucket")?;
         let mut scope = scope.child(id)?;
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::AwsKms)
             .kms_master_key_id(key.arn());

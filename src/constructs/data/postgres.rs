@@ -83,6 +83,7 @@ impl PostgresDatabase {
         key: &EncryptionKey,
         props: PostgresProps,
     ) -> Result<Self, ConstructError> {
+        key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a database")?;
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         let major = props.engine_version.split('.').next().unwrap_or(&props.engine_version).to_owned();

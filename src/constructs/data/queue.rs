@@ -58,6 +58,7 @@ pub struct Queue {
 impl Queue {
     /// Adds the queue, its dead-letter queue and their TLS-only policy under `id`.
     pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: &QueueProps) -> Result<Self, ConstructError> {
+        key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a queue")?;
         let mut scope = scope.child(id)?;
         let retain = |entry: crate::template::Resource| entry.removal_policy(RemovalPolicy::Retain);
         let dead_letter = scope.add_with(

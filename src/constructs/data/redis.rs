@@ -74,6 +74,7 @@ impl RedisCluster {
         auth_token: &Secret,
         props: RedisProps,
     ) -> Result<Self, ConstructError> {
+        key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a Redis cluster")?;
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         let major = props.engine_version.split('.').next().unwrap_or(&props.engine_version).to_owned();

@@ -58,6 +58,7 @@ fn reference(secret_id: Value<String>) -> Value<String> {
 impl Secret {
     /// Adds a secret whose value Secrets Manager generates, encrypted with `key`.
     pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: SecretProps) -> Result<Self, ConstructError> {
+        key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a secret")?;
         let description = props.description.unwrap_or_else(|| format!("{}/{id}", scope.path()));
         let mut secret =
             secretsmanager::Secret::new().description(description).kms_key_id(key.arn()).generate_secret_string(

@@ -92,6 +92,7 @@ impl BuildProject {
         key: &EncryptionKey,
         props: BuildProjectProps,
     ) -> Result<Self, ConstructError> {
+        key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a build project")?;
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         if !(5..=2160).contains(&props.timeout_minutes) {
