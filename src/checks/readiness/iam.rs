@@ -2,59 +2,81 @@
 //! attached to it: enough for the rules that follow a permission (a pipeline passing its deploy role,
 //! ECS invoking a deployment hook).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value as Json;
 
 use super::{text, Model, Res};
 
-/// Every statement that `role` holds: its inline policies and the standalone policies attached to it,
-/// each with the stack it is written in.
-fn statements_of(model: &Model, role: &Res) -> Vec<(usize, Json)> {
-    let mut documents: Vec<(usize, Json)> = model.props(role)["Policies"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|policy| (role.stack, policy["PolicyDocument"].clone()))
-        .collect();
-    for policy in model.of_type("AWS::IAM::Policy") {
-        if model.references(policy.stack, &model.props(&policy)["Roles"]).contains(role) {
-            documents.push((policy.stack, model.props(&policy)["PolicyDocument"].clone()));
-        }
-    }
-    let mut statements = Vec::new();
-    for (stack, document) in documents {
-        match &document["Statement"] {
-            Json::Array(list) => statements.extend(list.iter().map(|statement| (stack, statement.clone()))),
-            statement @ Json::Object(_) => statements.push((stack, statement.clone())),
-            _ => {}
-        }
-    }
-    statements
+/// The app's roles and what they may do: the standalone policies attached to each role, indexed once.
+pub(super) struct Permissions<'a> {
+    model: &'a Model,
+    attached: BTreeMap<Res, Vec<Res>>,
 }
 
-/// Whether `holder` may `iam:PassRole` the role `passed`: an Allow statement with the action (or a
-/// wildcard for it) whose resources name the role, or match its ARN as a pattern (a path such as
-/// `role/app/released-tasks/*`). Conditions are taken as met: they narrow the service, not the role.
-pub(super) fn may_pass(model: &Model, holder: &Res, passed: &Res) -> bool {
-    allows(model, holder, "iam:PassRole", passed, Some(&role_arn(model, passed)))
-}
-
-/// Whether `holder` may call `action` on the resource `target`: an Allow statement with the action (or a
-/// wildcard for it) whose resources name `target` (by reference), are `*`, or match `arn` as a pattern.
-pub(super) fn allows(model: &Model, holder: &Res, action: &str, target: &Res, arn: Option<&str>) -> bool {
-    statements_of(model, holder).iter().any(|(stack, statement)| {
-        if statement["Effect"] != "Allow" || !has_action(&statement["Action"], action) {
-            return false;
+impl<'a> Permissions<'a> {
+    /// Indexes every `AWS::IAM::Policy` of the app by the roles it attaches to.
+    pub fn new(model: &'a Model) -> Self {
+        let mut attached: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
+        for policy in model.of_type("AWS::IAM::Policy") {
+            for role in model.references(policy.stack, &model.props(&policy)["Roles"]) {
+                attached.entry(role).or_default().push(policy.clone());
+            }
         }
-        let resources = match &statement["Resource"] {
-            Json::Array(list) => list.clone(),
-            other => vec![other.clone()],
-        };
-        resources.iter().any(|resource| {
-            model.resource_of(*stack, resource).as_ref() == Some(target)
-                || text(model, *stack, resource)
-                    .is_some_and(|pattern| pattern == "*" || arn.is_some_and(|arn| glob(&pattern, arn)))
+        Self { model, attached }
+    }
+
+    /// Every statement that `role` holds: its inline policies and the standalone policies attached to
+    /// it, each with the stack it is written in.
+    fn statements_of(&self, role: &Res) -> Vec<(usize, Json)> {
+        let model = self.model;
+        let mut documents: Vec<(usize, &Json)> = model.props(role)["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|policy| (role.stack, &policy["PolicyDocument"]))
+            .collect();
+        for policy in self.attached.get(role).into_iter().flatten() {
+            documents.push((policy.stack, &model.props(policy)["PolicyDocument"]));
+        }
+        let mut statements = Vec::new();
+        for (stack, document) in documents {
+            match &document["Statement"] {
+                Json::Array(list) => statements.extend(list.iter().map(|statement| (stack, statement.clone()))),
+                statement @ Json::Object(_) => statements.push((stack, statement.clone())),
+                _ => {}
+            }
+        }
+        statements
+    }
+
+    /// Whether `holder` may `iam:PassRole` the role `passed`: an Allow statement with the action (or a
+    /// wildcard for it) whose resources name the role, or match its ARN as a pattern (a path such as
+    /// `role/app/released-tasks/*`). Conditions are taken as met: they narrow the service, not the role.
+    pub fn may_pass(&self, holder: &Res, passed: &Res) -> bool {
+        self.allows(holder, "iam:PassRole", passed, Some(&role_arn(self.model, passed)))
+    }
+
+    /// Whether `holder` may call `action` on the resource `target`: an Allow statement with the action (or
+    /// a wildcard for it) whose resources name `target` (by reference), are `*`, or match `arn` as a
+    /// pattern.
+    pub fn allows(&self, holder: &Res, action: &str, target: &Res, arn: Option<&str>) -> bool {
+        let model = self.model;
+        self.statements_of(holder).iter().any(|(stack, statement)| {
+            if statement["Effect"] != "Allow" || !has_action(&statement["Action"], action) {
+                return false;
+            }
+            let resources = match &statement["Resource"] {
+                Json::Array(list) => list.clone(),
+                other => vec![other.clone()],
+            };
+            resources.iter().any(|resource| {
+                model.resource_of(*stack, resource).as_ref() == Some(target)
+                    || text(model, *stack, resource)
+                        .is_some_and(|pattern| pattern == "*" || arn.is_some_and(|arn| glob(&pattern, arn)))
+            })
         })
-    })
+    }
 }
 
 /// A role's ARN as the analysis writes it: the account as `${AWS::AccountId}`, a generated name as

@@ -5,13 +5,18 @@
 
 use serde_json::Value as Json;
 
-use super::iam::may_pass;
+use super::iam::Permissions;
 use super::{finding, text, Model, Res};
 use crate::checks::Finding;
 
 /// CS043, for every pipeline.
 pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
-    for pipeline in model.of_type("AWS::CodePipeline::Pipeline") {
+    let pipelines = model.of_type("AWS::CodePipeline::Pipeline");
+    if pipelines.is_empty() {
+        return;
+    }
+    let permissions = Permissions::new(model);
+    for pipeline in pipelines {
         let props = model.props(&pipeline);
         let Some(pipeline_role) = model.resource_of(pipeline.stack, &props["RoleArn"]) else {
             findings.push(finding(
@@ -46,11 +51,11 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
                 ));
                 continue;
             };
-            let deploy = Deploy { model, pipeline: &pipeline, target, path };
+            let deploy = Deploy { model, permissions: &permissions, pipeline: &pipeline, target, path };
             deploy.parameters(configuration, findings);
             let deploy_role = model.resource_of(pipeline.stack, &configuration["RoleArn"]);
             if let Some(role) = &deploy_role {
-                if !may_pass(model, &pipeline_role, role) {
+                if !permissions.may_pass(&pipeline_role, role) {
                     findings.push(deploy.finding(format!(
                         "the pipeline's role {} may not pass the deploy role {} (iam:PassRole), so the action fails",
                         pipeline_role.id, role.id
@@ -66,6 +71,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
 /// One deploy action, as checked.
 struct Deploy<'a> {
     model: &'a Model,
+    permissions: &'a Permissions<'a>,
     pipeline: &'a Res,
     target: usize,
     path: String,
@@ -100,7 +106,7 @@ impl Deploy<'_> {
         for task in model.of_type("AWS::ECS::TaskDefinition").into_iter().filter(|task| task.stack == self.target) {
             for key in ["ExecutionRoleArn", "TaskRoleArn"] {
                 let Some(role) = model.resource_of(task.stack, &model.props(&task)[key]) else { continue };
-                if !may_pass(model, acting, &role) {
+                if !self.permissions.may_pass(acting, &role) {
                     findings.push(self.finding(format!(
                         "CloudFormation acts as {}, which may not pass {} ({key} of {}) to ECS: registering the new \
                          revision fails",

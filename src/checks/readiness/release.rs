@@ -4,7 +4,7 @@
 
 use serde_json::Value as Json;
 
-use super::iam::allows;
+use super::iam::Permissions;
 use super::network::{groups_of, Egress, Network, Peer, Routing};
 use super::{finding, text, Model, Res};
 use crate::checks::Finding;
@@ -13,6 +13,7 @@ use crate::checks::Finding;
 pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
     let network = Network::new(model);
     let routing = Routing::new(model);
+    let permissions = Permissions::new(model);
     for service in model.of_type("AWS::ECS::Service") {
         let props = model.props(&service);
         let controller = props["DeploymentController"]["Type"].as_str().unwrap_or("ECS");
@@ -66,7 +67,8 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
                     ));
                 }
             }
-            hooks_reach_test_listener(model, &network, &routing, &service, configuration, config, findings);
+            let paths = Paths { network: &network, routing: &routing, permissions: &permissions };
+            hooks_reach_test_listener(model, &paths, &service, configuration, config, findings);
         }
     }
 }
@@ -99,15 +101,22 @@ fn covers(model: &Model, alarm: &Res, group: &Res) -> bool {
 
 /// CS041: each lifecycle hook that is a Lambda function can reach the test listener its deployment
 /// shifts test traffic to.
+/// What a hook's checks follow: packets and permissions.
+struct Paths<'a> {
+    network: &'a Network,
+    routing: &'a Routing,
+    permissions: &'a Permissions<'a>,
+}
+
 fn hooks_reach_test_listener(
     model: &Model,
-    network: &Network,
-    routing: &Routing,
+    paths: &Paths<'_>,
     service: &Res,
     configuration: &Json,
     advanced: &Json,
     findings: &mut Vec<Finding>,
 ) {
+    let Paths { network, routing, .. } = paths;
     let Some(rule) = model.resource_of(service.stack, &advanced["TestListenerRule"]) else { return };
     let Some(listener) = model.resource_of(rule.stack, &model.props(&rule)["ListenerArn"]) else { return };
     let listener_props = model.props(&listener);
@@ -123,7 +132,10 @@ fn hooks_reach_test_listener(
             continue;
         }
         let invoker = model.resource_of(service.stack, &hook["RoleArn"]);
-        if !invoker.as_ref().is_some_and(|role| allows(model, role, "lambda:InvokeFunction", &function, None)) {
+        if !invoker
+            .as_ref()
+            .is_some_and(|role| paths.permissions.allows(role, "lambda:InvokeFunction", &function, None))
+        {
             let role = invoker.map_or_else(|| "no role of the app".to_owned(), |role| role.id);
             findings.push(finding(
                 model,
