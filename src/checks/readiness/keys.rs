@@ -22,6 +22,7 @@ const KEY_PROPERTIES: &[&str] = &[
     "KmsKey",
     "KmsKeyIdentifier",
     "ReplicaKmsKeyID",
+    "PerformanceInsightsKMSKeyId",
     "EncryptionKey",
 ];
 

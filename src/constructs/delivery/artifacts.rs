@@ -56,7 +56,8 @@ impl ArtifactStore {
             ..BucketProps::default()
         };
         let bucket = Bucket::new(&mut scope, "Bucket", &key, bucket_props)?;
-        Ok(Self { region: Value::region(), bucket, key_alias: props.key_alias, key: StoreKey::Own(key) })
+        let region = Value::from(scope.region());
+        Ok(Self { region, bucket, key_alias: props.key_alias, key: StoreKey::Own(key) })
     }
 
     /// The store another stack created in `region`, by its bucket name and key alias (without `alias/`).
