@@ -24,7 +24,6 @@ use crate::cfn::ssm;
 use crate::cfn::ssm::parameter::ParameterType;
 use crate::config::{DeliveryConfig, PlatformConfig, RegionConfig, RegionRole, Source};
 use crate::construct::{pascal_case, App, Stack};
-use crate::constructs::compute::Repository;
 use crate::constructs::data::{AccessLogBucketProps, AccessLogs, Bucket, BucketProps};
 use crate::constructs::delivery::{
     build_variable, ArtifactStore, ArtifactStoreProps, BuildProject, BuildProjectProps, GitConnection, Pipeline,
@@ -386,7 +385,7 @@ fn pipeline(
     build.role().add_policy("Artifacts", store.read_write_statements())?;
     let repositories = &release.repositories;
     for repository in [&repositories.integration, &repositories.webhook, &repositories.worker] {
-        grant_push(repository, &build)?;
+        repository.grant_push(&build)?;
     }
 
     // One deploy role per region, allowed what that region's targets change.
@@ -487,10 +486,6 @@ fn repositories_stack(repositories: &super::deployments::Repositories) -> String
         .integration
         .resource()
         .map_or_else(|| "imported".to_owned(), |resource| resource.stack().name().to_owned())
-}
-
-fn grant_push(repository: &Repository, build: &BuildProject) -> Result<(), PlatformError> {
-    Ok(repository.grant_push(build)?)
 }
 
 #[cfg(test)]
