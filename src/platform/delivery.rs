@@ -132,7 +132,9 @@ impl Releases {
                 &artifacts_key_alias(&config.app),
             ));
         }
-        let buildspec = buildspec(config, delivery)?;
+        let templates: Vec<String> =
+            self.targets.iter().map(|target| template_path(delivery, target.stack.name())).collect();
+        let buildspec = buildspec(config, delivery, &templates)?;
         let section =
             pipeline(&stacks.pipeline, config, delivery, release, &self.targets, pipeline_store, stores, &buildspec)?;
         Ok(Some((section, buildspec)))
@@ -272,8 +274,18 @@ fn release_record(stack: &Stack, config: &PlatformConfig) -> Result<ReleaseTarge
     Ok(ReleaseTarget { stack: stack.clone(), parameters, permissions })
 }
 
-/// Renders the buildspec for the applications' repositories.
-pub(super) fn buildspec(config: &PlatformConfig, delivery: &DeliveryConfig) -> Result<String, PlatformError> {
+/// Where the source holds a stack's template (cfn-synth's JSON output).
+fn template_path(delivery: &DeliveryConfig, stack: &str) -> String {
+    format!("{}/{stack}.template.json", delivery.templates_directory)
+}
+
+/// Renders the buildspec for the applications' repositories; `templates` are the source paths of the
+/// templates the deploy stages read, which the build checks before anything is built.
+pub(super) fn buildspec(
+    config: &PlatformConfig,
+    delivery: &DeliveryConfig,
+    templates: &[String],
+) -> Result<String, PlatformError> {
     let images: Vec<_> = APPLICATIONS
         .iter()
         .map(|(_, name)| {
@@ -294,6 +306,7 @@ pub(super) fn buildspec(config: &PlatformConfig, delivery: &DeliveryConfig) -> R
             images,
             images_directory => &delivery.build.images_directory,
             templates_directory => &delivery.templates_directory,
+            templates,
         },
     )
 }
@@ -425,7 +438,7 @@ fn pipeline(
                 StackDeployment {
                     stack_name: target.stack.name().to_owned(),
                     region: region.clone(),
-                    template_path: format!("{}/{}.template.json", delivery.templates_directory, target.stack.name()),
+                    template_path: template_path(delivery, target.stack.name()),
                     capabilities: capabilities(&target.stack.template().to_document()),
                     parameter_overrides: overrides,
                     role: role.clone(),
