@@ -99,7 +99,11 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         serde_json::json!([PRIMARY, RECOVERY_STORAGE]),
         "the data tier imports from the network and replicates to the replica buckets"
     );
-    assert_eq!(stacks[4]["dependsOn"], serde_json::json!([PRIMARY_DATA]), "CloudFront logs to the data tier's bucket");
+    assert_eq!(
+        stacks[4]["dependsOn"],
+        serde_json::json!([RECOVERY_STORAGE, PRIMARY_DATA]),
+        "CloudFront logs to the data tier's bucket; the secret's eu-west-1 replica uses the key there"
+    );
     assert_eq!(stacks[4]["region"], "us-east-1", "CloudFront and its WAF live in us-east-1");
     assert_eq!(
         stacks[5]["dependsOn"],

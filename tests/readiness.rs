@@ -660,6 +660,14 @@ fn a_key_used_outside_its_region_is_a_finding() {
     assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (DATA, "AuditLogsBucket"));
     assert!(finding.path.ends_with("Destination.EncryptionConfiguration.ReplicaKmsKeyID → key of us-east-1"));
 
+    // The origin-verify secret's eu-west-1 replica encrypted with the edge's us-east-1 key.
+    let mut stacks = platform_templates();
+    edit(&mut stacks, "IntegrationPlatform-Primary-Edge", "OriginVerifySecret", |secret| {
+        secret["Properties"]["ReplicaRegions"][0]["KmsKeyId"] = json!({"Fn::GetAtt": ["EdgeKey", "Arn"]});
+    });
+    let finding = only(&analyse(stacks), "CS050");
+    assert_eq!(finding.logical_id, "OriginVerifySecret");
+
     // The pipeline's eu-west-1 artifact store encrypted with the us-east-1 store's key.
     let mut stacks = platform_templates();
     edit(&mut stacks, DELIVERY, "Pipeline", |pipeline| {

@@ -29,7 +29,8 @@ use crate::template::{Output, Value};
 const ORIGIN_VERIFY_LENGTH: i64 = 48;
 
 /// Builds the edge into its stack (in us-east-1) for the primary region `primary_region` and its
-/// compute config; `replica_regions` are the other regions whose ALBs require the header.
+/// compute config; `replica_regions` are the other regions whose ALBs require the header (or will, on
+/// failover), encrypted there with the key `replica_keys` gives for the region.
 pub(super) fn build(
     stack: &Stack,
     verification: &OriginVerification,
@@ -37,6 +38,7 @@ pub(super) fn build(
     primary_region: &str,
     config: &ComputeConfig,
     replica_regions: &[String],
+    replica_keys: &[(String, EncryptionKey)],
 ) -> Result<(), PlatformError> {
     let stack_name = stack.name();
     stack.set_description(format!(
@@ -60,6 +62,7 @@ pub(super) fn build(
         length: ORIGIN_VERIFY_LENGTH,
         name: Some(verification.secret_name.clone()),
         replica_regions: replica_regions.to_vec(),
+        replica_keys: replica_keys.to_vec(),
     };
     let secret = Secret::new(&mut root, "OriginVerifySecret", &key, secret_props)?;
 
@@ -153,7 +156,17 @@ mod tests {
         assert_eq!(edge["WebAcl"]["Properties"]["Scope"], "CLOUDFRONT");
         assert_eq!(edge["WebAcl"]["Properties"]["Rules"][0]["Statement"]["RateBasedStatement"]["Limit"], 10_000);
         assert_eq!(edge["OriginVerifySecret"]["Properties"]["Name"], "integration-platform/edge/origin-verify");
-        assert!(edge["OriginVerifySecret"]["Properties"]["ReplicaRegions"].is_null(), "the primary is us-east-1");
+        // The primary needs no replica (it is in us-east-1); the disaster-recovery region gets one, with the
+        // same value (its standby must accept the same header) under a key of its own region.
+        let recovery_key = json!({"Fn::GetStackOutput": {
+            "StackName": "IntegrationPlatform-DisasterRecovery-Storage",
+            "OutputName": "GetAttRecoveryKeyArn",
+            "Region": "eu-west-1"
+        }});
+        assert_eq!(
+            edge["OriginVerifySecret"]["Properties"]["ReplicaRegions"],
+            json!([{"Region": "eu-west-1", "KmsKeyId": recovery_key}])
+        );
         for record in ["AliasRecordA", "AliasRecordAAAA"] {
             assert_eq!(edge[record]["Properties"]["Name"], "api.integration-platform.example.com");
         }
@@ -182,13 +195,18 @@ mod tests {
         let edge = app.stacks.iter().find(|stack| stack.name.ends_with("-Edge")).unwrap();
         assert_eq!(edge.region, EDGE_REGION);
         let resources = &edge.template["Resources"];
-        assert_eq!(resources["OriginVerifySecret"]["Properties"]["ReplicaRegions"], json!([{"Region": "us-east-2"}]));
+        let replicas = &resources["OriginVerifySecret"]["Properties"]["ReplicaRegions"];
+        assert_eq!(replicas[0], json!({"Region": "us-east-2"}));
+        assert_eq!(replicas[1]["Region"], "eu-west-1");
         let distribution = &resources["CdnDistribution"]["Properties"]["DistributionConfig"];
         assert_eq!(distribution["Origins"][0]["DomainName"], "origin-us-east-2.api.integration-platform.example.com");
         assert_eq!(distribution["PriceClass"], "PriceClass_100");
         assert!(distribution["Logging"]["Bucket"].to_string().contains("-us-east-2.s3.amazonaws.com"));
         let ingress = app.stacks.iter().find(|stack| stack.name.ends_with("-Primary-Ingress")).unwrap();
         assert!(ingress.depends_on.contains(&edge.name), "the ingress waits for the secret");
-        assert_eq!(edge.depends_on, ["IntegrationPlatform-Primary-Data"]);
+        assert_eq!(
+            edge.depends_on,
+            ["IntegrationPlatform-DisasterRecovery-Storage", "IntegrationPlatform-Primary-Data"]
+        );
     }
 }

@@ -132,8 +132,12 @@ fn build_region(
         if region.role == RegionRole::Primary {
             let edge_stack = stacks.add_in(app, "Edge", EDGE_REGION)?;
             edge_stack.add_dependency(data_stack.name());
-            let replicas = replica_regions(stacks.config);
-            edge::build(&edge_stack, verification, &stacks.config.app, &region.region, compute_config, &replicas)?;
+            let regions = replica_regions(stacks.config);
+            // The disaster-recovery region's replica is encrypted with that region's key.
+            let keys: Vec<_> =
+                replicas.iter().map(|replicas| (replicas.region.clone(), replicas.key.clone())).collect();
+            let app_name = &stacks.config.app;
+            edge::build(&edge_stack, verification, app_name, &region.region, compute_config, &regions, &keys)?;
         }
         let tier = Tier { vpc: &vpc, groups: &groups, data: &data, config: compute_config };
         let (ingress, compute) =
@@ -252,13 +256,15 @@ fn origin_verification(config: &PlatformConfig) -> Option<OriginVerification> {
     })
 }
 
-/// The regions outside the edge region whose load balancers require the origin-verify header, and so
-/// need a replica of its secret.
+/// The regions outside the edge region whose load balancers require the origin-verify header (those
+/// with a compute tier, and the disaster-recovery region, whose standby takes over with the same value),
+/// and so need a replica of its secret.
 fn replica_regions(config: &PlatformConfig) -> Vec<String> {
     config
         .regions
         .iter()
-        .filter(|region| region.compute.is_some() && region.region != EDGE_REGION)
+        .filter(|region| region.compute.is_some() || region.role == RegionRole::DisasterRecovery)
+        .filter(|region| region.region != EDGE_REGION)
         .map(|region| region.region.clone())
         .collect()
 }

@@ -297,4 +297,24 @@ mod tests {
             json!({"Fn::GetAtt": ["NamedReplicationRole", "Arn"]})
         );
     }
+
+    #[test]
+    fn a_secret_replica_takes_a_key_of_its_own_region_only() {
+        let mut app = App::new("t");
+        let primary = app.add_stack("Primary", "us-east-1").unwrap();
+        let recovery = app.add_stack("Recovery", "eu-west-1").unwrap();
+        let key = EncryptionKey::new(&mut primary.root(), "Key", KeyProps::default()).unwrap();
+        let recovery_key = EncryptionKey::new(&mut recovery.root(), "Key", KeyProps::default()).unwrap();
+        let props = |replica_key: &EncryptionKey| SecretProps {
+            replica_regions: vec!["eu-west-1".into()],
+            replica_keys: vec![("eu-west-1".into(), replica_key.clone())],
+            ..SecretProps::default()
+        };
+        let err = Secret::new(&mut primary.root(), "Wrong", &key, props(&key)).unwrap_err();
+        assert!(err.to_string().contains("a secret's replica in eu-west-1 cannot use a KMS key of us-east-1"), "{err}");
+        Secret::new(&mut primary.root(), "Right", &key, props(&recovery_key)).unwrap();
+        let stray = SecretProps { replica_keys: vec![("eu-west-1".into(), recovery_key)], ..SecretProps::default() };
+        let err = Secret::new(&mut primary.root(), "Stray", &key, stray).unwrap_err();
+        assert!(err.to_string().contains("which is not a replica region"), "{err}");
+    }
 }

@@ -24,7 +24,7 @@ pub struct Secret {
 }
 
 /// How to build a generated [`Secret`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SecretProps {
     /// What the secret is for. Default: the construct path.
     pub description: Option<String>,
@@ -34,14 +34,18 @@ pub struct SecretProps {
     /// A fixed name, for consumers that cannot import its ARN: stacks in other regions resolve it by
     /// name (`{{resolve:secretsmanager:<name>}}`). Default: CloudFormation names it.
     pub name: Option<String>,
-    /// Regions it is replicated to, encrypted there with Secrets Manager's key of the region, since a
-    /// customer-managed key does not cross regions. Default: none.
+    /// Regions it is replicated to, encrypted there with the key `replica_keys` names for the region,
+    /// or else Secrets Manager's key of the region (a customer-managed key does not cross regions).
+    /// Default: none.
     pub replica_regions: Vec<String>,
+    /// Customer-managed keys of replica regions, by region; each must be a key of that region.
+    /// Default: none.
+    pub replica_keys: Vec<(String, EncryptionKey)>,
 }
 
 impl Default for SecretProps {
     fn default() -> Self {
-        Self { description: None, length: 32, name: None, replica_regions: Vec::new() }
+        Self { description: None, length: 32, name: None, replica_regions: Vec::new(), replica_keys: Vec::new() }
     }
 }
 
@@ -68,9 +72,24 @@ impl Secret {
             secret = secret.name(name);
         }
         if !props.replica_regions.is_empty() {
-            let replicas: Vec<ReplicaRegion> =
-                props.replica_regions.iter().map(|region| ReplicaRegion::new(region.as_str())).collect();
+            let path = format!("{}/{id}", scope.path());
+            let mut replicas = Vec::new();
+            for region in &props.replica_regions {
+                let mut replica = ReplicaRegion::new(region.as_str());
+                if let Some((_, replica_key)) = props.replica_keys.iter().find(|(keyed, _)| keyed == region) {
+                    replica_key.ensure_in_region(region, &path, "a secret's replica")?;
+                    replica = replica.kms_key_id(replica_key.arn());
+                }
+                replicas.push(replica);
+            }
             secret = secret.replica_regions(replicas);
+        }
+        if let Some((region, _)) = props.replica_keys.iter().find(|(region, _)| !props.replica_regions.contains(region))
+        {
+            return Err(ConstructError::InvalidProps {
+                path: format!("{}/{id}", scope.path()),
+                message: format!("a replica key is given for {region}, which is not a replica region"),
+            });
         }
         let resource = scope.add_with(id, secret, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
         Ok(Self { arn: Arn::new(resource.ref_value()), key_arn: Some(key.arn()), resource: Some(resource) })
