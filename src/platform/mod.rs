@@ -116,9 +116,17 @@ fn build_region(
     let replicas = match region.role {
         RegionRole::Primary => match recovery_region(stacks.config) {
             Some(recovery) => {
-                let storage_stack = RegionStacks { config: stacks.config, region: recovery }.add(app, "Storage")?;
-                let days = data_config.audit_retention_days;
-                Some(storage::build(&storage_stack, stacks.config, recovery, days, data::NONCURRENT_VERSION_DAYS)?)
+                let recovery_stacks = RegionStacks { config: stacks.config, region: recovery };
+                let storage_stack = recovery_stacks.add(app, "Storage")?;
+                let copied = storage::Copied {
+                    audit_retention_days: data_config.audit_retention_days,
+                    noncurrent_version_days: data::NONCURRENT_VERSION_DAYS,
+                    queue: &data_config.queue,
+                };
+                let storage = storage::build(&storage_stack, stacks.config, recovery, copied)?;
+                let operations_stack = recovery_stacks.add(app, "Operations")?;
+                storage::operations(&operations_stack, &storage, &recovery.monitoring, &region.monitoring)?;
+                Some(storage)
             }
             None => None,
         },
@@ -240,9 +248,10 @@ fn image_replicas(app: &mut App, config: &PlatformConfig, releases: &mut Release
     Ok(())
 }
 
-/// The disaster-recovery region, if the config has one.
+/// The disaster-recovery region that the primary's data replicates to, if the config has one. A
+/// recovery region with a data tier of its own keeps that tier, whose buckets take the same names.
 fn recovery_region(config: &PlatformConfig) -> Option<&crate::config::RegionConfig> {
-    config.regions.iter().find(|region| region.role == RegionRole::DisasterRecovery)
+    config.regions.iter().find(|region| region.role == RegionRole::DisasterRecovery && region.data.is_none())
 }
 
 /// The origin verification of the edge, when the primary region has a compute tier for it to front.
@@ -285,6 +294,7 @@ mod tests {
                 ("IntegrationPlatform-Primary-Network", "us-east-1"),
                 ("IntegrationPlatform-Primary-Endpoints", "us-east-1"),
                 ("IntegrationPlatform-DisasterRecovery-Storage", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Operations", "eu-west-1"),
                 ("IntegrationPlatform-Primary-Data", "us-east-1"),
                 ("IntegrationPlatform-Primary-Edge", "us-east-1"),
                 ("IntegrationPlatform-Primary-Ingress", "us-east-1"),

@@ -1,7 +1,10 @@
 //! The storage stack of the disaster-recovery region (`<App>-DisasterRecovery-Storage`): where the
 //! primary's document and audit-log buckets replicate to, with a key of the region (a customer-managed
-//! key never leaves its region). It deploys before the primary's data stack, whose replication rules
-//! name these buckets and this key.
+//! key never leaves its region), and the region's own work queue with its dead-letter queue (messages in
+//! flight in a failed region are the accepted loss; the standby starts from an empty queue). It deploys
+//! before the primary's data stack, whose replication rules name these buckets and this key. Its alarms
+//! notify a topic of its own region (`<App>-DisasterRecovery-Operations`): an alarm cannot act on a topic
+//! of another region.
 //!
 //! Replication uses S3 Replication Time Control: 99.99% of new objects within 15 minutes, the recovery
 //! point the platform promises, with the latency the primary's operations stack alarms on. The
@@ -9,10 +12,15 @@
 
 use super::names::bucket_name;
 use super::PlatformError;
+use crate::config::{MonitoringConfig, QueueConfig, Subscriber as SubscriberConfig};
 use crate::config::{PlatformConfig, RegionConfig};
+use crate::construct::Scope;
 use crate::construct::Stack;
-use crate::constructs::data::{AccessLogBucketProps, AccessLogs, Bucket, BucketProps, BucketReplication};
+use crate::constructs::data::{
+    AccessLogBucketProps, AccessLogs, Bucket, BucketProps, BucketReplication, Queue, QueueProps,
+};
 use crate::constructs::kms::{EncryptionKey, KeyProps};
+use crate::constructs::monitoring::{AlarmTopic, Subscriber};
 use crate::template::Value;
 
 /// Days access logs are kept.
@@ -32,6 +40,8 @@ pub(super) struct ReplicaBuckets {
     /// The replicas' deterministic names (documents, audit logs), for stacks that must not depend on
     /// this one just to name them (alarm dimensions).
     pub names: [Value<String>; 2],
+    /// The region's own work queue, with its dead-letter queue.
+    pub queue: Queue,
 }
 
 impl ReplicaBuckets {
@@ -45,17 +55,26 @@ impl ReplicaBuckets {
     }
 }
 
-/// Builds the replica buckets of the primary's data tier into `stack`, in `region`.
+/// What the recovery region's storage copies from the primary's data config.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Copied<'a> {
+    pub audit_retention_days: i64,
+    pub noncurrent_version_days: i64,
+    pub queue: &'a QueueConfig,
+}
+
+/// Builds the replica buckets of the primary's data tier and the region's queue into `stack`, in
+/// `region`.
 pub(super) fn build(
     stack: &Stack,
     config: &PlatformConfig,
     region: &RegionConfig,
-    audit_retention_days: i64,
-    noncurrent_version_days: i64,
+    copied: Copied<'_>,
 ) -> Result<ReplicaBuckets, PlatformError> {
+    let Copied { audit_retention_days, noncurrent_version_days, .. } = copied;
     stack.set_description(format!(
         "Storage of {} in {}: the replicas of the primary region's document and audit-log buckets (S3 \
-         Replication Time Control, 15 minutes), encrypted with this region's key.",
+         Replication Time Control, 15 minutes) and the region's work queue, encrypted with this region's key.",
         config.app, region.region
     ));
     let mut root = stack.root();
@@ -98,11 +117,54 @@ pub(super) fn build(
             ..BucketProps::default()
         },
     )?;
+    let queue = Queue::new(
+        &mut root,
+        "WorkQueue",
+        &key,
+        &QueueProps {
+            max_receive_count: copied.queue.max_receive_count,
+            visibility_timeout_seconds: copied.queue.visibility_timeout_seconds,
+            ..QueueProps::default()
+        },
+    )?;
     let names = [
         Value::sub(bucket_name(&config.app, "documents", &region.region)),
         Value::sub(bucket_name(&config.app, "audit-logs", &region.region)),
     ];
-    Ok(ReplicaBuckets { region: region.region.clone(), key, documents, audit_logs, names })
+    Ok(ReplicaBuckets { region: region.region.clone(), key, documents, audit_logs, names, queue })
+}
+
+/// Builds the recovery region's alarm topic and the alarms on its queue into `stack`: subscribers from
+/// the region's `monitoring.notify`, or the primary's when it names none; thresholds from the primary.
+pub(super) fn operations(
+    stack: &Stack,
+    storage: &ReplicaBuckets,
+    own: &MonitoringConfig,
+    primary: &MonitoringConfig,
+) -> Result<(), PlatformError> {
+    stack.set_description(format!(
+        "Operations of {} ({}): the region's encrypted alarm topic and the alarms on its work queue.",
+        stack.name(),
+        stack.region()
+    ));
+    let notify: &[SubscriberConfig] = if own.notify.is_empty() { &primary.notify } else { &own.notify };
+    let subscribers: Vec<Subscriber> = notify
+        .iter()
+        .map(|s| Subscriber { protocol: s.protocol.as_str().to_owned(), endpoint: s.endpoint.clone() })
+        .collect();
+    let mut root: Scope = stack.root();
+    let topic = AlarmTopic::new(&mut root, "AlarmTopic", &subscribers)?;
+    let queue = &storage.queue;
+    if let Some(alarm) = queue.dead_letter_alarm() {
+        alarm.add(&mut root, "DeadLetterQueueAlarm", vec![topic.arn()])?;
+    }
+    let thresholds = if own.notify.is_empty() { &primary.thresholds } else { &own.thresholds };
+    queue.oldest_message_alarm(thresholds.queue_oldest_message_seconds).add(
+        &mut root,
+        "WorkQueueAgeAlarm",
+        vec![topic.arn()],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -196,5 +258,31 @@ mod tests {
         for statement in statements {
             assert!(!statement["Resource"].as_array().unwrap().contains(&json!("*")), "{statement}");
         }
+    }
+
+    /// eu-west-1 has its own work queue and dead-letter queue under its own key, and their alarms notify
+    /// a topic of eu-west-1 (an alarm cannot act on another region's topic), subscribed as the primary's.
+    #[test]
+    fn the_recovery_region_has_its_own_queue_watched_by_its_own_topic() {
+        let templates = templates();
+        let storage = &template(&templates, STORAGE)["Resources"];
+        let recovery_key = json!({"Fn::GetAtt": ["RecoveryKey", "Arn"]});
+        assert_eq!(storage["WorkQueue"]["Properties"]["KmsMasterKeyId"], recovery_key);
+        assert_eq!(storage["WorkQueueDeadLetterQueue"]["Properties"]["KmsMasterKeyId"], recovery_key);
+        assert!(storage["WorkQueue"]["Properties"]["RedrivePolicy"].to_string().contains("WorkQueueDeadLetterQueue"));
+        let operations_name = "IntegrationPlatform-DisasterRecovery-Operations";
+        let region = &templates.iter().find(|(name, _, _)| name == operations_name).unwrap().1;
+        assert_eq!(region, "eu-west-1");
+        let operations = &template(&templates, operations_name)["Resources"];
+        for alarm in ["DeadLetterQueueAlarm", "WorkQueueAgeAlarm"] {
+            assert_eq!(operations[alarm]["Properties"]["AlarmActions"], json!([{"Ref": "AlarmTopic"}]), "{alarm}");
+        }
+        let subscription = operations
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|resource| resource["Type"] == "AWS::SNS::Subscription")
+            .unwrap();
+        assert_eq!(subscription["Properties"]["Endpoint"], "platform-alerts@integration-platform.example.com");
     }
 }
