@@ -7,7 +7,7 @@
 
 use super::names::bucket_name;
 use super::security::SecurityGroups;
-use super::storage::ReplicaBuckets;
+use super::storage::RecoveryStorage;
 use super::support::add_region_mapping;
 use super::PlatformError;
 use crate::config::{RegionConfig, RegionRole};
@@ -66,7 +66,7 @@ pub struct DataTier {
     /// The access-log bucket, where the load balancers and (in the primary region) CloudFront log too.
     pub access_logs: Bucket,
     /// Where the documents and audit logs replicate to, if anywhere.
-    pub(super) replicas: Option<ReplicaBuckets>,
+    pub(super) replicas: Option<RecoveryStorage>,
 }
 
 /// The database the applications use.
@@ -80,7 +80,7 @@ pub(super) fn build(
     groups: &SecurityGroups,
     region: &RegionConfig,
     key_path: &str,
-    replicas: Option<&ReplicaBuckets>,
+    replicas: Option<&RecoveryStorage>,
 ) -> Result<DataTier, PlatformError> {
     let config = region.data.as_ref().expect("the caller builds the data tier of regions that have one");
     // The primary region's CloudFront distribution logs into this region's access-log bucket.

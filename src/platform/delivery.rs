@@ -121,9 +121,8 @@ impl Releases {
         let (Some(stacks), Some(release), Some(delivery)) = (&self.stacks, &self.release, &config.delivery) else {
             return Ok(None);
         };
-        let mut stores = Vec::new();
-        let pipeline_store = artifact_store(&stacks.pipeline, &config.app)?;
-        stores.push(pipeline_store.clone());
+        // The pipeline's own store first, as the pipeline wants it.
+        let mut stores = vec![artifact_store(&stacks.pipeline, &config.app)?];
         for stack in &stacks.stores {
             artifact_store(stack, &config.app)?;
             stores.push(ArtifactStore::from_names(
@@ -135,8 +134,7 @@ impl Releases {
         let templates: Vec<String> =
             self.targets.iter().map(|target| template_path(delivery, target.stack.name())).collect();
         let buildspec = buildspec(config, delivery, &templates)?;
-        let section =
-            pipeline(&stacks.pipeline, config, delivery, release, &self.targets, pipeline_store, stores, &buildspec)?;
+        let section = pipeline(&stacks.pipeline, config, delivery, release, &self.targets, stores, &buildspec)?;
         Ok(Some((section, buildspec)))
     }
 }
@@ -319,7 +317,6 @@ fn pipeline(
     delivery: &DeliveryConfig,
     release: &Release,
     targets: &[ReleaseTarget],
-    store: ArtifactStore,
     stores: Vec<ArtifactStore>,
     buildspec: &str,
 ) -> Result<ReleaseSection, PlatformError> {
@@ -330,6 +327,7 @@ fn pipeline(
          regions), its build project and its artifact store."
     ));
     let mut root = stack.root();
+    let store = stores[0].clone();
     let key = store.key().expect("the pipeline's own store has its key").clone();
 
     let (source, source_text, manual_steps, first_source_step) = match delivery.source.source().expect("validated") {

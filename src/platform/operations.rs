@@ -13,7 +13,7 @@ use serde_json::json;
 use super::compute::{Compute, APP_DATABASE_USER};
 use super::data::DataTier;
 use super::ingress::{BlueGreenTargets, Ingress};
-use super::support::metric_query;
+use super::support::{metric_query, subscribers};
 use super::PlatformError;
 use crate::cfn::cloudwatch;
 use crate::cfn::cloudwatch::alarm::{
@@ -23,7 +23,7 @@ use crate::config::{MonitoringConfig, RedisConfig};
 use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
 use crate::constructs::compute::{ContainerImage, ContainerSecret, FargateTaskDefinition, TaskProps};
 use crate::constructs::data::{REPLICATION_RULE_ID, REPLICATION_TIME_MINUTES};
-use crate::constructs::monitoring::{AlarmTopic, MetricAlarm, Subscriber};
+use crate::constructs::monitoring::{AlarmTopic, MetricAlarm};
 use crate::template::{Output, Value};
 
 /// The image of the one-off task that creates [`APP_DATABASE_USER`]: the official PostgreSQL client,
@@ -62,12 +62,7 @@ pub(super) fn build(
         stack.region()
     ));
     let mut root = stack.root();
-    let subscribers: Vec<Subscriber> = monitoring
-        .notify
-        .iter()
-        .map(|s| Subscriber { protocol: s.protocol.as_str().to_owned(), endpoint: s.endpoint.clone() })
-        .collect();
-    let topic = AlarmTopic::new(&mut root, "AlarmTopic", &subscribers)?;
+    let topic = AlarmTopic::new(&mut root, "AlarmTopic", &subscribers(monitoring))?;
     let t = &monitoring.thresholds;
     let mut alarms = Board { topic: &topic, graphs: Vec::new() };
 

@@ -11,8 +11,9 @@
 //! audit-log replica keeps Object Lock in compliance mode for the same days as its source.
 
 use super::names::bucket_name;
+use super::support::subscribers;
 use super::PlatformError;
-use crate::config::{MonitoringConfig, QueueConfig, Subscriber as SubscriberConfig};
+use crate::config::{MonitoringConfig, QueueConfig};
 use crate::config::{PlatformConfig, RegionConfig};
 use crate::construct::Scope;
 use crate::construct::Stack;
@@ -20,15 +21,15 @@ use crate::constructs::data::{
     AccessLogBucketProps, AccessLogs, Bucket, BucketProps, BucketReplication, Queue, QueueProps,
 };
 use crate::constructs::kms::{EncryptionKey, KeyProps};
-use crate::constructs::monitoring::{AlarmTopic, Subscriber};
+use crate::constructs::monitoring::AlarmTopic;
 use crate::template::Value;
 
 /// Days access logs are kept.
 const ACCESS_LOG_DAYS: i64 = 365;
 
-/// Where the primary's buckets replicate to.
+/// What the recovery region stores: where the primary's buckets replicate to, and its own queue.
 #[derive(Debug, Clone)]
-pub(super) struct ReplicaBuckets {
+pub(super) struct RecoveryStorage {
     /// The region.
     pub region: String,
     /// The key of the replicas.
@@ -44,7 +45,7 @@ pub(super) struct ReplicaBuckets {
     pub queue: Queue,
 }
 
-impl ReplicaBuckets {
+impl RecoveryStorage {
     /// How `source`'s bucket replicates to `destination`.
     pub fn replication(&self, destination: &Bucket) -> BucketReplication {
         BucketReplication {
@@ -70,7 +71,7 @@ pub(super) fn build(
     config: &PlatformConfig,
     region: &RegionConfig,
     copied: Copied<'_>,
-) -> Result<ReplicaBuckets, PlatformError> {
+) -> Result<RecoveryStorage, PlatformError> {
     let Copied { audit_retention_days, noncurrent_version_days, .. } = copied;
     stack.set_description(format!(
         "Storage of {} in {}: the replicas of the primary region's document and audit-log buckets (S3 \
@@ -131,14 +132,14 @@ pub(super) fn build(
         Value::sub(bucket_name(&config.app, "documents", &region.region)),
         Value::sub(bucket_name(&config.app, "audit-logs", &region.region)),
     ];
-    Ok(ReplicaBuckets { region: region.region.clone(), key, documents, audit_logs, names, queue })
+    Ok(RecoveryStorage { region: region.region.clone(), key, documents, audit_logs, names, queue })
 }
 
-/// Builds the recovery region's alarm topic and the alarms on its queue into `stack`: subscribers from
-/// the region's `monitoring.notify`, or the primary's when it names none; thresholds from the primary.
+/// Builds the recovery region's alarm topic and the alarms on its queue into `stack`, with the region's
+/// `monitoring` (subscribers and thresholds), or the primary's when it names no subscribers.
 pub(super) fn operations(
     stack: &Stack,
-    storage: &ReplicaBuckets,
+    storage: &RecoveryStorage,
     own: &MonitoringConfig,
     primary: &MonitoringConfig,
 ) -> Result<(), PlatformError> {
@@ -147,19 +148,15 @@ pub(super) fn operations(
         stack.name(),
         stack.region()
     ));
-    let notify: &[SubscriberConfig] = if own.notify.is_empty() { &primary.notify } else { &own.notify };
-    let subscribers: Vec<Subscriber> = notify
-        .iter()
-        .map(|s| Subscriber { protocol: s.protocol.as_str().to_owned(), endpoint: s.endpoint.clone() })
-        .collect();
+    // A recovery region that names no subscribers of its own is watched as the primary is.
+    let monitoring = if own.notify.is_empty() { primary } else { own };
     let mut root: Scope = stack.root();
-    let topic = AlarmTopic::new(&mut root, "AlarmTopic", &subscribers)?;
+    let topic = AlarmTopic::new(&mut root, "AlarmTopic", &subscribers(monitoring))?;
     let queue = &storage.queue;
     if let Some(alarm) = queue.dead_letter_alarm() {
         alarm.add(&mut root, "DeadLetterQueueAlarm", vec![topic.arn()])?;
     }
-    let thresholds = if own.notify.is_empty() { &primary.thresholds } else { &own.thresholds };
-    queue.oldest_message_alarm(thresholds.queue_oldest_message_seconds).add(
+    queue.oldest_message_alarm(monitoring.thresholds.queue_oldest_message_seconds).add(
         &mut root,
         "WorkQueueAgeAlarm",
         vec![topic.arn()],

@@ -8,8 +8,9 @@ use crate::template::Value;
 
 use super::names::stack_name;
 use super::PlatformError;
-use crate::config::{PlatformConfig, RegionConfig};
+use crate::config::{MonitoringConfig, PlatformConfig, RegionConfig};
 use crate::construct::{App, Stack};
+use crate::constructs::monitoring::Subscriber;
 use crate::template::Mapping;
 
 /// A metric-math input: the query `id` of `metric` with `dimensions` over `period` seconds, aggregated by
@@ -26,6 +27,15 @@ pub(super) fn metric_query<N: AsRef<str>>(
     MetricDataQuery::new(id)
         .metric_stat(MetricStat::new(metric.dimensions(dimensions), period, statistic))
         .return_data(false)
+}
+
+/// The alarm topic's subscribers a region's `monitoring.notify` names.
+pub(super) fn subscribers(monitoring: &MonitoringConfig) -> Vec<Subscriber> {
+    monitoring
+        .notify
+        .iter()
+        .map(|s| Subscriber { protocol: s.protocol.as_str().to_owned(), endpoint: s.endpoint.clone() })
+        .collect()
 }
 
 /// Adds the stacks of one region role, named and tagged the platform's way.

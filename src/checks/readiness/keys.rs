@@ -35,8 +35,8 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
                 continue;
             }
             let res = Res { stack, id: id.clone() };
-            let walk = Walk { model, res: &res, findings: &mut *findings };
-            walk.value(&resource["Properties"], &template.region, "Properties");
+            let mut walk = Walk { model, res: &res, findings: &mut *findings };
+            walk.visit(&resource["Properties"], &template.region, "Properties");
         }
     }
 }
@@ -49,10 +49,6 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn value(mut self, value: &Json, region: &str, path: &str) {
-        self.visit(value, region, path);
-    }
-
     fn visit(&mut self, value: &Json, region: &str, path: &str) {
         match value {
             Json::Object(_) if is_reference(value) => {}

@@ -31,7 +31,7 @@ enum StoreKey {
 /// An artifact store of a pipeline: the bucket, the key, and the region they are in.
 #[derive(Debug, Clone)]
 pub struct ArtifactStore {
-    region: Value<String>,
+    region: String,
     bucket: Bucket,
     key_alias: String,
     key: StoreKey,
@@ -56,14 +56,14 @@ impl ArtifactStore {
             ..BucketProps::default()
         };
         let bucket = Bucket::new(&mut scope, "Bucket", &key, bucket_props)?;
-        let region = Value::from(scope.region());
+        let region = scope.region().to_owned();
         Ok(Self { region, bucket, key_alias: props.key_alias, key: StoreKey::Own(key) })
     }
 
     /// The store another stack created in `region`, by its bucket name and key alias (without `alias/`).
     pub fn from_names(region: &str, bucket_name: Name<crate::cfn::s3::Bucket>, key_alias: &str) -> Self {
         Self {
-            region: Value::from(region),
+            region: region.to_owned(),
             bucket: Bucket::from_name(bucket_name, None),
             key_alias: key_alias.to_owned(),
             key: StoreKey::Aliased,
@@ -71,7 +71,7 @@ impl ArtifactStore {
     }
 
     /// The region the store is in.
-    pub fn region(&self) -> &Value<String> {
+    pub fn region(&self) -> &str {
         &self.region
     }
 
@@ -94,7 +94,7 @@ impl ArtifactStore {
             StoreKey::Own(key) => key.arn().value(),
             StoreKey::Aliased => Value::sub_with(
                 "arn:${AWS::Partition}:kms:${Region}:${AWS::AccountId}:alias/${Alias}",
-                [("Region", self.region.clone()), ("Alias", Value::from(self.key_alias.as_str()))],
+                [("Region", Value::from(self.region.as_str())), ("Alias", Value::from(self.key_alias.as_str()))],
             ),
         }
     }
@@ -114,7 +114,7 @@ impl ArtifactStore {
             StoreKey::Aliased => Statement::allow(actions)
                 .resource(Value::sub_with(
                     "arn:${AWS::Partition}:kms:${Region}:${AWS::AccountId}:key/*",
-                    [("Region", self.region.clone())],
+                    [("Region", Value::from(self.region.as_str()))],
                 ))
                 .condition("ForAnyValue:StringEquals", "kms:ResourceAliases", [format!("alias/{}", self.key_alias)]),
         });

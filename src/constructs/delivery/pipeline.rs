@@ -175,11 +175,7 @@ impl Pipeline {
         let path = scope.path().to_string();
         let home = scope.stack().region().to_owned();
         let invalid = |message: String| ConstructError::InvalidProps { path: path.clone(), message };
-        let store_regions: Vec<String> = props
-            .artifact_stores
-            .iter()
-            .map(|store| store.region().as_literal().and_then(|r| r.as_str()).unwrap_or(home.as_str()).to_owned())
-            .collect();
+        let store_regions: Vec<String> = props.artifact_stores.iter().map(|store| store.region().to_owned()).collect();
         if store_regions.first() != Some(&home) {
             return Err(invalid(format!("the first artifact store must be in the pipeline's region, {home}")));
         }
@@ -203,7 +199,6 @@ impl Pipeline {
             StageDeclaration::new(vec![build_action], "Build"),
         ];
         let mut passed_roles: Vec<Value<String>> = Vec::new();
-        let mut validates_templates = false;
         for stage in &props.stages {
             match stage {
                 PipelineStage::Approve { name, message } => {
@@ -224,7 +219,7 @@ impl Pipeline {
                                 deployment.stack_name, deployment.region
                             )));
                         }
-                        actions.push(deploy_action(deployment, order)?);
+                        actions.push(deploy_action(deployment, order));
                         statements.push(
                             Statement::allow([
                                 "cloudformation:CreateStack",
@@ -235,7 +230,6 @@ impl Pipeline {
                             ])
                             .resource(deployment.stack_arn()),
                         );
-                        validates_templates = true;
                         let role = deployment.role.arn();
                         if !passed_roles.contains(&role) {
                             passed_roles.push(role);
@@ -245,11 +239,10 @@ impl Pipeline {
                 }
             }
         }
-        if validates_templates {
+        // Every deploy action passes a role: roles passed means templates to validate too.
+        if !passed_roles.is_empty() {
             // CloudFormation authorizes template validation on no resource.
             statements.push(Statement::allow(["cloudformation:ValidateTemplate"]).resource("*"));
-        }
-        if !passed_roles.is_empty() {
             let mut pass = Statement::allow(["iam:PassRole"]);
             for role in passed_roles {
                 pass = pass.resource(role);
@@ -354,7 +347,7 @@ fn source_action(source: &PipelineSource) -> (ActionDeclaration, Vec<Statement>)
 }
 
 /// The CloudFormation action that deploys one stack.
-fn deploy_action(deployment: &StackDeployment, order: usize) -> Result<ActionDeclaration, ConstructError> {
+fn deploy_action(deployment: &StackDeployment, order: usize) -> ActionDeclaration {
     let mut configuration = serde_json::json!({
         "ActionMode": "CREATE_UPDATE",
         "StackName": deployment.stack_name,
@@ -369,14 +362,11 @@ fn deploy_action(deployment: &StackDeployment, order: usize) -> Result<ActionDec
             serde_json::to_string(&deployment.parameter_overrides).expect("strings serialize").into();
     }
     // Action names allow letters, digits and `.@_-`, up to 100 characters: the stack name fits.
-    Ok(ActionDeclaration::new(
-        action_type(ActionTypeIdCategory::Deploy, "CloudFormation"),
-        deployment.stack_name.as_str(),
-    )
-    .configuration(configuration)
-    .input_artifacts(vec![InputArtifact::new(SOURCE_ARTIFACT)])
-    .region(deployment.region.as_str())
-    .run_order(i64::try_from(order + 1).expect("few actions")))
+    ActionDeclaration::new(action_type(ActionTypeIdCategory::Deploy, "CloudFormation"), deployment.stack_name.as_str())
+        .configuration(configuration)
+        .input_artifacts(vec![InputArtifact::new(SOURCE_ARTIFACT)])
+        .region(deployment.region.as_str())
+        .run_order(i64::try_from(order + 1).expect("few actions"))
 }
 
 /// The EventBridge rule, and its role, that start the pipeline when a new version of the source object
