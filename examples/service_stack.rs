@@ -5,6 +5,7 @@
 //!
 //! Run with: `cargo run --example service_stack -- <output dir>`
 
+use anyhow::Context;
 use std::path::PathBuf;
 
 use cfn_synth::assembly::Assembly;
@@ -33,13 +34,14 @@ fn main() -> anyhow::Result<()> {
     let mut compute = compute.root();
     let cluster = Cluster::new(&mut compute, "Cluster", &vpc)?;
     let image = ContainerImage::registry("public.ecr.aws/nginx/nginx:1.27");
+    let master = database.secret().context("a read replica has no master credentials of its own")?;
     let task = TaskProps::new(image, &key)
         .size(FargateSize::of::<512, 1024>())
         .port(8080)
         .health_check("curl -fsS http://localhost:8080/health || exit 1")
         .env("ORDERS_QUEUE_URL", queue.url())
         .env("DATABASE_HOST", database.endpoint_address())
-        .secret("DATABASE_PASSWORD", ContainerSecret::from_secret(&database.secret(), "password"))
+        .secret("DATABASE_PASSWORD", ContainerSecret::from_secret(&master, "password"))
         .scratch("/tmp");
     let task = FargateTaskDefinition::new(&mut compute, "Api", task)?;
     let service = FargateService::new(&mut compute, "Service", ServiceProps::new(&cluster, &task).desired_count(2))?;

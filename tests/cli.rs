@@ -240,11 +240,11 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
     assert_eq!(
         lines,
         [
-            [PRIMARY, "us-east-1", "67", "resources"],
-            [PRIMARY_ENDPOINTS, "us-east-1", "35", "resources"],
+            [PRIMARY, "us-east-1", "71", "resources"],
+            [PRIMARY_ENDPOINTS, "us-east-1", "37", "resources"],
             [RECOVERY_STORAGE, "eu-west-1", "10", "resources"],
             [RECOVERY_OPERATIONS, "eu-west-1", "6", "resources"],
-            [PRIMARY_DATA, "us-east-1", "20", "resources"],
+            [PRIMARY_DATA, "us-east-1", "23", "resources"],
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
             [PRIMARY_INGRESS, "us-east-1", "24", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "29", "resources"],
@@ -254,8 +254,8 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_GATEWAY, "us-east-1", "5", "resources"],
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
             [PRIMARY_OPERATIONS, "us-east-1", "29", "resources"],
-            [RECOVERY, "eu-west-1", "67", "resources"],
-            [RECOVERY_ENDPOINTS, "eu-west-1", "35", "resources"],
+            [RECOVERY, "eu-west-1", "69", "resources"],
+            [RECOVERY_ENDPOINTS, "eu-west-1", "37", "resources"],
             [RECOVERY_IMAGES, "eu-west-1", "4", "resources"]
         ]
     );
@@ -265,7 +265,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "17 stacks, 410 resources, 410 checked against their registry schemas, deploy-readiness rules 17: 0 \
+        "17 stacks, 423 resources, 423 checked against their registry schemas, deploy-readiness rules 17: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");

@@ -48,6 +48,7 @@ fn stateful_logical_ids_and_policies_are_pinned() {
             "IntegrationPlatform-Primary-Data/WorkQueue AWS::SQS::Queue DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/CacheAuthToken AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/Cache AWS::ElastiCache::ReplicationGroup DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
+            "IntegrationPlatform-Primary-Data/DatabaseMasterSecret AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/Database AWS::RDS::DBInstance DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
             "IntegrationPlatform-Primary-Edge/EdgeKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Edge/OriginVerifySecret AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",

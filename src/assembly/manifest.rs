@@ -136,22 +136,32 @@ fn quote(word: &str) -> String {
 }
 
 /// The capabilities CloudFormation demands for a template: `CAPABILITY_NAMED_IAM` when an IAM
-/// resource has a fixed name, `CAPABILITY_IAM` for other IAM resources.
+/// resource has a fixed name, `CAPABILITY_IAM` for other IAM resources, and `CAPABILITY_AUTO_EXPAND`
+/// when a transform expands it (the AWS transforms this crate uses add IAM roles of their own, so a
+/// transformed template needs `CAPABILITY_IAM` too).
 pub(crate) fn capabilities(template: &serde_json::Value) -> Vec<String> {
     const NAME_PROPERTIES: &[&str] = &["RoleName", "ManagedPolicyName", "GroupName", "UserName", "InstanceProfileName"];
-    let Some(resources) = template["Resources"].as_object() else { return Vec::new() };
+    let transformed = template.get("Transform").is_some();
+    let empty = serde_json::Map::new();
+    let resources = template["Resources"].as_object().unwrap_or(&empty);
     let iam: Vec<&serde_json::Value> = resources
         .values()
         .filter(|resource| resource["Type"].as_str().is_some_and(|t| t.starts_with("AWS::IAM::")))
         .collect();
-    if iam.is_empty() {
-        return Vec::new();
-    }
     let named = iam.iter().any(|resource| {
         let properties = &resource["Properties"];
         NAME_PROPERTIES.iter().any(|name| properties.get(name).is_some())
     });
-    vec![if named { "CAPABILITY_NAMED_IAM" } else { "CAPABILITY_IAM" }.to_owned()]
+    let mut capabilities = Vec::new();
+    if named {
+        capabilities.push("CAPABILITY_NAMED_IAM".to_owned());
+    } else if !iam.is_empty() || transformed {
+        capabilities.push("CAPABILITY_IAM".to_owned());
+    }
+    if transformed {
+        capabilities.push("CAPABILITY_AUTO_EXPAND".to_owned());
+    }
+    capabilities
 }
 
 #[cfg(test)]
@@ -208,5 +218,21 @@ mod tests {
         }});
         assert_eq!(capabilities(&template), ["CAPABILITY_NAMED_IAM"]);
         assert!(capabilities(&json!({"Resources": {"C": {"Type": "AWS::SQS::Queue"}}})).is_empty());
+    }
+
+    /// A transform expands the template into resources CloudFormation only creates with
+    /// `CAPABILITY_AUTO_EXPAND`, and the AWS transforms add IAM roles.
+    #[test]
+    fn a_transformed_template_needs_auto_expand_and_iam() {
+        let template = json!({
+            "Transform": "AWS::SecretsManager-2020-07-23",
+            "Resources": {"C": {"Type": "AWS::SQS::Queue"}}
+        });
+        assert_eq!(capabilities(&template), ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]);
+        let named = json!({
+            "Transform": ["AWS::SecretsManager-2020-07-23"],
+            "Resources": {"B": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "fixed"}}}
+        });
+        assert_eq!(capabilities(&named), ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]);
     }
 }

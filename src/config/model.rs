@@ -115,6 +115,13 @@ pub struct PostgresConfig {
     /// Days automated backups are kept (7 to 35). Default: 7.
     #[serde(default = "default_backup_retention")]
     pub backup_retention_days: i64,
+    /// Days between rotations of the master password (1 to 365). Default: 30.
+    #[serde(default = "default_secret_rotation_days")]
+    pub secret_rotation_days: i64,
+}
+
+fn default_secret_rotation_days() -> i64 {
+    30
 }
 
 impl Default for PostgresConfig {
@@ -124,6 +131,7 @@ impl Default for PostgresConfig {
             instance_class: default_instance_class(),
             allocated_storage_gib: default_allocated_storage(),
             backup_retention_days: default_backup_retention(),
+            secret_rotation_days: default_secret_rotation_days(),
         }
     }
 }

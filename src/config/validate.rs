@@ -147,9 +147,10 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
 }
 
 fn validate_data(data: &DataConfig, key: &str) -> Result<(), Issue> {
-    let ranges: [(&str, i64, i64, i64); 9] = [
+    let ranges: [(&str, i64, i64, i64); 10] = [
         ("postgres.allocatedStorageGiB", data.postgres.allocated_storage_gib, 20, 65_536),
         ("postgres.backupRetentionDays", data.postgres.backup_retention_days, 7, 35),
+        ("postgres.secretRotationDays", data.postgres.secret_rotation_days, 1, 365),
         ("redis.shards", data.redis.shards, 1, 500),
         ("redis.replicasPerShard", data.redis.replicas_per_shard, 1, 5),
         ("redis.snapshotRetentionDays", data.redis.snapshot_retention_days, 1, 35),

@@ -112,6 +112,14 @@ impl Stack {
         self.state_mut().tags.insert(key.into(), value.into());
     }
 
+    /// Adds a macro CloudFormation runs on the template before processing it (`Transform`), once.
+    pub fn add_transform(&self, transform: &str) {
+        let transforms = &mut self.state_mut().template.transforms;
+        if !transforms.iter().any(|known| known == transform) {
+            transforms.push(transform.to_owned());
+        }
+    }
+
     /// Sets the template description.
     pub fn set_description(&self, description: impl Into<String>) {
         self.state_mut().template.description = Some(description.into());

@@ -13,8 +13,8 @@ use super::PlatformError;
 use crate::config::{RegionConfig, RegionRole};
 use crate::construct::Stack;
 use crate::constructs::data::{
-    AccessLogBucketProps, AccessLogs, Bucket, BucketProps, PostgresDatabase, PostgresProps, Queue, QueueProps,
-    RedisCluster, RedisProps, Secret, SecretProps,
+    AccessLogBucketProps, AccessLogs, Bucket, BucketProps, GeneratedCredentials, MasterCredentials, PostgresDatabase,
+    PostgresProps, Queue, QueueProps, RedisCluster, RedisProps, Secret, SecretProps,
 };
 use crate::constructs::kms::{EncryptionKey, KeyProps};
 use crate::constructs::network::{SubnetSelection, Vpc};
@@ -193,6 +193,14 @@ pub(super) fn build(
             master_username: "platform_admin".into(),
             subnets: SubnetSelection::ISOLATED,
             security_groups: vec![groups.database.clone()],
+            // A secret of its own, so that eu-west-1 can hold a replica of the instance and of the
+            // secret (RDS refuses a cross-region replica of an instance whose password it manages).
+            credentials: MasterCredentials::Generated(GeneratedCredentials {
+                replica_keys: replicas.iter().map(|replicas| (replicas.region.clone(), replicas.key.clone())).collect(),
+                rotation_days: config.postgres.secret_rotation_days,
+                rotation_subnets: SubnetSelection::PRIVATE_APP,
+                rotation_security_group: groups.rotation.clone(),
+            }),
         },
     )?;
     let replicas = replicas.cloned();

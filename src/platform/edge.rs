@@ -63,6 +63,7 @@ pub(super) fn build(
         name: Some(verification.secret_name.clone()),
         replica_regions: replica_regions.to_vec(),
         replica_keys: replica_keys.to_vec(),
+        username: None,
     };
     let secret = Secret::new(&mut root, "OriginVerifySecret", &key, secret_props)?;
 

@@ -64,6 +64,9 @@ pub(super) fn build(stack: &Stack, vpc: &Vpc, groups: &SecurityGroups, key: &str
         if *kong_calls_it {
             endpoint.allow_from(&groups.kong, &format!("Kong tasks call {service} privately"))?;
         }
+        if *service == "secretsmanager" {
+            endpoint.allow_from(&groups.rotation, "The database password's rotation function calls it")?;
+        }
     }
     Ok(())
 }

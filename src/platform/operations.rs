@@ -22,7 +22,7 @@ use crate::cfn::cloudwatch::alarm::{
 use crate::config::{MonitoringConfig, RedisConfig};
 use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
 use crate::constructs::compute::{ContainerImage, ContainerSecret, FargateTaskDefinition, TaskProps};
-use crate::constructs::data::{REPLICATION_RULE_ID, REPLICATION_TIME_MINUTES};
+use crate::constructs::data::{Secret, REPLICATION_RULE_ID, REPLICATION_TIME_MINUTES};
 use crate::constructs::monitoring::{AlarmTopic, MetricAlarm};
 use crate::template::{Output, Value};
 
@@ -230,8 +230,12 @@ pub(super) fn build(
                 .missing_data(AlarmTreatMissingData::Breaching),
             )?;
         }
-        let image = watched.compute.cache.image(DATABASE_USERS_IMAGE).expect("an ECR Public image");
-        database_users = Some(database_users_task(&mut root, data, image)?);
+        // A replica's users are its source's: only a database with master credentials of its own gets
+        // the task that creates them.
+        if let Some(master) = data.database.secret() {
+            let image = watched.compute.cache.image(DATABASE_USERS_IMAGE).expect("an ECR Public image");
+            database_users = Some(database_users_task(&mut root, data, &master, image)?);
+        }
     }
 
     dashboard(&mut root, stack_name, &alarms.graphs)?;
@@ -254,9 +258,9 @@ pub(super) fn build(
 fn database_users_task(
     root: &mut Scope,
     data: &DataTier,
+    master: &Secret,
     image: ContainerImage,
 ) -> Result<FargateTaskDefinition, PlatformError> {
-    let master = data.database.secret();
     let user = APP_DATABASE_USER;
     let sql = format!(
         "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN CREATE ROLE {user} LOGIN; \
@@ -269,8 +273,8 @@ fn database_users_task(
         .env("PGHOST", data.database.endpoint_address())
         .env("PGDATABASE", super::data::DATABASE_NAME)
         .env("PGSSLMODE", "require")
-        .secret("PGUSER", ContainerSecret::from_secret(&master, "username"))
-        .secret("PGPASSWORD", ContainerSecret::from_secret(&master, "password"))
+        .secret("PGUSER", ContainerSecret::from_secret(master, "username"))
+        .secret("PGPASSWORD", ContainerSecret::from_secret(master, "password"))
         .scratch("/tmp");
     Ok(FargateTaskDefinition::new(root, "DatabaseUsers", props)?)
 }

@@ -67,6 +67,9 @@ pub(super) struct SecurityGroups {
     pub services: SecurityGroup,
     pub database: SecurityGroup,
     pub cache: SecurityGroup,
+    /// The function that rotates the database's master password: it reaches the database (a rule
+    /// the database construct adds) and Secrets Manager.
+    pub rotation: SecurityGroup,
 }
 
 /// Adds the groups and their connections to the network stack.
@@ -80,7 +83,14 @@ pub(super) fn build(stack: &Stack, vpc: &Vpc, ports: &ChainPorts) -> Result<Secu
         services: group("ServicesSecurityGroup", "Service tasks: requests from the internal ALB")?,
         database: group("DatabaseSecurityGroup", "PostgreSQL: queries from the service tasks")?,
         cache: group("CacheSecurityGroup", "Redis: commands from the service and Kong tasks")?,
+        rotation: group("RotationSecurityGroup", "Rotation of the database master password")?,
     };
+    groups.rotation.allow_egress_anywhere(
+        &mut stack.root(),
+        "RotationToSecretsManager",
+        Port::tcp(443),
+        "Secrets Manager's API, through its interface endpoint where the region has one, else through NAT",
+    )?;
 
     groups.services.allow_egress_anywhere(
         &mut stack.root(),
@@ -185,6 +195,7 @@ mod tests {
             ("DatabaseSecurityGroup", "ServicesSecurityGroup", u64::from(POSTGRES_PORT)),
             ("CacheSecurityGroup", "ServicesSecurityGroup", u64::from(REDIS_PORT)),
             ("CacheSecurityGroup", "KongSecurityGroup", u64::from(REDIS_PORT)),
+            ("DatabaseSecurityGroup", "RotationSecurityGroup", u64::from(POSTGRES_PORT)),
         ]
         .into_iter()
         .map(|(target, source, port)| (target.to_owned(), source.to_owned(), port))

@@ -168,6 +168,10 @@ impl Output {
 /// One CloudFormation template.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Template {
+    /// `Transform`: the macros CloudFormation runs on the template before it processes it (such as
+    /// `AWS::SecretsManager-2020-07-23`, which expands a hosted rotation function). A template with any
+    /// deploys only with `CAPABILITY_AUTO_EXPAND`.
+    pub transforms: Vec<String>,
     /// `Description`.
     pub description: Option<String>,
     /// `Parameters`, by logical ID.
@@ -193,6 +197,11 @@ impl Serialize for Template {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("AWSTemplateFormatVersion", "2010-09-09")?;
+        match self.transforms.as_slice() {
+            [] => {}
+            [one] => map.serialize_entry("Transform", one)?,
+            many => map.serialize_entry("Transform", many)?,
+        }
         if let Some(description) = &self.description {
             map.serialize_entry("Description", description)?;
         }
@@ -252,6 +261,21 @@ mod tests {
         assert_eq!(
             document["Outputs"]["TopicArn"],
             json!({"Value": {"Ref": "Topic"}, "Export": {"Name": "Sample:TopicArn"}})
+        );
+    }
+
+    #[test]
+    fn transforms_come_first_a_lone_one_as_a_string() {
+        let mut template = sample();
+        template.transforms.push("AWS::SecretsManager-2020-07-23".into());
+        let document = template.to_document();
+        let keys: Vec<_> = document.as_object().unwrap().keys().take(3).cloned().collect();
+        assert_eq!(keys, ["AWSTemplateFormatVersion", "Transform", "Description"]);
+        assert_eq!(document["Transform"], "AWS::SecretsManager-2020-07-23");
+        template.transforms.push("AWS::LanguageExtensions".into());
+        assert_eq!(
+            template.to_document()["Transform"],
+            json!(["AWS::SecretsManager-2020-07-23", "AWS::LanguageExtensions"])
         );
     }
 

@@ -11,7 +11,10 @@ pub use bucket::{
     AccessLogBucketProps, AccessLogs, Bucket, BucketProps, BucketReplication, REPLICATION_RULE_ID,
     REPLICATION_TIME_MINUTES,
 };
-pub use postgres::{PostgresDatabase, PostgresProps, POSTGRES_PORT};
+pub use postgres::{
+    GeneratedCredentials, MasterCredentials, PostgresDatabase, PostgresProps, ReplicaProps, POSTGRES_PORT,
+    SECRETS_MANAGER_TRANSFORM,
+};
 pub use queue::{Queue, QueueProps};
 pub use redis::{RedisCluster, RedisProps, REDIS_PORT};
 pub use secret::{Secret, SecretProps};

@@ -41,13 +41,27 @@ pub struct SecretProps {
     /// Customer-managed keys of replica regions, by region; each must be a key of that region.
     /// Default: none.
     pub replica_keys: Vec<(String, EncryptionKey)>,
+    /// A user name: the secret is then a JSON document `{"username": ..., "password": ...}` with the
+    /// generated value under `password`, the shape the Secrets Manager rotation functions for databases
+    /// read and write. Default: none, the secret is the bare generated value.
+    pub username: Option<String>,
 }
 
 impl Default for SecretProps {
     fn default() -> Self {
-        Self { description: None, length: 32, name: None, replica_regions: Vec::new(), replica_keys: Vec::new() }
+        Self {
+            description: None,
+            length: 32,
+            name: None,
+            replica_regions: Vec::new(),
+            replica_keys: Vec::new(),
+            username: None,
+        }
     }
 }
+
+/// The key under which a credentials secret ([`SecretProps::username`]) holds the password.
+pub const PASSWORD_FIELD: &str = "password";
 
 /// The whole secret string of the secret `secret_id` (ARN or name), resolved at deploy time.
 fn reference(secret_id: Value<String>) -> Value<String> {
@@ -64,10 +78,15 @@ impl Secret {
     pub fn new(scope: &mut Scope, id: &str, key: &EncryptionKey, props: SecretProps) -> Result<Self, ConstructError> {
         key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a secret")?;
         let description = props.description.unwrap_or_else(|| format!("{}/{id}", scope.path()));
-        let mut secret =
-            secretsmanager::Secret::new().description(description).kms_key_id(key.arn()).generate_secret_string(
-                GenerateSecretString::new().password_length(props.length).exclude_punctuation(true),
-            );
+        let mut generated = GenerateSecretString::new().password_length(props.length).exclude_punctuation(true);
+        if let Some(username) = &props.username {
+            let template = serde_json::json!({ "username": username }).to_string();
+            generated = generated.secret_string_template(template).generate_string_key(PASSWORD_FIELD);
+        }
+        let mut secret = secretsmanager::Secret::new()
+            .description(description)
+            .kms_key_id(key.arn())
+            .generate_secret_string(generated);
         if let Some(name) = props.name {
             secret = secret.name(name);
         }
@@ -119,6 +138,22 @@ impl Secret {
     /// The secret's value as a dynamic reference, resolved by CloudFormation at deploy time.
     pub fn value(&self) -> Value<String> {
         reference(self.arn.value())
+    }
+
+    /// One field of a JSON secret (`password` of a credentials secret, say) as a dynamic reference,
+    /// resolved by CloudFormation at deploy time.
+    pub fn field(&self, json_key: &str) -> Value<String> {
+        Value::dynamic_reference(DynamicReference::SecretsManager {
+            secret_id: self.arn.value(),
+            json_key: Some(json_key.to_owned()),
+            version_stage: None,
+            version_id: None,
+        })
+    }
+
+    /// The key the secret is encrypted with, when it is a customer-managed key.
+    pub fn key_arn(&self) -> Option<Arn<kms::Key>> {
+        self.key_arn.clone()
     }
 
     /// What ECS needs to inject the secret into a container at start: `GetSecretValue` on this secret
