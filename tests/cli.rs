@@ -25,6 +25,7 @@ const RECOVERY_IMAGES: &str = "IntegrationPlatform-DisasterRecovery-Images";
 const RECOVERY_STORAGE: &str = "IntegrationPlatform-DisasterRecovery-Storage";
 const RECOVERY_OPERATIONS: &str = "IntegrationPlatform-DisasterRecovery-Operations";
 const RECOVERY_DELIVERY: &str = "IntegrationPlatform-DisasterRecovery-Delivery";
+const RECOVERY_DATA: &str = "IntegrationPlatform-DisasterRecovery-Data";
 const PRIMARY_DELIVERY: &str = "IntegrationPlatform-Primary-Delivery";
 
 fn cfn_synth(dir: &Path) -> assert_cmd::Command {
@@ -57,7 +58,7 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 17 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 18 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
@@ -67,8 +68,9 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         serde_json::json!([
             PRIMARY,
             PRIMARY_ENDPOINTS,
+            RECOVERY,
+            RECOVERY_ENDPOINTS,
             RECOVERY_STORAGE,
-            RECOVERY_OPERATIONS,
             PRIMARY_DATA,
             PRIMARY_EDGE,
             PRIMARY_INGRESS,
@@ -79,52 +81,63 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
             PRIMARY_GATEWAY,
             PRIMARY_SCALING,
             PRIMARY_OPERATIONS,
-            RECOVERY,
-            RECOVERY_ENDPOINTS,
+            RECOVERY_DATA,
+            RECOVERY_OPERATIONS,
             RECOVERY_IMAGES
         ])
     );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 17);
-    assert_eq!(stacks[16]["dependsOn"], serde_json::json!([]), "the replication template needs nothing");
-    assert_eq!(stacks[8]["dependsOn"], serde_json::json!([]), "the other region's artifact store needs nothing");
+    assert_eq!(stacks.len(), 18);
+    let stack = |name: &str| stacks.iter().find(|stack| stack["name"] == name).unwrap();
+    let depends_on = |name: &str| stack(name)["dependsOn"].clone();
+    assert_eq!(depends_on(RECOVERY_IMAGES), serde_json::json!([]), "the replication template needs nothing");
+    assert_eq!(depends_on(RECOVERY_DELIVERY), serde_json::json!([]), "the other region's artifact store needs nothing");
     assert_eq!(
-        stacks[9]["dependsOn"],
+        depends_on(PRIMARY_DELIVERY),
         serde_json::json!([PRIMARY_DEPLOYMENTS, RECOVERY_DELIVERY]),
         "the pipeline pushes to the repositories, passes the blue/green roles and copies artifacts to eu-west-1"
     );
-    assert_eq!(stacks[1]["dependsOn"], serde_json::json!([PRIMARY]), "the endpoints import from the network");
-    assert_eq!(stacks[2]["dependsOn"], serde_json::json!([]), "the replica buckets need nothing");
-    assert_eq!(stacks[3]["dependsOn"], serde_json::json!([RECOVERY_STORAGE]), "its alarms watch the region's queue");
+    assert_eq!(depends_on(PRIMARY_ENDPOINTS), serde_json::json!([PRIMARY]), "the endpoints import from the network");
+    assert_eq!(depends_on(RECOVERY_STORAGE), serde_json::json!([]), "the replica buckets need nothing");
     assert_eq!(
-        stacks[4]["dependsOn"],
+        depends_on(RECOVERY_DATA),
+        serde_json::json!([RECOVERY, RECOVERY_STORAGE, PRIMARY_DATA]),
+        "the database replica follows its source, in the region's VPC, under the region's key"
+    );
+    assert_eq!(
+        depends_on(RECOVERY_OPERATIONS),
+        serde_json::json!([RECOVERY_STORAGE, RECOVERY_DATA]),
+        "its alarms watch the region's queue, database and cache"
+    );
+    assert_eq!(
+        depends_on(PRIMARY_DATA),
         serde_json::json!([PRIMARY, RECOVERY_STORAGE]),
         "the data tier imports from the network and replicates to the replica buckets"
     );
     assert_eq!(
-        stacks[5]["dependsOn"],
+        depends_on(PRIMARY_EDGE),
         serde_json::json!([RECOVERY_STORAGE, PRIMARY_DATA]),
         "CloudFront logs to the data tier's bucket; the secret's eu-west-1 replica uses the key there"
     );
-    assert_eq!(stacks[5]["region"], "us-east-1", "CloudFront and its WAF live in us-east-1");
+    assert_eq!(stack(PRIMARY_EDGE)["region"], "us-east-1", "CloudFront and its WAF live in us-east-1");
     assert_eq!(
-        stacks[6]["dependsOn"],
+        depends_on(PRIMARY_INGRESS),
         serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_EDGE]),
         "the ingress resolves the edge's origin-verify secret"
     );
     assert_eq!(
-        stacks[7]["dependsOn"],
+        depends_on(PRIMARY_DEPLOYMENTS),
         serde_json::json!([PRIMARY, PRIMARY_DATA, PRIMARY_INGRESS]),
         "the deployment hooks run in the VPC, log with the data key and call the test listeners"
     );
     assert_eq!(
-        stacks[10]["dependsOn"],
+        depends_on(PRIMARY_COMPUTE),
         serde_json::json!([PRIMARY, PRIMARY_ENDPOINTS, PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_DEPLOYMENTS]),
         "the tasks pull, log and read secrets through the endpoints; the services name the hooks and alarms"
     );
     assert_eq!(
-        stacks[11]["dependsOn"],
+        depends_on(PRIMARY_GATEWAY),
         serde_json::json!([
             PRIMARY,
             PRIMARY_ENDPOINTS,
@@ -136,18 +149,23 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
         "Kong runs in the compute stack's cluster"
     );
     let scaled = serde_json::json!([PRIMARY_DATA, PRIMARY_INGRESS, PRIMARY_COMPUTE, PRIMARY_GATEWAY]);
-    assert_eq!(stacks[12]["dependsOn"], scaled);
-    assert_eq!(stacks[13]["dependsOn"], scaled);
+    assert_eq!(depends_on(PRIMARY_SCALING), scaled);
+    assert_eq!(depends_on(PRIMARY_OPERATIONS), scaled);
     assert_eq!(
-        stacks[10]["parameters"],
+        stack(PRIMARY_COMPUTE)["parameters"],
         serde_json::json!({"IntegrationServiceImageTag": "", "WebhookReceiverImageTag": "", "WorkerServiceImageTag": ""}),
         "an empty tag runs the configured image: the first deploy on an empty account starts"
     );
     // An empty value is left out of the command, so that `aws cloudformation deploy` keeps the tag the
     // pipeline released on an update (and takes the empty default on the first create).
-    let command = stacks[10]["deployCommand"].as_str().unwrap();
+    let command = stack(PRIMARY_COMPUTE)["deployCommand"].as_str().unwrap();
     assert!(!command.contains("ImageTag"), "{command}");
-    assert_eq!(stacks[15]["dependsOn"], serde_json::json!([RECOVERY]));
+    assert_eq!(depends_on(RECOVERY_ENDPOINTS), serde_json::json!([RECOVERY]));
+    let data_command = stack(PRIMARY_DATA)["deployCommand"].as_str().unwrap();
+    assert!(
+        data_command.contains("--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND"),
+        "the hosted rotation function is a transform: {data_command}"
+    );
     let kong = fs::read_to_string(out.join(format!("kong/{PRIMARY_GATEWAY}.yml"))).unwrap();
     let kong: serde_json::Value = serde_yaml::from_str(&kong).unwrap();
     let routes: Vec<&serde_json::Value> =
@@ -157,7 +175,8 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     assert_eq!(rate_limit["config"]["policy"], "redis");
     assert!(!kong.to_string().contains("resolve:secretsmanager"), "no secret in the Kong config");
     assert!(!out.join("appspec").exists(), "ECS-native blue/green needs no AppSpec");
-    for (stack, region, role) in [(&stacks[0], "us-east-1", "primary"), (&stacks[14], "eu-west-1", "disaster-recovery")]
+    for (stack, region, role) in
+        [(stack(PRIMARY), "us-east-1", "primary"), (stack(RECOVERY), "eu-west-1", "disaster-recovery")]
     {
         let keys: Vec<&String> = stack.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -242,8 +261,9 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
         [
             [PRIMARY, "us-east-1", "71", "resources"],
             [PRIMARY_ENDPOINTS, "us-east-1", "37", "resources"],
+            [RECOVERY, "eu-west-1", "69", "resources"],
+            [RECOVERY_ENDPOINTS, "eu-west-1", "37", "resources"],
             [RECOVERY_STORAGE, "eu-west-1", "10", "resources"],
-            [RECOVERY_OPERATIONS, "eu-west-1", "6", "resources"],
             [PRIMARY_DATA, "us-east-1", "23", "resources"],
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
             [PRIMARY_INGRESS, "us-east-1", "24", "resources"],
@@ -254,8 +274,8 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_GATEWAY, "us-east-1", "5", "resources"],
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
             [PRIMARY_OPERATIONS, "us-east-1", "29", "resources"],
-            [RECOVERY, "eu-west-1", "69", "resources"],
-            [RECOVERY_ENDPOINTS, "eu-west-1", "37", "resources"],
+            [RECOVERY_DATA, "eu-west-1", "8", "resources"],
+            [RECOVERY_OPERATIONS, "eu-west-1", "14", "resources"],
             [RECOVERY_IMAGES, "eu-west-1", "4", "resources"]
         ]
     );
@@ -265,7 +285,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "17 stacks, 423 resources, 423 checked against their registry schemas, deploy-readiness rules 17: 0 \
+        "18 stacks, 439 resources, 439 checked against their registry schemas, deploy-readiness rules 17: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
@@ -316,7 +336,7 @@ fn validate_templates_reads_our_own_output_and_a_plain_folder() {
         .args(["validate", "--templates", "cfn.out"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("17 stacks of cfn.out, deploy-readiness rules: 0 findings"));
+        .stderr(predicate::str::contains("18 stacks of cfn.out, deploy-readiness rules: 0 findings"));
     // A plain folder has no regions: it needs --region, and is read without a deploy order.
     fs::create_dir(work.path().join("plain")).unwrap();
     let compute = format!("{PRIMARY_COMPUTE}.template.json");

@@ -33,13 +33,14 @@ fn stateful_logical_ids_and_policies_are_pinned() {
         [
             "IntegrationPlatform-Primary-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Storage/RecoveryKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Storage/AccessLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Storage/DocumentsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Storage/AuditLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Storage/WorkQueueDeadLetterQueue AWS::SQS::Queue DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Storage/WorkQueue AWS::SQS::Queue DeletionPolicy=Retain UpdateReplacePolicy=Retain",
-            "IntegrationPlatform-DisasterRecovery-Operations/AlarmTopicKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/DataKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/AccessLogsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Data/DocumentsBucket AWS::S3::Bucket DeletionPolicy=Retain UpdateReplacePolicy=Retain",
@@ -69,8 +70,10 @@ fn stateful_logical_ids_and_policies_are_pinned() {
             "IntegrationPlatform-Primary-Gateway/KongLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Operations/AlarmTopicKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-Primary-Operations/DatabaseUsersLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
-            "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
-            "IntegrationPlatform-DisasterRecovery-Network/VpcFlowLogsLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Data/CacheAuthToken AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Data/Cache AWS::ElastiCache::ReplicationGroup DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
+            "IntegrationPlatform-DisasterRecovery-Data/Database AWS::RDS::DBInstance DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
+            "IntegrationPlatform-DisasterRecovery-Operations/AlarmTopicKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
         ]
     );
 }
@@ -93,6 +96,28 @@ fn every_checkov_skip_carries_a_reason() {
         }
     }
     assert!(checked > 0, "the access-log bucket's skip is checked");
+}
+
+/// cfn-lint may be told to ignore a rule on a resource only with a written reason beside it, naming the
+/// rule.
+#[test]
+fn every_cfn_lint_ignore_carries_a_reason() {
+    let mut checked = 0;
+    for (stack, template) in default_templates() {
+        for (logical_id, resource) in template["Resources"].as_object().unwrap() {
+            let Some(lint) = resource.pointer("/Metadata/cfn-lint") else { continue };
+            let comment = lint["comment"].as_str().unwrap_or_default();
+            for rule in lint["config"]["ignore_checks"].as_array().expect("cfn-lint ignores are a list") {
+                let rule = rule.as_str().unwrap();
+                assert!(
+                    comment.contains(&format!("{rule}:")) && comment.len() >= 40,
+                    "{stack}/{logical_id}: ignoring {rule} needs a reason naming it"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 1, "the standby database replica's E3020 is the one ignore");
 }
 
 /// No security group admits the whole internet: no ingress rule, inline or standalone, from 0.0.0.0/0 or

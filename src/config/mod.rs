@@ -18,7 +18,7 @@ pub use edge::{EdgeConfig, PriceClass};
 pub use load::{ConfigError, ConfigFile, DisplayLocation, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
 pub use model::{
     DataConfig, FlowLogsConfig, NatGateways, NetworkConfig, PlatformConfig, PostgresConfig, QueueConfig, RedisConfig,
-    RegionConfig, RegionRole, SubnetTierConfig, SubnetTiersConfig, TrafficType,
+    RegionConfig, RegionRole, StandbyConfig, SubnetTierConfig, SubnetTiersConfig, TrafficType,
 };
 pub use monitoring::{AlarmThresholds, MonitoringConfig, Subscriber, SubscriberProtocol};
 pub use source_map::{Location, SourceMap};

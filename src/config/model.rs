@@ -75,6 +75,40 @@ pub struct RegionConfig {
     /// The alarm topic, its subscribers and the alarm thresholds. Required where a data tier is.
     #[serde(default)]
     pub monitoring: super::monitoring::MonitoringConfig,
+    /// A warm standby of the primary (disaster-recovery role only): a read replica of its database, a
+    /// cache of its own, and its services at standby size behind their own load balancers, ready to
+    /// take over. Without it the recovery region holds the replicated buckets and a queue only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby: Option<StandbyConfig>,
+}
+
+/// The warm standby of a disaster-recovery region: the primary's data and compute tiers, copied from
+/// the primary's config, with the services running at standby size until a failover.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StandbyConfig {
+    /// Tasks each service runs while standing by (1 to 10), and the floor of its autoscaling until
+    /// the failover raises it to the primary's. The ceiling is the primary's. Default: 1.
+    #[serde(default = "default_standby_tasks")]
+    pub tasks: i64,
+    /// Seconds the database replica may lag behind the primary before its alarm fires (60 to 600);
+    /// the recovery point objective is 15 minutes. Default: 300.
+    #[serde(default = "default_replica_lag_seconds")]
+    pub replica_lag_alarm_seconds: i64,
+}
+
+impl Default for StandbyConfig {
+    fn default() -> Self {
+        Self { tasks: default_standby_tasks(), replica_lag_alarm_seconds: default_replica_lag_seconds() }
+    }
+}
+
+fn default_standby_tasks() -> i64 {
+    1
+}
+
+fn default_replica_lag_seconds() -> i64 {
+    300
 }
 
 /// The data tier of a region.

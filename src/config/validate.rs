@@ -126,6 +126,38 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
     let Some(primary) = config.regions.iter().position(|region| region.role == RegionRole::Primary) else {
         return Err(issue("regions", "one region must have role primary"));
     };
+    for (index, region) in config.regions.iter().enumerate() {
+        let Some(standby) = &region.standby else { continue };
+        let key = format!("regions[{index}].standby");
+        if region.role != RegionRole::DisasterRecovery {
+            return Err(issue(key, "only the disaster-recovery region stands by"));
+        }
+        if region.data.is_some() || region.compute.is_some() {
+            return Err(issue(
+                key,
+                "a standby copies the primary's data and compute tiers; it cannot have its own `data` or `compute`",
+            ));
+        }
+        let primary = &config.regions[primary];
+        if primary.data.is_none() {
+            return Err(issue(key, "a standby replicates the primary's data tier; the primary region has none"));
+        }
+        if primary.compute.is_some() && !region.network.endpoints {
+            return Err(issue(
+                format!("regions[{index}].network.endpoints"),
+                "a standby runs the primary's services, whose tasks reach ECR, logs and secrets only through VPC endpoints",
+            ));
+        }
+        if !(1..=10).contains(&standby.tasks) {
+            return Err(issue(format!("{key}.tasks"), "must be from 1 to 10"));
+        }
+        if !(60..=600).contains(&standby.replica_lag_alarm_seconds) {
+            return Err(issue(
+                format!("{key}.replicaLagAlarmSeconds"),
+                "must be from 60 to 600: well under the 15-minute recovery point",
+            ));
+        }
+    }
     if config.regions[primary].compute.is_none() {
         if let Some(index) = config.regions.iter().position(|region| region.compute.is_some()) {
             return Err(issue(
@@ -480,13 +512,34 @@ mod tests {
             ),
             (
                 |c| {
+                    c.regions[1].standby = None;
                     c.regions[1].data = c.regions[0].data.clone();
                     c.regions[1].monitoring = c.regions[0].monitoring.clone();
                     c.regions[1].compute = c.regions[0].compute.take();
                 },
                 "regions[1].compute",
             ),
-            (|c| c.regions[1].data = c.regions[0].data.clone(), "regions[1].monitoring.notify"),
+            (
+                |c| {
+                    c.regions[1].standby = None;
+                    c.regions[1].data = c.regions[0].data.clone();
+                },
+                "regions[1].monitoring.notify",
+            ),
+            (
+                |c| {
+                    c.regions[1].data = c.regions[0].data.clone();
+                    c.regions[1].monitoring = c.regions[0].monitoring.clone();
+                },
+                "regions[1].standby",
+            ),
+            (|c| c.regions[0].standby = c.regions[1].standby.clone(), "regions[0].standby"),
+            (|c| c.regions[1].standby.as_mut().unwrap().tasks = 0, "regions[1].standby.tasks"),
+            (
+                |c| c.regions[1].standby.as_mut().unwrap().replica_lag_alarm_seconds = 900,
+                "regions[1].standby.replicaLagAlarmSeconds",
+            ),
+            (|c| c.regions[1].network.endpoints = false, "regions[1].network.endpoints"),
             (|c| c.regions[0].monitoring.notify.clear(), "regions[0].monitoring.notify"),
             (
                 |c| c.regions[0].monitoring.notify[0].endpoint = "not-an-address".into(),

@@ -10,11 +10,11 @@ use super::security::SecurityGroups;
 use super::storage::RecoveryStorage;
 use super::support::add_region_mapping;
 use super::PlatformError;
-use crate::config::{RegionConfig, RegionRole};
+use crate::config::{DataConfig, RegionConfig, RegionRole, StandbyConfig};
 use crate::construct::Stack;
 use crate::constructs::data::{
     AccessLogBucketProps, AccessLogs, Bucket, BucketProps, GeneratedCredentials, MasterCredentials, PostgresDatabase,
-    PostgresProps, Queue, QueueProps, RedisCluster, RedisProps, Secret, SecretProps,
+    PostgresProps, Queue, QueueProps, RedisCluster, RedisProps, ReplicaProps, Secret, SecretProps,
 };
 use crate::constructs::kms::{EncryptionKey, KeyProps};
 use crate::constructs::network::{SubnetSelection, Vpc};
@@ -67,6 +67,8 @@ pub struct DataTier {
     pub access_logs: Bucket,
     /// Where the documents and audit logs replicate to, if anywhere.
     pub(super) replicas: Option<RecoveryStorage>,
+    /// When the database is a replica of another region's: the lag, in seconds, its alarm fires at.
+    pub(super) replica_lag_alarm_seconds: Option<f64>,
 }
 
 /// The database the applications use.
@@ -162,22 +164,7 @@ pub(super) fn build(
         ..SecretProps::default()
     };
     let cache_auth_token = Secret::new(&mut root, "CacheAuthToken", &key, token_props)?;
-    let cache = RedisCluster::new(
-        &mut root,
-        "Cache",
-        vpc,
-        &key,
-        &cache_auth_token,
-        RedisProps {
-            engine_version: config.redis.engine_version.clone(),
-            node_type: config.redis.node_type.clone(),
-            shards: config.redis.shards,
-            replicas_per_shard: config.redis.replicas_per_shard,
-            snapshot_retention_days: config.redis.snapshot_retention_days,
-            subnets: SubnetSelection::ISOLATED,
-            security_groups: vec![groups.cache.clone()],
-        },
-    )?;
+    let cache = RedisCluster::new(&mut root, "Cache", vpc, &key, &cache_auth_token, redis_props(config, groups))?;
     let database = PostgresDatabase::new(
         &mut root,
         "Database",
@@ -204,5 +191,181 @@ pub(super) fn build(
         },
     )?;
     let replicas = replicas.cloned();
-    Ok(DataTier { key, database, cache, cache_auth_token, queue, documents, audit_logs, access_logs, replicas })
+    Ok(DataTier {
+        key,
+        database,
+        cache,
+        cache_auth_token,
+        queue,
+        documents,
+        audit_logs,
+        access_logs,
+        replicas,
+        replica_lag_alarm_seconds: None,
+    })
+}
+
+/// What a standby's data tier is made of beside its own stack: the primary's data config and
+/// database, the standby's settings, and the recovery region's storage.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Standing<'a> {
+    pub primary: &'a DataConfig,
+    pub source: &'a PostgresDatabase,
+    pub standby: &'a StandbyConfig,
+    pub storage: &'a RecoveryStorage,
+}
+
+/// Builds the data stack of a warm standby (`<App>-DisasterRecovery-Data`): a cross-region read
+/// replica of the primary's database and a Redis of its own (the cache and the rate limits are rebuilt
+/// on failover, not replicated), both under the recovery region's key; the buckets, queue and key are
+/// the recovery region's storage.
+pub(super) fn standby(
+    stack: &Stack,
+    vpc: &Vpc,
+    groups: &SecurityGroups,
+    standing: Standing<'_>,
+) -> Result<DataTier, PlatformError> {
+    let Standing { primary, source, standby, storage } = standing;
+    let stack_name = stack.name();
+    stack.set_description(format!(
+        "Standby data tier of {stack_name} ({}): a read replica of the primary region's PostgreSQL and a Redis          of its own, encrypted with the region's key.",
+        stack.region()
+    ));
+    let mut root = stack.root();
+    let key = &storage.key;
+    let token_props = SecretProps {
+        description: Some(format!("Redis AUTH token of {stack_name}")),
+        length: 64,
+        ..SecretProps::default()
+    };
+    let cache_auth_token = Secret::new(&mut root, "CacheAuthToken", key, token_props)?;
+    let cache = RedisCluster::new(&mut root, "Cache", vpc, key, &cache_auth_token, redis_props(primary, groups))?;
+    let database = PostgresDatabase::replica(
+        &mut root,
+        "Database",
+        vpc,
+        key,
+        ReplicaProps {
+            source_arn: source.arn(),
+            engine_version: primary.postgres.engine_version.clone(),
+            instance_class: primary.postgres.instance_class.clone(),
+            max_allocated_storage_gib: primary.postgres.allocated_storage_gib * 5,
+            subnets: SubnetSelection::ISOLATED,
+            security_groups: vec![groups.database.clone()],
+        },
+    )?;
+    Ok(DataTier {
+        key: key.clone(),
+        database,
+        cache,
+        cache_auth_token,
+        queue: storage.queue.clone(),
+        documents: storage.documents.clone(),
+        audit_logs: storage.audit_logs.clone(),
+        access_logs: storage.access_logs.clone(),
+        replicas: None,
+        replica_lag_alarm_seconds: Some(standby.replica_lag_alarm_seconds as f64),
+    })
+}
+
+/// The Redis of a region, as the primary's data config sizes it.
+fn redis_props(config: &DataConfig, groups: &SecurityGroups) -> RedisProps {
+    RedisProps {
+        engine_version: config.redis.engine_version.clone(),
+        node_type: config.redis.node_type.clone(),
+        shards: config.redis.shards,
+        replicas_per_shard: config.redis.replicas_per_shard,
+        snapshot_retention_days: config.redis.snapshot_retention_days,
+        subnets: SubnetSelection::ISOLATED,
+        security_groups: vec![groups.cache.clone()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value as Json};
+
+    use crate::platform::build;
+    use crate::platform::test_support::default_config;
+
+    const RECOVERY_DATA: &str = "IntegrationPlatform-DisasterRecovery-Data";
+
+    fn synthesized() -> Vec<(String, String, Json)> {
+        let app = build(&default_config()).unwrap().synth().unwrap();
+        app.stacks.into_iter().map(|stack| (stack.name, stack.region, stack.template)).collect()
+    }
+
+    fn resources<'a>(stacks: &'a [(String, String, Json)], name: &str) -> &'a Json {
+        &stacks.iter().find(|(stack, _, _)| stack == name).unwrap().2["Resources"]
+    }
+
+    /// The standby's database replicates the primary's: its source is the us-east-1 instance's ARN (read
+    /// from the primary's data stack, which deploys first), and it is encrypted, with Performance
+    /// Insights, under the eu-west-1 recovery key; the primary's master secret is replicated there under
+    /// the same key.
+    #[test]
+    fn the_standby_database_is_a_replica_of_the_primary_under_a_key_of_its_region() {
+        let stacks = synthesized();
+        let order: Vec<&str> = stacks.iter().map(|(name, _, _)| name.as_str()).collect();
+        let position = |name: &str| order.iter().position(|stack| *stack == name).unwrap();
+        assert!(position("IntegrationPlatform-Primary-Data") < position(RECOVERY_DATA));
+        assert!(position("IntegrationPlatform-DisasterRecovery-Network") < position(RECOVERY_DATA));
+        assert_eq!(stacks[position(RECOVERY_DATA)].1, "eu-west-1");
+        let replica = &resources(&stacks, RECOVERY_DATA)["Database"]["Properties"];
+        assert_eq!(
+            replica["SourceDBInstanceIdentifier"],
+            json!({"Fn::GetStackOutput": {
+                "StackName": "IntegrationPlatform-Primary-Data",
+                "OutputName": "GetAttDatabaseDBInstanceArn",
+                "Region": "us-east-1"
+            }})
+        );
+        let recovery_key =
+            json!({"Fn::ImportValue": "IntegrationPlatform-DisasterRecovery-Storage:GetAttRecoveryKeyArn"});
+        assert_eq!(replica["KmsKeyId"], recovery_key);
+        assert_eq!(replica["PerformanceInsightsKMSKeyId"], recovery_key);
+        assert_eq!(replica["DBSubnetGroupName"], json!({"Ref": "DatabaseSubnetGroup"}));
+        assert_eq!(replica["DBParameterGroupName"], json!({"Ref": "DatabaseParameterGroup"}));
+        assert_eq!(replica["MonitoringRoleArn"], json!({"Fn::GetAtt": ["DatabaseMonitoringRole", "Arn"]}));
+        assert_eq!(replica["EnablePerformanceInsights"], true);
+        let primary = &resources(&stacks, "IntegrationPlatform-Primary-Data");
+        assert!(primary["Database"]["Properties"].get("ManageMasterUserPassword").is_none());
+        let secret_replica = &primary["DatabaseMasterSecret"]["Properties"]["ReplicaRegions"][0];
+        assert_eq!(secret_replica["Region"], "eu-west-1");
+        assert_eq!(secret_replica["KmsKeyId"]["Fn::GetStackOutput"]["OutputName"], "GetAttRecoveryKeyArn");
+    }
+
+    /// The standby's Redis is its own (the cache and rate limits are rebuilt, not replicated), with an
+    /// AUTH token generated in eu-west-1 under the recovery key.
+    #[test]
+    fn the_standby_has_a_redis_of_its_own() {
+        let stacks = synthesized();
+        let data = resources(&stacks, RECOVERY_DATA);
+        let cache = &data["Cache"]["Properties"];
+        let recovery_key =
+            json!({"Fn::ImportValue": "IntegrationPlatform-DisasterRecovery-Storage:GetAttRecoveryKeyArn"});
+        assert_eq!(cache["KmsKeyId"], recovery_key);
+        assert_eq!(cache["TransitEncryptionEnabled"], true);
+        assert!(cache.get("GlobalReplicationGroupId").is_none());
+        assert_eq!(data["CacheAuthToken"]["Properties"]["KmsKeyId"], recovery_key);
+        assert!(data["CacheAuthToken"]["Properties"].get("ReplicaRegions").is_none());
+    }
+
+    /// The replica's lag alarms well under the 15-minute recovery point, on a topic of its own region;
+    /// a replica that reports no lag at all is not replicating, and alarms too.
+    #[test]
+    fn replica_lag_alarms_well_under_the_recovery_point() {
+        let stacks = synthesized();
+        let operations = resources(&stacks, "IntegrationPlatform-DisasterRecovery-Operations");
+        let lag = &operations["DatabaseReplicaLagAlarm"]["Properties"];
+        assert_eq!(lag["MetricName"], "ReplicaLag");
+        assert_eq!(lag["Threshold"], 300.0);
+        assert!(lag["Threshold"].as_f64().unwrap() * 3.0 <= 15.0 * 60.0, "well under 15 minutes");
+        assert_eq!(lag["TreatMissingData"], "breaching");
+        assert_eq!(lag["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
+        assert_eq!(
+            lag["Dimensions"][0]["Value"],
+            json!({"Fn::ImportValue": "IntegrationPlatform-DisasterRecovery-Data:RefDatabase"})
+        );
+    }
 }

@@ -35,13 +35,14 @@ pub use names::{
 pub use scaling::{IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
 
-use crate::config::{ComputeConfig, PlatformConfig, RegionRole};
+use crate::config::{ComputeConfig, PlatformConfig, RegionConfig, RegionRole};
 use crate::construct::{App, ConstructError};
 use crate::constructs::compute::Replication;
 use crate::constructs::network::Vpc;
 use data::DataTier as Data;
 use delivery::Releases;
 use security::{ChainPorts, SecurityGroups};
+use storage::RecoveryStorage;
 use support::RegionStacks;
 
 /// Why the platform could not be built from a config.
@@ -75,9 +76,24 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
     let mut app = App::new(&config.app);
     let verification = origin_verification(config);
     let mut releases = Releases::default();
-    for (index, region) in config.regions.iter().enumerate() {
-        let key = format!("regions[{index}]");
-        build_region(&mut app, RegionStacks { config, region }, &key, verification.as_ref(), &mut releases)?;
+    // The primary first: a standby's replicas name what it creates.
+    let mut order: Vec<(usize, &RegionConfig)> = config.regions.iter().enumerate().collect();
+    order.sort_by_key(|(_, region)| region.role != RegionRole::Primary);
+    // Every region's network before any data: a standby's replica deploys into its region's VPC right
+    // after the primary's database.
+    let mut networks = Vec::new();
+    for (index, region) in &order {
+        networks.push(build_network(&mut app, RegionStacks { config, region }, &format!("regions[{index}]"))?);
+    }
+    let mut primary = None;
+    for ((index, region), network) in order.iter().zip(&networks) {
+        let context = RegionContext {
+            stacks: RegionStacks { config, region },
+            key: format!("regions[{index}]"),
+            network,
+            verification: verification.as_ref(),
+        };
+        build_region(&mut app, &context, &mut primary, &mut releases)?;
     }
     image_replicas(&mut app, config, &mut releases)?;
     if let Some((section, buildspec)) = releases.build(config)? {
@@ -87,23 +103,29 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
     Ok(app)
 }
 
-/// Builds one region role's stacks, in deploy order; `key` is its config key path, for errors.
-fn build_region(
-    app: &mut App,
-    stacks: RegionStacks<'_>,
-    key: &str,
-    verification: Option<&OriginVerification>,
-    releases: &mut Releases,
-) -> Result<(), PlatformError> {
+/// A region's network: its VPC, security groups and (optional) endpoints stack.
+#[derive(Debug, Clone)]
+struct Network {
+    vpc: Vpc,
+    groups: SecurityGroups,
+    endpoints: Option<crate::construct::Stack>,
+}
+
+/// Builds one region role's network and endpoints stacks; `key` is its config key path, for errors.
+fn build_network(app: &mut App, stacks: RegionStacks<'_>, key: &str) -> Result<Network, PlatformError> {
     let region = stacks.region;
     let network_stack = stacks.add(app, "Network")?;
     let vpc = network::build(&network_stack, &region.network, key)?;
-    let ports = region.compute.as_ref().map_or_else(ChainPorts::default, |compute| ChainPorts {
+    let compute = region.compute.as_ref().or_else(|| match region.standby {
+        Some(_) => primary_region(stacks.config).compute.as_ref(),
+        None => None,
+    });
+    let ports = compute.map_or_else(ChainPorts::default, |compute| ChainPorts {
         kong: compute.kong.port,
         services: vec![compute.integration_service.port, compute.webhook_receiver.port],
     });
     let groups = security::build(&network_stack, &vpc, &ports)?;
-    let endpoints_stack = match region.network.endpoints {
+    let endpoints = match region.network.endpoints {
         true => {
             let stack = stacks.add(app, "Endpoints")?;
             endpoints::build(&stack, &vpc, &groups, key)?;
@@ -111,55 +133,117 @@ fn build_region(
         }
         false => None,
     };
-    let Some(data_config) = &region.data else { return Ok(()) };
-    // The disaster-recovery region's replica buckets exist before the replication rules that name them.
-    let replicas = match region.role {
-        RegionRole::Primary => match recovery_region(stacks.config) {
-            Some(recovery) => {
-                let recovery_stacks = RegionStacks { config: stacks.config, region: recovery };
-                let storage_stack = recovery_stacks.add(app, "Storage")?;
-                let copied = storage::Copied {
-                    audit_retention_days: data_config.audit_retention_days,
-                    noncurrent_version_days: data::NONCURRENT_VERSION_DAYS,
-                    queue: &data_config.queue,
-                };
-                let storage = storage::build(&storage_stack, stacks.config, recovery, copied)?;
-                let operations_stack = recovery_stacks.add(app, "Operations")?;
-                storage::operations(&operations_stack, &storage, &recovery.monitoring, &region.monitoring)?;
-                Some(storage)
+    Ok(Network { vpc, groups, endpoints })
+}
+
+/// What building a region's tiers needs.
+struct RegionContext<'a> {
+    stacks: RegionStacks<'a>,
+    /// The region's config key path, for errors.
+    key: String,
+    network: &'a Network,
+    verification: Option<&'a OriginVerification>,
+}
+
+/// What the primary region's data tier hands to the disaster-recovery region.
+struct PrimaryData {
+    storage: Option<RecoveryStorage>,
+    database: crate::constructs::data::PostgresDatabase,
+}
+
+/// Builds one region role's data, serving and operations stacks, in deploy order; the primary's
+/// data is recorded in `primary` for the disaster-recovery region that follows.
+fn build_region(
+    app: &mut App,
+    context: &RegionContext<'_>,
+    primary: &mut Option<PrimaryData>,
+    releases: &mut Releases,
+) -> Result<(), PlatformError> {
+    let RegionContext { stacks, key, network, verification } = context;
+    let (stacks, key, verification) = (*stacks, key.as_str(), *verification);
+    let region = stacks.region;
+    let Network { vpc, groups, endpoints } = network;
+    let (data, data_stack, compute_config, monitoring, redis) = match &region.data {
+        Some(data_config) => {
+            // The disaster-recovery region's replica buckets exist before the replication rules that name them.
+            let storage = match (region.role, recovery_region(stacks.config)) {
+                (RegionRole::Primary, Some(recovery)) => {
+                    Some(recovery_storage(app, stacks.config, recovery, region, data_config)?)
+                }
+                _ => None,
+            };
+            let data_stack = stacks.add(app, "Data")?;
+            let data = data::build(&data_stack, &stacks.config.app, vpc, groups, region, key, storage.as_ref())?;
+            if region.role == RegionRole::Primary {
+                *primary = Some(PrimaryData { storage, database: data.database.clone() });
             }
-            None => None,
-        },
-        RegionRole::DisasterRecovery => None,
+            (data, data_stack, region.compute.as_ref(), &region.monitoring, &data_config.redis)
+        }
+        None => {
+            let (Some(standby), Some(PrimaryData { storage: Some(storage), database })) = (&region.standby, &*primary)
+            else {
+                return Ok(());
+            };
+            let primary_region = primary_region(stacks.config);
+            let primary_data = primary_region.data.as_ref().expect("validated: a standby's primary has data");
+            let data_stack = stacks.add(app, "Data")?;
+            let standing = data::Standing { primary: primary_data, source: database, standby, storage };
+            let data = data::standby(&data_stack, vpc, groups, standing)?;
+            // A recovery region that names no subscribers of its own is watched as the primary is.
+            let monitoring =
+                if region.monitoring.notify.is_empty() { &primary_region.monitoring } else { &region.monitoring };
+            (data, data_stack, None, monitoring, &primary_data.redis)
+        }
     };
-    let data_stack = stacks.add(app, "Data")?;
-    let data = data::build(&data_stack, &stacks.config.app, &vpc, &groups, region, key, replicas.as_ref())?;
 
     let mut served = None;
-    if let (Some(compute_config), Some(verification)) = (&region.compute, verification) {
+    if let (Some(compute_config), Some(verification)) = (compute_config, verification) {
         if region.role == RegionRole::Primary {
             let edge_stack = stacks.add_in(app, "Edge", EDGE_REGION)?;
             edge_stack.add_dependency(data_stack.name());
             let regions = replica_regions(stacks.config);
             // The disaster-recovery region's replica is encrypted with that region's key.
             let keys: Vec<_> =
-                replicas.iter().map(|replicas| (replicas.region.clone(), replicas.key.clone())).collect();
+                data.replicas.iter().map(|replicas| (replicas.region.clone(), replicas.key.clone())).collect();
             let app_name = &stacks.config.app;
             edge::build(&edge_stack, verification, app_name, &region.region, compute_config, &regions, &keys)?;
         }
-        let tier = Tier { vpc: &vpc, groups: &groups, data: &data, config: compute_config };
-        let (ingress, compute) =
-            build_compute(app, stacks, tier, verification, key, endpoints_stack.as_ref(), releases)?;
+        let tier = Tier { vpc, groups, data: &data, config: compute_config };
+        let (ingress, compute) = build_compute(app, stacks, tier, verification, key, endpoints.as_ref(), releases)?;
         served = Some((ingress, compute));
     }
 
     let operations_stack = stacks.add(app, "Operations")?;
     let watched = served.as_ref().map(|(ingress, compute)| operations::Watched { compute, ingress });
-    let operations = operations::build(&operations_stack, &data, &data_config.redis, watched, &region.monitoring)?;
+    let operations = operations::build(&operations_stack, &data, redis, watched, monitoring)?;
     if let Some(script) = operations.database_users_script.clone() {
         app.add_artifact(format!("database-users/{}.sh", operations_stack.name()), script)?;
     }
     Ok(())
+}
+
+/// Adds the recovery region's storage stack, and, unless the region stands by (its operations stack
+/// then watches the storage with the rest of its data tier), an operations stack for its queue.
+fn recovery_storage(
+    app: &mut App,
+    config: &PlatformConfig,
+    recovery: &RegionConfig,
+    primary: &RegionConfig,
+    data_config: &crate::config::DataConfig,
+) -> Result<RecoveryStorage, PlatformError> {
+    let recovery_stacks = RegionStacks { config, region: recovery };
+    let storage_stack = recovery_stacks.add(app, "Storage")?;
+    let copied = storage::Copied {
+        audit_retention_days: data_config.audit_retention_days,
+        noncurrent_version_days: data::NONCURRENT_VERSION_DAYS,
+        queue: &data_config.queue,
+    };
+    let storage = storage::build(&storage_stack, config, recovery, copied)?;
+    if recovery.standby.is_none() {
+        let operations_stack = recovery_stacks.add(app, "Operations")?;
+        storage::operations(&operations_stack, &storage, &recovery.monitoring, &primary.monitoring)?;
+    }
+    Ok(storage)
 }
 
 /// What a region's serving tier is built on.
@@ -248,9 +332,14 @@ fn image_replicas(app: &mut App, config: &PlatformConfig, releases: &mut Release
     Ok(())
 }
 
+/// The primary region (validation guarantees one).
+fn primary_region(config: &PlatformConfig) -> &RegionConfig {
+    config.regions.iter().find(|region| region.role == RegionRole::Primary).expect("validated: one primary")
+}
+
 /// The disaster-recovery region that the primary's data replicates to, if the config has one. A
 /// recovery region with a data tier of its own keeps that tier, whose buckets take the same names.
-fn recovery_region(config: &PlatformConfig) -> Option<&crate::config::RegionConfig> {
+fn recovery_region(config: &PlatformConfig) -> Option<&RegionConfig> {
     config.regions.iter().find(|region| region.role == RegionRole::DisasterRecovery && region.data.is_none())
 }
 
@@ -293,8 +382,9 @@ mod tests {
             [
                 ("IntegrationPlatform-Primary-Network", "us-east-1"),
                 ("IntegrationPlatform-Primary-Endpoints", "us-east-1"),
+                ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Endpoints", "eu-west-1"),
                 ("IntegrationPlatform-DisasterRecovery-Storage", "eu-west-1"),
-                ("IntegrationPlatform-DisasterRecovery-Operations", "eu-west-1"),
                 ("IntegrationPlatform-Primary-Data", "us-east-1"),
                 ("IntegrationPlatform-Primary-Edge", "us-east-1"),
                 ("IntegrationPlatform-Primary-Ingress", "us-east-1"),
@@ -305,8 +395,8 @@ mod tests {
                 ("IntegrationPlatform-Primary-Gateway", "us-east-1"),
                 ("IntegrationPlatform-Primary-Scaling", "us-east-1"),
                 ("IntegrationPlatform-Primary-Operations", "us-east-1"),
-                ("IntegrationPlatform-DisasterRecovery-Network", "eu-west-1"),
-                ("IntegrationPlatform-DisasterRecovery-Endpoints", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Data", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Operations", "eu-west-1"),
                 ("IntegrationPlatform-DisasterRecovery-Images", "eu-west-1")
             ]
         );

@@ -146,6 +146,14 @@ pub(super) fn build(
             1,
         )),
     )?;
+    if let Some(seconds) = data.replica_lag_alarm_seconds {
+        alarms.add(
+            &mut root,
+            "DatabaseReplicaLagAlarm",
+            "PostgreSQL replica lag (s)",
+            data.database.replica_lag_alarm(seconds),
+        )?;
+    }
     replication_alarms(&mut root, &mut alarms, data)?;
     let nodes = cache_nodes(data, redis);
     let node_alarms = [

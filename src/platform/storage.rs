@@ -43,6 +43,8 @@ pub(super) struct RecoveryStorage {
     pub names: [Value<String>; 2],
     /// The region's own work queue, with its dead-letter queue.
     pub queue: Queue,
+    /// The access-log bucket of the region's buckets (and of its load balancers, when it stands by).
+    pub access_logs: Bucket,
 }
 
 impl RecoveryStorage {
@@ -132,7 +134,7 @@ pub(super) fn build(
         Value::sub(bucket_name(&config.app, "documents", &region.region)),
         Value::sub(bucket_name(&config.app, "audit-logs", &region.region)),
     ];
-    Ok(RecoveryStorage { region: region.region.clone(), key, documents, audit_logs, names, queue })
+    Ok(RecoveryStorage { region: region.region.clone(), key, documents, audit_logs, names, queue, access_logs })
 }
 
 /// Builds the recovery region's alarm topic and the alarms on its queue into `stack`, with the region's
