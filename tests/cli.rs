@@ -26,6 +26,11 @@ const RECOVERY_STORAGE: &str = "IntegrationPlatform-DisasterRecovery-Storage";
 const RECOVERY_OPERATIONS: &str = "IntegrationPlatform-DisasterRecovery-Operations";
 const RECOVERY_DELIVERY: &str = "IntegrationPlatform-DisasterRecovery-Delivery";
 const RECOVERY_DATA: &str = "IntegrationPlatform-DisasterRecovery-Data";
+const RECOVERY_INGRESS: &str = "IntegrationPlatform-DisasterRecovery-Ingress";
+const RECOVERY_DEPLOYMENTS: &str = "IntegrationPlatform-DisasterRecovery-Deployments";
+const RECOVERY_COMPUTE: &str = "IntegrationPlatform-DisasterRecovery-Compute";
+const RECOVERY_GATEWAY: &str = "IntegrationPlatform-DisasterRecovery-Gateway";
+const RECOVERY_SCALING: &str = "IntegrationPlatform-DisasterRecovery-Scaling";
 const PRIMARY_DELIVERY: &str = "IntegrationPlatform-Primary-Delivery";
 
 fn cfn_synth(dir: &Path) -> assert_cmd::Command {
@@ -58,7 +63,7 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     let work = tempfile::tempdir().unwrap();
-    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 18 stacks"));
+    cfn_synth(work.path()).arg("synth").assert().success().stderr(predicate::str::contains("wrote 23 stacks"));
     let out = work.path().join("cfn.out");
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["version"], 1);
@@ -82,13 +87,18 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
             PRIMARY_SCALING,
             PRIMARY_OPERATIONS,
             RECOVERY_DATA,
+            RECOVERY_INGRESS,
+            RECOVERY_DEPLOYMENTS,
+            RECOVERY_COMPUTE,
+            RECOVERY_GATEWAY,
+            RECOVERY_SCALING,
             RECOVERY_OPERATIONS,
             RECOVERY_IMAGES
         ])
     );
 
     let stacks = manifest["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 18);
+    assert_eq!(stacks.len(), 23);
     let stack = |name: &str| stacks.iter().find(|stack| stack["name"] == name).unwrap();
     let depends_on = |name: &str| stack(name)["dependsOn"].clone();
     assert_eq!(depends_on(RECOVERY_IMAGES), serde_json::json!([]), "the replication template needs nothing");
@@ -107,8 +117,8 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
     );
     assert_eq!(
         depends_on(RECOVERY_OPERATIONS),
-        serde_json::json!([RECOVERY_STORAGE, RECOVERY_DATA]),
-        "its alarms watch the region's queue, database and cache"
+        serde_json::json!([RECOVERY_STORAGE, RECOVERY_DATA, RECOVERY_INGRESS, RECOVERY_COMPUTE, RECOVERY_GATEWAY]),
+        "its alarms watch the region's queue, database, cache, load balancers and services"
     );
     assert_eq!(
         depends_on(PRIMARY_DATA),
@@ -266,7 +276,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [RECOVERY_STORAGE, "eu-west-1", "10", "resources"],
             [PRIMARY_DATA, "us-east-1", "23", "resources"],
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
-            [PRIMARY_INGRESS, "us-east-1", "24", "resources"],
+            [PRIMARY_INGRESS, "us-east-1", "30", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "29", "resources"],
             [RECOVERY_DELIVERY, "eu-west-1", "6", "resources"],
             [PRIMARY_DELIVERY, "us-east-1", "18", "resources"],
@@ -275,7 +285,12 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
             [PRIMARY_OPERATIONS, "us-east-1", "29", "resources"],
             [RECOVERY_DATA, "eu-west-1", "8", "resources"],
-            [RECOVERY_OPERATIONS, "eu-west-1", "14", "resources"],
+            [RECOVERY_INGRESS, "eu-west-1", "25", "resources"],
+            [RECOVERY_DEPLOYMENTS, "eu-west-1", "25", "resources"],
+            [RECOVERY_COMPUTE, "eu-west-1", "26", "resources"],
+            [RECOVERY_GATEWAY, "eu-west-1", "5", "resources"],
+            [RECOVERY_SCALING, "eu-west-1", "18", "resources"],
+            [RECOVERY_OPERATIONS, "eu-west-1", "22", "resources"],
             [RECOVERY_IMAGES, "eu-west-1", "4", "resources"]
         ]
     );
@@ -285,7 +300,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "18 stacks, 439 resources, 439 checked against their registry schemas, deploy-readiness rules 17: 0 \
+        "23 stacks, 552 resources, 552 checked against their registry schemas, deploy-readiness rules 17: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");
@@ -336,7 +351,7 @@ fn validate_templates_reads_our_own_output_and_a_plain_folder() {
         .args(["validate", "--templates", "cfn.out"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("18 stacks of cfn.out, deploy-readiness rules: 0 findings"));
+        .stderr(predicate::str::contains("23 stacks of cfn.out, deploy-readiness rules: 0 findings"));
     // A plain folder has no regions: it needs --region, and is read without a deploy order.
     fs::create_dir(work.path().join("plain")).unwrap();
     let compute = format!("{PRIMARY_COMPUTE}.template.json");
@@ -369,7 +384,11 @@ fn synth_refuses_an_app_that_would_not_run_and_keeps_the_earlier_output() {
             "IntegrationPlatform-Primary-Gateway/KongService → sg KongSecurityGroup → no HTTPS egress to 0.0.0.0/0 → \
              image kong:3.9.1 (registry outside the account) unreachable",
         ))
-        .stderr(predicate::str::contains("refusing to write cfn.out: 1 deploy-readiness findings"));
+        .stdout(predicate::str::contains(
+            "IntegrationPlatform-DisasterRecovery-Gateway/KongService → sg KongSecurityGroup → no HTTPS egress to \
+             0.0.0.0/0 → image kong:3.9.1 (registry outside the account) unreachable",
+        ))
+        .stderr(predicate::str::contains("refusing to write cfn.out: 2 deploy-readiness findings"));
     assert_eq!(snapshot_dir(&work.path().join("cfn.out")), before, "the earlier output is untouched");
 }
 
@@ -530,7 +549,7 @@ fn a_first_deploy_creates_repositories_and_pipeline_before_any_service() {
             }
         }
     }
-    assert_eq!(serving, [PRIMARY_COMPUTE, PRIMARY_GATEWAY]);
+    assert_eq!(serving, [PRIMARY_COMPUTE, PRIMARY_GATEWAY, RECOVERY_COMPUTE, RECOVERY_GATEWAY]);
     for service_stack in &serving {
         assert!(position(PRIMARY_DEPLOYMENTS) < position(service_stack), "repositories before {service_stack}");
         assert!(position(PRIMARY_DELIVERY) < position(service_stack), "pipeline before {service_stack}");
@@ -544,7 +563,7 @@ fn a_first_deploy_creates_repositories_and_pipeline_before_any_service() {
         serde_json::json!(["Source", "Build", "Deploy-us-east-1", "Approve", "Deploy-eu-west-1"])
     );
     let released: Vec<&String> = release["imageParameters"].as_object().unwrap().keys().collect();
-    assert_eq!(released, [PRIMARY_COMPUTE, RECOVERY_IMAGES], "in deploy order");
+    assert_eq!(released, [PRIMARY_COMPUTE, RECOVERY_COMPUTE, RECOVERY_IMAGES], "in deploy order");
     let manual = release["manualSteps"].as_array().unwrap();
     assert_eq!(manual.len(), 1);
     assert!(manual[0].as_str().unwrap().contains("PENDING"), "{}", manual[0]);

@@ -73,6 +73,13 @@ fn stateful_logical_ids_and_policies_are_pinned() {
             "IntegrationPlatform-DisasterRecovery-Data/CacheAuthToken AWS::SecretsManager::Secret DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Data/Cache AWS::ElastiCache::ReplicationGroup DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
             "IntegrationPlatform-DisasterRecovery-Data/Database AWS::RDS::DBInstance DeletionPolicy=Snapshot UpdateReplacePolicy=Snapshot",
+            "IntegrationPlatform-DisasterRecovery-Deployments/KongSmokeTestLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Deployments/IntegrationServiceSmokeTestLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Deployments/WebhookReceiverSmokeTestLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Compute/IntegrationServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Compute/WebhookReceiverLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Compute/WorkerServiceLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
+            "IntegrationPlatform-DisasterRecovery-Gateway/KongLogGroup AWS::Logs::LogGroup DeletionPolicy=Retain UpdateReplacePolicy=Retain",
             "IntegrationPlatform-DisasterRecovery-Operations/AlarmTopicKey AWS::KMS::Key DeletionPolicy=Retain UpdateReplacePolicy=Retain",
         ]
     );
@@ -210,7 +217,7 @@ fn header_conditions_compare_with_a_dynamic_reference() {
             }
         }
     }
-    assert_eq!(conditions, 1, "the public ALB's production listener requires CloudFront's header");
+    assert_eq!(conditions, 2, "both regions' public ALBs' production listeners require CloudFront's header");
 }
 
 /// Nothing secret-shaped appears in any output file (templates, manifest, Kong config, AppSpecs): no
@@ -273,8 +280,8 @@ fn every_log_group_key_admits_cloudwatch_logs() {
         }
     }
     assert_eq!(
-        checked, 12,
-        "both regions' flow logs, the WAF logs, the four services' and three deployment hooks' logs, the \
-         database-user task's logs and the release build's logs are checked"
+        checked, 19,
+        "both regions' flow logs, the WAF logs, both regions' four services' and three deployment hooks' logs, \
+         the database-user task's logs and the release build's logs are checked"
     );
 }

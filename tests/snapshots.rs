@@ -25,7 +25,7 @@ fn every_file_of_the_default_output() {
     });
     assert_eq!(
         assembly.files.len(),
-        22,
-        "eighteen templates, the Kong config, the database-user script, the buildspec and the manifest"
+        28,
+        "twenty-three templates, two Kong configs, the database-user script, the buildspec and the manifest"
     );
 }

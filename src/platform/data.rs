@@ -28,6 +28,21 @@ pub(super) const NONCURRENT_VERSION_DAYS: i64 = 90;
 /// The mapping of the account through which Elastic Load Balancing delivers access logs, per region.
 const LOAD_BALANCER_ACCOUNTS: &str = "ElasticLoadBalancingLogAccounts";
 
+/// Adds the per-region table of Elastic Load Balancing's log delivery accounts to `stack`, and returns
+/// the account of the stack's region, for an access-log bucket's policy; `key_path` is the region's key
+/// path in the config, for the error when the region is not in the table.
+pub(super) fn load_balancer_log_account(stack: &Stack, key_path: &str) -> Result<Value<String>, PlatformError> {
+    add_region_mapping(
+        stack,
+        LOAD_BALANCER_ACCOUNTS,
+        "AccountId",
+        LOAD_BALANCER_LOG_ACCOUNTS,
+        key_path,
+        "Elastic Load Balancing log delivery account",
+    )?;
+    Ok(Value::find_in_map(LOAD_BALANCER_ACCOUNTS, Value::region(), "AccountId"))
+}
+
 /// The regional accounts Elastic Load Balancing writes access logs from (regions opened before
 /// August 2022 need this account in the bucket policy).
 pub const LOAD_BALANCER_LOG_ACCOUNTS: &[(&str, &str)] = &[
@@ -88,14 +103,7 @@ pub(super) fn build(
     // The primary region's CloudFront distribution logs into this region's access-log bucket.
     let cloudfront_delivery = region.role == RegionRole::Primary && region.compute.is_some();
     let stack_name = stack.name();
-    add_region_mapping(
-        stack,
-        LOAD_BALANCER_ACCOUNTS,
-        "AccountId",
-        LOAD_BALANCER_LOG_ACCOUNTS,
-        key_path,
-        "Elastic Load Balancing log delivery account",
-    )?;
+    let load_balancer_account = load_balancer_log_account(stack, key_path)?;
     stack.set_description(format!(
         "Data tier of {} ({}): PostgreSQL Multi-AZ, Redis, the work queue with its dead-letter queue, and the \
          document and audit-log buckets, all encrypted with one customer-managed key.",
@@ -117,7 +125,7 @@ pub(super) fn build(
         AccessLogBucketProps {
             name: bucket_name("access-logs"),
             expire_days: ACCESS_LOG_DAYS,
-            load_balancer_account: Some(Value::find_in_map(LOAD_BALANCER_ACCOUNTS, Value::region(), "AccountId")),
+            load_balancer_account: Some(load_balancer_account),
             cloudfront_delivery,
         },
     )?;

@@ -97,9 +97,12 @@ impl Releases {
         Ok(())
     }
 
-    /// Registers a compute stack: the pipeline releases its applications through `parameters`.
-    pub fn add_compute(&mut self, stack: &Stack, parameters: &[String]) {
-        let Some(release) = &self.release else { return };
+    /// Registers a compute stack, released through `release` (its region's hooks and roles): the
+    /// pipeline releases its applications through `parameters`.
+    pub fn add_compute(&mut self, stack: &Stack, parameters: &[String], release: &Release) {
+        if self.release.is_none() {
+            return;
+        }
         let parameters = parameters.to_vec();
         let permissions = compute_permissions(stack, release);
         self.targets.push(ReleaseTarget { stack: stack.clone(), parameters, permissions });
@@ -173,9 +176,19 @@ fn compute_permissions(stack: &Stack, release: &Release) -> Vec<Statement> {
             [("Region", Value::from(region))],
         )
     };
+    // By path: the roles of another region's stack are named without a reference to it, which would
+    // deploy the pipeline after that region's services.
     let mut blue_green = Statement::allow(["iam:PassRole"]);
-    for role in release.roles.roles() {
-        blue_green = blue_green.resource(role.arn());
+    match release.roles.path() {
+        Some(path) => {
+            blue_green = blue_green
+                .resource(Value::sub(format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{path}*")));
+        }
+        None => {
+            for role in release.roles.roles() {
+                blue_green = blue_green.resource(role.arn());
+            }
+        }
     }
     // CloudFormation names the cluster and the services after the stack (`<Stack>-<LogicalId>-<suffix>`).
     let services = format!("{name}-*/{name}-*");
@@ -537,9 +550,23 @@ mod tests {
                 "WorkerServiceImageTag": "#{Build.IMAGE_TAG}"
             })
         );
-        let other = &props["Stages"][4]["Actions"][0];
-        assert_eq!(other["Region"], "eu-west-1");
-        assert_eq!(other["Configuration"]["StackName"], "IntegrationPlatform-DisasterRecovery-Images");
+        // After approval, the standby's services and the region's release record get the same images,
+        // from the region's own replicated repositories.
+        let other: Vec<(&str, &str)> = props["Stages"][4]["Actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|action| (action["Region"].as_str().unwrap(), action["Configuration"]["StackName"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            other,
+            [
+                ("eu-west-1", "IntegrationPlatform-DisasterRecovery-Compute"),
+                ("eu-west-1", "IntegrationPlatform-DisasterRecovery-Images")
+            ]
+        );
+        let standby = &props["Stages"][4]["Actions"][0]["Configuration"];
+        assert_eq!(standby["ParameterOverrides"], compute["ParameterOverrides"]);
 
         let mut config = default_config();
         config.delivery.as_mut().unwrap().manual_approval = false;
@@ -549,7 +576,7 @@ mod tests {
     }
 
     /// The deploy role may register the compute stack's task definitions, update its services, and pass
-    /// exactly the released tasks' roles (by path) and the blue/green roles; nothing else.
+    /// exactly the released tasks' roles and the blue/green roles (both by path); nothing else.
     #[test]
     fn the_deploy_role_may_change_what_a_release_changes_and_nothing_else() {
         let delivery = &stacks(&default_config())["Delivery"];
@@ -579,7 +606,18 @@ mod tests {
         assert_eq!(passes[0]["Condition"]["StringEquals"]["iam:PassedToService"], "ecs-tasks.amazonaws.com");
         assert!(passes[0]["Resource"].to_string().contains("role/integration-platform/released-tasks/*"));
         assert_eq!(passes[1]["Condition"]["StringEquals"]["iam:PassedToService"], "ecs.amazonaws.com");
-        assert_eq!(passes[1]["Resource"].as_array().unwrap().len(), 2, "the load-balancer and hook roles");
+        // The load-balancer and hook roles of every region, by their path: no reference to the standby's
+        // stack, which would deploy the pipeline after the services.
+        assert_eq!(
+            passes[1]["Resource"],
+            json!([{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/integration-platform/blue-green/*"}])
+        );
+        let deployments = &stacks(&default_config())["Deployments"];
+        let blue_green: Vec<_> = of_type(deployments, "AWS::IAM::Role")
+            .into_iter()
+            .filter(|(_, role)| role["Properties"]["Path"] == "/integration-platform/blue-green/")
+            .collect();
+        assert_eq!(blue_green.len(), 2, "the load-balancer and hook roles");
         let compute = &stacks(&default_config())["Compute"];
         for (id, role) in of_type(compute, "AWS::IAM::Role") {
             assert_eq!(role["Properties"]["Path"], "/integration-platform/released-tasks/", "{id}");

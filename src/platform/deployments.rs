@@ -16,7 +16,7 @@
 use serde_json::json;
 
 use super::ingress::{BlueGreenTargets, Ingress};
-use super::names::{internal_name, origin_name, released_task_role_path};
+use super::names::{blue_green_role_path, internal_name, origin_name, released_task_role_path};
 use super::security::SecurityGroups;
 use super::support::{metric_query, render_template};
 use super::PlatformError;
@@ -29,6 +29,7 @@ use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
 use crate::constructs::compute::{
     BlueGreen, BlueGreenRoles, HookFunction, HookFunctionProps, Replication, Repository, RepositoryProps,
 };
+use crate::constructs::ids::Name;
 use crate::constructs::kms::EncryptionKey;
 use crate::constructs::network::{Port, Vpc};
 use crate::template::Value;
@@ -97,6 +98,9 @@ pub(super) struct Images<'a> {
     pub prefix: &'a str,
     pub keep: u32,
     pub replica_regions: &'a [String],
+    /// Whether the region's repositories are replicas that ECR creates on the first replicated push
+    /// (named here, not created).
+    pub replicated: bool,
 }
 
 /// Where a hook reaches its service's test listener.
@@ -158,7 +162,11 @@ pub(super) fn build(
         releases.push(ServiceRelease { hook, rollback_alarm: alarm.ref_value() });
     }
     let mut repository = |id: &str, name: &str| {
-        let props = RepositoryProps { name: Some(format!("{}/{name}", images.prefix)), keep_images: images.keep };
+        let name = format!("{}/{name}", images.prefix);
+        if images.replicated {
+            return Ok(Repository::from_name(Name::new(Value::from(name))));
+        }
+        let props = RepositoryProps { name: Some(name), keep_images: images.keep };
         Repository::new(&mut root, id, key, props)
     };
     let repositories = Repositories {
@@ -170,7 +178,8 @@ pub(super) fn build(
         Replication::new(&mut root, "ImageReplication", images.prefix, images.replica_regions)?;
     }
     let hooks: Vec<&HookFunction> = releases.iter().map(|release| &release.hook).collect();
-    let roles = BlueGreenRoles::new(&mut root, "BlueGreenRoles", &hooks)?;
+    let path = Some(blue_green_role_path(images.prefix));
+    let roles = BlueGreenRoles::under_path(&mut root, "BlueGreenRoles", &hooks, path)?;
     let [kong, integration, webhook] = <[ServiceRelease; 3]>::try_from(releases).expect("three services");
     let task_role_path = released_task_role_path(images.prefix);
     Ok(Release { kong, integration, webhook, roles, repositories, task_role_path })
@@ -446,6 +455,7 @@ mod tests {
             changed,
             [
                 "IntegrationPlatform-Primary-Compute/IntegrationService",
+                "IntegrationPlatform-DisasterRecovery-Compute/IntegrationService",
                 "IntegrationPlatform-DisasterRecovery-Images/ReleasedIntegrationServiceImage"
             ]
         );

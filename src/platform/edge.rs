@@ -11,7 +11,7 @@
 //!
 //! Hence the order: the primary data stack, then this stack, then every ingress stack.
 
-use super::names::{bucket_name, origin_name, OriginVerification};
+use super::names::{bucket_name, OriginVerification};
 use super::PlatformError;
 use crate::cfn::certificatemanager;
 use crate::cfn::certificatemanager::certificate::DomainValidationOption;
@@ -29,17 +29,26 @@ use crate::template::{Output, Value};
 const ORIGIN_VERIFY_LENGTH: i64 = 48;
 
 /// Builds the edge into its stack (in us-east-1) for the primary region `primary_region` and its
-/// compute config; `replica_regions` are the other regions whose ALBs require the header (or will, on
+/// compute config, with `origin` the name CloudFront connects to (the primary's ALB, or the failover
+/// pair of both regions' ALBs when a standby can take over); `replica_regions` are the other regions whose ALBs require the header (or will, on
 /// failover), encrypted there with the key `replica_keys` gives for the region.
+/// What the edge fronts: the app, the primary region and the origin name CloudFront connects to.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Edge<'a> {
+    pub app_name: &'a str,
+    pub primary_region: &'a str,
+    pub origin: &'a str,
+}
+
 pub(super) fn build(
     stack: &Stack,
     verification: &OriginVerification,
-    app_name: &str,
-    primary_region: &str,
+    edge: &Edge<'_>,
     config: &ComputeConfig,
     replica_regions: &[String],
     replica_keys: &[(String, EncryptionKey)],
 ) -> Result<(), PlatformError> {
+    let Edge { app_name, primary_region, origin } = *edge;
     let stack_name = stack.name();
     stack.set_description(format!(
         "Edge of {app_name}: the CloudFront distribution in front of the {primary_region} public ALB, its WAF web \
@@ -97,7 +106,7 @@ pub(super) fn build(
             aliases: vec![domain.name.clone()],
             certificate_arn: certificate.ref_value(),
             origin: CdnOrigin {
-                domain_name: origin_name(primary_region, &domain.name).into(),
+                domain_name: origin.into(),
                 verify_header_name: verification.header.clone(),
                 verify_header_value: secret.value(),
             },
@@ -146,7 +155,14 @@ mod tests {
         let app = synthesized(&default_config());
         let edge = resources_of(&app, "-Edge");
         let distribution = &edge["CdnDistribution"]["Properties"]["DistributionConfig"];
-        assert_eq!(distribution["Origins"][0]["DomainName"], "origin-us-east-1.api.integration-platform.example.com");
+        // With a standby to fail over to, the origin is the failover pair of both regions' ALBs.
+        assert_eq!(distribution["Origins"][0]["DomainName"], "origin.api.integration-platform.example.com");
+        let mut alone = default_config();
+        alone.regions[1].standby = None;
+        let app_alone = synthesized(&alone);
+        let origin =
+            &resources_of(&app_alone, "-Edge")["CdnDistribution"]["Properties"]["DistributionConfig"]["Origins"];
+        assert_eq!(origin[0]["DomainName"], "origin-us-east-1.api.integration-platform.example.com");
         assert_eq!(distribution["Aliases"], json!(["api.integration-platform.example.com"]));
         assert_eq!(distribution["WebACLId"], json!({"Fn::GetAtt": ["WebAcl", "Arn"]}));
         assert_eq!(distribution["ViewerCertificate"]["AcmCertificateArn"], json!({"Ref": "ViewerCertificate"}));
@@ -192,6 +208,7 @@ mod tests {
         let mut config = default_config();
         config.regions[0].region = "us-east-2".into();
         config.regions[0].compute.as_mut().unwrap().edge.price_class = PriceClass::Class100;
+        config.regions[1].standby = None;
         let app = synthesized(&config);
         let edge = app.stacks.iter().find(|stack| stack.name.ends_with("-Edge")).unwrap();
         assert_eq!(edge.region, EDGE_REGION);

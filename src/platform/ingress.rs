@@ -10,7 +10,12 @@ use super::security::{SecurityGroups, INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENE
 use super::PlatformError;
 use crate::cfn::certificatemanager;
 use crate::cfn::certificatemanager::certificate::DomainValidationOption;
+use crate::cfn::cloudwatch::alarm::{AlarmStatistic, AlarmTreatMissingData};
 use crate::cfn::route53;
+use crate::cfn::route53::health_check::{
+    AlarmIdentifier, HealthCheckHealthCheckConfig, HealthCheckHealthCheckConfigInsufficientDataHealthStatus,
+    HealthCheckHealthCheckConfigType,
+};
 use crate::cfn::route53::record_set::AliasTarget;
 use crate::config::{ComputeConfig, ServiceConfig};
 use crate::construct::{Scope, Stack};
@@ -19,6 +24,7 @@ use crate::constructs::compute::{
     TEST_LISTENER_PORT,
 };
 use crate::constructs::data::AccessLogs;
+use crate::constructs::monitoring::MetricAlarm;
 use crate::constructs::network::{SecurityGroup, Vpc};
 use crate::template::Value;
 
@@ -41,6 +47,16 @@ pub struct BlueGreenTargets {
     pub test_port: u16,
     /// The balancer's full name, for its CloudWatch metrics.
     pub load_balancer_full_name: Value<String>,
+}
+
+/// A region's half of the DNS failover of CloudFront's origin: the name both public ALBs answer to,
+/// which Route 53 points at the primary's while its health check passes and at the standby's otherwise.
+#[derive(Debug, Clone)]
+pub(super) struct Failover {
+    /// The origin name (see [`super::names::failover_origin_name`]).
+    pub name: String,
+    /// Whether this region's record is the primary or the secondary one.
+    pub role: route53::record_set::Failover,
 }
 
 /// What the compute stack needs from the ingress stack.
@@ -123,6 +139,7 @@ pub(super) fn build(
     data: &DataTier,
     config: &ComputeConfig,
     verification: &OriginVerification,
+    failover: Option<&Failover>,
 ) -> Result<Ingress, PlatformError> {
     let stack_name = stack.name();
     let region = stack.region().to_owned();
@@ -134,7 +151,9 @@ pub(super) fn build(
     let mut root = stack.root();
     // Exact names rather than a wildcard (checkov CKV2_AWS_71): the domain and the two names this region's
     // balancers answer to, each validated through the hosted zone.
-    let names = [domain.name.clone(), origin_name(&region, &domain.name), internal_name(&region, &domain.name)];
+    let mut names = vec![domain.name.clone(), origin_name(&region, &domain.name), internal_name(&region, &domain.name)];
+    // CloudFront connects to the failover name, whichever region answers it.
+    names.extend(failover.map(|failover| failover.name.clone()));
     let validations: Vec<DomainValidationOption> = names
         .iter()
         .map(|name| {
@@ -208,5 +227,81 @@ pub(super) fn build(
                 .alias_target(AliasTarget::new(balancer.dns_name(), balancer.canonical_hosted_zone_id())),
         )?;
     }
+    if let Some(failover) = failover {
+        failover_record(&mut root, failover, &public, &kong, &region, &domain.hosted_zone_id)?;
+    }
     Ok(Ingress { kong, integration, webhook, internal_name })
+}
+
+/// Adds this region's failover record of the origin name: an alias of the public ALB.
+///
+/// The primary's carries a health check that sees what CloudFront would meet: whether Kong has a healthy
+/// task behind the ALB, as the ALB's own health checks find (a signal no security group stands in the
+/// way of; a Route 53 HTTP check could not reach the ALB, which admits only CloudFront's addresses, nor
+/// send the origin header). ECS blue/green keeps Kong in either target group of its pair and leaves the
+/// other empty between deployments, so each group has an alarm on its healthy hosts, each alarm a
+/// health check, and the primary is healthy while at least one of the two is: an empty idle group never
+/// fails it over, and since the signal does not depend on traffic, a failed-over primary does not
+/// look healthy merely because its traffic left. An alarm without data yet counts as healthy: only
+/// evidence fails the primary over. Neither alias evaluates target health, for the same empty group
+/// (Route 53 may count it unhealthy, which would fail a healthy primary over, or on the secondary keep
+/// traffic on a failed primary).
+fn failover_record(
+    root: &mut Scope,
+    failover: &Failover,
+    public: &ApplicationLoadBalancer,
+    kong: &BlueGreenTargets,
+    region: &str,
+    hosted_zone_id: &str,
+) -> Result<(), PlatformError> {
+    let mut record = route53::RecordSet::new(failover.name.as_str(), "A")
+        .hosted_zone_id(hosted_zone_id)
+        .set_identifier(region)
+        .failover(failover.role.clone())
+        .alias_target(
+            AliasTarget::new(public.dns_name(), public.canonical_hosted_zone_id()).evaluate_target_health(false),
+        );
+    if failover.role == route53::record_set::Failover::Primary {
+        let mut children = Vec::new();
+        for (color, group) in [("Blue", &kong.blue), ("Green", &kong.green)] {
+            let alarm = MetricAlarm::above(
+                format!("Kong's {color} target group has had no healthy task for 3 minutes"),
+                "AWS/ApplicationELB",
+                "HealthyHostCount",
+                vec![
+                    ("LoadBalancer".to_owned(), public.full_name()),
+                    ("TargetGroup".to_owned(), group.resource().attr_target_group_full_name()),
+                ],
+                AlarmStatistic::Maximum,
+                1.0,
+                3,
+            )
+            .below()
+            // A group the ALB reports nothing for has no healthy task.
+            .missing_data(AlarmTreatMissingData::Breaching)
+            .add(root, &format!("Kong{color}HealthAlarm"), vec![])?;
+            let check = root.add(
+                &format!("Kong{color}HealthCheck"),
+                route53::HealthCheck::new(
+                    HealthCheckHealthCheckConfig::new(HealthCheckHealthCheckConfigType::CloudwatchMetric)
+                        .alarm_identifier(AlarmIdentifier::new(alarm.ref_value(), Value::stack_region()))
+                        .insufficient_data_health_status(
+                            HealthCheckHealthCheckConfigInsufficientDataHealthStatus::Healthy,
+                        ),
+                ),
+            )?;
+            children.push(check.ref_value());
+        }
+        let origin = root.add(
+            "OriginHealthCheck",
+            route53::HealthCheck::new(
+                HealthCheckHealthCheckConfig::new(HealthCheckHealthCheckConfigType::Calculated)
+                    .child_health_checks(children)
+                    .health_threshold(1),
+            ),
+        )?;
+        record = record.health_check_id(origin.ref_value());
+    }
+    root.add("OriginFailoverRecord", record)?;
+    Ok(())
 }

@@ -21,6 +21,7 @@ mod network;
 mod operations;
 mod scaling;
 mod security;
+mod standby;
 mod storage;
 mod support;
 #[cfg(test)]
@@ -30,7 +31,8 @@ pub use compute::APP_DATABASE_USER;
 pub use data::DataTier;
 pub use ingress::{BlueGreenTargets, Ingress};
 pub use names::{
-    bucket_name, internal_name, origin_name, origin_verify_secret_name, stack_name, OriginVerification, EDGE_REGION,
+    bucket_name, failover_origin_name, internal_name, origin_name, origin_verify_secret_name, stack_name,
+    OriginVerification, EDGE_REGION,
 };
 pub use scaling::{IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
@@ -42,6 +44,7 @@ use crate::constructs::network::Vpc;
 use data::DataTier as Data;
 use delivery::Releases;
 use security::{ChainPorts, SecurityGroups};
+use standby::{failover, standby_compute};
 use storage::RecoveryStorage;
 use support::RegionStacks;
 
@@ -163,6 +166,10 @@ fn build_region(
     let (stacks, key, verification) = (*stacks, key.as_str(), *verification);
     let region = stacks.region;
     let Network { vpc, groups, endpoints } = network;
+    let standby_compute = match (&region.standby, &primary_region(stacks.config).compute) {
+        (Some(standby), Some(compute)) => Some(standby_compute(compute, standby)),
+        _ => None,
+    };
     let (data, data_stack, compute_config, monitoring, redis) = match &region.data {
         Some(data_config) => {
             // The disaster-recovery region's replica buckets exist before the replication rules that name them.
@@ -192,7 +199,7 @@ fn build_region(
             // A recovery region that names no subscribers of its own is watched as the primary is.
             let monitoring =
                 if region.monitoring.notify.is_empty() { &primary_region.monitoring } else { &region.monitoring };
-            (data, data_stack, None, monitoring, &primary_data.redis)
+            (data, data_stack, standby_compute.as_ref(), monitoring, &primary_data.redis)
         }
     };
 
@@ -206,10 +213,16 @@ fn build_region(
             let keys: Vec<_> =
                 data.replicas.iter().map(|replicas| (replicas.region.clone(), replicas.key.clone())).collect();
             let app_name = &stacks.config.app;
-            edge::build(&edge_stack, verification, app_name, &region.region, compute_config, &regions, &keys)?;
+            let origin = match failover(stacks.config, region) {
+                Some(failover) => failover.name,
+                None => origin_name(&region.region, &compute_config.domain.name),
+            };
+            let edge = edge::Edge { app_name, primary_region: &region.region, origin: &origin };
+            edge::build(&edge_stack, verification, &edge, compute_config, &regions, &keys)?;
         }
         let tier = Tier { vpc, groups, data: &data, config: compute_config };
-        let (ingress, compute) = build_compute(app, stacks, tier, verification, key, endpoints.as_ref(), releases)?;
+        let serving = Serving { verification, key, endpoints: endpoints.as_ref() };
+        let (ingress, compute) = build_compute(app, stacks, tier, &serving, releases)?;
         served = Some((ingress, compute));
     }
 
@@ -238,7 +251,8 @@ fn recovery_storage(
         noncurrent_version_days: data::NONCURRENT_VERSION_DAYS,
         queue: &data_config.queue,
     };
-    let storage = storage::build(&storage_stack, config, recovery, copied)?;
+    let index = config.regions.iter().position(|region| region.region == recovery.region).expect("a config region");
+    let storage = storage::build(&storage_stack, config, recovery, copied, &format!("regions[{index}]"))?;
     if recovery.standby.is_none() {
         let operations_stack = recovery_stacks.add(app, "Operations")?;
         storage::operations(&operations_stack, &storage, &recovery.monitoring, &primary.monitoring)?;
@@ -255,36 +269,52 @@ struct Tier<'a> {
     config: &'a ComputeConfig,
 }
 
+/// What a region's serving stacks are built with beside its tier.
+struct Serving<'a> {
+    verification: &'a OriginVerification,
+    /// The region's config key path, for errors.
+    key: &'a str,
+    endpoints: Option<&'a crate::construct::Stack>,
+}
+
 /// Builds the ingress, deployments, compute, gateway and scaling stacks of a region that serves requests.
 fn build_compute(
     app: &mut App,
     stacks: RegionStacks<'_>,
     tier: Tier<'_>,
-    verification: &OriginVerification,
-    key: &str,
-    endpoints_stack: Option<&crate::construct::Stack>,
+    serving: &Serving<'_>,
     releases: &mut Releases,
 ) -> Result<(Ingress, compute::Compute), PlatformError> {
+    let Serving { verification, key, endpoints: endpoints_stack } = *serving;
     let ingress_stack = stacks.add(app, "Ingress")?;
     ingress_stack.add_dependency(&verification.stack_name);
-    let ingress = ingress::build(&ingress_stack, tier.vpc, tier.groups, tier.data, tier.config, verification)?;
+    let failover = failover(stacks.config, stacks.region);
+    let ingress =
+        ingress::build(&ingress_stack, tier.vpc, tier.groups, tier.data, tier.config, verification, failover.as_ref())?;
     security::admit_cloudfront(&ingress_stack, tier.groups, key)?;
 
     // The hooks, roles and alarms the services' blue/green deployments name exist before the services.
     let deployments_stack = stacks.add(app, "Deployments")?;
+    let primary = stacks.region.role == RegionRole::Primary;
+    // The primary's repositories replicate to every other region; a standby's are those replicas.
     let replica_regions: Vec<String> = stacks
         .config
         .regions
         .iter()
-        .filter(|other| other.region != stacks.region.region)
+        .filter(|other| primary && other.region != stacks.region.region)
         .map(|other| other.region.clone())
         .collect();
     let keep = u32::try_from(tier.config.deployment.keep_images).expect("validated: 1 to 1000");
-    let images = deployments::Images { prefix: &stacks.config.app, keep, replica_regions: &replica_regions };
+    let images = deployments::Images {
+        prefix: &stacks.config.app,
+        keep,
+        replica_regions: &replica_regions,
+        replicated: !primary,
+    };
     let release =
         deployments::build(&deployments_stack, tier.vpc, tier.groups, &ingress, &tier.data.key, tier.config, &images)?;
     // The pipeline, and its artifact stores in the other regions, exist before any service needs an image.
-    if stacks.region.role == RegionRole::Primary {
+    if primary {
         releases.add_stacks(app, stacks.config, &release)?;
     }
 
@@ -307,7 +337,7 @@ fn build_compute(
         tier.config,
     )?;
     app.add_artifact(format!("kong/{}.yml", gateway_stack.name()), compute.kong_config.clone())?;
-    releases.add_compute(&compute_stack, &compute.image_parameters);
+    releases.add_compute(&compute_stack, &compute.image_parameters, &release);
 
     let scaling_stack = stacks.add(app, "Scaling")?;
     scaling::build(&scaling_stack, &compute, &tier.data.queue, tier.config)?;
@@ -396,6 +426,11 @@ mod tests {
                 ("IntegrationPlatform-Primary-Scaling", "us-east-1"),
                 ("IntegrationPlatform-Primary-Operations", "us-east-1"),
                 ("IntegrationPlatform-DisasterRecovery-Data", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Ingress", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Deployments", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Compute", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Gateway", "eu-west-1"),
+                ("IntegrationPlatform-DisasterRecovery-Scaling", "eu-west-1"),
                 ("IntegrationPlatform-DisasterRecovery-Operations", "eu-west-1"),
                 ("IntegrationPlatform-DisasterRecovery-Images", "eu-west-1")
             ]

@@ -20,6 +20,12 @@ pub fn origin_name(region: &str, domain: &str) -> String {
     format!("origin-{region}.{domain}")
 }
 
+/// The origin name CloudFront connects to when a standby region can take over: a Route 53 failover
+/// pair of the primary's and the standby's public ALBs.
+pub fn failover_origin_name(domain: &str) -> String {
+    format!("origin.{domain}")
+}
+
 /// The internal ALB's name.
 pub fn internal_name(region: &str, domain: &str) -> String {
     format!("internal-{region}.{domain}")
@@ -59,6 +65,13 @@ impl OriginVerification {
 /// deploy role may pass exactly those roles (`iam:PassRole` on `role/<app>/released-tasks/*`).
 pub fn released_task_role_path(app_name: &str) -> String {
     format!("/{app_name}/released-tasks/")
+}
+
+/// The IAM path of the roles ECS acts through in blue/green deployments, in every region, so that the
+/// pipeline's deploy roles may pass them by path (`role/<app>/blue-green/*`) with no reference to
+/// another region's stack.
+pub fn blue_green_role_path(app_name: &str) -> String {
+    format!("/{app_name}/blue-green/")
 }
 
 /// The SSM parameter of a region's release record for one application: the image it runs on failover.

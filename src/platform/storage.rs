@@ -73,6 +73,7 @@ pub(super) fn build(
     config: &PlatformConfig,
     region: &RegionConfig,
     copied: Copied<'_>,
+    key_path: &str,
 ) -> Result<RecoveryStorage, PlatformError> {
     let Copied { audit_retention_days, noncurrent_version_days, .. } = copied;
     stack.set_description(format!(
@@ -87,12 +88,18 @@ pub(super) fn build(
     };
     let key = EncryptionKey::new(&mut root, "RecoveryKey", key_props)?;
     let name = |purpose: &str| Some(Value::sub(bucket_name(&config.app, purpose, &region.region)));
+    // A standby's load balancers log here too.
+    let load_balancer_account = match region.standby {
+        Some(_) => Some(super::data::load_balancer_log_account(stack, key_path)?),
+        None => None,
+    };
     let access_logs = Bucket::access_logs(
         &mut root,
         "AccessLogsBucket",
         AccessLogBucketProps {
             name: name("access-logs"),
             expire_days: ACCESS_LOG_DAYS,
+            load_balancer_account,
             ..AccessLogBucketProps::default()
         },
     )?;

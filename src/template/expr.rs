@@ -254,6 +254,12 @@ impl<T> Value<T> {
         Box::new(self.expr)
     }
 
+    /// `AWS::Region` as a value of a property typed by the region codes it takes (the region of an
+    /// alarm a Route 53 health check watches, say).
+    pub fn stack_region() -> Self {
+        Self::from_expr(Expr::Pseudo(Pseudo::Region))
+    }
+
     /// A reference to an entity in some stack; the construct layer decides how it is rendered.
     pub fn reference(address: &Address, attribute: Option<&str>) -> Self {
         Self::from_expr(Expr::Reference(ReferencePlaceholder {

@@ -95,7 +95,8 @@ pub const RULES: &[Rule] = &[
         id: "CS030",
         title: "Every alarm has an action",
         doc: "An alarm with no AlarmActions changes state and nobody hears. An alarm counts as acted on when it \
-              has an action, or when a CodeDeploy deployment group or an ECS service deployment watches it.",
+              has an action, or when a CodeDeploy deployment group, an ECS service deployment or a Route 53 \
+              health check watches it.",
     },
     Rule {
         id: "CS031",

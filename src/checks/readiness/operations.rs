@@ -252,15 +252,16 @@ fn predefined_metric(predefined: &str) -> String {
 /// CS030 to CS033.
 fn alarms(model: &Model, findings: &mut Vec<Finding>) {
     let alarms = model.of_type("AWS::CloudWatch::Alarm");
-    // Alarms watched by a deployment: referenced from a CodeDeploy group or an ECS service.
+    // Alarms watched by a deployment (referenced from a CodeDeploy group or an ECS service) or by a
+    // Route 53 health check, which acts on them by failing DNS over.
     let mut watched = Vec::new();
-    for type_name in ["AWS::CodeDeploy::DeploymentGroup", "AWS::ECS::Service"] {
+    for type_name in ["AWS::CodeDeploy::DeploymentGroup", "AWS::ECS::Service", "AWS::Route53::HealthCheck"] {
         for res in model.of_type(type_name) {
             let props = model.props(&res);
-            let config = if type_name == "AWS::ECS::Service" {
-                &props["DeploymentConfiguration"]["Alarms"]
-            } else {
-                &props["AlarmConfiguration"]
+            let config = match type_name {
+                "AWS::ECS::Service" => &props["DeploymentConfiguration"]["Alarms"],
+                "AWS::Route53::HealthCheck" => &props["HealthCheckConfig"]["AlarmIdentifier"],
+                _ => &props["AlarmConfiguration"],
             };
             watched.extend(model.references(res.stack, config));
         }

@@ -109,11 +109,23 @@ pub struct BlueGreen {
 pub struct BlueGreenRoles {
     load_balancers: Role,
     hooks: Role,
+    path: Option<String>,
 }
 
 impl BlueGreenRoles {
     /// Adds the two roles under `id`; the hook role may invoke exactly `hooks`.
     pub fn new(scope: &mut Scope, id: &str, hooks: &[&HookFunction]) -> Result<Self, ConstructError> {
+        Self::under_path(scope, id, hooks, None)
+    }
+
+    /// Adds the two roles under `id` with the IAM path `path` (`/app/blue-green/`), so that a principal
+    /// in another region or stack can be allowed to pass them by path, without a reference to them.
+    pub fn under_path(
+        scope: &mut Scope,
+        id: &str,
+        hooks: &[&HookFunction],
+        path: Option<String>,
+    ) -> Result<Self, ConstructError> {
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         let trust = || {
@@ -130,6 +142,7 @@ impl BlueGreenRoles {
                 managed_policy_arns: vec![Value::sub(
                     "arn:${AWS::Partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",
                 )],
+                path: path.clone(),
                 ..RoleProps::new(format!("Lets ECS move blue/green traffic for {name}"), trust())
             },
         )?;
@@ -139,10 +152,16 @@ impl BlueGreenRoles {
             "Hooks",
             RoleProps {
                 statements: invoke,
+                path: path.clone(),
                 ..RoleProps::new(format!("Lets ECS run the deployment hooks of {name}"), trust())
             },
         )?;
-        Ok(Self { load_balancers, hooks })
+        Ok(Self { load_balancers, hooks, path })
+    }
+
+    /// The roles' IAM path, when they were given one.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
     }
 
     /// Both roles, which whoever updates a service that names them must be allowed to pass to ECS
