@@ -33,8 +33,8 @@ fn two_runs_of_the_binary_write_identical_directories() {
     }
     assert_eq!(
         outputs[0].len(),
-        28,
-        "twenty-three templates, two Kong configs, the database-user script, the buildspec and the manifest"
+        29,
+        "twenty-three templates, two Kong configs, the database-user script, the buildspec, the DR runbook and the manifest"
     );
     assert_eq!(outputs[0], outputs[1]);
     let in_process: BTreeMap<String, Vec<u8>> =

@@ -25,7 +25,7 @@ fn every_file_of_the_default_output() {
     });
     assert_eq!(
         assembly.files.len(),
-        28,
-        "twenty-three templates, two Kong configs, the database-user script, the buildspec and the manifest"
+        29,
+        "twenty-three templates, two Kong configs, the database-user script, the buildspec, the DR runbook and the manifest"
     );
 }

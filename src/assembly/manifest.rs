@@ -24,6 +24,9 @@ pub struct Manifest {
     /// How new versions reach the stacks, when the app has a release pipeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<ReleaseSection>,
+    /// How the warm standby meets the recovery objectives, when the app has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disaster_recovery: Option<DisasterRecoverySection>,
 }
 
 /// The manifest's `release` section: the pipeline, the stacks and parameters it releases through, the
@@ -47,6 +50,51 @@ pub struct ReleaseSection {
     pub manual_steps: Vec<String>,
     /// A first deploy on an empty account, step by step.
     pub first_deploy: Vec<String>,
+}
+
+/// The manifest's `disasterRecovery` section: the recovery objectives from the config, what bounds
+/// each, and the runbook that meets the time objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DisasterRecoverySection {
+    /// The region that serves.
+    pub primary_region: String,
+    /// The region of the warm standby.
+    pub recovery_region: String,
+    /// The recovery point objective, in minutes.
+    pub rpo_minutes: i64,
+    /// The recovery time objective, in minutes.
+    pub rto_minutes: i64,
+    /// What bounds the data lost, store by store.
+    pub rpo_bounds: Vec<RecoveryPointBound>,
+    /// The runbook's steps with their time budgets, whose sum bounds the recovery time.
+    pub rto_steps: Vec<RecoveryStep>,
+    /// The sum of the step budgets, at most `rtoMinutes`.
+    pub rto_budget_minutes: i64,
+    /// The runbook's file, relative to the output directory.
+    pub runbook: String,
+}
+
+/// What bounds one store's data loss on failover.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecoveryPointBound {
+    /// The store.
+    pub store: String,
+    /// How it reaches the recovery region, and within what.
+    pub bound: String,
+    /// The alarms that show the bound holding (`<Stack>/<LogicalId>`); none for what is not replicated.
+    pub alarms: Vec<String>,
+}
+
+/// One step of the runbook, with its time budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecoveryStep {
+    /// What the step does.
+    pub step: String,
+    /// Its budget, in minutes.
+    pub minutes: i64,
 }
 
 /// One stack of the manifest.

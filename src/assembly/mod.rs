@@ -6,7 +6,10 @@ mod writer;
 
 use std::path::Path;
 
-pub use manifest::{Manifest, ManifestStack, ReleaseSection, MANIFEST_VERSION};
+pub use manifest::{
+    DisasterRecoverySection, Manifest, ManifestStack, RecoveryPointBound, RecoveryStep, ReleaseSection,
+    MANIFEST_VERSION,
+};
 pub use writer::{write_directory, WriteError};
 
 use crate::construct::SynthesizedApp;
@@ -77,14 +80,21 @@ impl Assembly {
             files.push((file_name, text));
         }
         files.extend(app.artifacts.iter().map(|(path, contents)| (path.clone(), contents.clone())));
-        let release =
-            match app.sections.get("release") {
-                Some(section) => Some(serde_json::from_value(section.clone()).map_err(|error| {
-                    AssemblyError::Section { key: "release".to_owned(), message: error.to_string() }
-                })?),
-                None => None,
-            };
-        if let Some(key) = app.sections.keys().find(|key| *key != "release") {
+        fn section<T: serde::de::DeserializeOwned>(
+            app: &SynthesizedApp,
+            key: &str,
+        ) -> Result<Option<T>, AssemblyError> {
+            app.sections
+                .get(key)
+                .map(|section| {
+                    serde_json::from_value(section.clone())
+                        .map_err(|error| AssemblyError::Section { key: key.to_owned(), message: error.to_string() })
+                })
+                .transpose()
+        }
+        let release = section(app, "release")?;
+        let disaster_recovery = section(app, "disasterRecovery")?;
+        if let Some(key) = app.sections.keys().find(|key| !["release", "disasterRecovery"].contains(&key.as_str())) {
             return Err(AssemblyError::Section {
                 key: key.clone(),
                 message: "the manifest has no such section".to_owned(),
@@ -96,6 +106,7 @@ impl Assembly {
             stacks,
             deploy_order: app.deploy_order(),
             release,
+            disaster_recovery,
         };
         let mut manifest_text = serde_json::to_string_pretty(&manifest).expect("manifests serialize");
         manifest_text.push('\n');

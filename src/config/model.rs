@@ -91,16 +91,37 @@ pub struct StandbyConfig {
     /// the failover raises it to the primary's. The ceiling is the primary's. Default: 1.
     #[serde(default = "default_standby_tasks")]
     pub tasks: i64,
-    /// Seconds the database replica may lag behind the primary before its alarm fires (60 to 600);
-    /// the recovery point objective is 15 minutes. Default: 300.
+    /// Seconds the database replica may lag behind the primary before its alarm fires: from 60 to half
+    /// the recovery point objective. Default: 300.
     #[serde(default = "default_replica_lag_seconds")]
     pub replica_lag_alarm_seconds: i64,
+    /// The recovery point objective: minutes of writes a failover may lose (15 or more: S3 Replication
+    /// Time Control's bound). Default: 15.
+    #[serde(default = "default_rpo_minutes")]
+    pub rpo_minutes: i64,
+    /// The recovery time objective: minutes from the decision to fail over to serving from the standby;
+    /// the runbook's step budgets must fit in it. Default: 30.
+    #[serde(default = "default_rto_minutes")]
+    pub rto_minutes: i64,
 }
 
 impl Default for StandbyConfig {
     fn default() -> Self {
-        Self { tasks: default_standby_tasks(), replica_lag_alarm_seconds: default_replica_lag_seconds() }
+        Self {
+            tasks: default_standby_tasks(),
+            replica_lag_alarm_seconds: default_replica_lag_seconds(),
+            rpo_minutes: default_rpo_minutes(),
+            rto_minutes: default_rto_minutes(),
+        }
     }
+}
+
+fn default_rpo_minutes() -> i64 {
+    15
+}
+
+fn default_rto_minutes() -> i64 {
+    30
 }
 
 fn default_standby_tasks() -> i64 {

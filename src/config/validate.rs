@@ -151,10 +151,20 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
         if !(1..=10).contains(&standby.tasks) {
             return Err(issue(format!("{key}.tasks"), "must be from 1 to 10"));
         }
-        if !(60..=600).contains(&standby.replica_lag_alarm_seconds) {
+        if !(15..=1440).contains(&standby.rpo_minutes) {
+            return Err(issue(
+                format!("{key}.rpoMinutes"),
+                "must be from 15 to 1440: S3 Replication Time Control replicates within 15 minutes, no sooner",
+            ));
+        }
+        if !(1..=1440).contains(&standby.rto_minutes) {
+            return Err(issue(format!("{key}.rtoMinutes"), "must be from 1 to 1440"));
+        }
+        let half_rpo = standby.rpo_minutes * 30;
+        if !(60..=half_rpo).contains(&standby.replica_lag_alarm_seconds) {
             return Err(issue(
                 format!("{key}.replicaLagAlarmSeconds"),
-                "must be from 60 to 600: well under the 15-minute recovery point",
+                format!("must be from 60 to {half_rpo}: well under the {}-minute recovery point", standby.rpo_minutes),
             ));
         }
     }
@@ -539,6 +549,8 @@ mod tests {
                 |c| c.regions[1].standby.as_mut().unwrap().replica_lag_alarm_seconds = 900,
                 "regions[1].standby.replicaLagAlarmSeconds",
             ),
+            (|c| c.regions[1].standby.as_mut().unwrap().rpo_minutes = 5, "regions[1].standby.rpoMinutes"),
+            (|c| c.regions[1].standby.as_mut().unwrap().rto_minutes = 0, "regions[1].standby.rtoMinutes"),
             (|c| c.regions[1].network.endpoints = false, "regions[1].network.endpoints"),
             (|c| c.regions[0].monitoring.notify.clear(), "regions[0].monitoring.notify"),
             (

@@ -5,7 +5,7 @@
 //! be replaced freely. Bucket names are deterministic (app, purpose, account, region), so that the
 //! disaster-recovery region can name them for replication.
 
-use super::names::bucket_name;
+use super::names::{bucket_name, database_master_secret_name};
 use super::security::SecurityGroups;
 use super::storage::RecoveryStorage;
 use super::support::add_region_mapping;
@@ -190,12 +190,13 @@ pub(super) fn build(
             security_groups: vec![groups.database.clone()],
             // A secret of its own, so that eu-west-1 can hold a replica of the instance and of the
             // secret (RDS refuses a cross-region replica of an instance whose password it manages).
-            credentials: MasterCredentials::Generated(GeneratedCredentials {
+            credentials: MasterCredentials::Generated(Box::new(GeneratedCredentials {
+                secret_name: Some(database_master_secret_name(app_name)),
                 replica_keys: replicas.iter().map(|replicas| (replicas.region.clone(), replicas.key.clone())).collect(),
                 rotation_days: config.postgres.secret_rotation_days,
                 rotation_subnets: SubnetSelection::PRIVATE_APP,
                 rotation_security_group: groups.rotation.clone(),
-            }),
+            })),
         },
     )?;
     let replicas = replicas.cloned();

@@ -19,6 +19,7 @@ mod kong;
 mod names;
 mod network;
 mod operations;
+mod recovery;
 mod scaling;
 mod security;
 mod standby;
@@ -224,6 +225,23 @@ fn build_region(
         let serving = Serving { verification, key, endpoints: endpoints.as_ref() };
         let (ingress, compute) = build_compute(app, stacks, tier, &serving, releases)?;
         served = Some((ingress, compute));
+    }
+
+    if let Some(settings) = &region.standby {
+        let standby = recovery::Standby {
+            config: stacks.config,
+            primary: primary_region(stacks.config),
+            recovery: region,
+            standby: settings,
+            key,
+            compute: served.as_ref().zip(compute_config).map(|((_, compute), _)| {
+                (
+                    primary_region(stacks.config).compute.as_ref().expect("a standby serves what the primary does"),
+                    compute,
+                )
+            }),
+        };
+        recovery::build(app, &standby)?;
     }
 
     let operations_stack = stacks.add(app, "Operations")?;

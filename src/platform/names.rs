@@ -31,6 +31,12 @@ pub fn internal_name(region: &str, domain: &str) -> String {
     format!("internal-{region}.{domain}")
 }
 
+/// The name of the database's master secret, which the disaster-recovery runbook finds by name in the
+/// recovery region while the primary is down.
+pub fn database_master_secret_name(app_name: &str) -> String {
+    format!("{app_name}/database/master")
+}
+
 /// The name of the origin-verify secret.
 pub fn origin_verify_secret_name(app_name: &str) -> String {
     format!("{app_name}/edge/origin-verify")

@@ -65,12 +65,15 @@ pub enum MasterCredentials {
     #[default]
     Managed,
     /// A secret of the construct's own, which an instance in another region can be a replica of.
-    Generated(GeneratedCredentials),
+    Generated(Box<GeneratedCredentials>),
 }
 
 /// A master secret the construct generates (see [`MasterCredentials::Generated`]).
 #[derive(Debug, Clone)]
 pub struct GeneratedCredentials {
+    /// A fixed name for the secret, so that it can be found in a replica region while its source
+    /// region is down. Default (`None`): CloudFormation names it.
+    pub secret_name: Option<String>,
     /// The regions the secret is replicated to, each with a customer-managed key of its region.
     pub replica_keys: Vec<(String, EncryptionKey)>,
     /// Days between rotations (1 to 1000).
@@ -234,6 +237,7 @@ impl PostgresDatabase {
                     key,
                     SecretProps {
                         description: Some(format!("Master credentials of {name}")),
+                        name: generated.secret_name.clone(),
                         username: Some(props.master_username.clone()),
                         replica_regions: generated.replica_keys.iter().map(|(region, _)| region.clone()).collect(),
                         replica_keys: generated.replica_keys.clone(),
@@ -453,12 +457,13 @@ mod tests {
         let network = vpc("a");
         let rotation_group = SecurityGroup::new(&mut primary.root(), "Rotation", &network, "rotation")?;
         let database_group = SecurityGroup::new(&mut primary.root(), "Db", &network, "db")?;
-        let credentials = MasterCredentials::Generated(GeneratedCredentials {
+        let credentials = MasterCredentials::Generated(Box::new(GeneratedCredentials {
+            secret_name: None,
             replica_keys: vec![("eu-west-1".into(), recovery_key.clone())],
             rotation_days,
             rotation_subnets: SubnetSelection::PRIVATE_APP,
             rotation_security_group: rotation_group,
-        });
+        }));
         let props = PostgresProps { credentials, security_groups: vec![database_group], ..PostgresProps::default() };
         let database = PostgresDatabase::new(&mut primary.root(), "Database", &network, &key, props)?;
         let replica_group = SecurityGroup::new(&mut recovery.root(), "Db", &vpc("b"), "db")?;
