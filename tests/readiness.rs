@@ -677,3 +677,71 @@ fn a_key_used_outside_its_region_is_a_finding() {
     let finding = only(&analyse(stacks), "CS050");
     assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (DELIVERY, "Pipeline"));
 }
+
+const RECOVERY_DATA: &str = "IntegrationPlatform-DisasterRecovery-Data";
+const RECOVERY_COMPUTE: &str = "IntegrationPlatform-DisasterRecovery-Compute";
+
+/// Edits every container of every task definition of a stack.
+fn edit_containers(stacks: &mut [StackTemplate], stack: &str, mut change: impl FnMut(&mut Json)) {
+    let template = &mut stacks.iter_mut().find(|s| s.name == stack).unwrap().template;
+    for resource in template["Resources"].as_object_mut().unwrap().values_mut() {
+        if resource["Type"] == "AWS::ECS::TaskDefinition" {
+            for container in resource["Properties"]["ContainerDefinitions"].as_array_mut().unwrap() {
+                change(container);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_primary_store_without_its_counterpart_in_the_standby_is_a_finding() {
+    // The standby's database is one of its own, not a replica: it would start empty.
+    let mut stacks = platform_templates();
+    edit(&mut stacks, RECOVERY_DATA, "Database", |database| {
+        database["Properties"].as_object_mut().unwrap().remove("SourceDBInstanceIdentifier");
+    });
+    let finding = only(&analyse(stacks), "CS051");
+    assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (DATA, "Database"));
+    assert_eq!(finding.path, format!("{DATA}/Database (us-east-1) ← DATABASE_HOST → eu-west-1"));
+    assert!(finding.message.contains(&format!("{RECOVERY_DATA}/Database is not a read replica of it")));
+
+    // The documents bucket without its replication rule: neither side's copy reaches the other.
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DATA, "DocumentsBucket", |bucket| {
+        bucket["Properties"].as_object_mut().unwrap().remove("ReplicationConfiguration");
+    });
+    let findings: Vec<Finding> = analyse(stacks).into_iter().filter(|f| f.rule == "CS051").collect();
+    let stores: Vec<(&str, &str)> = findings.iter().map(|f| (f.stack.as_str(), f.logical_id.as_str())).collect();
+    assert_eq!(stores, [(STORAGE, "DocumentsBucket"), (DATA, "DocumentsBucket")]);
+    assert!(findings[1].message.contains(&format!("it does not replicate to {STORAGE}/DocumentsBucket")));
+
+    // The standby's tasks are not told where the work queue is.
+    let mut stacks = platform_templates();
+    edit_containers(&mut stacks, RECOVERY_COMPUTE, |container| {
+        if let Some(environment) = container["Environment"].as_array_mut() {
+            environment.retain(|variable| variable["Name"] != "WORK_QUEUE_URL");
+        }
+    });
+    let finding = only(&analyse(stacks), "CS051");
+    assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (DATA, "WorkQueue"));
+    assert!(finding.message.starts_with("the tasks of eu-west-1 have no WORK_QUEUE_URL"), "{}", finding.message);
+
+    // The standby's tasks read the primary's Redis token across the ocean: they fail with it.
+    let mut stacks = platform_templates();
+    edit_containers(&mut stacks, RECOVERY_COMPUTE, |container| {
+        for secret in container["Secrets"].as_array_mut().into_iter().flatten() {
+            if secret["Name"] == "REDIS_AUTH_TOKEN" {
+                secret["ValueFrom"] = json!({"Fn::GetStackOutput": {
+                    "StackName": DATA, "OutputName": "RefCacheAuthToken", "Region": "us-east-1"
+                }});
+            }
+        }
+    });
+    let findings: Vec<Finding> = analyse(stacks).into_iter().filter(|f| f.rule == "CS051").collect();
+    assert!(!findings.is_empty());
+    assert!(
+        findings.iter().any(|f| f.logical_id == "CacheAuthToken"
+            && f.message.contains(&format!("eu-west-1's tasks use {DATA}/CacheAuthToken of us-east-1"))),
+        "{findings:#?}"
+    );
+}

@@ -12,6 +12,7 @@ mod model;
 mod network;
 mod operations;
 mod pipeline;
+mod recovery;
 mod release;
 mod services;
 
@@ -163,6 +164,16 @@ pub const RULES: &[Rule] = &[
               of the primary region fails to deploy, or depends on the region it is meant to survive.",
     },
     Rule {
+        id: "CS051",
+        title: "Every data store has its counterpart in the other serving regions",
+        doc: "When tasks run in more than one region, each store a region's tasks reach (through an environment \
+              variable or an injected secret: a database, bucket, queue, cache or secret) needs a counterpart that \
+              the other region's tasks reach through the same variable, in their own region. A database of its \
+              own needs a counterpart that is its cross-region read replica, and a bucket one it replicates to; a \
+              queue, cache or secret needs one of the region's own. Otherwise a failover finds no data, or \
+              depends on the region it is meant to survive.",
+    },
+    Rule {
         id: "CS099",
         title: "The analysis could not follow a value",
         doc: "Informational: a reference the analysis cannot resolve (an unknown intrinsic, a missing export, a \
@@ -178,6 +189,7 @@ pub fn analyse(stacks: Vec<StackTemplate>) -> Vec<Finding> {
     release::check(&model, &mut findings);
     pipeline::check(&model, &mut findings);
     keys::check(&model, &mut findings);
+    recovery::check(&model, &mut findings);
     operations::check(&model, &mut findings);
     findings.sort_by(|a, b| {
         let position = |name: &str| model.stacks().iter().position(|s| s.name == name);

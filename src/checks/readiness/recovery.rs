@@ -1,0 +1,113 @@
+//! CS051: when the app serves from more than one region, every data store a region's tasks use has a
+//! counterpart in each other serving region, and that counterpart carries the data across.
+//!
+//! Only the tasks services run count: a one-off task (creating database users, say) serves nothing.
+//! A store's counterpart is the store the other region's tasks reach through the same environment
+//! variable or injected secret (`DATABASE_HOST`, `DOCUMENTS_BUCKET` ...). Then, by kind:
+//! - a PostgreSQL instance of its own needs a counterpart that is a read replica of it;
+//! - a bucket needs to replicate to its counterpart (or be its counterpart's replica);
+//! - a queue, a cache or a secret needs a counterpart of its own: what is not replicated is rebuilt
+//!   there, and a counterpart in the first region would fail with it.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+
+use super::{finding, Model, Res};
+use crate::checks::Finding;
+
+/// The resource types that hold data a failover must find in the other region.
+const STORE_TYPES: &[&str] = &[
+    "AWS::RDS::DBInstance",
+    "AWS::S3::Bucket",
+    "AWS::SQS::Queue",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::SecretsManager::Secret",
+];
+
+/// The stores a region's tasks reach, by the variable that names them.
+type Stores = BTreeMap<String, Res>;
+
+/// CS051, over every pair of serving regions.
+pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
+    let mut regions: BTreeMap<String, Stores> = BTreeMap::new();
+    // The tasks the services run: a one-off task (a migration, say) has no counterpart to keep.
+    for service in model.of_type("AWS::ECS::Service") {
+        let Some(task) = model.resource_of(service.stack, &model.props(&service)["TaskDefinition"]) else { continue };
+        let region = model.stacks()[service.stack].region.clone();
+        let stores = regions.entry(region).or_default();
+        for container in model.props(&task)["ContainerDefinitions"].as_array().into_iter().flatten() {
+            let environment =
+                container["Environment"].as_array().into_iter().flatten().map(|e| (&e["Name"], &e["Value"]));
+            let secrets = container["Secrets"].as_array().into_iter().flatten().map(|s| (&s["Name"], &s["ValueFrom"]));
+            for (name, value) in environment.chain(secrets) {
+                let Some(name) = name.as_str() else { continue };
+                let Some(store) = model.resource_of(task.stack, value) else { continue };
+                if STORE_TYPES.contains(&model.type_of(&store)) {
+                    stores.entry(name.to_owned()).or_insert(store);
+                }
+            }
+        }
+    }
+    let serving: Vec<(&String, &Stores)> = regions.iter().filter(|(_, stores)| !stores.is_empty()).collect();
+    if serving.len() < 2 {
+        return;
+    }
+    for (region, stores) in &serving {
+        for (other, counterparts) in serving.iter().filter(|(other, _)| other != region) {
+            for (variable, store) in *stores {
+                let problem = match counterparts.get(variable) {
+                    None => Some(format!("the tasks of {other} have no {variable}")),
+                    Some(counterpart) => counterpart_problem(model, store, counterpart, other),
+                };
+                if let Some(problem) = problem {
+                    let path = format!("{} ({region}) ← {variable} → {other}", model.name(store));
+                    findings.push(finding(
+                        model,
+                        "CS051",
+                        store,
+                        path,
+                        format!("{problem}: a failover to {other} would not find this store's data"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// What is wrong with `counterpart` (used in `other`) as the counterpart of `store`, if anything.
+fn counterpart_problem(model: &Model, store: &Res, counterpart: &Res, other: &str) -> Option<String> {
+    let counterpart_region = &model.stacks()[counterpart.stack].region;
+    if counterpart_region != other {
+        return Some(format!("{other}'s tasks use {} of {counterpart_region}", model.name(counterpart)));
+    }
+    match model.type_of(store) {
+        "AWS::RDS::DBInstance" => {
+            let source = &model.props(store)["SourceDBInstanceIdentifier"];
+            if !source.is_null() {
+                return None; // A replica: its source is checked from the other side.
+            }
+            let replicates =
+                model.resource_of(counterpart.stack, &model.props(counterpart)["SourceDBInstanceIdentifier"]);
+            match replicates.as_ref() == Some(store) {
+                true => None,
+                false => Some(format!("{} is not a read replica of it", model.name(counterpart))),
+            }
+        }
+        "AWS::S3::Bucket" => match replicates_to(model, store, counterpart) || replicates_to(model, counterpart, store)
+        {
+            true => None,
+            false => Some(format!("it does not replicate to {}", model.name(counterpart))),
+        },
+        _ => None,
+    }
+}
+
+/// Whether `bucket` has a replication rule whose destination is `destination`.
+fn replicates_to(model: &Model, bucket: &Res, destination: &Res) -> bool {
+    let rules = &model.props(bucket)["ReplicationConfiguration"]["Rules"];
+    rules.as_array().into_iter().flatten().any(|rule: &Json| {
+        rule["Status"] == "Enabled"
+            && model.resource_of(bucket.stack, &rule["Destination"]["Bucket"]).as_ref() == Some(destination)
+    })
+}
