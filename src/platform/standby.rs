@@ -202,3 +202,86 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod regional {
+    use serde_json::Value as Json;
+
+    use crate::platform::build;
+    use crate::platform::test_support::default_config;
+
+    /// The region of the stack a value comes from: this one, an import of the region, or another
+    /// region's stack output.
+    fn source_region<'a>(value: &'a Json, own: &'a str, regions: &'a [(String, String)]) -> Option<&'a str> {
+        if let Some(export) = value["Fn::ImportValue"].as_str() {
+            let stack = export.split(':').next().unwrap();
+            return regions.iter().find(|(name, _)| name == stack).map(|(_, region)| region.as_str());
+        }
+        if let Some(region) = value["Fn::GetStackOutput"]["Region"].as_str() {
+            return Some(region);
+        }
+        if value.get("Fn::GetAtt").is_some() || value.get("Ref").is_some() {
+            return Some(own);
+        }
+        None
+    }
+
+    /// Walks `value`, calling `found` with every key-naming property and every dynamic reference.
+    fn walk<'a>(value: &'a Json, found: &mut dyn FnMut(&'a str, &'a Json)) {
+        match value {
+            Json::Object(map) => {
+                for (key, inner) in map {
+                    found(key, inner);
+                    walk(inner, found);
+                }
+            }
+            Json::Array(items) => items.iter().for_each(|item| walk(item, found)),
+            _ => {}
+        }
+    }
+
+    /// Every key a resource of eu-west-1 is encrypted with is a key of eu-west-1, and every secret its
+    /// tasks and balancers read is one of eu-west-1: its own, or a replica there.
+    #[test]
+    fn every_recovery_key_and_secret_is_regional() {
+        let app = build(&default_config()).unwrap().synth().unwrap();
+        let regions: Vec<(String, String)> =
+            app.stacks.iter().map(|stack| (stack.name.clone(), stack.region.clone())).collect();
+        let (mut keys, mut secrets, mut named) = (0, 0, 0);
+        for stack in app.stacks.iter().filter(|stack| stack.region == "eu-west-1") {
+            walk(&stack.template["Resources"], &mut |key, value| {
+                let names_key =
+                    ["KmsKeyId", "KMSMasterKeyID", "KmsMasterKeyId", "PerformanceInsightsKMSKeyId", "KmsKeyArn"]
+                        .contains(&key);
+                if names_key {
+                    let region = source_region(value, &stack.region, &regions);
+                    assert_eq!(region, Some("eu-west-1"), "{}: {key} = {value}", stack.name);
+                    keys += 1;
+                }
+                if key == "ValueFrom" {
+                    let region = source_region(value, &stack.region, &regions);
+                    assert_eq!(region, Some("eu-west-1"), "{}: secret {value}", stack.name);
+                    secrets += 1;
+                }
+                // A dynamic reference by name resolves in the stack's region: the secret must be there.
+                let text = value.to_string();
+                if let Some(rest) = text.split("{{resolve:secretsmanager:").nth(1) {
+                    let name = rest.split([':', '}']).next().unwrap();
+                    if !name.starts_with('$') && key == "Values" {
+                        let replicated = app.stacks.iter().any(|other| {
+                            other.template["Resources"].as_object().unwrap().values().any(|resource| {
+                                resource["Properties"]["Name"] == name
+                                    && resource["Properties"]["ReplicaRegions"].to_string().contains("eu-west-1")
+                            })
+                        });
+                        assert!(replicated, "{}: {name} has no replica in eu-west-1", stack.name);
+                        named += 1;
+                    }
+                }
+            });
+        }
+        assert!(keys >= 15, "the replica, Redis, buckets, queues, logs, topic and token keys: {keys}");
+        assert!(secrets >= 4, "the Redis token Kong and the three services read: {secrets}");
+        assert_eq!(named, 1, "the origin header the public ALB compares, resolved by name in eu-west-1");
+    }
+}
