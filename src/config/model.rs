@@ -103,6 +103,12 @@ pub struct StandbyConfig {
     /// the runbook's step budgets must fit in it. Default: 30.
     #[serde(default = "default_rto_minutes")]
     pub rto_minutes: i64,
+    /// Whether the standby's Redis joins the primary's in a Global Datastore (a read-only copy kept
+    /// within about a second, promoted on failover) instead of being a cache of its own that starts
+    /// cold. It costs a second full cluster kept in step, pins both to one engine version and node
+    /// type, and adds a promotion to the failover; nothing in the cache is a record. Default: false.
+    #[serde(default)]
+    pub global_datastore: bool,
 }
 
 impl Default for StandbyConfig {
@@ -112,6 +118,7 @@ impl Default for StandbyConfig {
             replica_lag_alarm_seconds: default_replica_lag_seconds(),
             rpo_minutes: default_rpo_minutes(),
             rto_minutes: default_rto_minutes(),
+            global_datastore: false,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! be replaced freely. Bucket names are deterministic (app, purpose, account, region), so that the
 //! disaster-recovery region can name them for replication.
 
-use super::names::{bucket_name, database_master_secret_name};
+use super::names::{bucket_name, cache_auth_token_name, database_master_secret_name};
 use super::security::SecurityGroups;
 use super::storage::RecoveryStorage;
 use super::support::add_region_mapping;
@@ -14,7 +14,7 @@ use crate::config::{DataConfig, RegionConfig, RegionRole, StandbyConfig};
 use crate::construct::Stack;
 use crate::constructs::data::{
     AccessLogBucketProps, AccessLogs, Bucket, BucketProps, GeneratedCredentials, MasterCredentials, PostgresDatabase,
-    PostgresProps, Queue, QueueProps, RedisCluster, RedisProps, ReplicaProps, Secret, SecretProps,
+    PostgresProps, Queue, QueueProps, RedisCluster, RedisProps, ReplicaProps, SecondaryProps, Secret, SecretProps,
 };
 use crate::constructs::kms::{EncryptionKey, KeyProps};
 use crate::constructs::network::{SubnetSelection, Vpc};
@@ -86,6 +86,14 @@ pub struct DataTier {
     pub(super) replica_lag_alarm_seconds: Option<f64>,
 }
 
+/// Where the primary's data tier recovers to: the recovery region's storage, if any, and whether the
+/// standby's Redis joins this one's in a Global Datastore.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Recovery<'a> {
+    pub storage: Option<&'a RecoveryStorage>,
+    pub global_cache: bool,
+}
+
 /// The database the applications use.
 pub const DATABASE_NAME: &str = "integration";
 
@@ -97,8 +105,9 @@ pub(super) fn build(
     groups: &SecurityGroups,
     region: &RegionConfig,
     key_path: &str,
-    replicas: Option<&RecoveryStorage>,
+    recovery: Recovery<'_>,
 ) -> Result<DataTier, PlatformError> {
+    let Recovery { storage: replicas, global_cache } = recovery;
     let config = region.data.as_ref().expect("the caller builds the data tier of regions that have one");
     // The primary region's CloudFront distribution logs into this region's access-log bucket.
     let cloudfront_delivery = region.role == RegionRole::Primary && region.compute.is_some();
@@ -166,13 +175,26 @@ pub(super) fn build(
             ..QueueProps::default()
         },
     )?;
+    // A Global Datastore's secondary takes the primary's AUTH token, which its tasks read from the
+    // token's replica in their region.
+    let token_replicas: Vec<(String, EncryptionKey)> = match (global_cache, replicas) {
+        (true, Some(replicas)) => vec![(replicas.region.clone(), replicas.key.clone())],
+        _ => Vec::new(),
+    };
     let token_props = SecretProps {
         description: Some(format!("Redis AUTH token of {stack_name}")),
         length: 64,
+        name: global_cache.then(|| cache_auth_token_name(app_name)),
+        replica_regions: token_replicas.iter().map(|(region, _)| region.clone()).collect(),
+        replica_keys: token_replicas,
         ..SecretProps::default()
     };
     let cache_auth_token = Secret::new(&mut root, "CacheAuthToken", &key, token_props)?;
-    let cache = RedisCluster::new(&mut root, "Cache", vpc, &key, &cache_auth_token, redis_props(config, groups))?;
+    let mut cache_props = redis_props(config, groups);
+    if global_cache {
+        cache_props.global_suffix = Some(format!("{app_name}-cache"));
+    }
+    let cache = RedisCluster::new(&mut root, "Cache", vpc, &key, &cache_auth_token, cache_props)?;
     let database = PostgresDatabase::new(
         &mut root,
         "Database",
@@ -219,7 +241,7 @@ pub(super) fn build(
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Standing<'a> {
     pub primary: &'a DataConfig,
-    pub source: &'a PostgresDatabase,
+    pub source: &'a DataTier,
     pub standby: &'a StandbyConfig,
     pub storage: &'a RecoveryStorage,
 }
@@ -230,6 +252,7 @@ pub(super) struct Standing<'a> {
 /// the recovery region's storage.
 pub(super) fn standby(
     stack: &Stack,
+    app_name: &str,
     vpc: &Vpc,
     groups: &SecurityGroups,
     standing: Standing<'_>,
@@ -242,20 +265,38 @@ pub(super) fn standby(
     ));
     let mut root = stack.root();
     let key = &storage.key;
-    let token_props = SecretProps {
-        description: Some(format!("Redis AUTH token of {stack_name}")),
-        length: 64,
-        ..SecretProps::default()
+    let (cache, cache_auth_token) = match source.cache.global() {
+        // The secondary of the primary's Global Datastore, with the primary's token (its replica here).
+        Some(global) if standby.global_datastore => {
+            let props = SecondaryProps {
+                global_id: global.attr_global_replication_group_id(),
+                replicas_per_shard: primary.redis.replicas_per_shard,
+                clustered: primary.redis.shards > 1,
+                snapshot_retention_days: primary.redis.snapshot_retention_days,
+                subnets: SubnetSelection::ISOLATED,
+                security_groups: vec![groups.cache.clone()],
+            };
+            let cache = RedisCluster::secondary(&mut root, "Cache", vpc, key, props)?;
+            (cache, Secret::by_name(&cache_auth_token_name(app_name), key))
+        }
+        _ => {
+            let token_props = SecretProps {
+                description: Some(format!("Redis AUTH token of {stack_name}")),
+                length: 64,
+                ..SecretProps::default()
+            };
+            let token = Secret::new(&mut root, "CacheAuthToken", key, token_props)?;
+            let cache = RedisCluster::new(&mut root, "Cache", vpc, key, &token, redis_props(primary, groups))?;
+            (cache, token)
+        }
     };
-    let cache_auth_token = Secret::new(&mut root, "CacheAuthToken", key, token_props)?;
-    let cache = RedisCluster::new(&mut root, "Cache", vpc, key, &cache_auth_token, redis_props(primary, groups))?;
     let database = PostgresDatabase::replica(
         &mut root,
         "Database",
         vpc,
         key,
         ReplicaProps {
-            source_arn: source.arn(),
+            source_arn: source.database.arn(),
             engine_version: primary.postgres.engine_version.clone(),
             instance_class: primary.postgres.instance_class.clone(),
             max_allocated_storage_gib: primary.postgres.allocated_storage_gib * 5,
@@ -287,6 +328,7 @@ fn redis_props(config: &DataConfig, groups: &SecurityGroups) -> RedisProps {
         snapshot_retention_days: config.redis.snapshot_retention_days,
         subnets: SubnetSelection::ISOLATED,
         security_groups: vec![groups.cache.clone()],
+        global_suffix: None,
     }
 }
 
@@ -376,5 +418,77 @@ mod tests {
             lag["Dimensions"][0]["Value"],
             json!({"Fn::ImportValue": "IntegrationPlatform-DisasterRecovery-Data:RefDatabase"})
         );
+    }
+}
+
+#[cfg(test)]
+mod global_datastore {
+    use serde_json::{json, Value as Json};
+
+    use crate::checks::{readiness, stack_templates};
+    use crate::platform::build;
+    use crate::platform::test_support::default_config;
+
+    /// With `standby.globalDatastore`, the standby's Redis is a secondary of a Global Datastore the
+    /// primary's group leads: it names the datastore (from the primary's stack, which deploys first),
+    /// sets nothing ElastiCache takes from the datastore, and its tasks read the primary's AUTH token
+    /// from the token's replica in eu-west-1, by name.
+    #[test]
+    fn the_standby_cache_joins_the_primarys_global_datastore() {
+        let mut config = default_config();
+        config.regions[1].standby.as_mut().unwrap().global_datastore = true;
+        let app = build(&config).unwrap().synth().unwrap();
+        let resources = |name: &str| -> &Json {
+            &app.stacks.iter().find(|stack| stack.name == format!("IntegrationPlatform-{name}")).unwrap().template
+                ["Resources"]
+        };
+        let primary = resources("Primary-Data");
+        let global = &primary["CacheGlobal"]["Properties"];
+        assert_eq!(
+            global["Members"],
+            json!([{"ReplicationGroupId": {"Ref": "Cache"}, "ReplicationGroupRegion": {"Ref": "AWS::Region"}, "Role": "PRIMARY"}])
+        );
+        let token = &primary["CacheAuthToken"]["Properties"];
+        assert_eq!(token["Name"], "integration-platform/cache/auth-token");
+        assert_eq!(token["ReplicaRegions"][0]["Region"], "eu-west-1");
+        assert_eq!(token["ReplicaRegions"][0]["KmsKeyId"]["Fn::GetStackOutput"]["OutputName"], "GetAttRecoveryKeyArn");
+
+        let standby = resources("DisasterRecovery-Data");
+        let cache = &standby["Cache"]["Properties"];
+        assert_eq!(
+            cache["GlobalReplicationGroupId"],
+            json!({"Fn::GetStackOutput": {
+                "StackName": "IntegrationPlatform-Primary-Data",
+                "OutputName": "GetAttCacheGlobalGlobalReplicationGroupId",
+                "Region": "us-east-1"
+            }})
+        );
+        for inherited in [
+            "Engine",
+            "EngineVersion",
+            "CacheNodeType",
+            "CacheParameterGroupName",
+            "AuthToken",
+            "TransitEncryptionEnabled",
+            "AtRestEncryptionEnabled",
+        ] {
+            assert!(cache.get(inherited).is_none(), "{inherited} is the datastore's");
+        }
+        assert_eq!(
+            cache["KmsKeyId"],
+            json!({"Fn::ImportValue": "IntegrationPlatform-DisasterRecovery-Storage:GetAttRecoveryKeyArn"})
+        );
+        assert!(standby.get("CacheAuthToken").is_none(), "the token is the primary's");
+        let gateway = resources("DisasterRecovery-Gateway");
+        let kong = gateway.as_object().unwrap().values().find(|r| r["Type"] == "AWS::ECS::TaskDefinition").unwrap();
+        let secrets = &kong["Properties"]["ContainerDefinitions"][0]["Secrets"];
+        assert_eq!(
+            secrets,
+            &json!([{"Name": "REDIS_AUTH_TOKEN", "ValueFrom": "integration-platform/cache/auth-token"}])
+        );
+        // The deploy-readiness analysis finds the counterpart (the token's replica) and nothing wrong.
+        assert_eq!(readiness::analyse(stack_templates(&app)), vec![]);
+        let runbook = &app.artifacts.iter().find(|(path, _)| path.as_str() == "DR-RUNBOOK.md").unwrap().1;
+        assert!(runbook.contains("aws elasticache disassociate-global-replication-group --region eu-west-1"));
     }
 }

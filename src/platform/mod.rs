@@ -152,7 +152,7 @@ struct RegionContext<'a> {
 /// What the primary region's data tier hands to the disaster-recovery region.
 struct PrimaryData {
     storage: Option<RecoveryStorage>,
-    database: crate::constructs::data::PostgresDatabase,
+    data: Data,
 }
 
 /// Builds one region role's data, serving and operations stacks, in deploy order; the primary's
@@ -181,22 +181,28 @@ fn build_region(
                 _ => None,
             };
             let data_stack = stacks.add(app, "Data")?;
-            let data = data::build(&data_stack, &stacks.config.app, vpc, groups, region, key, storage.as_ref())?;
+            let global_cache = region.role == RegionRole::Primary
+                && recovery_region(stacks.config)
+                    .and_then(|recovery| recovery.standby.as_ref())
+                    .is_some_and(|standby| standby.global_datastore);
+            let recovery = data::Recovery { storage: storage.as_ref(), global_cache };
+            let data = data::build(&data_stack, &stacks.config.app, vpc, groups, region, key, recovery)?;
             if region.role == RegionRole::Primary {
-                *primary = Some(PrimaryData { storage, database: data.database.clone() });
+                *primary = Some(PrimaryData { storage, data: data.clone() });
             }
             (data, data_stack, region.compute.as_ref(), &region.monitoring, &data_config.redis)
         }
         None => {
-            let (Some(standby), Some(PrimaryData { storage: Some(storage), database })) = (&region.standby, &*primary)
+            let (Some(standby), Some(PrimaryData { storage: Some(storage), data: source })) =
+                (&region.standby, &*primary)
             else {
                 return Ok(());
             };
             let primary_region = primary_region(stacks.config);
             let primary_data = primary_region.data.as_ref().expect("validated: a standby's primary has data");
             let data_stack = stacks.add(app, "Data")?;
-            let standing = data::Standing { primary: primary_data, source: database, standby, storage };
-            let data = data::standby(&data_stack, vpc, groups, standing)?;
+            let standing = data::Standing { primary: primary_data, source, standby, storage };
+            let data = data::standby(&data_stack, &stacks.config.app, vpc, groups, standing)?;
             // A recovery region that names no subscribers of its own is watched as the primary is.
             let monitoring =
                 if region.monitoring.notify.is_empty() { &primary_region.monitoring } else { &region.monitoring };

@@ -37,6 +37,12 @@ pub fn database_master_secret_name(app_name: &str) -> String {
     format!("{app_name}/database/master")
 }
 
+/// The name of the Redis AUTH token when a Global Datastore shares it with the standby, whose tasks
+/// read its replica by name.
+pub fn cache_auth_token_name(app_name: &str) -> String {
+    format!("{app_name}/cache/auth-token")
+}
+
 /// The name of the origin-verify secret.
 pub fn origin_verify_secret_name(app_name: &str) -> String {
     format!("{app_name}/edge/origin-verify")

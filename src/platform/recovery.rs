@@ -8,7 +8,7 @@
 //! time is the sum of the step budgets, which must fit in the objective or the config is refused.
 
 use super::compute::Compute;
-use super::names::{bucket_name, database_master_secret_name, failover_origin_name, stack_name};
+use super::names::{bucket_name, cache_auth_token_name, database_master_secret_name, failover_origin_name, stack_name};
 use super::support::render_template;
 use super::PlatformError;
 use crate::assembly::{DisasterRecoverySection, RecoveryPointBound, RecoveryStep};
@@ -72,6 +72,7 @@ pub(super) fn build(app: &mut App, standby: &Standby<'_>) -> Result<(), Platform
         rpo_bounds => &bounds,
         steps => &steps,
         secret => database_master_secret_name(&config.app),
+        global_datastore => settings.global_datastore,
         backup_retention_days => data.postgres.backup_retention_days,
         primary_data => &names.primary_data,
         primary_network => stack_name(config, primary, "Network"),
@@ -164,7 +165,12 @@ fn rpo_bounds(names: &Names, settings: &StandbyConfig) -> Vec<RecoveryPointBound
         },
         RecoveryPointBound {
             store: "Redis cache and rate limits".to_owned(),
-            bound: "not replicated: the standby's Redis starts cold and is rebuilt from use".to_owned(),
+            bound: match settings.global_datastore {
+                true => "a Global Datastore: the standby's Redis is a read-only copy about a second behind, \
+                         promoted with the database; nothing in it is a record"
+                    .to_owned(),
+                false => "not replicated: the standby's Redis starts cold and is rebuilt from use".to_owned(),
+            },
             alarms: vec![],
         },
     ]
@@ -218,31 +224,7 @@ fn steps(
             ),
             commands: replication.join("\n"),
         },
-        Step {
-            title: "Promote the database replica".to_owned(),
-            minutes: 10,
-            why: format!(
-                "Promotion makes the {recovery} replica a standalone, writable instance; it cannot be undone. The \
-                 master secret's replica in {recovery} becomes a secret of its own, so that it stays readable and \
-                 can be rotated there."
-            ),
-            commands: [
-                format!(
-                    "aws rds promote-read-replica --region {recovery} --db-instance-identifier \"$REPLICA\" \\\n  \
-                     --backup-retention-period {backup_retention_days}"
-                ),
-                format!(
-                    "until [ \"$(aws rds describe-db-instances --region {recovery} --db-instance-identifier \"$REPLICA\" \\\n  \
-                     --query 'DBInstances[0].ReadReplicaSourceDBInstanceIdentifier' --output text)\" = None ]; do sleep 15; done"
-                ),
-                format!("aws rds wait db-instance-available --region {recovery} --db-instance-identifier \"$REPLICA\""),
-                format!(
-                    "aws secretsmanager stop-replication-to-replica --region {recovery} --secret-id {}",
-                    database_master_secret_name(&names.app)
-                ),
-            ]
-            .join("\n"),
-        },
+        promote_step(names, settings, backup_retention_days),
         Step {
             title: "Point the services at the promoted database".to_owned(),
             minutes: 2,
@@ -262,6 +244,55 @@ fn steps(
         steps.push(confirm_step(names, primary_compute));
     }
     steps
+}
+
+/// Step 2: the database replica promoted, and with a Global Datastore the standby's cache too (both
+/// promotions run at once, within the step's budget).
+fn promote_step(names: &Names, settings: &StandbyConfig, backup_retention_days: i64) -> Step {
+    let recovery = &names.recovery;
+    let mut commands = vec![
+        format!(
+            "aws rds promote-read-replica --region {recovery} --db-instance-identifier \"$REPLICA\" \\\n  \
+             --backup-retention-period {backup_retention_days}"
+        ),
+        format!(
+            "until [ \"$(aws rds describe-db-instances --region {recovery} --db-instance-identifier \"$REPLICA\" \\\n  \
+             --query 'DBInstances[0].ReadReplicaSourceDBInstanceIdentifier' --output text)\" = None ]; do sleep 15; done"
+        ),
+        format!("aws rds wait db-instance-available --region {recovery} --db-instance-identifier \"$REPLICA\""),
+        format!(
+            "aws secretsmanager stop-replication-to-replica --region {recovery} --secret-id {}",
+            database_master_secret_name(&names.app)
+        ),
+    ];
+    let mut why = format!(
+        "Promotion makes the {recovery} replica a standalone, writable instance; it cannot be undone. The master \
+         secret's replica in {recovery} becomes a secret of its own, so that it stays readable and can be rotated \
+         there."
+    );
+    if settings.global_datastore {
+        why.push_str(&format!(
+            " The cache leaves the Global Datastore at the same time and becomes a writable group of {recovery} \
+             (leaving works while the primary region is down, where a planned failover of the datastore needs it up). \
+             Its AUTH token stays the replicated one, which becomes a secret of its own too."
+        ));
+        commands.extend([
+            format!("CACHE=$(resource {recovery} {} Cache)", names.recovery_data),
+            format!(
+                "GLOBAL=$(aws elasticache describe-replication-groups --region {recovery} --replication-group-id \"$CACHE\" \\\n  \
+                 --query 'ReplicationGroups[0].GlobalReplicationGroupInfo.GlobalReplicationGroupId' --output text)"
+            ),
+            format!(
+                "aws elasticache disassociate-global-replication-group --region {recovery} \\\n  \
+                 --global-replication-group-id \"$GLOBAL\" --replication-group-id \"$CACHE\" --replication-group-region {recovery}"
+            ),
+            format!(
+                "aws secretsmanager stop-replication-to-replica --region {recovery} --secret-id {}",
+                cache_auth_token_name(&names.app)
+            ),
+        ]);
+    }
+    Step { title: "Promote the database replica".to_owned(), minutes: 10, why, commands: commands.join("\n") }
 }
 
 /// Step 4: each standby service's scaling floor raised to the primary's, and its tasks with it.

@@ -6,8 +6,8 @@
 //! variable or injected secret (`DATABASE_HOST`, `DOCUMENTS_BUCKET` ...). Then, by kind:
 //! - a PostgreSQL instance of its own needs a counterpart that is a read replica of it;
 //! - a bucket needs to replicate to its counterpart (or be its counterpart's replica);
-//! - a queue, a cache or a secret needs a counterpart of its own: what is not replicated is rebuilt
-//!   there, and a counterpart in the first region would fail with it.
+//! - a queue, a cache or a secret needs a counterpart of its own, or (a secret) its replica there: what
+//!   is not replicated is rebuilt there, and a counterpart in the first region would fail with it.
 
 use std::collections::BTreeMap;
 
@@ -42,7 +42,8 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             let secrets = container["Secrets"].as_array().into_iter().flatten().map(|s| (&s["Name"], &s["ValueFrom"]));
             for (name, value) in environment.chain(secrets) {
                 let Some(name) = name.as_str() else { continue };
-                let Some(store) = model.resource_of(task.stack, value) else { continue };
+                let store = model.resource_of(task.stack, value).or_else(|| secret_named(model, task.stack, value));
+                let Some(store) = store else { continue };
                 if STORE_TYPES.contains(&model.type_of(&store)) {
                     stores.entry(name.to_owned()).or_insert(store);
                 }
@@ -75,9 +76,29 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
     }
 }
 
+/// The secret a task names by its name (`ValueFrom: app/cache/auth-token`), which ECS reads in the
+/// task's region: one created there with that `Name`, or one of another region replicated there.
+fn secret_named(model: &Model, stack: usize, value: &Json) -> Option<Res> {
+    let name = value.as_str()?;
+    let region = &model.stacks()[stack].region;
+    model.of_type("AWS::SecretsManager::Secret").into_iter().find(|secret| {
+        let props = model.props(secret);
+        props["Name"] == name && (&model.stacks()[secret.stack].region == region || replicated_to(props, region))
+    })
+}
+
+/// Whether a secret's properties replicate it to `region`.
+fn replicated_to(props: &Json, region: &str) -> bool {
+    props["ReplicaRegions"].as_array().into_iter().flatten().any(|replica| replica["Region"] == region)
+}
+
 /// What is wrong with `counterpart` (used in `other`) as the counterpart of `store`, if anything.
 fn counterpart_problem(model: &Model, store: &Res, counterpart: &Res, other: &str) -> Option<String> {
     let counterpart_region = &model.stacks()[counterpart.stack].region;
+    // A secret replicated to the other region is its own counterpart there.
+    if counterpart == store && replicated_to(model.props(store), other) {
+        return None;
+    }
     if counterpart_region != other {
         return Some(format!("{other}'s tasks use {} of {counterpart_region}", model.name(counterpart)));
     }

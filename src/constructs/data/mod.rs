@@ -16,7 +16,7 @@ pub use postgres::{
     SECRETS_MANAGER_TRANSFORM,
 };
 pub use queue::{Queue, QueueProps};
-pub use redis::{RedisCluster, RedisProps, REDIS_PORT};
+pub use redis::{RedisCluster, RedisProps, SecondaryProps, REDIS_PORT};
 pub use secret::{Secret, SecretProps};
 
 #[cfg(test)]

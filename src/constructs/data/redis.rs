@@ -10,9 +10,14 @@
 //!
 //! One shard is a cluster-mode-disabled group (a primary and `replicas_per_shard` replicas); more shards
 //! turn cluster mode on, with a parameter group that says so.
+//!
+//! A group can lead a Global Datastore ([`RedisProps::global_suffix`]), and a group of another region
+//! can join it as its read-only secondary ([`RedisCluster::secondary`]), which ElastiCache keeps within
+//! about a second of the primary and which is promoted by hand on failover.
 
 use super::secret::Secret;
 use crate::cfn::elasticache;
+use crate::cfn::elasticache::global_replication_group::GlobalReplicationGroupMemberRole;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::kms::EncryptionKey;
 use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection, Vpc};
@@ -39,6 +44,26 @@ pub struct RedisProps {
     /// The security groups of the nodes. Default: none given, so one is created that admits nothing
     /// until a connection says so.
     pub security_groups: Vec<SecurityGroup>,
+    /// When set, the group leads a Global Datastore of this name suffix (ElastiCache prefixes it per
+    /// region), which groups of other regions join with [`RedisCluster::secondary`]. Default: none.
+    pub global_suffix: Option<String>,
+}
+
+/// How to build a Global Datastore's secondary group ([`RedisCluster::secondary`]).
+#[derive(Debug, Clone)]
+pub struct SecondaryProps {
+    /// The Global Datastore's ID (its `GlobalReplicationGroupId`).
+    pub global_id: Value<String>,
+    /// Replicas per shard beside the shard's primary node.
+    pub replicas_per_shard: i64,
+    /// Whether the datastore has more than one shard (cluster mode).
+    pub clustered: bool,
+    /// Days daily snapshots are kept.
+    pub snapshot_retention_days: i64,
+    /// The subnets of the subnet group.
+    pub subnets: SubnetSelection,
+    /// The security groups of the nodes (required: the region's tasks reach the group through them).
+    pub security_groups: Vec<SecurityGroup>,
 }
 
 impl Default for RedisProps {
@@ -51,6 +76,7 @@ impl Default for RedisProps {
             snapshot_retention_days: 7,
             subnets: SubnetSelection::ISOLATED,
             security_groups: Vec::new(),
+            global_suffix: None,
         }
     }
 }
@@ -61,6 +87,7 @@ pub struct RedisCluster {
     resource: ResourceRef<elasticache::ReplicationGroup>,
     clustered: bool,
     security_groups: Vec<SecurityGroup>,
+    global: Option<ResourceRef<elasticache::GlobalReplicationGroup>>,
 }
 
 impl RedisCluster {
@@ -115,7 +142,81 @@ impl RedisCluster {
             group.num_cache_clusters(1 + props.replicas_per_shard)
         };
         let resource = scope.add_with("Resource", group, |entry| entry.removal_policy(RemovalPolicy::Snapshot))?;
-        Ok(Self { resource, clustered, security_groups })
+        let global = match props.global_suffix {
+            Some(suffix) => {
+                let member = elasticache::global_replication_group::GlobalReplicationGroupMember::new()
+                    .replication_group_id(resource.ref_value())
+                    .replication_group_region(Value::region())
+                    .role(GlobalReplicationGroupMemberRole::Primary);
+                Some(
+                    scope.add(
+                        "Global",
+                        elasticache::GlobalReplicationGroup::new(vec![member])
+                            .global_replication_group_id_suffix(suffix.as_str())
+                            .global_replication_group_description(format!("Global Datastore led by {name}")),
+                    )?,
+                )
+            }
+            None => None,
+        };
+        Ok(Self { resource, clustered, security_groups, global })
+    }
+
+    /// Adds, under `id` in `vpc`, a read-only secondary group of the Global Datastore `props.global_id`,
+    /// encrypted at rest with `key` of this region. Its engine, version, node type, shards, parameters,
+    /// encryption in transit and AUTH token are the datastore's: ElastiCache refuses them on a secondary.
+    pub fn secondary(
+        scope: &mut Scope,
+        id: &str,
+        vpc: &Vpc,
+        key: &EncryptionKey,
+        props: SecondaryProps,
+    ) -> Result<Self, ConstructError> {
+        let path = format!("{}/{id}", scope.path());
+        key.ensure_in_region(scope.region(), &path, "a Redis cluster")?;
+        if props.security_groups.is_empty() {
+            return Err(ConstructError::InvalidProps {
+                path,
+                message: "a secondary group needs the security groups its region's tasks reach it through".into(),
+            });
+        }
+        let mut scope = scope.child(id)?;
+        let name = scope.path().to_string();
+        let subnet_group = scope.add(
+            "SubnetGroup",
+            elasticache::SubnetGroup::new(format!("Isolated subnets of {name}"), vpc.select_subnets(props.subnets)),
+        )?;
+        let mut group =
+            elasticache::ReplicationGroup::new(format!("Read-only secondary of a Global Datastore: {name}"))
+                .global_replication_group_id(props.global_id)
+                .multi_az_enabled(true)
+                .automatic_failover_enabled(true)
+                .kms_key_id(key.arn())
+                .cache_subnet_group_name(subnet_group.ref_value())
+                .security_group_ids(
+                    props.security_groups.iter().map(|group| group.group_id().value()).collect::<Vec<_>>(),
+                )
+                .snapshot_retention_limit(props.snapshot_retention_days);
+        group = if props.clustered {
+            group.replicas_per_node_group(props.replicas_per_shard)
+        } else {
+            group.num_cache_clusters(1 + props.replicas_per_shard)
+        };
+        let inherited = "Inherited from the Global Datastore's primary group, which sets it; ElastiCache refuses it on a secondary.";
+        let skips = serde_json::json!({"skip": [
+            {"id": "CKV_AWS_29", "comment": format!("Encryption at rest: {inherited} This group's data is encrypted with its region's key (KmsKeyId).")},
+            {"id": "CKV_AWS_30", "comment": format!("Encryption in transit: {inherited}")},
+            {"id": "CKV_AWS_31", "comment": format!("The AUTH token: {inherited}")}
+        ]});
+        let resource = scope.add_with("Resource", group, |entry| {
+            entry.removal_policy(RemovalPolicy::Snapshot).metadata("checkov", skips)
+        })?;
+        Ok(Self { resource, clustered: props.clustered, security_groups: props.security_groups, global: None })
+    }
+
+    /// The Global Datastore the group leads, if it leads one.
+    pub fn global(&self) -> Option<&ResourceRef<elasticache::GlobalReplicationGroup>> {
+        self.global.as_ref()
     }
 
     /// The replication group resource.

@@ -21,6 +21,8 @@ pub struct Secret {
     arn: Arn<secretsmanager::Secret>,
     key_arn: Option<Arn<kms::Key>>,
     resource: Option<ResourceRef<secretsmanager::Secret>>,
+    /// What IAM statements name, when it differs from `arn` (a secret named by its name).
+    policy_resource: Option<Value<String>>,
 }
 
 /// How to build a generated [`Secret`].
@@ -111,13 +113,33 @@ impl Secret {
             });
         }
         let resource = scope.add_with(id, secret, |entry| entry.removal_policy(RemovalPolicy::Retain))?;
-        Ok(Self { arn: Arn::new(resource.ref_value()), key_arn: Some(key.arn()), resource: Some(resource) })
+        Ok(Self {
+            arn: Arn::new(resource.ref_value()),
+            key_arn: Some(key.arn()),
+            resource: Some(resource),
+            policy_resource: None,
+        })
     }
 
     /// An existing secret, by ARN, encrypted with `key` when it is a customer-managed key (reading it
     /// then needs `kms:Decrypt` on that key too).
     pub fn from_arn(arn: Arn<secretsmanager::Secret>, key: Option<&EncryptionKey>) -> Self {
-        Self { arn, key_arn: key.map(EncryptionKey::arn), resource: None }
+        Self { arn, key_arn: key.map(EncryptionKey::arn), resource: None, policy_resource: None }
+    }
+
+    /// A secret of the consuming stack's region known by its fixed `name` (one created elsewhere, or a
+    /// replica of another region's), encrypted with `key`. ECS and dynamic references take the name in
+    /// the secret's own region; IAM statements name every version of it (`<name>-??????`, the suffix
+    /// Secrets Manager adds).
+    pub fn by_name(name: &str, key: &EncryptionKey) -> Self {
+        let pattern =
+            format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{name}-??????");
+        Self {
+            arn: Arn::new(Value::from(name)),
+            key_arn: Some(key.arn()),
+            resource: None,
+            policy_resource: Some(Value::sub(pattern)),
+        }
     }
 
     /// A dynamic reference to the value of the secret named `name`, for a stack that did not create it.
@@ -159,9 +181,14 @@ impl Secret {
     /// What ECS needs to inject the secret into a container at start: `GetSecretValue` on this secret
     /// only, and decryption with its key only through Secrets Manager.
     pub fn injection_statements(&self) -> Vec<Statement> {
-        let mut statements = vec![Statement::allow(["secretsmanager:GetSecretValue"]).resource(self.arn())];
+        let mut statements = vec![Statement::allow(["secretsmanager:GetSecretValue"]).resource(self.policy_resource())];
         statements.extend(self.key_statement());
         statements
+    }
+
+    /// What IAM statements about the secret name.
+    fn policy_resource(&self) -> Value<String> {
+        self.policy_resource.clone().unwrap_or_else(|| self.arn.value())
     }
 
     fn key_statement(&self) -> Option<Statement> {
@@ -177,9 +204,8 @@ impl Secret {
     /// The statements that let a principal read the secret: this secret's ARN only, and decryption with
     /// its key only through Secrets Manager.
     pub fn read_statements(&self) -> Vec<Statement> {
-        let mut statements =
-            vec![Statement::allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"])
-                .resource(self.arn())];
+        let mut statements = vec![Statement::allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"])
+            .resource(self.policy_resource())];
         statements.extend(self.key_statement());
         statements
     }
