@@ -240,12 +240,7 @@ fn build_region(
             recovery: region,
             standby: settings,
             key,
-            compute: served.as_ref().zip(compute_config).map(|((_, compute), _)| {
-                (
-                    primary_region(stacks.config).compute.as_ref().expect("a standby serves what the primary does"),
-                    compute,
-                )
-            }),
+            compute: primary_region(stacks.config).compute.as_ref().zip(served.as_ref().map(|(_, compute)| compute)),
         };
         recovery::build(app, &standby)?;
     }

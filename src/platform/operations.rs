@@ -56,11 +56,15 @@ pub(super) fn build(
     monitoring: &MonitoringConfig,
 ) -> Result<Operations, PlatformError> {
     let stack_name = stack.name();
-    stack.set_description(format!(
-        "Operations of {stack_name} ({}): the encrypted alarm topic, alarms on the data tier, load balancers and \
-         services, a dashboard, and the one-off task creating the applications' database user.",
-        stack.region()
-    ));
+    // A replica's users are its source's: only a database with master credentials of its own gets the
+    // one-off task that creates them.
+    let creates_users = watched.is_some() && data.database.secret().is_some();
+    let contents = match creates_users {
+        true => "the encrypted alarm topic, alarms on the data tier, load balancers and services, a dashboard, and \
+                 the one-off task creating the applications' database user",
+        false => "the encrypted alarm topic, alarms on the data tier, load balancers and services, and a dashboard",
+    };
+    stack.set_description(format!("Operations of {stack_name} ({}): {contents}.", stack.region()));
     let mut root = stack.root();
     let topic = AlarmTopic::new(&mut root, "AlarmTopic", &subscribers(monitoring))?;
     let t = &monitoring.thresholds;
@@ -238,9 +242,7 @@ pub(super) fn build(
                 .missing_data(AlarmTreatMissingData::Breaching),
             )?;
         }
-        // A replica's users are its source's: only a database with master credentials of its own gets
-        // the task that creates them.
-        if let Some(master) = data.database.secret() {
+        if let Some(master) = data.database.secret().filter(|_| creates_users) {
             let image = watched.compute.cache.image(DATABASE_USERS_IMAGE).expect("an ECR Public image");
             database_users = Some(database_users_task(&mut root, data, &master, image)?);
         }
