@@ -60,8 +60,10 @@ pub(super) fn build(
     // one-off task that creates them.
     let creates_users = watched.is_some() && data.database.secret().is_some();
     let contents = match creates_users {
-        true => "the encrypted alarm topic, alarms on the data tier, load balancers and services, a dashboard, and \
-                 the one-off task creating the applications' database user",
+        true => {
+            "the encrypted alarm topic, alarms on the data tier, load balancers and services, a dashboard, and \
+                 the one-off task creating the applications' database user"
+        }
         false => "the encrypted alarm topic, alarms on the data tier, load balancers and services, and a dashboard",
     };
     stack.set_description(format!("Operations of {stack_name} ({}): {contents}.", stack.region()));
