@@ -191,18 +191,20 @@ pub fn analyse(stacks: Vec<StackTemplate>) -> Vec<Finding> {
     keys::check(&model, &mut findings);
     recovery::check(&model, &mut findings);
     operations::check(&model, &mut findings);
-    findings.sort_by(|a, b| {
-        let position = |name: &str| model.stacks().iter().position(|s| s.name == name);
-        (position(&a.stack), &a.logical_id, a.rule).cmp(&(position(&b.stack), &b.logical_id, b.rule))
-    });
+    // Stack positions by name, once: an app with many findings would otherwise scan its stacks for each.
+    let positions: std::collections::HashMap<&str, usize> =
+        model.stacks().iter().enumerate().map(|(index, stack)| (stack.name.as_str(), index)).collect();
+    let position = |name: &str| positions.get(name).copied();
+    findings
+        .sort_by(|a, b| (position(&a.stack), &a.logical_id, a.rule).cmp(&(position(&b.stack), &b.logical_id, b.rule)));
     findings.dedup();
-    findings.retain(|finding| !suppressed(&model, finding));
+    findings.retain(|finding| !suppressed(&model, position(&finding.stack), finding));
     findings
 }
 
-/// Whether the resource a finding names suppresses its rule, with a reason.
-fn suppressed(model: &Model, finding: &Finding) -> bool {
-    let Some(stack) = model.stacks().iter().find(|s| s.name == finding.stack) else { return false };
+/// Whether the resource a finding names (in the stack at `position`) suppresses its rule, with a reason.
+fn suppressed(model: &Model, position: Option<usize>, finding: &Finding) -> bool {
+    let Some(stack) = position.map(|index| &model.stacks()[index]) else { return false };
     let suppressions = &stack.template["Resources"][finding.logical_id.as_str()]["Metadata"]["cfn-synth"]["suppress"];
     suppressions.as_array().is_some_and(|list| {
         list.iter().any(|entry| {

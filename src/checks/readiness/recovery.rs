@@ -30,6 +30,13 @@ type Stores = BTreeMap<String, Res>;
 
 /// CS051, over every pair of serving regions.
 pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
+    // Secrets by their fixed name, looked up once: a task may name one instead of referring to it.
+    let mut named: BTreeMap<String, Vec<Res>> = BTreeMap::new();
+    for secret in model.of_type("AWS::SecretsManager::Secret") {
+        if let Some(name) = model.props(&secret)["Name"].as_str() {
+            named.entry(name.to_owned()).or_default().push(secret);
+        }
+    }
     let mut regions: BTreeMap<String, Stores> = BTreeMap::new();
     // The tasks the services run: a one-off task (a migration, say) has no counterpart to keep.
     for service in model.of_type("AWS::ECS::Service") {
@@ -38,11 +45,15 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
         let stores = regions.entry(region).or_default();
         for container in model.props(&task)["ContainerDefinitions"].as_array().into_iter().flatten() {
             let environment =
-                container["Environment"].as_array().into_iter().flatten().map(|e| (&e["Name"], &e["Value"]));
-            let secrets = container["Secrets"].as_array().into_iter().flatten().map(|s| (&s["Name"], &s["ValueFrom"]));
-            for (name, value) in environment.chain(secrets) {
+                container["Environment"].as_array().into_iter().flatten().map(|e| (&e["Name"], &e["Value"], false));
+            let secrets =
+                container["Secrets"].as_array().into_iter().flatten().map(|s| (&s["Name"], &s["ValueFrom"], true));
+            for (name, value, injected) in environment.chain(secrets) {
                 let Some(name) = name.as_str() else { continue };
-                let store = model.resource_of(task.stack, value).or_else(|| secret_named(model, task.stack, value));
+                let mut store = model.resource_of(task.stack, value);
+                if store.is_none() && injected {
+                    store = secret_named(model, &named, task.stack, value);
+                }
                 let Some(store) = store else { continue };
                 if STORE_TYPES.contains(&model.type_of(&store)) {
                     stores.entry(name.to_owned()).or_insert(store);
@@ -78,13 +89,12 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
 
 /// The secret a task names by its name (`ValueFrom: app/cache/auth-token`), which ECS reads in the
 /// task's region: one created there with that `Name`, or one of another region replicated there.
-fn secret_named(model: &Model, stack: usize, value: &Json) -> Option<Res> {
-    let name = value.as_str()?;
+fn secret_named(model: &Model, named: &BTreeMap<String, Vec<Res>>, stack: usize, value: &Json) -> Option<Res> {
     let region = &model.stacks()[stack].region;
-    model.of_type("AWS::SecretsManager::Secret").into_iter().find(|secret| {
-        let props = model.props(secret);
-        props["Name"] == name && (&model.stacks()[secret.stack].region == region || replicated_to(props, region))
-    })
+    let secrets = named.get(value.as_str()?)?;
+    let usable =
+        |secret: &&Res| &model.stacks()[secret.stack].region == region || replicated_to(model.props(secret), region);
+    secrets.iter().find(usable).cloned()
 }
 
 /// Whether a secret's properties replicate it to `region`.
