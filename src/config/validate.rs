@@ -151,6 +151,20 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
         if !(1..=10).contains(&standby.tasks) {
             return Err(issue(format!("{key}.tasks"), "must be from 1 to 10"));
         }
+        if let Some(compute) = &primary.compute {
+            // The standby's tasks are also its autoscaling floor, under the primary's ceilings.
+            let ceiling = [compute.kong.max, compute.integration_service.max, compute.webhook_receiver.max]
+                .into_iter()
+                .chain([compute.worker_service.max])
+                .min()
+                .expect("four services");
+            if standby.tasks > ceiling {
+                return Err(issue(
+                    format!("{key}.tasks"),
+                    format!("{} is above {ceiling}, the lowest `max` of the primary's services", standby.tasks),
+                ));
+            }
+        }
         if !(15..=1440).contains(&standby.rpo_minutes) {
             return Err(issue(
                 format!("{key}.rpoMinutes"),
@@ -545,6 +559,7 @@ mod tests {
             ),
             (|c| c.regions[0].standby = c.regions[1].standby.clone(), "regions[0].standby"),
             (|c| c.regions[1].standby.as_mut().unwrap().tasks = 0, "regions[1].standby.tasks"),
+            (|c| c.regions[1].standby.as_mut().unwrap().tasks = 7, "regions[1].standby.tasks"),
             (
                 |c| c.regions[1].standby.as_mut().unwrap().replica_lag_alarm_seconds = 900,
                 "regions[1].standby.replicaLagAlarmSeconds",

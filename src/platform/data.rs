@@ -248,8 +248,9 @@ pub(super) struct Standing<'a> {
 
 /// Builds the data stack of a warm standby (`<App>-DisasterRecovery-Data`): a cross-region read
 /// replica of the primary's database and a Redis of its own (the cache and the rate limits are rebuilt
-/// on failover, not replicated), both under the recovery region's key; the buckets, queue and key are
-/// the recovery region's storage.
+/// on failover, not replicated) or, with `standby.globalDatastore`, the secondary of the primary's
+/// Global Datastore, all under the recovery region's key; the buckets, queue and key are the recovery
+/// region's storage.
 pub(super) fn standby(
     stack: &Stack,
     app_name: &str,
@@ -260,7 +261,8 @@ pub(super) fn standby(
     let Standing { primary, source, standby, storage } = standing;
     let stack_name = stack.name();
     stack.set_description(format!(
-        "Standby data tier of {stack_name} ({}): a read replica of the primary region's PostgreSQL and a Redis          of its own, encrypted with the region's key.",
+        "Standby data tier of {stack_name} ({}): a read replica of the primary region's PostgreSQL and a Redis \
+         of its own (or the secondary of the primary's Global Datastore), encrypted with the region's key.",
         stack.region()
     ));
     let mut root = stack.root();
