@@ -1,6 +1,7 @@
-//! The output directory: one template file per stack and `manifest.json`, checked against the inline
-//! template size limit and written atomically.
+//! The output directory: one template file per stack and `manifest.json`, checked against
+//! CloudFormation's template quotas ([`limits`]) and written atomically.
 
+pub mod limits;
 pub(crate) mod manifest;
 mod writer;
 
@@ -18,23 +19,33 @@ use crate::template::TemplateFormat;
 /// The manifest's file name inside the output directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
-/// The largest template `aws cloudformation deploy --template-file` accepts without an S3 bucket.
-pub const MAX_INLINE_TEMPLATE_BYTES: usize = 51_200;
+pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_S3_TEMPLATE_BYTES};
 
 /// Why an output could not be assembled.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AssemblyError {
-    /// A template over the inline size limit.
-    #[error(
-        "stack {stack}: the template is {bytes} bytes, over the {limit}-byte limit of \
-         `aws cloudformation deploy --template-file`; split the stack"
-    )]
+    /// A template over a size limit.
+    #[error("stack {stack}: the template is {bytes} bytes, over {limit} bytes, {remedy}")]
     TemplateTooLarge {
         /// The stack.
         stack: String,
         /// The rendered size.
         bytes: usize,
+        /// The limit.
+        limit: usize,
+        /// Which limit it is, and what to do.
+        remedy: &'static str,
+    },
+    /// A template with more resources, outputs, parameters or mappings than CloudFormation allows.
+    #[error("stack {stack}: {count} {what}, over CloudFormation's limit of {limit} a template; split the stack")]
+    OverLimit {
+        /// The stack.
+        stack: String,
+        /// What is counted (`resources`, `outputs` ...).
+        what: &'static str,
+        /// How many the template has.
+        count: usize,
         /// The limit.
         limit: usize,
     },
@@ -68,13 +79,7 @@ impl Assembly {
         let mut stacks = Vec::with_capacity(app.stacks.len());
         for stack in &app.stacks {
             let text = format.render(&stack.template);
-            if text.len() > MAX_INLINE_TEMPLATE_BYTES {
-                return Err(AssemblyError::TemplateTooLarge {
-                    stack: stack.name.clone(),
-                    bytes: text.len(),
-                    limit: MAX_INLINE_TEMPLATE_BYTES,
-                });
-            }
+            limits::check(stack, text.len())?;
             let file_name = format!("{}.template.{}", stack.name, format.extension());
             stacks.push(ManifestStack::new(stack, file_name.clone()));
             files.push((file_name, text));
