@@ -11,7 +11,7 @@ use super::storage::RecoveryStorage;
 use super::support::add_region_mapping;
 use super::PlatformError;
 use crate::config::{DataConfig, RegionConfig, RegionRole, StandbyConfig};
-use crate::construct::Stack;
+use crate::construct::{Scope, Stack};
 use crate::constructs::data::{
     AccessLogBucketProps, AccessLogs, Bucket, BucketProps, GeneratedCredentials, MasterCredentials, PostgresDatabase,
     PostgresProps, Queue, QueueProps, RedisCluster, RedisProps, ReplicaProps, SecondaryProps, Secret, SecretProps,
@@ -23,7 +23,7 @@ use crate::template::Value;
 /// Days access logs are kept.
 const ACCESS_LOG_DAYS: i64 = 365;
 /// Days noncurrent document versions are kept.
-pub(super) const NONCURRENT_VERSION_DAYS: i64 = 90;
+const NONCURRENT_VERSION_DAYS: i64 = 90;
 
 /// The mapping of the account through which Elastic Load Balancing delivers access logs, per region.
 const LOAD_BALANCER_ACCOUNTS: &str = "ElasticLoadBalancingLogAccounts";
@@ -126,55 +126,15 @@ pub(super) fn build(
         grants: vec![],
     };
     let key = EncryptionKey::new(&mut root, "DataKey", key_props)?;
-    let bucket_name = |purpose: &str| Some(Value::sub(bucket_name(app_name, purpose, &region.region)));
-
-    let access_logs = Bucket::access_logs(
-        &mut root,
-        "AccessLogsBucket",
-        AccessLogBucketProps {
-            name: bucket_name("access-logs"),
-            expire_days: ACCESS_LOG_DAYS,
-            load_balancer_account: Some(load_balancer_account),
-            cloudfront_delivery,
-        },
-    )?;
-    let logs_under = |prefix: &str| Some(AccessLogs { bucket: access_logs.clone(), prefix: prefix.into() });
-    let documents = Bucket::new(
-        &mut root,
-        "DocumentsBucket",
-        &key,
-        BucketProps {
-            name: bucket_name("documents"),
-            noncurrent_version_days: NONCURRENT_VERSION_DAYS,
-            object_lock_days: None,
-            access_logs: logs_under("documents/"),
-            event_bridge: false,
-            replication: replicas.map(|replicas| replicas.replication(&replicas.documents)),
-        },
-    )?;
-    let audit_logs = Bucket::new(
-        &mut root,
-        "AuditLogsBucket",
-        &key,
-        BucketProps {
-            name: bucket_name("audit-logs"),
-            noncurrent_version_days: config.audit_retention_days,
-            object_lock_days: Some(config.audit_retention_days),
-            access_logs: logs_under("audit-logs/"),
-            event_bridge: false,
-            replication: replicas.map(|replicas| replicas.replication(&replicas.audit_logs)),
-        },
-    )?;
-    let queue = Queue::new(
-        &mut root,
-        "WorkQueue",
-        &key,
-        &QueueProps {
-            max_receive_count: config.queue.max_receive_count,
-            visibility_timeout_seconds: config.queue.visibility_timeout_seconds,
-            ..QueueProps::default()
-        },
-    )?;
+    let stores_props = StoresProps {
+        app_name,
+        region: &region.region,
+        config,
+        load_balancer_account: Some(load_balancer_account),
+        cloudfront_delivery,
+        replicas,
+    };
+    let Stores { access_logs, documents, audit_logs, queue } = stores(&mut root, &key, stores_props)?;
     // A Global Datastore's secondary takes the primary's AUTH token, which its tasks read from the
     // token's replica in their region.
     let token_replicas: Vec<(String, EncryptionKey)> = match (global_cache, replicas) {
@@ -182,12 +142,10 @@ pub(super) fn build(
         _ => Vec::new(),
     };
     let token_props = SecretProps {
-        description: Some(format!("Redis AUTH token of {stack_name}")),
-        length: 64,
         name: global_cache.then(|| cache_auth_token_name(app_name)),
         replica_regions: token_replicas.iter().map(|(region, _)| region.clone()).collect(),
         replica_keys: token_replicas,
-        ..SecretProps::default()
+        ..cache_token_props(stack_name)
     };
     let cache_auth_token = Secret::new(&mut root, "CacheAuthToken", &key, token_props)?;
     let mut cache_props = redis_props(config, groups);
@@ -282,12 +240,7 @@ pub(super) fn standby(
             (cache, Secret::by_name(&cache_auth_token_name(app_name), key))
         }
         _ => {
-            let token_props = SecretProps {
-                description: Some(format!("Redis AUTH token of {stack_name}")),
-                length: 64,
-                ..SecretProps::default()
-            };
-            let token = Secret::new(&mut root, "CacheAuthToken", key, token_props)?;
+            let token = Secret::new(&mut root, "CacheAuthToken", key, cache_token_props(stack_name))?;
             let cache = RedisCluster::new(&mut root, "Cache", vpc, key, &token, redis_props(primary, groups))?;
             (cache, token)
         }
@@ -318,6 +271,92 @@ pub(super) fn standby(
         replicas: None,
         replica_lag_alarm_seconds: Some(standby.replica_lag_alarm_seconds as f64),
     })
+}
+
+/// The AUTH token of a stack's Redis: 64 letters and digits.
+fn cache_token_props(stack_name: &str) -> SecretProps {
+    SecretProps { description: Some(format!("Redis AUTH token of {stack_name}")), length: 64, ..SecretProps::default() }
+}
+
+/// The buckets and the queue of a region's data: built alike for the primary's data tier, whose
+/// buckets replicate, and for the recovery region's storage, which holds the replicas under the same
+/// deterministic names.
+#[derive(Debug, Clone)]
+pub(super) struct Stores {
+    pub access_logs: Bucket,
+    pub documents: Bucket,
+    pub audit_logs: Bucket,
+    pub queue: Queue,
+}
+
+/// How a region's [`Stores`] are built.
+#[derive(Debug, Clone)]
+pub(super) struct StoresProps<'a> {
+    pub app_name: &'a str,
+    /// The region the buckets are named after.
+    pub region: &'a str,
+    /// The primary's data config: the audit logs' retention and the queue.
+    pub config: &'a DataConfig,
+    /// Elastic Load Balancing's log delivery account, when load balancers log to the access-log bucket.
+    pub load_balancer_account: Option<Value<String>>,
+    /// Whether CloudFront's standard logs go to the access-log bucket.
+    pub cloudfront_delivery: bool,
+    /// Where the documents and audit logs replicate to: the primary's buckets only.
+    pub replicas: Option<&'a RecoveryStorage>,
+}
+
+/// Adds the access-log, documents and audit-log buckets (the audit logs under Object Lock for their
+/// retention) and the work queue with its dead-letter queue, all but the access logs under `key`.
+pub(super) fn stores(root: &mut Scope, key: &EncryptionKey, props: StoresProps<'_>) -> Result<Stores, PlatformError> {
+    let StoresProps { app_name, region, config, load_balancer_account, cloudfront_delivery, replicas } = props;
+    let name = |purpose: &str| Some(Value::sub(bucket_name(app_name, purpose, region)));
+    let access_logs = Bucket::access_logs(
+        root,
+        "AccessLogsBucket",
+        AccessLogBucketProps {
+            name: name("access-logs"),
+            expire_days: ACCESS_LOG_DAYS,
+            load_balancer_account,
+            cloudfront_delivery,
+        },
+    )?;
+    let logs_under = |prefix: &str| Some(AccessLogs { bucket: access_logs.clone(), prefix: prefix.into() });
+    let documents = Bucket::new(
+        root,
+        "DocumentsBucket",
+        key,
+        BucketProps {
+            name: name("documents"),
+            noncurrent_version_days: NONCURRENT_VERSION_DAYS,
+            access_logs: logs_under("documents/"),
+            replication: replicas.map(|replicas| replicas.replication(&replicas.documents)),
+            ..BucketProps::default()
+        },
+    )?;
+    let audit_logs = Bucket::new(
+        root,
+        "AuditLogsBucket",
+        key,
+        BucketProps {
+            name: name("audit-logs"),
+            noncurrent_version_days: config.audit_retention_days,
+            object_lock_days: Some(config.audit_retention_days),
+            access_logs: logs_under("audit-logs/"),
+            replication: replicas.map(|replicas| replicas.replication(&replicas.audit_logs)),
+            ..BucketProps::default()
+        },
+    )?;
+    let queue = Queue::new(
+        root,
+        "WorkQueue",
+        key,
+        &QueueProps {
+            max_receive_count: config.queue.max_receive_count,
+            visibility_timeout_seconds: config.queue.visibility_timeout_seconds,
+            ..QueueProps::default()
+        },
+    )?;
+    Ok(Stores { access_logs, documents, audit_logs, queue })
 }
 
 /// The Redis of a region, as the primary's data config sizes it.

@@ -265,13 +265,8 @@ fn recovery_storage(
 ) -> Result<RecoveryStorage, PlatformError> {
     let recovery_stacks = RegionStacks { config, region: recovery };
     let storage_stack = recovery_stacks.add(app, "Storage")?;
-    let copied = storage::Copied {
-        audit_retention_days: data_config.audit_retention_days,
-        noncurrent_version_days: data::NONCURRENT_VERSION_DAYS,
-        queue: &data_config.queue,
-    };
     let index = config.regions.iter().position(|region| region.region == recovery.region).expect("a config region");
-    let storage = storage::build(&storage_stack, config, recovery, copied, &format!("regions[{index}]"))?;
+    let storage = storage::build(&storage_stack, config, recovery, data_config, &format!("regions[{index}]"))?;
     if recovery.standby.is_none() {
         let operations_stack = recovery_stacks.add(app, "Operations")?;
         storage::operations(&operations_stack, &storage, &recovery.monitoring, &primary.monitoring)?;

@@ -10,22 +10,17 @@
 //! point the platform promises, with the latency the primary's operations stack alarms on. The
 //! audit-log replica keeps Object Lock in compliance mode for the same days as its source.
 
+use super::data::{stores, Stores, StoresProps};
 use super::names::bucket_name;
 use super::support::subscribers;
 use super::PlatformError;
-use crate::config::{MonitoringConfig, QueueConfig};
-use crate::config::{PlatformConfig, RegionConfig};
+use crate::config::{DataConfig, MonitoringConfig, PlatformConfig, RegionConfig};
 use crate::construct::Scope;
 use crate::construct::Stack;
-use crate::constructs::data::{
-    AccessLogBucketProps, AccessLogs, Bucket, BucketProps, BucketReplication, Queue, QueueProps,
-};
+use crate::constructs::data::{Bucket, BucketReplication, Queue};
 use crate::constructs::kms::{EncryptionKey, KeyProps};
 use crate::constructs::monitoring::AlarmTopic;
 use crate::template::Value;
-
-/// Days access logs are kept.
-const ACCESS_LOG_DAYS: i64 = 365;
 
 /// What the recovery region stores: where the primary's buckets replicate to, and its own queue.
 #[derive(Debug, Clone)]
@@ -58,24 +53,15 @@ impl RecoveryStorage {
     }
 }
 
-/// What the recovery region's storage copies from the primary's data config.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Copied<'a> {
-    pub audit_retention_days: i64,
-    pub noncurrent_version_days: i64,
-    pub queue: &'a QueueConfig,
-}
-
 /// Builds the replica buckets of the primary's data tier and the region's queue into `stack`, in
-/// `region`.
+/// `region`, as the primary's data config `primary` sizes them.
 pub(super) fn build(
     stack: &Stack,
     config: &PlatformConfig,
     region: &RegionConfig,
-    copied: Copied<'_>,
+    primary: &DataConfig,
     key_path: &str,
 ) -> Result<RecoveryStorage, PlatformError> {
-    let Copied { audit_retention_days, noncurrent_version_days, .. } = copied;
     stack.set_description(format!(
         "Storage of {} in {}: the replicas of the primary region's document and audit-log buckets (S3 \
          Replication Time Control, 15 minutes) and the region's work queue, encrypted with this region's key.",
@@ -87,56 +73,20 @@ pub(super) fn build(
         grants: vec![],
     };
     let key = EncryptionKey::new(&mut root, "RecoveryKey", key_props)?;
-    let name = |purpose: &str| Some(Value::sub(bucket_name(&config.app, purpose, &region.region)));
     // A standby's load balancers log here too.
     let load_balancer_account = match region.standby {
         Some(_) => Some(super::data::load_balancer_log_account(stack, key_path)?),
         None => None,
     };
-    let access_logs = Bucket::access_logs(
-        &mut root,
-        "AccessLogsBucket",
-        AccessLogBucketProps {
-            name: name("access-logs"),
-            expire_days: ACCESS_LOG_DAYS,
-            load_balancer_account,
-            ..AccessLogBucketProps::default()
-        },
-    )?;
-    let logs_under = |prefix: &str| Some(AccessLogs { bucket: access_logs.clone(), prefix: prefix.into() });
-    let documents = Bucket::new(
-        &mut root,
-        "DocumentsBucket",
-        &key,
-        BucketProps {
-            name: name("documents"),
-            noncurrent_version_days,
-            access_logs: logs_under("documents/"),
-            ..BucketProps::default()
-        },
-    )?;
-    let audit_logs = Bucket::new(
-        &mut root,
-        "AuditLogsBucket",
-        &key,
-        BucketProps {
-            name: name("audit-logs"),
-            noncurrent_version_days: audit_retention_days,
-            object_lock_days: Some(audit_retention_days),
-            access_logs: logs_under("audit-logs/"),
-            ..BucketProps::default()
-        },
-    )?;
-    let queue = Queue::new(
-        &mut root,
-        "WorkQueue",
-        &key,
-        &QueueProps {
-            max_receive_count: copied.queue.max_receive_count,
-            visibility_timeout_seconds: copied.queue.visibility_timeout_seconds,
-            ..QueueProps::default()
-        },
-    )?;
+    let props = StoresProps {
+        app_name: &config.app,
+        region: &region.region,
+        config: primary,
+        load_balancer_account,
+        cloudfront_delivery: false,
+        replicas: None,
+    };
+    let Stores { access_logs, documents, audit_logs, queue } = stores(&mut root, &key, props)?;
     let names = [
         Value::sub(bucket_name(&config.app, "documents", &region.region)),
         Value::sub(bucket_name(&config.app, "audit-logs", &region.region)),
