@@ -283,7 +283,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_COMPUTE, "us-east-1", "26", "resources"],
             [PRIMARY_GATEWAY, "us-east-1", "5", "resources"],
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
-            [PRIMARY_OPERATIONS, "us-east-1", "29", "resources"],
+            [PRIMARY_OPERATIONS, "us-east-1", "30", "resources"],
             [RECOVERY_DATA, "eu-west-1", "8", "resources"],
             [RECOVERY_INGRESS, "eu-west-1", "25", "resources"],
             [RECOVERY_DEPLOYMENTS, "eu-west-1", "25", "resources"],
@@ -300,7 +300,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "23 stacks, 552 resources, 552 checked against their registry schemas, deploy-readiness rules 18: 0 \
+        "23 stacks, 553 resources, 553 checked against their registry schemas, deploy-readiness rules 18: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");

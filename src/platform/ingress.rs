@@ -70,6 +70,9 @@ pub struct Ingress {
     pub webhook: BlueGreenTargets,
     /// The internal ALB's DNS name, which Kong routes to (covered by the certificate).
     pub internal_name: String,
+    /// The health check that keeps CloudFront's origin on this region, when it is the failover's
+    /// primary.
+    pub origin_health_check: Option<Value<String>>,
 }
 
 /// A blue/green service's listener ports, and which requests its production listener forwards.
@@ -227,13 +230,15 @@ pub(super) fn build(
                 .alias_target(AliasTarget::new(balancer.dns_name(), balancer.canonical_hosted_zone_id())),
         )?;
     }
-    if let Some(failover) = failover {
-        failover_record(&mut root, failover, &public, &kong, &region, &domain.hosted_zone_id)?;
-    }
-    Ok(Ingress { kong, integration, webhook, internal_name })
+    let origin_health_check = match failover {
+        Some(failover) => failover_record(&mut root, failover, &public, &kong, &region, &domain.hosted_zone_id)?,
+        None => None,
+    };
+    Ok(Ingress { kong, integration, webhook, internal_name, origin_health_check })
 }
 
-/// Adds this region's failover record of the origin name: an alias of the public ALB.
+/// Adds this region's failover record of the origin name: an alias of the public ALB; returns the
+/// primary's health check, which the operations stack alarms on.
 ///
 /// The primary's carries a health check that sees what CloudFront would meet: whether Kong has a healthy
 /// task behind the ALB, as the ALB's own health checks find (a signal no security group stands in the
@@ -253,7 +258,7 @@ fn failover_record(
     kong: &BlueGreenTargets,
     region: &str,
     hosted_zone_id: &str,
-) -> Result<(), PlatformError> {
+) -> Result<Option<Value<String>>, PlatformError> {
     let mut record = route53::RecordSet::new(failover.name.as_str(), "A")
         .hosted_zone_id(hosted_zone_id)
         .set_identifier(region)
@@ -301,7 +306,9 @@ fn failover_record(
             ),
         )?;
         record = record.health_check_id(origin.ref_value());
+        root.add("OriginFailoverRecord", record)?;
+        return Ok(Some(origin.ref_value()));
     }
     root.add("OriginFailoverRecord", record)?;
-    Ok(())
+    Ok(None)
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::compute::{Compute, APP_DATABASE_USER};
 use super::data::DataTier;
 use super::ingress::{BlueGreenTargets, Ingress};
+use super::names::EDGE_REGION;
 use super::support::{metric_query, subscribers};
 use super::PlatformError;
 use crate::cfn::cloudwatch;
@@ -191,6 +192,27 @@ pub(super) fn build(
     }
 
     let mut database_users = None;
+    // A failover of CloudFront's origin to the standby is heard: Route 53 publishes its health checks'
+    // status in us-east-1 only, where the primary's operations stack then alarms on it.
+    let origin_check = watched.as_ref().and_then(|watched| watched.ingress.origin_health_check.clone());
+    if let Some(check) = origin_check.filter(|_| stack.region() == EDGE_REGION) {
+        alarms.add(
+            &mut root,
+            "OriginFailoverAlarm",
+            "Origin health (1 healthy)",
+            MetricAlarm::above(
+                "The primary's origin health check fails: Route 53 sends CloudFront to the standby region; \
+                 follow DR-RUNBOOK.md",
+                "AWS/Route53",
+                "HealthCheckStatus",
+                vec![("HealthCheckId".to_owned(), check)],
+                AlarmStatistic::Minimum,
+                1.0,
+                1,
+            )
+            .below(),
+        )?;
+    }
     if let Some(watched) = &watched {
         let balancers = [
             Balancer { id: "Public", name: "the public ALB (Kong)", targets: &watched.ingress.kong },

@@ -151,6 +151,21 @@ mod tests {
         assert_eq!(primary["HealthCheckId"], json!({"Ref": "OriginHealthCheck"}));
         let secondary = &stacks["DisasterRecovery-Ingress"].1["OriginFailoverRecord"]["Properties"];
         assert!(secondary.get("HealthCheckId").is_none());
+        // A failover is heard: the primary's operations stack (us-east-1, where Route 53 publishes the
+        // health check's status) alarms on its topic when the check fails.
+        let failover = &stacks["Primary-Operations"].1["OriginFailoverAlarm"]["Properties"];
+        assert_eq!(failover["Namespace"], "AWS/Route53");
+        assert_eq!(failover["MetricName"], "HealthCheckStatus");
+        assert_eq!(
+            failover["Dimensions"][0]["Value"],
+            json!({"Fn::ImportValue": "IntegrationPlatform-Primary-Ingress:RefOriginHealthCheck"})
+        );
+        assert_eq!(
+            (failover["ComparisonOperator"].as_str(), failover["Threshold"].as_f64()),
+            (Some("LessThanThreshold"), Some(1.0))
+        );
+        assert_eq!(failover["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
+        assert!(stacks["DisasterRecovery-Operations"].1.get("OriginFailoverAlarm").is_none());
     }
 
     /// What Route 53 would make of the primary's health check, from the templates: each alarm's state
