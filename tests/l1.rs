@@ -54,7 +54,10 @@ fn typed_structs_serialize_under_schema_names_with_typed_attributes() {
     root.add_with("Cache", group, |entry| entry.removal_policy(cfn_synth::template::RemovalPolicy::Snapshot)).unwrap();
     let synthesized = app.synth().unwrap();
     let resources = &synthesized.stacks[0].template["Resources"];
-    assert_eq!(resources["Eip"], json!({"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}}));
+    assert_eq!(
+        resources["Eip"],
+        json!({"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}, "Metadata": {"cfn-synth:path": "L1/Eip"}})
+    );
     let cache = &resources["Cache"];
     assert_eq!(cache["Type"], "AWS::ElastiCache::ReplicationGroup");
     assert_eq!(cache["DeletionPolicy"], "Snapshot");

@@ -367,9 +367,10 @@ impl Scope {
     }
 
     /// Adds a resource entry built by hand (a type with no generated struct, say) under the child id `id`.
-    pub fn add_resource(&mut self, id: &str, resource: Resource) -> Result<ResourceRef, ConstructError> {
+    pub fn add_resource(&mut self, id: &str, mut resource: Resource) -> Result<ResourceRef, ConstructError> {
         let path = self.path.child(id)?;
         let logical_id = self.stack.allocate_logical_id(&path)?;
+        resource.record_path(&path.to_string());
         self.stack.state_mut().template.resources.insert(logical_id.clone(), resource);
         let address = self.stack.address(logical_id);
         Ok(ResourceRef { reference: Reference::new(address), path, stack: self.stack.clone() })

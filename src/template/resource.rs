@@ -22,6 +22,9 @@ pub enum RemovalPolicy {
     Snapshot,
 }
 
+/// The `Metadata` key that holds a resource's construct path (`Stack/Data/Database/Resource`).
+pub const PATH_METADATA_KEY: &str = "cfn-synth:path";
+
 /// Resource types whose deletion loses data, following cfn-lint's list for rule I3011 plus S3 buckets.
 ///
 /// Synthesis refuses a resource of these types without both `DeletionPolicy` and
@@ -220,6 +223,18 @@ impl Resource {
         if let Some(list) = entry["suppress"].as_array_mut() {
             list.push(serde_json::json!({"rule": rule, "reason": reason}));
         }
+    }
+
+    /// Records the construct path the resource was added at, first in its `Metadata`
+    /// ([`PATH_METADATA_KEY`]), so that an output directory names its constructs: `diff` reports a
+    /// removed resource by the path it had, as the AWS CDK's `aws:cdk:path` does.
+    pub(crate) fn record_path(&mut self, path: &str) {
+        self.metadata.shift_insert(0, PATH_METADATA_KEY.to_owned(), serde_json::Value::from(path));
+    }
+
+    /// The construct path recorded in `Metadata`, if any.
+    pub fn recorded_path(&self) -> Option<&str> {
+        self.metadata.get(PATH_METADATA_KEY).and_then(serde_json::Value::as_str)
     }
 
     /// Adds a `Metadata` entry (for example checkov's `checkov.skip` with its reason).

@@ -199,7 +199,7 @@ mod tests {
         let template = app.synth().unwrap().stacks.remove(0).template;
         let resources = &template["Resources"];
         assert_eq!(resources["Plain"]["Properties"]["Environment"]["PrivilegedMode"], false);
-        assert!(resources["Plain"]["Metadata"].is_null());
+        assert!(resources["Plain"]["Metadata"]["checkov"].is_null());
         assert_eq!(resources["Docker"]["Properties"]["Environment"]["PrivilegedMode"], true);
         assert_eq!(resources["Docker"]["Metadata"]["checkov"]["skip"][0]["id"], "CKV_AWS_316");
         assert_eq!(resources["Docker"]["Properties"]["EncryptionKey"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
