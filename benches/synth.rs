@@ -41,6 +41,29 @@ fn synth_and_write_default_platform(bencher: Bencher) {
     });
 }
 
+/// `cfn-synth diff --against` its own output: synthesize, read the earlier directory back, compare.
+/// Its excess over `synth_and_write_default_platform` is what diffing costs.
+#[divan::bench]
+fn diff_default_platform_against_itself(bencher: Bencher) {
+    let root = tempfile::tempdir().unwrap();
+    let target = root.path().join("cfn.out");
+    let config = ConfigFile::embedded_default().unwrap();
+    let app = platform::build(config.config()).unwrap().synth().unwrap();
+    Assembly::new(&app, TemplateFormat::Json).unwrap().write(&target).unwrap();
+    bencher.bench_local(|| {
+        // As the command does it: the earlier output is read while the fresh one is synthesized.
+        let (earlier, fresh) = std::thread::scope(|scope| {
+            let earlier = scope.spawn(|| cfn_synth::diff::Output::read(&target).unwrap());
+            let config = ConfigFile::embedded_default().unwrap();
+            let app = platform::build(config.config()).unwrap().synth().unwrap();
+            let assembly = Assembly::new(&app, TemplateFormat::Json).unwrap();
+            (earlier.join().unwrap(), cfn_synth::diff::Output::of_assembly(app, &assembly))
+        });
+        let report = cfn_synth::diff::compare(&earlier, &fresh);
+        assert!(report.is_empty());
+    });
+}
+
 /// `cfn-synth validate`'s checks over the default platform, validators compiled afresh each time.
 #[divan::bench]
 fn validate_default_platform(bencher: Bencher) {

@@ -9,6 +9,7 @@
 //! - [`config`]: the platform configuration file, with located errors.
 //! - [`platform`]: the reference integration platform (L3), built from a [`config::PlatformConfig`].
 //! - [`assembly`]: the output directory and its `manifest.json`, written atomically.
+//! - [`diff`]: what a fresh synthesis would change in an earlier output directory, offline.
 //! - [`checks`]: the built-in checks of `cfn-synth validate`, such as the registry schema check.
 //!
 //! # Example
@@ -47,6 +48,7 @@ pub mod config;
 pub mod construct;
 #[cfg(feature = "constructs")]
 pub mod constructs;
+pub mod diff;
 #[cfg(feature = "platform")]
 pub mod platform;
 pub mod prelude;

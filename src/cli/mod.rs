@@ -3,6 +3,7 @@
 //! Only this layer (and `main.rs`) uses `anyhow`: library errors are typed, and here they become
 //! messages with context.
 
+mod diff;
 mod list;
 mod schema;
 mod synth;
@@ -37,6 +38,11 @@ enum Command {
     /// deploy-readiness rules (`--rules` lists them). Writes nothing; exits 1 with the findings when
     /// there are any. `--templates DIR` analyses templates cfn-synth did not write.
     Validate(validate::ValidateArgs),
+    /// Compare a fresh synthesis with an earlier output directory, offline: resources added, removed
+    /// and changed, each change classified (no-interrupt, replacement, conditional) from the registry
+    /// schemas, stateful resources marked. Exits 0 when equal, 1 with differences, 3 under
+    /// `--deny-replace` when a stateful resource would be replaced or removed.
+    Diff(diff::DiffArgs),
     /// Print the JSON Schema of the config file.
     Schema,
 }
@@ -65,7 +71,8 @@ impl From<FormatArg> for TemplateFormat {
     }
 }
 
-/// The process exit status: 0 success, 1 findings or differences, 2 bad input, usage or any error.
+/// The process exit status: 0 success, 1 findings or differences, 2 bad input, usage or any error, 3 a
+/// denied replacement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// The command did what was asked.
@@ -74,6 +81,8 @@ pub enum ExitStatus {
     Failure,
     /// Bad input, bad usage, or an error.
     Error,
+    /// `diff --deny-replace` found a stateful resource that would be replaced or removed.
+    Denied,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -82,6 +91,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
             ExitStatus::Error => ExitCode::from(2),
+            ExitStatus::Denied => ExitCode::from(3),
         }
     }
 }
@@ -93,6 +103,7 @@ impl Cli {
             Command::Synth(args) => synth::run(&args),
             Command::List(args) => list::run(&args),
             Command::Validate(args) => validate::run(&args),
+            Command::Diff(args) => diff::run(&args),
             Command::Schema => schema::run(),
         }
     }
