@@ -200,9 +200,11 @@ fn synth_writes_both_regions_network_stacks_and_a_complete_manifest() {
                 "parameters",
                 "tags",
                 "resourceCount",
+                "templateUpload",
                 "deployCommand"
             ]
         );
+        assert_eq!(stack["templateUpload"], serde_json::json!({"mode": "inline"}));
         assert_eq!(stack["region"], region);
         assert_eq!(stack["tags"]["region-role"], role);
         let template_file = stack["templateFile"].as_str().unwrap();

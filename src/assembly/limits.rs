@@ -3,8 +3,10 @@
 
 use serde_json::Value as Json;
 
-use super::AssemblyError;
+use super::manifest::TemplateUpload;
+use super::{AssemblyError, AssemblyOptions};
 use crate::construct::SynthesizedStack;
+use crate::template::TemplateFormat;
 
 /// The largest template `aws cloudformation deploy --template-file` accepts without an S3 bucket.
 pub const MAX_INLINE_TEMPLATE_BYTES: usize = 51_200;
@@ -20,33 +22,72 @@ pub const SECTION_LIMITS: [(&str, &str, usize); 4] = [
     ("Mappings", "mappings", 200),
 ];
 
-/// Checks a stack's sections against [`SECTION_LIMITS`] and its rendered size (`bytes`) against the
-/// size limits, naming the stack, the count or size, the limit, and what to do.
-pub fn check(stack: &SynthesizedStack, bytes: usize) -> Result<(), AssemblyError> {
+/// Checks a stack's sections against [`SECTION_LIMITS`], naming the stack, the count and the limit.
+pub fn check_sections(stack: &SynthesizedStack) -> Result<(), AssemblyError> {
     for (section, what, limit) in SECTION_LIMITS {
         let count = stack.template.get(section).and_then(Json::as_object).map_or(0, |entries| entries.len());
         if count > limit {
             return Err(AssemblyError::OverLimit { stack: stack.name.clone(), what, count, limit });
         }
     }
-    if bytes > MAX_S3_TEMPLATE_BYTES {
+    Ok(())
+}
+
+/// A template's text and how it reaches CloudFormation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    /// The rendered template.
+    pub text: String,
+    /// Inline, or uploaded by the AWS CLI to the region's bucket.
+    pub upload: TemplateUpload,
+}
+
+/// Renders a stack's template as it can be deployed, checking every quota:
+/// - indented, when that fits inline (51,200 bytes) or `options.pretty` forces it;
+/// - else compact ([`TemplateFormat::render_compact`]), when that fits inline;
+/// - else through the stack region's bucket of `options.buckets`, indented when that is under 1 MB;
+/// - else an error naming the stack, the size, the limit and the remedies.
+pub fn place(stack: &SynthesizedStack, options: &AssemblyOptions) -> Result<Placement, AssemblyError> {
+    check_sections(stack)?;
+    let format = options.format;
+    let pretty = format.render(&stack.template);
+    let inline = |text: String| Placement { text, upload: TemplateUpload::Inline };
+    if pretty.len() <= MAX_INLINE_TEMPLATE_BYTES {
+        return Ok(inline(pretty));
+    }
+    let compact = (!options.pretty && format == TemplateFormat::Json).then(|| format.render_compact(&stack.template));
+    if let Some(compact) = &compact {
+        if compact.len() <= MAX_INLINE_TEMPLATE_BYTES {
+            return Ok(inline(compact.clone()));
+        }
+    }
+    let smallest = compact.unwrap_or(pretty.clone());
+    let Some(bucket) = options.buckets.by_region.get(&stack.region) else {
         return Err(AssemblyError::TemplateTooLarge {
             stack: stack.name.clone(),
-            bytes,
+            bytes: smallest.len(),
+            limit: MAX_INLINE_TEMPLATE_BYTES,
+            remedy: if options.pretty {
+                "the limit of `aws cloudformation deploy --template-file` without an S3 bucket; leave out \
+                 --pretty, pass --s3-bucket REGION=BUCKET for the stack's region, or split the stack"
+            } else {
+                "the limit of `aws cloudformation deploy --template-file` without an S3 bucket; pass \
+                 --s3-bucket REGION=BUCKET for the stack's region, move large inline payloads out of the \
+                 stack, or split it"
+            },
+        });
+    };
+    let upload = TemplateUpload::S3 { bucket: bucket.clone(), prefix: options.buckets.prefix.clone() };
+    let text = if pretty.len() <= MAX_S3_TEMPLATE_BYTES { pretty } else { smallest };
+    if text.len() > MAX_S3_TEMPLATE_BYTES {
+        return Err(AssemblyError::TemplateTooLarge {
+            stack: stack.name.clone(),
+            bytes: text.len(),
             limit: MAX_S3_TEMPLATE_BYTES,
             remedy: "the most CloudFormation accepts even from S3; split the stack",
         });
     }
-    if bytes > MAX_INLINE_TEMPLATE_BYTES {
-        return Err(AssemblyError::TemplateTooLarge {
-            stack: stack.name.clone(),
-            bytes,
-            limit: MAX_INLINE_TEMPLATE_BYTES,
-            remedy: "the limit of `aws cloudformation deploy --template-file` without an S3 bucket; split the \
-                     stack, or move large inline payloads out of it",
-        });
-    }
-    Ok(())
+    Ok(Placement { text, upload })
 }
 
 #[cfg(test)]
@@ -77,9 +118,9 @@ mod tests {
         let entry = json!({"Type": "AWS::SQS::Queue"});
         for (section, what, limit) in SECTION_LIMITS {
             let at = stack(json!({ section: entries("E", limit, &entry) }));
-            assert!(check(&at, 1_000).is_ok(), "{section} at {limit}");
+            assert!(check_sections(&at).is_ok(), "{section} at {limit}");
             let over = stack(json!({ section: entries("E", limit + 1, &entry) }));
-            let err = check(&over, 1_000).unwrap_err();
+            let err = check_sections(&over).unwrap_err();
             assert_eq!(
                 err.to_string(),
                 format!(
@@ -91,17 +132,60 @@ mod tests {
         }
     }
 
+    /// A template of `topics` SNS topics with long display names: about 150 bytes each, compact.
+    fn topics(topics: usize) -> SynthesizedStack {
+        named_topics(topics, 90)
+    }
+
+    fn named_topics(topics: usize, name_length: usize) -> SynthesizedStack {
+        let topic = json!({"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "x".repeat(name_length)}});
+        stack(json!({"Resources": entries("Topic", topics, &topic)}))
+    }
+
+    fn with_bucket(options: AssemblyOptions) -> AssemblyOptions {
+        let mut options = options;
+        options.buckets.by_region.insert("us-east-1".into(), "templates-us-east-1".into());
+        options.buckets.prefix = Some("app".into());
+        options
+    }
+
+    #[test]
+    fn a_template_goes_compact_only_when_indented_it_would_not_fit_inline() {
+        let options = AssemblyOptions::default();
+        let small = place(&topics(10), &options).unwrap();
+        assert_eq!(small.text, TemplateFormat::Json.render(&topics(10).template));
+        // About 60 KB indented, 45 KB compact.
+        let large = place(&topics(300), &options).unwrap();
+        assert_eq!(large.upload, TemplateUpload::Inline);
+        assert_eq!(large.text, TemplateFormat::Json.render_compact(&topics(300).template));
+        assert!(large.text.len() <= MAX_INLINE_TEMPLATE_BYTES);
+        // --pretty forces the indented form, which then needs a bucket.
+        let pretty = AssemblyOptions { pretty: true, ..AssemblyOptions::default() };
+        let refused = place(&topics(300), &pretty).unwrap_err().to_string();
+        assert!(refused.contains("leave out --pretty, pass --s3-bucket REGION=BUCKET"), "{refused}");
+        let uploaded = place(&topics(300), &with_bucket(pretty)).unwrap();
+        assert_eq!(
+            uploaded.upload,
+            TemplateUpload::S3 { bucket: "templates-us-east-1".into(), prefix: Some("app".into()) }
+        );
+        assert_eq!(uploaded.text, TemplateFormat::Json.render(&topics(300).template));
+    }
+
     #[test]
     fn a_template_past_the_inline_or_the_s3_size_says_which_and_what_to_do() {
-        let small = stack(json!({"Resources": {}}));
-        assert!(check(&small, MAX_INLINE_TEMPLATE_BYTES).is_ok());
-        let inline = check(&small, MAX_INLINE_TEMPLATE_BYTES + 1).unwrap_err().to_string();
-        assert!(
-            inline.starts_with("stack App-Primary-Compute: the template is 51201 bytes, over 51200 bytes,"),
-            "{inline}"
-        );
-        assert!(inline.contains("split the stack, or move large inline payloads out of it"), "{inline}");
-        let s3 = check(&small, MAX_S3_TEMPLATE_BYTES + 1).unwrap_err().to_string();
+        let inline = place(&topics(400), &AssemblyOptions::default()).unwrap_err().to_string();
+        assert!(inline.starts_with("stack App-Primary-Compute: the template is "), "{inline}");
+        assert!(inline.contains("bytes, over 51200 bytes,"), "{inline}");
+        assert!(inline.contains("pass --s3-bucket REGION=BUCKET for the stack's region"), "{inline}");
+        // A bucket in another region is no help: the CLI uploads to the stack's region.
+        let mut elsewhere = AssemblyOptions::default();
+        elsewhere.buckets.by_region.insert("eu-west-1".into(), "templates-eu-west-1".into());
+        assert!(place(&topics(400), &elsewhere).is_err());
+        assert!(matches!(
+            place(&topics(400), &with_bucket(AssemblyOptions::default())).unwrap().upload,
+            TemplateUpload::S3 { .. }
+        ));
+        let s3 = place(&named_topics(450, 2_500), &with_bucket(AssemblyOptions::default())).unwrap_err().to_string();
         assert!(s3.contains("over 1048576 bytes, the most CloudFormation accepts even from S3"), "{s3}");
     }
 }

@@ -119,13 +119,50 @@ pub struct ManifestStack {
     pub tags: IndexMap<String, String>,
     /// How many resources the template holds.
     pub resource_count: usize,
+    /// How the template reaches CloudFormation: inline, or uploaded to a bucket of the stack's region.
+    #[serde(default)]
+    pub template_upload: TemplateUpload,
+    /// Commands to run, from inside the output directory, before `deployCommand`: uploads of what the
+    /// template names but does not hold (the Kong configuration, say). Left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upload_commands: Vec<String>,
     /// A complete `aws cloudformation deploy` command, to run from inside the output directory.
     pub deploy_command: String,
 }
 
+/// How a template reaches CloudFormation.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase", deny_unknown_fields)]
+pub enum TemplateUpload {
+    /// In the request: at most 51,200 bytes.
+    #[default]
+    Inline,
+    /// Uploaded by `aws cloudformation deploy --s3-bucket` (at most 1 MB). The bucket must be in the
+    /// stack's region: the CLI addresses it there, and one elsewhere fails with `PermanentRedirect`.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key prefix, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+    },
+}
+
 impl ManifestStack {
-    /// The manifest entry of a synthesized stack whose template is written to `template_file`.
+    /// The manifest entry of a synthesized stack whose template is written to `template_file` and
+    /// deployed inline.
     pub fn new(stack: &SynthesizedStack, template_file: String) -> Self {
+        Self::uploaded(stack, template_file, TemplateUpload::Inline, Vec::new())
+    }
+
+    /// The manifest entry of a stack whose template reaches CloudFormation as `upload` says, once
+    /// `upload_commands` have run.
+    pub fn uploaded(
+        stack: &SynthesizedStack,
+        template_file: String,
+        template_upload: TemplateUpload,
+        upload_commands: Vec<String>,
+    ) -> Self {
         let resources = stack.template["Resources"].as_object();
         let mut entry = Self {
             name: stack.name.clone(),
@@ -136,6 +173,8 @@ impl ManifestStack {
             parameters: stack.parameters.clone(),
             tags: stack.tags.clone(),
             resource_count: resources.map_or(0, |resources| resources.len()),
+            template_upload,
+            upload_commands,
             deploy_command: String::new(),
         };
         entry.deploy_command = entry.render_deploy_command();
@@ -149,6 +188,12 @@ impl ManifestStack {
                 .map(|word| (*word).to_owned())
                 .collect();
         words.extend(["--template-file".to_owned(), self.template_file.clone()]);
+        if let TemplateUpload::S3 { bucket, prefix } = &self.template_upload {
+            words.extend(["--s3-bucket".to_owned(), bucket.clone()]);
+            if let Some(prefix) = prefix {
+                words.extend(["--s3-prefix".to_owned(), prefix.clone()]);
+            }
+        }
         if !self.capabilities.is_empty() {
             words.push("--capabilities".to_owned());
             words.extend(self.capabilities.iter().cloned());
@@ -242,6 +287,27 @@ mod tests {
              --tags app=app 'owner=platform team' --no-fail-on-empty-changeset"
         );
         assert_eq!(entry.resource_count, 1);
+    }
+
+    #[test]
+    fn an_uploaded_template_names_its_bucket_and_prefix() {
+        let upload = TemplateUpload::S3 { bucket: "templates-us-east-1".into(), prefix: Some("app/v1".into()) };
+        let entry = ManifestStack::uploaded(&stack(json!({})), "t.json".into(), upload, vec![]);
+        assert!(
+            entry
+                .deploy_command
+                .contains(" --template-file t.json --s3-bucket templates-us-east-1 --s3-prefix app/v1 "),
+            "{}",
+            entry.deploy_command
+        );
+        let recorded = serde_json::to_value(&entry).unwrap();
+        assert_eq!(
+            recorded["templateUpload"],
+            json!({"mode": "s3", "bucket": "templates-us-east-1", "prefix": "app/v1"})
+        );
+        let inline = serde_json::to_value(ManifestStack::new(&stack(json!({})), "t.json".into())).unwrap();
+        assert_eq!(inline["templateUpload"], json!({"mode": "inline"}));
+        assert!(inline.get("uploadCommands").is_none());
     }
 
     #[test]

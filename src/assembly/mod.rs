@@ -7,8 +7,10 @@ mod writer;
 
 use std::path::Path;
 
+use indexmap::IndexMap;
+
 pub use manifest::{
-    DisasterRecoverySection, Manifest, ManifestStack, RecoveryPointBound, RecoveryStep, ReleaseSection,
+    DisasterRecoverySection, Manifest, ManifestStack, RecoveryPointBound, RecoveryStep, ReleaseSection, TemplateUpload,
     MANIFEST_VERSION,
 };
 pub use writer::{write_directory, WriteError};
@@ -62,6 +64,27 @@ pub enum AssemblyError {
     Write(#[from] WriteError),
 }
 
+/// Buckets the AWS CLI uploads templates too large to send inline to: one per region, since the CLI
+/// addresses the bucket in the stack's region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateBuckets {
+    /// Bucket name by region.
+    pub by_region: IndexMap<String, String>,
+    /// A key prefix for the uploads.
+    pub prefix: Option<String>,
+}
+
+/// How an app is rendered into an output directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssemblyOptions {
+    /// The template format.
+    pub format: TemplateFormat,
+    /// Indent every template, even one that then needs a bucket (`synth --pretty`).
+    pub pretty: bool,
+    /// Where templates too large to send inline go.
+    pub buckets: TemplateBuckets,
+}
+
 /// The rendered contents of an output directory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assembly {
@@ -73,16 +96,23 @@ pub struct Assembly {
 }
 
 impl Assembly {
-    /// Renders a synthesized app in a format, checking every template's size.
+    /// Renders a synthesized app in a format, each template indented where it fits inline.
     pub fn new(app: &SynthesizedApp, format: TemplateFormat) -> Result<Self, AssemblyError> {
+        Self::with_options(app, &AssemblyOptions { format, ..AssemblyOptions::default() })
+    }
+
+    /// Renders a synthesized app, placing each template as [`limits::place`] says and checking every
+    /// quota.
+    pub fn with_options(app: &SynthesizedApp, options: &AssemblyOptions) -> Result<Self, AssemblyError> {
+        let format = options.format;
         let mut files = Vec::with_capacity(app.stacks.len() + 1);
         let mut stacks = Vec::with_capacity(app.stacks.len());
         for stack in &app.stacks {
-            let text = format.render(&stack.template);
-            limits::check(stack, text.len())?;
+            let placement = limits::place(stack, options)?;
             let file_name = format!("{}.template.{}", stack.name, format.extension());
-            stacks.push(ManifestStack::new(stack, file_name.clone()));
-            files.push((file_name, text));
+            let uploads = app.uploads.get(&stack.name).cloned().unwrap_or_default();
+            stacks.push(ManifestStack::uploaded(stack, file_name.clone(), placement.upload, uploads));
+            files.push((file_name, placement.text));
         }
         files.extend(app.artifacts.iter().map(|(path, contents)| (path.clone(), contents.clone())));
         fn section<T: serde::de::DeserializeOwned>(

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use cfn_synth::assembly::Assembly;
 use cfn_synth::diff::{self, Output};
 
-use super::{ConfigArgs, ExitStatus, FormatArg};
+use super::{ConfigArgs, ExitStatus, RenderArgs};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct DiffArgs {
@@ -16,9 +16,9 @@ pub(super) struct DiffArgs {
     /// The earlier output directory (what `synth --output` wrote).
     #[arg(long, value_name = "DIR", required_unless_present = "json_schema")]
     against: Option<PathBuf>,
-    /// The template format the fresh side is rendered in (it only changes the manifest's file names).
-    #[arg(long, value_enum, default_value = "json")]
-    format: FormatArg,
+    /// How the fresh side is rendered: give the flags the earlier `synth` had.
+    #[command(flatten)]
+    render: RenderArgs,
     /// Print the report as JSON (its schema: `--json-schema`).
     #[arg(long)]
     json: bool,
@@ -38,11 +38,12 @@ pub(super) fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let against = args.against.as_ref().expect("clap requires --against");
     // Reading the earlier output and synthesizing the fresh one are independent: on two cores the
     // parse costs no wall time.
+    let options = args.render.options()?;
     let (earlier, fresh) = std::thread::scope(|scope| {
         let earlier = scope.spawn(|| Output::read(against));
         let fresh = (|| {
             let app = args.config.synthesize()?;
-            let assembly = Assembly::new(&app, args.format.into())?;
+            let assembly = Assembly::with_options(&app, &options)?;
             anyhow::Ok(Output::of_assembly(app, &assembly))
         })();
         (earlier.join().expect("reading does not panic"), fresh)

