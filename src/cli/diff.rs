@@ -42,7 +42,7 @@ pub(super) fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let (earlier, fresh) = std::thread::scope(|scope| {
         let earlier = scope.spawn(|| Output::read(against));
         let fresh = (|| {
-            let app = args.config.synthesize()?;
+            let app = args.config.synthesize_with(&options.buckets)?;
             let assembly = Assembly::with_options(&app, &options)?;
             anyhow::Ok(Output::of_assembly(app, &assembly))
         })();

@@ -34,7 +34,7 @@ enum Command {
     /// Write one template per stack and manifest.json to the output directory, replacing it atomically.
     Synth(synth::SynthArgs),
     /// Print one line per stack in deploy order: name, region and resource count.
-    List(ConfigArgs),
+    List(list::ListArgs),
     /// Synthesize in memory and run the built-in checks: the registry schema of every resource and the
     /// deploy-readiness rules (`--rules` lists them). Writes nothing; exits 1 with the findings when
     /// there are any. `--templates DIR` analyses templates cfn-synth did not write.
@@ -169,13 +169,14 @@ impl Cli {
 }
 
 impl ConfigArgs {
-    /// Loads the config and synthesizes the platform in memory.
-    fn synthesize(&self) -> anyhow::Result<SynthesizedApp> {
+    /// Loads the config and synthesizes the platform in memory, with buckets for what is too large to
+    /// send inline.
+    fn synthesize_with(&self, buckets: &TemplateBuckets) -> anyhow::Result<SynthesizedApp> {
         let file = match &self.config {
             Some(path) => ConfigFile::read(path)?,
             None => ConfigFile::embedded_default()?,
         };
-        let app = platform::build(file.config()).map_err(|error| match error {
+        let app = platform::build_with(file.config(), buckets).map_err(|error| match error {
             PlatformError::Config { key, message } => anyhow::Error::new(file.invalid(&key, message)),
             other => anyhow::Error::new(other),
         })?;

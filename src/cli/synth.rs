@@ -21,8 +21,9 @@ pub(super) struct SynthArgs {
 }
 
 pub(super) fn run(args: &SynthArgs) -> anyhow::Result<ExitStatus> {
-    let app = args.config.synthesize()?;
-    let assembly = Assembly::with_options(&app, &args.render.options()?)?;
+    let options = args.render.options()?;
+    let app = args.config.synthesize_with(&options.buckets)?;
+    let assembly = Assembly::with_options(&app, &options)?;
     // An app that would not run in AWS is refused before anything is written.
     let findings = checks::readiness::analyse(checks::stack_templates(&app));
     let errors: Vec<_> = findings.iter().filter(|f| f.severity == checks::Severity::Error).collect();

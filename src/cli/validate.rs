@@ -7,14 +7,16 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use cfn_synth::assembly::Assembly;
 use cfn_synth::checks::{self, readiness, Finding};
-use cfn_synth::template::TemplateFormat;
 
-use super::{ConfigArgs, ExitStatus};
+use super::{ConfigArgs, ExitStatus, RenderArgs};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct ValidateArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    /// Check the limits as `synth` would with these flags.
+    #[command(flatten)]
+    render: RenderArgs,
     /// List the deploy-readiness rules (CS001 ...) with their docs, and exit.
     #[arg(long, conflicts_with_all = ["templates", "config"])]
     rules: bool,
@@ -43,9 +45,10 @@ pub(super) fn run(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
         eprintln!("{count} stacks of {}, deploy-readiness rules: {}", directory.display(), summary(&findings));
         return Ok(report(&findings));
     }
-    let app = args.config.synthesize()?;
+    let options = args.render.options()?;
+    let app = args.config.synthesize_with(&options.buckets)?;
     // The same limits `synth` enforces, such as the inline template size, without writing anything.
-    Assembly::new(&app, TemplateFormat::Json)?;
+    Assembly::with_options(&app, &options)?;
     let checked = checks::run(&app);
     let resources: usize = app.stacks.iter().filter_map(|s| s.template["Resources"].as_object()).map(|r| r.len()).sum();
     eprintln!(

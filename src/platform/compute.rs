@@ -11,12 +11,14 @@ use super::ingress::{BlueGreenTargets, Ingress};
 use super::kong::{self, REDIS_AUTH_TOKEN_VARIABLE};
 use super::security::SecurityGroups;
 use super::PlatformError;
+use crate::assembly::TemplateBuckets;
 use crate::config::{ComputeConfig, ServiceConfig};
 use crate::construct::{Scope, Stack};
 use crate::constructs::compute::{
     Capacity, Cluster, ContainerImage, ContainerSecret, Deployment, FargateService, FargateSize, FargateTaskDefinition,
     PullThroughCache, Repository, ServiceProps, TaskProps,
 };
+use crate::constructs::iam::Statement;
 use crate::constructs::network::{SecurityGroup, Vpc};
 use crate::template::{Condition, Output, Parameter, Value};
 
@@ -45,8 +47,11 @@ pub(super) struct Compute {
     pub services: Vec<PlatformService>,
     /// The ECR Public pull-through cache, for images of other stacks of the region.
     pub cache: PullThroughCache,
-    /// Kong's declarative config as rendered, written beside the templates for review.
+    /// Kong's declarative config as rendered, written beside the templates for review (and uploaded,
+    /// when it is too large for the task definition).
     pub kong_config: String,
+    /// Where Kong reads it from.
+    pub kong_source: kong::ConfigSource,
     /// The stack parameters that take the applications' image tags, which a release sets.
     pub image_parameters: Vec<String>,
 }
@@ -62,6 +67,7 @@ pub(super) fn build(
     ingress: &Ingress,
     release: &Release,
     config: &ComputeConfig,
+    artifacts: &KongArtifacts<'_>,
 ) -> Result<Compute, PlatformError> {
     stack.set_description(format!(
         "Compute tier of {} ({}): the ECS Fargate cluster running the Integration Service, the Webhook Receiver \
@@ -84,17 +90,22 @@ pub(super) fn build(
 
     let declarative = kong::declarative_config(config, &ingress.internal_name);
     let kong_config = declarative.render().map_err(template_error)?;
-    let kong_value = declarative.to_value(data.cache.endpoint_address()).map_err(template_error)?;
-    let kong_task = FargateTaskDefinition::new(
-        &mut gateway_root,
-        "Kong",
-        tasks
-            .serving(&config.kong, tasks.image(&config.kong.image), "kong health")?
-            .envs(kong::environment(config, kong_value, vpc))
-            .secret(REDIS_AUTH_TOKEN_VARIABLE, ContainerSecret::whole(&data.cache_auth_token))
-            .scratch("/usr/local/kong")
-            .scratch("/tmp"),
-    )?;
+    let kong_source = artifacts.source(gateway, &kong_config, || {
+        declarative.to_value(data.cache.endpoint_address()).map_err(template_error)
+    })?;
+    let mut kong_props = tasks
+        .serving(&config.kong, tasks.image(&config.kong.image), "kong health")?
+        .envs(kong::environment(config, &kong_source, vpc))
+        .secret(REDIS_AUTH_TOKEN_VARIABLE, ContainerSecret::whole(&data.cache_auth_token))
+        .scratch("/usr/local/kong")
+        .scratch("/tmp");
+    if let Some(loader) = kong_source.loader(tasks.image(kong::CONFIG_LOADER_IMAGE), data.cache.endpoint_address()) {
+        kong_props = kong_props.init_container(loader);
+    }
+    let kong_task = FargateTaskDefinition::new(&mut gateway_root, "Kong", kong_props)?;
+    if let Some(object) = kong_source.object_arn() {
+        kong_task.task_role().add_policy("ReadConfig", vec![Statement::allow(["s3:GetObject"]).resource(object)])?;
+    }
     let repositories = &release.repositories;
     let integration = &config.integration_service;
     let image = tasks.image(&integration.image);
@@ -186,7 +197,46 @@ pub(super) fn build(
         "WorkerServiceName",
         Output::new(&worker_service.name()).description("The worker service, whose network the one-off tasks share"),
     )?;
-    Ok(Compute { stack_name: stack.name().to_owned(), services, cache, kong_config, image_parameters })
+    Ok(Compute { stack_name: stack.name().to_owned(), services, cache, kong_config, kong_source, image_parameters })
+}
+
+/// Where a region's Kong configuration may go when it is too large for the task definition.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct KongArtifacts<'a> {
+    /// The buckets of `--s3-bucket`, and their prefix.
+    pub buckets: &'a TemplateBuckets,
+    /// The config key of the region's gateway routes, for the error when there is no bucket.
+    pub routes_key: &'a str,
+}
+
+impl KongArtifacts<'_> {
+    /// Inline when the rendered configuration is at most [`kong::INLINE_CONFIG_LIMIT`] bytes, else an S3
+    /// object in the gateway region's bucket.
+    fn source(
+        &self,
+        gateway: &Stack,
+        rendered: &str,
+        inline: impl FnOnce() -> Result<Value<String>, PlatformError>,
+    ) -> Result<kong::ConfigSource, PlatformError> {
+        if rendered.len() <= kong::INLINE_CONFIG_LIMIT {
+            return Ok(kong::ConfigSource::Inline(inline()?));
+        }
+        let Some(bucket) = self.buckets.by_region.get(gateway.region()) else {
+            return Err(PlatformError::Config {
+                key: self.routes_key.to_owned(),
+                message: format!(
+                    "the Kong configuration renders to {} bytes, over the {} that stay in Kong's task definition \
+                     (ECS refuses one over 64 KiB); pass --s3-bucket {}=BUCKET so that it is uploaded there \
+                     and loaded when Kong starts",
+                    rendered.len(),
+                    kong::INLINE_CONFIG_LIMIT,
+                    gateway.region()
+                ),
+            });
+        };
+        let key = kong::ConfigSource::object_key(self.buckets.prefix.as_deref(), gateway.name(), rendered);
+        Ok(kong::ConfigSource::S3 { bucket: bucket.clone(), key })
+    }
 }
 
 /// How the HTTP services are deployed: ECS blue/green in the cluster, behind their target groups,

@@ -10,9 +10,11 @@
 
 use indexmap::IndexMap;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::security::{INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
 use crate::config::{ComputeConfig, Upstream};
+use crate::constructs::compute::{ContainerImage, InitContainer};
 use crate::constructs::data::REDIS_PORT;
 use crate::constructs::edge::VIEWER_IP_HEADER;
 use crate::constructs::network::Vpc;
@@ -24,6 +26,78 @@ const TEMPLATE: &str = include_str!("../../templates/kong.yml.j2");
 /// The environment variable Kong's env vault reads the Redis password from
 /// (`{vault://env/redis-auth-token}`).
 pub const REDIS_AUTH_TOKEN_VARIABLE: &str = "REDIS_AUTH_TOKEN";
+
+/// The largest rendered configuration kept in the task definition (`KONG_DECLARATIVE_CONFIG_STRING`).
+/// ECS refuses a task definition over 64 KiB, and the rest of Kong's takes a few; past this the
+/// configuration is an S3 object that an init container fetches at start.
+pub const INLINE_CONFIG_LIMIT: usize = 16 * 1024;
+
+/// The image that fetches an S3-held configuration: the AWS CLI, from ECR Public (through the
+/// account's pull-through cache like every other image).
+pub const CONFIG_LOADER_IMAGE: &str = "public.ecr.aws/aws-cli/aws-cli:2.22.35";
+
+/// Where the loader writes the configuration and Kong reads it.
+const CONFIG_DIRECTORY: &str = "/kong/declarative";
+
+/// What the loader runs: fetch the object, fill in the Redis endpoint, leave only the result.
+const LOADER_SCRIPT: &str = "set -eu; aws s3 cp \"$CONFIG_URI\" \"$CONFIG_DIRECTORY/kong.yml.in\"; \
+     sed \"s/\\${RedisHost}/$REDIS_HOST/g\" \"$CONFIG_DIRECTORY/kong.yml.in\" > \"$CONFIG_DIRECTORY/kong.yml\"; \
+     rm \"$CONFIG_DIRECTORY/kong.yml.in\"";
+
+/// Where Kong's declarative configuration comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigSource {
+    /// In the task definition, with CloudFormation filling in the Redis endpoint.
+    Inline(Value<String>),
+    /// An S3 object, named by its content's digest so that each task definition revision reads the
+    /// configuration it was deployed with: a rollback rolls the configuration back too.
+    S3 {
+        /// The bucket, in the gateway's region.
+        bucket: String,
+        /// The object key.
+        key: String,
+    },
+}
+
+impl ConfigSource {
+    /// The S3 key of a rendered configuration of `stack`: `[prefix/]kong/<stack>-<sha256, 16 hex>.yml`.
+    pub fn object_key(prefix: Option<&str>, stack: &str, rendered: &str) -> String {
+        let digest = Sha256::digest(rendered.as_bytes());
+        let hex: String = digest.iter().take(8).map(|byte| format!("{byte:02x}")).collect();
+        let key = format!("kong/{stack}-{hex}.yml");
+        match prefix.map(|prefix| prefix.trim_matches('/')).filter(|prefix| !prefix.is_empty()) {
+            Some(prefix) => format!("{prefix}/{key}"),
+            None => key,
+        }
+    }
+
+    /// For an S3 object: the init container that copies it into the directory Kong reads, filling in
+    /// the Redis endpoint (`${RedisHost}`, known only once the cache exists) on the way.
+    pub fn loader(&self, image: ContainerImage, redis_host: Value<String>) -> Option<InitContainer> {
+        let ConfigSource::S3 { bucket, key } = self else { return None };
+        let environment = [
+            ("CONFIG_URI".to_owned(), Value::from(format!("s3://{bucket}/{key}"))),
+            ("CONFIG_DIRECTORY".to_owned(), Value::from(CONFIG_DIRECTORY)),
+            ("AWS_DEFAULT_REGION".to_owned(), Value::region()),
+            ("REDIS_HOST".to_owned(), redis_host),
+        ]
+        .into_iter()
+        .collect();
+        Some(InitContainer {
+            name: "KongConfig".to_owned(),
+            image,
+            command: vec!["sh".to_owned(), "-c".to_owned(), LOADER_SCRIPT.to_owned()],
+            environment,
+            shared_path: CONFIG_DIRECTORY.to_owned(),
+        })
+    }
+
+    /// The object's ARN, for the task role's grant.
+    pub fn object_arn(&self) -> Option<Value<String>> {
+        let ConfigSource::S3 { bucket, key } = self else { return None };
+        Some(Value::sub(format!("arn:${{AWS::Partition}}:s3:::{bucket}/{key}")))
+    }
+}
 
 /// One upstream service and the paths that reach it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,18 +181,18 @@ pub(super) fn declarative_config(config: &ComputeConfig, internal_name: &str) ->
 /// viewer-request function wrote the viewer's address into `X-Viewer-IP` (overwriting anything the
 /// client sent). Trusting the VPC's block and reading that header makes Kong's client IP, and so
 /// `limitBy: ip` and its logs, the real client rather than the ALB node or the CloudFront edge.
-pub(super) fn environment(
-    config: &ComputeConfig,
-    declarative: Value<String>,
-    vpc: &Vpc,
-) -> IndexMap<String, Value<String>> {
+pub(super) fn environment(config: &ComputeConfig, source: &ConfigSource, vpc: &Vpc) -> IndexMap<String, Value<String>> {
     let vpc_cidr = Value::from(vpc.cidr().expect("the VPC is the platform's own").to_string());
+    let declarative = match source {
+        ConfigSource::Inline(value) => ("KONG_DECLARATIVE_CONFIG_STRING", value.clone()),
+        ConfigSource::S3 { .. } => ("KONG_DECLARATIVE_CONFIG", Value::from(format!("{CONFIG_DIRECTORY}/kong.yml"))),
+    };
     [
         ("KONG_TRUSTED_IPS", vpc_cidr),
         ("KONG_REAL_IP_HEADER", Value::from(VIEWER_IP_HEADER)),
         ("KONG_REAL_IP_RECURSIVE", Value::from("off")),
         ("KONG_DATABASE", Value::from("off")),
-        ("KONG_DECLARATIVE_CONFIG_STRING", declarative),
+        declarative,
         ("KONG_PROXY_LISTEN", Value::from(format!("0.0.0.0:{}", config.kong.port))),
         ("KONG_ADMIN_LISTEN", Value::from("off")),
         ("KONG_PREFIX", Value::from("/usr/local/kong")),
@@ -179,6 +253,51 @@ mod tests {
         assert_eq!(limit["redis"]["ssl"], true);
         assert_eq!(limit["redis"]["host"], "${RedisHost}");
         assert_eq!(limit["redis"]["password"], "{vault://env/redis-auth-token}");
+    }
+
+    #[test]
+    fn an_object_key_names_the_content_under_the_prefix() {
+        let key = ConfigSource::object_key(Some("/releases/"), "App-Gateway", "a: 1\n");
+        assert!(key.starts_with("releases/kong/App-Gateway-") && key.ends_with(".yml"), "{key}");
+        assert_eq!(key.len(), "releases/kong/App-Gateway-".len() + 16 + 4);
+        assert_ne!(key, ConfigSource::object_key(Some("releases"), "App-Gateway", "a: 2\n"));
+        assert_eq!(ConfigSource::object_key(None, "S", "x"), ConfigSource::object_key(Some(""), "S", "x"));
+    }
+
+    /// The loader's script, run by `sh` with a stand-in `aws` that copies a local file: what Kong reads
+    /// is the rendered configuration with the Redis endpoint filled in, and nothing else is left.
+    #[test]
+    fn the_loader_fills_in_the_redis_host_and_leaves_only_the_config() {
+        let work = tempfile::tempdir().unwrap();
+        let bin = work.path().join("bin");
+        let shared = work.path().join("declarative");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(&shared).unwrap();
+        let object = work.path().join("object.yml");
+        std::fs::write(&object, config().render().unwrap()).unwrap();
+        let stub = bin.join("aws");
+        std::fs::write(
+            &stub,
+            format!("#!/bin/sh\n[ \"$1 $2 $3\" = \"s3 cp s3://b/k.yml\" ] || exit 9\ncp {} \"$4\"\n", object.display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let status = std::process::Command::new("sh")
+            .args(["-c", LOADER_SCRIPT])
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("CONFIG_URI", "s3://b/k.yml")
+            .env("CONFIG_DIRECTORY", &shared)
+            .env("REDIS_HOST", "master.cache.abc.use1.cache.amazonaws.com")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let loaded = std::fs::read_to_string(shared.join("kong.yml")).unwrap();
+        let parsed: serde_json::Value = serde_yaml::from_str(&loaded).unwrap();
+        assert_eq!(parsed["plugins"][3]["config"]["redis"]["host"], "master.cache.abc.use1.cache.amazonaws.com");
+        assert!(!loaded.contains("${"), "no variable is left");
+        let files: Vec<_> = std::fs::read_dir(&shared).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(files, ["kong.yml"]);
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub use names::{
 pub use scaling::{IDLE_CPU_PERCENT, QUEUE_DEPTH_THRESHOLD};
 pub use security::{CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS, KONG_PROXY_PORT, POSTGRES_PORT, REDIS_PORT, SERVICE_PORT};
 
+use crate::assembly::TemplateBuckets;
 use crate::config::{ComputeConfig, PlatformConfig, RegionConfig, RegionRole};
 use crate::construct::{App, ConstructError};
 use crate::constructs::compute::Replication;
@@ -76,6 +77,13 @@ pub enum PlatformError {
 
 /// Builds the platform's app from a config, validating it first.
 pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
+    build_with(config, &TemplateBuckets::default())
+}
+
+/// Builds the platform with buckets for what is too large to send inline (`synth --s3-bucket`): a
+/// Kong configuration past [`kong::INLINE_CONFIG_LIMIT`] becomes an object in its region's bucket,
+/// uploaded before the gateway stack deploys.
+pub fn build_with(config: &PlatformConfig, buckets: &TemplateBuckets) -> Result<App, PlatformError> {
     config.validate().map_err(|issue| PlatformError::Config { key: issue.key, message: issue.message })?;
     let mut app = App::new(&config.app);
     let verification = origin_verification(config);
@@ -96,6 +104,7 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
             key: format!("regions[{index}]"),
             network,
             verification: verification.as_ref(),
+            buckets,
         };
         build_region(&mut app, &context, &mut primary, &mut releases)?;
     }
@@ -147,6 +156,8 @@ struct RegionContext<'a> {
     key: String,
     network: &'a Network,
     verification: Option<&'a OriginVerification>,
+    /// Where payloads too large for a template go.
+    buckets: &'a TemplateBuckets,
 }
 
 /// What the primary region's data tier hands to the disaster-recovery region.
@@ -163,7 +174,7 @@ fn build_region(
     primary: &mut Option<PrimaryData>,
     releases: &mut Releases,
 ) -> Result<(), PlatformError> {
-    let RegionContext { stacks, key, network, verification } = context;
+    let RegionContext { stacks, key, network, verification, buckets } = context;
     let (stacks, key, verification) = (*stacks, key.as_str(), *verification);
     let region = stacks.region;
     let Network { vpc, groups, endpoints } = network;
@@ -228,7 +239,7 @@ fn build_region(
             edge::build(&edge_stack, verification, &edge, compute_config, &regions, &keys)?;
         }
         let tier = Tier { vpc, groups, data: &data, config: compute_config };
-        let serving = Serving { verification, key, endpoints: endpoints.as_ref() };
+        let serving = Serving { verification, key, endpoints: endpoints.as_ref(), buckets };
         let (ingress, compute) = build_compute(app, stacks, tier, &serving, releases)?;
         served = Some((ingress, compute));
     }
@@ -289,6 +300,8 @@ struct Serving<'a> {
     /// The region's config key path, for errors.
     key: &'a str,
     endpoints: Option<&'a crate::construct::Stack>,
+    /// Where payloads too large for a template go.
+    buckets: &'a TemplateBuckets,
 }
 
 /// Builds the ingress, deployments, compute, gateway and scaling stacks of a region that serves requests.
@@ -299,7 +312,7 @@ fn build_compute(
     serving: &Serving<'_>,
     releases: &mut Releases,
 ) -> Result<(Ingress, compute::Compute), PlatformError> {
-    let Serving { verification, key, endpoints: endpoints_stack } = *serving;
+    let Serving { verification, key, endpoints: endpoints_stack, buckets } = *serving;
     let ingress_stack = stacks.add(app, "Ingress")?;
     ingress_stack.add_dependency(&verification.stack_name);
     let failover = failover(stacks.config, stacks.region);
@@ -340,6 +353,11 @@ fn build_compute(
         compute_stack.add_dependency(endpoints.name());
         gateway_stack.add_dependency(endpoints.name());
     }
+    // A standby serves the primary's routes: its missing bucket is its standby section's to answer for.
+    let routes_key = match stacks.region.compute {
+        Some(_) => format!("{key}.compute.gateway.routes"),
+        None => format!("{key}.standby"),
+    };
     let compute = compute::build(
         &compute_stack,
         &gateway_stack,
@@ -349,8 +367,13 @@ fn build_compute(
         &ingress,
         &release,
         tier.config,
+        &compute::KongArtifacts { buckets, routes_key: &routes_key },
     )?;
-    app.add_artifact(format!("kong/{}.yml", gateway_stack.name()), compute.kong_config.clone())?;
+    let kong_file = format!("kong/{}.yml", gateway_stack.name());
+    app.add_artifact(kong_file.clone(), compute.kong_config.clone())?;
+    if let kong::ConfigSource::S3 { bucket, key } = &compute.kong_source {
+        app.upload_artifact(&gateway_stack, &kong_file, bucket, key)?;
+    }
     releases.add_compute(&compute_stack, &compute.image_parameters, &release);
 
     let scaling_stack = stacks.add(app, "Scaling")?;

@@ -23,4 +23,4 @@ pub use load_balancer::{
 pub use scaling::{idle_alarm, ServiceScaling, Step, CPU_TARGET_PERCENT, SCALE_IN_AFTER_SECONDS};
 pub use service::{BlueGreen, BlueGreenRoles, Capacity, Deployment, FargateService, ServiceProps, TrafficShift};
 pub use size::{FargateSize, InvalidFargateSize};
-pub use task::{ContainerSecret, FargateTaskDefinition, TaskProps};
+pub use task::{ContainerSecret, FargateTaskDefinition, InitContainer, TaskProps};

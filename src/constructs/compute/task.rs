@@ -1,4 +1,5 @@
-//! A Fargate task definition with one container, its log group and its two roles.
+//! A Fargate task definition with one container (and, optionally, an init container that prepares a
+//! directory for it), its log group and its two roles.
 //!
 //! ## Secure defaults
 //! - Separate execution and task roles (checkov CKV_AWS_249). The execution role only pulls the image
@@ -16,9 +17,10 @@ use indexmap::IndexMap;
 
 use crate::cfn::ecs;
 use crate::cfn::ecs::task_definition::{
-    ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, MountPoint, PortMapping, RuntimePlatform,
-    RuntimePlatformCpuArchitecture, RuntimePlatformOperatingSystemFamily, Secret as SecretVariable,
-    TaskDefinitionNetworkMode, TaskDefinitionRequiresCompatibilities, Volume,
+    ContainerDefinition, ContainerDependency, ContainerDependencyCondition, HealthCheck, KeyValuePair,
+    LogConfiguration, MountPoint, PortMapping, RuntimePlatform, RuntimePlatformCpuArchitecture,
+    RuntimePlatformOperatingSystemFamily, Secret as SecretVariable, TaskDefinitionNetworkMode,
+    TaskDefinitionRequiresCompatibilities, Volume,
 };
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::data::Secret;
@@ -66,6 +68,24 @@ pub struct TaskProps {
     scratch_paths: Vec<String>,
     log_retention: RetentionDays,
     role_path: Option<String>,
+    init: Option<InitContainer>,
+}
+
+/// A container that runs to completion before the task's container starts, writing into a directory
+/// both share: the init container mounts it writable, the main container read-only. What it needs from
+/// AWS it gets through the task role, like the main container.
+#[derive(Debug, Clone)]
+pub struct InitContainer {
+    /// The container's name.
+    pub name: String,
+    /// Its image.
+    pub image: ContainerImage,
+    /// Its entry point and arguments (`["sh", "-c", "..."]`).
+    pub command: Vec<String>,
+    /// Plain environment values.
+    pub environment: IndexMap<String, Value<String>>,
+    /// The directory it writes and the main container reads.
+    pub shared_path: String,
 }
 
 impl TaskProps {
@@ -85,7 +105,15 @@ impl TaskProps {
             scratch_paths: Vec::new(),
             log_retention: RetentionDays::default(),
             role_path: None,
+            init: None,
         }
+    }
+
+    /// An init container: it must exit 0 before the main container starts.
+    #[must_use]
+    pub fn init_container(mut self, init: InitContainer) -> Self {
+        self.init = Some(init);
+        self
     }
 
     /// The IAM path of the task's execution and task roles (`/app/released-tasks/`), so that whoever
@@ -196,6 +224,11 @@ impl FargateTaskDefinition {
         let mut execution_statements =
             vec![Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"]).resource(log_group.arn())];
         execution_statements.extend(props.image.pull_statements());
+        for statement in props.init.iter().flat_map(|init| init.image.pull_statements()) {
+            if !execution_statements.contains(&statement) {
+                execution_statements.push(statement);
+            }
+        }
         for secret in props.secrets.values() {
             for statement in &secret.read_statements {
                 if !execution_statements.contains(statement) {
@@ -237,7 +270,11 @@ impl FargateTaskDefinition {
         )?;
 
         let container_name = id.to_owned();
-        let container = container(&props, &container_name, &log_group);
+        let main = container(&props, &container_name, &log_group);
+        let containers = match &props.init {
+            Some(init) => vec![init_container(init, &log_group), main],
+            None => vec![main],
+        };
         let mut definition = ecs::TaskDefinition::new()
             .family(name.replace('/', "-"))
             .cpu(props.size.cpu().to_string())
@@ -251,13 +288,14 @@ impl FargateTaskDefinition {
             )
             .execution_role_arn(execution_role.arn())
             .task_role_arn(task_role.arn())
-            .container_definitions(vec![container]);
-        if !props.scratch_paths.is_empty() {
-            definition = definition.volumes(
-                (1..=props.scratch_paths.len())
-                    .map(|index| Volume::new().name(scratch_volume(index)))
-                    .collect::<Vec<_>>(),
-            );
+            .container_definitions(containers);
+        let mut volumes: Vec<Volume> =
+            (1..=props.scratch_paths.len()).map(|index| Volume::new().name(scratch_volume(index))).collect();
+        if props.init.is_some() {
+            volumes.push(Volume::new().name(SHARED_VOLUME));
+        }
+        if !volumes.is_empty() {
+            definition = definition.volumes(volumes);
         }
         let resource = scope.add("Resource", definition)?;
         Ok(Self { resource, task_role, container_name, port: props.port, log_group })
@@ -300,7 +338,35 @@ fn scratch_volume(index: usize) -> String {
     format!("scratch-{index}")
 }
 
-/// The task's one container.
+/// The volume an init container writes and the main container reads.
+const SHARED_VOLUME: &str = "init-shared";
+
+/// The init container: not essential (it exits), read-only but for the shared directory, logging
+/// beside the main container.
+fn init_container(init: &InitContainer, log_group: &LogGroup) -> ContainerDefinition {
+    let shared = MountPoint::new().source_volume(SHARED_VOLUME).container_path(init.shared_path.as_str());
+    let log_options: IndexMap<String, Value<String>> = [
+        ("awslogs-group".to_owned(), log_group.name()),
+        ("awslogs-region".to_owned(), Value::region()),
+        ("awslogs-stream-prefix".to_owned(), Value::from(init.name.as_str())),
+    ]
+    .into_iter()
+    .collect();
+    let environment: Vec<KeyValuePair> = init
+        .environment
+        .iter()
+        .map(|(key, value)| KeyValuePair::new().name(key.as_str()).value(value.clone()))
+        .collect();
+    ContainerDefinition::new(init.image.uri(), init.name.as_str())
+        .essential(false)
+        .readonly_root_filesystem(true)
+        .log_configuration(LogConfiguration::new("awslogs").options(log_options))
+        .entry_point(init.command.clone())
+        .environment(environment)
+        .mount_points(vec![shared])
+}
+
+/// The task's main container.
 fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> ContainerDefinition {
     let log_options: IndexMap<String, Value<String>> = [
         ("awslogs-group".to_owned(), log_group.name()),
@@ -341,15 +407,21 @@ fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> C
     if let Some(port) = props.port {
         container = container.port_mappings(vec![PortMapping::new().container_port(i64::from(port))]);
     }
-    if !props.scratch_paths.is_empty() {
-        let mounts: Vec<MountPoint> = props
-            .scratch_paths
-            .iter()
-            .enumerate()
-            .map(|(index, path)| {
-                MountPoint::new().source_volume(scratch_volume(index + 1)).container_path(path.as_str())
-            })
-            .collect();
+    let mut mounts: Vec<MountPoint> = props
+        .scratch_paths
+        .iter()
+        .enumerate()
+        .map(|(index, path)| MountPoint::new().source_volume(scratch_volume(index + 1)).container_path(path.as_str()))
+        .collect();
+    if let Some(init) = &props.init {
+        mounts.push(
+            MountPoint::new().source_volume(SHARED_VOLUME).container_path(init.shared_path.as_str()).read_only(true),
+        );
+        container = container.depends_on(vec![ContainerDependency::new()
+            .container_name(init.name.as_str())
+            .condition(ContainerDependencyCondition::Success)]);
+    }
+    if !mounts.is_empty() {
         container = container.mount_points(mounts);
     }
     container
