@@ -69,11 +69,12 @@ pub fn place(stack: &SynthesizedStack, options: &AssemblyOptions) -> Result<Plac
             limit: MAX_INLINE_TEMPLATE_BYTES,
             remedy: if options.pretty {
                 "the limit of `aws cloudformation deploy --template-file` without an S3 bucket; leave out \
-                 --pretty, pass --s3-bucket REGION=BUCKET for the stack's region, or split the stack"
+                 --pretty, pass --s3-bucket REGION=BUCKET for the stack's region (a library user: \
+                 AssemblyOptions::buckets), or split the stack"
             } else {
                 "the limit of `aws cloudformation deploy --template-file` without an S3 bucket; pass \
-                 --s3-bucket REGION=BUCKET for the stack's region, move large inline payloads out of the \
-                 stack, or split it"
+                 --s3-bucket REGION=BUCKET for the stack's region (a library user: AssemblyOptions::buckets), \
+                 move large inline payloads out of the stack, or split it"
             },
         });
     };
