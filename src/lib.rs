@@ -9,6 +9,7 @@
 //! - [`config`]: the platform configuration file, with located errors.
 //! - [`platform`]: the reference integration platform (L3), built from a [`config::PlatformConfig`].
 //! - [`assembly`]: the output directory and its `manifest.json`, written atomically.
+//! - [`graph`]: the synthesized architecture as DOT, Mermaid or SVG.
 //! - [`diff`]: what a fresh synthesis would change in an earlier output directory, offline.
 //! - [`checks`]: the built-in checks of `cfn-synth validate`, such as the registry schema check.
 //!
@@ -49,6 +50,7 @@ pub mod construct;
 #[cfg(feature = "constructs")]
 pub mod constructs;
 pub mod diff;
+pub mod graph;
 #[cfg(feature = "platform")]
 pub mod platform;
 pub mod prelude;

@@ -33,8 +33,8 @@ fn two_runs_of_the_binary_write_identical_directories() {
     }
     assert_eq!(
         outputs[0].len(),
-        29,
-        "twenty-three templates, two Kong configs, the database-user script, the buildspec, the DR runbook and the manifest"
+        30,
+        "twenty-three templates, two Kong configs, the database-user script, the buildspec, the DR runbook, the architecture picture and the manifest"
     );
     assert_eq!(outputs[0], outputs[1]);
     let in_process: BTreeMap<String, Vec<u8>> =

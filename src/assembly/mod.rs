@@ -16,10 +16,14 @@ pub use manifest::{
 pub use writer::{write_directory, WriteError};
 
 use crate::construct::SynthesizedApp;
+use crate::graph;
 use crate::template::TemplateFormat;
 
 /// The manifest's file name inside the output directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The picture of the architecture beside the manifest ([`crate::graph`]).
+pub const ARCHITECTURE_FILE: &str = "architecture.svg";
 
 pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_S3_TEMPLATE_BYTES};
 
@@ -115,6 +119,7 @@ impl Assembly {
             files.push((file_name, placement.text));
         }
         files.extend(app.artifacts.iter().map(|(path, contents)| (path.clone(), contents.clone())));
+        files.push((ARCHITECTURE_FILE.to_owned(), graph::svg::render(&graph::Architecture::of(&app.stacks))));
         fn section<T: serde::de::DeserializeOwned>(
             app: &SynthesizedApp,
             key: &str,
@@ -186,8 +191,8 @@ mod tests {
         let synth = app.synth().unwrap();
         let assembly = Assembly::new(&synth, TemplateFormat::Yaml).unwrap();
         let names: Vec<&str> = assembly.files.iter().map(|(name, _)| name.as_str()).collect();
-        assert_eq!(names, ["Small.template.yaml", MANIFEST_FILE]);
-        let manifest: serde_json::Value = serde_json::from_str(&assembly.files[1].1).unwrap();
+        assert_eq!(names, ["Small.template.yaml", ARCHITECTURE_FILE, MANIFEST_FILE]);
+        let manifest: serde_json::Value = serde_json::from_str(&assembly.files[2].1).unwrap();
         assert_eq!(manifest["deployOrder"], json!(["Small"]));
         assert_eq!(manifest["stacks"][0]["templateFile"], json!("Small.template.yaml"));
         assert_eq!(manifest["stacks"][0]["resourceCount"], json!(1));

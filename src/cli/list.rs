@@ -2,19 +2,19 @@
 
 use std::fmt::Write as _;
 
-use super::{ConfigArgs, ExitStatus, RenderArgs};
+use super::{BucketArgs, ConfigArgs, ExitStatus};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct ListArgs {
     #[command(flatten)]
     config: ConfigArgs,
-    /// The stacks as `synth` would build them with these flags.
+    /// The stacks as `synth` would build them with these buckets.
     #[command(flatten)]
-    render: RenderArgs,
+    buckets: BucketArgs,
 }
 
 pub(super) fn run(args: &ListArgs) -> anyhow::Result<ExitStatus> {
-    let app = args.config.synthesize_with(&args.render.options()?.buckets)?;
+    let app = args.config.synthesize_with(&args.buckets.buckets()?)?;
     let width = app.stacks.iter().map(|stack| stack.name.len()).max().unwrap_or(0);
     let mut out = String::new();
     for stack in &app.stacks {

@@ -4,6 +4,7 @@
 //! messages with context.
 
 mod diff;
+mod graph;
 mod list;
 mod schema;
 mod synth;
@@ -44,6 +45,10 @@ enum Command {
     /// schemas, stateful resources marked. Exits 0 when equal, 1 with differences, 3 under
     /// `--deny-replace` when a stateful resource would be replaced or removed.
     Diff(diff::DiffArgs),
+    /// Print the synthesized architecture as a picture: regions side by side, stacks as clusters,
+    /// resources grouped by tier, the traffic security groups admit (with ports) and cross-stack
+    /// references (dashed). `synth` writes the SVG as architecture.svg.
+    Graph(graph::GraphArgs),
     /// Print the JSON Schema of the config file.
     Schema,
 }
@@ -66,6 +71,13 @@ struct RenderArgs {
     /// indented is over 51,200 bytes is written compact, an entry a line.
     #[arg(long)]
     pretty: bool,
+    #[command(flatten)]
+    buckets: BucketArgs,
+}
+
+/// Buckets for what is too large to send inline.
+#[derive(Debug, Clone, clap::Args)]
+struct BucketArgs {
     /// A bucket in REGION for templates over 51,200 bytes (and for payloads moved out of them); repeat
     /// for each region. The AWS CLI uploads to it in the stack's region, so a bucket elsewhere fails.
     #[arg(long = "s3-bucket", value_name = "REGION=BUCKET", value_parser = parse_bucket)]
@@ -77,17 +89,19 @@ struct RenderArgs {
 
 impl RenderArgs {
     fn options(&self) -> anyhow::Result<AssemblyOptions> {
+        Ok(AssemblyOptions { format: self.format.into(), pretty: self.pretty, buckets: self.buckets.buckets()? })
+    }
+}
+
+impl BucketArgs {
+    fn buckets(&self) -> anyhow::Result<TemplateBuckets> {
         let mut by_region = indexmap::IndexMap::new();
         for (region, bucket) in &self.s3_buckets {
             if let Some(other) = by_region.insert(region.clone(), bucket.clone()) {
                 anyhow::bail!("--s3-bucket: two buckets for {region} ({other} and {bucket}); give one per region");
             }
         }
-        Ok(AssemblyOptions {
-            format: self.format.into(),
-            pretty: self.pretty,
-            buckets: TemplateBuckets { by_region, prefix: self.s3_prefix.clone() },
-        })
+        Ok(TemplateBuckets { by_region, prefix: self.s3_prefix.clone() })
     }
 }
 
@@ -163,6 +177,7 @@ impl Cli {
             Command::List(args) => list::run(&args),
             Command::Validate(args) => validate::run(&args),
             Command::Diff(args) => diff::run(&args),
+            Command::Graph(args) => graph::run(&args),
             Command::Schema => schema::run(),
         }
     }
