@@ -30,4 +30,6 @@ fn graph_prints_each_format_and_synth_writes_the_svg() {
     assert_eq!(written, graph("svg"));
     assert!(written.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\""));
     cargo_bin_cmd!("cfn-synth").args(["graph", "--format", "png"]).assert().code(2);
+    let shown = include_str!("../docs/architecture.svg");
+    assert!(shown == written, "docs/architecture.svg is stale: cargo run -- graph > docs/architecture.svg");
 }
