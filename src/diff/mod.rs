@@ -4,7 +4,7 @@
 //! the fresh one from memory. Stacks are matched by name and resources by logical ID, so a renamed
 //! construct, a moved stack or a stack in another region shows as a removal and an addition, which is
 //! what CloudFormation would do with it. Each property change is classified from the type's registry
-//! schema ([`changes`]): a create-only property replaces the resource, anything else updates it in
+//! schema (`changes.rs`): a create-only property replaces the resource, anything else updates it in
 //! place, and where the schema cannot tell, the change is conditional.
 //!
 //! The report serializes as the `--json` output; [`report_schema`] is its JSON Schema.

@@ -81,7 +81,7 @@ pub fn build(config: &PlatformConfig) -> Result<App, PlatformError> {
 }
 
 /// Builds the platform with buckets for what is too large to send inline (`synth --s3-bucket`): a
-/// Kong configuration past [`kong::INLINE_CONFIG_LIMIT`] becomes an object in its region's bucket,
+/// Kong configuration past 16 KiB rendered (`kong::INLINE_CONFIG_LIMIT`) becomes an object in its region's bucket,
 /// uploaded before the gateway stack deploys.
 pub fn build_with(config: &PlatformConfig, buckets: &TemplateBuckets) -> Result<App, PlatformError> {
     config.validate().map_err(|issue| PlatformError::Config { key: issue.key, message: issue.message })?;
