@@ -146,13 +146,16 @@ impl App {
 
     /// Resolves every reference, adds the exports they need, and orders the stacks for deployment.
     pub fn synth(&self) -> Result<SynthesizedApp, ConstructError> {
-        let mut resolution = resolve(&self.stacks)?;
+        let resolution = resolve(&self.stacks)?;
         let order = deploy_order(&resolution.dependencies)?;
         let position: IndexMap<&str, usize> = order.iter().enumerate().map(|(i, name)| (name.as_str(), i)).collect();
+        // The documents are in app order: each is taken by its app position, not removed from the map
+        // (which would shift the rest, once per stack).
+        let mut documents: Vec<Option<serde_json::Value>> = resolution.documents.into_values().map(Some).collect();
         let stacks = order
             .iter()
             .map(|name| {
-                let stack = &self.stacks[name];
+                let (index, _, stack) = self.stacks.get_full(name).expect("the order names the app's stacks");
                 let mut depends_on: Vec<String> = resolution.dependencies[name].iter().cloned().collect();
                 depends_on.sort_by_key(|dependency| position[dependency.as_str()]);
                 SynthesizedStack {
@@ -160,7 +163,7 @@ impl App {
                     region: stack.region().to_owned(),
                     tags: stack.tags().clone(),
                     parameters: stack.parameter_values().clone(),
-                    template: resolution.documents.shift_remove(name).expect("every stack is resolved"),
+                    template: documents[index].take().expect("every stack is resolved once"),
                     depends_on,
                 }
             })
