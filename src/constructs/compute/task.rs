@@ -345,29 +345,17 @@ const SHARED_VOLUME: &str = "init-shared";
 /// beside the main container.
 fn init_container(init: &InitContainer, log_group: &LogGroup) -> ContainerDefinition {
     let shared = MountPoint::new().source_volume(SHARED_VOLUME).container_path(init.shared_path.as_str());
-    let log_options: IndexMap<String, Value<String>> = [
-        ("awslogs-group".to_owned(), log_group.name()),
-        ("awslogs-region".to_owned(), Value::region()),
-        ("awslogs-stream-prefix".to_owned(), Value::from(init.name.as_str())),
-    ]
-    .into_iter()
-    .collect();
-    let environment: Vec<KeyValuePair> = init
-        .environment
-        .iter()
-        .map(|(key, value)| KeyValuePair::new().name(key.as_str()).value(value.clone()))
-        .collect();
     ContainerDefinition::new(init.image.uri(), init.name.as_str())
         .essential(false)
         .readonly_root_filesystem(true)
-        .log_configuration(LogConfiguration::new("awslogs").options(log_options))
+        .log_configuration(logging(log_group, &init.name))
         .entry_point(init.command.clone())
-        .environment(environment)
+        .environment(environment(&init.environment))
         .mount_points(vec![shared])
 }
 
-/// The task's main container.
-fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> ContainerDefinition {
+/// A container's logs: the task's log group, in streams prefixed with the container's name.
+fn logging(log_group: &LogGroup, container_name: &str) -> LogConfiguration {
     let log_options: IndexMap<String, Value<String>> = [
         ("awslogs-group".to_owned(), log_group.name()),
         ("awslogs-region".to_owned(), Value::region()),
@@ -375,11 +363,15 @@ fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> C
     ]
     .into_iter()
     .collect();
-    let environment: Vec<KeyValuePair> = props
-        .environment
-        .iter()
-        .map(|(key, value)| KeyValuePair::new().name(key.as_str()).value(value.clone()))
-        .collect();
+    LogConfiguration::new("awslogs").options(log_options)
+}
+
+fn environment(values: &IndexMap<String, Value<String>>) -> Vec<KeyValuePair> {
+    values.iter().map(|(key, value)| KeyValuePair::new().name(key.as_str()).value(value.clone())).collect()
+}
+
+/// The task's main container.
+fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> ContainerDefinition {
     let secrets: Vec<SecretVariable> = props
         .secrets
         .iter()
@@ -388,8 +380,8 @@ fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> C
     let mut container = ContainerDefinition::new(props.image.uri(), container_name)
         .essential(true)
         .readonly_root_filesystem(true)
-        .log_configuration(LogConfiguration::new("awslogs").options(log_options))
-        .environment(environment)
+        .log_configuration(logging(log_group, container_name))
+        .environment(environment(&props.environment))
         .secrets(secrets);
     if let Some(health_check) = &props.health_check {
         container = container.health_check(
