@@ -107,7 +107,7 @@ fn the_json_report_validates_against_its_schema() {
     let work = tempfile::tempdir().unwrap();
     synth(work.path());
     rename_database_in_earlier_output(work.path());
-    fs::write(work.path().join("out/kong/extra.yml"), "stale\n").unwrap();
+    fs::write(work.path().join("out/kong/extra.png"), [0x89, b'P', b'N', b'G', 0xff, 0xfe]).unwrap();
     let schema = cfn_synth(work.path()).args(["diff", "--json-schema"]).assert().success();
     let schema: Value = serde_json::from_slice(&schema.get_output().stdout).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -115,7 +115,7 @@ fn the_json_report_validates_against_its_schema() {
     let report: Value = serde_json::from_slice(&output.get_output().stdout).unwrap();
     let errors: Vec<String> = validator.iter_errors(&report).map(|error| error.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(report["files"], serde_json::json!([{"file": "kong/extra.yml", "change": "removed"}]));
+    assert_eq!(report["files"], serde_json::json!([{"file": "kong/extra.png", "change": "removed"}]));
     // The schema is not vacuous: a report missing its summary fails it.
     let mut broken = report.clone();
     broken.as_object_mut().unwrap().remove("summary");

@@ -55,8 +55,9 @@ pub struct Output {
     pub stacks: IndexMap<String, OutputStack>,
     /// `manifest.json`.
     pub manifest: Value,
-    /// Every other file by relative path (`/`-separated), sorted.
-    pub files: IndexMap<String, String>,
+    /// Every other file's bytes by relative path (`/`-separated), sorted. Compared as bytes: a file
+    /// someone put beside the templates need not be text.
+    pub files: IndexMap<String, Vec<u8>>,
 }
 
 impl Output {
@@ -75,7 +76,7 @@ impl Output {
         let templates: IndexSet<&str> = assembly.manifest.stacks.iter().map(|s| s.template_file.as_str()).collect();
         for (file, text) in &assembly.files {
             if file != MANIFEST_FILE && !templates.contains(file.as_str()) {
-                output.files.insert(file.clone(), text.clone());
+                output.files.insert(file.clone(), text.as_bytes().to_vec());
             }
         }
         output.files.sort_keys();
@@ -110,7 +111,8 @@ impl Output {
         let templates: IndexSet<String> = output.stacks.values().map(|stack| stack.file.clone()).collect();
         for (relative, path) in others {
             if relative != MANIFEST_FILE && !templates.contains(&relative) {
-                output.files.insert(relative, read(&path)?);
+                let bytes = fs::read(&path).map_err(|source| DiffError::Read { path: path.clone(), source })?;
+                output.files.insert(relative, bytes);
             }
         }
         output.files.sort_keys();
