@@ -100,6 +100,29 @@ fn readiness_analysis_platform_copies(bencher: Bencher, copies: usize) {
     bencher.bench_local(|| cfn_synth::checks::readiness::analyse(stacks.clone()));
 }
 
+/// Scale in stacks: `stacks` small stacks (a topic and a parameter each), each parameter reading the
+/// topic of the stack at half its index through an export: a dependency tree, synthesized and rendered.
+/// Compare the medians across the arguments: twice the stacks should cost about twice the time.
+#[divan::bench(args = [10_000, 20_000, 40_000], sample_count = 3, sample_size = 1)]
+fn synth_small_stacks(bencher: Bencher, stacks: usize) {
+    bencher.bench_local(|| {
+        let mut app = App::new("scale");
+        let mut topics = Vec::with_capacity(stacks);
+        for index in 0..stacks {
+            let stack = app.add_stack(&format!("Scale-{index}"), "us-east-1").unwrap();
+            let mut root = stack.root();
+            let topic = root.add("Topic", cfn_synth::cfn::sns::Topic::new()).unwrap();
+            if index > 0 {
+                let parent: &cfn_synth::construct::ResourceRef<cfn_synth::cfn::sns::Topic> = &topics[index / 2];
+                root.add("Parent", ssm::Parameter::new(ParameterType::String, parent.ref_value())).unwrap();
+            }
+            topics.push(topic);
+        }
+        let synthesized = app.synth().unwrap();
+        Assembly::new(&synthesized, TemplateFormat::Json).unwrap()
+    });
+}
+
 /// Scale: many VPC stacks, each read by a consumer stack through exports.
 #[divan::bench(args = [10, 50])]
 fn synth_many_vpc_stacks(bencher: Bencher, stacks: usize) {

@@ -26,6 +26,8 @@ pub struct Architecture {
     /// Cross-stack references: from the node that exports a value to the node that reads it,
     /// labelled with how many references the pair has.
     pub references: Vec<Edge>,
+    /// Where each stack's cluster is: region index, index in the region.
+    clusters: IndexMap<String, (usize, usize)>,
 }
 
 /// One region's stacks.
@@ -197,14 +199,20 @@ impl Architecture {
             }
             placement.insert(stack.name.clone(), where_drawn);
             let cluster = StackCluster { name: stack.name.clone(), nodes };
-            match architecture.regions.iter_mut().find(|region| region.name == stack.region) {
-                Some(region) => region.stacks.push(cluster),
-                None => architecture.regions.push(Region {
-                    name: stack.region.clone(),
-                    role: stack.tags.get("region-role").cloned(),
-                    stacks: vec![cluster],
-                }),
-            }
+            let region = match architecture.regions.iter().position(|region| region.name == stack.region) {
+                Some(region) => region,
+                None => {
+                    architecture.regions.push(Region {
+                        name: stack.region.clone(),
+                        role: stack.tags.get("region-role").cloned(),
+                        stacks: Vec::new(),
+                    });
+                    architecture.regions.len() - 1
+                }
+            };
+            let stacks = &mut architecture.regions[region].stacks;
+            architecture.clusters.insert(stack.name.clone(), (region, stacks.len()));
+            stacks.push(cluster);
         }
         let exports = traffic::exports(stacks);
         architecture.traffic = traffic::admitted(stacks, &exports, &placement, &mut architecture, &mut node_id);
