@@ -80,8 +80,28 @@ pub fn stack_templates(app: &SynthesizedApp) -> Vec<readiness::StackTemplate> {
 }
 
 /// Runs every check over every stack.
+///
+/// The deploy-readiness analysis runs on a thread of its own while the schema validators compile on
+/// the others (the cores `std::thread::available_parallelism` reports); the findings keep their order:
+/// schema findings in stack and resource order, then the analysis's.
 pub fn run(app: &SynthesizedApp) -> Report {
-    let mut schema_check = registry_schema::SchemaCheck::default();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let (mut report, readiness) = std::thread::scope(|scope| {
+        let readiness = scope.spawn(|| readiness::analyse(stack_templates(app)));
+        (schema_report(app, threads), readiness.join().expect("the analysis does not panic"))
+    });
+    report.findings.extend(readiness);
+    report
+}
+
+/// Every resource against its registry schema.
+fn schema_report(app: &SynthesizedApp, threads: usize) -> Report {
+    let types = app
+        .stacks
+        .iter()
+        .filter_map(|stack| stack.template["Resources"].as_object())
+        .flat_map(|resources| resources.values().filter_map(|resource| resource["Type"].as_str()));
+    let mut schema_check = registry_schema::SchemaCheck::for_types(types, threads);
     let mut report = Report::default();
     for stack in &app.stacks {
         let Some(resources) = stack.template["Resources"].as_object() else { continue };
@@ -100,6 +120,5 @@ pub fn run(app: &SynthesizedApp) -> Report {
             }
         }
     }
-    report.findings.extend(readiness::analyse(stack_templates(app)));
     report
 }

@@ -12,16 +12,17 @@ use serde_json::{json, Map, Value as Json};
 
 use super::Finding;
 use crate::cfn::resource_spec;
+use crate::template::ResourceSpec;
 
 const DEPLOY_TIME_VALUE: &str = "CfnSynthDeployTimeValue";
 
 /// The rule name findings of this check carry.
 pub const RULE: &str = "registry-schema";
 
-/// Compiled validators, one per resource type, built on first use.
+/// Compiled validators, one per resource type.
 #[derive(Default)]
 pub(super) struct SchemaCheck {
-    validators: HashMap<String, jsonschema::Validator>,
+    validators: HashMap<&'static str, jsonschema::Validator>,
 }
 
 impl std::fmt::Debug for SchemaCheck {
@@ -30,19 +31,45 @@ impl std::fmt::Debug for SchemaCheck {
     }
 }
 
+/// Compiles the validator of one type from its vendored schema.
+fn compile(spec: &ResourceSpec) -> jsonschema::Validator {
+    let registry: Json = serde_json::from_str(spec.schema).expect("vendored schemas are JSON");
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .should_validate_formats(false)
+        .build(&property_schema(&registry))
+        .unwrap_or_else(|error| panic!("the vendored schema of {} does not compile: {error}", spec.type_name))
+}
+
 impl SchemaCheck {
+    /// The validators of `type_names` (those with a vendored schema), compiled on up to `threads`
+    /// threads: compiling is most of a schema check's cost, and each type's is independent.
+    pub(super) fn for_types<'a>(type_names: impl IntoIterator<Item = &'a str>, threads: usize) -> Self {
+        let mut specs: Vec<&'static ResourceSpec> = type_names.into_iter().filter_map(resource_spec).collect();
+        specs.sort_by_key(|spec| spec.type_name);
+        specs.dedup_by_key(|spec| spec.type_name);
+        let threads = threads.clamp(1, specs.len().max(1));
+        let specs = &specs;
+        let validators = std::thread::scope(|scope| {
+            // Round robin, so that no thread gets all the large schemas of one service.
+            let workers: Vec<_> = (0..threads)
+                .map(|worker| {
+                    scope.spawn(move || {
+                        let mine = specs.iter().skip(worker).step_by(threads);
+                        mine.map(|spec| (spec.type_name, compile(spec))).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|worker| worker.join().expect("compiling does not panic")).collect()
+        });
+        Self { validators }
+    }
+
     /// Checks one resource entry. Returns `None` when its type has no vendored schema.
     pub(super) fn check(&mut self, stack: &str, logical_id: &str, resource: &Json) -> Option<Vec<Finding>> {
         let type_name = resource["Type"].as_str()?;
         let spec = resource_spec(type_name)?;
-        let validator = self.validators.entry(type_name.to_owned()).or_insert_with(|| {
-            let registry: Json = serde_json::from_str(spec.schema).expect("vendored schemas are JSON");
-            jsonschema::options()
-                .with_draft(jsonschema::Draft::Draft7)
-                .should_validate_formats(false)
-                .build(&property_schema(&registry))
-                .unwrap_or_else(|error| panic!("the vendored schema of {type_name} does not compile: {error}"))
-        });
+        let validator = self.validators.entry(spec.type_name).or_insert_with(|| compile(spec));
         let empty = Json::Object(Map::new());
         let properties = resource.get("Properties").unwrap_or(&empty);
         Some(

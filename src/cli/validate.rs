@@ -47,9 +47,14 @@ pub(super) fn run(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
     }
     let options = args.render.options()?;
     let app = args.config.synthesize_with(&options.buckets)?;
-    // The same limits `synth` enforces, such as the inline template size, without writing anything.
-    Assembly::with_options(&app, &options)?;
-    let checked = checks::run(&app);
+    // The same limits `synth` enforces, such as the inline template size, without writing anything;
+    // rendered beside the checks, which do not need it.
+    let (assembled, checked) = std::thread::scope(|scope| {
+        let assembled = scope.spawn(|| Assembly::with_options(&app, &options).map(drop));
+        let checked = checks::run(&app);
+        (assembled.join().expect("rendering does not panic"), checked)
+    });
+    assembled?;
     let resources: usize = app.stacks.iter().filter_map(|s| s.template["Resources"].as_object()).map(|r| r.len()).sum();
     eprintln!(
         "{} stacks, {resources} resources, {} checked against their registry schemas, deploy-readiness rules \
