@@ -125,7 +125,16 @@ fn three_hundred_routes_synthesize_with_kong_loading_its_configuration_from_s3()
     assert_eq!(shared.unwrap()["ReadOnly"], true);
     // The task role reads that object and nothing else of the bucket.
     let policy = resources.values().find(|r| r["Type"] == "AWS::IAM::Policy" && r.to_string().contains("s3:GetObject"));
-    let statement = &policy.expect("a read grant")["Properties"]["PolicyDocument"]["Statement"][0];
+    let policy = policy.expect("a read grant");
+    let statement = &policy["Properties"]["PolicyDocument"]["Statement"][0];
+    // Kong's service starts its first task only once that grant exists.
+    let policy_id = resources.iter().find(|(_, r)| *r == policy).unwrap().0;
+    let service = resources.values().find(|r| r["Type"] == "AWS::ECS::Service").unwrap();
+    let depends_on = match &service["DependsOn"] {
+        Value::Array(ids) => ids.clone(),
+        one => vec![one.clone()],
+    };
+    assert!(depends_on.iter().any(|id| id == policy_id), "{service}");
     assert_eq!(
         statement["Resource"][0],
         serde_json::json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::cfn-synth-artifacts-us-east-1/{key}")})

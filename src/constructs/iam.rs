@@ -274,9 +274,14 @@ impl Role {
     pub fn add_policy(&self, id: &str, statements: Vec<Statement>) -> Result<(), ConstructError> {
         let policy =
             iam::Policy::new(PolicyDocument::new(statements), pascal_case(id)).roles(vec![self.resource.ref_value()]);
-        let logical_id = format!("{}{}", self.resource.logical_id(), pascal_case(id));
-        self.resource.stack().root().add(&logical_id, policy)?;
+        self.resource.stack().root().add(&self.policy_logical_id(id), policy)?;
         Ok(())
+    }
+
+    /// The logical ID of the policy [`Role::add_policy`] adds under `id`, for a resource that must not
+    /// start before the role may do what the policy allows (`DependsOn`).
+    pub fn policy_logical_id(&self, id: &str) -> String {
+        format!("{}{}", self.resource.logical_id(), pascal_case(id))
     }
 }
 

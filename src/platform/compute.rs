@@ -103,9 +103,16 @@ pub(super) fn build(
         kong_props = kong_props.init_container(loader);
     }
     let kong_task = FargateTaskDefinition::new(&mut gateway_root, "Kong", kong_props)?;
-    if let Some(object) = kong_source.object_arn() {
-        kong_task.task_role().add_policy("ReadConfig", vec![Statement::allow(["s3:GetObject"]).resource(object)])?;
-    }
+    // Kong's first task must not start before its role may read the configuration: its loader would
+    // fail, and the deployment with it.
+    let config_policy = match kong_source.object_arn() {
+        Some(object) => {
+            let statement = Statement::allow(["s3:GetObject"]).resource(object);
+            kong_task.task_role().add_policy("ReadConfig", vec![statement])?;
+            Some(kong_task.task_role().policy_logical_id("ReadConfig"))
+        }
+        None => None,
+    };
     let repositories = &release.repositories;
     let integration = &config.integration_service;
     let image = tasks.image(&integration.image);
@@ -166,6 +173,11 @@ pub(super) fn build(
             },
         )?,
     ];
+    if let Some(policy) = config_policy {
+        let kong_service = services[0].service.resource().logical_id().to_owned();
+        let mut entry = gateway.resource_json_mut(&kong_service).expect("Kong's service is in the gateway stack");
+        entry.add_depends_on(policy);
+    }
     // The worker serves no requests: rolling deployments, mostly on Spot behind one on-demand task.
     let worker_props = ServiceProps::new(&cluster, &worker_task)
         .desired_count(worker.desired)

@@ -182,11 +182,16 @@ impl Resource {
     /// Adds an explicit `DependsOn` on a resource of the same stack.
     #[must_use]
     pub fn depends_on(mut self, logical_id: impl Into<String>) -> Self {
+        self.add_depends_on(logical_id);
+        self
+    }
+
+    /// Adds an explicit `DependsOn` on a resource of the same stack, to an entry already in a stack.
+    pub fn add_depends_on(&mut self, logical_id: impl Into<String>) {
         let logical_id = logical_id.into();
         if !self.depends_on.contains(&logical_id) {
             self.depends_on.push(logical_id);
         }
-        self
     }
 
     /// Creates the resource only when the named condition holds.
