@@ -25,6 +25,11 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// The picture of the architecture beside the manifest ([`crate::graph`]).
 pub const ARCHITECTURE_FILE: &str = "architecture.svg";
 
+/// The most stacks whose picture an assembly draws: past a few hundred boxes a picture shows nothing a
+/// reader can use, and drawing tens of thousands would cost more than synthesizing them. `graph` draws
+/// any app on request.
+pub const MAX_PICTURED_STACKS: usize = 200;
+
 pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_S3_TEMPLATE_BYTES};
 
 /// Why an output could not be assembled.
@@ -119,7 +124,9 @@ impl Assembly {
             files.push((file_name, placement.text));
         }
         files.extend(app.artifacts.iter().map(|(path, contents)| (path.clone(), contents.clone())));
-        files.push((ARCHITECTURE_FILE.to_owned(), graph::svg::render(&graph::Architecture::of(&app.stacks))));
+        if app.stacks.len() <= MAX_PICTURED_STACKS {
+            files.push((ARCHITECTURE_FILE.to_owned(), graph::svg::render(&graph::Architecture::of(&app.stacks))));
+        }
         fn section<T: serde::de::DeserializeOwned>(
             app: &SynthesizedApp,
             key: &str,
@@ -178,6 +185,21 @@ mod tests {
         }
         let err = Assembly::new(&app.synth().unwrap(), TemplateFormat::Json).unwrap_err();
         assert!(err.to_string().starts_with("stack Big-Stack: the template is "), "{err}");
+    }
+
+    #[test]
+    fn an_app_of_more_stacks_than_a_picture_can_show_gets_none() {
+        let pictured = |stacks: usize| {
+            let mut app = App::new("many");
+            for index in 0..stacks {
+                let stack = app.add_stack(&format!("S{index}"), "us-east-1").unwrap();
+                stack.root().add_resource("Topic", Resource::new("AWS::SNS::Topic")).unwrap();
+            }
+            let assembly = Assembly::new(&app.synth().unwrap(), TemplateFormat::Json).unwrap();
+            assembly.files.iter().any(|(name, _)| name == ARCHITECTURE_FILE)
+        };
+        assert!(pictured(MAX_PICTURED_STACKS));
+        assert!(!pictured(MAX_PICTURED_STACKS + 1));
     }
 
     #[test]

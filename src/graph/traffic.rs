@@ -146,10 +146,10 @@ fn source_node(
 
 /// The cross-stack reference edges, one per pair of nodes, labelled with their count.
 pub(super) fn references(stacks: &[SynthesizedStack], exports: &Exports, placement: &Placement) -> Vec<Edge> {
-    fn walk(value: &Value, found: &mut Vec<Value>) {
+    fn walk<'a>(value: &'a Value, found: &mut Vec<&'a Value>) {
         match value {
             Value::Object(map) if map.contains_key("Fn::ImportValue") || map.contains_key("Fn::GetStackOutput") => {
-                found.push(value.clone());
+                found.push(value);
             }
             Value::Object(map) => map.values().for_each(|value| walk(value, found)),
             Value::Array(items) => items.iter().for_each(|value| walk(value, found)),
@@ -164,7 +164,7 @@ pub(super) fn references(stacks: &[SynthesizedStack], exports: &Exports, placeme
             let mut found = Vec::new();
             walk(resource, &mut found);
             for reference in found {
-                if let Some(from) = resolve(&stack.name, &reference, exports, placement) {
+                if let Some(from) = resolve(&stack.name, reference, exports, placement) {
                     if &from != to {
                         *counts.entry((from, to.clone())).or_default() += 1;
                     }
