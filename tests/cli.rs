@@ -461,6 +461,20 @@ fn a_missing_config_file_is_named() {
 }
 
 #[test]
+fn more_zones_than_the_region_has_is_located_at_its_key() {
+    let nth = VALID.lines().filter(|line| line.contains("azCount: 3")).count() - 1;
+    let line = line_of(VALID, "azCount: 3", nth);
+    let mut lines: Vec<&str> = VALID.lines().collect();
+    let widened = lines[line - 1].replace("azCount: 3", "azCount: 4");
+    lines[line - 1] = &widened;
+    assert_rejected_keeping_earlier_output(
+        Some(&(lines.join("\n") + "\n")),
+        &[],
+        &format!("error: platform.yaml:{line}:7: regions[1].network.azCount: eu-west-1 offers an account 3 Availability Zones"),
+    );
+}
+
+#[test]
 fn an_impossible_cidr_plan_is_located_at_its_key() {
     let cramped = VALID.replacen("vpcCidr: 10.20.0.0/16", "vpcCidr: 10.20.0.0/21", 1);
     assert_rejected_keeping_earlier_output(

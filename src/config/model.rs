@@ -296,7 +296,8 @@ pub struct NetworkConfig {
     /// they can be peered for disaster recovery.
     #[schemars(with = "String")]
     pub vpc_cidr: Ipv4Net,
-    /// How many availability zones the subnets span (2 to 6). Default: 3.
+    /// How many availability zones the subnets span (2 to 6), at most as many as the region offers an
+    /// account (us-east-1: 6, us-west-2: 4, us-west-1: 2, most others: 3; checked at synth). Default: 3.
     #[serde(default = "default_az_count")]
     #[schemars(range(min = 2, max = 6))]
     pub az_count: u8,

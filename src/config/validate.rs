@@ -20,6 +20,30 @@ pub struct Issue {
     pub message: String,
 }
 
+/// How many Availability Zones `Fn::GetAZs` returns to an account in a region, where known: an
+/// `azCount` past it cannot deploy. us-west-1 has three zones, but accounts opened since 2014 see two.
+const AVAILABILITY_ZONES: &[(&str, u8)] = &[
+    ("ap-northeast-1", 3),
+    ("ap-southeast-1", 3),
+    ("ap-southeast-2", 3),
+    ("ca-central-1", 3),
+    ("eu-central-1", 3),
+    ("eu-north-1", 3),
+    ("eu-west-1", 3),
+    ("eu-west-2", 3),
+    ("eu-west-3", 3),
+    ("sa-east-1", 3),
+    ("us-east-1", 6),
+    ("us-east-2", 3),
+    ("us-west-1", 2),
+    ("us-west-2", 4),
+];
+
+/// The Availability Zones an account sees in `region`, when the table knows the region.
+pub fn availability_zones(region: &str) -> Option<u8> {
+    AVAILABILITY_ZONES.iter().find(|(name, _)| *name == region).map(|(_, zones)| *zones)
+}
+
 /// The shortest retention the platform accepts: one year, for audit (checkov CKV_AWS_338).
 const MIN_RETENTION_DAYS: u32 = 365;
 
@@ -93,6 +117,18 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
         }
         if !(2..=6).contains(&network.az_count) {
             return Err(issue(format!("{key}.network.azCount"), "must be from 2 to 6"));
+        }
+        if let Some(zones) = availability_zones(&region.region) {
+            if network.az_count > zones {
+                return Err(issue(
+                    format!("{key}.network.azCount"),
+                    format!(
+                        "{} offers an account {zones} Availability Zones, so {} subnets per tier cannot be placed \
+                         (Fn::Select past the zones Fn::GetAZs returns fails at deploy); use at most {zones}",
+                        region.region, network.az_count
+                    ),
+                ));
+            }
         }
         let retention = network.flow_logs.retention_days;
         if RetentionDays::new(retention).is_err() || retention < MIN_RETENTION_DAYS {
@@ -439,6 +475,18 @@ mod tests {
     }
 
     #[test]
+    fn more_zones_than_the_region_offers_is_an_error_that_says_how_many_it_has() {
+        let mut config = crate::config::ConfigFile::embedded_default().unwrap().config().clone();
+        config.regions[0].network.az_count = 6;
+        assert!(config.validate().is_ok(), "us-east-1 has six");
+        config.regions[1].network.az_count = 6;
+        let issue = config.validate().unwrap_err();
+        assert_eq!(issue.key, "regions[1].network.azCount");
+        assert!(issue.message.starts_with("eu-west-1 offers an account 3 Availability Zones"), "{}", issue.message);
+        assert!(issue.message.ends_with("use at most 3"), "{}", issue.message);
+    }
+
+    #[test]
     fn region_codes_are_recognised() {
         for good in ["us-east-1", "eu-west-1", "us-gov-west-1", "ap-southeast-4"] {
             assert!(is_region_code(good), "{good}");
@@ -459,6 +507,7 @@ mod tests {
             (|c| c.regions[0].network.vpc_cidr = "10.0.0.1/16".parse().unwrap(), "regions[0].network.vpcCidr"),
             (|c| c.regions[0].network.vpc_cidr = "10.0.0.0/8".parse().unwrap(), "regions[0].network.vpcCidr"),
             (|c| c.regions[0].network.az_count = 7, "regions[0].network.azCount"),
+            (|c| c.regions[1].network.az_count = 4, "regions[1].network.azCount"),
             (|c| c.regions[1].network.flow_logs.retention_days = 30, "regions[1].network.flowLogs.retentionDays"),
             (|c| c.regions[1].network.flow_logs.retention_days = 366, "regions[1].network.flowLogs.retentionDays"),
             (|c| c.tags.insert("aws:owner".into(), "x".into()).map_or((), drop), "tags.aws:owner"),
