@@ -66,13 +66,7 @@ pub fn write_directory(target: &Path, files: &[(String, String)]) -> Result<(), 
         .prefix(".cfn-synth-new-")
         .tempdir_in(&parent)
         .map_err(io_error("create a temporary directory in", &parent))?;
-    for (relative, contents) in files {
-        let path = staging.path().join(relative);
-        if let Some(directory) = path.parent() {
-            fs::create_dir_all(directory).map_err(io_error("create", directory))?;
-        }
-        fs::write(&path, contents).map_err(io_error("write", &path))?;
-    }
+    write_files(staging.path(), files)?;
     make_world_readable(staging.path())?;
 
     if !replacing {
@@ -99,6 +93,22 @@ pub fn write_directory(target: &Path, files: &[(String, String)]) -> Result<(), 
     }
     let _moved = staging.keep();
     // `retired` is removed on drop, with the earlier output in it.
+    Ok(())
+}
+
+/// Writes `files` below `root`, each directory created once.
+fn write_files(root: &Path, files: &[(String, String)]) -> Result<(), WriteError> {
+    let mut directories: Vec<PathBuf> =
+        files.iter().filter_map(|(relative, _)| root.join(relative).parent().map(Path::to_owned)).collect();
+    directories.sort();
+    directories.dedup();
+    for directory in &directories {
+        fs::create_dir_all(directory).map_err(io_error("create", directory))?;
+    }
+    for (relative, contents) in files {
+        let path = root.join(relative);
+        fs::write(&path, contents).map_err(io_error("write", &path))?;
+    }
     Ok(())
 }
 
