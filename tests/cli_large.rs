@@ -204,6 +204,13 @@ fn a_malformed_bucket_flag_is_a_usage_error() {
             .code(2)
             .stderr(predicate::str::contains("--s3-bucket"));
     }
+    for prefix in ["a b", "x;rm", "../up", ""] {
+        cfn_synth(work.path())
+            .args(["synth", "--output", "out", "--s3-bucket", "us-east-1=a-b", "--s3-prefix", prefix])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--s3-prefix"));
+    }
     cfn_synth(work.path())
         .args(["synth", "--output", "out", "--s3-bucket", "us-east-1=a-b", "--s3-bucket", "us-east-1=c-d"])
         .assert()

@@ -83,7 +83,7 @@ struct BucketArgs {
     #[arg(long = "s3-bucket", value_name = "REGION=BUCKET", value_parser = parse_bucket)]
     s3_buckets: Vec<(String, String)>,
     /// A key prefix for those uploads.
-    #[arg(long, value_name = "PREFIX", requires = "s3_buckets")]
+    #[arg(long, value_name = "PREFIX", requires = "s3_buckets", value_parser = parse_prefix)]
     s3_prefix: Option<String>,
 }
 
@@ -126,6 +126,21 @@ fn parse_bucket(text: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((region.to_owned(), bucket.to_owned()))
+}
+
+/// Checks a key prefix: letters, digits, `.`, `_`, `-` and `/` between words, so that it needs no
+/// quoting in the commands the manifest writes and no escaping in an S3 key.
+fn parse_prefix(text: &str) -> Result<String, String> {
+    let words = text.trim_matches('/');
+    let valid = !words.is_empty()
+        && words.len() <= 200
+        && words.split('/').all(|word| !word.is_empty() && word != "." && word != "..")
+        && words.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
+    if valid {
+        Ok(words.to_owned())
+    } else {
+        Err(format!("{text:?}: a prefix is words of letters, digits, '.', '_' and '-' separated by '/'"))
+    }
 }
 
 /// A template file format, as the `--format` flag spells it.
