@@ -6,6 +6,7 @@ mod edge;
 mod load;
 mod model;
 mod monitoring;
+mod regions;
 mod source_map;
 mod validate;
 

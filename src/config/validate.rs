@@ -8,6 +8,7 @@ use ipnet::Ipv4Net;
 use super::compute::ComputeConfig;
 use super::edge::EdgeConfig;
 use super::model::{DataConfig, PlatformConfig, RegionRole};
+use super::regions::{availability_zones, is_region_code};
 use crate::constructs::compute::FargateSize;
 use crate::constructs::logs::RetentionDays;
 
@@ -18,30 +19,6 @@ pub struct Issue {
     pub key: String,
     /// What is wrong.
     pub message: String,
-}
-
-/// How many Availability Zones `Fn::GetAZs` returns to an account in a region, where known: an
-/// `azCount` past it cannot deploy. us-west-1 has three zones, but accounts opened since 2014 see two.
-const AVAILABILITY_ZONES: &[(&str, u8)] = &[
-    ("ap-northeast-1", 3),
-    ("ap-southeast-1", 3),
-    ("ap-southeast-2", 3),
-    ("ca-central-1", 3),
-    ("eu-central-1", 3),
-    ("eu-north-1", 3),
-    ("eu-west-1", 3),
-    ("eu-west-2", 3),
-    ("eu-west-3", 3),
-    ("sa-east-1", 3),
-    ("us-east-1", 6),
-    ("us-east-2", 3),
-    ("us-west-1", 2),
-    ("us-west-2", 4),
-];
-
-/// The Availability Zones an account sees in `region`, when the table knows the region.
-pub fn availability_zones(region: &str) -> Option<u8> {
-    AVAILABILITY_ZONES.iter().find(|(name, _)| *name == region).map(|(_, zones)| *zones)
 }
 
 /// The shortest retention the platform accepts: one year, for audit (checkov CKV_AWS_338).
@@ -450,16 +427,6 @@ fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`: lower-case words joined by '-', ending in a number.
-fn is_region_code(code: &str) -> bool {
-    let parts: Vec<&str> = code.split('-').collect();
-    let Some((number, words)) = parts.split_last() else { return false };
-    words.len() >= 2
-        && words.iter().all(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase()))
-        && !number.is_empty()
-        && number.chars().all(|c| c.is_ascii_digit())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,16 +451,6 @@ mod tests {
         assert_eq!(issue.key, "regions[1].network.azCount");
         assert!(issue.message.starts_with("eu-west-1 offers an account 3 Availability Zones"), "{}", issue.message);
         assert!(issue.message.ends_with("use at most 3"), "{}", issue.message);
-    }
-
-    #[test]
-    fn region_codes_are_recognised() {
-        for good in ["us-east-1", "eu-west-1", "us-gov-west-1", "ap-southeast-4"] {
-            assert!(is_region_code(good), "{good}");
-        }
-        for bad in ["", "useast1", "us-east", "US-EAST-1", "us--1", "us-east-x"] {
-            assert!(!is_region_code(bad), "{bad}");
-        }
     }
 
     #[test]
