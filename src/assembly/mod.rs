@@ -13,7 +13,7 @@ pub use manifest::{
     DisasterRecoverySection, Manifest, ManifestStack, RecoveryPointBound, RecoveryStep, ReleaseSection, TemplateUpload,
     MANIFEST_VERSION,
 };
-pub use writer::{write_directory, WriteError};
+pub use writer::{write_directory, Staging, WriteError};
 
 use crate::construct::SynthesizedApp;
 use crate::graph;
@@ -113,58 +113,86 @@ impl Assembly {
     /// Renders a synthesized app, placing each template as [`limits::place`] says and checking every
     /// quota.
     pub fn with_options(app: &SynthesizedApp, options: &AssemblyOptions) -> Result<Self, AssemblyError> {
-        let format = options.format;
         let mut files = Vec::with_capacity(app.stacks.len() + 1);
-        let mut stacks = Vec::with_capacity(app.stacks.len());
-        for stack in &app.stacks {
-            let placement = limits::place(stack, options)?;
-            let file_name = format!("{}.template.{}", stack.name, format.extension());
-            let uploads = app.uploads.get(&stack.name).cloned().unwrap_or_default();
-            stacks.push(ManifestStack::uploaded(stack, file_name.clone(), placement.upload, uploads));
-            files.push((file_name, placement.text));
-        }
-        files.extend(app.artifacts.iter().map(|(path, contents)| (path.clone(), contents.clone())));
-        if app.stacks.len() <= MAX_PICTURED_STACKS {
-            files.push((ARCHITECTURE_FILE.to_owned(), graph::svg::render(&graph::Architecture::of(&app.stacks))));
-        }
-        fn section<T: serde::de::DeserializeOwned>(
-            app: &SynthesizedApp,
-            key: &str,
-        ) -> Result<Option<T>, AssemblyError> {
-            app.sections
-                .get(key)
-                .map(|section| {
-                    serde_json::from_value(section.clone())
-                        .map_err(|error| AssemblyError::Section { key: key.to_owned(), message: error.to_string() })
-                })
-                .transpose()
-        }
-        let release = section(app, "release")?;
-        let disaster_recovery = section(app, "disasterRecovery")?;
-        if let Some(key) = app.sections.keys().find(|key| !["release", "disasterRecovery"].contains(&key.as_str())) {
-            return Err(AssemblyError::Section {
-                key: key.clone(),
-                message: "the manifest has no such section".to_owned(),
-            });
-        }
-        let manifest = Manifest {
-            version: MANIFEST_VERSION,
-            app: app.name.clone(),
-            stacks,
-            deploy_order: app.deploy_order(),
-            release,
-            disaster_recovery,
-        };
-        let mut manifest_text = serde_json::to_string_pretty(&manifest).expect("manifests serialize");
-        manifest_text.push('\n');
-        files.push((MANIFEST_FILE.to_owned(), manifest_text));
+        let manifest = assemble(app, options, &mut |path, contents| {
+            files.push((path, contents));
+            Ok(())
+        })?;
         Ok(Self { manifest, files })
+    }
+
+    /// Renders a synthesized app straight into the directory `target`, each file written as it is
+    /// rendered and then dropped, so that a large app's texts are never all held at once. The
+    /// directory replaces an earlier output atomically, and only when everything was written: an error
+    /// (a template past a quota, say) leaves the earlier output as it was.
+    pub fn write_streaming(
+        app: &SynthesizedApp,
+        options: &AssemblyOptions,
+        target: &Path,
+    ) -> Result<Manifest, AssemblyError> {
+        let mut staging = Staging::new(target)?;
+        let manifest = assemble(app, options, &mut |path, contents| Ok(staging.write(&path, &contents)?))?;
+        staging.commit()?;
+        Ok(manifest)
     }
 
     /// Writes the assembly as the directory `target`, replacing an earlier output atomically.
     pub fn write(&self, target: &Path) -> Result<(), AssemblyError> {
         Ok(write_directory(target, &self.files)?)
     }
+}
+
+/// Renders every file of an app's output into `sink` (relative path, contents): the templates as
+/// [`limits::place`] says, the artifacts, the picture, and the manifest last. Returns the manifest.
+fn assemble(
+    app: &SynthesizedApp,
+    options: &AssemblyOptions,
+    sink: &mut dyn FnMut(String, String) -> Result<(), AssemblyError>,
+) -> Result<Manifest, AssemblyError> {
+    let format = options.format;
+    let mut stacks = Vec::with_capacity(app.stacks.len());
+    for stack in &app.stacks {
+        let placement = limits::place(stack, options)?;
+        let file_name = format!("{}.template.{}", stack.name, format.extension());
+        let uploads = app.uploads.get(&stack.name).cloned().unwrap_or_default();
+        stacks.push(ManifestStack::uploaded(stack, file_name.clone(), placement.upload, uploads));
+        sink(file_name, placement.text)?;
+    }
+    for (path, contents) in &app.artifacts {
+        sink(path.clone(), contents.clone())?;
+    }
+    if app.stacks.len() <= MAX_PICTURED_STACKS {
+        sink(ARCHITECTURE_FILE.to_owned(), graph::svg::render(&graph::Architecture::of(&app.stacks)))?;
+    }
+    fn section<T: serde::de::DeserializeOwned>(app: &SynthesizedApp, key: &str) -> Result<Option<T>, AssemblyError> {
+        app.sections
+            .get(key)
+            .map(|section| {
+                serde_json::from_value(section.clone())
+                    .map_err(|error| AssemblyError::Section { key: key.to_owned(), message: error.to_string() })
+            })
+            .transpose()
+    }
+    let release = section(app, "release")?;
+    let disaster_recovery = section(app, "disasterRecovery")?;
+    if let Some(key) = app.sections.keys().find(|key| !["release", "disasterRecovery"].contains(&key.as_str())) {
+        return Err(AssemblyError::Section {
+            key: key.clone(),
+            message: "the manifest has no such section".to_owned(),
+        });
+    }
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        app: app.name.clone(),
+        stacks,
+        deploy_order: app.deploy_order(),
+        release,
+        disaster_recovery,
+    };
+    let mut manifest_text = serde_json::to_string_pretty(&manifest).expect("manifests serialize");
+    manifest_text.push('\n');
+    sink(MANIFEST_FILE.to_owned(), manifest_text)?;
+    Ok(manifest)
 }
 
 #[cfg(test)]
@@ -185,6 +213,39 @@ mod tests {
         }
         let err = Assembly::new(&app.synth().unwrap(), TemplateFormat::Json).unwrap_err();
         assert!(err.to_string().starts_with("stack Big-Stack: the template is "), "{err}");
+    }
+
+    /// Written as they are rendered, the files are the assembly's; a stack past a quota halfway stops
+    /// the write and leaves the earlier output, with no temporary directory behind.
+    #[test]
+    fn a_streamed_write_is_the_assembly_and_a_failure_keeps_the_earlier_output() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        let mut app = App::new("stream");
+        for index in 0..3 {
+            let stack = app.add_stack(&format!("S{index}"), "us-east-1").unwrap();
+            stack.root().add_resource("Topic", Resource::new("AWS::SNS::Topic")).unwrap();
+        }
+        let synthesized = app.synth().unwrap();
+        let options = AssemblyOptions::default();
+        let manifest = Assembly::write_streaming(&synthesized, &options, &target).unwrap();
+        let assembly = Assembly::with_options(&synthesized, &options).unwrap();
+        assert_eq!(manifest, assembly.manifest);
+        for (name, contents) in &assembly.files {
+            assert_eq!(&std::fs::read_to_string(target.join(name)).unwrap(), contents, "{name}");
+        }
+        let before = std::fs::read(target.join(MANIFEST_FILE)).unwrap();
+
+        let big = app.add_stack("Z-Big", "us-east-1").unwrap();
+        for index in 0..400 {
+            let topic = Resource::new("AWS::SNS::Topic").property("DisplayName", Value::from("x".repeat(90)));
+            big.root().add_resource(&format!("Topic{index}"), topic).unwrap();
+        }
+        let err = Assembly::write_streaming(&app.synth().unwrap(), &options, &target).unwrap_err();
+        assert!(err.to_string().starts_with("stack Z-Big: the template is "), "{err}");
+        assert_eq!(std::fs::read(target.join(MANIFEST_FILE)).unwrap(), before);
+        let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["out"]);
     }
 
     #[test]

@@ -44,72 +44,97 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Writ
 
 /// Writes `files` (relative path, contents) as the directory `target`, replacing an earlier output.
 pub fn write_directory(target: &Path, files: &[(String, String)]) -> Result<(), WriteError> {
-    let parent = match target.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(io_error("create", &parent))?;
-    let replacing = match fs::symlink_metadata(target) {
-        Ok(metadata) => {
-            let is_output = metadata.is_dir()
-                && (target.join(MANIFEST_FILE).is_file() || is_empty_dir(target).map_err(io_error("read", target))?);
-            if !is_output {
-                return Err(WriteError::NotAnOutputDirectory { path: target.to_owned() });
-            }
-            true
-        }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => false,
-        Err(error) => return Err(io_error("inspect", target)(error)),
-    };
-
-    let staging = tempfile::Builder::new()
-        .prefix(".cfn-synth-new-")
-        .tempdir_in(&parent)
-        .map_err(io_error("create a temporary directory in", &parent))?;
-    write_files(staging.path(), files)?;
-    make_world_readable(staging.path())?;
-
-    if !replacing {
-        fs::rename(staging.path(), target).map_err(io_error("move the new output into", target))?;
-        let _moved = staging.keep();
-        return Ok(());
+    let mut staging = Staging::new(target)?;
+    for (relative, contents) in files {
+        staging.write(relative, contents)?;
     }
-
-    let retired = tempfile::Builder::new()
-        .prefix(".cfn-synth-old-")
-        .tempdir_in(&parent)
-        .map_err(io_error("create a temporary directory in", &parent))?;
-    let previous = retired.path().join("previous");
-    fs::rename(target, &previous).map_err(io_error("move aside the earlier output", target))?;
-    if let Err(error) = fs::rename(staging.path(), target) {
-        // Put the earlier output back; if even that fails, say where it is rather than lose it.
-        return match fs::rename(&previous, target) {
-            Ok(()) => Err(io_error("move the new output into", target)(error)),
-            Err(_) => {
-                let kept = retired.keep();
-                Err(io_error("restore the earlier output, which is kept at", &kept)(error))
-            }
-        };
-    }
-    let _moved = staging.keep();
-    // `retired` is removed on drop, with the earlier output in it.
-    Ok(())
+    staging.commit()
 }
 
-/// Writes `files` below `root`, each directory created once.
-fn write_files(root: &Path, files: &[(String, String)]) -> Result<(), WriteError> {
-    let mut directories: Vec<PathBuf> =
-        files.iter().filter_map(|(relative, _)| root.join(relative).parent().map(Path::to_owned)).collect();
-    directories.sort();
-    directories.dedup();
-    for directory in &directories {
-        fs::create_dir_all(directory).map_err(io_error("create", directory))?;
+/// An output directory being written: files go to a temporary directory beside the target as they
+/// come, so that a caller need not hold them all; [`Staging::commit`] swaps it into place. Dropped
+/// without a commit, it removes what it wrote and leaves the target as it was.
+#[derive(Debug)]
+pub struct Staging {
+    target: PathBuf,
+    parent: PathBuf,
+    replacing: bool,
+    directory: tempfile::TempDir,
+    created: std::collections::BTreeSet<PathBuf>,
+}
+
+impl Staging {
+    /// Starts writing the directory `target`, refusing a target that is not an earlier output.
+    pub fn new(target: &Path) -> Result<Self, WriteError> {
+        let parent = match target.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(io_error("create", &parent))?;
+        let replacing = match fs::symlink_metadata(target) {
+            Ok(metadata) => {
+                let is_output = metadata.is_dir()
+                    && (target.join(MANIFEST_FILE).is_file()
+                        || is_empty_dir(target).map_err(io_error("read", target))?);
+                if !is_output {
+                    return Err(WriteError::NotAnOutputDirectory { path: target.to_owned() });
+                }
+                true
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => false,
+            Err(error) => return Err(io_error("inspect", target)(error)),
+        };
+        let directory = tempfile::Builder::new()
+            .prefix(".cfn-synth-new-")
+            .tempdir_in(&parent)
+            .map_err(io_error("create a temporary directory in", &parent))?;
+        Ok(Self { target: target.to_owned(), parent, replacing, directory, created: Default::default() })
     }
-    for (relative, contents) in files {
-        let path = root.join(relative);
-        fs::write(&path, contents).map_err(io_error("write", &path))?;
+
+    /// Writes one file at `relative`, creating its directory once.
+    pub fn write(&mut self, relative: &str, contents: &str) -> Result<(), WriteError> {
+        let path = self.directory.path().join(relative);
+        if let Some(directory) = path.parent() {
+            if !self.created.contains(directory) {
+                fs::create_dir_all(directory).map_err(io_error("create", directory))?;
+                self.created.insert(directory.to_owned());
+            }
+        }
+        fs::write(&path, contents).map_err(io_error("write", &path))
     }
-    Ok(())
+
+    /// Moves the written directory into place, the earlier output aside and then away.
+    pub fn commit(self) -> Result<(), WriteError> {
+        let Self { target, parent, replacing, directory: staging, .. } = self;
+        let target = target.as_path();
+        make_world_readable(staging.path())?;
+
+        if !replacing {
+            fs::rename(staging.path(), target).map_err(io_error("move the new output into", target))?;
+            let _moved = staging.keep();
+            return Ok(());
+        }
+
+        let retired = tempfile::Builder::new()
+            .prefix(".cfn-synth-old-")
+            .tempdir_in(&parent)
+            .map_err(io_error("create a temporary directory in", &parent))?;
+        let previous = retired.path().join("previous");
+        fs::rename(target, &previous).map_err(io_error("move aside the earlier output", target))?;
+        if let Err(error) = fs::rename(staging.path(), target) {
+            // Put the earlier output back; if even that fails, say where it is rather than lose it.
+            return match fs::rename(&previous, target) {
+                Ok(()) => Err(io_error("move the new output into", target)(error)),
+                Err(_) => {
+                    let kept = retired.keep();
+                    Err(io_error("restore the earlier output, which is kept at", &kept)(error))
+                }
+            };
+        }
+        let _moved = staging.keep();
+        // `retired` is removed on drop, with the earlier output in it.
+        Ok(())
+    }
 }
 
 fn is_empty_dir(path: &Path) -> io::Result<bool> {

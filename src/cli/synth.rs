@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-use cfn_synth::assembly::Assembly;
+use cfn_synth::assembly::{Assembly, AssemblyError};
 use cfn_synth::checks;
 
 use super::{ConfigArgs, ExitStatus, RenderArgs};
@@ -23,7 +22,6 @@ pub(super) struct SynthArgs {
 pub(super) fn run(args: &SynthArgs) -> anyhow::Result<ExitStatus> {
     let options = args.render.options()?;
     let app = args.config.synthesize_with(&options.buckets)?;
-    let assembly = Assembly::with_options(&app, &options)?;
     // An app that would not run in AWS is refused before anything is written.
     let findings = checks::readiness::analyse(checks::stack_templates(&app));
     let errors: Vec<_> = findings.iter().filter(|f| f.severity == checks::Severity::Error).collect();
@@ -38,11 +36,18 @@ pub(super) fn run(args: &SynthArgs) -> anyhow::Result<ExitStatus> {
         );
         return Ok(ExitStatus::Failure);
     }
-    assembly.write(&args.output).with_context(|| format!("cannot write {}", args.output.display()))?;
-    let resources: usize = assembly.manifest.stacks.iter().map(|stack| stack.resource_count).sum();
+    // Each file is written as it is rendered; a template past a quota stops the write and leaves the
+    // earlier output as it was.
+    let manifest = Assembly::write_streaming(&app, &options, &args.output).map_err(|error| match error {
+        AssemblyError::Write(error) => {
+            anyhow::Error::new(error).context(format!("cannot write {}", args.output.display()))
+        }
+        other => anyhow::Error::new(other),
+    })?;
+    let resources: usize = manifest.stacks.iter().map(|stack| stack.resource_count).sum();
     eprintln!(
         "wrote {} stacks ({resources} resources) and manifest.json to {}",
-        assembly.manifest.stacks.len(),
+        manifest.stacks.len(),
         args.output.display()
     );
     Ok(ExitStatus::Success)
