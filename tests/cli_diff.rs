@@ -137,4 +137,10 @@ fn an_earlier_output_that_is_not_one_is_a_located_error_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(format!("{DATA}.template.json:2:16")));
+    // `validate --templates` reads output directories through the same reader.
+    cfn_synth(work.path())
+        .args(["validate", "--templates", "out"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("{DATA}.template.json:2:16")));
 }

@@ -8,34 +8,12 @@ use indexmap::{IndexMap, IndexSet};
 use serde_json::Value;
 
 use crate::assembly::{Assembly, MANIFEST_FILE};
+use crate::checks::readiness::load::read_document;
 use crate::construct::SynthesizedApp;
 
-/// Why an earlier output directory could not be read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DiffError {
-    /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        /// The file or directory.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file is not what a cfn-synth output holds there.
-    #[error("{}:{line}:{column}: {message}", path.display())]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The line, from 1 (0 when unknown).
-        line: usize,
-        /// The column, from 1 (0 when unknown).
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
-}
+/// Why an earlier output directory could not be read: the error of `validate --templates`, which
+/// reads the same directories.
+pub use crate::checks::readiness::load::LoadError as DiffError;
 
 /// One stack of an output.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,11 +63,8 @@ impl Output {
 
     /// Reads an earlier output directory: its manifest names the stacks and their template files.
     pub fn read(directory: &Path) -> Result<Self, DiffError> {
-        let read =
-            |path: &Path| fs::read_to_string(path).map_err(|source| DiffError::Read { path: path.to_owned(), source });
         let manifest_path = directory.join(MANIFEST_FILE);
-        let manifest_text = read(&manifest_path)?;
-        let manifest: Value = parse(&manifest_path, &manifest_text)?;
+        let manifest = read_document(&manifest_path)?;
         let Some(stacks) = manifest["stacks"].as_array() else {
             return Err(located(&manifest_path, "the manifest has no \"stacks\" list: not a cfn-synth output"));
         };
@@ -103,7 +78,7 @@ impl Output {
             };
             let (name, region, file) = (field("name")?, field("region")?, field("templateFile")?);
             let path = directory.join(&file);
-            let template = parse(&path, &read(&path)?)?;
+            let template = read_document(&path)?;
             output.stacks.insert(name, OutputStack { region, file, template });
         }
         let mut others = Vec::new();
@@ -111,7 +86,7 @@ impl Output {
         let templates: IndexSet<String> = output.stacks.values().map(|stack| stack.file.clone()).collect();
         for (relative, path) in others {
             if relative != MANIFEST_FILE && !templates.contains(&relative) {
-                let bytes = fs::read(&path).map_err(|source| DiffError::Read { path: path.clone(), source })?;
+                let bytes = fs::read(&path).map_err(|source| DiffError::Io { path: path.clone(), source })?;
                 output.files.insert(relative, bytes);
             }
         }
@@ -125,28 +100,10 @@ fn located(path: &Path, message: &str) -> DiffError {
     DiffError::Parse { path: path.to_owned(), line: 0, column: 0, message: message.to_owned() }
 }
 
-/// Parses a template or manifest, JSON or (by extension) YAML, locating an error.
-fn parse(path: &Path, text: &str) -> Result<Value, DiffError> {
-    let yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
-    if yaml {
-        serde_yaml::from_str(text).map_err(|error| {
-            let (line, column) = error.location().map_or((0, 0), |at| (at.line(), at.column()));
-            DiffError::Parse { path: path.to_owned(), line, column, message: error.to_string() }
-        })
-    } else {
-        serde_json::from_str(text).map_err(|error| DiffError::Parse {
-            path: path.to_owned(),
-            line: error.line(),
-            column: error.column(),
-            message: error.to_string(),
-        })
-    }
-}
-
 fn collect_files(root: &Path, directory: &Path, found: &mut Vec<(String, PathBuf)>) -> Result<(), DiffError> {
-    let entries = fs::read_dir(directory).map_err(|source| DiffError::Read { path: directory.to_owned(), source })?;
+    let entries = fs::read_dir(directory).map_err(|source| DiffError::Io { path: directory.to_owned(), source })?;
     for entry in entries {
-        let entry = entry.map_err(|source| DiffError::Read { path: directory.to_owned(), source })?;
+        let entry = entry.map_err(|source| DiffError::Io { path: directory.to_owned(), source })?;
         let path = entry.path();
         if path.is_dir() {
             collect_files(root, &path, found)?;

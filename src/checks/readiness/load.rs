@@ -29,10 +29,14 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// A file is not JSON or YAML of the expected shape.
-    #[error("{path}: {message}")]
+    #[error("{}: {message}", located(path, *line, *column))]
     Parse {
         /// The file.
         path: PathBuf,
+        /// The line, from 1; 0 when the problem is the document's shape, not a place in it.
+        line: usize,
+        /// The column, from 1; 0 with `line`.
+        column: usize,
         /// Why.
         message: String,
     },
@@ -60,6 +64,8 @@ pub fn from_directory(directory: &Path, default_region: Option<&str>) -> Result<
         } else {
             return Err(LoadError::Parse {
                 path: manifest_path,
+                line: 0,
+                column: 0,
                 message: "neither a cfn-synth manifest (stacks) nor a CDK cloud assembly manifest (artifacts)".into(),
             });
         }
@@ -156,12 +162,25 @@ fn strings(value: &Json) -> Vec<String> {
     value.as_array().into_iter().flatten().filter_map(Json::as_str).map(str::to_owned).collect()
 }
 
-fn read_document(path: &Path) -> Result<Json, LoadError> {
+/// `path:line:column`, or the path alone when no place is known.
+fn located(path: &Path, line: usize, column: usize) -> String {
+    match line {
+        0 => path.display().to_string(),
+        _ => format!("{}:{line}:{column}", path.display()),
+    }
+}
+
+/// Reads a template or manifest: YAML by its extension (`.yaml`, `.yml`), JSON otherwise; a syntax
+/// error is located at its line and column.
+pub fn read_document(path: &Path) -> Result<Json, LoadError> {
     let text = fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
-    let parsed = if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
-        serde_yaml::from_str::<Json>(&text).map_err(|error| error.to_string())
+    let error = |line, column, message| LoadError::Parse { path: path.to_owned(), line, column, message };
+    if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+        serde_yaml::from_str::<Json>(&text).map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |at| (at.line(), at.column()));
+            error(line, column, e.to_string())
+        })
     } else {
-        serde_json::from_str::<Json>(&text).map_err(|error| error.to_string())
-    };
-    parsed.map_err(|message| LoadError::Parse { path: path.to_owned(), message })
+        serde_json::from_str::<Json>(&text).map_err(|e| error(e.line(), e.column(), e.to_string()))
+    }
 }
