@@ -12,8 +12,8 @@ pub mod svg;
 mod traffic;
 
 use indexmap::IndexMap;
-use serde_json::Value;
 
+use crate::checks::readiness::{Model, StackTemplate};
 use crate::construct::SynthesizedStack;
 
 /// The architecture of an app, ready to draw.
@@ -143,14 +143,14 @@ const MAX_LINES: usize = 4;
 /// Resource types drawn as edges, not counted in a tier.
 const RULE_TYPES: &[&str] = &["AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"];
 
-/// Where each resource is drawn: stack → logical ID → node id.
-type Placement = IndexMap<String, IndexMap<String, String>>;
+/// Where each resource is drawn: stack (by deploy position) → logical ID → node id.
+type Placement = Vec<IndexMap<String, String>>;
 
 impl Architecture {
     /// The architecture of synthesized stacks (in deploy order).
     pub fn of(stacks: &[SynthesizedStack]) -> Self {
         let mut architecture = Architecture::default();
-        let mut placement: Placement = IndexMap::new();
+        let mut placement: Placement = Vec::with_capacity(stacks.len());
         let mut next = 0usize;
         let mut node_id = || {
             next += 1;
@@ -197,7 +197,7 @@ impl Architecture {
                     }
                 }
             }
-            placement.insert(stack.name.clone(), where_drawn);
+            placement.push(where_drawn);
             let cluster = StackCluster { name: stack.name.clone(), nodes };
             let region = match architecture.regions.iter().position(|region| region.name == stack.region) {
                 Some(region) => region,
@@ -214,9 +214,21 @@ impl Architecture {
             architecture.clusters.insert(stack.name.clone(), (region, stacks.len()));
             stacks.push(cluster);
         }
-        let exports = traffic::exports(stacks);
-        architecture.traffic = traffic::admitted(stacks, &exports, &placement, &mut architecture, &mut node_id);
-        architecture.references = traffic::references(stacks, &exports, &placement);
+        // References are followed across stacks and regions as `validate` follows them.
+        let model = Model::new(
+            stacks
+                .iter()
+                .map(|stack| StackTemplate {
+                    name: stack.name.clone(),
+                    region: stack.region.clone(),
+                    template: stack.template.clone(),
+                    depends_on: stack.depends_on.clone(),
+                })
+                .collect(),
+        );
+        let edges = traffic::Edges { model: &model, placement: &placement };
+        architecture.traffic = edges.admitted(&mut architecture, &mut node_id);
+        architecture.references = edges.references();
         architecture
     }
 
@@ -247,11 +259,6 @@ fn count_lines(counts: IndexMap<String, usize>) -> Vec<String> {
         lines.push(format!("{rest} more of {} types", counts.len() - MAX_LINES));
     }
     lines
-}
-
-/// The logical ID a reference names in its own stack: `{"Ref": X}` or `{"Fn::GetAtt": [X, ...]}`.
-fn local_target(value: &Value) -> Option<&str> {
-    value.get("Ref").and_then(Value::as_str).or_else(|| value.get("Fn::GetAtt")?.get(0)?.as_str())
 }
 
 #[cfg(test)]

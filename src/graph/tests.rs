@@ -1,5 +1,5 @@
 use indexmap::IndexMap;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 

@@ -1,46 +1,72 @@
 //! The edges of the picture: the traffic each security group admits (its ingress rules, standalone or
-//! inline), and the references between stacks (`Fn::ImportValue`, `Fn::GetStackOutput`).
+//! inline), and the references between stacks, both followed through the deploy-readiness model
+//! ([`Model`]), which resolves `Ref`, `Fn::GetAtt`, `Fn::ImportValue` and `Fn::GetStackOutput` across
+//! stacks and regions.
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::{local_target, Architecture, Edge, Node, NodeKind, Placement};
-use crate::construct::SynthesizedStack;
+use super::{Architecture, Edge, Node, NodeKind, Placement};
+use crate::checks::readiness::Model;
 
-/// What other stacks can name: export name, or `stack/output` for a cross-region output, → the
-/// exporting stack and the logical ID its value refers to.
-pub(super) type Exports = IndexMap<String, (String, String)>;
-
-pub(super) fn exports(stacks: &[SynthesizedStack]) -> Exports {
-    let mut exports = IndexMap::new();
-    for stack in stacks {
-        let Some(outputs) = stack.template["Outputs"].as_object() else { continue };
-        for (name, output) in outputs {
-            let Some(target) = local_target(&output["Value"]) else { continue };
-            let entry = (stack.name.clone(), target.to_owned());
-            if let Some(export) = output["Export"]["Name"].as_str() {
-                exports.insert(export.to_owned(), entry.clone());
-            }
-            exports.insert(format!("{}/{name}", stack.name), entry);
-        }
-    }
-    exports
+/// The model of the app and where each of its resources is drawn.
+pub(super) struct Edges<'a> {
+    pub model: &'a Model,
+    pub placement: &'a Placement,
 }
 
-/// The node a value refers to, seen from `stack`.
-fn resolve(stack: &str, value: &Value, exports: &Exports, placement: &Placement) -> Option<String> {
-    if let Some(target) = local_target(value) {
-        return placement.get(stack)?.get(target).cloned();
+impl Edges<'_> {
+    /// The node of the resource a value of stack `stack` names.
+    fn node_of(&self, stack: usize, value: &Value) -> Option<String> {
+        let res = self.model.resource_of(stack, value)?;
+        self.placement.get(res.stack)?.get(&res.id).cloned()
     }
-    let (owner, target) = match (value.get("Fn::ImportValue"), value.get("Fn::GetStackOutput")) {
-        (Some(Value::String(name)), _) => exports.get(name)?,
-        (_, Some(output)) => {
-            let key = format!("{}/{}", output["StackName"].as_str()?, output["OutputName"].as_str()?);
-            exports.get(&key)?
+
+    /// The traffic edges, adding a source node to the rule's stack for each prefix list or block.
+    pub(super) fn admitted(&self, architecture: &mut Architecture, node_id: &mut dyn FnMut() -> String) -> Vec<Edge> {
+        let mut edges: IndexMap<(String, String), Vec<String>> = IndexMap::new();
+        for (index, stack) in self.model.stacks().iter().enumerate() {
+            for (group, rule) in ingress_rules(&stack.template) {
+                let Some(to) = self.node_of(index, &group) else { continue };
+                let from = match rule.get("SourceSecurityGroupId") {
+                    Some(source) => self.node_of(index, source),
+                    None => source_title(rule).map(|title| source_node(architecture, &stack.name, title, node_id)),
+                };
+                let Some(from) = from else { continue };
+                let labels = edges.entry((from, to)).or_default();
+                let label = ports(rule);
+                if !labels.contains(&label) {
+                    labels.push(label);
+                }
+            }
         }
-        _ => return None,
-    };
-    placement.get(owner)?.get(target).cloned()
+        edges.into_iter().map(|((from, to), labels)| Edge { from, to, label: labels.join(", ") }).collect()
+    }
+
+    /// The cross-stack reference edges, one per pair of nodes, labelled with how many resources of the
+    /// one refer to resources of the other.
+    pub(super) fn references(&self) -> Vec<Edge> {
+        let mut counts: IndexMap<(String, String), usize> = IndexMap::new();
+        for (index, stack) in self.model.stacks().iter().enumerate() {
+            let Some(resources) = stack.template["Resources"].as_object() else { continue };
+            for (logical_id, resource) in resources {
+                let Some(to) = self.placement[index].get(logical_id) else { continue };
+                for res in self.model.references(index, resource).into_iter().filter(|res| res.stack != index) {
+                    if let Some(from) = self.placement[res.stack].get(&res.id) {
+                        *counts.entry((from.clone(), to.clone())).or_default() += 1;
+                    }
+                }
+            }
+        }
+        counts
+            .into_iter()
+            .map(|((from, to), count)| Edge {
+                from,
+                to,
+                label: if count == 1 { "1 reference".to_owned() } else { format!("{count} references") },
+            })
+            .collect()
+    }
 }
 
 /// `tcp 443`, `tcp 1024-65535`, `all traffic`.
@@ -76,10 +102,10 @@ fn source_title(rule: &Value) -> Option<String> {
     Some(format!("addresses {}", block.as_str().unwrap_or("deploy-time")))
 }
 
-/// The ingress rules of a stack: (the group they admit into, the rule).
-fn ingress_rules(stack: &SynthesizedStack) -> Vec<(Value, &Value)> {
+/// The ingress rules of a template: (the group they admit into, the rule).
+fn ingress_rules(template: &Value) -> Vec<(Value, &Value)> {
     let mut rules = Vec::new();
-    let Some(resources) = stack.template["Resources"].as_object() else { return rules };
+    let Some(resources) = template["Resources"].as_object() else { return rules };
     for (logical_id, resource) in resources {
         match resource["Type"].as_str() {
             Some("AWS::EC2::SecurityGroupIngress") => {
@@ -96,33 +122,6 @@ fn ingress_rules(stack: &SynthesizedStack) -> Vec<(Value, &Value)> {
     rules
 }
 
-/// The traffic edges, adding a source node to the rule's stack for each prefix list or block.
-pub(super) fn admitted(
-    stacks: &[SynthesizedStack],
-    exports: &Exports,
-    placement: &Placement,
-    architecture: &mut Architecture,
-    node_id: &mut dyn FnMut() -> String,
-) -> Vec<Edge> {
-    let mut edges: IndexMap<(String, String), Vec<String>> = IndexMap::new();
-    for stack in stacks {
-        for (group, rule) in ingress_rules(stack) {
-            let Some(to) = resolve(&stack.name, &group, exports, placement) else { continue };
-            let from = match rule.get("SourceSecurityGroupId") {
-                Some(source) => resolve(&stack.name, source, exports, placement),
-                None => source_title(rule).map(|title| source_node(architecture, &stack.name, title, node_id)),
-            };
-            let Some(from) = from else { continue };
-            let labels = edges.entry((from, to)).or_default();
-            let label = ports(rule);
-            if !labels.contains(&label) {
-                labels.push(label);
-            }
-        }
-    }
-    edges.into_iter().map(|((from, to), labels)| Edge { from, to, label: labels.join(", ") }).collect()
-}
-
 /// The id of the source node titled `title` in `stack`, added on first use.
 fn source_node(
     architecture: &mut Architecture,
@@ -130,54 +129,12 @@ fn source_node(
     title: String,
     node_id: &mut dyn FnMut() -> String,
 ) -> String {
-    let cluster = architecture
-        .regions
-        .iter_mut()
-        .flat_map(|region| region.stacks.iter_mut())
-        .find(|cluster| cluster.name == stack)
-        .expect("every stack has a cluster");
+    let (region, index) = architecture.clusters[stack];
+    let cluster = &mut architecture.regions[region].stacks[index];
     if let Some(node) = cluster.nodes.iter().find(|node| node.kind == NodeKind::Source && node.title == title) {
         return node.id.clone();
     }
     let id = node_id();
     cluster.nodes.push(Node { id: id.clone(), title, lines: vec![], kind: NodeKind::Source });
     id
-}
-
-/// The cross-stack reference edges, one per pair of nodes, labelled with their count.
-pub(super) fn references(stacks: &[SynthesizedStack], exports: &Exports, placement: &Placement) -> Vec<Edge> {
-    fn walk<'a>(value: &'a Value, found: &mut Vec<&'a Value>) {
-        match value {
-            Value::Object(map) if map.contains_key("Fn::ImportValue") || map.contains_key("Fn::GetStackOutput") => {
-                found.push(value);
-            }
-            Value::Object(map) => map.values().for_each(|value| walk(value, found)),
-            Value::Array(items) => items.iter().for_each(|value| walk(value, found)),
-            _ => {}
-        }
-    }
-    let mut counts: IndexMap<(String, String), usize> = IndexMap::new();
-    for stack in stacks {
-        let Some(resources) = stack.template["Resources"].as_object() else { continue };
-        for (logical_id, resource) in resources {
-            let Some(to) = placement.get(&stack.name).and_then(|nodes| nodes.get(logical_id)) else { continue };
-            let mut found = Vec::new();
-            walk(resource, &mut found);
-            for reference in found {
-                if let Some(from) = resolve(&stack.name, reference, exports, placement) {
-                    if &from != to {
-                        *counts.entry((from, to.clone())).or_default() += 1;
-                    }
-                }
-            }
-        }
-    }
-    counts
-        .into_iter()
-        .map(|((from, to), count)| Edge {
-            from,
-            to,
-            label: if count == 1 { "1 reference".to_owned() } else { format!("{count} references") },
-        })
-        .collect()
 }
