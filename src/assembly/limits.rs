@@ -61,7 +61,7 @@ pub fn place(stack: &SynthesizedStack, options: &AssemblyOptions) -> Result<Plac
             return Ok(inline(compact.clone()));
         }
     }
-    let smallest = compact.unwrap_or(pretty.clone());
+    let smallest = compact.unwrap_or_else(|| pretty.clone());
     let Some(bucket) = options.buckets.by_region.get(&stack.region) else {
         return Err(AssemblyError::TemplateTooLarge {
             stack: stack.name.clone(),

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use cfn_synth::assembly::{AssemblyOptions, TemplateBuckets};
-use cfn_synth::config::ConfigFile;
+use cfn_synth::config::{is_region_code, ConfigFile};
 use cfn_synth::construct::SynthesizedApp;
 use cfn_synth::platform::{self, PlatformError};
 use cfn_synth::template::TemplateFormat;
@@ -110,10 +110,7 @@ fn parse_bucket(text: &str) -> Result<(String, String), String> {
     let (region, bucket) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: expected REGION=BUCKET, such as us-east-1=my-templates"))?;
-    let region_ok = region.split('-').count() >= 3
-        && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && region.ends_with(|c: char| c.is_ascii_digit());
-    if !region_ok {
+    if !is_region_code(region) {
         return Err(format!("{region:?} is not an AWS region name (us-east-1, say)"));
     }
     let bucket_ok = (3..=63).contains(&bucket.len())

@@ -22,6 +22,7 @@ pub use model::{
     RegionConfig, RegionRole, StandbyConfig, SubnetTierConfig, SubnetTiersConfig, TrafficType,
 };
 pub use monitoring::{AlarmThresholds, MonitoringConfig, Subscriber, SubscriberProtocol};
+pub use regions::is_region_code;
 pub use source_map::{Location, SourceMap};
 pub use validate::Issue;
 

@@ -26,7 +26,7 @@ pub(crate) fn availability_zones(region: &str) -> Option<u8> {
 }
 
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`: lower-case words joined by '-', ending in a number.
-pub(crate) fn is_region_code(code: &str) -> bool {
+pub fn is_region_code(code: &str) -> bool {
     let parts: Vec<&str> = code.split('-').collect();
     let Some((number, words)) = parts.split_last() else { return false };
     words.len() >= 2

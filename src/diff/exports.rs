@@ -63,12 +63,7 @@ pub(super) fn blocked(old: &Output, new: &Output) -> Vec<BlockedExport> {
             };
             let importers: Vec<String> =
                 imported.get(&key)?.iter().filter(|importer| importer.as_str() != stack).cloned().collect();
-            (!importers.is_empty()).then(|| BlockedExport {
-                export: key.1,
-                stack: stack.to_owned(),
-                change,
-                importers,
-            })
+            (!importers.is_empty()).then(|| BlockedExport { export: key.1, stack: stack.to_owned(), change, importers })
         })
         .collect()
 }
