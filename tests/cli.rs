@@ -392,6 +392,13 @@ fn synth_refuses_an_app_that_would_not_run_and_keeps_the_earlier_output() {
         ))
         .stderr(predicate::str::contains("refusing to write cfn.out: 2 deploy-readiness findings"));
     assert_eq!(snapshot_dir(&work.path().join("cfn.out")), before, "the earlier output is untouched");
+    // The files were rendered into a staging directory while the analysis ran; it is gone.
+    let leftovers: Vec<String> = fs::read_dir(work.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".cfn-synth-"))
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new());
 }
 
 #[test]

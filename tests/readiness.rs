@@ -168,17 +168,18 @@ fn build(variant: &Variant) -> App {
     app
 }
 
-fn templates(app: &App) -> Vec<StackTemplate> {
-    stack_templates(&app.synth().unwrap())
+/// The app's templates, owned: the tests edit them.
+fn templates(app: &App) -> Vec<StackTemplate<'static>> {
+    stack_templates(&app.synth().unwrap()).into_iter().map(StackTemplate::into_owned).collect()
 }
 
-fn analyse(stacks: Vec<StackTemplate>) -> Vec<Finding> {
+fn analyse(stacks: Vec<StackTemplate<'_>>) -> Vec<Finding> {
     readiness::analyse(stacks)
 }
 
 /// Edits one resource of one stack's template, the way a hand-written template could differ.
-fn edit(stacks: &mut [StackTemplate], stack: &str, id: &str, change: impl FnOnce(&mut Json)) {
-    let template = &mut stacks.iter_mut().find(|s| s.name == stack).unwrap().template;
+fn edit(stacks: &mut [StackTemplate<'_>], stack: &str, id: &str, change: impl FnOnce(&mut Json)) {
+    let template = stacks.iter_mut().find(|s| s.name == stack).unwrap().template.to_mut();
     change(&mut template["Resources"][id]);
 }
 
@@ -256,7 +257,7 @@ fn cs004_a_database_whose_port_is_closed_to_the_tasks() {
     let with_database = |ingress: Json, egress_to: Option<Json>| {
         let mut stacks = templates(&build(&Variant::default()));
         let tasks_group = json!({"Fn::ImportValue": "Net:GetAttTasksGroupId"});
-        let resources = &mut stacks.iter_mut().find(|s| s.name == "Compute").unwrap().template["Resources"];
+        let resources = &mut stacks.iter_mut().find(|s| s.name == "Compute").unwrap().template.to_mut()["Resources"];
         resources["DbGroup"] = json!({
             "Type": "AWS::EC2::SecurityGroup",
             "Properties": {"GroupDescription": "db", "SecurityGroupIngress": ingress}
@@ -314,7 +315,7 @@ fn cs010_a_capacity_provider_added_beside_the_cluster_without_a_dependency() {
         props.remove("CapacityProviders");
         props.remove("DefaultCapacityProviderStrategy");
     });
-    let template = &mut stacks.iter_mut().find(|s| s.name == "Compute").unwrap().template;
+    let template = stacks.iter_mut().find(|s| s.name == "Compute").unwrap().template.to_mut();
     template["Resources"]["ClusterProviders"] = json!({
         "Type": "AWS::ECS::ClusterCapacityProviderAssociations",
         "Properties": {"Cluster": {"Ref": "Cluster"}, "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
@@ -396,7 +397,7 @@ fn cs030_an_alarm_with_no_action() {
 #[test]
 fn cs031_and_cs032_a_dead_letter_queue_nobody_watches() {
     let mut stacks = templates(&build(&Variant::default()));
-    let template = &mut stacks.iter_mut().find(|s| s.name == "Compute").unwrap().template;
+    let template = stacks.iter_mut().find(|s| s.name == "Compute").unwrap().template.to_mut();
     template["Resources"].as_object_mut().unwrap().remove("DeadLetterAlarm");
     let findings = analyse(stacks);
     let rules: Vec<(&str, &str)> = findings.iter().map(|f| (f.rule, f.logical_id.as_str())).collect();
@@ -444,9 +445,10 @@ fn a_reference_the_analysis_cannot_follow_is_informational() {
 }
 
 /// The default platform, with every stack in deploy order.
-fn platform_templates() -> Vec<StackTemplate> {
+fn platform_templates() -> Vec<StackTemplate<'static>> {
     let config = cfn_synth::config::ConfigFile::embedded_default().unwrap();
-    stack_templates(&cfn_synth::platform::build(config.config()).unwrap().synth().unwrap())
+    let app = cfn_synth::platform::build(config.config()).unwrap().synth().unwrap();
+    stack_templates(&app).into_iter().map(StackTemplate::into_owned).collect()
 }
 
 #[test]
@@ -456,7 +458,7 @@ fn the_default_platform_has_no_finding_and_each_hop_of_its_chain_is_checked() {
     // alias `internal-<region>.<domain>:9443`). Without the rule admitting Kong there, that hop breaks.
     let mut stacks = platform_templates();
     let network = "IntegrationPlatform-Primary-Network";
-    let template = &mut stacks.iter_mut().find(|s| s.name == network).unwrap().template;
+    let template = stacks.iter_mut().find(|s| s.name == network).unwrap().template.to_mut();
     template["Resources"]
         .as_object_mut()
         .unwrap()
@@ -474,7 +476,7 @@ fn the_default_platform_has_no_finding_and_each_hop_of_its_chain_is_checked() {
     );
     // And the public ALB's hop to Kong.
     let mut stacks = platform_templates();
-    let template = &mut stacks.iter_mut().find(|s| s.name == network).unwrap().template;
+    let template = stacks.iter_mut().find(|s| s.name == network).unwrap().template.to_mut();
     template["Resources"].as_object_mut().unwrap().remove("KongSecurityGroupFromAlbSecurityGroupPort8000Ingress");
     let finding = only(&analyse(stacks), "CS005");
     assert!(finding.path.starts_with("IntegrationPlatform-Primary-Ingress/PublicAlb → "), "{}", finding.path);
@@ -542,7 +544,7 @@ fn a_rollback_alarm_that_misses_the_alternate_target_group_is_a_finding() {
 fn a_hook_that_cannot_reach_its_test_listener_is_a_finding() {
     // Internal balancer: the rule that admits the hook's group on the test port is gone.
     let mut stacks = platform_templates();
-    let template = &mut stacks.iter_mut().find(|s| s.name == DEPLOYMENTS).unwrap().template;
+    let template = stacks.iter_mut().find(|s| s.name == DEPLOYMENTS).unwrap().template.to_mut();
     template["Resources"]
         .as_object_mut()
         .unwrap()
@@ -558,7 +560,7 @@ fn a_hook_that_cannot_reach_its_test_listener_is_a_finding() {
 
     // Internet-facing balancer: the NAT gateways' addresses are no longer admitted.
     let mut stacks = platform_templates();
-    let template = &mut stacks.iter_mut().find(|s| s.name == DEPLOYMENTS).unwrap().template;
+    let template = stacks.iter_mut().find(|s| s.name == DEPLOYMENTS).unwrap().template.to_mut();
     let resources = template["Resources"].as_object_mut().unwrap();
     for index in 1..=3 {
         resources.remove(&format!("KongTestListenerFromNat{index}"));
@@ -578,8 +580,8 @@ fn a_hook_that_cannot_reach_its_test_listener_is_a_finding() {
 const DELIVERY: &str = "IntegrationPlatform-Primary-Delivery";
 
 /// The pipeline's deploy action of the compute stack, by index into its stages.
-fn compute_deploy_action(stacks: &mut [StackTemplate]) -> &mut Json {
-    let template = &mut stacks.iter_mut().find(|s| s.name == DELIVERY).unwrap().template;
+fn compute_deploy_action<'a>(stacks: &'a mut [StackTemplate<'_>]) -> &'a mut Json {
+    let template = stacks.iter_mut().find(|s| s.name == DELIVERY).unwrap().template.to_mut();
     let stages = template["Resources"]["Pipeline"]["Properties"]["Stages"].as_array_mut().unwrap();
     let stage = stages.iter_mut().find(|stage| stage["Name"] == "Deploy-us-east-1").unwrap();
     &mut stage["Actions"][0]
@@ -682,8 +684,8 @@ const RECOVERY_DATA: &str = "IntegrationPlatform-DisasterRecovery-Data";
 const RECOVERY_COMPUTE: &str = "IntegrationPlatform-DisasterRecovery-Compute";
 
 /// Edits every container of every task definition of a stack.
-fn edit_containers(stacks: &mut [StackTemplate], stack: &str, mut change: impl FnMut(&mut Json)) {
-    let template = &mut stacks.iter_mut().find(|s| s.name == stack).unwrap().template;
+fn edit_containers(stacks: &mut [StackTemplate<'_>], stack: &str, mut change: impl FnMut(&mut Json)) {
+    let template = stacks.iter_mut().find(|s| s.name == stack).unwrap().template.to_mut();
     for resource in template["Resources"].as_object_mut().unwrap().values_mut() {
         if resource["Type"] == "AWS::ECS::TaskDefinition" {
             for container in resource["Properties"]["ContainerDefinitions"].as_array_mut().unwrap() {

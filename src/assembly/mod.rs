@@ -130,10 +130,23 @@ impl Assembly {
         options: &AssemblyOptions,
         target: &Path,
     ) -> Result<Manifest, AssemblyError> {
-        let mut staging = Staging::new(target)?;
-        let manifest = assemble(app, options, &mut |path, contents| Ok(staging.write(&path, &contents)?))?;
+        let (staging, manifest) = Self::stage(app, options, target)?;
         staging.commit()?;
         Ok(manifest)
+    }
+
+    /// Renders a synthesized app into a staging directory beside `target`, as
+    /// [`Assembly::write_streaming`] does, without moving it into place: the caller commits it
+    /// ([`Staging::commit`]) or drops it, which removes it. `synth` stages while its deploy-readiness
+    /// analysis runs on the other core, and commits only an app the analysis passes.
+    pub fn stage(
+        app: &SynthesizedApp,
+        options: &AssemblyOptions,
+        target: &Path,
+    ) -> Result<(Staging, Manifest), AssemblyError> {
+        let mut staging = Staging::new(target)?;
+        let manifest = assemble(app, options, &mut |path, contents| Ok(staging.write(&path, &contents)?))?;
+        Ok((staging, manifest))
     }
 
     /// Writes the assembly as the directory `target`, replacing an earlier output atomically.

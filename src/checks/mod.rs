@@ -67,13 +67,13 @@ impl Report {
 }
 
 /// The app's stacks as the readiness analysis reads them.
-pub fn stack_templates(app: &SynthesizedApp) -> Vec<readiness::StackTemplate> {
+pub fn stack_templates(app: &SynthesizedApp) -> Vec<readiness::StackTemplate<'_>> {
     app.stacks
         .iter()
         .map(|stack| readiness::StackTemplate {
             name: stack.name.clone(),
             region: stack.region.clone(),
-            template: stack.template.clone(),
+            template: std::borrow::Cow::Borrowed(&stack.template),
             depends_on: stack.depends_on.clone(),
         })
         .collect()

@@ -221,7 +221,7 @@ impl Architecture {
                 .map(|stack| StackTemplate {
                     name: stack.name.clone(),
                     region: stack.region.clone(),
-                    template: stack.template.clone(),
+                    template: std::borrow::Cow::Borrowed(&stack.template),
                     depends_on: stack.depends_on.clone(),
                 })
                 .collect(),

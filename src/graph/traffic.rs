@@ -11,7 +11,7 @@ use crate::checks::readiness::Model;
 
 /// The model of the app and where each of its resources is drawn.
 pub(super) struct Edges<'a> {
-    pub model: &'a Model,
+    pub model: &'a Model<'a>,
     pub placement: &'a Placement,
 }
 

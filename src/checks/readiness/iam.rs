@@ -10,7 +10,7 @@ use super::{text, Model, Res};
 
 /// The app's roles and what they may do: the standalone policies attached to each role, indexed once.
 pub(super) struct Permissions<'a> {
-    model: &'a Model,
+    model: &'a Model<'a>,
     attached: BTreeMap<Res, Vec<Res>>,
 }
 

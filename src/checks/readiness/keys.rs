@@ -43,7 +43,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
 
 /// One resource's properties, walked with the region each part is used in.
 struct Walk<'a> {
-    model: &'a Model,
+    model: &'a Model<'a>,
     res: &'a Res,
     findings: &'a mut Vec<Finding>,
 }

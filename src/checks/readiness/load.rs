@@ -9,6 +9,7 @@
 //! - a plain folder of `*.json`, `*.yaml` or `*.yml` templates, one stack per file named after it,
 //!   all in the default region.
 
+use std::borrow::Cow;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +54,10 @@ pub enum LoadError {
 
 /// Reads the stacks of `directory`, in deploy order where the layout says it; `default_region` is
 /// for stacks whose layout names none.
-pub fn from_directory(directory: &Path, default_region: Option<&str>) -> Result<Vec<StackTemplate>, LoadError> {
+pub fn from_directory(
+    directory: &Path,
+    default_region: Option<&str>,
+) -> Result<Vec<StackTemplate<'static>>, LoadError> {
     let manifest_path = directory.join("manifest.json");
     let stacks = if manifest_path.is_file() {
         let manifest = read_document(&manifest_path)?;
@@ -82,14 +86,14 @@ fn from_cfn_synth(
     directory: &Path,
     manifest: &Json,
     default_region: Option<&str>,
-) -> Result<Vec<StackTemplate>, LoadError> {
+) -> Result<Vec<StackTemplate<'static>>, LoadError> {
     let mut stacks = Vec::new();
     for stack in manifest["stacks"].as_array().into_iter().flatten() {
         let name = stack["name"].as_str().unwrap_or_default().to_owned();
         let region = region_or(stack["region"].as_str(), default_region, &name)?;
         let file = directory.join(stack["templateFile"].as_str().unwrap_or_default());
         let depends_on = strings(&stack["dependsOn"]);
-        stacks.push(StackTemplate { template: read_document(&file)?, name, region, depends_on });
+        stacks.push(StackTemplate { template: Cow::Owned(read_document(&file)?), name, region, depends_on });
     }
     Ok(stacks)
 }
@@ -98,7 +102,7 @@ fn from_cloud_assembly(
     directory: &Path,
     manifest: &Json,
     default_region: Option<&str>,
-) -> Result<Vec<StackTemplate>, LoadError> {
+) -> Result<Vec<StackTemplate<'static>>, LoadError> {
     let artifacts = manifest["artifacts"].as_object().expect("checked by the caller");
     let is_stack = |id: &str| artifacts.get(id).is_some_and(|a| a["type"] == "aws:cloudformation:stack");
     let mut stacks = Vec::new();
@@ -114,12 +118,12 @@ fn from_cloud_assembly(
         let region = region_or(region, default_region, &name)?;
         let file = directory.join(properties["templateFile"].as_str().unwrap_or_default());
         let depends_on = strings(&artifact["dependencies"]).into_iter().filter(|dep| is_stack(dep)).collect();
-        stacks.push(StackTemplate { template: read_document(&file)?, name, region, depends_on });
+        stacks.push(StackTemplate { template: Cow::Owned(read_document(&file)?), name, region, depends_on });
     }
     Ok(order_by_dependencies(stacks))
 }
 
-fn from_plain_folder(directory: &Path, default_region: Option<&str>) -> Result<Vec<StackTemplate>, LoadError> {
+fn from_plain_folder(directory: &Path, default_region: Option<&str>) -> Result<Vec<StackTemplate<'static>>, LoadError> {
     let entries = fs::read_dir(directory).map_err(|source| LoadError::Io { path: directory.to_owned(), source })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -136,14 +140,14 @@ fn from_plain_folder(directory: &Path, default_region: Option<&str>) -> Result<V
         let stem = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let name = stem.split('.').next().unwrap_or(stem).to_owned();
         let region = region_or(None, default_region, &name)?;
-        stacks.push(StackTemplate { template, name, region, depends_on: vec![] });
+        stacks.push(StackTemplate { template: Cow::Owned(template), name, region, depends_on: vec![] });
     }
     Ok(stacks)
 }
 
 /// Stacks after their dependencies, otherwise in the order given.
-fn order_by_dependencies(mut pending: Vec<StackTemplate>) -> Vec<StackTemplate> {
-    let mut ordered: Vec<StackTemplate> = Vec::new();
+fn order_by_dependencies(mut pending: Vec<StackTemplate<'static>>) -> Vec<StackTemplate<'static>> {
+    let mut ordered: Vec<StackTemplate<'static>> = Vec::new();
     while !pending.is_empty() {
         let ready = pending
             .iter()

@@ -182,7 +182,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// Runs every rule over the app's templates, in deploy order.
-pub fn analyse(stacks: Vec<StackTemplate>) -> Vec<Finding> {
+pub fn analyse(stacks: Vec<StackTemplate<'_>>) -> Vec<Finding> {
     let model = Model::new(stacks);
     let mut findings = Vec::new();
     services::check(&model, &mut findings);

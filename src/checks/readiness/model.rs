@@ -5,21 +5,35 @@
 //! It reads plain CloudFormation JSON, so the same model serves cfn-synth's own output, an AWS CDK
 //! cloud assembly and a folder of templates written by hand.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
 /// One stack's template, where it deploys, and what it declares it deploys after.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StackTemplate {
+pub struct StackTemplate<'t> {
     /// The stack name.
     pub name: String,
     /// Its region.
     pub region: String,
-    /// The template.
-    pub template: Json,
+    /// The template: borrowed from a synthesized app (the analysis only reads it), owned when read
+    /// from files.
+    pub template: Cow<'t, Json>,
     /// Stacks it deploys after, as its deployer declares (manifest `dependsOn`, CDK `dependencies`).
     pub depends_on: Vec<String>,
+}
+
+impl StackTemplate<'_> {
+    /// The same stack holding its own copy of the template, for a caller that edits it.
+    pub fn into_owned(self) -> StackTemplate<'static> {
+        StackTemplate {
+            name: self.name,
+            region: self.region,
+            template: Cow::Owned(self.template.into_owned()),
+            depends_on: self.depends_on,
+        }
+    }
 }
 
 /// A resource: a stack (by index) and a logical ID.
@@ -44,8 +58,8 @@ pub enum Resolved {
 
 /// The app.
 #[derive(Debug)]
-pub struct Model {
-    stacks: Vec<StackTemplate>,
+pub struct Model<'t> {
+    stacks: Vec<StackTemplate<'t>>,
     /// `(region, export name)` → (stack index, output value).
     exports: BTreeMap<(String, String), (usize, Json)>,
     /// Transitive deploy-time predecessors of each stack.
@@ -54,9 +68,9 @@ pub struct Model {
     by_type: BTreeMap<String, Vec<Res>>,
 }
 
-impl Model {
+impl<'t> Model<'t> {
     /// Builds the model of `stacks`, given in deploy order.
-    pub fn new(stacks: Vec<StackTemplate>) -> Self {
+    pub fn new(stacks: Vec<StackTemplate<'t>>) -> Self {
         let mut exports = BTreeMap::new();
         for (index, stack) in stacks.iter().enumerate() {
             let Some(outputs) = stack.template["Outputs"].as_object() else { continue };
@@ -100,7 +114,7 @@ impl Model {
     }
 
     /// The stacks, in the order given.
-    pub fn stacks(&self) -> &[StackTemplate] {
+    pub fn stacks(&self) -> &[StackTemplate<'t>] {
         &self.stacks
     }
 

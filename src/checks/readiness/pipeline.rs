@@ -70,7 +70,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
 
 /// One deploy action, as checked.
 struct Deploy<'a> {
-    model: &'a Model,
+    model: &'a Model<'a>,
     permissions: &'a Permissions<'a>,
     pipeline: &'a Res,
     target: usize,

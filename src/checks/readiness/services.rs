@@ -11,7 +11,7 @@ use crate::checks::Finding;
 
 /// The network view of one service's tasks.
 struct Tasks<'a> {
-    model: &'a Model,
+    model: &'a Model<'a>,
     network: &'a Network,
     routing: &'a Routing,
     service: Res,
