@@ -207,6 +207,6 @@ impl ConfigArgs {
             PlatformError::Config { key, message } => anyhow::Error::new(file.invalid(&key, message)),
             other => anyhow::Error::new(other),
         })?;
-        app.synth().with_context(|| format!("cannot synthesize the platform of {}", file.name()))
+        app.into_synth().with_context(|| format!("cannot synthesize the platform of {}", file.name()))
     }
 }

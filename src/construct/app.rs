@@ -145,8 +145,19 @@ impl App {
     }
 
     /// Resolves every reference, adds the exports they need, and orders the stacks for deployment.
+    /// The app is left as it was, to be changed and synthesized again.
     pub fn synth(&self) -> Result<SynthesizedApp, ConstructError> {
-        let resolution = resolve(&self.stacks)?;
+        self.synthesize(false)
+    }
+
+    /// [`App::synth`] for the last time: each stack's template is dropped as soon as it is resolved, so
+    /// that a large app is never held twice, as constructs and as JSON. The output is the same.
+    pub fn into_synth(self) -> Result<SynthesizedApp, ConstructError> {
+        self.synthesize(true)
+    }
+
+    fn synthesize(&self, consume: bool) -> Result<SynthesizedApp, ConstructError> {
+        let resolution = resolve(&self.stacks, consume)?;
         let order = deploy_order(&resolution.dependencies)?;
         let position: IndexMap<&str, usize> = order.iter().enumerate().map(|(i, name)| (name.as_str(), i)).collect();
         // The documents are in app order: each is taken by its app position, not removed from the map
@@ -207,6 +218,11 @@ mod tests {
             .add_resource("Param", Resource::new("AWS::SSM::Parameter").property("Value", vpc.ref_value()))
             .unwrap();
         app
+    }
+
+    #[test]
+    fn a_consuming_synthesis_gives_the_same_app() {
+        assert_eq!(three_stacks().into_synth().unwrap(), three_stacks().synth().unwrap());
     }
 
     #[test]

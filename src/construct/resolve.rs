@@ -31,7 +31,11 @@ struct GeneratedOutput {
 }
 
 /// Resolves every stack of an app. `stacks` is in app order.
-pub(crate) fn resolve(stacks: &IndexMap<String, Stack>) -> Result<Resolution, ConstructError> {
+///
+/// With `consume`, each stack's template is taken out of the stack as it is resolved and dropped once
+/// it is a document ([`Stack::take_template`]), so that the app and its documents are never both
+/// held whole: the stacks are of no further use after a consuming synthesis.
+pub(crate) fn resolve(stacks: &IndexMap<String, Stack>, consume: bool) -> Result<Resolution, ConstructError> {
     check_removal_policies(stacks)?;
     let mut dependencies = IndexMap::new();
     for stack in stacks.values() {
@@ -51,7 +55,7 @@ pub(crate) fn resolve(stacks: &IndexMap<String, Stack>) -> Result<Resolution, Co
     for stack in stacks.values() {
         check_depends_on(stack)?;
         check_parameter_values(stack)?;
-        let mut document = stack.template().to_document();
+        let mut document = if consume { stack.take_template().to_document() } else { stack.template().to_document() };
         let mut resolver = Resolver { stacks, consumer: stack, generated: &mut generated, needs: IndexSet::new() };
         resolver.rewrite_document(&mut document)?;
         let needs = resolver.needs;

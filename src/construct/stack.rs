@@ -131,6 +131,18 @@ impl Stack {
         Ref::map(self.state(), |state| &state.template)
     }
 
+    /// Takes the template out for a consuming synthesis ([`crate::construct::App::into_synth`]),
+    /// leaving its outputs, which later stacks' references are matched against. The construct paths
+    /// of its nodes go too; those of its logical IDs stay, for references and error messages.
+    pub(crate) fn take_template(&self) -> Template {
+        let mut state = self.state_mut();
+        let outputs = state.template.outputs.clone();
+        let taken = std::mem::take(&mut state.template);
+        state.template.outputs = outputs;
+        state.nodes = IndexSet::new();
+        taken
+    }
+
     /// The typed escape hatch: the L1 value of a resource a construct made, to change a property the
     /// construct does not expose. The change is written back when the returned guard is dropped.
     ///
