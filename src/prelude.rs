@@ -4,6 +4,10 @@
 //! The app and its stacks, the constructs with their props, the traits through which constructs are
 //! wired ([`Connectable`], [`Grantee`]) and the typed identifiers of imported resources.
 
+/// The generated `Fn::GetAtt` accessors (`vpc.attr_default_security_group()`), as anonymous trait
+/// imports. (Empty, and so unused, when no L1 service feature is on.)
+#[allow(unused_imports)]
+pub use crate::cfn::prelude::*;
 pub use crate::construct::{App, ConstructError, Scope, Stack, SynthesizedApp};
 pub use crate::template::Value;
 

@@ -1,5 +1,6 @@
 //! The generated L1 layer: coverage, metadata taken from the schemas, and typed use.
 
+use cfn_synth::cfn::prelude::*;
 use cfn_synth::cfn::{self, ec2, elasticache, resource_spec, resource_specs};
 use cfn_synth::construct::App;
 use cfn_synth::template::{CfnResource, Resource, Value};

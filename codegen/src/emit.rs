@@ -14,21 +14,22 @@ pub fn header(provenance: &str) -> String {
     )
 }
 
-/// `src/cfn/mod.rs`: the service modules and the run-time registry of every type's replacement metadata.
+/// The L1 crate's `lib.rs`: the service modules and the run-time registry of every type's replacement metadata.
 pub fn root_module(provenance: &str, services: &IndexMap<String, Vec<ResourceType>>) -> String {
     let mut out = header(provenance);
     out.push_str(
-        "//! L1: one typed struct per CloudFormation resource type, generated from the registry schemas.\n\
+        "//! L1: one typed struct per CloudFormation resource type, generated from the registry schemas;\n\
+         //! re-exported by cfn-synth as `cfn_synth::cfn`, with the same per-service cargo features.\n\
          //!\n\
          //! Required properties are constructor arguments, so leaving one out does not compile:\n\
          //!\n\
          //! ```compile_fail,E0061\n\
          //! // AWS::EC2::Subnet requires VpcId.\n\
-         //! let subnet = cfn_synth::cfn::ec2::Subnet::new();\n\
+         //! let subnet = cfn_synth_l1::ec2::Subnet::new();\n\
          //! ```\n\
          //!\n\
          //! ```\n\
-         //! use cfn_synth::cfn::ec2::Subnet;\n\
+         //! use cfn_synth_l1::ec2::Subnet;\n\
          //! let subnet = Subnet::new(\"vpc-123\").cidr_block(\"10.0.0.0/24\").map_public_ip_on_launch(false);\n\
          //! assert_eq!(serde_json::to_value(&subnet).unwrap()[\"VpcId\"], \"vpc-123\");\n\
          //! ```\n\n",
@@ -38,9 +39,32 @@ pub fn root_module(provenance: &str, services: &IndexMap<String, Vec<ResourceTyp
         "// Each service is a cargo feature of the same name; `all-services` (on by default) enables every one.\n",
     );
     for service in services.keys() {
-        writeln!(out, "#[cfg(feature = {service:?})]\npub mod {service};").unwrap();
+        // rustfmt leaves the generated modules as written (`cargo fmt --all` reaches this crate too).
+        writeln!(out, "#[cfg(feature = {service:?})]\n#[rustfmt::skip]\npub mod {service};").unwrap();
     }
-    out.push_str("\nuse std::sync::OnceLock;\n\nuse crate::template::ResourceSpec;\n\n");
+    out.push_str(
+        "\n/// The `Fn::GetAtt` traits of every generated type compiled in, imported anonymously: `use\n\
+         /// cfn_synth::cfn::prelude::*` brings `vpc.attr_default_security_group()` and the like into scope.\n\
+         pub mod prelude {\n",
+    );
+    for (service, resources) in services {
+        for resource in resources.iter().filter(|resource| !resource.attributes.is_empty()) {
+            writeln!(
+                out,
+                "    #[cfg(feature = {service:?})]\n    pub use crate::{service}::{}::{} as _;",
+                resource.module_name,
+                get_att_trait(resource)
+            )
+            .unwrap();
+        }
+    }
+    out.push_str("}\n");
+    out.push_str(
+        "\nuse std::sync::OnceLock;\n\n\
+         // The generated modules name the template model `crate::template`, as it is named in cfn-synth.\n\
+         use cfn_synth_template as template;\n\
+         use template::ResourceSpec;\n\n",
+    );
     out.push_str(
         "/// The replacement metadata of every generated type compiled in (see the service features), sorted\n\
          /// by type name.\n\
@@ -70,7 +94,7 @@ pub fn root_module(provenance: &str, services: &IndexMap<String, Vec<ResourceTyp
     out
 }
 
-/// `src/cfn/<service>.rs`.
+/// The L1 crate's `<service>.rs`.
 pub fn service_module(provenance: &str, namespace: &str, resources: &[ResourceType]) -> String {
     let mut out = header(provenance);
     writeln!(out, "//! `{namespace}` resource types.\n").unwrap();
@@ -181,12 +205,38 @@ fn resource_module(out: &mut String, resource: &ResourceType) {
     out.push_str("        };\n    }\n");
 
     if !resource.attributes.is_empty() {
-        writeln!(out, "\n    impl Reference<{}> {{", resource.struct_name).unwrap();
+        // An extension trait rather than inherent methods: `Reference` is defined in the template crate,
+        // and Rust allows inherent impls only in the crate that defines a type.
+        let name = get_att_trait(resource);
+        writeln!(
+            out,
+            "\n    /// The `Fn::GetAtt` accessors of a reference to a [`{struct_name}`]. In scope through\n    \
+             /// `use cfn_synth::cfn::prelude::*` (also part of `cfn_synth::prelude`).\n    \
+             pub trait {name} {{",
+            struct_name = resource.struct_name
+        )
+        .unwrap();
         for (index, attribute) in resource.attributes.iter().enumerate() {
             if index > 0 {
                 out.push('\n');
             }
-            accessor(out, attribute);
+            accessor_doc(out, attribute);
+            writeln!(out, "        fn {}(&self) -> {};", attribute.method, value_type(&attribute.ty)).unwrap();
+        }
+        out.push_str("    }\n");
+        writeln!(out, "\n    impl {name} for Reference<{}> {{", resource.struct_name).unwrap();
+        for (index, attribute) in resource.attributes.iter().enumerate() {
+            if index > 0 {
+                out.push('\n');
+            }
+            writeln!(
+                out,
+                "        fn {}(&self) -> {} {{\n            self.get_att({:?})\n        }}",
+                attribute.method,
+                value_type(&attribute.ty),
+                attribute.name
+            )
+            .unwrap();
         }
         out.push_str("    }\n");
     }
@@ -202,20 +252,17 @@ fn resource_module(out: &mut String, resource: &ResourceType) {
     out.push_str("}\n");
 }
 
-fn accessor(out: &mut String, attribute: &Attribute) {
+/// The name of a resource type's `Fn::GetAtt` trait: `VpcGetAtt`.
+pub fn get_att_trait(resource: &ResourceType) -> String {
+    format!("{}GetAtt", resource.struct_name)
+}
+
+fn accessor_doc(out: &mut String, attribute: &Attribute) {
     if attribute.doc.is_empty() {
         writeln!(out, "        /// `Fn::GetAtt` of `{}`.", attribute.name).unwrap();
     } else {
         writeln!(out, "        /// `Fn::GetAtt` of `{}`: {}", attribute.name, first_sentence(&attribute.doc)).unwrap();
     }
-    writeln!(
-        out,
-        "        pub fn {}(&self) -> {} {{\n            self.get_att({:?})\n        }}",
-        attribute.method,
-        value_type(&attribute.ty),
-        attribute.name
-    )
-    .unwrap();
 }
 
 fn nested_struct(out: &mut String, resource: &ResourceType, definition: &StructDef) {

@@ -2,7 +2,7 @@
 //!
 //! Each fixup names the type it patches and checks that the quirk is still there: when a schema
 //! refresh fixes it upstream, generation fails until the fixup is deleted, so no stale patch lingers.
-//! A patched schema is also written to `src/cfn/schemas/`, so that the in-process schema check of
+//! A patched schema is also written to `crates/l1/src/schemas/`, so that the in-process schema check of
 //! `cfn-synth validate` reads the corrected schema.
 
 use anyhow::{bail, Result};

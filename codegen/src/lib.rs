@@ -1,4 +1,5 @@
-//! Generates cfn-synth's L1 layer (`src/cfn/`) from the registry schemas vendored in `schemas/`.
+//! Generates cfn-synth's L1 layer, the crate `crates/l1/` (`cfn_synth::cfn`), from the registry
+//! schemas vendored in `schemas/`.
 //!
 //! `cargo codegen` writes the files; `cargo codegen -- --check` (and this crate's test) fails when the
 //! checked-in files differ from a fresh generation.
@@ -16,7 +17,13 @@ use indexmap::IndexMap;
 
 use model::ResourceType;
 
-/// Every file of `src/cfn/`, relative to it, with its contents.
+/// Where the generated L1 crate's sources go, relative to the workspace root.
+pub const L1_SOURCES: &str = "crates/l1/src";
+
+/// The L1 crate's manifest, which declares one cargo feature per generated service.
+const L1_MANIFEST: &str = "crates/l1/Cargo.toml";
+
+/// Every file of the L1 crate's sources ([`L1_SOURCES`]), relative to them, with its contents.
 pub fn generate(root: &Path) -> Result<Vec<(String, String)>> {
     let schemas = root.join("schemas");
     let source: serde_json::Value = serde_json::from_str(&fs::read_to_string(schemas.join("SOURCE.json"))?)?;
@@ -46,7 +53,7 @@ pub fn generate(root: &Path) -> Result<Vec<(String, String)>> {
             ResourceType::from_schema(&schema)?
         };
         if resource.schema_include.is_empty() {
-            resource.schema_include = format!("../../schemas/resources/{file_name}");
+            resource.schema_include = format!("../../../schemas/resources/{file_name}");
         }
         let namespace = type_name.rsplit_once("::").map_or(type_name, |(namespace, _)| namespace).to_owned();
         let service = names::service_module(&namespace);
@@ -58,7 +65,7 @@ pub fn generate(root: &Path) -> Result<Vec<(String, String)>> {
         resources.sort_by(|a, b| a.type_name.cmp(&b.type_name));
     }
 
-    let mut files = vec![("mod.rs".to_owned(), emit::root_module(&provenance, &services))];
+    let mut files = vec![("lib.rs".to_owned(), emit::root_module(&provenance, &services))];
     for (service, resources) in &services {
         files.push((format!("{service}.rs"), emit::service_module(&provenance, &namespaces[service], resources)));
     }
@@ -66,10 +73,10 @@ pub fn generate(root: &Path) -> Result<Vec<(String, String)>> {
     Ok(files)
 }
 
-/// The files of `src/cfn/` that differ from a fresh generation, missing or extra ones included.
+/// The files of [`L1_SOURCES`] that differ from a fresh generation, missing or extra ones included.
 pub fn stale_files(root: &Path) -> Result<Vec<String>> {
     let generated = generate(root)?;
-    let directory = root.join("src/cfn");
+    let directory = root.join(L1_SOURCES);
     let mut stale = Vec::new();
     for (name, contents) in &generated {
         if fs::read_to_string(directory.join(name)).ok().as_deref() != Some(contents.as_str()) {
@@ -85,29 +92,34 @@ pub fn stale_files(root: &Path) -> Result<Vec<String>> {
     Ok(stale)
 }
 
-/// Services whose cargo feature is missing from the root `Cargo.toml` (`<service> = []`) or from its
-/// `all-services` list; each generated module is compiled only with its feature.
+/// Services whose cargo feature is missing: each generated module is compiled only with its feature,
+/// declared by the L1 crate (`<service> = []` in `crates/l1/Cargo.toml`) and forwarded by the root
+/// crate (`<service> = ["cfn-synth-l1/<service>"]`), and both `all-services` lists name it.
 pub fn missing_features(root: &Path) -> Result<Vec<String>> {
-    let manifest = fs::read_to_string(root.join("Cargo.toml"))?;
-    let all_services = manifest
-        .lines()
-        .find(|line| line.starts_with("all-services = ["))
-        .context("Cargo.toml has no all-services feature")?;
+    let l1 = fs::read_to_string(root.join(L1_MANIFEST))?;
+    let top = fs::read_to_string(root.join("Cargo.toml"))?;
+    let all_services = |manifest: &str, name: &str| -> Result<String> {
+        let line = manifest.lines().find(|line| line.starts_with("all-services = ["));
+        Ok(line.with_context(|| format!("{name} has no all-services feature"))?.to_owned())
+    };
+    let (l1_all, top_all) = (all_services(&l1, L1_MANIFEST)?, all_services(&top, "Cargo.toml")?);
     let mut missing = Vec::new();
     for (name, _) in generate(root)? {
-        let Some(service) = name.strip_suffix(".rs").filter(|service| *service != "mod") else { continue };
-        let declared = manifest.lines().any(|line| line == format!("{service} = []"));
-        if !declared || !all_services.contains(&format!("\"{service}\"")) {
+        let Some(service) = name.strip_suffix(".rs").filter(|service| *service != "lib") else { continue };
+        let declared = l1.lines().any(|line| line == format!("{service} = []"));
+        let forwarded = top.lines().any(|line| line == format!("{service} = [\"cfn-synth-l1/{service}\"]"));
+        let listed = [&l1_all, &top_all].iter().all(|list| list.contains(&format!("\"{service}\"")));
+        if !declared || !forwarded || !listed {
             missing.push(service.to_owned());
         }
     }
     Ok(missing)
 }
 
-/// Writes `src/cfn/` afresh, removing files no longer generated.
+/// Writes [`L1_SOURCES`] afresh, removing files no longer generated.
 pub fn write(root: &Path) -> Result<usize> {
     let generated = generate(root)?;
-    let directory = root.join("src/cfn");
+    let directory = root.join(L1_SOURCES);
     if directory.exists() {
         fs::remove_dir_all(&directory)?;
     }

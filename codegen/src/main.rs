@@ -1,4 +1,4 @@
-//! `cargo codegen`: regenerate `src/cfn/`. `cargo codegen -- --check`: fail if it is stale.
+//! `cargo codegen`: regenerate `crates/l1/src/`. `cargo codegen -- --check`: fail if it is stale.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,15 +8,15 @@ fn main() -> anyhow::Result<ExitCode> {
     if std::env::args().any(|argument| argument == "--check") {
         let stale = cfn_synth_codegen::stale_files(root)?;
         if stale.is_empty() {
-            println!("src/cfn/ is up to date");
+            println!("{} is up to date", cfn_synth_codegen::L1_SOURCES);
             return Ok(ExitCode::SUCCESS);
         }
-        eprintln!("src/cfn/ differs from a fresh generation in: {}", stale.join(", "));
+        eprintln!("{} differs from a fresh generation in: {}", cfn_synth_codegen::L1_SOURCES, stale.join(", "));
         eprintln!("please run `cargo codegen`");
         return Ok(ExitCode::FAILURE);
     }
     let count = cfn_synth_codegen::write(root)?;
-    println!("wrote {count} files to src/cfn/");
+    println!("wrote {count} files to {}", cfn_synth_codegen::L1_SOURCES);
     let missing = cfn_synth_codegen::missing_features(root)?;
     if !missing.is_empty() {
         eprintln!("declare these service features in Cargo.toml (and in all-services): {}", missing.join(", "));

@@ -1,10 +1,10 @@
-//! The checked-in `src/cfn/` is exactly what the generator writes today.
+//! The checked-in `crates/l1/src/` is exactly what the generator writes today.
 
 #[test]
 fn checked_in_l1_code_matches_a_fresh_generation() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let stale = cfn_synth_codegen::stale_files(root).unwrap();
-    assert!(stale.is_empty(), "src/cfn/ is stale in {stale:?}: please run `cargo codegen`");
+    assert!(stale.is_empty(), "crates/l1/src/ is stale in {stale:?}: please run `cargo codegen`");
 }
 
 #[test]

@@ -17,6 +17,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::cfn::iam;
+use crate::cfn::prelude::*;
 use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope};
 use crate::template::Value;
 

@@ -20,6 +20,7 @@
 //! ```
 
 use crate::cfn::kms;
+use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{PolicyDocument, Principal, Statement};
 use crate::constructs::ids::Arn;

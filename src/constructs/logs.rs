@@ -11,6 +11,7 @@
 use std::fmt;
 
 use crate::cfn::logs;
+use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{Principal, Statement};
 use crate::constructs::kms::EncryptionKey;

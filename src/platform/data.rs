@@ -10,6 +10,7 @@ use super::security::SecurityGroups;
 use super::storage::RecoveryStorage;
 use super::support::add_region_mapping;
 use super::PlatformError;
+use crate::cfn::prelude::*;
 use crate::config::{DataConfig, RegionConfig, RegionRole, StandbyConfig};
 use crate::construct::{Scope, Stack};
 use crate::constructs::data::{

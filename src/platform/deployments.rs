@@ -24,6 +24,7 @@ use crate::cfn::cloudwatch;
 use crate::cfn::cloudwatch::alarm::{AlarmComparisonOperator, AlarmTreatMissingData, Metric, MetricDataQuery};
 use crate::cfn::ec2;
 use crate::cfn::ecs::service::DeploymentLifecycleHookLifecycleStages;
+use crate::cfn::prelude::*;
 use crate::config::{ComputeConfig, DeploymentConfig, ServiceConfig};
 use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
 use crate::constructs::compute::{

@@ -11,6 +11,7 @@ use super::PlatformError;
 use crate::cfn::certificatemanager;
 use crate::cfn::certificatemanager::certificate::DomainValidationOption;
 use crate::cfn::cloudwatch::alarm::{AlarmStatistic, AlarmTreatMissingData};
+use crate::cfn::prelude::*;
 use crate::cfn::route53;
 use crate::cfn::route53::health_check::{
     AlarmIdentifier, HealthCheckHealthCheckConfig, HealthCheckHealthCheckConfigInsufficientDataHealthStatus,

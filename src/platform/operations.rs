@@ -20,6 +20,7 @@ use crate::cfn::cloudwatch;
 use crate::cfn::cloudwatch::alarm::{
     AlarmComparisonOperator, AlarmStatistic, AlarmTreatMissingData, Metric, MetricDataQuery,
 };
+use crate::cfn::prelude::*;
 use crate::config::{MonitoringConfig, RedisConfig};
 use crate::construct::{ConstructError, ResourceRef, Scope, Stack};
 use crate::constructs::compute::{ContainerImage, ContainerSecret, FargateTaskDefinition, TaskProps};

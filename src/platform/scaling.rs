@@ -13,6 +13,7 @@ use super::compute::{Compute, PlatformService};
 use super::support::metric_query;
 use super::PlatformError;
 use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Metric, MetricDataQuery};
+use crate::cfn::prelude::*;
 use crate::config::ComputeConfig;
 use crate::construct::{ConstructError, Scope, Stack};
 use crate::constructs::compute::{idle_alarm, ServiceScaling, Step, TargetGroup, CPU_TARGET_PERCENT};

@@ -20,6 +20,7 @@ use indexmap::IndexMap;
 
 use crate::cfn::lambda;
 use crate::cfn::lambda::function::{Code, Environment, FunctionRuntime, LoggingConfig, VpcConfig};
+use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{Role, RoleProps, Statement};
 use crate::constructs::kms::EncryptionKey;

@@ -23,6 +23,7 @@ use crate::cfn::ecr::repository_creation_template::{
     AppliedForItem, EncryptionConfiguration as TemplateEncryption, EncryptionType as TemplateEncryptionType,
     RepositoryCreationTemplateImageTagMutability,
 };
+use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{grant_label, Grantee, Statement};
 use crate::constructs::ids::{Arn, Name};

@@ -19,6 +19,7 @@ use crate::cfn::elasticloadbalancingv2::load_balancer::{LoadBalancerAttribute, L
 use crate::cfn::elasticloadbalancingv2::target_group::{
     Matcher, TargetGroupAttribute, TargetGroupHealthCheckProtocol, TargetGroupProtocol, TargetGroupTargetType,
 };
+use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::data::AccessLogs;
 use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection, Vpc};

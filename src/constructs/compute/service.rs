@@ -27,6 +27,7 @@ use crate::cfn::ecs::service::{
     DeploymentLifecycleHookLifecycleStages, LinearConfiguration, LoadBalancer, NetworkConfiguration, ServiceLaunchType,
     ServicePropagateTags,
 };
+use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{Grantee, Role, RoleProps, Statement};
 use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection};

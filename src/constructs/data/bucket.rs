@@ -16,6 +16,7 @@
 //! (`BucketOwnerPreferred`): that delivery writes through an ACL grant to CloudFront's log account, and
 //! fails on a bucket whose ACLs are disabled. Block Public Access still refuses any public grant.
 
+use crate::cfn::prelude::*;
 use crate::cfn::s3::bucket::{
     AbortIncompleteMultipartUpload, BucketEncryption, DefaultRetention, DefaultRetentionMode, EventBridgeConfiguration,
     LifecycleConfiguration, LoggingConfiguration, NoncurrentVersionExpiration, NotificationConfiguration,

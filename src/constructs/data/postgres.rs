@@ -16,6 +16,7 @@
 //! - `DeletionPolicy` and `UpdateReplacePolicy` of `Snapshot`.
 
 use crate::cfn::cloudwatch::alarm::{AlarmStatistic, AlarmTreatMissingData};
+use crate::cfn::prelude::*;
 use crate::cfn::rds;
 use crate::cfn::secretsmanager;
 use crate::cfn::secretsmanager::rotation_schedule::{HostedRotationLambda, RotationRules};

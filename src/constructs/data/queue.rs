@@ -8,6 +8,7 @@
 //! - `Retain` on deletion and replacement: undelivered messages are data.
 
 use crate::cfn::cloudwatch::alarm::AlarmStatistic;
+use crate::cfn::prelude::*;
 use crate::cfn::{kms, sqs};
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{grant_label, Grantee, PolicyDocument, Principal, Statement};

@@ -18,6 +18,7 @@
 use super::secret::Secret;
 use crate::cfn::elasticache;
 use crate::cfn::elasticache::global_replication_group::GlobalReplicationGroupMemberRole;
+use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::kms::EncryptionKey;
 use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection, Vpc};

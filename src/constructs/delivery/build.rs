@@ -14,6 +14,7 @@ use crate::cfn::codebuild;
 use crate::cfn::codebuild::project::{
     Artifacts, CloudWatchLogsConfig, Environment, EnvironmentVariable, LogsConfig, Source,
 };
+use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{Grantee, Role, RoleProps, Statement};
 use crate::constructs::kms::EncryptionKey;

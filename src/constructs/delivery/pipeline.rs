@@ -14,6 +14,7 @@ use crate::cfn::codepipeline::pipeline::{
 };
 use crate::cfn::codestarconnections::connection::ConnectionProviderType;
 use crate::cfn::events::rule::Target;
+use crate::cfn::prelude::*;
 use crate::cfn::{codepipeline, codestarconnections, events};
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::data::Bucket;

@@ -30,6 +30,7 @@ use crate::cfn::cloudfront::response_headers_policy::{
     ContentSecurityPolicy, ContentTypeOptions, FrameOptions, ReferrerPolicy, RemoveHeader, RemoveHeadersConfig,
     ResponseHeadersPolicyConfig, SecurityHeadersConfig, StrictTransportSecurity, XssProtection,
 };
+use crate::cfn::prelude::*;
 use crate::cfn::route53;
 use crate::cfn::route53::record_set::AliasTarget;
 use crate::construct::{ConstructError, ResourceRef, Scope};

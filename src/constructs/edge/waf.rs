@@ -10,6 +10,7 @@
 //!   log group, with the `authorization` and `cookie` headers redacted so that credentials never
 //!   reach the logs.
 
+use crate::cfn::prelude::*;
 use crate::cfn::wafv2;
 use crate::cfn::wafv2::logging_configuration::{FieldToMatch, FieldToMatchSingleHeader};
 use crate::cfn::wafv2::web_acl::{

@@ -22,6 +22,7 @@
 use std::fmt;
 
 use crate::cfn::ec2;
+use crate::cfn::prelude::*;
 use crate::construct::{pascal_case, ConstructError, ResourceRef, Scope, Stack};
 use crate::constructs::iam::grant_label;
 use crate::constructs::ids::Id;

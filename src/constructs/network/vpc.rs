@@ -26,6 +26,7 @@ use ipnet::Ipv4Net;
 use super::cidr_plan::{CidrPlanError, SubnetPlan, SubnetTier, TierRequest};
 use super::flow_logs::{FlowLogs, FlowLogsProps};
 use crate::cfn::ec2;
+use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::ids::Id;
 use crate::template::{Resource, Tag, Value};

@@ -1,0 +1,396 @@
+//! A CloudFormation resource entry: type, properties and the resource attributes around them.
+
+use std::any::Any;
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::{Serialize, Serializer};
+
+use super::typed::CfnResource;
+
+/// What CloudFormation does with a resource's physical object on deletion (`DeletionPolicy`) or
+/// replacement (`UpdateReplacePolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RemovalPolicy {
+    /// Delete the physical resource.
+    Delete,
+    /// Keep the physical resource, detached from the stack.
+    Retain,
+    /// Keep it unless the whole stack is deleted (`RetainExceptOnCreate`).
+    RetainExceptOnCreate,
+    /// Take a final snapshot, then delete (only for snapshot-capable types).
+    Snapshot,
+}
+
+/// The `Metadata` key that holds a resource's construct path (`Stack/Data/Database/Resource`).
+pub const PATH_METADATA_KEY: &str = "cfn-synth:path";
+
+/// Resource types whose deletion loses data, following cfn-lint's list for rule I3011 plus S3 buckets.
+///
+/// Synthesis refuses a resource of these types without both `DeletionPolicy` and
+/// `UpdateReplacePolicy`, so a policy is always a decision, never a default.
+pub const STATEFUL_RESOURCE_TYPES: &[&str] = &[
+    "AWS::Backup::BackupVault",
+    "AWS::Cognito::UserPool",
+    "AWS::DocDB::DBCluster",
+    "AWS::DocDB::DBInstance",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::DynamoDB::Table",
+    "AWS::EC2::Volume",
+    "AWS::EFS::FileSystem",
+    "AWS::ElastiCache::CacheCluster",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::KMS::Key",
+    "AWS::Kinesis::Stream",
+    "AWS::Logs::LogGroup",
+    "AWS::OpenSearchService::Domain",
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::S3::Bucket",
+    "AWS::SQS::Queue",
+    "AWS::SecretsManager::Secret",
+];
+
+/// The typed (L1) value a resource was built from, kept so that the typed escape hatch can hand it
+/// back: `Stack::resource_mut::<cfn::ecs::Service>(&handle)`.
+trait TypedProperties: Any {
+    fn clone_box(&self) -> Box<dyn TypedProperties>;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<R: CfnResource + Clone + 'static> TypedProperties for R {
+    fn clone_box(&self) -> Box<dyn TypedProperties> {
+        Box::new(self.clone())
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// The typed value behind a resource's properties, while the JSON and it agree.
+struct TypedSlot(Option<Box<dyn TypedProperties>>);
+
+impl Clone for TypedSlot {
+    fn clone(&self) -> Self {
+        Self(self.0.as_ref().map(|typed| typed.clone_box()))
+    }
+}
+
+impl PartialEq for TypedSlot {
+    /// The JSON properties decide equality; the typed copy only mirrors them.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for TypedSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "typed" } else { "untyped" })
+    }
+}
+
+/// One entry under `Resources`.
+///
+/// Properties are kept as serialized JSON in insertion order. They may still contain reference
+/// placeholders (see [`crate::expr`]) until the stack is synthesized. A resource built from
+/// an L1 struct also keeps that struct, until a JSON-level change makes the two differ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    resource_type: String,
+    properties: IndexMap<String, serde_json::Value>,
+    typed: TypedSlot,
+    depends_on: Vec<String>,
+    condition: Option<String>,
+    deletion_policy: Option<RemovalPolicy>,
+    update_replace_policy: Option<RemovalPolicy>,
+    /// The construct path, written first in `Metadata` ([`PATH_METADATA_KEY`]). A field of its own
+    /// rather than a `Metadata` entry: every resource has one, and a map per resource for it alone
+    /// costs about 400 bytes, a sixth of a large app's memory.
+    path: Option<String>,
+    metadata: IndexMap<String, serde_json::Value>,
+}
+
+impl Resource {
+    /// A resource of the given type (`AWS::EC2::VPC`) with no properties yet.
+    pub fn new(resource_type: impl Into<String>) -> Self {
+        Self {
+            resource_type: resource_type.into(),
+            properties: IndexMap::new(),
+            typed: TypedSlot(None),
+            depends_on: Vec::new(),
+            condition: None,
+            deletion_policy: None,
+            update_replace_policy: None,
+            path: None,
+            metadata: IndexMap::new(),
+        }
+    }
+
+    /// The entry of a typed (L1) resource: its type name and its properties.
+    pub fn of<R: CfnResource>(properties: &R) -> Self {
+        let mut resource = Self::new(R::TYPE);
+        match serde_json::to_value(properties).expect("resource properties serialize to JSON") {
+            serde_json::Value::Object(map) => resource.properties.extend(map),
+            other => unreachable!("a resource struct serialized to {other}"),
+        }
+        resource
+    }
+
+    /// The entry of a typed (L1) resource, keeping the struct for [`Resource::take_typed`].
+    pub fn typed<R: CfnResource + Clone + 'static>(properties: R) -> Self {
+        let mut resource = Self::of(&properties);
+        resource.typed = TypedSlot(Some(Box::new(properties)));
+        resource
+    }
+
+    /// Takes the typed value out, if the resource was built from an `R` and no JSON-level change came
+    /// since. Put it back, changed or not, with [`Resource::put_typed`].
+    pub fn take_typed<R: CfnResource + Clone + 'static>(&mut self) -> Option<R> {
+        let typed = self.typed.0.take()?;
+        match typed.into_any().downcast::<R>() {
+            Ok(value) => Some(*value),
+            Err(_) => None,
+        }
+    }
+
+    /// Replaces the properties with those of `properties`, and keeps it as the typed value.
+    pub fn put_typed<R: CfnResource + Clone + 'static>(&mut self, properties: R) {
+        self.properties.clear();
+        match serde_json::to_value(&properties).expect("resource properties serialize to JSON") {
+            serde_json::Value::Object(map) => self.properties.extend(map),
+            other => unreachable!("a resource struct serialized to {other}"),
+        }
+        self.typed = TypedSlot(Some(Box::new(properties)));
+    }
+
+    /// Sets a property. A value that serializes to JSON `null` removes the property instead, so that an
+    /// absent `Option` never reaches the template.
+    #[must_use]
+    pub fn property(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
+        self.set_property(name, value);
+        self
+    }
+
+    /// Sets a property in place; see [`Resource::property`].
+    pub fn set_property(&mut self, name: impl Into<String>, value: impl Serialize) {
+        self.typed = TypedSlot(None);
+        let name = name.into();
+        let value = serde_json::to_value(value).expect("property values serialize to JSON");
+        if value.is_null() {
+            self.properties.shift_remove(&name);
+        } else {
+            self.properties.insert(name, value);
+        }
+    }
+
+    /// Adds an explicit `DependsOn` on a resource of the same stack.
+    #[must_use]
+    pub fn depends_on(mut self, logical_id: impl Into<String>) -> Self {
+        self.add_depends_on(logical_id);
+        self
+    }
+
+    /// Adds an explicit `DependsOn` on a resource of the same stack, to an entry already in a stack.
+    pub fn add_depends_on(&mut self, logical_id: impl Into<String>) {
+        let logical_id = logical_id.into();
+        if !self.depends_on.contains(&logical_id) {
+            self.depends_on.push(logical_id);
+        }
+    }
+
+    /// Creates the resource only when the named condition holds.
+    #[must_use]
+    pub fn condition(mut self, condition: impl Into<String>) -> Self {
+        self.condition = Some(condition.into());
+        self
+    }
+
+    /// Sets both `DeletionPolicy` and `UpdateReplacePolicy` to the same policy.
+    #[must_use]
+    pub fn removal_policy(self, policy: RemovalPolicy) -> Self {
+        self.deletion_policy(policy).update_replace_policy(policy)
+    }
+
+    /// Sets `DeletionPolicy`.
+    #[must_use]
+    pub fn deletion_policy(mut self, policy: RemovalPolicy) -> Self {
+        self.deletion_policy = Some(policy);
+        self
+    }
+
+    /// Sets `UpdateReplacePolicy`.
+    #[must_use]
+    pub fn update_replace_policy(mut self, policy: RemovalPolicy) -> Self {
+        self.update_replace_policy = Some(policy);
+        self
+    }
+
+    /// Suppresses the deploy-readiness rule `rule` (`CS005`) on this resource, for `reason`, in its
+    /// `Metadata` (`cfn-synth.suppress`), the only place `validate` reads suppressions from.
+    pub fn suppress(&mut self, rule: &str, reason: &str) {
+        let entry = self.metadata.entry("cfn-synth".to_owned()).or_insert_with(|| serde_json::json!({"suppress": []}));
+        if let Some(list) = entry["suppress"].as_array_mut() {
+            list.push(serde_json::json!({"rule": rule, "reason": reason}));
+        }
+    }
+
+    /// Records the construct path the resource was added at, first in its `Metadata`
+    /// ([`PATH_METADATA_KEY`]), so that an output directory names its constructs: `diff` reports a
+    /// removed resource by the path it had, as the AWS CDK's `aws:cdk:path` does.
+    pub fn record_path(&mut self, path: &str) {
+        self.path = Some(path.to_owned());
+    }
+
+    /// The construct path recorded in `Metadata`, if any.
+    pub fn recorded_path(&self) -> Option<&str> {
+        self.path.as_deref().or_else(|| self.metadata.get(PATH_METADATA_KEY).and_then(serde_json::Value::as_str))
+    }
+
+    /// Adds a `Metadata` entry (for example checkov's `checkov.skip` with its reason).
+    #[must_use]
+    pub fn metadata(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.metadata.insert(key.into(), value);
+        self
+    }
+
+    /// The CloudFormation type name.
+    pub fn resource_type(&self) -> &str {
+        &self.resource_type
+    }
+
+    /// The properties set so far, in insertion order.
+    pub fn properties(&self) -> &IndexMap<String, serde_json::Value> {
+        &self.properties
+    }
+
+    /// Mutable access to the properties: the escape hatch for anything a construct does not model.
+    pub fn properties_mut(&mut self) -> &mut IndexMap<String, serde_json::Value> {
+        self.typed = TypedSlot(None);
+        &mut self.properties
+    }
+
+    /// The explicit `DependsOn` logical IDs.
+    pub fn dependencies(&self) -> &[String] {
+        &self.depends_on
+    }
+
+    /// The `DeletionPolicy`, if set.
+    pub fn get_deletion_policy(&self) -> Option<RemovalPolicy> {
+        self.deletion_policy
+    }
+
+    /// The `UpdateReplacePolicy`, if set.
+    pub fn get_update_replace_policy(&self) -> Option<RemovalPolicy> {
+        self.update_replace_policy
+    }
+
+    /// Whether deleting this resource type loses data (see [`STATEFUL_RESOURCE_TYPES`]).
+    pub fn is_stateful(&self) -> bool {
+        STATEFUL_RESOURCE_TYPES.contains(&self.resource_type.as_str())
+    }
+}
+
+impl Serialize for Resource {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("Type", &self.resource_type)?;
+        if let Some(condition) = &self.condition {
+            map.serialize_entry("Condition", condition)?;
+        }
+        match self.depends_on.as_slice() {
+            [] => {}
+            [single] => map.serialize_entry("DependsOn", single)?,
+            many => map.serialize_entry("DependsOn", many)?,
+        }
+        if let Some(policy) = self.deletion_policy {
+            map.serialize_entry("DeletionPolicy", &policy)?;
+        }
+        if let Some(policy) = self.update_replace_policy {
+            map.serialize_entry("UpdateReplacePolicy", &policy)?;
+        }
+        if self.path.is_some() || !self.metadata.is_empty() {
+            map.serialize_entry("Metadata", &Metadata { path: self.path.as_deref(), entries: &self.metadata })?;
+        }
+        if !self.properties.is_empty() {
+            map.serialize_entry("Properties", &self.properties)?;
+        }
+        map.end()
+    }
+}
+
+/// A resource's `Metadata`: the construct path first, then the other entries in insertion order (an
+/// entry under the path's own key gives way to the recorded path).
+struct Metadata<'a> {
+    path: Option<&'a str>,
+    entries: &'a IndexMap<String, serde_json::Value>,
+}
+
+impl Serialize for Metadata<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(path) = self.path {
+            map.serialize_entry(PATH_METADATA_KEY, path)?;
+        }
+        for (key, value) in self.entries {
+            if self.path.is_none() || key != PATH_METADATA_KEY {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::Value;
+
+    #[test]
+    fn the_construct_path_comes_first_in_metadata_and_wins_over_an_entry_of_its_key() {
+        let mut resource = Resource::new("AWS::SNS::Topic")
+            .metadata("checkov", json!({"skip": []}))
+            .metadata(PATH_METADATA_KEY, json!("Hand/Written"));
+        assert_eq!(resource.recorded_path(), Some("Hand/Written"));
+        resource.record_path("Stack/Topic");
+        assert_eq!(resource.recorded_path(), Some("Stack/Topic"));
+        let text = serde_json::to_string(&resource).unwrap();
+        assert_eq!(
+            text,
+            r#"{"Type":"AWS::SNS::Topic","Metadata":{"cfn-synth:path":"Stack/Topic","checkov":{"skip":[]}}}"#
+        );
+    }
+
+    #[test]
+    fn serializes_attributes_before_properties_and_drops_absent_options() {
+        let resource = Resource::new("AWS::Logs::LogGroup")
+            .property("RetentionInDays", Value::from(365))
+            .property("KmsKeyId", Option::<Value<String>>::None)
+            .depends_on("Key")
+            .removal_policy(RemovalPolicy::Retain)
+            .metadata("checkov", json!({"skip": []}));
+        assert_eq!(
+            serde_json::to_value(&resource).unwrap(),
+            json!({
+                "Type": "AWS::Logs::LogGroup",
+                "DependsOn": "Key",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Metadata": {"checkov": {"skip": []}},
+                "Properties": {"RetentionInDays": 365}
+            })
+        );
+        assert!(resource.is_stateful());
+    }
+
+    #[test]
+    fn several_dependencies_render_as_a_list_without_duplicates() {
+        let resource = Resource::new("AWS::EC2::EIP").depends_on("A").depends_on("B").depends_on("A");
+        assert_eq!(serde_json::to_value(&resource).unwrap()["DependsOn"], json!(["A", "B"]));
+        assert!(!resource.is_stateful());
+    }
+}
