@@ -1,7 +1,7 @@
 //! Synthesis speed. Run with `cargo bench --bench synth` (or `scripts/bench`, which also times the
 //! release binary end to end).
 
-use cfn_synth::assembly::Assembly;
+use cfn_synth::assembly::{Assembly, AssemblyOptions};
 use cfn_synth::cfn::ssm;
 use cfn_synth::cfn::ssm::parameter::ParameterType;
 use cfn_synth::config::ConfigFile;
@@ -98,6 +98,44 @@ fn readiness_analysis_platform_copies(bencher: Bencher, copies: usize) {
         })
         .collect();
     bencher.bench_local(|| cfn_synth::checks::readiness::analyse(stacks.clone()));
+}
+
+/// 100 copies of the default platform, one app per tenant (`app: tenant-NN`, so that stack names and
+/// exports differ), each taken through what `cfn-synth synth` does: parse, build, synthesize, the
+/// deploy-readiness analysis, render and the atomic write. The copies share the machine's cores
+/// (`std::thread::available_parallelism`), as a generator of many tenants' platforms would.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn synth_100_platform_copies(bencher: Bencher) {
+    let root = tempfile::tempdir().unwrap();
+    let texts: Vec<String> = (0..100)
+        .map(|copy| {
+            let text = cfn_synth::config::EMBEDDED_DEFAULT.replacen(
+                "app: integration-platform",
+                &format!("app: tenant-{copy:02}"),
+                1,
+            );
+            assert_ne!(text, cfn_synth::config::EMBEDDED_DEFAULT);
+            text
+        })
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    bencher.bench_local(|| {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let copy = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(text) = texts.get(copy) else { break };
+                    let config = ConfigFile::parse(format!("tenant-{copy:02}.yaml"), text).unwrap();
+                    let app = platform::build(config.config()).unwrap().into_synth().unwrap();
+                    let findings = cfn_synth::checks::readiness::analyse(cfn_synth::checks::stack_templates(&app));
+                    assert!(findings.iter().all(|finding| finding.severity != cfn_synth::checks::Severity::Error));
+                    let target = root.path().join(format!("tenant-{copy:02}"));
+                    Assembly::write_streaming(&app, &AssemblyOptions::default(), &target).unwrap();
+                });
+            }
+        });
+    });
 }
 
 /// Scale in stacks: `stacks` small stacks (a topic and a parameter each), each parameter reading the

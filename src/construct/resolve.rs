@@ -55,7 +55,7 @@ pub(crate) fn resolve(stacks: &IndexMap<String, Stack>, consume: bool) -> Result
     for stack in stacks.values() {
         check_depends_on(stack)?;
         check_parameter_values(stack)?;
-        let mut document = if consume { stack.take_template().to_document() } else { stack.template().to_document() };
+        let mut document = if consume { stack.take_template().into_document() } else { stack.template().to_document() };
         let mut resolver = Resolver { stacks, consumer: stack, generated: &mut generated, needs: IndexSet::new() };
         resolver.rewrite_document(&mut document)?;
         let needs = resolver.needs;
@@ -128,6 +128,31 @@ fn resource_path(stack: &Stack, logical_id: &str) -> String {
     stack.path_of(logical_id).map_or_else(|| format!("{}/{logical_id}", stack.name()), |path| path.to_string())
 }
 
+/// One step down a template entry: an object key or an array index.
+enum Step<'n> {
+    Key(&'n str),
+    Index(usize),
+}
+
+/// `Properties.SecurityGroupIds.0`: a way down, as error messages spell it.
+fn spell(location: &[Step<'_>]) -> String {
+    let steps: Vec<String> = location
+        .iter()
+        .map(|step| match step {
+            Step::Key(key) => (*key).to_owned(),
+            Step::Index(index) => index.to_string(),
+        })
+        .collect();
+    steps.join(".")
+}
+
+/// Why a placeholder was not resolved: a reference to nothing (located by the caller, which knows
+/// where it was found), or another error.
+enum Failure {
+    Dangling { target: String, location: String },
+    Error(ConstructError),
+}
+
 struct Resolver<'a> {
     stacks: &'a IndexMap<String, Stack>,
     consumer: &'a Stack,
@@ -137,38 +162,49 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     fn rewrite_document(&mut self, document: &mut Json) -> Result<(), ConstructError> {
+        let consumer = self.consumer;
         let sections = document.as_object_mut().expect("templates are objects");
         for (section, entries) in sections.iter_mut() {
             let Some(entries) = entries.as_object_mut() else { continue };
             for (id, entry) in entries.iter_mut() {
-                let base = if section == "Resources" {
-                    resource_path(self.consumer, id)
-                } else {
-                    format!("{}/{section}/{id}", self.consumer.name())
-                };
-                self.rewrite(entry, &mut Vec::new(), &base)?;
+                self.rewrite(entry, &mut Vec::new()).map_err(|failure| match failure {
+                    Failure::Dangling { target, location } => {
+                        let base = if section == "Resources" {
+                            resource_path(consumer, id)
+                        } else {
+                            format!("{}/{section}/{id}", consumer.name())
+                        };
+                        ConstructError::DanglingReference { from: format!("{base} ({location})"), target }
+                    }
+                    Failure::Error(error) => error,
+                })?;
             }
         }
         Ok(())
     }
 
-    fn rewrite(&mut self, node: &mut Json, location: &mut Vec<String>, base: &str) -> Result<(), ConstructError> {
+    /// Replaces every placeholder under `node`. `location` is the way down from the entry, kept as
+    /// borrowed keys (a template has tens of thousands of them) and spelled out only for an error.
+    fn rewrite<'n>(&mut self, node: &'n mut Json, location: &mut Vec<Step<'n>>) -> Result<(), Failure> {
         if let Some(placeholder) = ReferencePlaceholder::from_json(node) {
-            *node = self.resolve(&placeholder, &format!("{base} ({})", location.join(".")))?;
+            *node = self.resolve(&placeholder).map_err(|failure| match failure {
+                Failure::Dangling { target, .. } => Failure::Dangling { target, location: spell(location) },
+                other => other,
+            })?;
             return Ok(());
         }
         match node {
             Json::Array(items) => {
                 for (index, item) in items.iter_mut().enumerate() {
-                    location.push(index.to_string());
-                    self.rewrite(item, location, base)?;
+                    location.push(Step::Index(index));
+                    self.rewrite(item, location)?;
                     location.pop();
                 }
             }
             Json::Object(map) => {
                 for (key, value) in map.iter_mut() {
-                    location.push(key.clone());
-                    self.rewrite(value, location, base)?;
+                    location.push(Step::Key(key));
+                    self.rewrite(value, location)?;
                     location.pop();
                 }
             }
@@ -177,8 +213,8 @@ impl Resolver<'_> {
         Ok(())
     }
 
-    fn resolve(&mut self, reference: &ReferencePlaceholder, from: &str) -> Result<Json, ConstructError> {
-        let dangling = |target: String| ConstructError::DanglingReference { from: from.to_owned(), target };
+    fn resolve(&mut self, reference: &ReferencePlaceholder) -> Result<Json, Failure> {
+        let dangling = |target: String| Failure::Dangling { target, location: String::new() };
         let producer =
             self.stacks.get(&reference.stack).ok_or_else(|| dangling(format!("stack {}", reference.stack)))?;
         if !producer.has_logical_id(&reference.logical_id) {
@@ -189,11 +225,11 @@ impl Resolver<'_> {
         }
         self.needs.insert(producer.name().to_owned());
         if producer.region() == self.consumer.region() {
-            let (_, export) = self.output_for(producer, reference, true)?;
+            let (_, export) = self.output_for(producer, reference, true).map_err(Failure::Error)?;
             let export = export.expect("an exported output has an export name");
             Ok(json!({ "Fn::ImportValue": export }))
         } else {
-            let (output_id, _) = self.output_for(producer, reference, false)?;
+            let (output_id, _) = self.output_for(producer, reference, false).map_err(Failure::Error)?;
             Ok(json!({ "Fn::GetStackOutput": {
                 "StackName": producer.name(),
                 "OutputName": output_id,

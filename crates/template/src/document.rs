@@ -221,6 +221,25 @@ impl Template {
     pub fn to_document(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("templates serialize to JSON")
     }
+
+    /// [`Template::to_document`], moving the resources' JSON into the document instead of copying it
+    /// through a serializer: most of a template is its resources, already JSON (the other sections are
+    /// small and serialized as they are).
+    pub fn into_document(self) -> serde_json::Value {
+        let Self { transforms, description, parameters, mappings, conditions, resources, outputs } = self;
+        let sections = Self { transforms, description, parameters, mappings, conditions, ..Self::default() };
+        let serde_json::Value::Object(mut document) = sections.to_document() else {
+            unreachable!("templates serialize to objects")
+        };
+        let resources: serde_json::Map<String, serde_json::Value> =
+            resources.into_iter().map(|(id, resource)| (id, resource.into_json())).collect();
+        // `Resources` keeps its place after the sections before it; `Outputs` follows.
+        document.insert("Resources".to_owned(), serde_json::Value::Object(resources));
+        if !outputs.is_empty() {
+            document.insert("Outputs".to_owned(), serde_json::to_value(&outputs).expect("outputs serialize"));
+        }
+        serde_json::Value::Object(document)
+    }
 }
 
 impl Serialize for Template {
@@ -277,6 +296,15 @@ mod tests {
             .outputs
             .insert("TopicArn".into(), Output::new(&Value::<String>::local_ref("Topic")).export_as("Sample:TopicArn"));
         template
+    }
+
+    #[test]
+    fn into_document_is_to_document_in_the_same_order() {
+        let template = sample();
+        let expected = serde_json::to_string(&template.to_document()).unwrap();
+        assert_eq!(serde_json::to_string(&template.into_document()).unwrap(), expected);
+        let empty = Template::default();
+        assert_eq!(empty.clone().into_document(), empty.to_document());
     }
 
     #[test]

@@ -320,6 +320,54 @@ impl Serialize for Resource {
     }
 }
 
+impl Resource {
+    /// The entry as JSON, as it serializes, with its properties and metadata moved rather than copied.
+    pub fn into_json(self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        let mut entry = serde_json::Map::new();
+        entry.insert("Type".to_owned(), Json::String(self.resource_type));
+        if let Some(condition) = self.condition {
+            entry.insert("Condition".to_owned(), Json::String(condition));
+        }
+        match self.depends_on.len() {
+            0 => {}
+            1 => {
+                let single = self.depends_on.into_iter().next().expect("one entry");
+                entry.insert("DependsOn".to_owned(), Json::String(single));
+            }
+            _ => {
+                entry.insert(
+                    "DependsOn".to_owned(),
+                    Json::Array(self.depends_on.into_iter().map(Json::String).collect()),
+                );
+            }
+        }
+        let policy = |policy: RemovalPolicy| serde_json::to_value(policy).expect("policies serialize");
+        if let Some(deletion) = self.deletion_policy {
+            entry.insert("DeletionPolicy".to_owned(), policy(deletion));
+        }
+        if let Some(update_replace) = self.update_replace_policy {
+            entry.insert("UpdateReplacePolicy".to_owned(), policy(update_replace));
+        }
+        if self.path.is_some() || !self.metadata.is_empty() {
+            let mut metadata = serde_json::Map::new();
+            if let Some(path) = &self.path {
+                metadata.insert(PATH_METADATA_KEY.to_owned(), Json::String(path.clone()));
+            }
+            for (key, value) in self.metadata {
+                if self.path.is_none() || key != PATH_METADATA_KEY {
+                    metadata.insert(key, value);
+                }
+            }
+            entry.insert("Metadata".to_owned(), Json::Object(metadata));
+        }
+        if !self.properties.is_empty() {
+            entry.insert("Properties".to_owned(), Json::Object(self.properties.into_iter().collect()));
+        }
+        Json::Object(entry)
+    }
+}
+
 /// A resource's `Metadata`: the construct path first, then the other entries in insertion order (an
 /// entry under the path's own key gives way to the recorded path).
 struct Metadata<'a> {
@@ -349,6 +397,27 @@ mod tests {
 
     use super::*;
     use crate::Value;
+
+    #[test]
+    fn into_json_is_what_the_entry_serializes_to() {
+        let mut resource = Resource::new("AWS::RDS::DBInstance")
+            .property("Engine", Value::from("postgres"))
+            .property("Port", Value::from(5432))
+            .condition("IsPrimary")
+            .depends_on("Subnets")
+            .removal_policy(RemovalPolicy::Snapshot)
+            .metadata("checkov", json!({"skip": [{"id": "CKV_AWS_1", "comment": "why"}]}))
+            .metadata(PATH_METADATA_KEY, json!("Hand/Written"));
+        resource.record_path("Stack/Database");
+        resource.suppress("CS005", "a reason");
+        let serialized = serde_json::to_string(&serde_json::to_value(&resource).unwrap()).unwrap();
+        assert_eq!(serde_json::to_string(&resource.clone().into_json()).unwrap(), serialized);
+        let several = resource.depends_on("Secret");
+        let serialized = serde_json::to_string(&serde_json::to_value(&several).unwrap()).unwrap();
+        assert_eq!(serde_json::to_string(&several.into_json()).unwrap(), serialized);
+        let bare = Resource::new("AWS::SNS::Topic");
+        assert_eq!(bare.clone().into_json(), serde_json::to_value(&bare).unwrap());
+    }
 
     #[test]
     fn the_construct_path_comes_first_in_metadata_and_wins_over_an_entry_of_its_key() {
