@@ -366,6 +366,21 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_to_nothing_names_the_entry_and_the_way_down_to_it() {
+        for consume in [false, true] {
+            let mut app = App::new("test");
+            let stack = app.add_stack("Main", "us-east-1").unwrap();
+            let missing = crate::template::Address { stack: "Main".into(), logical_id: "Missing".into() };
+            let ingress = json!([{ "SourceSecurityGroupId": Value::<String>::reference(&missing, None) }]);
+            let group = Resource::new("AWS::EC2::SecurityGroup").property("SecurityGroupIngress", ingress);
+            stack.root().add_resource("Group", group).unwrap();
+            let error = if consume { app.into_synth() } else { app.synth() }.unwrap_err().to_string();
+            assert!(error.contains("Main/Group (Properties.SecurityGroupIngress.0.SourceSecurityGroupId)"), "{error}");
+            assert!(error.contains("Missing in stack Main"), "{error}");
+        }
+    }
+
+    #[test]
     fn unknown_explicit_dependencies_and_duplicate_stacks_are_errors() {
         let mut app = App::new("test");
         app.add_stack("Main", "us-east-1").unwrap().add_dependency("Missing");
