@@ -57,6 +57,7 @@ impl RegionRole {
 /// One region of the platform.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(transform = super::regions::limit_zones_by_region)]
 pub struct RegionConfig {
     /// The region's role.
     pub role: RegionRole,
@@ -297,7 +298,8 @@ pub struct NetworkConfig {
     #[schemars(with = "String")]
     pub vpc_cidr: Ipv4Net,
     /// How many availability zones the subnets span (2 to 6), at most as many as the region offers an
-    /// account (us-east-1: 6, us-west-2: 4, us-west-1: 2, most others: 3; checked at synth). Default: 3.
+    /// account (us-east-1: 6, us-west-2: 4, us-west-1: 2, most others: 3; the schema says so per region,
+    /// and synth explains it). Default: 3.
     #[serde(default = "default_az_count")]
     #[schemars(range(min = 2, max = 6))]
     pub az_count: u8,

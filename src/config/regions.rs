@@ -25,6 +25,25 @@ pub(crate) fn availability_zones(region: &str) -> Option<u8> {
     AVAILABILITY_ZONES.iter().find(|(name, _)| *name == region).map(|(_, zones)| *zones)
 }
 
+/// Narrows a region's JSON Schema so that an editor refuses what synth would: for each region of the
+/// table with fewer zones than `azCount`'s general maximum, `network.azCount` at most its zones.
+pub(crate) fn limit_zones_by_region(schema: &mut schemars::Schema) {
+    let limits: Vec<serde_json::Value> = AVAILABILITY_ZONES
+        .iter()
+        .filter(|(_, zones)| *zones < MAX_AZ_COUNT)
+        .map(|(region, zones)| {
+            serde_json::json!({
+                "if": { "properties": { "region": { "const": region } }, "required": ["region"] },
+                "then": { "properties": { "network": { "properties": { "azCount": { "maximum": zones } } } } }
+            })
+        })
+        .collect();
+    schema.insert("allOf".to_owned(), serde_json::Value::Array(limits));
+}
+
+/// The most Availability Zones a network may span in any region (`azCount`'s schema maximum).
+pub(crate) const MAX_AZ_COUNT: u8 = 6;
+
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`: lower-case words joined by '-', ending in a number.
 pub fn is_region_code(code: &str) -> bool {
     let parts: Vec<&str> = code.split('-').collect();
@@ -47,6 +66,23 @@ mod tests {
         for bad in ["", "useast1", "us-east", "US-EAST-1", "us--1", "us-east-x"] {
             assert!(!is_region_code(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_schema_refuses_more_zones_than_the_region_offers() {
+        let schema = crate::config::json_schema();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let mut config: serde_json::Value =
+            serde_yaml::from_str(crate::config::EMBEDDED_DEFAULT).expect("the default config is YAML");
+        assert!(validator.is_valid(&config));
+        config["regions"][1]["network"]["azCount"] = serde_json::json!(4);
+        assert_eq!(config["regions"][1]["region"], "eu-west-1");
+        let errors: Vec<String> =
+            validator.iter_errors(&config).map(|error| error.instance_path().to_string()).collect();
+        assert_eq!(errors, ["/regions/1/network/azCount"]);
+        config["regions"][0]["network"]["azCount"] = serde_json::json!(6);
+        assert_eq!(config["regions"][0]["region"], "us-east-1");
+        assert_eq!(validator.iter_errors(&config).count(), 1, "us-east-1 has six zones");
     }
 
     #[test]
