@@ -7,6 +7,7 @@
 //! an SSM parameter that reads a topic of the stack at half its index, so that every stack but the
 //! first imports an export and the deploy order is a tree.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use cfn_synth::assembly::{Assembly, AssemblyOptions};
@@ -18,8 +19,12 @@ use cfn_synth::construct::{App, ResourceRef};
 const STACKS: usize = 41_667;
 const TOPICS_PER_STACK: usize = 23;
 
+/// The phases of the last run, printed after divan's table.
+static PHASES: Mutex<String> = Mutex::new(String::new());
+
 fn main() {
     divan::main();
+    println!("{}", PHASES.lock().unwrap());
     match peak_resident_memory() {
         Some(bytes) => println!("peak resident memory: {:.2} GiB ({bytes} bytes)", bytes as f64 / f64::from(1 << 30)),
         None => println!("peak resident memory: unknown (no /proc/self/status)"),
@@ -43,7 +48,7 @@ fn million_resources(bencher: divan::Bencher) {
         let written = start.elapsed();
         let resources: usize = manifest.stacks.iter().map(|stack| stack.resource_count).sum();
         assert_eq!(resources, STACKS * (TOPICS_PER_STACK + 1) - 1);
-        println!(
+        *PHASES.lock().unwrap() = format!(
             "build {:.2} s, synth {:.2} s, render and write {:.2} s (to {})",
             built.as_secs_f64(),
             (resolved - built).as_secs_f64(),

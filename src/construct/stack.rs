@@ -42,7 +42,9 @@ struct StackInner {
 struct StackState {
     tags: IndexMap<String, String>,
     template: Template,
-    /// Every construct path registered in this stack, to reject two constructs at one path.
+    /// The path of every construct scope opened in this stack ([`Scope::child`]), to reject two
+    /// constructs at one path. Resources and parameters are not repeated here: their paths are in
+    /// `logical_ids`, and a million-resource app would hold each twice.
     nodes: IndexSet<ConstructPath>,
     /// The construct path behind each logical ID (resources and parameters share one namespace).
     logical_ids: IndexMap<String, ConstructPath>,
@@ -255,18 +257,29 @@ impl Stack {
         self.add_output(output_id, Output::new(value).description(description).export_as(export_name))
     }
 
+    /// Registers a construct scope's path, refusing one a scope, a resource or a parameter has.
     fn register(&self, path: &ConstructPath) -> Result<(), ConstructError> {
-        if !self.state_mut().nodes.insert(path.clone()) {
+        let mut state = self.state_mut();
+        // A resource or parameter at `path` is under the logical ID the path gives.
+        let entry_here = state.logical_ids.get(&path.logical_id()).is_some_and(|existing| existing == path);
+        if entry_here || !state.nodes.insert(path.clone()) {
             return Err(ConstructError::DuplicatePath { path: path.to_string() });
         }
         Ok(())
     }
 
+    /// The logical ID of a resource or parameter at `path`, refusing a path a scope or another entry
+    /// has, and a logical ID another path already gives.
     fn allocate_logical_id(&self, path: &ConstructPath) -> Result<String, ConstructError> {
-        self.register(path)?;
         let logical_id = path.logical_id();
         let mut state = self.state_mut();
+        if state.nodes.contains(path) {
+            return Err(ConstructError::DuplicatePath { path: path.to_string() });
+        }
         if let Some(existing) = state.logical_ids.get(&logical_id) {
+            if existing == path {
+                return Err(ConstructError::DuplicatePath { path: path.to_string() });
+            }
             return Err(ConstructError::LogicalIdCollision {
                 logical_id,
                 path: path.to_string(),
@@ -490,6 +503,19 @@ mod tests {
         let mut root = stack.root();
         root.child("Vpc").unwrap();
         assert_eq!(root.child("Vpc").unwrap_err(), ConstructError::DuplicatePath { path: "Net/Vpc".into() });
+        // A resource and a construct scope cannot share one either, whichever comes first.
+        let duplicate = || ConstructError::DuplicatePath { path: "Net/Vpc".into() };
+        assert_eq!(root.add_resource("Vpc", Resource::new("AWS::EC2::VPC")).unwrap_err(), duplicate());
+        root.add_resource("Topic", Resource::new("AWS::SNS::Topic")).unwrap();
+        assert_eq!(root.child("Topic").unwrap_err(), ConstructError::DuplicatePath { path: "Net/Topic".into() });
+        assert_eq!(
+            root.add_resource("Topic", Resource::new("AWS::SNS::Topic")).unwrap_err(),
+            ConstructError::DuplicatePath { path: "Net/Topic".into() }
+        );
+        // A construct's default child is at a path of its own, under the construct's logical ID.
+        let mut queue = root.child("Queue").unwrap();
+        queue.add_resource("Resource", Resource::new("AWS::SQS::Queue")).unwrap();
+        assert_eq!(stack.path_of("Queue").unwrap().to_string(), "Net/Queue/Resource");
     }
 
     #[test]
