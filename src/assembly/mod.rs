@@ -8,6 +8,7 @@ mod writer;
 use std::path::Path;
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 
 pub use manifest::{
     DisasterRecoverySection, Manifest, ManifestStack, RecoveryPointBound, RecoveryStep, ReleaseSection, TemplateUpload,
@@ -116,7 +117,7 @@ impl Assembly {
         let mut files = Vec::with_capacity(app.stacks.len() + 1);
         let manifest = assemble(app, options, &mut |path, contents| {
             files.push((path, contents));
-            Ok(())
+            Ok::<(), AssemblyError>(())
         })?;
         Ok(Self { manifest, files })
     }
@@ -144,9 +145,31 @@ impl Assembly {
         options: &AssemblyOptions,
         target: &Path,
     ) -> Result<(Staging, Manifest), AssemblyError> {
-        let mut staging = Staging::new(target)?;
-        let manifest = assemble(app, options, &mut |path, contents| Ok(staging.write(&path, &contents)?))?;
-        Ok((staging, manifest))
+        let staging = Staging::new(target)?;
+        // A writer thread takes the files in order while the templates are rendered on the others: on a
+        // large app the writing is mostly the kernel's, and the rendering need not wait for it.
+        let (files, rendered) = std::sync::mpsc::sync_channel::<(String, String)>(WRITE_QUEUE);
+        let (assembled, written) = std::thread::scope(|scope| {
+            let writer = scope.spawn(move || {
+                let mut staging = staging;
+                for (path, contents) in rendered {
+                    staging.write(&path, &contents)?;
+                }
+                Ok::<Staging, WriteError>(staging)
+            });
+            // A closed queue means the writer stopped at an error, which is the one to report.
+            let assembled = assemble(app, options, &mut |path, contents| {
+                files.send((path, contents)).map_err(|_| Staged::WriterStopped)
+            });
+            drop(files);
+            (assembled, writer.join().expect("the writer does not panic"))
+        });
+        let staging = written?;
+        match assembled {
+            Ok(manifest) => Ok((staging, manifest)),
+            Err(Staged::Assembly(error)) => Err(error),
+            Err(Staged::WriterStopped) => unreachable!("the writer stopped without an error"),
+        }
     }
 
     /// Writes the assembly as the directory `target`, replacing an earlier output atomically.
@@ -155,27 +178,60 @@ impl Assembly {
     }
 }
 
+/// Files the renderer may be ahead of the writer.
+const WRITE_QUEUE: usize = 256;
+
+/// Templates rendered at once, on every core (`rayon`), before they go to the sink in order.
+const RENDER_BATCH: usize = 64;
+
+/// Why staging stopped: the assembly's own error, or the writer's (reported by the writer).
+enum Staged {
+    Assembly(AssemblyError),
+    WriterStopped,
+}
+
+impl From<AssemblyError> for Staged {
+    fn from(error: AssemblyError) -> Self {
+        Staged::Assembly(error)
+    }
+}
+
 /// Renders every file of an app's output into `sink` (relative path, contents): the templates as
 /// [`limits::place`] says, the artifacts, the picture, and the manifest last. Returns the manifest.
-fn assemble(
+/// Templates are rendered a batch at a time on every core and handed to `sink` in deploy order, so
+/// the output does not depend on the threads; the picture is drawn meanwhile.
+fn assemble<E: From<AssemblyError>>(
     app: &SynthesizedApp,
     options: &AssemblyOptions,
-    sink: &mut dyn FnMut(String, String) -> Result<(), AssemblyError>,
-) -> Result<Manifest, AssemblyError> {
+    sink: &mut dyn FnMut(String, String) -> Result<(), E>,
+) -> Result<Manifest, E> {
     let format = options.format;
     let mut stacks = Vec::with_capacity(app.stacks.len());
-    for stack in &app.stacks {
-        let placement = limits::place(stack, options)?;
-        let file_name = format!("{}.template.{}", stack.name, format.extension());
-        let uploads = app.uploads.get(&stack.name).cloned().unwrap_or_default();
-        stacks.push(ManifestStack::uploaded(stack, file_name.clone(), placement.upload, uploads));
-        sink(file_name, placement.text)?;
+    let picture =
+        || (app.stacks.len() <= MAX_PICTURED_STACKS).then(|| graph::svg::render(&graph::Architecture::of(&app.stacks)));
+    let mut picture_slot = None;
+    for (index, batch) in app.stacks.chunks(RENDER_BATCH).enumerate() {
+        let render = || batch.par_iter().map(|stack| limits::place(stack, options)).collect::<Vec<_>>();
+        let placements = if index == 0 {
+            let (placements, drawn) = rayon::join(render, picture);
+            picture_slot = Some(drawn);
+            placements
+        } else {
+            render()
+        };
+        for (stack, placement) in batch.iter().zip(placements) {
+            let placement = placement?;
+            let file_name = format!("{}.template.{}", stack.name, format.extension());
+            let uploads = app.uploads.get(&stack.name).cloned().unwrap_or_default();
+            stacks.push(ManifestStack::uploaded(stack, file_name.clone(), placement.upload, uploads));
+            sink(file_name, placement.text)?;
+        }
     }
     for (path, contents) in &app.artifacts {
         sink(path.clone(), contents.clone())?;
     }
-    if app.stacks.len() <= MAX_PICTURED_STACKS {
-        sink(ARCHITECTURE_FILE.to_owned(), graph::svg::render(&graph::Architecture::of(&app.stacks)))?;
+    if let Some(svg) = picture_slot.unwrap_or_else(picture) {
+        sink(ARCHITECTURE_FILE.to_owned(), svg)?;
     }
     fn section<T: serde::de::DeserializeOwned>(app: &SynthesizedApp, key: &str) -> Result<Option<T>, AssemblyError> {
         app.sections
@@ -192,7 +248,8 @@ fn assemble(
         return Err(AssemblyError::Section {
             key: key.clone(),
             message: "the manifest has no such section".to_owned(),
-        });
+        }
+        .into());
     }
     let manifest = Manifest {
         version: MANIFEST_VERSION,
@@ -256,6 +313,24 @@ mod tests {
         }
         let err = Assembly::write_streaming(&app.synth().unwrap(), &options, &target).unwrap_err();
         assert!(err.to_string().starts_with("stack Z-Big: the template is "), "{err}");
+        assert_eq!(std::fs::read(target.join(MANIFEST_FILE)).unwrap(), before);
+        let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["out"]);
+
+        // The writer meets a file where it needs a directory: its error is the one reported, and the
+        // renderer, ahead of it, stops.
+        let mut clash = App::new("stream");
+        clash
+            .add_stack("S0", "us-east-1")
+            .unwrap()
+            .root()
+            .add_resource("Topic", Resource::new("AWS::SNS::Topic"))
+            .unwrap();
+        clash.add_artifact("notes", "a file").unwrap();
+        clash.add_artifact("notes/more.txt", "under it").unwrap();
+        let err = Assembly::write_streaming(&clash.synth().unwrap(), &options, &target).unwrap_err();
+        assert!(matches!(err, AssemblyError::Write(_)), "{err}");
+        assert!(err.to_string().contains("notes"), "{err}");
         assert_eq!(std::fs::read(target.join(MANIFEST_FILE)).unwrap(), before);
         let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, ["out"]);
