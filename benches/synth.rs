@@ -1,6 +1,10 @@
 //! Synthesis speed. Run with `cargo bench --bench synth` (or `scripts/bench`, which also times the
 //! release binary end to end).
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use cfn_synth::assembly::{Assembly, AssemblyOptions};
 use cfn_synth::cfn::ssm;
 use cfn_synth::cfn::ssm::parameter::ParameterType;
@@ -11,8 +15,27 @@ use cfn_synth::platform;
 use cfn_synth::template::TemplateFormat;
 use divan::Bencher;
 
+/// Each `synth_small_stacks` run's time, by stack count, for the growth ratios printed after the table.
+static SMALL_STACK_TIMES: Mutex<BTreeMap<usize, Vec<Duration>>> = Mutex::new(BTreeMap::new());
+
 fn main() {
     divan::main();
+    let times = SMALL_STACK_TIMES.lock().unwrap();
+    let median = |runs: &Vec<Duration>| {
+        let mut sorted = runs.clone();
+        sorted.sort();
+        sorted[sorted.len() / 2]
+    };
+    let medians: Vec<(usize, Duration)> = times.iter().map(|(stacks, runs)| (*stacks, median(runs))).collect();
+    for pair in medians.windows(2) {
+        let ((fewer, before), (more, after)) = (pair[0], pair[1]);
+        println!(
+            "synth_small_stacks: {more} stacks take {:.2}x the time of {fewer} ({:.3} s against {:.3} s)",
+            after.as_secs_f64() / before.as_secs_f64(),
+            after.as_secs_f64(),
+            before.as_secs_f64()
+        );
+    }
 }
 
 /// Parse and validate the embedded default config.
@@ -144,6 +167,7 @@ fn synth_100_platform_copies(bencher: Bencher) {
 #[divan::bench(args = [10_000, 20_000, 40_000], sample_count = 3, sample_size = 1)]
 fn synth_small_stacks(bencher: Bencher, stacks: usize) {
     bencher.bench_local(|| {
+        let start = Instant::now();
         let mut app = App::new("scale");
         let mut topics = Vec::with_capacity(stacks);
         for index in 0..stacks {
@@ -156,8 +180,11 @@ fn synth_small_stacks(bencher: Bencher, stacks: usize) {
             }
             topics.push(topic);
         }
-        let synthesized = app.synth().unwrap();
-        Assembly::new(&synthesized, TemplateFormat::Json).unwrap()
+        let assembly = Assembly::new(&app.synth().unwrap(), TemplateFormat::Json).unwrap();
+        drop(topics);
+        drop(app);
+        SMALL_STACK_TIMES.lock().unwrap().entry(stacks).or_default().push(start.elapsed());
+        assembly
     });
 }
 

@@ -33,6 +33,16 @@ pub fn check_sections(stack: &SynthesizedStack) -> Result<(), AssemblyError> {
     Ok(())
 }
 
+/// Checks every stack of `app` against every quota, as writing it would, without keeping the texts or
+/// drawing the picture (`cfn-synth validate`): each template is rendered, on every core, and dropped.
+pub fn check_all(app: &crate::construct::SynthesizedApp, options: &AssemblyOptions) -> Result<(), AssemblyError> {
+    use rayon::prelude::*;
+    // The first error in deploy order, as a write would meet it.
+    let results: Vec<Result<(), AssemblyError>> =
+        app.stacks.par_iter().map(|stack| place(stack, options).map(drop)).collect();
+    results.into_iter().collect()
+}
+
 /// A template's text and how it reaches CloudFormation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placement {

@@ -9,7 +9,7 @@ use std::fmt;
 
 use crate::construct::SynthesizedApp;
 
-pub use registry_schema::RULE as REGISTRY_SCHEMA_RULE;
+pub use registry_schema::{SchemaCheck, RULE as REGISTRY_SCHEMA_RULE};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,26 +82,40 @@ pub fn stack_templates(app: &SynthesizedApp) -> Vec<readiness::StackTemplate<'_>
 /// Runs every check over every stack.
 ///
 /// The deploy-readiness analysis runs on a thread of its own while the schema validators compile on
-/// the others (the cores `std::thread::available_parallelism` reports); the findings keep their order:
-/// schema findings in stack and resource order, then the analysis's.
+/// every core; the findings keep their order: schema findings in stack and resource order, then the
+/// analysis's.
 pub fn run(app: &SynthesizedApp) -> Report {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    run_with(app, || SchemaCheck::for_types(resource_types(app).iter().map(String::as_str)))
+}
+
+/// [`run`] with the validators from `validators`, which may have been compiled while the app was
+/// synthesized (from [`App`](crate::construct::App)`::resource_types`); a type they lack is compiled
+/// when first met.
+pub fn run_with(app: &SynthesizedApp, validators: impl FnOnce() -> SchemaCheck + Send) -> Report {
     let (mut report, readiness) = std::thread::scope(|scope| {
         let readiness = scope.spawn(|| readiness::analyse(stack_templates(app)));
-        (schema_report(app, threads), readiness.join().expect("the analysis does not panic"))
+        (schema_report(app, validators()), readiness.join().expect("the analysis does not panic"))
     });
     report.findings.extend(readiness);
     report
 }
 
+/// The resource types of a synthesized app, each once, in order of first use.
+fn resource_types(app: &SynthesizedApp) -> Vec<String> {
+    let mut types: Vec<String> = Vec::new();
+    for stack in &app.stacks {
+        let Some(resources) = stack.template["Resources"].as_object() else { continue };
+        for type_name in resources.values().filter_map(|resource| resource["Type"].as_str()) {
+            if !types.iter().any(|known| known == type_name) {
+                types.push(type_name.to_owned());
+            }
+        }
+    }
+    types
+}
+
 /// Every resource against its registry schema.
-fn schema_report(app: &SynthesizedApp, threads: usize) -> Report {
-    let types = app
-        .stacks
-        .iter()
-        .filter_map(|stack| stack.template["Resources"].as_object())
-        .flat_map(|resources| resources.values().filter_map(|resource| resource["Type"].as_str()));
-    let mut schema_check = registry_schema::SchemaCheck::for_types(types, threads);
+fn schema_report(app: &SynthesizedApp, mut schema_check: SchemaCheck) -> Report {
     let mut report = Report::default();
     for stack in &app.stacks {
         let Some(resources) = stack.template["Resources"].as_object() else { continue };

@@ -19,9 +19,10 @@ const DEPLOY_TIME_VALUE: &str = "CfnSynthDeployTimeValue";
 /// The rule name findings of this check carry.
 pub const RULE: &str = "registry-schema";
 
-/// Compiled validators, one per resource type.
+/// Compiled validators, one per resource type: what `validate` compiles while the app is synthesized,
+/// from the types the built app holds ([`SchemaCheck::for_types`]).
 #[derive(Default)]
-pub(super) struct SchemaCheck {
+pub struct SchemaCheck {
     validators: HashMap<&'static str, jsonschema::Validator>,
 }
 
@@ -42,26 +43,16 @@ fn compile(spec: &ResourceSpec) -> jsonschema::Validator {
 }
 
 impl SchemaCheck {
-    /// The validators of `type_names` (those with a vendored schema), compiled on up to `threads`
-    /// threads: compiling is most of a schema check's cost, and each type's is independent.
-    pub(super) fn for_types<'a>(type_names: impl IntoIterator<Item = &'a str>, threads: usize) -> Self {
+    /// The validators of `type_names` (those with a vendored schema), compiled on every core (`rayon`):
+    /// compiling is most of a schema check's cost, and each type's is independent. The largest schemas
+    /// go first, so that no core is left with one at the end.
+    pub fn for_types<'a>(type_names: impl IntoIterator<Item = &'a str>) -> Self {
+        use rayon::prelude::*;
         let mut specs: Vec<&'static ResourceSpec> = type_names.into_iter().filter_map(resource_spec).collect();
         specs.sort_by_key(|spec| spec.type_name);
         specs.dedup_by_key(|spec| spec.type_name);
-        let threads = threads.clamp(1, specs.len().max(1));
-        let specs = &specs;
-        let validators = std::thread::scope(|scope| {
-            // Round robin, so that no thread gets all the large schemas of one service.
-            let workers: Vec<_> = (0..threads)
-                .map(|worker| {
-                    scope.spawn(move || {
-                        let mine = specs.iter().skip(worker).step_by(threads);
-                        mine.map(|spec| (spec.type_name, compile(spec))).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            workers.into_iter().flat_map(|worker| worker.join().expect("compiling does not panic")).collect()
-        });
+        specs.sort_by_key(|spec| std::cmp::Reverse(spec.schema.len()));
+        let validators = specs.par_iter().map(|spec| (spec.type_name, compile(spec))).collect();
         Self { validators }
     }
 

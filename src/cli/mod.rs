@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use cfn_synth::assembly::{AssemblyOptions, TemplateBuckets};
 use cfn_synth::config::{is_region_code, ConfigFile};
-use cfn_synth::construct::SynthesizedApp;
+use cfn_synth::construct::{App, SynthesizedApp};
 use cfn_synth::platform::{self, PlatformError};
 use cfn_synth::template::TemplateFormat;
 
@@ -199,6 +199,30 @@ impl ConfigArgs {
     /// Loads the config and synthesizes the platform in memory, with buckets for what is too large to
     /// send inline.
     fn synthesize_with(&self, buckets: &TemplateBuckets) -> anyhow::Result<SynthesizedApp> {
+        let (file, app) = self.build_with(buckets)?;
+        app.into_synth().with_context(|| format!("cannot synthesize the platform of {}", file.name()))
+    }
+
+    /// [`ConfigArgs::synthesize_with`], compiling the registry-schema validators of the built app's
+    /// resource types on the other cores while it is synthesized (`validate`: compiling them is most of
+    /// its work).
+    fn synthesize_with_validators(
+        &self,
+        buckets: &TemplateBuckets,
+    ) -> anyhow::Result<(SynthesizedApp, cfn_synth::checks::SchemaCheck)> {
+        let (file, app) = self.build_with(buckets)?;
+        let types = app.resource_types();
+        let (synthesized, validators) = std::thread::scope(|scope| {
+            let validators =
+                scope.spawn(|| cfn_synth::checks::SchemaCheck::for_types(types.iter().map(String::as_str)));
+            (app.into_synth(), validators.join().expect("compiling does not panic"))
+        });
+        let synthesized = synthesized.with_context(|| format!("cannot synthesize the platform of {}", file.name()))?;
+        Ok((synthesized, validators))
+    }
+
+    /// Loads the config and builds the platform's app.
+    fn build_with(&self, buckets: &TemplateBuckets) -> anyhow::Result<(ConfigFile, App)> {
         let file = match &self.config {
             Some(path) => ConfigFile::read(path)?,
             None => ConfigFile::embedded_default()?,
@@ -207,6 +231,6 @@ impl ConfigArgs {
             PlatformError::Config { key, message } => anyhow::Error::new(file.invalid(&key, message)),
             other => anyhow::Error::new(other),
         })?;
-        app.into_synth().with_context(|| format!("cannot synthesize the platform of {}", file.name()))
+        Ok((file, app))
     }
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use cfn_synth::assembly::Assembly;
+use cfn_synth::assembly::limits;
 use cfn_synth::checks::{self, readiness, Finding};
 
 use super::{ConfigArgs, ExitStatus, RenderArgs};
@@ -46,12 +46,12 @@ pub(super) fn run(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
         return Ok(report(&findings));
     }
     let options = args.render.options()?;
-    let app = args.config.synthesize_with(&options.buckets)?;
+    let (app, validators) = args.config.synthesize_with_validators(&options.buckets)?;
     // The same limits `synth` enforces, such as the inline template size, without writing anything;
     // rendered beside the checks, which do not need it.
     let (assembled, checked) = std::thread::scope(|scope| {
-        let assembled = scope.spawn(|| Assembly::with_options(&app, &options).map(drop));
-        let checked = checks::run(&app);
+        let assembled = scope.spawn(|| limits::check_all(&app, &options));
+        let checked = checks::run_with(&app, || validators);
         (assembled.join().expect("rendering does not panic"), checked)
     });
     assembled?;

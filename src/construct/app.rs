@@ -144,6 +144,20 @@ impl App {
         Ok(())
     }
 
+    /// The resource types the app's stacks hold, each once, in order of first use: what `validate`
+    /// compiles schema validators for while the app is synthesized.
+    pub fn resource_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = Vec::new();
+        for stack in self.stacks.values() {
+            for resource in stack.template().resources.values() {
+                if !types.iter().any(|known| known == resource.resource_type()) {
+                    types.push(resource.resource_type().to_owned());
+                }
+            }
+        }
+        types
+    }
+
     /// Resolves every reference, adds the exports they need, and orders the stacks for deployment.
     /// The app is left as it was, to be changed and synthesized again.
     pub fn synth(&self) -> Result<SynthesizedApp, ConstructError> {
