@@ -85,7 +85,12 @@ pub fn stack_templates(app: &SynthesizedApp) -> Vec<readiness::StackTemplate<'_>
 /// every core; the findings keep their order: schema findings in stack and resource order, then the
 /// analysis's.
 pub fn run(app: &SynthesizedApp) -> Report {
-    run_with(app, || SchemaCheck::for_types(resource_types(app).iter().map(String::as_str)))
+    let types = app
+        .stacks
+        .iter()
+        .filter_map(|stack| stack.template["Resources"].as_object())
+        .flat_map(|resources| resources.values().filter_map(|resource| resource["Type"].as_str()));
+    run_with(app, || SchemaCheck::for_types(types))
 }
 
 /// [`run`] with the validators from `validators`, which may have been compiled while the app was
@@ -98,20 +103,6 @@ pub fn run_with(app: &SynthesizedApp, validators: impl FnOnce() -> SchemaCheck +
     });
     report.findings.extend(readiness);
     report
-}
-
-/// The resource types of a synthesized app, each once, in order of first use.
-fn resource_types(app: &SynthesizedApp) -> Vec<String> {
-    let mut types: Vec<String> = Vec::new();
-    for stack in &app.stacks {
-        let Some(resources) = stack.template["Resources"].as_object() else { continue };
-        for type_name in resources.values().filter_map(|resource| resource["Type"].as_str()) {
-            if !types.iter().any(|known| known == type_name) {
-                types.push(type_name.to_owned());
-            }
-        }
-    }
-    types
 }
 
 /// Every resource against its registry schema.

@@ -147,15 +147,15 @@ impl App {
     /// The resource types the app's stacks hold, each once, in order of first use: what `validate`
     /// compiles schema validators for while the app is synthesized.
     pub fn resource_types(&self) -> Vec<String> {
-        let mut types: Vec<String> = Vec::new();
+        let mut types: indexmap::IndexSet<String> = indexmap::IndexSet::new();
         for stack in self.stacks.values() {
             for resource in stack.template().resources.values() {
-                if !types.iter().any(|known| known == resource.resource_type()) {
-                    types.push(resource.resource_type().to_owned());
+                if !types.contains(resource.resource_type()) {
+                    types.insert(resource.resource_type().to_owned());
                 }
             }
         }
-        types
+        types.into_iter().collect()
     }
 
     /// Resolves every reference, adds the exports they need, and orders the stacks for deployment.
@@ -237,6 +237,13 @@ mod tests {
     #[test]
     fn a_consuming_synthesis_gives_the_same_app() {
         assert_eq!(three_stacks().into_synth().unwrap(), three_stacks().synth().unwrap());
+    }
+
+    #[test]
+    fn resource_types_are_listed_once_in_order_of_first_use() {
+        let app = three_stacks();
+        app.stack("Data").unwrap().root().add_resource("Vpc2", Resource::new("AWS::EC2::VPC")).unwrap();
+        assert_eq!(app.resource_types(), ["AWS::EC2::VPC", "AWS::RDS::DBSubnetGroup", "AWS::SSM::Parameter"]);
     }
 
     #[test]
