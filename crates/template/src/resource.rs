@@ -292,36 +292,27 @@ impl Resource {
 }
 
 impl Serialize for Resource {
+    /// The entry as [`Resource::into_json`] builds it, the one place its shape is written down.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("Type", &self.resource_type)?;
-        if let Some(condition) = &self.condition {
-            map.serialize_entry("Condition", condition)?;
-        }
-        match self.depends_on.as_slice() {
-            [] => {}
-            [single] => map.serialize_entry("DependsOn", single)?,
-            many => map.serialize_entry("DependsOn", many)?,
-        }
-        if let Some(policy) = self.deletion_policy {
-            map.serialize_entry("DeletionPolicy", &policy)?;
-        }
-        if let Some(policy) = self.update_replace_policy {
-            map.serialize_entry("UpdateReplacePolicy", &policy)?;
-        }
-        if self.path.is_some() || !self.metadata.is_empty() {
-            map.serialize_entry("Metadata", &Metadata { path: self.path.as_deref(), entries: &self.metadata })?;
-        }
-        if !self.properties.is_empty() {
-            map.serialize_entry("Properties", &self.properties)?;
-        }
-        map.end()
+        let json_parts = Self {
+            resource_type: self.resource_type.clone(),
+            properties: self.properties.clone(),
+            typed: TypedSlot(None),
+            depends_on: self.depends_on.clone(),
+            condition: self.condition.clone(),
+            deletion_policy: self.deletion_policy,
+            update_replace_policy: self.update_replace_policy,
+            path: self.path.clone(),
+            metadata: self.metadata.clone(),
+        };
+        json_parts.into_json().serialize(serializer)
     }
 }
 
 impl Resource {
-    /// The entry as JSON, as it serializes, with its properties and metadata moved rather than copied.
+    /// The entry as JSON, its properties and metadata moved rather than copied: `Type`, then the
+    /// attributes, `Metadata` (the construct path first; an entry under the path's own key gives way to
+    /// the recorded path) and `Properties`.
     pub fn into_json(self) -> serde_json::Value {
         use serde_json::Value as Json;
         let mut entry = serde_json::Map::new();
@@ -368,29 +359,6 @@ impl Resource {
     }
 }
 
-/// A resource's `Metadata`: the construct path first, then the other entries in insertion order (an
-/// entry under the path's own key gives way to the recorded path).
-struct Metadata<'a> {
-    path: Option<&'a str>,
-    entries: &'a IndexMap<String, serde_json::Value>,
-}
-
-impl Serialize for Metadata<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        if let Some(path) = self.path {
-            map.serialize_entry(PATH_METADATA_KEY, path)?;
-        }
-        for (key, value) in self.entries {
-            if self.path.is_none() || key != PATH_METADATA_KEY {
-                map.serialize_entry(key, value)?;
-            }
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -399,7 +367,7 @@ mod tests {
     use crate::Value;
 
     #[test]
-    fn into_json_is_what_the_entry_serializes_to() {
+    fn an_entry_has_its_attributes_in_order_and_one_dependency_as_a_string() {
         let mut resource = Resource::new("AWS::RDS::DBInstance")
             .property("Engine", Value::from("postgres"))
             .property("Port", Value::from(5432))
@@ -410,13 +378,18 @@ mod tests {
             .metadata(PATH_METADATA_KEY, json!("Hand/Written"));
         resource.record_path("Stack/Database");
         resource.suppress("CS005", "a reason");
-        let serialized = serde_json::to_string(&serde_json::to_value(&resource).unwrap()).unwrap();
-        assert_eq!(serde_json::to_string(&resource.clone().into_json()).unwrap(), serialized);
+        let expected = concat!(
+            r#"{"Type":"AWS::RDS::DBInstance","Condition":"IsPrimary","DependsOn":"Subnets","#,
+            r#""DeletionPolicy":"Snapshot","UpdateReplacePolicy":"Snapshot","#,
+            r#""Metadata":{"cfn-synth:path":"Stack/Database","checkov":{"skip":[{"id":"CKV_AWS_1","comment":"why"}]},"#,
+            r#""cfn-synth":{"suppress":[{"rule":"CS005","reason":"a reason"}]}},"#,
+            r#""Properties":{"Engine":"postgres","Port":5432}}"#
+        );
+        assert_eq!(serde_json::to_string(&resource).unwrap(), expected);
+        assert_eq!(serde_json::to_string(&resource.clone().into_json()).unwrap(), expected);
         let several = resource.depends_on("Secret");
-        let serialized = serde_json::to_string(&serde_json::to_value(&several).unwrap()).unwrap();
-        assert_eq!(serde_json::to_string(&several.into_json()).unwrap(), serialized);
-        let bare = Resource::new("AWS::SNS::Topic");
-        assert_eq!(bare.clone().into_json(), serde_json::to_value(&bare).unwrap());
+        assert_eq!(several.into_json()["DependsOn"], json!(["Subnets", "Secret"]));
+        assert_eq!(Resource::new("AWS::SNS::Topic").into_json(), json!({"Type": "AWS::SNS::Topic"}));
     }
 
     #[test]
