@@ -16,12 +16,9 @@ pub struct ComputeConfig {
     pub deployment: DeploymentConfig,
     /// The Kong API gateway, behind the public ALB.
     pub kong: ServiceConfig,
-    /// The Integration Service, behind the internal ALB.
-    pub integration_service: ServiceConfig,
-    /// The Webhook Receiver, behind the internal ALB.
-    pub webhook_receiver: ServiceConfig,
-    /// The Worker Service, which consumes the work queue and has no load balancer.
-    pub worker_service: WorkerConfig,
+    /// The applications, in the order their resources are made: HTTP services behind the internal ALB
+    /// (at least one, at most 25) and queue workers (at least one), each named uniquely.
+    pub services: Vec<ApplicationConfig>,
     /// Kong's routes and plugins.
     #[serde(default)]
     pub gateway: GatewayConfig,
@@ -30,13 +27,44 @@ pub struct ComputeConfig {
     pub edge: super::EdgeConfig,
 }
 
+impl ComputeConfig {
+    /// The HTTP services, in config order.
+    pub fn http_services(&self) -> impl Iterator<Item = &HttpServiceConfig> {
+        self.services.iter().filter_map(|service| match service {
+            ApplicationConfig::Http(http) => Some(http),
+            ApplicationConfig::Worker(_) => None,
+        })
+    }
+
+    /// The queue workers, in config order.
+    pub fn workers(&self) -> impl Iterator<Item = &WorkerConfig> {
+        self.services.iter().filter_map(|service| match service {
+            ApplicationConfig::Http(_) => None,
+            ApplicationConfig::Worker(worker) => Some(worker),
+        })
+    }
+
+    /// Kong's routes: the configured ones, or each HTTP service at `/<name>`.
+    pub fn routes(&self) -> Vec<RouteConfig> {
+        if !self.gateway.routes.is_empty() {
+            return self.gateway.routes.clone();
+        }
+        self.http_services()
+            .map(|service| RouteConfig {
+                name: service.name.clone(),
+                service: service.name.clone(),
+                paths: vec![format!("/{}", service.name)],
+            })
+            .collect()
+    }
+}
+
 /// What Kong routes, and the limits it enforces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GatewayConfig {
-    /// Routes, each sending path prefixes to one HTTP service. Default: `/integration` to the Integration
-    /// Service and `/webhooks` to the Webhook Receiver.
-    #[serde(default = "default_routes")]
+    /// Routes, each sending path prefixes to one HTTP service. Default: each HTTP service at `/<name>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteConfig>,
     /// Rate limiting, counted in Redis so that every Kong task shares the counters.
     #[serde(default)]
@@ -48,23 +76,8 @@ pub struct GatewayConfig {
 
 impl Default for GatewayConfig {
     fn default() -> Self {
-        Self { routes: default_routes(), rate_limit: RateLimitConfig::default(), max_request_megabytes: 10 }
+        Self { routes: Vec::new(), rate_limit: RateLimitConfig::default(), max_request_megabytes: 10 }
     }
-}
-
-fn default_routes() -> Vec<RouteConfig> {
-    vec![
-        RouteConfig {
-            name: "integration-service".into(),
-            service: Upstream::IntegrationService,
-            paths: vec!["/integration".into()],
-        },
-        RouteConfig {
-            name: "webhook-receiver".into(),
-            service: Upstream::WebhookReceiver,
-            paths: vec!["/webhooks".into()],
-        },
-    ]
 }
 
 fn default_max_request_megabytes() -> i64 {
@@ -77,20 +90,10 @@ fn default_max_request_megabytes() -> i64 {
 pub struct RouteConfig {
     /// The route's name: lower-case letters, digits and '-', unique.
     pub name: String,
-    /// The service it sends requests to.
-    pub service: Upstream,
+    /// The name of the HTTP service (in `services`) it sends requests to.
+    pub service: String,
     /// Path prefixes, each starting with '/', unique across routes.
     pub paths: Vec<String>,
-}
-
-/// An HTTP service behind the internal ALB.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Upstream {
-    /// The Integration Service.
-    IntegrationService,
-    /// The Webhook Receiver.
-    WebhookReceiver,
 }
 
 /// Rate limiting.
@@ -293,10 +296,221 @@ fn default_health_path() -> String {
     "/health".to_owned()
 }
 
-/// The worker: a service plus its queue-driven scaling.
+/// The most HTTP services one internal ALB serves: each takes a production and a test listener, and an
+/// ALB has at most 50.
+pub const MAX_HTTP_SERVICES: usize = 25;
+
+/// One application of the compute tier, written `- http: {...}` or `- worker: {...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(into = "ApplicationEntry")]
+#[schemars(with = "ApplicationEntry")]
+pub enum ApplicationConfig {
+    /// An HTTP service: behind the internal ALB, reached through Kong's routes, released blue/green.
+    Http(HttpServiceConfig),
+    /// A queue worker: consumes the work queue, scales on its depth, released rolling.
+    Worker(WorkerConfig),
+}
+
+/// How an application is written: a map with exactly one key, its kind. (serde's own enum form in
+/// YAML is a tag, `!http`, which a JSON Schema cannot describe.)
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(transform = exactly_one_kind)]
+pub struct ApplicationEntry {
+    /// An HTTP service: behind the internal ALB, reached through Kong's routes, released blue/green.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    http: Option<HttpServiceConfig>,
+    /// A queue worker: consumes the work queue, scales on its depth, released rolling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    worker: Option<WorkerConfig>,
+}
+
+/// Reads the one key of an entry, so that an error inside it, or a second key, is located where it is
+/// (a derived `try_from` would report the whole list).
+impl<'de> Deserialize<'de> for ApplicationConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = ApplicationConfig;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a service: `http: {...}` or `worker: {...}`")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ApplicationConfig, A::Error> {
+                use serde::de::Error;
+                let kinds = &["http", "worker"];
+                let application = match map.next_key::<String>()?.as_deref() {
+                    Some("http") => ApplicationConfig::Http(map.next_value()?),
+                    Some("worker") => ApplicationConfig::Worker(map.next_value()?),
+                    Some(other) => return Err(A::Error::unknown_field(other, kinds)),
+                    None => return Err(A::Error::custom("a service is one of `http: {...}` or `worker: {...}`")),
+                };
+                if let Some(other) = map.next_key::<String>()? {
+                    return Err(A::Error::custom(format!(
+                        "a service is one of `http: {{...}}` or `worker: {{...}}`, not both: `{other}` follows `{}`",
+                        application.kind_key()
+                    )));
+                }
+                Ok(application)
+            }
+        }
+        deserializer.deserialize_map(Entry)
+    }
+}
+
+impl From<ApplicationConfig> for ApplicationEntry {
+    fn from(application: ApplicationConfig) -> Self {
+        match application {
+            ApplicationConfig::Http(http) => ApplicationEntry { http: Some(http), worker: None },
+            ApplicationConfig::Worker(worker) => ApplicationEntry { http: None, worker: Some(worker) },
+        }
+    }
+}
+
+/// The schema of an [`ApplicationEntry`] holds exactly one of its keys.
+fn exactly_one_kind(schema: &mut schemars::Schema) {
+    schema.insert("oneOf".to_owned(), serde_json::json!([{"required": ["http"]}, {"required": ["worker"]}]));
+}
+
+/// An application's sizes and task counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizing {
+    /// CPU units.
+    pub cpu: i64,
+    /// Memory in MiB.
+    pub memory: i64,
+    /// Tasks at deploy time.
+    pub desired: i64,
+    /// The autoscaling floor.
+    pub min: i64,
+    /// The autoscaling ceiling.
+    pub max: i64,
+}
+
+impl ApplicationConfig {
+    /// Its name: its ECR repository is `<app>/<name>`, and its construct id the name in PascalCase.
+    pub fn name(&self) -> &str {
+        match self {
+            ApplicationConfig::Http(http) => &http.name,
+            ApplicationConfig::Worker(worker) => &worker.name,
+        }
+    }
+
+    /// The image it runs until a release names another.
+    pub fn image(&self) -> &str {
+        match self {
+            ApplicationConfig::Http(http) => &http.image,
+            ApplicationConfig::Worker(worker) => &worker.image,
+        }
+    }
+
+    /// Its sizes and task counts.
+    pub fn sizing(&self) -> Sizing {
+        match self {
+            ApplicationConfig::Http(s) => {
+                Sizing { cpu: s.cpu, memory: s.memory, desired: s.desired, min: s.min, max: s.max }
+            }
+            ApplicationConfig::Worker(w) => {
+                Sizing { cpu: w.cpu, memory: w.memory, desired: w.desired, min: w.min, max: w.max }
+            }
+        }
+    }
+
+    /// What of the data tier its tasks may use.
+    pub fn access(&self) -> &[DataAccess] {
+        match self {
+            ApplicationConfig::Http(http) => &http.access,
+            ApplicationConfig::Worker(worker) => &worker.access,
+        }
+    }
+
+    /// Runs `tasks` tasks and lets autoscaling go down to that many (a standby's size).
+    pub fn set_floor(&mut self, tasks: i64) {
+        let (desired, min) = match self {
+            ApplicationConfig::Http(http) => (&mut http.desired, &mut http.min),
+            ApplicationConfig::Worker(worker) => (&mut worker.desired, &mut worker.min),
+        };
+        (*desired, *min) = (tasks, tasks);
+    }
+
+    /// The config key of the variant (`http` or `worker`), under `services[i]`.
+    pub fn kind_key(&self) -> &'static str {
+        match self {
+            ApplicationConfig::Http(_) => "http",
+            ApplicationConfig::Worker(_) => "worker",
+        }
+    }
+}
+
+/// What of the data tier an application's tasks may use; each grants only what that use needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataAccess {
+    /// Send messages to the work queue.
+    SendWork,
+    /// Receive and delete the work queue's messages.
+    ConsumeWork,
+    /// Read and write the documents bucket.
+    Documents,
+    /// Read and write the audit-log bucket.
+    AuditLogs,
+}
+
+/// An HTTP service behind the internal ALB.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpServiceConfig {
+    /// Its name: lower-case letters, digits and '-', starting with a letter, unique among the services.
+    pub name: String,
+    /// The container image, with a tag or digest.
+    pub image: String,
+    /// The container port.
+    pub port: u16,
+    /// CPU units (256, 512, 1024, 2048, 4096, 8192 or 16384).
+    pub cpu: i64,
+    /// Memory in MiB, within what Fargate allows for the CPU.
+    pub memory: i64,
+    /// Tasks at deploy time.
+    pub desired: i64,
+    /// The autoscaling floor (1 or more).
+    pub min: i64,
+    /// The autoscaling ceiling.
+    pub max: i64,
+    /// The HTTP path the load balancer and the container health check probe. Default: `/health`.
+    #[serde(default = "default_health_path")]
+    pub health_check_path: String,
+    /// What of the data tier it uses. Default: `send-work` and `documents`.
+    #[serde(default = "default_http_access")]
+    pub access: Vec<DataAccess>,
+}
+
+impl HttpServiceConfig {
+    /// Its port, sizes and health path as a [`ServiceConfig`], as Kong's are given.
+    pub fn service(&self) -> ServiceConfig {
+        ServiceConfig {
+            image: self.image.clone(),
+            port: self.port,
+            cpu: self.cpu,
+            memory: self.memory,
+            desired: self.desired,
+            min: self.min,
+            max: self.max,
+            health_check_path: self.health_check_path.clone(),
+        }
+    }
+}
+
+fn default_http_access() -> Vec<DataAccess> {
+    vec![DataAccess::SendWork, DataAccess::Documents]
+}
+
+/// A queue worker: a service with no load balancer, scaled by the work queue's depth.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkerConfig {
+    /// Its name: lower-case letters, digits and '-', starting with a letter, unique among the services.
+    pub name: String,
     /// The container image, with a tag or digest.
     pub image: String,
     /// CPU units.
@@ -313,6 +527,13 @@ pub struct WorkerConfig {
     /// `messagesAbove` messages over the threshold. Default: +2 from 500, +4 from 1500.
     #[serde(default = "default_steps")]
     pub scale_out_steps: Vec<ScaleOutStep>,
+    /// What of the data tier it uses. Default: `consume-work`, `documents` and `audit-logs`.
+    #[serde(default = "default_worker_access")]
+    pub access: Vec<DataAccess>,
+}
+
+fn default_worker_access() -> Vec<DataAccess> {
+    vec![DataAccess::ConsumeWork, DataAccess::Documents, DataAccess::AuditLogs]
 }
 
 /// One step of the worker's scale-out policy.

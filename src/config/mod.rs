@@ -11,8 +11,9 @@ mod source_map;
 mod validate;
 
 pub use compute::{
-    ComputeConfig, DeploymentConfig, DomainConfig, GatewayConfig, LimitBy, RateLimitConfig, RouteConfig, ScaleOutStep,
-    ServiceConfig, SmokeTestConfig, TrafficShifting, Upstream, WorkerConfig,
+    ApplicationConfig, ComputeConfig, DataAccess, DeploymentConfig, DomainConfig, GatewayConfig, HttpServiceConfig,
+    LimitBy, RateLimitConfig, RouteConfig, ScaleOutStep, ServiceConfig, Sizing, SmokeTestConfig, TrafficShifting,
+    WorkerConfig, MAX_HTTP_SERVICES,
 };
 pub use delivery::{BuildConfig, ConnectionSource, DeliveryConfig, GitProvider, S3Source, Source, SourceConfig};
 pub use edge::{EdgeConfig, PriceClass};

@@ -5,6 +5,7 @@
 //! database user are the operations stack's ([`super::operations`]); the hooks, roles and alarms of
 //! their ECS blue/green deployments are the deployments stack's ([`super::deployments`]).
 
+use super::applications::application_id;
 use super::data::DataTier;
 use super::deployments::{Release, ServiceRelease};
 use super::ingress::{BlueGreenTargets, Ingress};
@@ -12,7 +13,7 @@ use super::kong::{self, REDIS_AUTH_TOKEN_VARIABLE};
 use super::security::SecurityGroups;
 use super::PlatformError;
 use crate::assembly::TemplateBuckets;
-use crate::config::{ComputeConfig, ServiceConfig};
+use crate::config::{ApplicationConfig, ComputeConfig, DataAccess, ScaleOutStep, ServiceConfig};
 use crate::construct::{Scope, Stack};
 use crate::constructs::compute::{
     Capacity, Cluster, ContainerImage, ContainerSecret, Deployment, FargateService, FargateSize, FargateTaskDefinition,
@@ -29,13 +30,15 @@ pub const APP_DATABASE_USER: &str = "integration_app";
 #[derive(Debug, Clone)]
 pub(super) struct PlatformService {
     /// Its construct id, which names its alarms, scaling and deployment resources.
-    pub id: &'static str,
+    pub id: String,
     pub service: FargateService,
     /// Fewest and most tasks autoscaling keeps.
     pub min: i64,
     pub max: i64,
-    /// The blue/green target groups and listeners that carry its requests; `None` for the worker.
+    /// The blue/green target groups and listeners that carry its requests; `None` for a worker.
     pub targets: Option<BlueGreenTargets>,
+    /// A worker's scale-out steps on the queue's depth; empty for an HTTP service.
+    pub scale_out_steps: Vec<ScaleOutStep>,
 }
 
 /// What the compute stack hands to the operations and deployments stacks.
@@ -43,7 +46,7 @@ pub(super) struct PlatformService {
 pub(super) struct Compute {
     /// The compute stack's name, which the database-user script looks outputs up in.
     pub stack_name: String,
-    /// Kong, the Integration Service, the Webhook Receiver (blue/green) and the worker (rolling).
+    /// Kong and the HTTP services (blue/green), then the workers (rolling).
     pub services: Vec<PlatformService>,
     /// The ECR Public pull-through cache, for images of other stacks of the region.
     pub cache: PullThroughCache,
@@ -114,96 +117,100 @@ pub(super) fn build(
         None => None,
     };
     let repositories = &release.repositories;
-    let integration = &config.integration_service;
-    let image = tasks.image(&integration.image);
     let mut image_parameters = Vec::new();
-    let image =
-        released_image(&mut root, "IntegrationService", &repositories.integration, image, &mut image_parameters)?;
-    let integration_task =
-        FargateTaskDefinition::new(&mut root, "IntegrationService", tasks.application(integration, image)?)?;
-    let webhook = &config.webhook_receiver;
-    let image = tasks.image(&webhook.image);
-    let image = released_image(&mut root, "WebhookReceiver", &repositories.webhook, image, &mut image_parameters)?;
-    let webhook_task = FargateTaskDefinition::new(&mut root, "WebhookReceiver", tasks.application(webhook, image)?)?;
-    let worker = &config.worker_service;
-    let worker_size = fargate_size(worker.cpu, worker.memory, "workerService")?;
-    let image = tasks.image(&worker.image);
-    let image = released_image(&mut root, "WorkerService", &repositories.worker, image, &mut image_parameters)?;
-    let worker_task = FargateTaskDefinition::new(
-        &mut root,
-        "WorkerService",
-        tasks
-            .application_environment(TaskProps::new(image, &data.key).size(worker_size))
-            .health_check("kill -0 1 || exit 1"),
-    )?;
+    // Each application's task definition, in config order; its image is the released one once a
+    // release names a tag.
+    let mut applications = Vec::new();
+    for service in &config.services {
+        let id = application_id(service.name());
+        let configured = tasks.image(service.image());
+        let repository = &repositories[service.name()];
+        let image = released_image(&mut root, &id, repository, configured, &mut image_parameters)?;
+        let props = match service {
+            ApplicationConfig::Http(http) => tasks.application(&http.service(), image)?,
+            ApplicationConfig::Worker(worker) => {
+                let size = fargate_size(worker.cpu, worker.memory, "worker")?;
+                tasks
+                    .application_environment(TaskProps::new(image, &data.key).size(size))
+                    .health_check("kill -0 1 || exit 1")
+            }
+        };
+        let task = FargateTaskDefinition::new(&mut root, &id, props)?;
+        applications.push((service, id, task));
+    }
 
     let blue_green = BlueGreenServices { cluster: &cluster, release, config };
-    let mut services = vec![
-        blue_green.add(
-            &mut gateway_root,
-            HttpService {
-                id: "Kong",
-                task: &kong_task,
-                config: &config.kong,
-                targets: &ingress.kong,
-                release: &release.kong,
-                group: &groups.kong,
-            },
-        )?,
-        blue_green.add(
-            &mut root,
-            HttpService {
-                id: "IntegrationService",
-                task: &integration_task,
-                config: integration,
-                targets: &ingress.integration,
-                release: &release.integration,
-                group: &groups.services,
-            },
-        )?,
-        blue_green.add(
-            &mut root,
-            HttpService {
-                id: "WebhookReceiver",
-                task: &webhook_task,
-                config: webhook,
-                targets: &ingress.webhook,
-                release: &release.webhook,
-                group: &groups.services,
-            },
-        )?,
-    ];
+    let mut services = vec![blue_green.add(
+        &mut gateway_root,
+        HttpService {
+            id: "Kong".to_owned(),
+            task: &kong_task,
+            config: &config.kong,
+            targets: &ingress.kong,
+            release: &release.kong,
+            group: &groups.kong,
+        },
+    )?];
+    for (service, id, task) in &applications {
+        if let ApplicationConfig::Http(http) = service {
+            services.push(blue_green.add(
+                &mut root,
+                HttpService {
+                    id: id.clone(),
+                    task,
+                    config: &http.service(),
+                    targets: &ingress.services[&http.name],
+                    release: &release.services[&http.name],
+                    group: &groups.services,
+                },
+            )?);
+        }
+    }
     if let Some(policy) = config_policy {
         let kong_service = services[0].service.resource().logical_id().to_owned();
         let mut entry = gateway.resource_json_mut(&kong_service).expect("Kong's service is in the gateway stack");
         entry.add_depends_on(policy);
     }
-    // The worker serves no requests: rolling deployments, mostly on Spot behind one on-demand task.
-    let worker_props = ServiceProps::new(&cluster, &worker_task)
-        .desired_count(worker.desired)
-        .security_groups(&[&groups.services])
-        .capacity(Capacity::Spot { on_demand_base: 1, on_demand_weight: 1, spot_weight: 3 });
-    let worker_service = FargateService::new(&mut root, "WorkerServiceService", worker_props)?;
-    services.push(PlatformService {
-        id: "WorkerService",
-        service: worker_service.clone(),
-        min: worker.min,
-        max: worker.max,
-        targets: None,
-    });
-
-    // Least privilege: each task role gets only the grants of what its service uses.
-    data.queue.grant_send(&integration_task)?;
-    data.documents.grant_read_write(&integration_task)?;
-    data.queue.grant_send(&webhook_task)?;
-    data.queue.grant_consume(&worker_task)?;
-    data.documents.grant_read_write(&worker_task)?;
-    data.audit_logs.grant_read_write(&worker_task)?;
-    for task in [&integration_task, &webhook_task, &worker_task] {
-        data.database.grant_connect(task, APP_DATABASE_USER)?;
+    // The workers serve no requests: rolling deployments, mostly on Spot behind one on-demand task.
+    for (service, id, task) in &applications {
+        let ApplicationConfig::Worker(worker) = service else { continue };
+        let worker_props = ServiceProps::new(&cluster, task)
+            .desired_count(worker.desired)
+            .security_groups(&[&groups.services])
+            .capacity(Capacity::Spot { on_demand_base: 1, on_demand_weight: 1, spot_weight: 3 });
+        let worker_service = FargateService::new(&mut root, &format!("{id}Service"), worker_props)?;
+        services.push(PlatformService {
+            id: id.clone(),
+            service: worker_service,
+            min: worker.min,
+            max: worker.max,
+            targets: None,
+            scale_out_steps: worker.scale_out_steps.clone(),
+        });
     }
 
-    // What the database-user script looks up at run time (see the operations stack).
+    // Least privilege: each task role gets only the grants of what its service uses.
+    for (service, _, task) in &applications {
+        for access in service.access() {
+            match access {
+                DataAccess::SendWork => data.queue.grant_send(task)?,
+                DataAccess::ConsumeWork => data.queue.grant_consume(task)?,
+                DataAccess::Documents => data.documents.grant_read_write(task)?,
+                DataAccess::AuditLogs => data.audit_logs.grant_read_write(task)?,
+            }
+        }
+    }
+    for (_, _, task) in &applications {
+        data.database.grant_connect(task, APP_DATABASE_USER)?;
+    }
+    let worker_service = services
+        .iter()
+        .find(|service| service.targets.is_none())
+        .map(|service| service.service.clone())
+        .expect("validated: at least one worker");
+
+    // What the database-user script looks up at run time (see the operations stack); with several
+    // workers, the first one's network is the one-off tasks'.
     stack.add_output("ClusterName", Output::new(&cluster.name().value()).description("The ECS cluster"))?;
     stack.add_output(
         "WorkerServiceName",
@@ -273,14 +280,15 @@ impl BlueGreenServices<'_> {
             .deployment(Deployment::blue_green(self.release.blue_green(release, targets, deployment)))
             .health_check_grace_seconds(deployment.health_check_grace_seconds);
         let service = FargateService::new(root, &format!("{id}Service"), props)?;
-        Ok(PlatformService { id, service, min: config.min, max: config.max, targets: Some(targets.clone()) })
+        let targets = Some(targets.clone());
+        Ok(PlatformService { id, service, min: config.min, max: config.max, targets, scale_out_steps: Vec::new() })
     }
 }
 
 /// One HTTP service of the tier and what it is deployed with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct HttpService<'a> {
-    id: &'static str,
+    id: String,
     task: &'a FargateTaskDefinition,
     config: &'a ServiceConfig,
     targets: &'a BlueGreenTargets,

@@ -14,6 +14,7 @@
 
 use indexmap::IndexMap;
 
+use super::applications::application_id;
 use super::deployments::Release;
 use super::names::{bucket_name, released_image_parameter};
 use super::support::{render_template, RegionStacks};
@@ -224,24 +225,21 @@ fn released_roles(release: &Release) -> Value<String> {
     Value::sub(format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{}*", release.task_role_path))
 }
 
-/// The applications whose images a release builds: construct id, repository name (under the app).
-const APPLICATIONS: [(&str, &str); 3] = [
-    ("IntegrationService", "integration-service"),
-    ("WebhookReceiver", "webhook-receiver"),
-    ("WorkerService", "worker-service"),
-];
+/// The applications whose images a release builds, those of the primary's compute tier: construct id,
+/// repository name (under the app) and configured image.
+fn applications(config: &PlatformConfig) -> Vec<(String, &str, &str)> {
+    let compute = primary_region(config).compute.as_ref().expect("validated: the pipeline needs a compute tier");
+    compute.services.iter().map(|service| (application_id(service.name()), service.name(), service.image())).collect()
+}
 
 /// A region's release record: one SSM parameter per application naming the image it runs on failover,
 /// the replicated image at the released tag, or the configured image until a release. The pipeline
 /// updates it after approval, so that the region holds what was released even while the primary
 /// region is down.
 fn release_record(stack: &Stack, config: &PlatformConfig) -> Result<ReleaseTarget, PlatformError> {
-    let compute = primary_region(config).compute.as_ref().expect("validated: the pipeline needs a compute tier");
-    let configured =
-        [&compute.integration_service.image, &compute.webhook_receiver.image, &compute.worker_service.image];
     let mut root = stack.root();
     let mut parameters = Vec::new();
-    for ((id, repository), configured) in APPLICATIONS.iter().zip(configured) {
+    for (id, repository, configured) in applications(config) {
         let parameter_id = format!("{id}ImageTag");
         let mut parameter = Parameter::new("String");
         parameter.description = Some(format!("The released {id} image tag; empty records the configured image"));
@@ -258,7 +256,7 @@ fn release_record(stack: &Stack, config: &PlatformConfig) -> Result<ReleaseTarge
             ),
             [("Tag", tag)],
         );
-        let image = Value::if_condition(condition, replicated, Value::from(configured.as_str()));
+        let image = Value::if_condition(condition, replicated, Value::from(configured));
         let record = ssm::Parameter::new(ParameterType::String, image)
             .name(released_image_parameter(&config.app, repository))
             .description(format!("The {id} image this region runs on failover: the last release, replicated here"));
@@ -297,9 +295,9 @@ pub(super) fn buildspec(
     delivery: &DeliveryConfig,
     templates: &[String],
 ) -> Result<String, PlatformError> {
-    let images: Vec<_> = APPLICATIONS
-        .iter()
-        .map(|(_, name)| {
+    let images: Vec<_> = applications(config)
+        .into_iter()
+        .map(|(_, name, _)| {
             minijinja::context! {
                 repository => format!("{}/{name}", config.app),
                 context => format!("{}/{name}", delivery.build.images_directory),
@@ -408,7 +406,7 @@ fn pipeline(
     let build = BuildProject::new(&mut root, "Build", &key, build_props)?;
     build.role().add_policy("Artifacts", store.read_write_statements())?;
     let repositories = &release.repositories;
-    for repository in [&repositories.integration, &repositories.webhook, &repositories.worker] {
+    for repository in repositories.values() {
         repository.grant_push(&build)?;
     }
 
@@ -507,8 +505,9 @@ fn pipeline(
 /// The stack that holds the repositories.
 fn repositories_stack(repositories: &super::deployments::Repositories) -> String {
     repositories
-        .integration
-        .resource()
+        .values()
+        .next()
+        .and_then(|repository| repository.resource())
         .map_or_else(|| "imported".to_owned(), |resource| resource.stack().name().to_owned())
 }
 

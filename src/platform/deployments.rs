@@ -15,6 +15,9 @@
 
 use serde_json::json;
 
+use indexmap::IndexMap;
+
+use super::applications::{application_id, http_applications};
 use super::ingress::{BlueGreenTargets, Ingress};
 use super::names::{blue_green_role_path, internal_name, origin_name, released_task_role_path};
 use super::security::SecurityGroups;
@@ -54,8 +57,8 @@ pub(super) struct ServiceRelease {
 #[derive(Debug, Clone)]
 pub(super) struct Release {
     pub kong: ServiceRelease,
-    pub integration: ServiceRelease,
-    pub webhook: ServiceRelease,
+    /// Each HTTP service's, by name.
+    pub services: IndexMap<String, ServiceRelease>,
     pub roles: BlueGreenRoles,
     /// The applications' repositories, where released images come from.
     pub repositories: Repositories,
@@ -63,13 +66,8 @@ pub(super) struct Release {
     pub task_role_path: String,
 }
 
-/// The ECR repository of each application.
-#[derive(Debug, Clone)]
-pub(super) struct Repositories {
-    pub integration: Repository,
-    pub webhook: Repository,
-    pub worker: Repository,
-}
+/// The ECR repository of each application, by name, in config order.
+pub(super) type Repositories = IndexMap<String, Repository>;
 
 impl Release {
     /// The blue/green deployment of a service behind `targets`, released through `release`.
@@ -115,7 +113,7 @@ enum TestRoute {
 
 /// One HTTP service, as its release is built.
 struct Released<'a> {
-    id: &'static str,
+    id: String,
     service: &'a ServiceConfig,
     targets: &'a BlueGreenTargets,
     route: TestRoute,
@@ -141,25 +139,19 @@ pub(super) fn build(
     let mut root = stack.root();
     let request_timeout = config.deployment.smoke_tests.request_timeout_seconds;
     let code = render_template("smoke-test-hook.py.j2", HOOK_TEMPLATE, minijinja::context! { request_timeout })?;
-    let services = [
-        Released { id: "Kong", service: &config.kong, targets: &ingress.kong, route: TestRoute::Public },
-        Released {
-            id: "IntegrationService",
-            service: &config.integration_service,
-            targets: &ingress.integration,
-            route: TestRoute::Internal,
-        },
-        Released {
-            id: "WebhookReceiver",
-            service: &config.webhook_receiver,
-            targets: &ingress.webhook,
-            route: TestRoute::Internal,
-        },
-    ];
+    let applications = http_applications(config);
+    let kong =
+        Released { id: "Kong".to_owned(), service: &config.kong, targets: &ingress.kong, route: TestRoute::Public };
+    let services = applications.iter().map(|application| Released {
+        id: application.id.clone(),
+        service: &application.service,
+        targets: &ingress.services[&application.name],
+        route: TestRoute::Internal,
+    });
     let mut releases = Vec::new();
-    for released in &services {
-        let hook = hook(&mut root, vpc, groups, key, config, &code, stack.region(), released)?;
-        let alarm = rollback_alarm(&mut root, released.id, released.targets)?;
+    for released in std::iter::once(kong).chain(services) {
+        let hook = hook(&mut root, vpc, groups, key, config, &code, stack.region(), &released)?;
+        let alarm = rollback_alarm(&mut root, &released.id, released.targets)?;
         releases.push(ServiceRelease { hook, rollback_alarm: alarm.ref_value() });
     }
     let mut repository = |id: &str, name: &str| {
@@ -170,20 +162,23 @@ pub(super) fn build(
         let props = RepositoryProps { name: Some(name), keep_images: images.keep };
         Repository::new(&mut root, id, key, props)
     };
-    let repositories = Repositories {
-        integration: repository("IntegrationServiceRepository", "integration-service")?,
-        webhook: repository("WebhookReceiverRepository", "webhook-receiver")?,
-        worker: repository("WorkerServiceRepository", "worker-service")?,
-    };
+    let mut repositories = Repositories::new();
+    for service in &config.services {
+        let name = service.name();
+        let id = format!("{}Repository", application_id(name));
+        repositories.insert(name.to_owned(), repository(&id, name)?);
+    }
     if !images.replica_regions.is_empty() {
         Replication::new(&mut root, "ImageReplication", images.prefix, images.replica_regions)?;
     }
     let hooks: Vec<&HookFunction> = releases.iter().map(|release| &release.hook).collect();
     let path = Some(blue_green_role_path(images.prefix));
     let roles = BlueGreenRoles::under_path(&mut root, "BlueGreenRoles", &hooks, path)?;
-    let [kong, integration, webhook] = <[ServiceRelease; 3]>::try_from(releases).expect("three services");
+    let mut releases = releases.into_iter();
+    let kong = releases.next().expect("Kong's release first");
+    let services = applications.into_iter().map(|application| application.name).zip(releases).collect();
     let task_role_path = released_task_role_path(images.prefix);
-    Ok(Release { kong, integration, webhook, roles, repositories, task_role_path })
+    Ok(Release { kong, services, roles, repositories, task_role_path })
 }
 
 /// The smoke-test hook of one service, and the rules that let it, and only it, reach the test port.
@@ -440,8 +435,9 @@ mod tests {
     fn a_new_image_changes_only_its_task_definition() {
         let before = build(&default_config()).unwrap().synth().unwrap();
         let mut config = default_config();
-        config.regions[0].compute.as_mut().unwrap().integration_service.image =
-            "public.ecr.aws/docker/library/integration-service:1.1.0".into();
+        let service = &mut config.regions[0].compute.as_mut().unwrap().services[0];
+        let crate::config::ApplicationConfig::Http(integration) = service else { panic!("an HTTP service first") };
+        integration.image = "public.ecr.aws/docker/library/integration-service:1.1.0".into();
         let after = build(&config).unwrap().synth().unwrap();
         let mut changed = Vec::new();
         for (old, new) in before.stacks.iter().zip(&after.stacks) {

@@ -4,9 +4,10 @@
 //! Kept apart from the compute stack so that both stay under the inline template size limit, and so
 //! that load balancers (which keep their DNS names) outlive redeployments of the services.
 
+use super::applications::{http_applications, ListenerPorts};
 use super::data::DataTier;
 use super::names::{internal_name, origin_name, OriginVerification};
-use super::security::{SecurityGroups, INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
+use super::security::SecurityGroups;
 use super::PlatformError;
 use crate::cfn::certificatemanager;
 use crate::cfn::certificatemanager::certificate::DomainValidationOption;
@@ -28,10 +29,7 @@ use crate::constructs::data::AccessLogs;
 use crate::constructs::monitoring::MetricAlarm;
 use crate::constructs::network::{SecurityGroup, Vpc};
 use crate::template::Value;
-
-/// The internal ALB's test listener of the Webhook Receiver (Kong's and the Integration Service's is
-/// [`TEST_LISTENER_PORT`]).
-pub const WEBHOOK_TEST_LISTENER_PORT: u16 = 9444;
+use indexmap::IndexMap;
 
 /// One blue/green service's load balancing: its target groups, and the listener rules ECS rewrites.
 #[derive(Debug, Clone)]
@@ -65,10 +63,10 @@ pub(super) struct Failover {
 pub struct Ingress {
     /// Kong behind the public ALB.
     pub kong: BlueGreenTargets,
-    /// The Integration Service behind the internal ALB.
-    pub integration: BlueGreenTargets,
-    /// The Webhook Receiver behind the internal ALB.
-    pub webhook: BlueGreenTargets,
+    /// Each HTTP service behind the internal ALB, by name, in config order.
+    pub services: IndexMap<String, BlueGreenTargets>,
+    /// The internal ALB's full name, for its CloudWatch metrics.
+    pub internal_full_name: Value<String>,
     /// The internal ALB's DNS name, which Kong routes to (covered by the certificate).
     pub internal_name: String,
     /// The health check that keeps CloudFront's origin on this region, when it is the failover's
@@ -196,28 +194,13 @@ pub(super) fn build(
         &config.kong,
         Listeners { production: 443, test: TEST_LISTENER_PORT, production_match: RuleMatch::Header(origin_header) },
     )?;
-    let integration = pairs.add(
-        &mut root,
-        "Integration",
-        &internal,
-        &config.integration_service,
-        Listeners {
-            production: i64::from(INTEGRATION_LISTENER_PORT),
-            test: TEST_LISTENER_PORT,
-            production_match: RuleMatch::AnyPath,
-        },
-    )?;
-    let webhook = pairs.add(
-        &mut root,
-        "Webhook",
-        &internal,
-        &config.webhook_receiver,
-        Listeners {
-            production: i64::from(WEBHOOK_LISTENER_PORT),
-            test: WEBHOOK_TEST_LISTENER_PORT,
-            production_match: RuleMatch::AnyPath,
-        },
-    )?;
+    let mut services = IndexMap::new();
+    for application in http_applications(config) {
+        let ListenerPorts { production, test } = application.listeners;
+        let listeners = Listeners { production: i64::from(production), test, production_match: RuleMatch::AnyPath };
+        let targets = pairs.add(&mut root, &application.ingress_id, &internal, &application.service, listeners)?;
+        services.insert(application.name, targets);
+    }
 
     let internal_name = internal_name(&region, &domain.name);
     for (id, name, balancer) in [
@@ -235,7 +218,7 @@ pub(super) fn build(
         Some(failover) => failover_record(&mut root, failover, &public, &kong, &region, &domain.hosted_zone_id)?,
         None => None,
     };
-    Ok(Ingress { kong, integration, webhook, internal_name, origin_health_check })
+    Ok(Ingress { kong, services, internal_full_name: internal.full_name(), internal_name, origin_health_check })
 }
 
 /// Adds this region's failover record of the origin name: an alias of the public ALB; returns the

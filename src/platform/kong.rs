@@ -12,8 +12,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::security::{INTEGRATION_LISTENER_PORT, WEBHOOK_LISTENER_PORT};
-use crate::config::{ComputeConfig, Upstream};
+use super::applications::http_applications;
+use crate::config::ComputeConfig;
 use crate::constructs::compute::{ContainerImage, InitContainer};
 use crate::constructs::data::REDIS_PORT;
 use crate::constructs::edge::VIEWER_IP_HEADER;
@@ -148,18 +148,19 @@ impl KongDeclarativeConfig {
 /// Kong's routes from config, through the internal ALB, with its limits.
 pub(super) fn declarative_config(config: &ComputeConfig, internal_name: &str) -> KongDeclarativeConfig {
     let gateway = &config.gateway;
-    let routes = gateway
-        .routes
-        .iter()
+    let services = http_applications(config);
+    let routes = config
+        .routes()
+        .into_iter()
         .map(|route| {
-            let port = match route.service {
-                Upstream::IntegrationService => INTEGRATION_LISTENER_PORT,
-                Upstream::WebhookReceiver => WEBHOOK_LISTENER_PORT,
-            };
+            let service = services
+                .iter()
+                .find(|service| service.name == route.service)
+                .expect("validated: a route names an HTTP service");
             KongRoute {
-                name: route.name.clone(),
-                url: format!("https://{internal_name}:{port}"),
-                paths: route.paths.clone(),
+                name: route.name,
+                url: format!("https://{internal_name}:{}", service.listeners.production),
+                paths: route.paths,
             }
         })
         .collect();

@@ -8,6 +8,7 @@
 //! different regions refer to each other only by deterministic names, ordered by explicit stack
 //! dependencies.
 
+mod applications;
 mod compute;
 mod data;
 mod delivery;
@@ -133,9 +134,16 @@ fn build_network(app: &mut App, stacks: RegionStacks<'_>, key: &str) -> Result<N
         Some(_) => primary_region(stacks.config).compute.as_ref(),
         None => None,
     });
-    let ports = compute.map_or_else(ChainPorts::default, |compute| ChainPorts {
-        kong: compute.kong.port,
-        services: vec![compute.integration_service.port, compute.webhook_receiver.port],
+    let ports = compute.map_or_else(ChainPorts::default, |compute| {
+        let services = applications::http_applications(compute);
+        ChainPorts {
+            kong: compute.kong.port,
+            services: services.iter().map(|service| service.service.port).collect(),
+            listeners: services
+                .iter()
+                .map(|service| (service.listeners.production, format!("the {}", applications::title(&service.name))))
+                .collect(),
+        }
     });
     let groups = security::build(&network_stack, &vpc, &ports)?;
     let endpoints = match region.network.endpoints {
@@ -377,7 +385,7 @@ fn build_compute(
     releases.add_compute(&compute_stack, &compute.image_parameters, &release);
 
     let scaling_stack = stacks.add(app, "Scaling")?;
-    scaling::build(&scaling_stack, &compute, &tier.data.queue, tier.config)?;
+    scaling::build(&scaling_stack, &compute, &tier.data.queue)?;
     Ok((ingress, compute))
 }
 

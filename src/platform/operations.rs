@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::compute::{Compute, APP_DATABASE_USER};
 use super::data::DataTier;
-use super::ingress::{BlueGreenTargets, Ingress};
+use super::ingress::Ingress;
 use super::names::EDGE_REGION;
 use super::support::{metric_query, subscribers};
 use super::PlatformError;
@@ -216,11 +216,18 @@ pub(super) fn build(
     }
     if let Some(watched) = &watched {
         let balancers = [
-            Balancer { id: "Public", name: "the public ALB (Kong)", targets: &watched.ingress.kong },
-            Balancer { id: "Internal", name: "the internal ALB (services)", targets: &watched.ingress.integration },
+            Balancer {
+                id: "Public",
+                name: "the public ALB (Kong)",
+                full_name: &watched.ingress.kong.load_balancer_full_name,
+            },
+            Balancer {
+                id: "Internal",
+                name: "the internal ALB (services)",
+                full_name: &watched.ingress.internal_full_name,
+            },
         ];
-        for Balancer { id, name, targets } in balancers {
-            let full_name = &targets.load_balancer_full_name;
+        for Balancer { id, name, full_name } in balancers {
             // 5xx from the balancer itself, and from its targets.
             for (source, metric, who) in
                 [("Elb", "HTTPCode_ELB_5XX_Count", "itself"), ("Target", "HTTPCode_Target_5XX_Count", "its targets")]
@@ -371,7 +378,8 @@ struct Balancer<'a> {
     id: &'static str,
     /// What descriptions call it.
     name: &'static str,
-    targets: &'a BlueGreenTargets,
+    /// Its full name, the dimension of its metrics.
+    full_name: &'a Value<String>,
 }
 
 /// An alarm on one ElastiCache metric of the busiest node.

@@ -7,6 +7,7 @@
 //! latency alarm on the tail); the work queue and the cache are not replicated, by design. The recovery
 //! time is the sum of the step budgets, which must fit in the objective or the config is refused.
 
+use super::applications::application_id;
 use super::compute::Compute;
 use super::names::{bucket_name, cache_auth_token_name, database_master_secret_name, failover_origin_name, stack_name};
 use super::support::render_template;
@@ -301,17 +302,14 @@ fn scale_step(names: &Names, primary: &ComputeConfig, standby: &Compute) -> Step
     let mut commands = vec![format!("CLUSTER=$(resource {recovery} {} Cluster)", names.recovery_compute)];
     let mut services = Vec::new();
     for service in &standby.services {
-        let (desired, min, max) = match service.id {
-            "Kong" => (primary.kong.desired, primary.kong.min, primary.kong.max),
-            "IntegrationService" => {
-                let c = &primary.integration_service;
-                (c.desired, c.min, c.max)
-            }
-            "WebhookReceiver" => {
-                (primary.webhook_receiver.desired, primary.webhook_receiver.min, primary.webhook_receiver.max)
-            }
-            _ => (primary.worker_service.desired, primary.worker_service.min, primary.worker_service.max),
-        };
+        let (desired, min, max) =
+            match primary.services.iter().find(|application| application_id(application.name()) == service.id) {
+                Some(application) => {
+                    let sizing = application.sizing();
+                    (sizing.desired, sizing.min, sizing.max)
+                }
+                None => (primary.kong.desired, primary.kong.min, primary.kong.max),
+            };
         let resource = service.service.resource();
         let variable = format!("{}_SERVICE", service.id.to_uppercase());
         commands.push(format!(

@@ -14,7 +14,6 @@ use super::support::metric_query;
 use super::PlatformError;
 use crate::cfn::cloudwatch::alarm::{AlarmStatistic, Metric, MetricDataQuery};
 use crate::cfn::prelude::*;
-use crate::config::ComputeConfig;
 use crate::construct::{ConstructError, Scope, Stack};
 use crate::constructs::compute::{idle_alarm, ServiceScaling, Step, TargetGroup, CPU_TARGET_PERCENT};
 use crate::constructs::data::Queue;
@@ -28,12 +27,7 @@ pub const QUEUE_DEPTH_THRESHOLD: f64 = 500.0;
 pub const IDLE_CPU_PERCENT: i64 = 20;
 
 /// Builds the autoscaling of every service of `compute` into `stack`.
-pub(super) fn build(
-    stack: &Stack,
-    compute: &Compute,
-    queue: &Queue,
-    config: &ComputeConfig,
-) -> Result<(), PlatformError> {
+pub(super) fn build(stack: &Stack, compute: &Compute, queue: &Queue) -> Result<(), PlatformError> {
     let stack_name = stack.name();
     stack.set_description(format!(
         "Autoscaling of {stack_name} ({}): CPU > 70% adds tasks, queue depth > 500 adds workers, and each service \
@@ -43,7 +37,7 @@ pub(super) fn build(
     let mut root = stack.root();
     let work_queue = vec![("QueueName".to_owned(), queue.name())];
     for service in &compute.services {
-        scale(&mut root, service, &work_queue, config)?;
+        scale(&mut root, service, &work_queue)?;
     }
     Ok(())
 }
@@ -54,9 +48,8 @@ fn scale(
     root: &mut Scope,
     service: &PlatformService,
     work_queue: &[(String, Value<String>)],
-    config: &ComputeConfig,
 ) -> Result<(), ConstructError> {
-    let id = service.id;
+    let id = &service.id;
     let scaling =
         ServiceScaling::for_service(root, &format!("{id}Scaling"), &service.service, service.min, service.max)?;
     scaling.scale_out_on_cpu(root, &format!("{id}CpuScaleOut"), CPU_TARGET_PERCENT)?;
@@ -97,8 +90,7 @@ fn scale(
             }
         }
         None => {
-            let steps: Vec<Step> = config
-                .worker_service
+            let steps: Vec<Step> = service
                 .scale_out_steps
                 .iter()
                 .map(|step| Step { from: step.messages_above, change: step.add_tasks })
@@ -169,7 +161,12 @@ mod tests {
     #[test]
     fn queue_depth_over_500_adds_workers_in_the_configured_steps() {
         let mut config = default_config();
-        let steps = &mut config.regions[0].compute.as_mut().unwrap().worker_service.scale_out_steps;
+        let crate::config::ApplicationConfig::Worker(worker) =
+            &mut config.regions[0].compute.as_mut().unwrap().services[2]
+        else {
+            panic!("the default's third service is its worker")
+        };
+        let steps = &mut worker.scale_out_steps;
         steps.push(crate::config::ScaleOutStep { messages_above: 5000, add_tasks: 8 });
         let stacks = stacks(&config);
         let scaling = &stacks["Scaling"];

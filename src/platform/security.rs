@@ -17,10 +17,6 @@ use crate::template::Value;
 pub const KONG_PROXY_PORT: u16 = 8000;
 /// The port the HTTP services listen on when no compute tier says otherwise.
 pub const SERVICE_PORT: u16 = 8080;
-/// The internal ALB's production listener of the Integration Service.
-pub const INTEGRATION_LISTENER_PORT: u16 = 443;
-/// The internal ALB's production listener of the Webhook Receiver.
-pub const WEBHOOK_LISTENER_PORT: u16 = 9443;
 pub use crate::constructs::data::{POSTGRES_PORT, REDIS_PORT};
 
 /// The mapping that holds the CloudFront origin-facing managed prefix list of each region.
@@ -50,11 +46,14 @@ pub(super) struct ChainPorts {
     pub kong: u16,
     /// The HTTP services' container ports.
     pub services: Vec<u16>,
+    /// The internal ALB's production listeners Kong routes to, each with the service it reaches.
+    pub listeners: Vec<(u16, String)>,
 }
 
 impl Default for ChainPorts {
     fn default() -> Self {
-        Self { kong: KONG_PROXY_PORT, services: vec![SERVICE_PORT] }
+        let listener = (super::applications::FIRST_PRODUCTION_PORT, "the services".to_owned());
+        Self { kong: KONG_PROXY_PORT, services: vec![SERVICE_PORT], listeners: vec![listener] }
     }
 }
 
@@ -98,11 +97,12 @@ pub(super) fn build(stack: &Stack, vpc: &Vpc, ports: &ChainPorts) -> Result<Secu
         Port::tcp(443),
         "HTTPS to the external systems the integration service calls",
     )?;
-    let mut chain = vec![
-        (&groups.kong, &groups.alb, ports.kong, "The public ALB forwards requests to Kong"),
-        (&groups.internal_alb, &groups.kong, INTEGRATION_LISTENER_PORT, "Kong routes to the Integration Service"),
-        (&groups.internal_alb, &groups.kong, WEBHOOK_LISTENER_PORT, "Kong routes to the Webhook Receiver"),
-    ];
+    let routes: Vec<(u16, String)> =
+        ports.listeners.iter().map(|(port, service)| (*port, format!("Kong routes to {service}"))).collect();
+    let mut chain = vec![(&groups.kong, &groups.alb, ports.kong, "The public ALB forwards requests to Kong")];
+    for (port, why) in &routes {
+        chain.push((&groups.internal_alb, &groups.kong, *port, why));
+    }
     let mut service_ports = ports.services.clone();
     service_ports.sort_unstable();
     service_ports.dedup();
@@ -189,8 +189,8 @@ mod tests {
         let expected: BTreeSet<(String, String, u64)> = [
             ("AlbSecurityGroup", PREFIX_LIST_MAPPING, 443),
             ("KongSecurityGroup", "AlbSecurityGroup", u64::from(KONG_PROXY_PORT)),
-            ("InternalAlbSecurityGroup", "KongSecurityGroup", u64::from(INTEGRATION_LISTENER_PORT)),
-            ("InternalAlbSecurityGroup", "KongSecurityGroup", u64::from(WEBHOOK_LISTENER_PORT)),
+            ("InternalAlbSecurityGroup", "KongSecurityGroup", 443),
+            ("InternalAlbSecurityGroup", "KongSecurityGroup", 9443),
             ("ServicesSecurityGroup", "InternalAlbSecurityGroup", u64::from(SERVICE_PORT)),
             ("DatabaseSecurityGroup", "ServicesSecurityGroup", u64::from(POSTGRES_PORT)),
             ("CacheSecurityGroup", "ServicesSecurityGroup", u64::from(REDIS_PORT)),

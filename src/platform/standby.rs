@@ -16,12 +16,11 @@ use crate::config::{ComputeConfig, PlatformConfig, RegionConfig, RegionRole, Sta
 /// allowed to scale in to that many, up to the primary's ceiling.
 pub(super) fn standby_compute(primary: &ComputeConfig, standby: &StandbyConfig) -> ComputeConfig {
     let mut compute = primary.clone();
-    for service in [&mut compute.kong, &mut compute.integration_service, &mut compute.webhook_receiver] {
-        service.desired = standby.tasks;
-        service.min = standby.tasks;
+    compute.kong.desired = standby.tasks;
+    compute.kong.min = standby.tasks;
+    for service in &mut compute.services {
+        service.set_floor(standby.tasks);
     }
-    compute.worker_service.desired = standby.tasks;
-    compute.worker_service.min = standby.tasks;
     compute
 }
 
@@ -102,12 +101,10 @@ mod tests {
         let primary = default_config().regions[0].compute.clone().unwrap();
         assert_eq!(
             scaling,
-            [
-                (1, primary.kong.max),
-                (1, primary.integration_service.max),
-                (1, primary.webhook_receiver.max),
-                (1, primary.worker_service.max)
-            ]
+            std::iter::once(primary.kong.max)
+                .chain(primary.services.iter().map(|service| service.sizing().max))
+                .map(|max| (1, max))
+                .collect::<Vec<_>>()
         );
         let compute = serde_json::to_string(&stacks["DisasterRecovery-Compute"].1).unwrap();
         assert!(!compute.contains("us-east-1"), "nothing crosses the ocean at run time");

@@ -5,12 +5,13 @@
 
 use ipnet::Ipv4Net;
 
-use super::compute::ComputeConfig;
-use super::edge::EdgeConfig;
 use super::model::{DataConfig, PlatformConfig, RegionRole};
 use super::regions::{availability_zones, is_region_code};
-use crate::constructs::compute::FargateSize;
 use crate::constructs::logs::RetentionDays;
+
+mod compute;
+
+use compute::validate_compute;
 
 /// One problem in a config, named by key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,11 +167,13 @@ pub(crate) fn validate(config: &PlatformConfig) -> Result<(), Issue> {
         }
         if let Some(compute) = &primary.compute {
             // The standby's tasks are also its autoscaling floor, under the primary's ceilings.
-            let ceiling = [compute.kong.max, compute.integration_service.max, compute.webhook_receiver.max]
-                .into_iter()
-                .chain([compute.worker_service.max])
+            let ceiling = compute
+                .services
+                .iter()
+                .map(|service| service.sizing().max)
+                .chain([compute.kong.max])
                 .min()
-                .expect("four services");
+                .expect("Kong at least");
             if standby.tasks > ceiling {
                 return Err(issue(
                     format!("{key}.tasks"),
@@ -242,182 +245,6 @@ fn validate_data(data: &DataConfig, key: &str) -> Result<(), Issue> {
     Ok(())
 }
 
-fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
-    let domain = &compute.domain.name;
-    let domain_ok = domain.contains('.')
-        && domain.len() <= 200
-        && domain.split('.').all(|label| {
-            !label.is_empty() && label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        });
-    if !domain_ok {
-        return Err(issue(format!("{key}.domain.name"), format!("{domain:?} is not a lower-case DNS name")));
-    }
-    let zone = &compute.domain.hosted_zone_id;
-    if zone.is_empty() || zone.len() > 32 || !zone.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
-        return Err(issue(format!("{key}.domain.hostedZoneId"), format!("{zone:?} is not a Route 53 hosted zone ID")));
-    }
-    let deployment = &compute.deployment;
-    for (name, value, min, max) in [
-        ("terminationWaitMinutes", deployment.termination_wait_minutes, 0, 1440),
-        ("smokeTests.requestTimeoutSeconds", deployment.smoke_tests.request_timeout_seconds, 1, 60),
-        ("smokeTests.hookTimeoutSeconds", deployment.smoke_tests.hook_timeout_seconds, 10, 900),
-        ("keepImages", deployment.keep_images, 1, 1000),
-        ("deregistrationDelaySeconds", deployment.deregistration_delay_seconds, 0, 3600),
-        ("healthCheckGraceSeconds", deployment.health_check_grace_seconds, 0, 2_147_483_647),
-    ] {
-        if !(min..=max).contains(&value) {
-            return Err(issue(format!("{key}.deployment.{name}"), format!("{value} is outside {min} to {max}")));
-        }
-    }
-    if let Some(path) = &deployment.smoke_tests.path {
-        if !path.starts_with('/') || path.chars().any(char::is_whitespace) {
-            return Err(issue(
-                format!("{key}.deployment.smokeTests.path"),
-                format!("{path:?} is not a URL path: start it with / and leave out spaces"),
-            ));
-        }
-    }
-    let worker = &compute.worker_service;
-    let sized = [
-        ("kong", compute.kong.cpu, compute.kong.memory, compute.kong.desired, compute.kong.min, compute.kong.max),
-        (
-            "integrationService",
-            compute.integration_service.cpu,
-            compute.integration_service.memory,
-            compute.integration_service.desired,
-            compute.integration_service.min,
-            compute.integration_service.max,
-        ),
-        (
-            "webhookReceiver",
-            compute.webhook_receiver.cpu,
-            compute.webhook_receiver.memory,
-            compute.webhook_receiver.desired,
-            compute.webhook_receiver.min,
-            compute.webhook_receiver.max,
-        ),
-        ("workerService", worker.cpu, worker.memory, worker.desired, worker.min, worker.max),
-    ];
-    for (name, cpu, memory, desired, min, max) in sized {
-        if let Err(error) = FargateSize::new(cpu, memory) {
-            return Err(issue(format!("{key}.{name}.memory"), error.to_string()));
-        }
-        if !(1 <= min && min <= desired && desired <= max && max <= 1000) {
-            return Err(issue(
-                format!("{key}.{name}"),
-                format!("counts must satisfy 1 <= min ({min}) <= desired ({desired}) <= max ({max}) <= 1000"),
-            ));
-        }
-    }
-    for (name, service) in [
-        ("kong", &compute.kong),
-        ("integrationService", &compute.integration_service),
-        ("webhookReceiver", &compute.webhook_receiver),
-    ] {
-        if !service.health_check_path.starts_with('/') {
-            return Err(issue(format!("{key}.{name}.healthCheckPath"), "must start with '/'"));
-        }
-        if service.port == 0 || service.port == 443 {
-            return Err(issue(
-                format!("{key}.{name}.port"),
-                "the container port must be from 1 to 65535, and not the listener's 443",
-            ));
-        }
-    }
-    validate_gateway(compute, key)?;
-    validate_edge(&compute.edge, &format!("{key}.edge"))?;
-    let steps = &worker.scale_out_steps;
-    let ordered = steps.windows(2).all(|pair| pair[0].messages_above < pair[1].messages_above);
-    if steps.is_empty() || steps[0].messages_above != 0 || !ordered || steps.iter().any(|step| step.add_tasks < 1) {
-        return Err(issue(
-            format!("{key}.workerService.scaleOutSteps"),
-            "steps start at messagesAbove 0, rise strictly, and each adds at least one task",
-        ));
-    }
-    Ok(())
-}
-
-fn validate_edge(edge: &EdgeConfig, key: &str) -> Result<(), Issue> {
-    let limit = edge.requests_per_five_minutes;
-    if !(10..=2_000_000_000).contains(&limit) {
-        return Err(issue(format!("{key}.requestsPerFiveMinutes"), format!("{limit} is outside 10 to 2000000000")));
-    }
-    let header = &edge.origin_verify_header;
-    // An HTTP token, and not a header CloudFront refuses to add to origin requests.
-    let token = !header.is_empty()
-        && header.len() <= 64
-        && header.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    let lower = header.to_ascii_lowercase();
-    let reserved = ["host", "authorization", "cache-control", "connection", "content-length", "cookie", "via"]
-        .contains(&lower.as_str())
-        || lower.starts_with("x-amz-")
-        || lower.starts_with("x-edge-")
-        || lower.starts_with("x-forwarded-");
-    if !token || reserved {
-        return Err(issue(
-            format!("{key}.originVerifyHeader"),
-            format!("{header:?} is not a header name CloudFront can add (letters, digits, '-' or '_', not reserved)"),
-        ));
-    }
-    Ok(())
-}
-
-fn validate_gateway(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
-    let gateway = &compute.gateway;
-    let key = format!("{key}.gateway");
-    if gateway.routes.is_empty() {
-        return Err(issue(format!("{key}.routes"), "at least one route is needed"));
-    }
-    let mut seen_paths: Vec<(&str, usize)> = vec![(compute.kong.health_check_path.as_str(), usize::MAX)];
-    for (index, route) in gateway.routes.iter().enumerate() {
-        let route_key = format!("{key}.routes[{index}]");
-        let name_ok = !route.name.is_empty()
-            && route.name.len() <= 64
-            && route.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !name_ok {
-            return Err(issue(
-                format!("{route_key}.name"),
-                format!("{:?} is not 1 to 64 lower-case letters, digits or '-'", route.name),
-            ));
-        }
-        if let Some(other) = gateway.routes[..index].iter().position(|other| other.name == route.name) {
-            return Err(issue(
-                format!("{route_key}.name"),
-                format!("{} is already the name of routes[{other}]", route.name),
-            ));
-        }
-        if route.paths.is_empty() {
-            return Err(issue(format!("{route_key}.paths"), "a route needs at least one path"));
-        }
-        for (path_index, path) in route.paths.iter().enumerate() {
-            let path_key = format!("{route_key}.paths[{path_index}]");
-            let path_ok = path.starts_with('/')
-                && !path.contains("//")
-                && path.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c));
-            if !path_ok {
-                return Err(issue(
-                    path_key,
-                    format!("{path:?} is not a path prefix: start with '/', use letters, digits and -_.~"),
-                ));
-            }
-            match seen_paths.iter().find(|(seen, _)| *seen == path) {
-                Some((_, usize::MAX)) => return Err(issue(path_key, format!("{path} is Kong's health route"))),
-                Some((_, other)) => {
-                    return Err(issue(path_key, format!("{path} is already routed by routes[{other}]")))
-                }
-                None => seen_paths.push((path.as_str(), index)),
-            }
-        }
-    }
-    if !(1..=1_000_000).contains(&gateway.rate_limit.per_minute) {
-        return Err(issue(format!("{key}.rateLimit.perMinute"), "must be from 1 to 1000000"));
-    }
-    if !(1..=1024).contains(&gateway.max_request_megabytes) {
-        return Err(issue(format!("{key}.maxRequestMegabytes"), "must be from 1 to 1024"));
-    }
-    Ok(())
-}
-
 /// The major version of `17.11` (0 when it does not parse).
 fn major_version(version: &str) -> i64 {
     version.split('.').next().and_then(|major| major.parse().ok()).unwrap_or(0)
@@ -430,10 +257,26 @@ fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ConfigFile;
+    use crate::config::{ApplicationConfig, ConfigFile, DataAccess};
 
     fn default_config() -> PlatformConfig {
         ConfigFile::embedded_default().unwrap().config().clone()
+    }
+
+    /// The default's `index`th service, an HTTP one.
+    fn http(config: &mut PlatformConfig, index: usize) -> &mut crate::config::HttpServiceConfig {
+        match &mut config.regions[0].compute.as_mut().unwrap().services[index] {
+            ApplicationConfig::Http(http) => http,
+            ApplicationConfig::Worker(_) => panic!("services[{index}] is a worker"),
+        }
+    }
+
+    /// The default's worker, services[2].
+    fn worker(config: &mut PlatformConfig) -> &mut crate::config::WorkerConfig {
+        match &mut config.regions[0].compute.as_mut().unwrap().services[2] {
+            ApplicationConfig::Worker(worker) => worker,
+            ApplicationConfig::Http(_) => panic!("services[2] is an HTTP service"),
+        }
     }
 
     #[test]
@@ -505,15 +348,46 @@ mod tests {
             (|c| c.delivery.as_mut().unwrap().build.images_directory = "../x".into(), "delivery.build.imagesDirectory"),
             (|c| c.delivery.as_mut().unwrap().build.timeout_minutes = 1, "delivery.build.timeoutMinutes"),
             (|c| c.delivery.as_mut().unwrap().templates_directory = "/abs".into(), "delivery.templatesDirectory"),
-            (|c| c.regions[0].compute.as_mut().unwrap().worker_service.min = 50, "regions[0].compute.workerService"),
+            (|c| worker(c).min = 50, "regions[0].compute.services[2].worker"),
+            (|c| http(c, 1).name = "integration-service".into(), "regions[0].compute.services[1].http.name"),
+            (|c| http(c, 1).name = "integration--service".into(), "regions[0].compute.services[1].http.name"),
+            (|c| http(c, 0).name = "kong".into(), "regions[0].compute.services[0].http.name"),
+            (|c| http(c, 1).port = 443, "regions[0].compute.services[1].http.port"),
+            (|c| http(c, 1).access.push(DataAccess::SendWork), "regions[0].compute.services[1].http.access[1]"),
+            (|c| drop(c.regions[0].compute.as_mut().unwrap().services.remove(2)), "regions[0].compute.services"),
+            (
+                |c| {
+                    c.regions[0]
+                        .compute
+                        .as_mut()
+                        .unwrap()
+                        .services
+                        .retain(|s| matches!(s, ApplicationConfig::Worker(_)))
+                },
+                "regions[0].compute.services",
+            ),
+            (
+                |c| {
+                    let services = &mut c.regions[0].compute.as_mut().unwrap().services;
+                    for index in 0..24 {
+                        let mut copy = services[0].clone();
+                        if let ApplicationConfig::Http(http) = &mut copy {
+                            http.name = format!("copy-{index}");
+                        }
+                        services.push(copy);
+                    }
+                },
+                "regions[0].compute.services",
+            ),
+            (
+                |c| c.regions[0].compute.as_mut().unwrap().gateway.routes[1].service = "webhooks".into(),
+                "regions[0].compute.gateway.routes[1].service",
+            ),
             (
                 |c| c.regions[0].compute.as_mut().unwrap().domain.name = "Not A Domain".into(),
                 "regions[0].compute.domain.name",
             ),
-            (
-                |c| c.regions[0].compute.as_mut().unwrap().worker_service.scale_out_steps.reverse(),
-                "regions[0].compute.workerService.scaleOutSteps",
-            ),
+            (|c| worker(c).scale_out_steps.reverse(), "regions[0].compute.services[2].worker.scaleOutSteps"),
             (|c| c.regions[0].data = None, "regions[0].compute"),
             (|c| c.regions[0].network.endpoints = false, "regions[0].network.endpoints"),
             (
