@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cfn_synth::assembly::{Assembly, AssemblyOptions};
+use cfn_synth::assembly::{Assembly, AssemblyOptions, TemplateBuckets};
 use cfn_synth::cfn::ssm;
 use cfn_synth::cfn::ssm::parameter::ParameterType;
 use cfn_synth::config::ConfigFile;
@@ -50,6 +50,22 @@ fn synth_default_platform(format: TemplateFormat) -> Assembly {
     let config = ConfigFile::embedded_default().unwrap();
     let app = platform::build(config.config()).unwrap().synth().unwrap();
     Assembly::new(&app, format).unwrap()
+}
+
+/// `stacks/large.yaml` (40 applications, 2,378 resources) to rendered files, its larger templates
+/// through the regions' buckets.
+#[divan::bench(sample_count = 20)]
+fn synth_large_yaml(bencher: Bencher) {
+    let mut buckets = TemplateBuckets::default();
+    for region in ["us-east-1", "eu-west-1"] {
+        buckets.by_region.insert(region.to_owned(), format!("cfn-synth-artifacts-{region}"));
+    }
+    let options = AssemblyOptions { buckets: buckets.clone(), ..AssemblyOptions::default() };
+    bencher.bench_local(|| {
+        let config = ConfigFile::parse("stacks/large.yaml".into(), include_str!("../stacks/large.yaml")).unwrap();
+        let app = platform::build_with(config.config(), &buckets).unwrap().synth().unwrap();
+        Assembly::with_options(&app, &options).unwrap()
+    });
 }
 
 /// The whole `synth`, including the atomic write of the output directory.
