@@ -24,7 +24,7 @@ use crate::cfn::prelude::*;
 use crate::construct::{ConstructError, ResourceRef, Scope};
 use crate::constructs::iam::{PolicyDocument, Principal, Statement};
 use crate::constructs::ids::Arn;
-use crate::template::RemovalPolicy;
+use crate::template::{RemovalPolicy, Value};
 
 /// How to build an [`EncryptionKey`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -49,10 +49,17 @@ impl EncryptionKey {
     /// Adds a key under `id`.
     pub fn new(scope: &mut Scope, id: &str, props: KeyProps) -> Result<Self, ConstructError> {
         let description = props.description.unwrap_or_else(|| format!("Encrypts the data of {}/{id}", scope.path()));
-        let mut statements = vec![Statement::allow(["kms:*"])
-            .sid("AccountAdministers")
-            .principal(Principal::account_root())
-            .resource("*")];
+        let mut statements = vec![
+            Statement::allow(["kms:*"]).sid("AccountAdministers").principal(Principal::account_root()).resource("*"),
+            // AWS Control Tower CT.KMS.PR.3: only AWS services (for the resources they encrypt) create
+            // grants; no principal of the account can hand the key's use on through a grant of its own.
+            Statement::deny(["kms:CreateGrant"])
+                .sid("GrantsOnlyForAwsResources")
+                .principal(Principal::Aws(Value::from("*")))
+                .resource("*")
+                .condition("BoolIfExists", "kms:GrantIsForAWSResource", "false")
+                .condition("BoolIfExists", "aws:PrincipalIsAWSService", "false"),
+        ];
         statements.extend(props.grants);
         let key = kms::Key::new()
             .description(description)
@@ -163,11 +170,24 @@ mod tests {
         assert_eq!(resource.get_deletion_policy(), Some(RemovalPolicy::Retain));
         assert_eq!(resource.get_update_replace_policy(), Some(RemovalPolicy::Retain));
         let statements = resource.properties()["KeyPolicy"]["Statement"].as_array().unwrap();
-        assert_eq!(statements.len(), 2);
+        assert_eq!(statements.len(), 3);
         assert_eq!(statements[0]["Action"], json!(["kms:*"]));
-        for statement in statements {
-            assert_ne!(statement["Principal"], json!("*"), "no wildcard principal");
+        for statement in statements.iter().filter(|statement| statement["Effect"] == "Allow") {
+            assert_ne!(statement["Principal"], json!("*"), "no wildcard principal is allowed anything");
+            assert_ne!(statement["Principal"], json!({"AWS": "*"}), "no wildcard principal is allowed anything");
         }
+        // Control Tower CT.KMS.PR.3: grants only for AWS resources or from AWS services, for everyone.
+        assert_eq!(
+            statements[1],
+            json!({
+                "Sid": "GrantsOnlyForAwsResources",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:CreateGrant"],
+                "Resource": ["*"],
+                "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}
+            })
+        );
     }
 
     #[test]
@@ -179,8 +199,8 @@ mod tests {
         key.add_to_policy(grant()).unwrap();
         key.add_to_policy(grant()).unwrap();
         let statements = stack.template().resources["Key"].properties()["KeyPolicy"]["Statement"].clone();
-        assert_eq!(statements.as_array().unwrap().len(), 2);
-        assert_eq!(statements[1]["Sid"], "Logs");
+        assert_eq!(statements.as_array().unwrap().len(), 3);
+        assert_eq!(statements[2]["Sid"], "Logs");
 
         let imported = EncryptionKey::from_arn(Arn::new("arn:aws:kms:us-east-1:111122223333:key/k"));
         let err = imported.add_to_policy(grant()).unwrap_err();

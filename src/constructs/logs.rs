@@ -170,7 +170,7 @@ mod tests {
         let template = stack.template();
         let statements = template.resources["Key"].properties()["KeyPolicy"]["Statement"].as_array().unwrap().clone();
         let sids: Vec<&str> = statements.iter().filter_map(|s| s["Sid"].as_str()).collect();
-        assert_eq!(sids, ["AccountAdministers", KEY_GRANT_SID]);
+        assert_eq!(sids, ["AccountAdministers", "GrantsOnlyForAwsResources", KEY_GRANT_SID]);
         assert_eq!(template.resources["A"].properties()["RetentionInDays"], 365);
     }
 

@@ -22,6 +22,9 @@ pub enum RemovalPolicy {
     Snapshot,
 }
 
+/// The `Metadata` key of Guard rule suppressions (`guard: {SuppressedRules: [...], Reasons: {...}}`).
+pub const GUARD_METADATA_KEY: &str = "guard";
+
 /// The `Metadata` key that holds a resource's construct path (`Stack/Data/Database/Resource`).
 pub const PATH_METADATA_KEY: &str = "cfn-synth:path";
 
@@ -235,6 +238,32 @@ impl Resource {
         }
     }
 
+    /// Suppresses the AWS Control Tower proactive control (Guard rule) `rule` on this resource, for
+    /// `reason`, with the Guard registry's convention in its `Metadata`: `guard.SuppressedRules` lists the
+    /// rule and `guard.Reasons` says why it does not apply. `cfn-synth validate` refuses a suppressed rule
+    /// without its reason.
+    pub fn suppress_guard(&mut self, rule: &str, reason: &str) {
+        let entry = self
+            .metadata
+            .entry(GUARD_METADATA_KEY.to_owned())
+            .or_insert_with(|| serde_json::json!({"SuppressedRules": [], "Reasons": {}}));
+        if let Some(rules) = entry["SuppressedRules"].as_array_mut() {
+            if !rules.iter().any(|known| known == rule) {
+                rules.push(serde_json::Value::from(rule));
+            }
+        }
+        if let Some(reasons) = entry["Reasons"].as_object_mut() {
+            reasons.insert(rule.to_owned(), serde_json::Value::from(reason));
+        }
+    }
+
+    /// [`Resource::suppress_guard`], as a builder.
+    #[must_use]
+    pub fn guard_suppression(mut self, rule: &str, reason: &str) -> Self {
+        self.suppress_guard(rule, reason);
+        self
+    }
+
     /// Records the construct path the resource was added at, first in its `Metadata`
     /// ([`PATH_METADATA_KEY`]), so that an output directory names its constructs: `diff` reports a
     /// removed resource by the path it had, as the AWS CDK's `aws:cdk:path` does.
@@ -365,6 +394,21 @@ mod tests {
 
     use super::*;
     use crate::Value;
+
+    #[test]
+    fn a_guard_suppression_lists_the_rule_once_with_its_latest_reason() {
+        let mut resource = Resource::new("AWS::SQS::Queue");
+        resource.suppress_guard("SQS_DLQ_CHECK", "first");
+        resource.suppress_guard("SQS_DLQ_CHECK", "it is the dead-letter queue");
+        resource.suppress_guard("SQS_QUEUE_KMS_CHECK", "another");
+        assert_eq!(
+            resource.into_json()["Metadata"][GUARD_METADATA_KEY],
+            json!({
+                "SuppressedRules": ["SQS_DLQ_CHECK", "SQS_QUEUE_KMS_CHECK"],
+                "Reasons": {"SQS_DLQ_CHECK": "it is the dead-letter queue", "SQS_QUEUE_KMS_CHECK": "another"}
+            })
+        );
+    }
 
     #[test]
     fn an_entry_has_its_attributes_in_order_and_one_dependency_as_a_string() {
