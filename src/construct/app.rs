@@ -183,12 +183,14 @@ impl App {
                 let (index, _, stack) = self.stacks.get_full(name).expect("the order names the app's stacks");
                 let mut depends_on: Vec<String> = resolution.dependencies[name].iter().cloned().collect();
                 depends_on.sort_by_key(|dependency| position[dependency.as_str()]);
+                let mut template = documents[index].take().expect("every stack is resolved once");
+                super::guard::annotate(&mut template);
                 SynthesizedStack {
                     name: name.clone(),
                     region: stack.region().to_owned(),
                     tags: stack.tags().clone(),
                     parameters: stack.parameter_values().clone(),
-                    template: documents[index].take().expect("every stack is resolved once"),
+                    template,
                     depends_on,
                 }
             })

@@ -6,6 +6,7 @@
 mod app;
 mod deploy_order;
 mod error;
+pub mod guard;
 mod path;
 mod resolve;
 mod stack;

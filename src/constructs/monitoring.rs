@@ -139,7 +139,29 @@ impl MetricAlarm {
         }
         scope.add(id, alarm)
     }
+
+    /// Adds the alarm under `id` with no action, for `reader`, which acts on its state (a Route 53 health
+    /// check, an ECS deployment): AWS Control Tower's CT.CLOUDWATCH.PR.1 (an action on every alarm) is
+    /// suppressed on it, naming the reader.
+    pub fn add_read_by(
+        self,
+        scope: &mut Scope,
+        id: &str,
+        reader: &str,
+    ) -> Result<ResourceRef<cloudwatch::Alarm>, ConstructError> {
+        let alarm = self.add(scope, id, vec![])?;
+        let reason = format!("{reader} reads this alarm's state and acts on it; it notifies no one itself");
+        scope
+            .stack()
+            .resource_json_mut(alarm.logical_id())
+            .expect("just added")
+            .suppress_guard(ALARM_ACTION_RULE, &reason);
+        Ok(alarm)
+    }
 }
+
+/// AWS Control Tower's control that every alarm has an action (CT.CLOUDWATCH.PR.1).
+pub const ALARM_ACTION_RULE: &str = "CLOUDWATCH_ALARM_ACTION_CHECK";
 
 /// An encrypted SNS topic for alarms, with its own key and subscribers.
 #[derive(Debug, Clone)]

@@ -253,7 +253,11 @@ fn rollback_alarm(
         .expression("FILL(blue, 0) + FILL(green, 0)")
         .label("5xx from both target groups")
         .return_data(true);
-    root.add(
+    let reason = format!(
+        "ECS reads this alarm during {id}'s deployments and rolls a bad revision back; the deployment's \
+         outcome is in the service's events, and the operations stack's alarms notify"
+    );
+    root.add_with(
         &format!("{id}RollbackAlarm"),
         cloudwatch::Alarm::new()
             .alarm_description(format!(
@@ -265,6 +269,7 @@ fn rollback_alarm(
             .threshold(ROLLBACK_5XX_PER_MINUTE)
             .comparison_operator(AlarmComparisonOperator::GreaterThanThreshold)
             .treat_missing_data(AlarmTreatMissingData::NotBreaching),
+        |entry| entry.guard_suppression(crate::constructs::monitoring::ALARM_ACTION_RULE, &reason),
     )
 }
 

@@ -268,7 +268,11 @@ fn failover_record(
             .below()
             // A group the ALB reports nothing for has no healthy task.
             .missing_data(AlarmTreatMissingData::Breaching)
-            .add(root, &format!("Kong{color}HealthAlarm"), vec![])?;
+            .add_read_by(
+                root,
+                &format!("Kong{color}HealthAlarm"),
+                &format!("The Route 53 health check Kong{color}HealthCheck (the origin's failover signal; the operations stack's OriginFailoverAlarm notifies)"),
+            )?;
             let check = root.add(
                 &format!("Kong{color}HealthCheck"),
                 route53::HealthCheck::new(

@@ -270,10 +270,15 @@ impl FargateTaskDefinition {
         )?;
 
         let container_name = id.to_owned();
-        let main = container(&props, &container_name, &log_group);
+        // A hard memory limit on every container (AWS Control Tower CT.ECS.PR.7): the task's memory, less
+        // what an init container holds while it runs.
+        let task_memory = i64::from(props.size.memory());
         let containers = match &props.init {
-            Some(init) => vec![init_container(init, &log_group), main],
-            None => vec![main],
+            Some(init) => vec![
+                init_container(init, &log_group).memory(INIT_CONTAINER_MEMORY_MIB),
+                container(&props, &container_name, &log_group).memory(task_memory - INIT_CONTAINER_MEMORY_MIB),
+            ],
+            None => vec![container(&props, &container_name, &log_group).memory(task_memory)],
         };
         let mut definition = ecs::TaskDefinition::new()
             .family(name.replace('/', "-"))
@@ -337,6 +342,9 @@ impl Grantee for FargateTaskDefinition {
 fn scratch_volume(index: usize) -> String {
     format!("scratch-{index}")
 }
+
+/// The memory (MiB) an init container may use: it fetches a file and exits.
+const INIT_CONTAINER_MEMORY_MIB: i64 = 256;
 
 /// The volume an init container writes and the main container reads.
 const SHARED_VOLUME: &str = "init-shared";

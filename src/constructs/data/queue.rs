@@ -65,7 +65,13 @@ impl Queue {
         let dead_letter = scope.add_with(
             "DeadLetterQueue",
             sqs::Queue::new().kms_master_key_id(key.arn()).message_retention_period(MAX_RETENTION_SECONDS),
-            retain,
+            |entry| {
+                retain(entry).guard_suppression(
+                    "SQS_DLQ_CHECK",
+                    "This is the dead-letter queue: the messages it holds are kept for the longest retention \
+                     and inspected by hand; a dead-letter queue of its own would only move them again.",
+                )
+            },
         )?;
         let redrive = serde_json::json!({
             "deadLetterTargetArn": dead_letter.attr_arn(),

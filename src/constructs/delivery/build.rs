@@ -145,9 +145,9 @@ impl BuildProject {
             LogsConfig::new().cloud_watch_logs(CloudWatchLogsConfig::new("ENABLED").group_name(log_group.name())),
         );
         let resource = scope.add_with("Resource", project, |entry| match &props.privileged_because {
-            Some(reason) => {
-                entry.metadata("checkov", serde_json::json!({"skip": [{"id": "CKV_AWS_316", "comment": reason}]}))
-            }
+            Some(reason) => entry
+                .metadata("checkov", serde_json::json!({"skip": [{"id": "CKV_AWS_316", "comment": reason}]}))
+                .guard_suppression("CODEBUILD_PROJECT_ENVIRONMENT_PRIVILEGED_CHECK", reason),
             None => entry,
         })?;
         Ok(Self { resource, role })

@@ -207,7 +207,19 @@ impl Cdn {
             )
             .logging(Logging::new().bucket(log_bucket).prefix(log_prefix).include_cookies(false))
             .web_acl_id(props.web_acl_arn);
-        let distribution = scope.add("Distribution", cloudfront::Distribution::new(config))?;
+        let distribution = scope.add_with("Distribution", cloudfront::Distribution::new(config), |entry| {
+            entry
+                .guard_suppression(
+                    "CLOUDFRONT_DEFAULT_ROOT_OBJECT_CONFIGURED_CHECK",
+                    "The distribution fronts an API, which has no root object to serve: `/` goes to the origin \
+                     like every other path",
+                )
+                .guard_suppression(
+                    "CLOUDFRONT_ORIGIN_FAILOVER_ENABLED_CHECK",
+                    "CloudFront origin groups fail over only GET, HEAD and OPTIONS requests, and an API takes \
+                     writes; the origin fails over by DNS instead (a Route 53 failover record on its name)",
+                )
+        })?;
         Ok(Self { distribution, headers_policy })
     }
 
