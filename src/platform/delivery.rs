@@ -377,6 +377,7 @@ fn pipeline(
                 BucketProps {
                     name: Some(Value::sub(name.clone())),
                     access_logs: Some(AccessLogs { bucket: logs, prefix: "source/".to_owned() }),
+                    // The pipeline starts on the source object's new versions through EventBridge.
                     event_bridge: true,
                     ..BucketProps::default()
                 },

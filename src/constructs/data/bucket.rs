@@ -7,8 +7,10 @@
 //!   (CKV_AWS_19, CKV_AWS_145), server access logs to a log bucket (CKV_AWS_18).
 //! - A bucket policy denying any request not made over TLS.
 //! - Lifecycle: noncurrent versions expire, incomplete multipart uploads are aborted after 7 days.
+//! - Object events to EventBridge (AWS Control Tower CT.S3.PR.4), log buckets included.
 //! - `Retain` on deletion and replacement.
-//! - Optional Object Lock in compliance mode, for records nobody may delete before their time.
+//! - Object Lock enabled; a default retention in compliance mode is optional, for records nobody may
+//!   delete before their time.
 //!
 //! A log bucket differs where S3 itself requires it: server access log delivery does not support
 //! SSE-KMS targets, so it uses SSE-S3; and it does not log to itself, a checkov skip (CKV_AWS_18) with
@@ -61,7 +63,8 @@ pub struct BucketProps {
     /// itself a log bucket.
     pub access_logs: Option<AccessLogs>,
     /// Whether S3 sends the bucket's object events to EventBridge (where a rule can start a pipeline on
-    /// a new source version, say). Default: no.
+    /// a new source version, or alert on a deletion). Default: yes, as AWS Control Tower's CT.S3.PR.4
+    /// requires (EventBridge takes AWS services' events at no charge).
     pub event_bridge: bool,
     /// Where the bucket replicates every object version. Default: nowhere. A replicating bucket needs
     /// a fixed `name`: its replication role names it by ARN, which a reference would make circular.
@@ -75,7 +78,7 @@ impl Default for BucketProps {
             noncurrent_version_days: 90,
             object_lock_days: None,
             access_logs: None,
-            event_bridge: false,
+            event_bridge: true,
             replication: None,
         }
     }
@@ -263,7 +266,10 @@ impl Bucket {
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::AwsKms)
             .kms_master_key_id(key.arn());
         let lifecycle = lifecycle_rule("ExpireNoncurrentVersionsAndAbortUploads", props.noncurrent_version_days);
-        let mut bucket = private(encryption, lifecycle, props.name.clone());
+        // Object Lock on (AWS Control Tower CT.S3.PR.9): any object may then be locked, by a default
+        // retention (`object_lock_days`) or per object; without one, nothing is locked and versioning
+        // and lifecycle work as before. (S3 cannot turn it off again.)
+        let mut bucket = private(encryption, lifecycle, props.name.clone()).object_lock_enabled(true);
         if let Some(logs) = &props.access_logs {
             bucket = bucket.logging_configuration(
                 LoggingConfiguration::new()
@@ -289,7 +295,7 @@ impl Bucket {
         }
         if let Some(days) = props.object_lock_days {
             bucket =
-                bucket.object_lock_enabled(true).object_lock_configuration(
+                bucket.object_lock_configuration(
                     ObjectLockConfiguration::new()
                         .object_lock_enabled(ObjectLockConfigurationObjectLockEnabled::Enabled)
                         .rule(ObjectLockRule::new().default_retention(
@@ -321,7 +327,10 @@ impl Bucket {
         let mut scope = scope.child(id)?;
         let encryption = ServerSideEncryptionByDefault::new(ServerSideEncryptionByDefaultSseAlgorithm::Aes256);
         let mut bucket =
-            private(encryption, lifecycle_rule("ExpireLogs", expire_days).expiration_in_days(expire_days), name);
+            private(encryption, lifecycle_rule("ExpireLogs", expire_days).expiration_in_days(expire_days), name)
+                .notification_configuration(
+                    NotificationConfiguration::new().event_bridge_configuration(EventBridgeConfiguration::new(true)),
+                );
         if cloudfront_logs {
             bucket = bucket.ownership_controls(OwnershipControls::new(vec![OwnershipControlsRule::new()
                 .object_ownership(OwnershipControlsRuleObjectOwnership::BucketOwnerPreferred)]));
@@ -336,6 +345,11 @@ impl Bucket {
                 .guard_suppression(
                     "S3_BUCKET_LOGGING_ENABLED_CHECK",
                     "This is the access-log bucket: logging its own access into itself would loop.",
+                )
+                .guard_suppression(
+                    "S3_BUCKET_OBJECT_LOCK_ENABLED_CHECK",
+                    "Logs expire by this bucket's lifecycle rule; S3 server access logging refuses a target with \
+                     an Object Lock default retention, and a lock without one would protect nothing.",
                 )
                 .guard_suppression(
                     "S3_BUCKET_DEFAULT_ENCRYPTION_KMS_CHECK",
