@@ -19,7 +19,7 @@ fn graph_prints_each_format_and_synth_writes_the_svg() {
     // The chain the security groups admit: ALB to Kong, Kong to the services, the services to the
     // database.
     assert!(dot.contains("label=\"tcp 8000\""), "Kong's proxy port");
-    assert!(dot.contains("label=\"tcp 5432\""), "PostgreSQL");
+    assert!(dot.contains("label=\"tcp 5433\""), "PostgreSQL, on its non-default port");
     assert!(dot.contains("style=dashed"), "cross-stack references");
     let mermaid = graph("mermaid");
     assert!(mermaid.starts_with("flowchart LR\n") && mermaid.contains("-.->"));

@@ -23,11 +23,17 @@ struct DeployTimeProperty {
     values: fn(&Map<String, Json>) -> Vec<&Json>,
 }
 
-const PROPERTIES: [DeployTimeProperty; 4] = [
+const PROPERTIES: [DeployTimeProperty; 5] = [
     DeployTimeProperty {
         rule: "CLOUDWATCH_LOG_GROUP_ENCRYPTED_CHECK",
         resource_type: "AWS::Logs::LogGroup",
         what: "KmsKeyId, the ARN of the key that encrypts the log group,",
+        values: |properties| properties.get("KmsKeyId").into_iter().collect(),
+    },
+    DeployTimeProperty {
+        rule: "RDS_STORAGE_ENCRYPTED_KMS_KEY_CHECK",
+        resource_type: "AWS::RDS::DBInstance",
+        what: "KmsKeyId, the ARN of the key that encrypts the instance's storage,",
         values: |properties| properties.get("KmsKeyId").into_iter().collect(),
     },
     DeployTimeProperty {

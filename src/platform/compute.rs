@@ -336,6 +336,7 @@ impl Tasks<'_> {
         let data = self.data;
         props
             .env("DATABASE_HOST", data.database.endpoint_address())
+            .env("DATABASE_PORT", data.database.port().to_string())
             .env("DATABASE_NAME", super::data::DATABASE_NAME)
             .env("DATABASE_USER", APP_DATABASE_USER)
             .env("DATABASE_AUTH", "iam")

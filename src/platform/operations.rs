@@ -313,6 +313,7 @@ fn database_users_task(
     let props = TaskProps::new(image, &data.key)
         .command(["psql", "--no-psqlrc", "--set=ON_ERROR_STOP=1", "--command", &sql])
         .env("PGHOST", data.database.endpoint_address())
+        .env("PGPORT", data.database.port().to_string())
         .env("PGDATABASE", super::data::DATABASE_NAME)
         .env("PGSSLMODE", "require")
         .secret("PGUSER", ContainerSecret::from_secret(master, "username"))

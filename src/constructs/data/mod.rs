@@ -109,9 +109,10 @@ mod tests {
             data["Database"]["Properties"]["VPCSecurityGroups"],
             json!([{"Fn::GetAtt": ["DatabaseSecurityGroup", "GroupId"]}])
         );
-        let rule = &compute["DatabaseSecurityGroupFromTasksPort5432Ingress"]["Properties"];
-        assert_eq!(rule["FromPort"], 5432);
-        assert_eq!(rule["Description"], "Compute/Tasks to Data/Database on 5432");
+        assert_eq!(data["Database"]["Properties"]["Port"], "5433", "not PostgreSQL's default 5432");
+        let rule = &compute["DatabaseSecurityGroupFromTasksPort5433Ingress"]["Properties"];
+        assert_eq!(rule["FromPort"], 5433);
+        assert_eq!(rule["Description"], "Compute/Tasks to Data/Database on 5433");
         assert_eq!(compute["CacheSecurityGroupFromTasksPort6379Ingress"]["Properties"]["ToPort"], 6379);
     }
 

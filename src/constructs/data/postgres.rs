@@ -30,8 +30,10 @@ use crate::constructs::monitoring::MetricAlarm;
 use crate::constructs::network::{Connectable, Connections, Port, SecurityGroup, SubnetSelection, Vpc};
 use crate::template::{RemovalPolicy, Value};
 
-/// PostgreSQL's port.
-pub const POSTGRES_PORT: u16 = 5432;
+/// The port the databases listen on: not PostgreSQL's default 5432, which scans for PostgreSQL try
+/// first (AWS Control Tower's `RDS_INSTANCE_NO_DEFAULT_PORTS_CHECK`). Clients read it from the
+/// instance's `Endpoint.Port`, or from [`PostgresDatabase::port`].
+pub const POSTGRES_PORT: u16 = 5433;
 
 /// How to build a [`PostgresDatabase`].
 #[derive(Debug, Clone)]
@@ -179,6 +181,7 @@ impl Placement {
         )?;
         let instance = rds::DbInstance::new()
             .engine("postgres")
+            .port(POSTGRES_PORT.to_string())
             .engine_version(engine_version)
             .storage_type("gp3")
             .kms_key_id(key.arn())
@@ -344,7 +347,12 @@ impl PostgresDatabase {
         });
         let instance = instance.storage_encrypted(true);
         let resource = scope.add_with("Resource", instance, |entry| {
-            entry.removal_policy(RemovalPolicy::Snapshot).metadata("cfn-lint", lint)
+            entry.removal_policy(RemovalPolicy::Snapshot).metadata("cfn-lint", lint).guard_suppression(
+                "RDS_INSTANCE_BACKUP_ENABLED_CHECK",
+                "A read replica: the source instance's automated backups keep the data until it is promoted, and \
+                 whoever promotes it sets its own retention (promote-read-replica --backup-retention-period, as the \
+                 platform's DR runbook does)",
+            )
         })?;
         Ok(Self { resource, security_groups: placement.security_groups, secret: None })
     }
@@ -357,6 +365,11 @@ impl PostgresDatabase {
     /// The endpoint address.
     pub fn endpoint_address(&self) -> Value<String> {
         self.resource.attr_endpoint_address()
+    }
+
+    /// The port it listens on ([`POSTGRES_PORT`]).
+    pub fn port(&self) -> u16 {
+        POSTGRES_PORT
     }
 
     /// Lets `grantee` (a role, or a task or service through its task role) log in as the database user `user` with IAM database authentication: a token per
@@ -518,7 +531,7 @@ mod tests {
             json!({"Fn::Join": [",", ["subnet-a-private1", "subnet-a-private2"]]})
         );
         assert_eq!(transforms, [SECRETS_MANAGER_TRANSFORM]);
-        let admitted = &resources["DbFromRotationPort5432Ingress"]["Properties"];
+        let admitted = &resources["DbFromRotationPort5433Ingress"]["Properties"];
         assert_eq!(admitted["SourceSecurityGroupId"], json!({"Fn::GetAtt": ["Rotation", "GroupId"]}));
         let err = primary_and_replica(0).unwrap_err();
         assert!(err.to_string().contains("rotation_days must be 1 to 1000, not 0"), "{err}");
