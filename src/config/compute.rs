@@ -290,6 +290,18 @@ pub struct ServiceConfig {
     /// The HTTP path the load balancer and the container health check probe. Default: `/health`.
     #[serde(default = "default_health_path")]
     pub health_check_path: String,
+    /// The user the container runs as, never root: a name the image defines, a uid, or `uid:gid`.
+    /// Default: `kong`, the user Kong's image runs as.
+    #[serde(default = "default_kong_user")]
+    pub user: String,
+}
+
+fn default_kong_user() -> String {
+    "kong".to_owned()
+}
+
+fn default_application_user() -> String {
+    crate::constructs::compute::DEFAULT_CONTAINER_USER.to_owned()
 }
 
 fn default_health_path() -> String {
@@ -483,6 +495,11 @@ pub struct HttpServiceConfig {
     /// What of the data tier it uses. Default: `send-work` and `documents`.
     #[serde(default = "default_http_access")]
     pub access: Vec<DataAccess>,
+    /// The user the container runs as, never root: a name the image defines, a uid, or `uid:gid`.
+    /// Default: `1000:1000`. Fargate mounts the task's scratch paths (`/tmp`) owned by root, so an image
+    /// declares them as `VOLUME`s owned by this user.
+    #[serde(default = "default_application_user")]
+    pub user: String,
 }
 
 impl HttpServiceConfig {
@@ -497,6 +514,7 @@ impl HttpServiceConfig {
             min: self.min,
             max: self.max,
             health_check_path: self.health_check_path.clone(),
+            user: self.user.clone(),
         }
     }
 }
@@ -530,6 +548,9 @@ pub struct WorkerConfig {
     /// What of the data tier it uses. Default: `consume-work`, `documents` and `audit-logs`.
     #[serde(default = "default_worker_access")]
     pub access: Vec<DataAccess>,
+    /// The user the container runs as, never root (see the HTTP services'). Default: `1000:1000`.
+    #[serde(default = "default_application_user")]
+    pub user: String,
 }
 
 fn default_worker_access() -> Vec<DataAccess> {

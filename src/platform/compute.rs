@@ -131,7 +131,7 @@ pub(super) fn build(
             ApplicationConfig::Worker(worker) => {
                 let size = fargate_size(worker.cpu, worker.memory, "worker")?;
                 tasks
-                    .application_environment(TaskProps::new(image, &data.key).size(size))
+                    .application_environment(TaskProps::new(image, &data.key).size(size).user(worker.user.as_str()))
                     .health_check("kill -0 1 || exit 1")
             }
         };
@@ -320,7 +320,11 @@ impl Tasks<'_> {
         health: &str,
     ) -> Result<TaskProps, PlatformError> {
         let size = fargate_size(service.cpu, service.memory, "service")?;
-        Ok(TaskProps::new(image, &self.data.key).size(size).port(service.port).health_check(health))
+        Ok(TaskProps::new(image, &self.data.key)
+            .size(size)
+            .port(service.port)
+            .health_check(health)
+            .user(service.user.as_str()))
     }
 
     /// An HTTP application task of `image`, answering its health path, with the shared environment.

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::applications::http_applications;
 use crate::config::ComputeConfig;
-use crate::constructs::compute::{ContainerImage, InitContainer};
+use crate::constructs::compute::{ContainerImage, InitContainer, InitUser};
 use crate::constructs::data::REDIS_PORT;
 use crate::constructs::edge::VIEWER_IP_HEADER;
 use crate::constructs::network::Vpc;
@@ -89,6 +89,13 @@ impl ConfigSource {
             command: vec!["sh".to_owned(), "-c".to_owned(), LOADER_SCRIPT.to_owned()],
             environment,
             shared_path: CONFIG_DIRECTORY.to_owned(),
+            user: InitUser::Root {
+                because: "The KongConfig init container writes Kong's configuration into the task's shared \
+                          directory, a bind mount Fargate creates owned by root with mode 0755, so only root can \
+                          write it; it runs the AWS CLI's image for that one copy, then exits (not essential). \
+                          Kong itself runs as its image's user."
+                    .to_owned(),
+            },
         })
     }
 

@@ -318,7 +318,9 @@ fn database_users_task(
         .env("PGSSLMODE", "require")
         .secret("PGUSER", ContainerSecret::from_secret(master, "username"))
         .secret("PGPASSWORD", ContainerSecret::from_secret(master, "password"))
-        .scratch("/tmp");
+        .scratch("/tmp")
+        // The PostgreSQL image's own unprivileged user: psql writes nothing.
+        .user("postgres");
     Ok(FargateTaskDefinition::new(root, "DatabaseUsers", props)?)
 }
 

@@ -46,6 +46,7 @@ pub(super) fn validate_compute(compute: &ComputeConfig, key: &str) -> Result<(),
         Sizing { cpu: kong.cpu, memory: kong.memory, desired: kong.desired, min: kong.min, max: kong.max };
     validate_sizing(kong_sizing, &format!("{key}.kong"))?;
     validate_http(&kong.health_check_path, kong.port, &format!("{key}.kong"))?;
+    validate_user(&kong.user, &format!("{key}.kong"))?;
     validate_services(compute, key)?;
     validate_gateway(compute, key)?;
     validate_edge(&compute.edge, &format!("{key}.edge"))?;
@@ -62,6 +63,17 @@ fn validate_sizing(sizing: Sizing, key: &str) -> Result<(), Issue> {
         return Err(issue(
             key,
             format!("counts must satisfy 1 <= min ({min}) <= desired ({desired}) <= max ({max}) <= 1000"),
+        ));
+    }
+    Ok(())
+}
+
+/// A container user: never root, which AWS Control Tower refuses (and a task has no need of).
+fn validate_user(user: &str, key: &str) -> Result<(), Issue> {
+    if crate::constructs::compute::is_root(user) || user.chars().any(char::is_whitespace) {
+        return Err(issue(
+            format!("{key}.user"),
+            format!("{user:?} is root or no user; give a user of the image, a uid or uid:gid other than 0"),
         ));
     }
     Ok(())
@@ -116,8 +128,12 @@ fn validate_services(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
             return Err(issue(format!("{key}.access[{position}]"), "is already listed"));
         }
         match service {
-            ApplicationConfig::Http(http) => validate_http(&http.health_check_path, http.port, &key)?,
+            ApplicationConfig::Http(http) => {
+                validate_http(&http.health_check_path, http.port, &key)?;
+                validate_user(&http.user, &key)?;
+            }
             ApplicationConfig::Worker(worker) => {
+                validate_user(&worker.user, &key)?;
                 let steps = &worker.scale_out_steps;
                 let ordered = steps.windows(2).all(|pair| pair[0].messages_above < pair[1].messages_above);
                 if steps.is_empty()

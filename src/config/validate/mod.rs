@@ -353,6 +353,9 @@ mod tests {
             (|c| http(c, 1).name = "integration--service".into(), "regions[0].compute.services[1].http.name"),
             (|c| http(c, 0).name = "kong".into(), "regions[0].compute.services[0].http.name"),
             (|c| http(c, 1).port = 443, "regions[0].compute.services[1].http.port"),
+            (|c| http(c, 0).user = "0:0".into(), "regions[0].compute.services[0].http.user"),
+            (|c| worker(c).user = "root".into(), "regions[0].compute.services[2].worker.user"),
+            (|c| c.regions[0].compute.as_mut().unwrap().kong.user = String::new(), "regions[0].compute.kong.user"),
             (|c| http(c, 1).access.push(DataAccess::SendWork), "regions[0].compute.services[1].http.access[1]"),
             (|c| drop(c.regions[0].compute.as_mut().unwrap().services.remove(2)), "regions[0].compute.services"),
             (

@@ -23,4 +23,6 @@ pub use load_balancer::{
 pub use scaling::{idle_alarm, ServiceScaling, Step, CPU_TARGET_PERCENT, SCALE_IN_AFTER_SECONDS};
 pub use service::{BlueGreen, BlueGreenRoles, Capacity, Deployment, FargateService, ServiceProps, TrafficShift};
 pub use size::{FargateSize, InvalidFargateSize};
-pub use task::{ContainerSecret, FargateTaskDefinition, InitContainer, TaskProps};
+pub use task::{
+    is_root, ContainerSecret, FargateTaskDefinition, InitContainer, InitUser, TaskProps, DEFAULT_CONTAINER_USER,
+};

@@ -69,6 +69,25 @@ pub struct TaskProps {
     log_retention: RetentionDays,
     role_path: Option<String>,
     init: Option<InitContainer>,
+    user: String,
+}
+
+/// The user a container runs as when none is given: uid and gid 1000, not root (AWS Control Tower's
+/// `ECS_TASK_DEFINITION_NONROOT_USER_CHECK`).
+pub const DEFAULT_CONTAINER_USER: &str = "1000:1000";
+
+/// Who an init container runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitUser {
+    /// A user that is not root (a name, a uid, or `uid:gid`).
+    User(String),
+    /// Root, for the reason given, which the task definition carries as its suppression of Control
+    /// Tower's non-root rule: Fargate creates a task's bind mounts owned by root, mode 0755, and only
+    /// root can write into the shared directory.
+    Root {
+        /// Why.
+        because: String,
+    },
 }
 
 /// A container that runs to completion before the task's container starts, writing into a directory
@@ -86,6 +105,8 @@ pub struct InitContainer {
     pub environment: IndexMap<String, Value<String>>,
     /// The directory it writes and the main container reads.
     pub shared_path: String,
+    /// Who it runs as.
+    pub user: InitUser,
 }
 
 impl TaskProps {
@@ -106,7 +127,16 @@ impl TaskProps {
             log_retention: RetentionDays::default(),
             role_path: None,
             init: None,
+            user: DEFAULT_CONTAINER_USER.to_owned(),
         }
+    }
+
+    /// The user the container runs as: a name the image defines, a uid, or `uid:gid`. Default:
+    /// [`DEFAULT_CONTAINER_USER`]. Root is refused when the task is added.
+    #[must_use]
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = user.into();
+        self
     }
 
     /// An init container: it must exit 0 before the main container starts.
@@ -203,6 +233,21 @@ pub struct FargateTaskDefinition {
 impl FargateTaskDefinition {
     /// Adds the task definition under `id`; the container is named `id` too.
     pub fn new(scope: &mut Scope, id: &str, props: TaskProps) -> Result<Self, ConstructError> {
+        let init_user = props.init.as_ref().and_then(|init| match &init.user {
+            InitUser::User(user) => Some(user.as_str()),
+            InitUser::Root { .. } => None,
+        });
+        for user in std::iter::once(props.user.as_str()).chain(init_user) {
+            if is_root(user) {
+                return Err(ConstructError::InvalidProps {
+                    path: format!("{}/{id}", scope.path()),
+                    message: format!(
+                        "the container user {user:?} is root; run as a user of the image, a uid or uid:gid \
+                         (AWS Control Tower refuses a root container)"
+                    ),
+                });
+            }
+        }
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         if let Some(path) = &props.role_path {
@@ -302,7 +347,14 @@ impl FargateTaskDefinition {
         if !volumes.is_empty() {
             definition = definition.volumes(volumes);
         }
-        let resource = scope.add("Resource", definition)?;
+        let root_because = props.init.as_ref().and_then(|init| match &init.user {
+            InitUser::Root { because } => Some(because.clone()),
+            InitUser::User(_) => None,
+        });
+        let resource = scope.add_with("Resource", definition, |entry| match &root_because {
+            Some(because) => entry.guard_suppression("ECS_TASK_DEFINITION_NONROOT_USER_CHECK", because),
+            None => entry,
+        })?;
         Ok(Self { resource, task_role, container_name, port: props.port, log_group })
     }
 
@@ -343,6 +395,12 @@ fn scratch_volume(index: usize) -> String {
     format!("scratch-{index}")
 }
 
+/// Whether `user` names root: `root`, uid 0, with or without a group (or names no one).
+pub fn is_root(user: &str) -> bool {
+    let name = user.split(':').next().unwrap_or_default().trim();
+    name.is_empty() || name == "root" || name.trim_start_matches('0').is_empty()
+}
+
 /// The memory (MiB) an init container may use: it fetches a file and exits.
 const INIT_CONTAINER_MEMORY_MIB: i64 = 256;
 
@@ -353,7 +411,12 @@ const SHARED_VOLUME: &str = "init-shared";
 /// beside the main container.
 fn init_container(init: &InitContainer, log_group: &LogGroup) -> ContainerDefinition {
     let shared = MountPoint::new().source_volume(SHARED_VOLUME).container_path(init.shared_path.as_str());
-    ContainerDefinition::new(init.image.uri(), init.name.as_str())
+    let definition = ContainerDefinition::new(init.image.uri(), init.name.as_str());
+    let definition = match &init.user {
+        InitUser::User(user) => definition.user(user.as_str()),
+        InitUser::Root { .. } => definition,
+    };
+    definition
         .essential(false)
         .readonly_root_filesystem(true)
         .log_configuration(logging(log_group, &init.name))
@@ -386,6 +449,7 @@ fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> C
         .map(|(key, secret)| SecretVariable::new(key.as_str(), secret.value_from.clone()))
         .collect();
     let mut container = ContainerDefinition::new(props.image.uri(), container_name)
+        .user(props.user.as_str())
         .essential(true)
         .readonly_root_filesystem(true)
         .log_configuration(logging(log_group, container_name))
@@ -425,4 +489,53 @@ fn container(props: &TaskProps, container_name: &str, log_group: &LogGroup) -> C
         container = container.mount_points(mounts);
     }
     container
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::construct::App;
+    use crate::constructs::kms::KeyProps;
+
+    #[test]
+    fn containers_run_as_a_user_with_a_hard_memory_limit_and_root_is_refused() {
+        let mut app = App::new("t");
+        let stack = app.add_stack("S", "us-east-1").unwrap();
+        let mut root = stack.root();
+        let key = EncryptionKey::new(&mut root, "Key", KeyProps::default()).unwrap();
+        let image = || ContainerImage::registry("example/app:1");
+        FargateTaskDefinition::new(&mut root, "Default", TaskProps::new(image(), &key)).unwrap();
+        let init = InitContainer {
+            name: "Fetch".into(),
+            image: image(),
+            command: vec!["true".into()],
+            environment: IndexMap::new(),
+            shared_path: "/shared".into(),
+            user: InitUser::Root { because: "it writes the root-owned shared mount".into() },
+        };
+        let props = TaskProps::new(image(), &key).user("app").init_container(init);
+        FargateTaskDefinition::new(&mut root, "WithInit", props).unwrap();
+        for user in ["root", "0", "0:0", "root:wheel", ""] {
+            let err =
+                FargateTaskDefinition::new(&mut root, "Root", TaskProps::new(image(), &key).user(user)).unwrap_err();
+            assert!(err.to_string().contains("is root"), "{user:?}: {err}");
+        }
+
+        let synth = app.synth().unwrap();
+        let resources = &synth.stacks[0].template["Resources"];
+        let default = &resources["Default"]["Properties"]["ContainerDefinitions"][0];
+        assert_eq!((default["User"].clone(), default["Memory"].clone()), (json!(DEFAULT_CONTAINER_USER), json!(512)));
+        let with_init = &resources["WithInit"];
+        let containers = &with_init["Properties"]["ContainerDefinitions"];
+        assert!(containers[0].get("User").is_none(), "the init container runs as root, for its reason");
+        assert_eq!((containers[0]["Memory"].clone(), containers[1]["Memory"].clone()), (json!(256), json!(256)));
+        assert_eq!(containers[1]["User"], "app");
+        assert_eq!(
+            with_init["Metadata"]["guard"]["Reasons"]["ECS_TASK_DEFINITION_NONROOT_USER_CHECK"],
+            "it writes the root-owned shared mount"
+        );
+        assert!(resources["Default"]["Metadata"].get("guard").is_none(), "nothing to suppress");
+    }
 }
