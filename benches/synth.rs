@@ -52,7 +52,7 @@ fn synth_default_platform(format: TemplateFormat) -> Assembly {
     Assembly::new(&app, format).unwrap()
 }
 
-/// `stacks/large.yaml` (40 applications, 2,378 resources) to rendered files, its larger templates
+/// `stacks/large.yaml` (40 applications, 2,388 resources) to rendered files, its larger templates
 /// through the regions' buckets.
 #[divan::bench(sample_count = 20)]
 fn synth_large_yaml(bencher: Bencher) {

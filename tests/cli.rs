@@ -276,7 +276,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [RECOVERY, "eu-west-1", "69", "resources"],
             [RECOVERY_ENDPOINTS, "eu-west-1", "37", "resources"],
             [RECOVERY_STORAGE, "eu-west-1", "10", "resources"],
-            [PRIMARY_DATA, "us-east-1", "23", "resources"],
+            [PRIMARY_DATA, "us-east-1", "28", "resources"],
             [PRIMARY_EDGE, "us-east-1", "11", "resources"],
             [PRIMARY_INGRESS, "us-east-1", "30", "resources"],
             [PRIMARY_DEPLOYMENTS, "us-east-1", "29", "resources"],
@@ -286,7 +286,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
             [PRIMARY_GATEWAY, "us-east-1", "5", "resources"],
             [PRIMARY_SCALING, "us-east-1", "18", "resources"],
             [PRIMARY_OPERATIONS, "us-east-1", "30", "resources"],
-            [RECOVERY_DATA, "eu-west-1", "8", "resources"],
+            [RECOVERY_DATA, "eu-west-1", "13", "resources"],
             [RECOVERY_INGRESS, "eu-west-1", "25", "resources"],
             [RECOVERY_DEPLOYMENTS, "eu-west-1", "25", "resources"],
             [RECOVERY_COMPUTE, "eu-west-1", "26", "resources"],
@@ -302,7 +302,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "23 stacks, 553 resources, 553 checked against their registry schemas, deploy-readiness rules 18: 0 \
+        "23 stacks, 563 resources, 563 checked against their registry schemas, deploy-readiness rules 18: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");

@@ -124,7 +124,7 @@ fn the_large_example_passes_validate() {
         .args(BUCKETS)
         .assert()
         .success()
-        .stderr(predicate::str::contains("2378 resources, 2378 checked").and(predicate::str::contains(": 0 findings")));
+        .stderr(predicate::str::contains("2388 resources, 2388 checked").and(predicate::str::contains(": 0 findings")));
 }
 
 /// The config at `text` is refused with `expected` on stderr.

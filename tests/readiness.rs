@@ -728,13 +728,13 @@ fn a_primary_store_without_its_counterpart_in_the_standby_is_a_finding() {
     assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (DATA, "WorkQueue"));
     assert!(finding.message.starts_with("the tasks of eu-west-1 have no WORK_QUEUE_URL"), "{}", finding.message);
 
-    // The standby's tasks read the primary's Redis token across the ocean: they fail with it.
+    // The standby's tasks read the primary's Redis password across the ocean: they fail with it.
     let mut stacks = platform_templates();
     edit_containers(&mut stacks, RECOVERY_COMPUTE, |container| {
         for secret in container["Secrets"].as_array_mut().into_iter().flatten() {
-            if secret["Name"] == "REDIS_AUTH_TOKEN" {
+            if secret["Name"] == "REDIS_PASSWORD" {
                 secret["ValueFrom"] = json!({"Fn::GetStackOutput": {
-                    "StackName": DATA, "OutputName": "RefCacheAuthToken", "Region": "us-east-1"
+                    "StackName": DATA, "OutputName": "RefCacheApplicationsPassword", "Region": "us-east-1"
                 }});
             }
         }
@@ -742,8 +742,8 @@ fn a_primary_store_without_its_counterpart_in_the_standby_is_a_finding() {
     let findings: Vec<Finding> = analyse(stacks).into_iter().filter(|f| f.rule == "CS051").collect();
     assert!(!findings.is_empty());
     assert!(
-        findings.iter().any(|f| f.logical_id == "CacheAuthToken"
-            && f.message.contains(&format!("eu-west-1's tasks use {DATA}/CacheAuthToken of us-east-1"))),
+        findings.iter().any(|f| f.logical_id == "CacheApplicationsPassword"
+            && f.message.contains(&format!("eu-west-1's tasks use {DATA}/CacheApplicationsPassword of us-east-1"))),
         "{findings:#?}"
     );
 }

@@ -9,7 +9,7 @@ use super::applications::application_id;
 use super::data::DataTier;
 use super::deployments::{Release, ServiceRelease};
 use super::ingress::{BlueGreenTargets, Ingress};
-use super::kong::{self, REDIS_AUTH_TOKEN_VARIABLE};
+use super::kong::{self, REDIS_PASSWORD_VARIABLE};
 use super::security::SecurityGroups;
 use super::PlatformError;
 use crate::assembly::TemplateBuckets;
@@ -91,7 +91,7 @@ pub(super) fn build(
     let cache = PullThroughCache::ecr_public(&mut root, "EcrPublicCache")?;
     let tasks = Tasks { cache: &cache, data, role_path: &release.task_role_path };
 
-    let declarative = kong::declarative_config(config, &ingress.internal_name);
+    let declarative = kong::declarative_config(config, &ingress.internal_name, &data.cache_logins.kong.username);
     let kong_config = declarative.render().map_err(template_error)?;
     let kong_source = artifacts.source(gateway, &kong_config, || {
         declarative.to_value(data.cache.endpoint_address()).map_err(template_error)
@@ -99,7 +99,7 @@ pub(super) fn build(
     let mut kong_props = tasks
         .serving(&config.kong, tasks.image(&config.kong.image), "kong health")?
         .envs(kong::environment(config, &kong_source, vpc))
-        .secret(REDIS_AUTH_TOKEN_VARIABLE, ContainerSecret::whole(&data.cache_auth_token))
+        .secret(REDIS_PASSWORD_VARIABLE, ContainerSecret::whole(&data.cache_logins.kong.password))
         .scratch("/usr/local/kong")
         .scratch("/tmp");
     if let Some(loader) = kong_source.loader(tasks.image(kong::CONFIG_LOADER_IMAGE), data.cache.endpoint_address()) {
@@ -348,7 +348,8 @@ impl Tasks<'_> {
             .env("WORK_QUEUE_URL", data.queue.url())
             .env("DOCUMENTS_BUCKET", data.documents.name())
             .env("AUDIT_LOGS_BUCKET", data.audit_logs.name())
-            .secret("REDIS_AUTH_TOKEN", ContainerSecret::whole(&data.cache_auth_token))
+            .env("REDIS_USERNAME", data.cache_logins.applications.username.as_str())
+            .secret("REDIS_PASSWORD", ContainerSecret::whole(&data.cache_logins.applications.password))
             .scratch("/tmp")
             .role_path(self.role_path)
     }

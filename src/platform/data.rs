@@ -1,5 +1,6 @@
-//! The data stack of a region: a customer-managed key, PostgreSQL, Redis with its AUTH token, the work
-//! queue, and the document, audit-log and access-log buckets.
+//! The data stack of a region: a customer-managed key, PostgreSQL, Redis with its users (or, in a
+//! Global Datastore, its AUTH token), the work queue, and the document, audit-log and access-log
+//! buckets.
 //!
 //! Stateful resources live here, apart from the stateless network and compute stacks, so that those can
 //! be replaced freely. Bucket names are deterministic (app, purpose, account, region), so that the
@@ -15,7 +16,8 @@ use crate::config::{DataConfig, RegionConfig, RegionRole, StandbyConfig};
 use crate::construct::{Scope, Stack};
 use crate::constructs::data::{
     AccessLogBucketProps, AccessLogs, Bucket, BucketProps, GeneratedCredentials, MasterCredentials, PostgresDatabase,
-    PostgresProps, Queue, QueueProps, RedisCluster, RedisProps, ReplicaProps, SecondaryProps, Secret, SecretProps,
+    PostgresProps, Queue, QueueProps, RedisAuth, RedisCluster, RedisLogin, RedisProps, RedisUser, ReplicaProps,
+    SecondaryProps, Secret, SecretProps,
 };
 use crate::constructs::kms::{EncryptionKey, KeyProps};
 use crate::constructs::network::{SubnetSelection, Vpc};
@@ -71,8 +73,8 @@ pub struct DataTier {
     pub database: PostgresDatabase,
     /// Redis.
     pub cache: RedisCluster,
-    /// Redis's AUTH token.
-    pub cache_auth_token: Secret,
+    /// What Kong and the applications log in to Redis with.
+    pub cache_logins: CacheLogins,
     /// The work queue.
     pub queue: Queue,
     /// Documents.
@@ -148,12 +150,18 @@ pub(super) fn build(
         replica_keys: token_replicas,
         ..cache_token_props(stack_name)
     };
-    let cache_auth_token = Secret::new(&mut root, "CacheAuthToken", &key, token_props)?;
     let mut cache_props = redis_props(config, groups);
-    if global_cache {
+    let (auth, cache_logins) = if global_cache {
         cache_props.global_suffix = Some(format!("{app_name}-cache"));
-    }
-    let cache = RedisCluster::new(&mut root, "Cache", vpc, &key, &cache_auth_token, cache_props)?;
+        let token = Secret::new(&mut root, "CacheAuthToken", &key, token_props)?;
+        (
+            RedisAuth::Token { token: Box::new(token.clone()), because: GLOBAL_TOKEN_REASON.to_owned() },
+            CacheLogins::token(&token),
+        )
+    } else {
+        cache_users(&mut root, &key, app_name, stack_name)?
+    };
+    let cache = RedisCluster::new(&mut root, "Cache", vpc, &key, &auth, cache_props)?;
     let database = PostgresDatabase::new(
         &mut root,
         "Database",
@@ -185,7 +193,7 @@ pub(super) fn build(
         key,
         database,
         cache,
-        cache_auth_token,
+        cache_logins,
         queue,
         documents,
         audit_logs,
@@ -226,7 +234,7 @@ pub(super) fn standby(
     ));
     let mut root = stack.root();
     let key = &storage.key;
-    let (cache, cache_auth_token) = match source.cache.global() {
+    let (cache, cache_logins) = match source.cache.global() {
         // The secondary of the primary's Global Datastore, with the primary's token (its replica here).
         Some(global) if standby.global_datastore => {
             let props = SecondaryProps {
@@ -238,12 +246,12 @@ pub(super) fn standby(
                 security_groups: vec![groups.cache.clone()],
             };
             let cache = RedisCluster::secondary(&mut root, "Cache", vpc, key, props)?;
-            (cache, Secret::by_name(&cache_auth_token_name(app_name), key))
+            (cache, CacheLogins::token(&Secret::by_name(&cache_auth_token_name(app_name), key)))
         }
         _ => {
-            let token = Secret::new(&mut root, "CacheAuthToken", key, cache_token_props(stack_name))?;
-            let cache = RedisCluster::new(&mut root, "Cache", vpc, key, &token, redis_props(primary, groups))?;
-            (cache, token)
+            let (auth, logins) = cache_users(&mut root, key, app_name, stack_name)?;
+            let cache = RedisCluster::new(&mut root, "Cache", vpc, key, &auth, redis_props(primary, groups))?;
+            (cache, logins)
         }
     };
     let database = PostgresDatabase::replica(
@@ -264,7 +272,7 @@ pub(super) fn standby(
         key: key.clone(),
         database,
         cache,
-        cache_auth_token,
+        cache_logins,
         queue: storage.queue.clone(),
         documents: storage.documents.clone(),
         audit_logs: storage.audit_logs.clone(),
@@ -275,6 +283,66 @@ pub(super) fn standby(
 }
 
 /// The AUTH token of a stack's Redis: 64 letters and digits.
+/// What Kong and the applications log in to Redis with: each its own user, or, in a Global Datastore,
+/// both the `default` user with the shared AUTH token.
+#[derive(Debug, Clone)]
+pub struct CacheLogins {
+    /// Kong's, for its rate-limit counters.
+    pub kong: RedisLogin,
+    /// The applications', for their cache.
+    pub applications: RedisLogin,
+}
+
+impl CacheLogins {
+    /// Both clients as the `default` user with the AUTH token `token`.
+    fn token(token: &Secret) -> Self {
+        let login = RedisLogin { username: "default".to_owned(), password: token.clone() };
+        Self { kong: login.clone(), applications: login }
+    }
+}
+
+/// Why a Global Datastore keeps an AUTH token rather than users.
+const GLOBAL_TOKEN_REASON: &str = "This group leads a Global Datastore whose secondary takes over on failover \
+     (DR-RUNBOOK.md): the clients of both regions log in with the one AUTH token that Secrets Manager \
+     replicates to the secondary region, while ElastiCache users and user groups are per region, and this \
+     platform does not keep a second set in step with the first.";
+
+/// What the clients' Redis users may do: every command but the dangerous ones (FLUSHALL, KEYS, CONFIG,
+/// DEBUG, ...), on every key and channel.
+const CACHE_ACCESS: &str = "on ~* &* +@all -@dangerous";
+
+/// A user for Kong and one for the applications, each with a password generated in Secrets Manager.
+fn cache_users(
+    root: &mut Scope,
+    key: &EncryptionKey,
+    app_name: &str,
+    stack_name: &str,
+) -> Result<(RedisAuth, CacheLogins), PlatformError> {
+    let mut password = |id: &str, user: &str| {
+        let props = SecretProps {
+            description: Some(format!("Password of the Redis user {user} of {stack_name}")),
+            length: 64,
+            ..SecretProps::default()
+        };
+        Secret::new(root, id, key, props)
+    };
+    let kong = RedisLogin { username: "kong".to_owned(), password: password("CacheKongPassword", "kong")? };
+    let applications = RedisLogin {
+        username: "applications".to_owned(),
+        password: password("CacheApplicationsPassword", "applications")?,
+    };
+    let users = [&kong, &applications]
+        .into_iter()
+        .map(|login| RedisUser {
+            name: login.username.clone(),
+            access_string: CACHE_ACCESS.to_owned(),
+            password: login.password.clone(),
+        })
+        .collect();
+    let auth = RedisAuth::Users { id_prefix: app_name.to_owned(), users };
+    Ok((auth, CacheLogins { kong, applications }))
+}
+
 fn cache_token_props(stack_name: &str) -> SecretProps {
     SecretProps { description: Some(format!("Redis AUTH token of {stack_name}")), length: 64, ..SecretProps::default() }
 }
@@ -440,8 +508,12 @@ mod tests {
         assert_eq!(cache["KmsKeyId"], recovery_key);
         assert_eq!(cache["TransitEncryptionEnabled"], true);
         assert!(cache.get("GlobalReplicationGroupId").is_none());
-        assert_eq!(data["CacheAuthToken"]["Properties"]["KmsKeyId"], recovery_key);
-        assert!(data["CacheAuthToken"]["Properties"].get("ReplicaRegions").is_none());
+        assert!(cache.get("AuthToken").is_none(), "its own users, as the primary's");
+        assert_eq!(cache["UserGroupIds"], json!([{"Ref": "CacheUserGroup"}]));
+        for password in ["CacheKongPassword", "CacheApplicationsPassword"] {
+            assert_eq!(data[password]["Properties"]["KmsKeyId"], recovery_key, "{password}");
+            assert!(data[password]["Properties"].get("ReplicaRegions").is_none(), "{password}");
+        }
     }
 
     /// The replica's lag alarms well under the 15-minute recovery point, on a topic of its own region;
@@ -524,10 +596,7 @@ mod global_datastore {
         let gateway = resources("DisasterRecovery-Gateway");
         let kong = gateway.as_object().unwrap().values().find(|r| r["Type"] == "AWS::ECS::TaskDefinition").unwrap();
         let secrets = &kong["Properties"]["ContainerDefinitions"][0]["Secrets"];
-        assert_eq!(
-            secrets,
-            &json!([{"Name": "REDIS_AUTH_TOKEN", "ValueFrom": "integration-platform/cache/auth-token"}])
-        );
+        assert_eq!(secrets, &json!([{"Name": "REDIS_PASSWORD", "ValueFrom": "integration-platform/cache/auth-token"}]));
         // The deploy-readiness analysis finds the counterpart (the token's replica) and nothing wrong.
         assert_eq!(readiness::analyse(stack_templates(&app)), vec![]);
         let runbook = &app.artifacts.iter().find(|(path, _)| path.as_str() == "DR-RUNBOOK.md").unwrap().1;

@@ -23,9 +23,9 @@ use crate::template::Value;
 /// The template, embedded in the binary.
 const TEMPLATE: &str = include_str!("../../templates/kong.yml.j2");
 
-/// The environment variable Kong's env vault reads the Redis password from
-/// (`{vault://env/redis-auth-token}`).
-pub const REDIS_AUTH_TOKEN_VARIABLE: &str = "REDIS_AUTH_TOKEN";
+/// The environment variable Kong's env vault reads its Redis user's password from
+/// (`{vault://env/redis-password}`).
+pub const REDIS_PASSWORD_VARIABLE: &str = "REDIS_PASSWORD";
 
 /// The largest rendered configuration kept in the task definition (`KONG_DECLARATIVE_CONFIG_STRING`).
 /// ECS refuses a task definition over 64 KiB, and the rest of Kong's takes a few; past this the
@@ -128,6 +128,8 @@ pub struct KongDeclarativeConfig {
     pub rate_limit_per_minute: i64,
     /// `ip` or `consumer`.
     pub rate_limit_by: String,
+    /// The Redis user Kong counts as.
+    pub redis_username: String,
     /// The Redis port.
     pub redis_port: i64,
     /// The largest request body, in megabytes.
@@ -153,7 +155,11 @@ impl KongDeclarativeConfig {
 }
 
 /// Kong's routes from config, through the internal ALB, with its limits.
-pub(super) fn declarative_config(config: &ComputeConfig, internal_name: &str) -> KongDeclarativeConfig {
+pub(super) fn declarative_config(
+    config: &ComputeConfig,
+    internal_name: &str,
+    redis_username: &str,
+) -> KongDeclarativeConfig {
     let gateway = &config.gateway;
     let services = http_applications(config);
     let routes = config
@@ -176,6 +182,7 @@ pub(super) fn declarative_config(config: &ComputeConfig, internal_name: &str) ->
         health_path: config.kong.health_check_path.clone(),
         rate_limit_per_minute: gateway.rate_limit.per_minute,
         rate_limit_by: gateway.rate_limit.limit_by.as_str().to_owned(),
+        redis_username: redis_username.to_owned(),
         redis_port: i64::from(REDIS_PORT),
         max_request_megabytes: gateway.max_request_megabytes,
         strip_headers: vec![config.edge.origin_verify_header.clone()],
@@ -235,6 +242,7 @@ mod tests {
             health_path: "/health".into(),
             rate_limit_per_minute: 600,
             rate_limit_by: "ip".into(),
+            redis_username: "kong".into(),
             redis_port: 6379,
             max_request_megabytes: 10,
             strip_headers: vec!["X-Origin-Verify".into()],
@@ -260,7 +268,8 @@ mod tests {
         assert_eq!(limit["minute"], 600);
         assert_eq!(limit["redis"]["ssl"], true);
         assert_eq!(limit["redis"]["host"], "${RedisHost}");
-        assert_eq!(limit["redis"]["password"], "{vault://env/redis-auth-token}");
+        assert_eq!(limit["redis"]["username"], "kong");
+        assert_eq!(limit["redis"]["password"], "{vault://env/redis-password}");
     }
 
     #[test]

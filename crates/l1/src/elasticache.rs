@@ -7,6 +7,8 @@ pub use global_replication_group::GlobalReplicationGroup;
 pub use parameter_group::ParameterGroup;
 pub use replication_group::ReplicationGroup;
 pub use subnet_group::SubnetGroup;
+pub use user::User;
+pub use user_group::UserGroup;
 
 /// The replacement metadata of this service's types, sorted by type name.
 pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
@@ -14,6 +16,8 @@ pub static RESOURCE_SPECS: &[crate::template::ResourceSpec] = &[
     <ParameterGroup as crate::template::CfnResource>::SPEC,
     <ReplicationGroup as crate::template::CfnResource>::SPEC,
     <SubnetGroup as crate::template::CfnResource>::SPEC,
+    <User as crate::template::CfnResource>::SPEC,
+    <UserGroup as crate::template::CfnResource>::SPEC,
 ];
 
 /// `AWS::ElastiCache::GlobalReplicationGroup`: the resource struct, its nested types and its attributes.
@@ -1214,5 +1218,305 @@ pub mod subnet_group {
             attributes: &[],
             schema: include_str!("../../../schemas/resources/AWS_ElastiCache_SubnetGroup.json"),
         };
+    }
+}
+
+/// `AWS::ElastiCache::User`: the resource struct, its nested types and its attributes.
+pub mod user {
+    use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};
+
+    /// Resource Type definition for AWS::ElastiCache::User
+    ///
+    /// Generated from the registry schema of `AWS::ElastiCache::User`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct User {
+        /// Access permissions string used for this user account.
+        #[serde(rename = "AccessString", skip_serializing_if = "Option::is_none")]
+        pub access_string: Option<Value<String>>,
+        /// `AuthenticationMode` (the registry schema does not describe it).
+        #[serde(rename = "AuthenticationMode", skip_serializing_if = "Option::is_none")]
+        pub authentication_mode: Option<Box<UserAuthenticationMode>>,
+        /// The target cache engine for the user.
+        #[serde(rename = "Engine")]
+        pub engine: Value<UserEngine>,
+        /// Indicates a password is not required for this user account.
+        #[serde(rename = "NoPasswordRequired", skip_serializing_if = "Option::is_none")]
+        pub no_password_required: Option<Value<bool>>,
+        /// Passwords used for this user account. You can create up to two passwords for each user.
+        #[serde(rename = "Passwords", skip_serializing_if = "Option::is_none")]
+        pub passwords: Option<Value<Vec<String>>>,
+        /// An array of key-value pairs to apply to this user.
+        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        pub tags: Option<Vec<Tag>>,
+        /// The ID of the user.
+        #[serde(rename = "UserId")]
+        pub user_id: Value<String>,
+        /// The username of the user.
+        #[serde(rename = "UserName")]
+        pub user_name: Value<String>,
+    }
+
+    impl User {
+        /// A `User` with its required properties; set the optional ones with the builder methods.
+        pub fn new(engine: impl Into<Value<UserEngine>>, user_id: impl Into<Value<String>>, user_name: impl Into<Value<String>>) -> Self {
+            Self {
+                access_string: None,
+                authentication_mode: None,
+                engine: engine.into(),
+                no_password_required: None,
+                passwords: None,
+                tags: None,
+                user_id: user_id.into(),
+                user_name: user_name.into(),
+            }
+        }
+
+        /// Sets `AccessString`: Access permissions string used for this user account.
+        #[must_use]
+        pub fn access_string(mut self, value: impl Into<Value<String>>) -> Self {
+            self.access_string = Some(value.into());
+            self
+        }
+
+        /// Sets `AuthenticationMode`.
+        #[must_use]
+        pub fn authentication_mode(mut self, value: UserAuthenticationMode) -> Self {
+            self.authentication_mode = Some(Box::new(value));
+            self
+        }
+
+        /// Sets `NoPasswordRequired`: Indicates a password is not required for this user account.
+        #[must_use]
+        pub fn no_password_required(mut self, value: impl Into<Value<bool>>) -> Self {
+            self.no_password_required = Some(value.into());
+            self
+        }
+
+        /// Sets `Passwords`: Passwords used for this user account.
+        #[must_use]
+        pub fn passwords(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
+            self.passwords = Some(value.into());
+            self
+        }
+
+        /// Sets `Tags`: An array of key-value pairs to apply to this user.
+        #[must_use]
+        pub fn tags(mut self, value: Vec<Tag>) -> Self {
+            self.tags = Some(value);
+            self
+        }
+    }
+    impl CfnResource for User {
+        const TYPE: &'static str = "AWS::ElastiCache::User";
+        const SPEC: ResourceSpec = ResourceSpec {
+            type_name: "AWS::ElastiCache::User",
+            create_only_properties: &["/properties/UserId", "/properties/UserName"],
+            primary_identifier: &["/properties/UserId"],
+            attributes: &["Status", "Arn"],
+            schema: include_str!("../../../schemas/resources/AWS_ElastiCache_User.json"),
+        };
+    }
+
+    /// The `Fn::GetAtt` accessors of a reference to a [`User`]. In scope through
+    /// `use cfn_synth::cfn::prelude::*` (also part of `cfn_synth::prelude`).
+    pub trait UserGetAtt {
+        /// `Fn::GetAtt` of `Status`: Indicates the user status.
+        fn attr_status(&self) -> Value<String>;
+
+        /// `Fn::GetAtt` of `Arn`: The Amazon Resource Name (ARN) of the user account.
+        fn attr_arn(&self) -> Value<String>;
+    }
+
+    impl UserGetAtt for Reference<User> {
+        fn attr_status(&self) -> Value<String> {
+            self.get_att("Status")
+        }
+
+        fn attr_arn(&self) -> Value<String> {
+            self.get_att("Arn")
+        }
+    }
+
+    /// `UserAuthenticationMode`.
+    ///
+    /// Generated from `AWS::ElastiCache::User` at `/properties/AuthenticationMode`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct UserAuthenticationMode {
+        /// Passwords used for this user account. You can create up to two passwords for each user.
+        #[serde(rename = "Passwords", skip_serializing_if = "Option::is_none")]
+        pub passwords: Option<Value<Vec<String>>>,
+        /// Authentication Type
+        #[serde(rename = "Type")]
+        pub r#type: Value<String>,
+    }
+
+    impl UserAuthenticationMode {
+        /// A `UserAuthenticationMode` with its required properties; set the optional ones with the builder methods.
+        pub fn new(r#type: impl Into<Value<String>>) -> Self {
+            Self {
+                passwords: None,
+                r#type: r#type.into(),
+            }
+        }
+
+        /// Sets `Passwords`: Passwords used for this user account.
+        #[must_use]
+        pub fn passwords(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
+            self.passwords = Some(value.into());
+            self
+        }
+    }
+
+    /// The target cache engine for the user.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum UserEngine {
+        /// `redis`
+        Redis,
+        /// `valkey`
+        Valkey,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl UserEngine {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["redis", "valkey"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Redis => "redis",
+                Self::Valkey => "valkey",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for UserEngine {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<UserEngine> for Value<UserEngine> {
+        fn from(value: UserEngine) -> Self {
+            Value::string_literal(value.as_str())
+        }
+    }
+}
+
+/// `AWS::ElastiCache::UserGroup`: the resource struct, its nested types and its attributes.
+pub mod user_group {
+    use crate::template::{CfnResource, List, Reference, ResourceSpec, Tag, Value};
+
+    /// Resource Type definition for AWS::ElastiCache::UserGroup
+    ///
+    /// Generated from the registry schema of `AWS::ElastiCache::UserGroup`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct UserGroup {
+        /// The target cache engine for the user group.
+        #[serde(rename = "Engine")]
+        pub engine: Value<UserGroupEngine>,
+        /// An array of key-value pairs to apply to this user.
+        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        pub tags: Option<Vec<Tag>>,
+        /// The ID of the user group.
+        #[serde(rename = "UserGroupId")]
+        pub user_group_id: Value<String>,
+        /// List of users associated to this user group.
+        #[serde(rename = "UserIds")]
+        pub user_ids: Value<Vec<String>>,
+    }
+
+    impl UserGroup {
+        /// A `UserGroup` with its required properties; set the optional ones with the builder methods.
+        pub fn new(engine: impl Into<Value<UserGroupEngine>>, user_group_id: impl Into<Value<String>>, user_ids: impl Into<Value<Vec<String>>>) -> Self {
+            Self {
+                engine: engine.into(),
+                tags: None,
+                user_group_id: user_group_id.into(),
+                user_ids: user_ids.into(),
+            }
+        }
+
+        /// Sets `Tags`: An array of key-value pairs to apply to this user.
+        #[must_use]
+        pub fn tags(mut self, value: Vec<Tag>) -> Self {
+            self.tags = Some(value);
+            self
+        }
+    }
+    impl CfnResource for UserGroup {
+        const TYPE: &'static str = "AWS::ElastiCache::UserGroup";
+        const SPEC: ResourceSpec = ResourceSpec {
+            type_name: "AWS::ElastiCache::UserGroup",
+            create_only_properties: &["/properties/UserGroupId"],
+            primary_identifier: &["/properties/UserGroupId"],
+            attributes: &["Status", "Arn"],
+            schema: include_str!("../../../schemas/resources/AWS_ElastiCache_UserGroup.json"),
+        };
+    }
+
+    /// The `Fn::GetAtt` accessors of a reference to a [`UserGroup`]. In scope through
+    /// `use cfn_synth::cfn::prelude::*` (also part of `cfn_synth::prelude`).
+    pub trait UserGroupGetAtt {
+        /// `Fn::GetAtt` of `Status`: Indicates user group status.
+        fn attr_status(&self) -> Value<String>;
+
+        /// `Fn::GetAtt` of `Arn`: The Amazon Resource Name (ARN) of the user account.
+        fn attr_arn(&self) -> Value<String>;
+    }
+
+    impl UserGroupGetAtt for Reference<UserGroup> {
+        fn attr_status(&self) -> Value<String> {
+            self.get_att("Status")
+        }
+
+        fn attr_arn(&self) -> Value<String> {
+            self.get_att("Arn")
+        }
+    }
+
+    /// The target cache engine for the user group.
+    ///
+    /// Forward compatible: a value added to CloudFormation later fits in `Unknown`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum UserGroupEngine {
+        /// `redis`
+        Redis,
+        /// `valkey`
+        Valkey,
+        /// A value this version does not list, written as given.
+        Unknown(String),
+    }
+
+    impl UserGroupEngine {
+        /// Every value the schema lists.
+        pub const VALUES: &'static [&'static str] = &["redis", "valkey"];
+
+        /// The value as CloudFormation spells it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Redis => "redis",
+                Self::Valkey => "valkey",
+                Self::Unknown(value) => value,
+            }
+        }
+    }
+
+    impl serde::Serialize for UserGroupEngine {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl From<UserGroupEngine> for Value<UserGroupEngine> {
+        fn from(value: UserGroupEngine) -> Self {
+            Value::string_literal(value.as_str())
+        }
     }
 }

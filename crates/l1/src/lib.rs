@@ -181,6 +181,10 @@ pub mod prelude {
     pub use crate::elasticache::parameter_group::ParameterGroupGetAtt as _;
     #[cfg(feature = "elasticache")]
     pub use crate::elasticache::replication_group::ReplicationGroupGetAtt as _;
+    #[cfg(feature = "elasticache")]
+    pub use crate::elasticache::user::UserGetAtt as _;
+    #[cfg(feature = "elasticache")]
+    pub use crate::elasticache::user_group::UserGroupGetAtt as _;
     #[cfg(feature = "elasticloadbalancingv2")]
     pub use crate::elasticloadbalancingv2::listener::ListenerGetAtt as _;
     #[cfg(feature = "elasticloadbalancingv2")]

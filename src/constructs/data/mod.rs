@@ -16,7 +16,7 @@ pub use postgres::{
     SECRETS_MANAGER_TRANSFORM,
 };
 pub use queue::{Queue, QueueProps};
-pub use redis::{RedisCluster, RedisProps, SecondaryProps, REDIS_PORT};
+pub use redis::{RedisAuth, RedisCluster, RedisLogin, RedisProps, RedisUser, SecondaryProps, REDIS_PORT};
 pub use secret::{Secret, SecretProps};
 
 #[cfg(test)]
@@ -66,9 +66,15 @@ mod tests {
         let queue =
             Queue::new(&mut root, "Jobs", &key, &QueueProps { max_receive_count: 3, ..QueueProps::default() }).unwrap();
         let token_props = SecretProps { description: Some("auth".into()), length: 64, ..SecretProps::default() };
-        let token = Secret::new(&mut root, "Token", &key, token_props).unwrap();
+        let password = Secret::new(&mut root, "AppPassword", &key, token_props).unwrap();
         let cache_props = RedisProps { node_type: "cache.t4g.small".into(), ..RedisProps::default() };
-        let cache = RedisCluster::new(&mut root, "Cache", &vpc, &key, &token, cache_props).unwrap();
+        let user = RedisUser {
+            name: "app".into(),
+            access_string: "on ~app:* +@all -@dangerous".into(),
+            password: password.clone(),
+        };
+        let auth = RedisAuth::Users { id_prefix: "t".into(), users: vec![user] };
+        let cache = RedisCluster::new(&mut root, "Cache", &vpc, &key, &auth, cache_props).unwrap();
         let database_props = PostgresProps {
             instance_class: "db.t4g.medium".into(),
             allocated_storage_gib: 20,
@@ -96,7 +102,7 @@ mod tests {
         queue.grant_consume(&role).unwrap();
         queue.grant_send(&role).unwrap();
         documents.grant_read_write(&role).unwrap();
-        token.grant_read(&role).unwrap();
+        password.grant_read(&role).unwrap();
         let synth = app.synth().unwrap();
         (synth.stacks[0].template["Resources"].clone(), synth.stacks[1].template["Resources"].clone())
     }
@@ -146,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn redis_fails_over_encrypts_both_ways_and_takes_its_token_by_reference() {
+    fn redis_fails_over_encrypts_both_ways_and_admits_its_users_by_password_reference() {
         let (data, _) = synthesized();
         let cache = &data["Cache"];
         assert_eq!(cache["DeletionPolicy"], "Snapshot");
@@ -157,14 +163,28 @@ mod tests {
             assert_eq!(p[property], json!(true), "{property}");
         }
         assert_eq!(p["NumCacheClusters"], 2, "a primary and one replica");
+        assert!(p.get("AuthToken").is_none(), "users, not a shared token");
+        assert_eq!(p["UserGroupIds"], json!([{"Ref": "CacheUserGroup"}]));
+        let group = &data["CacheUserGroup"]["Properties"];
+        assert_eq!(group["UserGroupId"], "t-users");
+        assert_eq!(group["UserIds"], json!([{"Ref": "CacheDefaultUser"}, {"Ref": "CacheAppUser"}]));
+        let default = &data["CacheDefaultUser"]["Properties"];
         assert_eq!(
-            p["AuthToken"],
-            json!({"Fn::Sub": ["{{resolve:secretsmanager:${SecretId}:SecretString}}", {"SecretId": {"Ref": "Token"}}]})
+            (default["UserName"].clone(), default["AccessString"].clone()),
+            (json!("default"), json!("off -@all"))
         );
-        let token = &data["Token"];
-        assert_eq!(token["DeletionPolicy"], "Retain");
-        assert_eq!(token["Properties"]["GenerateSecretString"]["ExcludePunctuation"], true);
-        assert_eq!(token["Properties"]["KmsKeyId"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+        let app_user = &data["CacheAppUser"]["Properties"];
+        assert_eq!((app_user["UserId"].clone(), app_user["UserName"].clone()), (json!("t-app"), json!("app")));
+        assert_eq!(
+            app_user["AuthenticationMode"],
+            json!({"Type": "password", "Passwords": [
+                {"Fn::Sub": ["{{resolve:secretsmanager:${SecretId}:SecretString}}", {"SecretId": {"Ref": "AppPassword"}}]}
+            ]})
+        );
+        let password = &data["AppPassword"];
+        assert_eq!(password["DeletionPolicy"], "Retain");
+        assert_eq!(password["Properties"]["GenerateSecretString"]["ExcludePunctuation"], true);
+        assert_eq!(password["Properties"]["KmsKeyId"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
     }
 
     #[test]

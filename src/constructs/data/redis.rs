@@ -3,8 +3,12 @@
 //! ## Secure defaults
 //! - Multi-AZ with automatic failover; in the isolated subnets behind its security group.
 //! - Encryption at rest with a customer-managed key (checkov CKV_AWS_29, CKV_AWS_191) and in transit
-//!   (CKV_AWS_30), with an AUTH token (CKV_AWS_31) that Secrets Manager generates and CloudFormation
-//!   passes by dynamic reference, so it never appears in the template.
+//!   (CKV_AWS_30).
+//! - Role-based access control ([`RedisAuth::Users`], AWS Control Tower CT.ELASTICACHE.PR.6): a user
+//!   group whose `default` user is switched off, and one user per client with its own access string
+//!   and a password that Secrets Manager generates and CloudFormation passes by dynamic reference, so it
+//!   never appears in the template. A shared AUTH token ([`RedisAuth::Token`], checkov CKV_AWS_31) only
+//!   with a reason, which the group carries.
 //! - Daily snapshots kept `snapshot_retention_days`; minor version upgrades on.
 //! - `DeletionPolicy` and `UpdateReplacePolicy` of `Snapshot`.
 //!
@@ -26,6 +30,51 @@ use crate::template::{RemovalPolicy, Value};
 
 /// The Redis port.
 pub const REDIS_PORT: u16 = 6379;
+
+/// Who may connect to a group, and how.
+#[derive(Debug, Clone)]
+pub enum RedisAuth {
+    /// Role-based access control: a user group of a switched-off `default` user and `users`, each
+    /// with its own password. User and user group IDs are unique in an account and region: each is
+    /// `<id_prefix>-<user name>` (lower-case letters, digits and '-', at most 40 characters).
+    Users {
+        /// What the IDs start with, such as the app's name.
+        id_prefix: String,
+        /// The clients.
+        users: Vec<RedisUser>,
+    },
+    /// One AUTH token that every client shares, for `because`: the group then carries a suppression
+    /// of Control Tower's RBAC rule with that reason.
+    Token {
+        /// The token.
+        token: Box<Secret>,
+        /// Why not role-based access control.
+        because: String,
+    },
+}
+
+/// One client's Redis user.
+#[derive(Debug, Clone)]
+pub struct RedisUser {
+    /// Its user name (`kong`): lower-case letters, digits and '-'.
+    pub name: String,
+    /// What it may do, in Redis ACL syntax (`on ~* &* +@all -@dangerous`).
+    pub access_string: String,
+    /// Its password: a generated secret.
+    pub password: Secret,
+}
+
+/// What a client of a group logs in with.
+#[derive(Debug, Clone)]
+pub struct RedisLogin {
+    /// The user name (`default` with a shared AUTH token).
+    pub username: String,
+    /// The secret whose value is the password.
+    pub password: Secret,
+}
+
+/// The longest user or user group ID ElastiCache takes.
+const MAX_USER_ID_LENGTH: usize = 40;
 
 /// How to build a [`RedisCluster`].
 #[derive(Debug, Clone)]
@@ -92,17 +141,36 @@ pub struct RedisCluster {
 }
 
 impl RedisCluster {
-    /// Adds the replication group under `id` in `vpc`, encrypted with `key` and protected by
-    /// `auth_token`.
+    /// Adds the replication group under `id` in `vpc`, encrypted with `key`, which clients reach as
+    /// `auth` says.
     pub fn new(
         scope: &mut Scope,
         id: &str,
         vpc: &Vpc,
         key: &EncryptionKey,
-        auth_token: &Secret,
+        auth: &RedisAuth,
         props: RedisProps,
     ) -> Result<Self, ConstructError> {
         key.ensure_in_region(scope.region(), &format!("{}/{id}", scope.path()), "a Redis cluster")?;
+        if let RedisAuth::Users { id_prefix, users } = auth {
+            let path = format!("{}/{id}", scope.path());
+            let ids = std::iter::once("default").chain(users.iter().map(|user| user.name.as_str()));
+            for name in ids {
+                let user_id = format!("{id_prefix}-{name}");
+                let valid = user_id.len() <= MAX_USER_ID_LENGTH
+                    && user_id.starts_with(|c: char| c.is_ascii_lowercase())
+                    && user_id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if !valid || (name == "default" && users.iter().any(|user| user.name == "default")) {
+                    return Err(ConstructError::InvalidProps {
+                        path,
+                        message: format!(
+                            "the Redis user ID {user_id:?} must be unique (no user is called default), at most \
+                             {MAX_USER_ID_LENGTH} lower-case letters, digits or '-', starting with a letter"
+                        ),
+                    });
+                }
+            }
+        }
         let mut scope = scope.child(id)?;
         let name = scope.path().to_string();
         let major = props.engine_version.split('.').next().unwrap_or(&props.engine_version).to_owned();
@@ -131,7 +199,6 @@ impl RedisCluster {
             .at_rest_encryption_enabled(true)
             .kms_key_id(key.arn())
             .transit_encryption_enabled(true)
-            .auth_token(auth_token.value())
             .cache_subnet_group_name(subnet_group.ref_value())
             .cache_parameter_group_name(parameter_group.ref_value())
             .security_group_ids(security_groups.iter().map(|group| group.group_id().value()).collect::<Vec<_>>())
@@ -142,7 +209,24 @@ impl RedisCluster {
         } else {
             group.num_cache_clusters(1 + props.replicas_per_shard)
         };
-        let resource = scope.add_with("Resource", group, |entry| entry.removal_policy(RemovalPolicy::Snapshot))?;
+        let token_because = match auth {
+            RedisAuth::Users { id_prefix, users } => {
+                let user_group = user_group(&mut scope, id_prefix, users)?;
+                group = group.user_group_ids(vec![user_group.ref_value()]);
+                None
+            }
+            RedisAuth::Token { token, because } => {
+                group = group.auth_token(token.value());
+                Some(because.clone())
+            }
+        };
+        let resource = scope.add_with("Resource", group, |entry| {
+            let entry = entry.removal_policy(RemovalPolicy::Snapshot);
+            match &token_because {
+                Some(because) => entry.guard_suppression("ELASTICACHE_REPL_GRP_RBAC_AUTH_ENABLED_CHECK", because),
+                None => entry,
+            }
+        })?;
         let global = match props.global_suffix {
             Some(suffix) => {
                 let member = elasticache::global_replication_group::GlobalReplicationGroupMember::new()
@@ -233,6 +317,34 @@ impl RedisCluster {
             self.resource.attr_primary_end_point_address()
         }
     }
+}
+
+/// The `default` user, switched off and without a password, and one user per client with its password,
+/// in a user group.
+fn user_group(
+    scope: &mut Scope,
+    id_prefix: &str,
+    users: &[RedisUser],
+) -> Result<ResourceRef<elasticache::UserGroup>, ConstructError> {
+    use crate::cfn::elasticache::user::{UserAuthenticationMode, UserEngine};
+    use crate::cfn::elasticache::user_group::UserGroupEngine;
+    let default = scope.add(
+        "DefaultUser",
+        elasticache::User::new(UserEngine::Redis, format!("{id_prefix}-default"), "default")
+            .access_string("off -@all")
+            .authentication_mode(UserAuthenticationMode::new("no-password-required")),
+    )?;
+    let mut members = vec![default.ref_value()];
+    for user in users {
+        let resource = scope.add(
+            &format!("{}User", crate::construct::pascal_case(&user.name)),
+            elasticache::User::new(UserEngine::Redis, format!("{id_prefix}-{}", user.name), user.name.as_str())
+                .access_string(user.access_string.as_str())
+                .authentication_mode(UserAuthenticationMode::new("password").passwords(vec![user.password.value()])),
+        )?;
+        members.push(resource.ref_value());
+    }
+    scope.add("UserGroup", elasticache::UserGroup::new(UserGroupEngine::Redis, format!("{id_prefix}-users"), members))
 }
 
 impl Connectable for RedisCluster {
