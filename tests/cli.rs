@@ -302,7 +302,7 @@ fn list_prints_stacks_in_deploy_order_with_region_and_resource_count() {
 fn validate_checks_every_resource_in_memory_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     cfn_synth(work.path()).arg("validate").assert().success().stderr(predicate::str::contains(
-        "23 stacks, 563 resources, 563 checked against their registry schemas, deploy-readiness rules 18: 0 \
+        "23 stacks, 563 resources, 563 checked against their registry schemas, deploy-readiness rules 19: 0 \
          findings, 0 informational",
     ));
     assert_eq!(fs::read_dir(work.path()).unwrap().count(), 0, "validate writes nothing");

@@ -747,3 +747,26 @@ fn a_primary_store_without_its_counterpart_in_the_standby_is_a_finding() {
         "{findings:#?}"
     );
 }
+
+/// CS060: an outside judge's rule is set aside only with the reason beside it.
+#[test]
+fn a_suppression_without_its_reason_is_a_finding() {
+    let stacks = platform_templates();
+    assert!(analyse(stacks).iter().all(|finding| finding.rule != "CS060"), "the platform gives every reason");
+
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DATA, "WorkQueueDeadLetterQueue", |queue| {
+        queue["Metadata"]["guard"]["Reasons"]["SQS_DLQ_CHECK"] = json!(" ");
+    });
+    let finding = only(&analyse(stacks), "CS060");
+    assert_eq!(finding.logical_id, "WorkQueueDeadLetterQueue");
+    assert!(finding.path.ends_with("Metadata.guard.SuppressedRules SQS_DLQ_CHECK"), "{}", finding.path);
+
+    let mut stacks = platform_templates();
+    edit(&mut stacks, DATA, "AccessLogsBucket", |bucket| {
+        bucket["Metadata"]["checkov"]["skip"][0].as_object_mut().unwrap().remove("comment");
+    });
+    let finding = only(&analyse(stacks), "CS060");
+    assert_eq!(finding.logical_id, "AccessLogsBucket");
+    assert!(finding.message.starts_with("skips the checkov check CKV_AWS_18 with no comment"), "{}", finding.message);
+}

@@ -15,6 +15,7 @@ mod pipeline;
 mod recovery;
 mod release;
 mod services;
+mod suppressions;
 
 use serde_json::Value as Json;
 
@@ -174,6 +175,13 @@ pub const RULES: &[Rule] = &[
               depends on the region it is meant to survive.",
     },
     Rule {
+        id: "CS060",
+        title: "Every suppression of an outside judge says why",
+        doc: "A resource may set aside an AWS Control Tower Guard rule (Metadata.guard.SuppressedRules) or a \
+              checkov check (Metadata.checkov.skip) only with the reason beside it (Metadata.guard.Reasons.<rule>, \
+              the skip's comment): a suppression nobody can review is a blanket skip.",
+    },
+    Rule {
         id: "CS099",
         title: "The analysis could not follow a value",
         doc: "Informational: a reference the analysis cannot resolve (an unknown intrinsic, a missing export, a \
@@ -191,6 +199,7 @@ pub fn analyse(stacks: Vec<StackTemplate<'_>>) -> Vec<Finding> {
     keys::check(&model, &mut findings);
     recovery::check(&model, &mut findings);
     operations::check(&model, &mut findings);
+    suppressions::check(&model, &mut findings);
     // Stack positions by name, once: an app with many findings would otherwise scan its stacks for each.
     let positions: std::collections::HashMap<&str, usize> =
         model.stacks().iter().enumerate().map(|(index, stack)| (stack.name.as_str(), index)).collect();
