@@ -78,7 +78,7 @@ fn deploy_time_intrinsic(value: &Json) -> Option<&str> {
     (name.starts_with("Fn::") && name != "Fn::GetAtt").then_some(name)
 }
 
-/// Adds to each resource of a resolved `template` the suppressions of [`PROPERTIES`] its values call
+/// Adds to each resource of a resolved `template` the suppressions that its deploy-time values call
 /// for.
 pub fn annotate(template: &mut Json) {
     let Some(resources) = template.get_mut("Resources").and_then(Json::as_object_mut) else { return };
