@@ -11,7 +11,7 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::template::GUARD_METADATA_KEY;
+use crate::template::{add_guard_suppression, GUARD_METADATA_KEY};
 
 /// A property one control reads, where an intrinsic other than `Ref`/`Fn::GetAtt` fails it.
 struct DeployTimeProperty {
@@ -114,20 +114,10 @@ pub fn annotate(template: &mut Json) {
             entry.entry("Metadata").or_insert_with(|| json!({}));
         }
         let metadata = entry.get_mut("Metadata").expect("just made");
-        let guard = metadata
-            .as_object_mut()
-            .expect("Metadata is an object")
-            .entry(GUARD_METADATA_KEY)
-            .or_insert_with(|| json!({"SuppressedRules": [], "Reasons": {}}));
+        let guard =
+            metadata.as_object_mut().expect("Metadata is an object").entry(GUARD_METADATA_KEY).or_insert(Json::Null);
         for (rule, reason) in suppressions {
-            if let Some(rules) = guard["SuppressedRules"].as_array_mut() {
-                if !rules.iter().any(|known| known == rule) {
-                    rules.push(Json::from(rule));
-                }
-            }
-            if let Some(reasons) = guard["Reasons"].as_object_mut() {
-                reasons.insert(rule.to_owned(), Json::from(reason));
-            }
+            add_guard_suppression(guard, rule, &reason);
         }
     }
 }

@@ -16,6 +16,8 @@ mod typed;
 
 pub use document::{Condition, Export, Mapping, Output, Parameter, Template, TemplateFormat};
 pub use expr::{Address, DynamicReference, Pseudo, Value};
-pub use resource::{RemovalPolicy, Resource, GUARD_METADATA_KEY, PATH_METADATA_KEY, STATEFUL_RESOURCE_TYPES};
+pub use resource::{
+    add_guard_suppression, RemovalPolicy, Resource, GUARD_METADATA_KEY, PATH_METADATA_KEY, STATEFUL_RESOURCE_TYPES,
+};
 pub use tag::Tag;
 pub use typed::{CfnResource, List, Reference, ResourceSpec, Untyped};

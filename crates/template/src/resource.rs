@@ -25,6 +25,22 @@ pub enum RemovalPolicy {
 /// The `Metadata` key of Guard rule suppressions (`guard: {SuppressedRules: [...], Reasons: {...}}`).
 pub const GUARD_METADATA_KEY: &str = "guard";
 
+/// Adds `rule` with its `reason` to a `Metadata.guard` object (`Null` becomes one): the rule once in
+/// `SuppressedRules`, its latest reason in `Reasons`.
+pub fn add_guard_suppression(guard: &mut serde_json::Value, rule: &str, reason: &str) {
+    if !guard.is_object() {
+        *guard = serde_json::json!({"SuppressedRules": [], "Reasons": {}});
+    }
+    if let Some(rules) = guard["SuppressedRules"].as_array_mut() {
+        if !rules.iter().any(|known| known == rule) {
+            rules.push(serde_json::Value::from(rule));
+        }
+    }
+    if let Some(reasons) = guard["Reasons"].as_object_mut() {
+        reasons.insert(rule.to_owned(), serde_json::Value::from(reason));
+    }
+}
+
 /// The `Metadata` key that holds a resource's construct path (`Stack/Data/Database/Resource`).
 pub const PATH_METADATA_KEY: &str = "cfn-synth:path";
 
@@ -243,18 +259,8 @@ impl Resource {
     /// rule and `guard.Reasons` says why it does not apply. `cfn-synth validate` refuses a suppressed rule
     /// without its reason.
     pub fn suppress_guard(&mut self, rule: &str, reason: &str) {
-        let entry = self
-            .metadata
-            .entry(GUARD_METADATA_KEY.to_owned())
-            .or_insert_with(|| serde_json::json!({"SuppressedRules": [], "Reasons": {}}));
-        if let Some(rules) = entry["SuppressedRules"].as_array_mut() {
-            if !rules.iter().any(|known| known == rule) {
-                rules.push(serde_json::Value::from(rule));
-            }
-        }
-        if let Some(reasons) = entry["Reasons"].as_object_mut() {
-            reasons.insert(rule.to_owned(), serde_json::Value::from(reason));
-        }
+        let guard = self.metadata.entry(GUARD_METADATA_KEY.to_owned()).or_insert(serde_json::Value::Null);
+        add_guard_suppression(guard, rule, reason);
     }
 
     /// [`Resource::suppress_guard`], as a builder.
