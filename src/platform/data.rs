@@ -6,6 +6,7 @@
 //! be replaced freely. Bucket names are deterministic (app, purpose, account, region), so that the
 //! disaster-recovery region can name them for replication.
 
+use super::cache::{cache_token_props, cache_users, CacheLogins, GLOBAL_TOKEN_REASON};
 use super::names::{bucket_name, cache_auth_token_name, database_master_secret_name};
 use super::security::SecurityGroups;
 use super::storage::RecoveryStorage;
@@ -16,8 +17,8 @@ use crate::config::{DataConfig, RegionConfig, RegionRole, StandbyConfig};
 use crate::construct::{Scope, Stack};
 use crate::constructs::data::{
     AccessLogBucketProps, AccessLogs, Bucket, BucketProps, GeneratedCredentials, MasterCredentials, PostgresDatabase,
-    PostgresProps, Queue, QueueProps, RedisAuth, RedisCluster, RedisLogin, RedisProps, RedisUser, ReplicaProps,
-    SecondaryProps, Secret, SecretProps,
+    PostgresProps, Queue, QueueProps, RedisAuth, RedisCluster, RedisProps, ReplicaProps, SecondaryProps, Secret,
+    SecretProps,
 };
 use crate::constructs::kms::{EncryptionKey, KeyProps};
 use crate::constructs::network::{SubnetSelection, Vpc};
@@ -283,70 +284,6 @@ pub(super) fn standby(
 }
 
 /// The AUTH token of a stack's Redis: 64 letters and digits.
-/// What Kong and the applications log in to Redis with: each its own user, or, in a Global Datastore,
-/// both the `default` user with the shared AUTH token.
-#[derive(Debug, Clone)]
-pub struct CacheLogins {
-    /// Kong's, for its rate-limit counters.
-    pub kong: RedisLogin,
-    /// The applications', for their cache.
-    pub applications: RedisLogin,
-}
-
-impl CacheLogins {
-    /// Both clients as the `default` user with the AUTH token `token`.
-    fn token(token: &Secret) -> Self {
-        let login = RedisLogin { username: "default".to_owned(), password: token.clone() };
-        Self { kong: login.clone(), applications: login }
-    }
-}
-
-/// Why a Global Datastore keeps an AUTH token rather than users.
-const GLOBAL_TOKEN_REASON: &str = "This group leads a Global Datastore whose secondary takes over on failover \
-     (DR-RUNBOOK.md): the clients of both regions log in with the one AUTH token that Secrets Manager \
-     replicates to the secondary region, while ElastiCache users and user groups are per region, and this \
-     platform does not keep a second set in step with the first.";
-
-/// What the clients' Redis users may do: every command but the dangerous ones (FLUSHALL, KEYS, CONFIG,
-/// DEBUG, ...), on every key and channel.
-const CACHE_ACCESS: &str = "on ~* &* +@all -@dangerous";
-
-/// A user for Kong and one for the applications, each with a password generated in Secrets Manager.
-fn cache_users(
-    root: &mut Scope,
-    key: &EncryptionKey,
-    app_name: &str,
-    stack_name: &str,
-) -> Result<(RedisAuth, CacheLogins), PlatformError> {
-    let mut password = |id: &str, user: &str| {
-        let props = SecretProps {
-            description: Some(format!("Password of the Redis user {user} of {stack_name}")),
-            length: 64,
-            ..SecretProps::default()
-        };
-        Secret::new(root, id, key, props)
-    };
-    let kong = RedisLogin { username: "kong".to_owned(), password: password("CacheKongPassword", "kong")? };
-    let applications = RedisLogin {
-        username: "applications".to_owned(),
-        password: password("CacheApplicationsPassword", "applications")?,
-    };
-    let users = [&kong, &applications]
-        .into_iter()
-        .map(|login| RedisUser {
-            name: login.username.clone(),
-            access_string: CACHE_ACCESS.to_owned(),
-            password: login.password.clone(),
-        })
-        .collect();
-    let auth = RedisAuth::Users { id_prefix: app_name.to_owned(), users };
-    Ok((auth, CacheLogins { kong, applications }))
-}
-
-fn cache_token_props(stack_name: &str) -> SecretProps {
-    SecretProps { description: Some(format!("Redis AUTH token of {stack_name}")), length: 64, ..SecretProps::default() }
-}
-
 /// The buckets and the queue of a region's data: built alike for the primary's data tier, whose
 /// buckets replicate, and for the recovery region's storage, which holds the replicas under the same
 /// deterministic names.

@@ -9,6 +9,7 @@
 //! dependencies.
 
 mod applications;
+mod cache;
 mod compute;
 mod data;
 mod delivery;
@@ -29,6 +30,7 @@ mod support;
 #[cfg(test)]
 mod test_support;
 
+pub use cache::CacheLogins;
 pub use compute::APP_DATABASE_USER;
 pub use data::DataTier;
 pub use ingress::{BlueGreenTargets, Ingress};
