@@ -474,6 +474,7 @@ pub enum DataAccess {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpServiceConfig {
     /// Its name: lower-case letters, digits and '-', starting with a letter, unique among the services.
+    #[schemars(length(min = 1, max = 32), pattern(r"^[a-z][a-z0-9-]*$"))]
     pub name: String,
     /// The container image, with a tag or digest.
     pub image: String,
@@ -528,6 +529,7 @@ fn default_http_access() -> Vec<DataAccess> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkerConfig {
     /// Its name: lower-case letters, digits and '-', starting with a letter, unique among the services.
+    #[schemars(length(min = 1, max = 32), pattern(r"^[a-z][a-z0-9-]*$"))]
     pub name: String,
     /// The container image, with a tag or digest.
     pub image: String,

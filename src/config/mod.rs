@@ -42,4 +42,25 @@ mod tests {
         assert_eq!(properties.keys().collect::<Vec<_>>(), ["app", "tags", "regions", "delivery"]);
         assert_eq!(schema["required"], serde_json::json!(["app", "regions"]));
     }
+
+    /// The schema an editor validates with agrees with what synth takes: the 40-service example passes,
+    /// and a service that is both kinds, or named out of pattern, does not.
+    #[test]
+    fn the_schema_takes_each_service_as_exactly_one_kind() {
+        let schema = super::json_schema();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let mut large: serde_json::Value = serde_yaml::from_str(include_str!("../../stacks/large.yaml")).unwrap();
+        assert!(validator.is_valid(&large));
+        // `compute` is optional, so a validator reports a fault inside it at `compute` itself.
+        let mut both = large.clone();
+        both["regions"][0]["compute"]["services"][0]["worker"] =
+            large["regions"][0]["compute"]["services"][25]["worker"].clone();
+        let mut misnamed = large.clone();
+        misnamed["regions"][0]["compute"]["services"][1]["http"]["name"] = serde_json::json!("Payments_API");
+        for (what, config) in [("both kinds", &both), ("a name out of pattern", &misnamed)] {
+            let errors: Vec<String> =
+                validator.iter_errors(config).map(|error| error.instance_path().to_string()).collect();
+            assert_eq!(errors, ["/regions/0/compute"], "{what}");
+        }
+    }
 }
