@@ -49,7 +49,7 @@ mod tests {
     fn the_schema_takes_each_service_as_exactly_one_kind() {
         let schema = super::json_schema();
         let validator = jsonschema::validator_for(&schema).unwrap();
-        let mut large: serde_json::Value = serde_yaml::from_str(include_str!("../../stacks/large.yaml")).unwrap();
+        let large: serde_json::Value = serde_yaml::from_str(include_str!("../../stacks/large.yaml")).unwrap();
         assert!(validator.is_valid(&large));
         // `compute` is optional, so a validator reports a fault inside it at `compute` itself.
         let mut both = large.clone();
