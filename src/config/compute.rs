@@ -44,6 +44,14 @@ impl ComputeConfig {
         })
     }
 
+    /// Each HTTP service's listeners, in config order: its own, or those of its place.
+    pub fn listener_ports(&self) -> Vec<ListenerPorts> {
+        self.http_services()
+            .enumerate()
+            .map(|(index, service)| service.listeners.unwrap_or_else(|| ListenerPorts::by_position(index)))
+            .collect()
+    }
+
     /// Kong's routes: the configured ones, or each HTTP service at `/<name>`.
     pub fn routes(&self) -> Vec<RouteConfig> {
         if !self.gateway.routes.is_empty() {
@@ -312,6 +320,42 @@ fn default_health_path() -> String {
 /// ALB has at most 50.
 pub const MAX_HTTP_SERVICES: usize = 25;
 
+/// The internal ALB's production listener of the first HTTP service.
+pub const FIRST_PRODUCTION_PORT: u16 = 443;
+/// The internal ALB's production listener of the second HTTP service; each later one takes the
+/// next pair above it (`9445`/`9446`, `9447`/`9448`, …).
+pub const SECOND_PRODUCTION_PORT: u16 = 9443;
+
+/// An HTTP service's listeners on the internal ALB: production (Kong's upstream) and test (its
+/// deployment hook's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListenerPorts {
+    /// The port Kong sends the service's requests to.
+    #[schemars(range(min = 1, max = 65535))]
+    pub production: u16,
+    /// The port its deployment hook smoke-tests a new revision on.
+    #[schemars(range(min = 1, max = 65535))]
+    pub test: u16,
+}
+
+impl ListenerPorts {
+    /// The ports of the `index`th HTTP service (in config order) that names none: 443/8443 for the
+    /// first, 9443/9444 for the second, then each next pair.
+    pub fn by_position(index: usize) -> Self {
+        match u16::try_from(index).expect("validated: at most 25 HTTP services") {
+            0 => ListenerPorts {
+                production: FIRST_PRODUCTION_PORT,
+                test: crate::constructs::compute::TEST_LISTENER_PORT,
+            },
+            n => ListenerPorts {
+                production: SECOND_PRODUCTION_PORT + 2 * (n - 1),
+                test: SECOND_PRODUCTION_PORT + 2 * n - 1,
+            },
+        }
+    }
+}
+
 /// One application of the compute tier, written `- http: {...}` or `- worker: {...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(into = "ApplicationEntry")]
@@ -496,6 +540,11 @@ pub struct HttpServiceConfig {
     /// What of the data tier it uses. Default: `send-work` and `documents`.
     #[serde(default = "default_http_access")]
     pub access: Vec<DataAccess>,
+    /// Its listeners on the internal ALB. Default: by its place among the HTTP services (443/8443,
+    /// 9443/9444, 9445/9446, …). Give them to keep a service's ports when services are added or removed
+    /// before it: a listener's port changes in place, and two listeners trading ports fail the update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listeners: Option<ListenerPorts>,
     /// The user the container runs as, never root: a name the image defines, a uid, or `uid:gid`.
     /// Default: `1000:1000`. Fargate mounts the task's scratch paths (`/tmp`) owned by root, so an image
     /// declares them as `VOLUME`s owned by this user.

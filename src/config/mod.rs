@@ -12,8 +12,8 @@ mod validate;
 
 pub use compute::{
     ApplicationConfig, ComputeConfig, DataAccess, DeploymentConfig, DomainConfig, GatewayConfig, HttpServiceConfig,
-    LimitBy, RateLimitConfig, RouteConfig, ScaleOutStep, ServiceConfig, Sizing, SmokeTestConfig, TrafficShifting,
-    WorkerConfig, MAX_HTTP_SERVICES,
+    LimitBy, ListenerPorts, RateLimitConfig, RouteConfig, ScaleOutStep, ServiceConfig, Sizing, SmokeTestConfig,
+    TrafficShifting, WorkerConfig, FIRST_PRODUCTION_PORT, MAX_HTTP_SERVICES, SECOND_PRODUCTION_PORT,
 };
 pub use delivery::{BuildConfig, ConnectionSource, DeliveryConfig, GitProvider, S3Source, Source, SourceConfig};
 pub use edge::{EdgeConfig, PriceClass};

@@ -4,15 +4,9 @@
 //! Every stack that makes something per application (ingress, deployments, compute, scaling,
 //! operations, delivery, recovery) reads this one view, so that they agree on ids and ports.
 
+pub(super) use crate::config::ListenerPorts;
 use crate::config::{ComputeConfig, HttpServiceConfig, ServiceConfig};
 use crate::construct::pascal_case;
-use crate::constructs::compute::TEST_LISTENER_PORT;
-
-/// The internal ALB's production listener of the first HTTP service.
-pub const FIRST_PRODUCTION_PORT: u16 = 443;
-/// The internal ALB's production listener of the second HTTP service; each later one takes the
-/// next free pair above it (`9445`/`9446`, `9447`/`9448`, …).
-pub const SECOND_PRODUCTION_PORT: u16 = 9443;
 
 /// The ids whose ingress resources (target groups, listeners) were named before services became a
 /// list, and keep those names: a listener under a new logical ID is created before the old one is
@@ -37,27 +31,6 @@ pub(super) fn title(name: &str) -> String {
         .join(" ")
 }
 
-/// An HTTP service's listeners on the internal ALB: production (Kong's upstream) and test (its
-/// deployment hook's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct ListenerPorts {
-    pub production: u16,
-    pub test: u16,
-}
-
-impl ListenerPorts {
-    /// The ports of the `index`th HTTP service (in config order).
-    pub fn of(index: usize) -> Self {
-        match u16::try_from(index).expect("validated: at most 25 HTTP services") {
-            0 => ListenerPorts { production: FIRST_PRODUCTION_PORT, test: TEST_LISTENER_PORT },
-            n => ListenerPorts {
-                production: SECOND_PRODUCTION_PORT + 2 * (n - 1),
-                test: SECOND_PRODUCTION_PORT + 2 * n - 1,
-            },
-        }
-    }
-}
-
 /// One HTTP service of the tier.
 #[derive(Debug, Clone)]
 pub(super) struct HttpApplication {
@@ -75,10 +48,10 @@ pub(super) struct HttpApplication {
 
 /// The HTTP services of `compute`, in config order.
 pub(super) fn http_applications(compute: &ComputeConfig) -> Vec<HttpApplication> {
-    compute.http_services().enumerate().map(|(index, http)| http_application(http, index)).collect()
+    compute.http_services().zip(compute.listener_ports()).map(|(http, ports)| http_application(http, ports)).collect()
 }
 
-fn http_application(http: &HttpServiceConfig, index: usize) -> HttpApplication {
+fn http_application(http: &HttpServiceConfig, listeners: ListenerPorts) -> HttpApplication {
     let ingress_id = INGRESS_IDS
         .iter()
         .find(|(name, _)| *name == http.name)
@@ -88,7 +61,7 @@ fn http_application(http: &HttpServiceConfig, index: usize) -> HttpApplication {
         id: application_id(&http.name),
         ingress_id,
         service: http.service(),
-        listeners: ListenerPorts::of(index),
+        listeners,
     }
 }
 
@@ -98,7 +71,7 @@ mod tests {
 
     #[test]
     fn ports_pair_up_without_overlap_and_stay_within_the_listener_quota() {
-        let ports: Vec<ListenerPorts> = (0..crate::config::MAX_HTTP_SERVICES).map(ListenerPorts::of).collect();
+        let ports: Vec<ListenerPorts> = (0..crate::config::MAX_HTTP_SERVICES).map(ListenerPorts::by_position).collect();
         assert_eq!(ports[0], ListenerPorts { production: 443, test: 8443 });
         assert_eq!(ports[1], ListenerPorts { production: 9443, test: 9444 });
         assert_eq!(ports[2], ListenerPorts { production: 9445, test: 9446 });
@@ -106,6 +79,41 @@ mod tests {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), 50, "an ALB has at most 50 listeners");
+    }
+
+    /// A service's own listener ports go everywhere its place's would: the ALB's listeners, Kong's
+    /// upstream, the security groups, and the hook's smoke test; and the whole app still passes the
+    /// deploy-readiness analysis.
+    #[test]
+    fn given_listener_ports_replace_those_of_the_place() {
+        use crate::config::{ApplicationConfig, ListenerPorts};
+        use crate::platform::test_support::{default_config, of_type, stacks};
+        let mut config = default_config();
+        let ApplicationConfig::Http(webhook) = &mut config.regions[0].compute.as_mut().unwrap().services[1] else {
+            panic!("the default's second service is the webhook receiver")
+        };
+        webhook.listeners = Some(ListenerPorts { production: 9600, test: 9601 });
+        let stacks = stacks(&config);
+        let ports: Vec<i64> = of_type(&stacks["Ingress"], "AWS::ElasticLoadBalancingV2::Listener")
+            .iter()
+            .filter(|(id, _)| id.starts_with("Webhook"))
+            .map(|(_, listener)| listener["Properties"]["Port"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ports, [9600, 9601]);
+        let kong = stacks["Gateway"]["Kong"]["Properties"]["ContainerDefinitions"][0]["Environment"].to_string();
+        assert!(kong.contains("internal-us-east-1.api.integration-platform.example.com:9600"), "Kong's upstream");
+        let hook = &stacks["Deployments"]["WebhookReceiverSmokeTest"]["Properties"]["Environment"]["Variables"];
+        assert!(hook["SMOKE_TEST_URLS"].as_str().unwrap().contains(":9601/health"));
+        let from_kong: Vec<i64> = of_type(&stacks["Network"], "AWS::EC2::SecurityGroupIngress")
+            .iter()
+            .map(|(_, rule)| &rule["Properties"])
+            .filter(|rule| rule["SourceSecurityGroupId"].to_string().contains("KongSecurityGroup"))
+            .filter(|rule| rule["GroupId"].to_string().contains("InternalAlb"))
+            .map(|rule| rule["FromPort"].as_i64().unwrap())
+            .collect();
+        assert_eq!(from_kong, [443, 9600]);
+        let app = crate::platform::build(&config).unwrap().synth().unwrap();
+        assert_eq!(crate::checks::readiness::analyse(crate::checks::stack_templates(&app)), vec![]);
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub(super) struct ChainPorts {
 
 impl Default for ChainPorts {
     fn default() -> Self {
-        let listener = (super::applications::FIRST_PRODUCTION_PORT, "the services".to_owned());
+        let listener = (crate::config::FIRST_PRODUCTION_PORT, "the services".to_owned());
         Self { kong: KONG_PROXY_PORT, services: vec![SERVICE_PORT], listeners: vec![listener] }
     }
 }

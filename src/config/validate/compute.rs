@@ -164,6 +164,34 @@ fn validate_services(compute: &ComputeConfig, key: &str) -> Result<(), Issue> {
             ),
         ));
     }
+    // Every listener of the internal ALB on a port of its own; an explicit pair is blamed for a clash.
+    let http_keys: Vec<String> = compute
+        .services
+        .iter()
+        .enumerate()
+        .filter(|(_, service)| matches!(service, ApplicationConfig::Http(_)))
+        .map(|(index, _)| format!("{services_key}[{index}].http"))
+        .collect();
+    let mut taken: Vec<(u16, usize)> = Vec::new();
+    for (position, ports) in compute.listener_ports().iter().enumerate() {
+        let key = format!("{}.listeners", http_keys[position]);
+        if ports.production == 0 || ports.test == 0 || ports.production == ports.test {
+            return Err(issue(key, "a production and a test port, different, from 1 to 65535"));
+        }
+        for port in [ports.production, ports.test] {
+            if let Some((_, other)) = taken.iter().find(|(used, _)| *used == port) {
+                return Err(issue(
+                    key,
+                    format!(
+                        "port {port} is already a listener of {} (listeners follow the services' places unless \
+                         given): give this service ports no other HTTP service has",
+                        http_keys[*other]
+                    ),
+                ));
+            }
+            taken.push((port, position));
+        }
+    }
     if compute.workers().next().is_none() {
         return Err(issue(
             services_key,

@@ -354,6 +354,14 @@ mod tests {
             (|c| http(c, 0).name = "kong".into(), "regions[0].compute.services[0].http.name"),
             (|c| http(c, 1).port = 443, "regions[0].compute.services[1].http.port"),
             (|c| http(c, 0).user = "0:0".into(), "regions[0].compute.services[0].http.user"),
+            (
+                |c| http(c, 1).listeners = Some(crate::config::ListenerPorts { production: 443, test: 9444 }),
+                "regions[0].compute.services[1].http.listeners",
+            ),
+            (
+                |c| http(c, 0).listeners = Some(crate::config::ListenerPorts { production: 9500, test: 9500 }),
+                "regions[0].compute.services[0].http.listeners",
+            ),
             (|c| worker(c).user = "root".into(), "regions[0].compute.services[2].worker.user"),
             (|c| c.regions[0].compute.as_mut().unwrap().kong.user = String::new(), "regions[0].compute.kong.user"),
             (|c| http(c, 1).access.push(DataAccess::SendWork), "regions[0].compute.services[1].http.access[1]"),
