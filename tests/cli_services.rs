@@ -53,6 +53,11 @@ fn forty_services_synthesize_each_with_its_task_service_scaling_and_listeners() 
         assert_eq!(blue_green, 25, "{region}: every HTTP service behind its target groups");
         assert_eq!(resources(&compute, "AWS::ECS::TaskDefinition").len(), 40, "{region}");
         assert_eq!(compute["Parameters"].as_object().unwrap().len(), 40, "{region}: one image tag each");
+        let description = compute["Description"].as_str().unwrap();
+        assert!(
+            description.contains("running 40 applications (25 HTTP services and 15 queue workers)"),
+            "{description}"
+        );
 
         let scaling = template(&out, &format!("LargePlatform-{region}-Scaling"));
         assert_eq!(resources(&scaling, "AWS::ApplicationAutoScaling::ScalableTarget").len(), 41, "{region}: and Kong");

@@ -73,10 +73,11 @@ pub(super) fn build(
     artifacts: &KongArtifacts<'_>,
 ) -> Result<Compute, PlatformError> {
     stack.set_description(format!(
-        "Compute tier of {} ({}): the ECS Fargate cluster running the Integration Service, the Webhook Receiver \
-         and the Worker Service, and the ECR Public pull-through cache their images come through.",
+        "Compute tier of {} ({}): the ECS Fargate cluster running {}, and the ECR Public pull-through cache their \
+         images come through.",
         stack.name(),
-        stack.region()
+        stack.region(),
+        running(config)
     ));
     gateway.set_description(format!(
         "Gateway of {} ({}): Kong on ECS Fargate, behind the public ALB, routing to the services.",
@@ -217,6 +218,25 @@ pub(super) fn build(
         Output::new(&worker_service.name()).description("The worker service, whose network the one-off tasks share"),
     )?;
     Ok(Compute { stack_name: stack.name().to_owned(), services, cache, kong_config, kong_source, image_parameters })
+}
+
+/// The applications a compute stack runs, for its description (CloudFormation takes at most 1,024
+/// bytes): each by name when there are a few (`the Integration Service, the Webhook Receiver and the
+/// Worker Service`), else how many of each kind.
+fn running(config: &ComputeConfig) -> String {
+    let names: Vec<String> =
+        config.services.iter().map(|service| format!("the {}", super::applications::title(service.name()))).collect();
+    match names.as_slice() {
+        [] => "no application".to_owned(),
+        [one] => one.clone(),
+        [rest @ .., last] if names.len() <= 4 => format!("{} and {last}", rest.join(", ")),
+        _ => format!(
+            "{} applications ({} HTTP services and {} queue workers)",
+            names.len(),
+            config.http_services().count(),
+            config.workers().count()
+        ),
+    }
 }
 
 /// Where a region's Kong configuration may go when it is too large for the task definition.
