@@ -5,6 +5,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::construct::SynthesizedStack;
+use crate::template::Template;
 
 /// The manifest format version.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -228,27 +229,52 @@ fn quote(word: &str) -> String {
     shlex::try_quote(word).map_or_else(|_| word.replace('\0', ""), |quoted| quoted.into_owned())
 }
 
+/// Properties that give an IAM resource a fixed name, which CloudFormation acknowledges only with
+/// `CAPABILITY_NAMED_IAM`.
+const IAM_NAME_PROPERTIES: &[&str] = &["RoleName", "ManagedPolicyName", "GroupName", "UserName", "InstanceProfileName"];
+
 /// The capabilities CloudFormation demands for a template: `CAPABILITY_NAMED_IAM` when an IAM
 /// resource has a fixed name, `CAPABILITY_IAM` for other IAM resources, and `CAPABILITY_AUTO_EXPAND`
 /// when a transform expands it (the AWS transforms this crate uses add IAM roles of their own, so a
 /// transformed template needs `CAPABILITY_IAM` too).
 pub(crate) fn capabilities(template: &serde_json::Value) -> Vec<String> {
-    const NAME_PROPERTIES: &[&str] = &["RoleName", "ManagedPolicyName", "GroupName", "UserName", "InstanceProfileName"];
-    let transformed = template.get("Transform").is_some();
     let empty = serde_json::Map::new();
     let resources = template["Resources"].as_object().unwrap_or(&empty);
-    let iam: Vec<&serde_json::Value> = resources
+    let iam = resources
         .values()
-        .filter(|resource| resource["Type"].as_str().is_some_and(|t| t.starts_with("AWS::IAM::")))
-        .collect();
-    let named = iam.iter().any(|resource| {
-        let properties = &resource["Properties"];
-        NAME_PROPERTIES.iter().any(|name| properties.get(name).is_some())
-    });
+        .filter(|resource| resource["Type"].as_str().is_some_and(is_iam_type))
+        .map(|resource| IAM_NAME_PROPERTIES.iter().any(|name| resource["Properties"].get(name).is_some()));
+    decide_capabilities(template.get("Transform").is_some(), iam)
+}
+
+/// [`capabilities`] of a template a stack is still building, read from its resources as they are:
+/// the release pipeline acknowledges each stack's capabilities while the app is built, and
+/// serializing whole templates for it cost a tenth of the build.
+pub(crate) fn template_capabilities(template: &Template) -> Vec<String> {
+    let iam = template
+        .resources
+        .values()
+        .filter(|resource| is_iam_type(resource.resource_type()))
+        .map(|resource| IAM_NAME_PROPERTIES.iter().any(|name| resource.properties().contains_key(*name)));
+    decide_capabilities(!template.transforms.is_empty(), iam)
+}
+
+fn is_iam_type(resource_type: &str) -> bool {
+    resource_type.starts_with("AWS::IAM::")
+}
+
+/// The capabilities for a template with a transform or not, and with IAM resources, each named
+/// (`true`) or not.
+fn decide_capabilities(transformed: bool, iam_named: impl Iterator<Item = bool>) -> Vec<String> {
+    let (mut any, mut named) = (false, false);
+    for is_named in iam_named {
+        any = true;
+        named |= is_named;
+    }
     let mut capabilities = Vec::new();
     if named {
         capabilities.push("CAPABILITY_NAMED_IAM".to_owned());
-    } else if !iam.is_empty() || transformed {
+    } else if any || transformed {
         capabilities.push("CAPABILITY_IAM".to_owned());
     }
     if transformed {
@@ -348,5 +374,22 @@ mod tests {
             "Resources": {"B": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "fixed"}}}
         });
         assert_eq!(capabilities(&named), ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]);
+    }
+
+    /// The pipeline reads capabilities off templates still being built; the manifest, off the
+    /// synthesized documents. Both must say the same of every stack of the default platform (which
+    /// has named and unnamed IAM resources, and a transformed stack).
+    #[test]
+    fn a_template_and_its_document_need_the_same_capabilities() {
+        let config = crate::config::ConfigFile::embedded_default().unwrap();
+        let app = crate::platform::build(config.config()).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for stack in app.stacks() {
+            let template = stack.template();
+            let expected = capabilities(&template.to_document());
+            assert_eq!(template_capabilities(&template), expected, "{}", stack.name());
+            seen.insert(expected);
+        }
+        assert!(seen.len() >= 3, "the platform exercises few cases: {seen:?}");
     }
 }

@@ -19,7 +19,7 @@ use super::deployments::Release;
 use super::names::{bucket_name, released_image_parameter};
 use super::support::{render_template, RegionStacks};
 use super::PlatformError;
-use crate::assembly::manifest::capabilities;
+use crate::assembly::manifest::template_capabilities;
 use crate::assembly::ReleaseSection;
 use crate::cfn::ssm;
 use crate::cfn::ssm::parameter::ParameterType;
@@ -449,7 +449,7 @@ fn pipeline(
                     stack_name: target.stack.name().to_owned(),
                     region: region.clone(),
                     template_path: template_path(delivery, target.stack.name()),
-                    capabilities: capabilities(&target.stack.template().to_document()),
+                    capabilities: template_capabilities(&target.stack.template()),
                     parameter_overrides: overrides,
                     role: role.clone(),
                 }

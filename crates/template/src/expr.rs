@@ -60,7 +60,7 @@ impl ReferencePlaceholder {
         if object.len() != 1 {
             return None;
         }
-        serde_json::from_value(object.get(REFERENCE_PLACEHOLDER_KEY)?.clone()).ok()
+        serde::Deserialize::deserialize(object.get(REFERENCE_PLACEHOLDER_KEY)?).ok()
     }
 
     /// The address of the referenced entity.
