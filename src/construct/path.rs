@@ -62,14 +62,17 @@ impl ConstructPath {
 
     /// The logical ID for a resource at this path.
     pub fn logical_id(&self) -> String {
-        let id: String = self.segments[1..]
-            .iter()
-            .filter(|segment| segment.as_str() != DEFAULT_CHILD_ID)
-            .map(|segment| pascal_case(segment))
-            .collect();
+        let mut id = String::with_capacity(self.segments[1..].iter().map(String::len).sum());
+        for segment in self.segments[1..].iter().filter(|segment| segment.as_str() != DEFAULT_CHILD_ID) {
+            push_pascal_case(&mut id, segment);
+        }
         // A stack-level `Resource` would leave nothing; keep the segment rather than an empty ID.
-        let id = if id.is_empty() { DEFAULT_CHILD_ID.to_owned() } else { id };
-        id.chars().take(MAX_LOGICAL_ID_LENGTH).collect()
+        if id.is_empty() {
+            id.push_str(DEFAULT_CHILD_ID);
+        }
+        // Ids are ASCII (`child` checks), so the length in bytes is the length in characters.
+        id.truncate(MAX_LOGICAL_ID_LENGTH);
+        id
     }
 }
 
@@ -81,14 +84,20 @@ impl fmt::Display for ConstructPath {
 
 /// `private-app_subnet` → `PrivateAppSubnet`; letters already upper-case stay so (`VPCEndpoint`).
 pub fn pascal_case(id: &str) -> String {
-    id.split(['-', '_'])
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            let first = chars.next().map(|c| c.to_ascii_uppercase());
-            first.into_iter().chain(chars).collect::<String>()
-        })
-        .collect()
+    let mut out = String::with_capacity(id.len());
+    push_pascal_case(&mut out, id);
+    out
+}
+
+/// Appends [`pascal_case`] of `id` to `out`.
+fn push_pascal_case(out: &mut String, id: &str) {
+    for part in id.split(['-', '_']) {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
 }
 
 #[cfg(test)]

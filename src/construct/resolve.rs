@@ -6,12 +6,14 @@
 //! CloudFormation's own cross-region reference: no Lambda custom resource, no SSM parameter writer. Every
 //! reference to another stack also makes the consumer depend on the producer.
 
+use std::collections::HashMap;
+
 use indexmap::{IndexMap, IndexSet};
 use serde_json::{json, Map, Value as Json};
 
 use super::error::ConstructError;
 use super::stack::{export_name, Stack};
-use crate::template::expr::{ReferencePlaceholder, REFERENCE_PLACEHOLDER_KEY};
+use crate::template::expr::ReferencePlaceholder;
 
 /// Resolved template documents and the stack dependencies the references implied.
 #[derive(Debug)]
@@ -51,12 +53,19 @@ pub(crate) fn resolve(stacks: &IndexMap<String, Stack>, consume: bool) -> Result
     }
 
     let mut generated: IndexMap<String, IndexMap<String, GeneratedOutput>> = IndexMap::new();
+    let mut explicit = HashMap::new();
     let mut documents = IndexMap::new();
     for stack in stacks.values() {
         check_depends_on(stack)?;
         check_parameter_values(stack)?;
         let mut document = if consume { stack.take_template().into_document() } else { stack.template().to_document() };
-        let mut resolver = Resolver { stacks, consumer: stack, generated: &mut generated, needs: IndexSet::new() };
+        let mut resolver = Resolver {
+            stacks,
+            consumer: stack,
+            generated: &mut generated,
+            explicit: &mut explicit,
+            needs: IndexSet::new(),
+        };
         resolver.rewrite_document(&mut document)?;
         let needs = resolver.needs;
         dependencies[stack.name()].extend(needs);
@@ -157,7 +166,34 @@ struct Resolver<'a> {
     stacks: &'a IndexMap<String, Stack>,
     consumer: &'a Stack,
     generated: &'a mut IndexMap<String, IndexMap<String, GeneratedOutput>>,
+    /// Each producer's own outputs that carry a reference, read once per producer.
+    explicit: &'a mut HashMap<String, Vec<ExplicitOutput>>,
     needs: IndexSet<String>,
+}
+
+/// An output a stack declares itself whose value is a reference into it: another stack reads the
+/// value through it instead of through a generated one.
+struct ExplicitOutput {
+    reference: ReferencePlaceholder,
+    output_id: String,
+    /// `None`: not exported. `Some(None)`: exported under a computed name, which an import cannot use.
+    export: Option<Option<String>>,
+}
+
+/// [`ExplicitOutput`]s of `producer`, in template order.
+fn explicit_outputs(producer: &Stack) -> Vec<ExplicitOutput> {
+    producer
+        .template()
+        .outputs
+        .iter()
+        .filter_map(|(output_id, output)| {
+            Some(ExplicitOutput {
+                reference: ReferencePlaceholder::from_json(&output.value)?,
+                output_id: output_id.clone(),
+                export: output.export.as_ref().map(|export| export.name.as_str().map(str::to_owned)),
+            })
+        })
+        .collect()
 }
 
 impl Resolver<'_> {
@@ -246,14 +282,11 @@ impl Resolver<'_> {
         reference: &ReferencePlaceholder,
         exported: bool,
     ) -> Result<(String, Option<String>), ConstructError> {
-        let placeholder = json!({ REFERENCE_PLACEHOLDER_KEY: reference });
-        for (output_id, output) in &producer.template().outputs {
-            if output.value != placeholder {
-                continue;
-            }
-            match output.export.as_ref().map(|export| export.name.as_str()) {
-                Some(Some(name)) => return Ok((output_id.clone(), Some(name.to_owned()))),
-                None if !exported => return Ok((output_id.clone(), None)),
+        let explicit = self.explicit.entry(producer.name().to_owned()).or_insert_with(|| explicit_outputs(producer));
+        for output in explicit.iter().filter(|output| &output.reference == reference) {
+            match &output.export {
+                Some(Some(name)) => return Ok((output.output_id.clone(), Some(name.clone()))),
+                None if !exported => return Ok((output.output_id.clone(), None)),
                 _ => {}
             }
         }
