@@ -660,7 +660,13 @@ fn a_key_used_outside_its_region_is_a_finding() {
     });
     let finding = only(&analyse(stacks), "CS050");
     assert_eq!((finding.stack.as_str(), finding.logical_id.as_str()), (DATA, "AuditLogsBucket"));
-    assert!(finding.path.ends_with("Destination.EncryptionConfiguration.ReplicaKmsKeyID → key of us-east-1"));
+    assert_eq!(
+        finding.path,
+        format!(
+            "{DATA}/AuditLogsBucket → Properties.ReplicationConfiguration.Rules[0].Destination\
+             .EncryptionConfiguration.ReplicaKmsKeyID → key of us-east-1"
+        )
+    );
 
     // The origin-verify secret's eu-west-1 replica encrypted with the edge's us-east-1 key.
     let mut stacks = platform_templates();

@@ -35,56 +35,85 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
                 continue;
             }
             let res = Res { stack, id: id.clone() };
-            let mut walk = Walk { model, res: &res, findings: &mut *findings };
-            walk.visit(&resource["Properties"], &template.region, "Properties");
+            let mut walk = Walk { model, res: &res, findings: &mut *findings, path: vec![Step::Key("Properties")] };
+            walk.visit(&resource["Properties"], &template.region);
         }
     }
 }
 
+/// One step of the way down a resource's properties.
+enum Step<'j> {
+    Key(&'j str),
+    Index(usize),
+}
+
 /// One resource's properties, walked with the region each part is used in.
-struct Walk<'a> {
+struct Walk<'a, 'j> {
     model: &'a Model<'a>,
     res: &'a Res,
     findings: &'a mut Vec<Finding>,
+    /// Where the walk is (`Properties.BucketEncryption...`), spelled out only for a finding: most
+    /// resources name no key of another region, and a template has thousands of properties.
+    path: Vec<Step<'j>>,
 }
 
-impl Walk<'_> {
-    fn visit(&mut self, value: &Json, region: &str, path: &str) {
+impl<'j> Walk<'_, 'j> {
+    fn visit(&mut self, value: &'j Json, region: &str) {
         match value {
             Json::Object(_) if is_reference(value) => {}
             Json::Object(map) => {
                 // A Secrets Manager replica or a pipeline's artifact store names the region it serves.
                 let own_region = map.get("Region").and_then(Json::as_str);
                 for (key, inner) in map {
-                    let inner_path = format!("{path}.{key}");
+                    self.path.push(Step::Key(key));
                     let names_key = inner.is_string() || is_reference(inner);
                     if names_key && KEY_PROPERTIES.contains(&key.as_str()) {
                         let used_in = if key == "KmsKeyId" { own_region.unwrap_or(region) } else { region };
-                        self.key(inner, used_in, &inner_path);
-                        continue;
-                    }
-                    if key == "EncryptionKey" && inner.get("Id").is_some() {
-                        self.key(&inner["Id"], region, &format!("{inner_path}.Id"));
-                        continue;
-                    }
-                    let used_in = match key.as_str() {
-                        // An S3 replication destination's key is used in the destination's region.
-                        "Destination" if inner.get("Bucket").is_some() => {
-                            self.region_of_bucket(&inner["Bucket"]).unwrap_or_else(|| region.to_owned())
+                        self.key(inner, used_in);
+                    } else if key == "EncryptionKey" && inner.get("Id").is_some() {
+                        self.path.push(Step::Key("Id"));
+                        self.key(&inner["Id"], region);
+                        self.path.pop();
+                    } else {
+                        match key.as_str() {
+                            // An S3 replication destination's key is used in the destination's region.
+                            "Destination" if inner.get("Bucket").is_some() => {
+                                let used_in = self.region_of_bucket(&inner["Bucket"]);
+                                self.visit(inner, used_in.as_deref().unwrap_or(region));
+                            }
+                            "ArtifactStore" => self.visit(inner, own_region.unwrap_or(region)),
+                            _ => self.visit(inner, region),
                         }
-                        "ArtifactStore" => own_region.unwrap_or(region).to_owned(),
-                        _ => region.to_owned(),
-                    };
-                    self.visit(inner, &used_in, &inner_path);
+                    }
+                    self.path.pop();
                 }
             }
             Json::Array(items) => {
                 for (index, item) in items.iter().enumerate() {
-                    self.visit(item, region, &format!("{path}[{index}]"));
+                    self.path.push(Step::Index(index));
+                    self.visit(item, region);
+                    self.path.pop();
                 }
             }
             _ => {}
         }
+    }
+
+    /// `Properties.ReplicationConfiguration.Rules[0].Destination.EncryptionConfiguration.ReplicaKmsKeyID`.
+    fn spelled_path(&self) -> String {
+        let mut spelled = String::new();
+        for step in &self.path {
+            match step {
+                Step::Key(key) => {
+                    if !spelled.is_empty() {
+                        spelled.push('.');
+                    }
+                    spelled.push_str(key);
+                }
+                Step::Index(index) => spelled.push_str(&format!("[{index}]")),
+            }
+        }
+        spelled
     }
 
     /// The region of the bucket `value` names: its stack's, when it is a resource of the app.
@@ -93,8 +122,8 @@ impl Walk<'_> {
         Some(self.model.stacks()[bucket.stack].region.clone())
     }
 
-    /// Checks the key `value` against `region`.
-    fn key(&mut self, value: &Json, region: &str, path: &str) {
+    /// Checks the key `value`, found at the walk's path, against `region`.
+    fn key(&mut self, value: &Json, region: &str) {
         let model = self.model;
         let key_region = match model.resource_of(self.res.stack, value) {
             Some(key) if model.type_of(&key) == "AWS::KMS::Key" || model.type_of(&key) == "AWS::KMS::Alias" => {
@@ -110,6 +139,7 @@ impl Walk<'_> {
             },
         };
         if key_region != region {
+            let path = self.spelled_path();
             self.findings.push(finding(
                 model,
                 "CS050",

@@ -60,8 +60,9 @@ pub enum Resolved {
 #[derive(Debug)]
 pub struct Model<'t> {
     stacks: Vec<StackTemplate<'t>>,
-    /// `(region, export name)` → (stack index, output value).
-    exports: BTreeMap<(String, String), (usize, Json)>,
+    /// Region → export name → (stack index, output ID): looked up by borrowed names, since every
+    /// import of every template is followed, and the output's value is read where it is.
+    exports: BTreeMap<String, BTreeMap<String, (usize, String)>>,
     /// Transitive deploy-time predecessors of each stack.
     before: Vec<BTreeSet<usize>>,
     /// Every resource by type, in stack then template order: the rules ask by type over and over.
@@ -71,12 +72,12 @@ pub struct Model<'t> {
 impl<'t> Model<'t> {
     /// Builds the model of `stacks`, given in deploy order.
     pub fn new(stacks: Vec<StackTemplate<'t>>) -> Self {
-        let mut exports = BTreeMap::new();
+        let mut exports: BTreeMap<String, BTreeMap<String, (usize, String)>> = BTreeMap::new();
         for (index, stack) in stacks.iter().enumerate() {
             let Some(outputs) = stack.template["Outputs"].as_object() else { continue };
-            for output in outputs.values() {
+            for (output_id, output) in outputs {
                 if let Some(name) = literal_text(&output["Export"]["Name"], &stack.name, &stack.region) {
-                    exports.insert((stack.region.clone(), name), (index, output["Value"].clone()));
+                    exports.entry(stack.region.clone()).or_default().insert(name, (index, output_id.clone()));
                 }
             }
         }
@@ -85,10 +86,11 @@ impl<'t> Model<'t> {
             stacks.iter().map(|stack| stack.depends_on.iter().filter_map(|name| position(name)).collect()).collect();
         // An import makes the exporting stack a predecessor: CloudFormation refuses the import otherwise.
         for (index, stack) in stacks.iter().enumerate() {
+            let Some(region_exports) = exports.get(&stack.region) else { continue };
             let mut imported = Vec::new();
             collect_imports(&stack.template["Resources"], &mut imported);
             for name in imported {
-                if let Some((exporter, _)) = exports.get(&(stack.region.clone(), name)) {
+                if let Some((exporter, _)) = region_exports.get(name) {
                     direct[index].insert(*exporter);
                 }
             }
@@ -204,8 +206,12 @@ impl<'t> Model<'t> {
                         let Some(name) = literal_text(argument, &template.name, &template.region) else {
                             return Resolved::Unknown("Fn::ImportValue of a computed name".into());
                         };
-                        match self.exports.get(&(template.region.clone(), name.clone())) {
-                            Some((exporter, output)) => self.resolve_depth(*exporter, output, depth + 1),
+                        match self.exports.get(&template.region).and_then(|names| names.get(&name)) {
+                            Some((exporter, output_id)) => self.resolve_depth(
+                                *exporter,
+                                &self.stacks[*exporter].template["Outputs"][output_id.as_str()]["Value"],
+                                depth + 1,
+                            ),
                             None => Resolved::Unknown(format!("no stack of {} exports {name}", template.region)),
                         }
                     }
@@ -370,11 +376,11 @@ fn sub_variables(text: &str) -> Vec<String> {
 }
 
 /// Every literal export name imported anywhere inside `value`.
-fn collect_imports(value: &Json, found: &mut Vec<String>) {
+fn collect_imports<'j>(value: &'j Json, found: &mut Vec<&'j str>) {
     match value {
         Json::Object(map) => {
             if let Some(Json::String(name)) = map.get("Fn::ImportValue") {
-                found.push(name.clone());
+                found.push(name);
             }
             for value in map.values() {
                 collect_imports(value, found);
