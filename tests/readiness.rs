@@ -337,6 +337,30 @@ fn cs010_a_capacity_provider_added_beside_the_cluster_without_a_dependency() {
     assert_eq!(analyse(fixed), vec![]);
 }
 
+/// A stack read through an import (same region) or a stack output (across regions) must deploy
+/// before its reader: with the primary data stack moved to the end, both kinds of reader are findings.
+#[test]
+fn cs010_a_stack_read_before_it_deploys() {
+    let mut stacks = platform_templates();
+    let position = stacks.iter().position(|stack| stack.name == DATA).unwrap();
+    let data = stacks.remove(position);
+    stacks.push(data);
+    let findings = analyse(stacks);
+    let late = |stack: &str, id: &str| {
+        findings.iter().find(|f| f.rule == "CS010" && f.stack == stack && f.logical_id == id).unwrap_or_else(|| {
+            panic!("no CS010 on {stack}/{id}: {findings:#?}");
+        })
+    };
+    // Across regions, through Fn::GetStackOutput: the standby's replica reads the primary database.
+    let replica = late(RECOVERY_DATA, "Database");
+    assert_eq!(replica.path, format!("{RECOVERY_DATA}/Database → {DATA}/Database"));
+    assert_eq!(replica.message, format!("reads Database of stack {DATA}, which deploys later"));
+    // In the region, through Fn::ImportValue: the compute stack's tasks read the data stack's values.
+    assert!(findings.iter().any(|f| f.rule == "CS010" && f.stack == COMPUTE && f.path.contains(&format!("→ {DATA}/"))));
+    // In deploy order there is none.
+    assert!(analyse(platform_templates()).iter().all(|f| f.rule != "CS010"));
+}
+
 #[test]
 fn cs010_endpoints_of_a_stack_the_tasks_do_not_depend_on() {
     let finding =
