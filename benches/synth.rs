@@ -15,6 +15,10 @@ use cfn_synth::platform;
 use cfn_synth::template::TemplateFormat;
 use divan::Bencher;
 
+/// The binary's allocator (src/main.rs): the figures are meant to be the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Each `synth_small_stacks` run's time, by stack count, for the growth ratios printed after the table.
 static SMALL_STACK_TIMES: Mutex<BTreeMap<usize, Vec<Duration>>> = Mutex::new(BTreeMap::new());
 
