@@ -141,10 +141,7 @@ pub struct KongDeclarativeConfig {
 impl KongDeclarativeConfig {
     /// The rendered YAML, with `${RedisHost}` still a variable.
     pub fn render(&self) -> Result<String, minijinja::Error> {
-        let mut environment = minijinja::Environment::new();
-        environment.set_keep_trailing_newline(true);
-        environment.add_template("kong.yml", TEMPLATE)?;
-        environment.get_template("kong.yml")?.render(self)
+        super::support::render_embedded("kong.yml.j2", TEMPLATE, self)
     }
 
     /// The value of `KONG_DECLARATIVE_CONFIG_STRING`: the rendered YAML with the Redis endpoint filled in

@@ -68,16 +68,33 @@ impl RegionStacks<'_> {
 /// its trailing newline; an error names the template file.
 pub(super) fn render_template(
     file: &'static str,
-    source: &str,
+    source: &'static str,
     context: minijinja::Value,
 ) -> Result<String, PlatformError> {
-    let mut environment = minijinja::Environment::new();
-    environment.set_keep_trailing_newline(true);
-    environment
-        .add_template(file, source)
-        .and_then(|()| environment.get_template(file))
-        .and_then(|template| template.render(context))
+    render_embedded(file, source, context)
         .map_err(|error| PlatformError::Template { template: format!("templates/{file}"), message: error.to_string() })
+}
+
+/// The embedded templates, each compiled the first time it is rendered and kept for the process: a
+/// platform renders several, and a generator of many platforms renders each many times.
+static TEMPLATES: std::sync::LazyLock<std::sync::RwLock<minijinja::Environment<'static>>> =
+    std::sync::LazyLock::new(|| {
+        let mut environment = minijinja::Environment::new();
+        environment.set_keep_trailing_newline(true);
+        std::sync::RwLock::new(environment)
+    });
+
+/// Renders the embedded template `source`, known as `file`, with `context`, compiling it on first use.
+pub(super) fn render_embedded(
+    file: &'static str,
+    source: &'static str,
+    context: impl serde::Serialize,
+) -> Result<String, minijinja::Error> {
+    let compiled = TEMPLATES.read().unwrap_or_else(std::sync::PoisonError::into_inner).get_template(file).is_ok();
+    if !compiled {
+        TEMPLATES.write().unwrap_or_else(std::sync::PoisonError::into_inner).add_template(file, source)?;
+    }
+    TEMPLATES.read().unwrap_or_else(std::sync::PoisonError::into_inner).get_template(file)?.render(context)
 }
 
 /// Adds a per-region lookup table as the mapping `name` (`<region>: {<value_key>: <value>}`), after
