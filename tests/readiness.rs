@@ -5,7 +5,7 @@
 use serde_json::{json, Value as Json};
 
 use cfn_synth::cfn::cloudwatch::alarm::AlarmStatistic;
-use cfn_synth::checks::readiness::{self, StackTemplate};
+use cfn_synth::checks::readiness::{self, Model, StackTemplate};
 use cfn_synth::checks::{stack_templates, Finding};
 use cfn_synth::constructs::compute::{idle_alarm, Step};
 use cfn_synth::constructs::monitoring::{AlarmTopic, MetricAlarm, Subscriber};
@@ -335,6 +335,23 @@ fn cs010_a_capacity_provider_added_beside_the_cluster_without_a_dependency() {
         finding.path
     );
     assert_eq!(analyse(fixed), vec![]);
+}
+
+/// `Model::cross_stack_references` follows imports and stack outputs only; it must find exactly what
+/// following every reference finds in other stacks, for every resource of the platform.
+#[test]
+fn cross_stack_references_are_the_references_into_other_stacks() {
+    let model = Model::new(platform_templates());
+    let mut crossings = 0;
+    for (index, stack) in model.stacks().iter().enumerate() {
+        for (id, resource) in stack.template["Resources"].as_object().unwrap() {
+            let everything: Vec<_> =
+                model.references(index, resource).into_iter().filter(|res| res.stack != index).collect();
+            assert_eq!(model.cross_stack_references(index, resource), everything, "{}/{id}", stack.name);
+            crossings += everything.len();
+        }
+    }
+    assert!(crossings > 100, "the platform reads across stacks {crossings} times");
 }
 
 /// A stack read through an import (same region) or a stack output (across regions) must deploy

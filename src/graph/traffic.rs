@@ -51,7 +51,7 @@ impl Edges<'_> {
             let Some(resources) = stack.template["Resources"].as_object() else { continue };
             for (logical_id, resource) in resources {
                 let Some(to) = self.placement[index].get(logical_id) else { continue };
-                for res in self.model.references(index, resource).into_iter().filter(|res| res.stack != index) {
+                for res in self.model.cross_stack_references(index, resource) {
                     if let Some(from) = self.placement[res.stack].get(&res.id) {
                         *counts.entry((from.clone(), to.clone())).or_default() += 1;
                     }

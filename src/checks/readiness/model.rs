@@ -276,6 +276,24 @@ impl<'t> Model<'t> {
         found
     }
 
+    /// The resources `value`, found in stack `stack`, reads from other stacks: what its
+    /// `Fn::ImportValue`s and `Fn::GetStackOutput`s resolve to, sorted and each once. Only those read
+    /// another stack (`Ref`, `Fn::GetAtt` and `Fn::Sub` name the template's own resources, parameter
+    /// defaults and mappings are literals), so this is [`Model::references`] less the template's own,
+    /// without resolving every reference on the way.
+    pub fn cross_stack_references(&self, stack: usize, value: &Json) -> Vec<Res> {
+        let mut crossings = Vec::new();
+        collect_crossings(value, &mut crossings);
+        let mut found: Vec<Res> = crossings
+            .into_iter()
+            .filter_map(|crossing| self.resource_of(stack, crossing))
+            .filter(|res| res.stack != stack)
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    }
+
     fn collect_references(&self, stack: usize, value: &Json, found: &mut Vec<Res>, depth: usize) {
         if depth > 16 {
             return;
@@ -373,6 +391,20 @@ fn sub_variables(text: &str) -> Vec<String> {
         rest = &after[end + 1..];
     }
     names
+}
+
+/// Every `Fn::ImportValue` and `Fn::GetStackOutput` inside `value`.
+fn collect_crossings<'j>(value: &'j Json, found: &mut Vec<&'j Json>) {
+    match value {
+        Json::Object(map)
+            if map.len() == 1 && (map.contains_key("Fn::ImportValue") || map.contains_key("Fn::GetStackOutput")) =>
+        {
+            found.push(value);
+        }
+        Json::Object(map) => map.values().for_each(|inner| collect_crossings(inner, found)),
+        Json::Array(items) => items.iter().for_each(|inner| collect_crossings(inner, found)),
+        _ => {}
+    }
 }
 
 /// Every literal export name imported anywhere inside `value`.

@@ -77,22 +77,12 @@ fn import_order(model: &Model, findings: &mut Vec<Finding>) {
     for (index, stack) in model.stacks().iter().enumerate() {
         let Some(resources) = stack.template["Resources"].as_object() else { continue };
         for (id, resource) in resources {
-            // Only an import or a stack output reads another stack: `Ref`, `Fn::GetAtt` and `Fn::Sub`
-            // name the template's own resources, and parameter defaults and mappings are literals. So
-            // the walk follows those two alone, not every reference of every property.
-            let mut crossings = Vec::new();
-            collect_crossings(&resource["Properties"], &mut crossings);
-            if crossings.is_empty() {
-                continue;
-            }
-            let res = Res { stack: index, id: id.clone() };
-            let mut later: Vec<Res> = crossings
-                .iter()
-                .filter_map(|crossing| model.resource_of(index, crossing))
+            let later: Vec<Res> = model
+                .cross_stack_references(index, &resource["Properties"])
+                .into_iter()
                 .filter(|target| target.stack > index)
                 .collect();
-            later.sort();
-            later.dedup();
+            let res = Res { stack: index, id: id.clone() };
             for target in later {
                 findings.push(finding(
                     model,
@@ -108,20 +98,6 @@ fn import_order(model: &Model, findings: &mut Vec<Finding>) {
                 }
             }
         }
-    }
-}
-
-/// Every `Fn::ImportValue` and `Fn::GetStackOutput` inside `value`.
-fn collect_crossings<'j>(value: &'j Json, found: &mut Vec<&'j Json>) {
-    match value {
-        Json::Object(map)
-            if map.len() == 1 && (map.contains_key("Fn::ImportValue") || map.contains_key("Fn::GetStackOutput")) =>
-        {
-            found.push(value);
-        }
-        Json::Object(map) => map.values().for_each(|inner| collect_crossings(inner, found)),
-        Json::Array(items) => items.iter().for_each(|inner| collect_crossings(inner, found)),
-        _ => {}
     }
 }
 
