@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use serde_json::Value as Json;
 
@@ -63,8 +64,9 @@ pub struct Model<'t> {
     /// Region → export name → (stack index, output ID): looked up by borrowed names, since every
     /// import of every template is followed, and the output's value is read where it is.
     exports: BTreeMap<String, BTreeMap<String, (usize, String)>>,
-    /// Transitive deploy-time predecessors of each stack.
-    before: Vec<BTreeSet<usize>>,
+    /// Transitive deploy-time predecessors of each stack, found when first asked: finding them walks
+    /// every template for its imports, which the picture of an app does not need.
+    before: OnceLock<Vec<BTreeSet<usize>>>,
     /// Every resource by type, in stack then template order: the rules ask by type over and over.
     by_type: BTreeMap<String, Vec<Res>>,
 }
@@ -81,29 +83,6 @@ impl<'t> Model<'t> {
                 }
             }
         }
-        let position = |name: &str| stacks.iter().position(|stack| stack.name == name);
-        let mut direct: Vec<BTreeSet<usize>> =
-            stacks.iter().map(|stack| stack.depends_on.iter().filter_map(|name| position(name)).collect()).collect();
-        // An import makes the exporting stack a predecessor: CloudFormation refuses the import otherwise.
-        for (index, stack) in stacks.iter().enumerate() {
-            let Some(region_exports) = exports.get(&stack.region) else { continue };
-            let mut imported = Vec::new();
-            collect_imports(&stack.template["Resources"], &mut imported);
-            for name in imported {
-                if let Some((exporter, _)) = region_exports.get(name) {
-                    direct[index].insert(*exporter);
-                }
-            }
-        }
-        let mut before = vec![BTreeSet::new(); stacks.len()];
-        for index in 0..stacks.len() {
-            let mut stack = direct[index].iter().copied().collect::<Vec<_>>();
-            while let Some(next) = stack.pop() {
-                if before[index].insert(next) {
-                    stack.extend(direct[next].iter().copied());
-                }
-            }
-        }
         let mut by_type: BTreeMap<String, Vec<Res>> = BTreeMap::new();
         for (stack, template) in stacks.iter().enumerate() {
             let Some(resources) = template.template["Resources"].as_object() else { continue };
@@ -112,7 +91,7 @@ impl<'t> Model<'t> {
                 by_type.entry(type_name).or_default().push(Res { stack, id: id.clone() });
             }
         }
-        Self { stacks, exports, before, by_type }
+        Self { stacks, exports, before: OnceLock::new(), by_type }
     }
 
     /// The stacks, in the order given.
@@ -120,9 +99,41 @@ impl<'t> Model<'t> {
         &self.stacks
     }
 
+    /// Transitive deploy-time predecessors of each stack: its declared dependencies and the stacks it
+    /// imports from, and theirs.
+    fn predecessors(&self) -> Vec<BTreeSet<usize>> {
+        let position = |name: &str| self.stacks.iter().position(|stack| stack.name == name);
+        let mut direct: Vec<BTreeSet<usize>> = self
+            .stacks
+            .iter()
+            .map(|stack| stack.depends_on.iter().filter_map(|name| position(name)).collect())
+            .collect();
+        // An import makes the exporting stack a predecessor: CloudFormation refuses the import otherwise.
+        for (index, stack) in self.stacks.iter().enumerate() {
+            let Some(region_exports) = self.exports.get(&stack.region) else { continue };
+            let mut imported = Vec::new();
+            collect_imports(&stack.template["Resources"], &mut imported);
+            for name in imported {
+                if let Some((exporter, _)) = region_exports.get(name) {
+                    direct[index].insert(*exporter);
+                }
+            }
+        }
+        let mut before = vec![BTreeSet::new(); self.stacks.len()];
+        for index in 0..self.stacks.len() {
+            let mut stack = direct[index].iter().copied().collect::<Vec<_>>();
+            while let Some(next) = stack.pop() {
+                if before[index].insert(next) {
+                    stack.extend(direct[next].iter().copied());
+                }
+            }
+        }
+        before
+    }
+
     /// Whether stack `earlier` is certain to be deployed before stack `later`.
     pub fn deploys_before(&self, earlier: usize, later: usize) -> bool {
-        earlier == later || self.before[later].contains(&earlier)
+        earlier == later || self.before.get_or_init(|| self.predecessors())[later].contains(&earlier)
     }
 
     /// The resource's JSON (`Type`, `Properties`, ...), or `Null` when there is none.
