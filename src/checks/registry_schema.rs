@@ -6,7 +6,7 @@
 //! passes wherever a value may stand and every other value meets the schema. Errors come from the
 //! original schema, so they read as the registry wrote it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{json, Map, Value as Json};
 
@@ -23,7 +23,27 @@ pub const RULE: &str = "registry-schema";
 /// from the types the built app holds ([`SchemaCheck::for_types`]).
 #[derive(Default)]
 pub struct SchemaCheck {
-    validators: HashMap<&'static str, jsonschema::Validator>,
+    validators: HashMap<&'static str, Compiled>,
+}
+
+/// A type's validator and the properties it was compiled for.
+struct Compiled {
+    validator: jsonschema::Validator,
+    /// `None`: every property of the type's schema. `Some`: only these, the ones an app's resources
+    /// of the type set: a property none of them sets is never validated, and compiling a large
+    /// schema whole (ECS task definitions, CloudFront distributions) is most of `validate`'s time.
+    properties: Option<BTreeSet<String>>,
+}
+
+impl Compiled {
+    /// Whether the validator checks every property of `properties`: with fewer compiled, a property
+    /// left out would read as one the type does not have.
+    fn covers(&self, properties: Option<&Map<String, Json>>) -> bool {
+        match (&self.properties, properties) {
+            (None, _) | (_, None) => true,
+            (Some(compiled), Some(set)) => set.keys().all(|name| compiled.contains(name)),
+        }
+    }
 }
 
 impl std::fmt::Debug for SchemaCheck {
@@ -32,14 +52,16 @@ impl std::fmt::Debug for SchemaCheck {
     }
 }
 
-/// Compiles the validator of one type from its vendored schema.
-fn compile(spec: &ResourceSpec) -> jsonschema::Validator {
+/// Compiles the validator of one type from its vendored schema, for only the properties `only` names
+/// when it is given.
+fn compile(spec: &ResourceSpec, only: Option<&BTreeSet<String>>) -> Compiled {
     let registry: Json = serde_json::from_str(spec.schema).expect("vendored schemas are JSON");
-    jsonschema::options()
+    let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft7)
         .should_validate_formats(false)
-        .build(&property_schema(&registry))
-        .unwrap_or_else(|error| panic!("the vendored schema of {} does not compile: {error}", spec.type_name))
+        .build(&property_schema(&registry, only))
+        .unwrap_or_else(|error| panic!("the vendored schema of {} does not compile: {error}", spec.type_name));
+    Compiled { validator, properties: only.cloned() }
 }
 
 impl SchemaCheck {
@@ -47,12 +69,27 @@ impl SchemaCheck {
     /// compiling is most of a schema check's cost, and each type's is independent. The largest schemas
     /// go first, so that no core is left with one at the end.
     pub fn for_types<'a>(type_names: impl IntoIterator<Item = &'a str>) -> Self {
+        Self::compile_all(type_names.into_iter().map(|type_name| (type_name, None)))
+    }
+
+    /// The validators of the types `used` names (property names by type, as
+    /// [`App::resource_properties`](crate::construct::App::resource_properties) gives them), each
+    /// compiled for the properties its resources set, on every core. A resource that sets another
+    /// property later gets a validator of its whole type.
+    pub fn for_resources(used: &BTreeMap<String, BTreeSet<String>>) -> Self {
+        Self::compile_all(used.iter().map(|(type_name, properties)| (type_name.as_str(), Some(properties))))
+    }
+
+    fn compile_all<'a>(wanted: impl IntoIterator<Item = (&'a str, Option<&'a BTreeSet<String>>)>) -> Self {
         use rayon::prelude::*;
-        let mut specs: Vec<&'static ResourceSpec> = type_names.into_iter().filter_map(resource_spec).collect();
-        specs.sort_by_key(|spec| spec.type_name);
-        specs.dedup_by_key(|spec| spec.type_name);
-        specs.sort_by_key(|spec| std::cmp::Reverse(spec.schema.len()));
-        let validators = specs.par_iter().map(|spec| (spec.type_name, compile(spec))).collect();
+        let mut specs: Vec<(&'static ResourceSpec, Option<&BTreeSet<String>>)> = wanted
+            .into_iter()
+            .filter_map(|(type_name, only)| resource_spec(type_name).map(|spec| (spec, only)))
+            .collect();
+        specs.sort_by_key(|(spec, _)| spec.type_name);
+        specs.dedup_by_key(|(spec, _)| spec.type_name);
+        specs.sort_by_key(|(spec, _)| std::cmp::Reverse(spec.schema.len()));
+        let validators = specs.par_iter().map(|(spec, only)| (spec.type_name, compile(spec, *only))).collect();
         Self { validators }
     }
 
@@ -60,7 +97,11 @@ impl SchemaCheck {
     pub(super) fn check(&mut self, stack: &str, logical_id: &str, resource: &Json) -> Option<Vec<Finding>> {
         let type_name = resource["Type"].as_str()?;
         let spec = resource_spec(type_name)?;
-        let validator = self.validators.entry(spec.type_name).or_insert_with(|| compile(spec));
+        let set = resource.get("Properties").and_then(Json::as_object);
+        if !self.validators.get(spec.type_name).is_some_and(|compiled| compiled.covers(set)) {
+            self.validators.insert(spec.type_name, compile(spec, None));
+        }
+        let validator = &self.validators[spec.type_name].validator;
         let empty = Json::Object(Map::new());
         let properties = resource.get("Properties").unwrap_or(&empty);
         Some(
@@ -79,15 +120,28 @@ impl SchemaCheck {
     }
 }
 
-/// The schema of a resource's `Properties` object, tolerant of deploy-time values.
-fn property_schema(registry: &Json) -> Json {
+/// The schema of a resource's `Properties` object, tolerant of deploy-time values; with `only`, its
+/// `properties` keep just those names (`required`, `additionalProperties` and the combinators stay
+/// whole, so an object of those names validates exactly as against the whole schema).
+fn property_schema(registry: &Json, only: Option<&BTreeSet<String>>) -> Json {
     let mut root = Map::new();
     root.insert("type".into(), json!("object"));
     for key in ["properties", "required", "additionalProperties", "oneOf", "anyOf", "allOf", "definitions"] {
         if let Some(value) = registry.get(key) {
-            root.insert(key.into(), value.clone());
+            let value = match (key, only, value) {
+                ("properties", Some(only), Json::Object(properties)) => Json::Object(
+                    properties
+                        .iter()
+                        .filter(|(name, _)| only.contains(*name))
+                        .map(|(name, schema)| (name.clone(), schema.clone()))
+                        .collect(),
+                ),
+                _ => value.clone(),
+            };
+            root.insert(key.into(), value);
         }
     }
+
     let mut root = Json::Object(root);
     tolerate_deploy_time_values(&mut root);
     let definitions =
@@ -192,6 +246,40 @@ mod tests {
             assert!(findings.is_some(), "{}", spec.type_name);
         }
         assert_eq!(check.validators.len(), crate::cfn::resource_specs().len());
+    }
+
+    /// A validator compiled for the properties an app sets finds what the whole schema finds for
+    /// those; a resource that sets another property is checked against the whole schema, so a valid
+    /// property left out of the compiled ones is no finding and an unknown one still is.
+    #[test]
+    fn a_validator_compiled_for_some_properties_finds_what_the_whole_schema_finds() {
+        let used = BTreeMap::from([(
+            "AWS::Logs::LogGroup".to_owned(),
+            BTreeSet::from(["RetentionInDays".to_owned(), "Bogus".to_owned()]),
+        )]);
+        let mut pruned = SchemaCheck::for_resources(&used);
+        assert!(pruned.validators["AWS::Logs::LogGroup"].properties.is_some());
+        let findings = |check: &mut SchemaCheck, properties: Json| {
+            let resource = json!({"Type": "AWS::Logs::LogGroup", "Properties": properties});
+            let mut messages: Vec<String> = check
+                .check("S", "R", &resource)
+                .unwrap()
+                .into_iter()
+                .map(|finding| format!("{}: {}", finding.path, finding.message))
+                .collect();
+            messages.sort();
+            messages
+        };
+        let bad = json!({"RetentionInDays": "a year", "Bogus": 1});
+        let whole = findings(&mut SchemaCheck::default(), bad.clone());
+        assert_eq!(whole.len(), 3, "{whole:?}");
+        assert_eq!(findings(&mut pruned, bad), whole);
+        assert!(pruned.validators["AWS::Logs::LogGroup"].properties.is_some(), "still the pruned validator");
+
+        assert_eq!(findings(&mut pruned, json!({"RetentionInDays": 7, "LogGroupName": "app"})), Vec::<String>::new());
+        assert!(pruned.validators["AWS::Logs::LogGroup"].properties.is_none(), "recompiled whole");
+        let unknown = findings(&mut pruned, json!({"LogGroupName": "app", "Other": 1}));
+        assert!(unknown.len() == 1 && unknown[0].contains("Other"), "{unknown:?}");
     }
 
     #[test]
