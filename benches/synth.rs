@@ -124,7 +124,7 @@ fn readiness_analysis_default_platform(bencher: Bencher) {
 }
 
 /// Scale of the analysis: the default platform's stacks repeated in `copies` made-up regions (exports
-/// are per region, so the copies stay apart), 334 resources a copy.
+/// are per region, so the copies stay apart), 563 resources a copy.
 #[divan::bench(args = [10, 100])]
 fn readiness_analysis_platform_copies(bencher: Bencher, copies: usize) {
     let config = ConfigFile::embedded_default().unwrap();
