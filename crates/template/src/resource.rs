@@ -117,7 +117,9 @@ impl fmt::Debug for TypedSlot {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     resource_type: String,
-    properties: IndexMap<String, serde_json::Value>,
+    /// A `serde_json` map, so that the serialized L1 struct is kept as it comes and moves into the
+    /// template whole: no key is hashed again on the way.
+    properties: serde_json::Map<String, serde_json::Value>,
     typed: TypedSlot,
     depends_on: Vec<String>,
     condition: Option<String>,
@@ -135,7 +137,7 @@ impl Resource {
     pub fn new(resource_type: impl Into<String>) -> Self {
         Self {
             resource_type: resource_type.into(),
-            properties: IndexMap::new(),
+            properties: serde_json::Map::new(),
             typed: TypedSlot(None),
             depends_on: Vec::new(),
             condition: None,
@@ -150,7 +152,7 @@ impl Resource {
     pub fn of<R: CfnResource>(properties: &R) -> Self {
         let mut resource = Self::new(R::TYPE);
         match serde_json::to_value(properties).expect("resource properties serialize to JSON") {
-            serde_json::Value::Object(map) => resource.properties.extend(map),
+            serde_json::Value::Object(map) => resource.properties = map,
             other => unreachable!("a resource struct serialized to {other}"),
         }
         resource
@@ -175,9 +177,8 @@ impl Resource {
 
     /// Replaces the properties with those of `properties`, and keeps it as the typed value.
     pub fn put_typed<R: CfnResource + Clone + 'static>(&mut self, properties: R) {
-        self.properties.clear();
         match serde_json::to_value(&properties).expect("resource properties serialize to JSON") {
-            serde_json::Value::Object(map) => self.properties.extend(map),
+            serde_json::Value::Object(map) => self.properties = map,
             other => unreachable!("a resource struct serialized to {other}"),
         }
         self.typed = TypedSlot(Some(Box::new(properties)));
@@ -295,12 +296,12 @@ impl Resource {
     }
 
     /// The properties set so far, in insertion order.
-    pub fn properties(&self) -> &IndexMap<String, serde_json::Value> {
+    pub fn properties(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.properties
     }
 
     /// Mutable access to the properties: the escape hatch for anything a construct does not model.
-    pub fn properties_mut(&mut self) -> &mut IndexMap<String, serde_json::Value> {
+    pub fn properties_mut(&mut self) -> &mut serde_json::Map<String, serde_json::Value> {
         self.typed = TypedSlot(None);
         &mut self.properties
     }
@@ -388,7 +389,7 @@ impl Resource {
             entry.insert("Metadata".to_owned(), Json::Object(metadata));
         }
         if !self.properties.is_empty() {
-            entry.insert("Properties".to_owned(), Json::Object(self.properties.into_iter().collect()));
+            entry.insert("Properties".to_owned(), Json::Object(self.properties));
         }
         Json::Object(entry)
     }
