@@ -60,7 +60,13 @@ impl ReferencePlaceholder {
         if object.len() != 1 {
             return None;
         }
-        serde::Deserialize::deserialize(object.get(REFERENCE_PLACEHOLDER_KEY)?).ok()
+        // The one key compared as it is, not looked up: synthesis asks this of every object of every
+        // template, and most single-key objects are intrinsics (`Ref`, `Fn::GetAtt`, ...).
+        let (key, placeholder) = object.iter().next()?;
+        if key != REFERENCE_PLACEHOLDER_KEY {
+            return None;
+        }
+        serde::Deserialize::deserialize(placeholder).ok()
     }
 
     /// The address of the referenced entity.
