@@ -94,8 +94,9 @@ pub fn run(app: &SynthesizedApp) -> Report {
 }
 
 /// [`run`] with the validators from `validators`, which may have been compiled while the app was
-/// synthesized (from [`App`](crate::construct::App)`::resource_types`); a type they lack is compiled
-/// when first met.
+/// synthesized ([`SchemaCheck::for_resources`] of
+/// [`App::resource_properties`](crate::construct::App::resource_properties)); a type they lack, or a
+/// property they were not compiled for, gets its type's whole validator when first met.
 pub fn run_with(app: &SynthesizedApp, validators: impl FnOnce() -> SchemaCheck + Send) -> Report {
     run_keeping(app, validators).0
 }

@@ -20,7 +20,8 @@ const DEPLOY_TIME_VALUE: &str = "CfnSynthDeployTimeValue";
 pub const RULE: &str = "registry-schema";
 
 /// Compiled validators, one per resource type: what `validate` compiles while the app is synthesized,
-/// from the types the built app holds ([`SchemaCheck::for_types`]).
+/// for the properties the built app's resources set ([`SchemaCheck::for_resources`]), or for whole
+/// types ([`SchemaCheck::for_types`]).
 #[derive(Default)]
 pub struct SchemaCheck {
     validators: HashMap<&'static str, Compiled>,
@@ -141,7 +142,6 @@ fn property_schema(registry: &Json, only: Option<&BTreeSet<String>>) -> Json {
             root.insert(key.into(), value);
         }
     }
-
     let mut root = Json::Object(root);
     tolerate_deploy_time_values(&mut root);
     let definitions =

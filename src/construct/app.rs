@@ -144,8 +144,8 @@ impl App {
         Ok(())
     }
 
-    /// The resource types the app's stacks hold, each once, in order of first use: what `validate`
-    /// compiles schema validators for while the app is synthesized.
+    /// The resource types the app's stacks hold, each once, in order of first use: what a caller
+    /// compiles whole schema validators for ([`SchemaCheck::for_types`](crate::checks::SchemaCheck::for_types)).
     pub fn resource_types(&self) -> Vec<String> {
         let mut types: indexmap::IndexSet<String> = indexmap::IndexSet::new();
         for stack in self.stacks.values() {
