@@ -4,12 +4,14 @@
 
 pub mod readiness;
 mod registry_schema;
+mod schema_use;
 
 use std::fmt;
 
 use crate::construct::SynthesizedApp;
 
 pub use registry_schema::{SchemaCheck, RULE as REGISTRY_SCHEMA_RULE};
+pub use schema_use::{schema_uses, SchemaUse};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,9 +96,9 @@ pub fn run(app: &SynthesizedApp) -> Report {
 }
 
 /// [`run`] with the validators from `validators`, which may have been compiled while the app was
-/// synthesized ([`SchemaCheck::for_resources`] of
-/// [`App::resource_properties`](crate::construct::App::resource_properties)); a type they lack, or a
-/// property they were not compiled for, gets its type's whole validator when first met.
+/// synthesized ([`SchemaCheck::for_uses`] of [`schema_uses`]); a type they lack, or a resource
+/// they do not cover (another property, or a deploy-time value at an unguarded place), gets its
+/// type's whole validator when first met.
 pub fn run_with(app: &SynthesizedApp, validators: impl FnOnce() -> SchemaCheck + Send) -> Report {
     run_keeping(app, validators).0
 }

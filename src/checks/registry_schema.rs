@@ -1,15 +1,17 @@
 //! Validates each resource's properties against the registry schema of its type, in process.
 //!
 //! A registry schema describes literal values; a template also holds values CloudFormation computes at
-//! deploy time (`Ref`, `Fn::*`, `{{resolve:...}}`). Every property schema is therefore wrapped as
-//! "if the value is a deploy-time value, accept it, else it must match the original", so an intrinsic
-//! passes wherever a value may stand and every other value meets the schema. Errors come from the
-//! original schema, so they read as the registry wrote it.
+//! deploy time (`Ref`, `Fn::*`, `{{resolve:...}}`). A property schema is therefore wrapped as "if the
+//! value is a deploy-time value, accept it, else it must match the original", so an intrinsic passes
+//! where a value may stand and every other value meets the schema. Errors come from the original
+//! schema, so they read as the registry wrote it. A validator compiled for an app's
+//! [`SchemaUse`] wraps only the places that app holds deploy-time values (see [`super::schema_use`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{json, Map, Value as Json};
 
+use super::schema_use::{DeployTimeSites, SchemaUse};
 use super::Finding;
 use crate::cfn::resource_spec;
 use crate::template::ResourceSpec;
@@ -20,29 +22,31 @@ const DEPLOY_TIME_VALUE: &str = "CfnSynthDeployTimeValue";
 pub const RULE: &str = "registry-schema";
 
 /// Compiled validators, one per resource type: what `validate` compiles while the app is synthesized,
-/// for the properties the built app's resources set ([`SchemaCheck::for_resources`]), or for whole
-/// types ([`SchemaCheck::for_types`]).
+/// for the use the built app's resources make of each schema ([`SchemaCheck::for_uses`]), or for
+/// whole types ([`SchemaCheck::for_types`]).
 #[derive(Default)]
 pub struct SchemaCheck {
     validators: HashMap<&'static str, Compiled>,
 }
 
-/// A type's validator and the properties it was compiled for.
+/// A type's validator and the use it was compiled for.
 struct Compiled {
     validator: jsonschema::Validator,
-    /// `None`: every property of the type's schema. `Some`: only these, the ones an app's resources
-    /// of the type set: a property none of them sets is never validated, and compiling a large
+    /// `None`: every property of the type's schema, each place a value may stand guarded. `Some`:
+    /// only the properties an app's resources of the type set, guarded only where they hold
+    /// deploy-time values: a property none of them sets is never validated, and compiling a large
     /// schema whole (ECS task definitions, CloudFront distributions) is most of `validate`'s time.
-    properties: Option<BTreeSet<String>>,
+    compiled_for: Option<SchemaUse>,
 }
 
 impl Compiled {
-    /// Whether the validator checks every property of `properties`: with fewer compiled, a property
-    /// left out would read as one the type does not have.
+    /// Whether the validator checks `properties` as the whole one would: with fewer properties
+    /// compiled, one left out would read as one the type does not have, and a deploy-time value at an
+    /// unguarded place would be held to the literal schema.
     fn covers(&self, properties: Option<&Map<String, Json>>) -> bool {
-        match (&self.properties, properties) {
+        match (&self.compiled_for, properties) {
             (None, _) | (_, None) => true,
-            (Some(compiled), Some(set)) => set.keys().all(|name| compiled.contains(name)),
+            (Some(compiled_for), Some(properties)) => compiled_for.admits(properties),
         }
     }
 }
@@ -53,16 +57,16 @@ impl std::fmt::Debug for SchemaCheck {
     }
 }
 
-/// Compiles the validator of one type from its vendored schema, for only the properties `only` names
+/// Compiles the validator of one type from its vendored schema, for only the use `only` describes
 /// when it is given.
-fn compile(spec: &ResourceSpec, only: Option<&BTreeSet<String>>) -> Compiled {
+fn compile(spec: &ResourceSpec, only: Option<&SchemaUse>) -> Compiled {
     let registry: Json = serde_json::from_str(spec.schema).expect("vendored schemas are JSON");
     let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft7)
         .should_validate_formats(false)
         .build(&property_schema(&registry, only))
         .unwrap_or_else(|error| panic!("the vendored schema of {} does not compile: {error}", spec.type_name));
-    Compiled { validator, properties: only.cloned() }
+    Compiled { validator, compiled_for: only.cloned() }
 }
 
 impl SchemaCheck {
@@ -75,15 +79,27 @@ impl SchemaCheck {
 
     /// The validators of the types `used` names (property names by type, as
     /// [`App::resource_properties`](crate::construct::App::resource_properties) gives them), each
-    /// compiled for the properties its resources set, on every core. A resource that sets another
-    /// property later gets a validator of its whole type.
+    /// compiled for the properties its resources set, guarded everywhere, on every core. A resource
+    /// that sets another property later gets a validator of its whole type.
     pub fn for_resources(used: &BTreeMap<String, BTreeSet<String>>) -> Self {
-        Self::compile_all(used.iter().map(|(type_name, properties)| (type_name.as_str(), Some(properties))))
+        let uses: BTreeMap<&str, SchemaUse> = used
+            .iter()
+            .map(|(type_name, properties)| (type_name.as_str(), SchemaUse::of_properties(properties.clone())))
+            .collect();
+        Self::compile_all(uses.iter().map(|(type_name, used)| (*type_name, Some(used))))
     }
 
-    fn compile_all<'a>(wanted: impl IntoIterator<Item = (&'a str, Option<&'a BTreeSet<String>>)>) -> Self {
+    /// The validators of the types `uses` names (as [`schema_uses`](super::schema_uses) reads them
+    /// off a built app), each compiled for the properties its resources set and guarded where they
+    /// hold deploy-time values, on every core. A resource that sets another property, or holds a
+    /// deploy-time value elsewhere, later gets a validator of its whole type.
+    pub fn for_uses(uses: &BTreeMap<String, SchemaUse>) -> Self {
+        Self::compile_all(uses.iter().map(|(type_name, used)| (type_name.as_str(), Some(used))))
+    }
+
+    fn compile_all<'a>(wanted: impl IntoIterator<Item = (&'a str, Option<&'a SchemaUse>)>) -> Self {
         use rayon::prelude::*;
-        let mut specs: Vec<(&'static ResourceSpec, Option<&BTreeSet<String>>)> = wanted
+        let mut specs: Vec<(&'static ResourceSpec, Option<&SchemaUse>)> = wanted
             .into_iter()
             .filter_map(|(type_name, only)| resource_spec(type_name).map(|spec| (spec, only)))
             .collect();
@@ -122,9 +138,10 @@ impl SchemaCheck {
 }
 
 /// The schema of a resource's `Properties` object, tolerant of deploy-time values; with `only`, its
-/// `properties` keep just those names (`required`, `additionalProperties` and the combinators stay
-/// whole, so an object of those names validates exactly as against the whole schema).
-fn property_schema(registry: &Json, only: Option<&BTreeSet<String>>) -> Json {
+/// `properties` keep just the names used (`required`, `additionalProperties` and the combinators stay
+/// whole, so an object of those names validates exactly as against the whole schema), and the guard
+/// stands only at the places the use holds deploy-time values.
+fn property_schema(registry: &Json, only: Option<&SchemaUse>) -> Json {
     let mut root = Map::new();
     root.insert("type".into(), json!("object"));
     for key in ["properties", "required", "additionalProperties", "oneOf", "anyOf", "allOf", "definitions"] {
@@ -133,7 +150,7 @@ fn property_schema(registry: &Json, only: Option<&BTreeSet<String>>) -> Json {
                 ("properties", Some(only), Json::Object(properties)) => Json::Object(
                     properties
                         .iter()
-                        .filter(|(name, _)| only.contains(*name))
+                        .filter(|(name, _)| only.properties.contains(*name))
                         .map(|(name, schema)| (name.clone(), schema.clone()))
                         .collect(),
                 ),
@@ -143,7 +160,7 @@ fn property_schema(registry: &Json, only: Option<&BTreeSet<String>>) -> Json {
         }
     }
     let mut root = Json::Object(root);
-    tolerate_deploy_time_values(&mut root);
+    tolerate_deploy_time_values(&mut root, only.and_then(|used| used.deploy_time.as_ref()));
     let definitions =
         root.as_object_mut().expect("an object").entry("definitions").or_insert_with(|| Json::Object(Map::new()));
     definitions[DEPLOY_TIME_VALUE] = json!({
@@ -161,14 +178,21 @@ fn property_schema(registry: &Json, only: Option<&BTreeSet<String>>) -> Json {
     root
 }
 
-/// Wraps every place a value can stand (properties, items, map values) in the deploy-time guard.
-fn tolerate_deploy_time_values(schema: &mut Json) {
+/// Wraps the places a value can stand (properties, items, map values) in the deploy-time guard:
+/// every one, or with `sites`, those where the app holds deploy-time values (a property by its name,
+/// map values when any member holds one, items when any item is one).
+fn tolerate_deploy_time_values(schema: &mut Json, sites: Option<&DeployTimeSites>) {
     let Some(object) = schema.as_object_mut() else { return };
     for key in ["properties", "patternProperties", "definitions"] {
         if let Some(Json::Object(children)) = object.get_mut(key) {
-            for child in children.values_mut() {
-                tolerate_deploy_time_values(child);
-                if key != "definitions" {
+            for (name, child) in children.iter_mut() {
+                tolerate_deploy_time_values(child, sites);
+                let guarded = match key {
+                    "definitions" => false,
+                    "properties" => sites.is_none_or(|sites| sites.members.contains(name)),
+                    _ => sites.is_none_or(DeployTimeSites::any_member),
+                };
+                if guarded {
                     guard(child);
                 }
             }
@@ -176,13 +200,19 @@ fn tolerate_deploy_time_values(schema: &mut Json) {
     }
     for key in ["items", "additionalProperties"] {
         if let Some(child @ Json::Object(_)) = object.get_mut(key) {
-            tolerate_deploy_time_values(child);
-            guard(child);
+            tolerate_deploy_time_values(child, sites);
+            let guarded = match key {
+                "items" => sites.is_none_or(|sites| sites.items),
+                _ => sites.is_none_or(DeployTimeSites::any_member),
+            };
+            if guarded {
+                guard(child);
+            }
         }
     }
     for key in ["oneOf", "anyOf", "allOf"] {
         if let Some(Json::Array(alternatives)) = object.get_mut(key) {
-            alternatives.iter_mut().for_each(tolerate_deploy_time_values);
+            alternatives.iter_mut().for_each(|alternative| tolerate_deploy_time_values(alternative, sites));
         }
     }
 }
@@ -258,7 +288,7 @@ mod tests {
             BTreeSet::from(["RetentionInDays".to_owned(), "Bogus".to_owned()]),
         )]);
         let mut pruned = SchemaCheck::for_resources(&used);
-        assert!(pruned.validators["AWS::Logs::LogGroup"].properties.is_some());
+        assert!(pruned.validators["AWS::Logs::LogGroup"].compiled_for.is_some());
         let findings = |check: &mut SchemaCheck, properties: Json| {
             let resource = json!({"Type": "AWS::Logs::LogGroup", "Properties": properties});
             let mut messages: Vec<String> = check
@@ -274,12 +304,94 @@ mod tests {
         let whole = findings(&mut SchemaCheck::default(), bad.clone());
         assert_eq!(whole.len(), 3, "{whole:?}");
         assert_eq!(findings(&mut pruned, bad), whole);
-        assert!(pruned.validators["AWS::Logs::LogGroup"].properties.is_some(), "still the pruned validator");
+        assert!(pruned.validators["AWS::Logs::LogGroup"].compiled_for.is_some(), "still the pruned validator");
 
         assert_eq!(findings(&mut pruned, json!({"RetentionInDays": 7, "LogGroupName": "app"})), Vec::<String>::new());
-        assert!(pruned.validators["AWS::Logs::LogGroup"].properties.is_none(), "recompiled whole");
+        assert!(pruned.validators["AWS::Logs::LogGroup"].compiled_for.is_none(), "recompiled whole");
         let unknown = findings(&mut pruned, json!({"LogGroupName": "app", "Other": 1}));
         assert!(unknown.len() == 1 && unknown[0].contains("Other"), "{unknown:?}");
+    }
+
+    /// A validator guarded only where the use holds deploy-time values; a resource with one elsewhere
+    /// is checked against the whole, everywhere-guarded validator, so its intrinsic is no finding.
+    #[test]
+    fn a_deploy_time_value_at_an_unguarded_place_gets_the_whole_validator() {
+        let mut uses = SchemaUse::default();
+        uses.record(json!({"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/24"}).as_object().unwrap());
+        let mut pruned = SchemaCheck::for_uses(&BTreeMap::from([("AWS::EC2::Subnet".to_owned(), uses)]));
+        let literal = json!({"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": "vpc-2", "CidrBlock": 7}});
+        let findings = pruned.check("S", "R", &literal).unwrap();
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(pruned.validators["AWS::EC2::Subnet"].compiled_for.is_some(), "still the pruned validator");
+        let deploy_time =
+            json!({"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.1.0/24"}});
+        assert_eq!(pruned.check("S", "R", &deploy_time).unwrap(), []);
+        assert!(pruned.validators["AWS::EC2::Subnet"].compiled_for.is_none(), "recompiled whole");
+    }
+
+    /// Every literal of `value` changed to one of another type; deploy-time values are left as
+    /// they are.
+    #[cfg(feature = "platform")]
+    fn corrupt(value: &mut Json) {
+        if super::super::schema_use::is_deploy_time(value) {
+            return;
+        }
+        match value {
+            Json::Object(object) => object.values_mut().for_each(corrupt),
+            Json::Array(items) => items.iter_mut().for_each(corrupt),
+            Json::String(_) => *value = json!(12345),
+            Json::Number(_) | Json::Bool(_) => *value = json!("corrupted"),
+            Json::Null => {}
+        }
+    }
+
+    /// The validators compiled for the uses read off the built platform cover each synthesized
+    /// resource (none is compiled again), and find exactly what whole validators find, both for the
+    /// platform's resources and for copies whose every literal is corrupted.
+    #[cfg(feature = "platform")]
+    #[test]
+    fn validators_for_the_platforms_uses_find_what_whole_validators_find() {
+        let config = crate::config::ConfigFile::embedded_default().unwrap();
+        let app = crate::platform::build(config.config()).unwrap();
+        let uses = super::super::schema_uses(&app);
+        let synthesized = app.synth().unwrap();
+        let mut pruned = SchemaCheck::for_uses(&uses);
+        let mut whole = SchemaCheck::default();
+        let messages = |check: &mut SchemaCheck, resource: &Json| -> Vec<String> {
+            let mut messages: Vec<String> = check
+                .check("S", "R", resource)
+                .expect("a vendored type")
+                .into_iter()
+                .map(|finding| format!("{}: {}", finding.path, finding.message))
+                .collect();
+            messages.sort();
+            messages
+        };
+        let (mut resources, mut corrupted_findings) = (0, 0);
+        for stack in &synthesized.stacks {
+            for resource in stack.template["Resources"].as_object().unwrap().values() {
+                let type_name = resource["Type"].as_str().unwrap();
+                let compiled = &pruned.validators[type_name];
+                assert!(
+                    compiled.compiled_for.is_some() && compiled.covers(resource["Properties"].as_object()),
+                    "{type_name}"
+                );
+                assert_eq!(messages(&mut pruned, resource), messages(&mut whole, resource), "{type_name}");
+                let mut corrupted = resource.clone();
+                if let Some(properties) = corrupted.get_mut("Properties") {
+                    corrupt(properties);
+                }
+                let found = messages(&mut pruned, &corrupted);
+                assert_eq!(found, messages(&mut whole, &corrupted), "{type_name}");
+                corrupted_findings += found.len();
+                resources += 1;
+            }
+        }
+        assert!(pruned.validators.values().all(|compiled| compiled.compiled_for.is_some()), "none compiled again");
+        assert!(
+            resources > 500 && corrupted_findings > resources,
+            "{resources} resources, {corrupted_findings} findings"
+        );
     }
 
     #[test]

@@ -211,9 +211,9 @@ impl ConfigArgs {
         buckets: &TemplateBuckets,
     ) -> anyhow::Result<(SynthesizedApp, cfn_synth::checks::SchemaCheck)> {
         let (file, app) = self.build_with(buckets)?;
-        let used = app.resource_properties();
+        let uses = cfn_synth::checks::schema_uses(&app);
         let (synthesized, validators) = std::thread::scope(|scope| {
-            let validators = scope.spawn(|| cfn_synth::checks::SchemaCheck::for_resources(&used));
+            let validators = scope.spawn(|| cfn_synth::checks::SchemaCheck::for_uses(&uses));
             (app.into_synth(), validators.join().expect("compiling does not panic"))
         });
         let synthesized = synthesized.with_context(|| format!("cannot synthesize the platform of {}", file.name()))?;

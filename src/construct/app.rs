@@ -158,9 +158,11 @@ impl App {
         types.into_iter().collect()
     }
 
-    /// The property names the app's resources set, by resource type: what `validate` compiles each
-    /// type's schema validator for while the app is synthesized (synthesis changes values, never
-    /// which properties are set).
+    /// The property names the app's resources set, by resource type: what
+    /// [`SchemaCheck::for_resources`](crate::checks::SchemaCheck::for_resources) compiles each
+    /// type's schema validator for (synthesis changes values, never which properties are set).
+    /// `validate` compiles for [`schema_uses`](crate::checks::schema_uses), which also say where the
+    /// deploy-time values stand.
     pub fn resource_properties(&self) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
         let mut used: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
             std::collections::BTreeMap::new();
