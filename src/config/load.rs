@@ -67,7 +67,9 @@ impl fmt::Display for DisplayLocation {
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
     name: String,
-    source_map: SourceMap,
+    /// The text, mapped to locations only when an error needs one: mapping parses the YAML a second
+    /// time, which a run without errors never needs.
+    text: String,
     config: PlatformConfig,
 }
 
@@ -94,7 +96,7 @@ impl ConfigFile {
             }
             ConfigError::Parse { file: name.clone(), location: DisplayLocation(location), message }
         })?;
-        let file = Self { name, source_map: SourceMap::of(text), config };
+        let file = Self { name, text: text.to_owned(), config };
         if let Err(issue) = validate(&file.config) {
             return Err(file.invalid(&issue.key, issue.message));
         }
@@ -115,7 +117,7 @@ impl ConfigFile {
     pub fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             file: self.name.clone(),
-            location: DisplayLocation(self.source_map.locate(key)),
+            location: DisplayLocation(SourceMap::of(&self.text).locate(key)),
             key: key.to_owned(),
             message: message.into(),
         }
