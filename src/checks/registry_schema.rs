@@ -27,6 +27,9 @@ pub const RULE: &str = "registry-schema";
 #[derive(Default)]
 pub struct SchemaCheck {
     validators: HashMap<&'static str, Compiled>,
+    /// The `pattern` regular expressions, each compiled once for every validator: the registry's
+    /// schemas repeat many (ARNs, tag keys, IDs), and compiling them is the largest part of a build.
+    patterns: jsonschema::PatternCache,
 }
 
 /// A type's validator and the use it was compiled for.
@@ -59,11 +62,12 @@ impl std::fmt::Debug for SchemaCheck {
 
 /// Compiles the validator of one type from its vendored schema, for only the use `only` describes
 /// when it is given.
-fn compile(spec: &ResourceSpec, only: Option<&SchemaUse>) -> Compiled {
+fn compile(spec: &ResourceSpec, only: Option<&SchemaUse>, patterns: &jsonschema::PatternCache) -> Compiled {
     let registry: Json = serde_json::from_str(spec.schema).expect("vendored schemas are JSON");
     let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft7)
         .should_validate_formats(false)
+        .with_pattern_cache(patterns.clone())
         .build(&property_schema(&registry, only))
         .unwrap_or_else(|error| panic!("the vendored schema of {} does not compile: {error}", spec.type_name));
     Compiled { validator, compiled_for: only.cloned() }
@@ -106,8 +110,10 @@ impl SchemaCheck {
         specs.sort_by_key(|(spec, _)| spec.type_name);
         specs.dedup_by_key(|(spec, _)| spec.type_name);
         specs.sort_by_key(|(spec, _)| std::cmp::Reverse(spec.schema.len()));
-        let validators = specs.par_iter().map(|(spec, only)| (spec.type_name, compile(spec, *only))).collect();
-        Self { validators }
+        let patterns = jsonschema::PatternCache::new();
+        let validators =
+            specs.par_iter().map(|(spec, only)| (spec.type_name, compile(spec, *only, &patterns))).collect();
+        Self { validators, patterns }
     }
 
     /// Checks one resource entry. Returns `None` when its type has no vendored schema.
@@ -116,7 +122,7 @@ impl SchemaCheck {
         let spec = resource_spec(type_name)?;
         let set = resource.get("Properties").and_then(Json::as_object);
         if !self.validators.get(spec.type_name).is_some_and(|compiled| compiled.covers(set)) {
-            self.validators.insert(spec.type_name, compile(spec, None));
+            self.validators.insert(spec.type_name, compile(spec, None, &self.patterns));
         }
         let validator = &self.validators[spec.type_name].validator;
         let empty = Json::Object(Map::new());
