@@ -3,8 +3,9 @@
 //!
 //! `validate` compiles each type's validator while the app is synthesized, and compiling is most of
 //! its work. Two things make a validator costly: the properties it covers, and the deploy-time guard
-//! ("a `Ref`, `Fn::*` or `{{resolve:...}}` is accepted here") wrapped around every place a value may
-//! stand, which is two fifths of the compile. A validator compiled for a [`SchemaUse`] covers only the
+//! ("a `Ref`, `Fn::*` or `{{resolve:...}}` is accepted here"), which was two fifths of the compile
+//! while it stood around every place a value may stand (2,332 places on the default platform, 203
+//! now). A validator compiled for a [`SchemaUse`] covers only the
 //! properties set, and guards only the places where a deploy-time value was seen: by the name of the
 //! member that holds it, at any depth, and array items when one was. Guarding more places than
 //! needed never changes a finding (a literal fails the guard and meets the original schema), so a
