@@ -162,7 +162,7 @@ mod tests {
             json!({"Ref": "Vpc"}),
             json!({"Condition": "IsPrimary"}),
             json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]}),
-            json!({REFERENCE_PLACEHOLDER_KEY: {"stack": "Data", "logicalId": "Db"}}),
+            json!({REFERENCE_PLACEHOLDER_KEY: ["Data", "Db"]}),
             json!("{{resolve:secretsmanager:token:SecretString:token}}"),
             json!("prefix-{{resolve:ssm:/name}}"),
         ] {

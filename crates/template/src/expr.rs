@@ -38,18 +38,17 @@ impl fmt::Display for Address {
     }
 }
 
-/// A reference as it travels through property trees until synthesis resolves it.
+/// A reference as it travels through property trees until synthesis resolves it, serialized as
+/// `{"@cfn-synth:reference": [stack, logicalId]}` or `[stack, logicalId, attribute]`.
 ///
 /// `attribute: None` is a `Ref`; `Some(name)` is a `Fn::GetAtt`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReferencePlaceholder {
     /// The referenced stack.
     pub stack: String,
     /// The referenced logical ID.
     pub logical_id: String,
     /// The attribute for `Fn::GetAtt`, or `None` for `Ref`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute: Option<String>,
 }
 
@@ -66,12 +65,43 @@ impl ReferencePlaceholder {
         if key != REFERENCE_PLACEHOLDER_KEY {
             return None;
         }
-        serde::Deserialize::deserialize(placeholder).ok()
+        match placeholder.as_array()?.as_slice() {
+            [serde_json::Value::String(stack), serde_json::Value::String(logical_id)] => {
+                Some(Self { stack: stack.clone(), logical_id: logical_id.clone(), attribute: None })
+            }
+            [serde_json::Value::String(stack), serde_json::Value::String(logical_id), serde_json::Value::String(attribute)] => {
+                Some(Self { stack: stack.clone(), logical_id: logical_id.clone(), attribute: Some(attribute.clone()) })
+            }
+            _ => None,
+        }
+    }
+
+    /// The placeholder's own value, `[stack, logicalId]` or `[stack, logicalId, attribute]`: a list of
+    /// strings rather than an object, since every reference is serialized into its property tree and
+    /// read back out, and a list needs no map (keys hashed in, then looked up again).
+    fn parts(&self) -> PlaceholderParts<'_> {
+        PlaceholderParts(self)
     }
 
     /// The address of the referenced entity.
     pub fn address(&self) -> Address {
         Address { stack: self.stack.clone(), logical_id: self.logical_id.clone() }
+    }
+}
+
+/// A placeholder's value as it is serialized: see [`ReferencePlaceholder::parts`].
+struct PlaceholderParts<'a>(&'a ReferencePlaceholder);
+
+impl Serialize for PlaceholderParts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let ReferencePlaceholder { stack, logical_id, attribute } = self.0;
+        let mut parts = serializer.serialize_seq(Some(2 + usize::from(attribute.is_some())))?;
+        parts.serialize_element(stack)?;
+        parts.serialize_element(logical_id)?;
+        if let Some(attribute) = attribute {
+            parts.serialize_element(attribute)?;
+        }
+        parts.end()
     }
 }
 
@@ -189,7 +219,7 @@ impl Serialize for Expr {
                 }
                 seq.end()
             }
-            Expr::Reference(placeholder) => single(serializer, REFERENCE_PLACEHOLDER_KEY, placeholder),
+            Expr::Reference(placeholder) => single(serializer, REFERENCE_PLACEHOLDER_KEY, &placeholder.parts()),
             Expr::LocalRef(name) => single(serializer, "Ref", name),
             Expr::Pseudo(pseudo) => single(serializer, "Ref", pseudo.name()),
             Expr::Sub(template, variables) if variables.is_empty() => single(serializer, "Fn::Sub", template),
@@ -617,7 +647,7 @@ mod tests {
             render(&referenced),
             json!({"Fn::Sub": [
                 "{{resolve:secretsmanager:${SecretId}:SecretString}}",
-                {"SecretId": {REFERENCE_PLACEHOLDER_KEY: {"stack": "Data", "logicalId": "AuthToken"}}}
+                {"SecretId": {REFERENCE_PLACEHOLDER_KEY: ["Data", "AuthToken"]}}
             ]})
         );
 

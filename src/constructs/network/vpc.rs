@@ -417,15 +417,13 @@ mod tests {
     #[test]
     fn private_app_subnets_route_through_their_own_azs_nat() {
         let (stack, _) = build(VpcProps::default());
-        let route = |id: &str| stack.template().resources[id].properties().clone();
-        assert_eq!(
-            route("VpcPrivateAppSubnet2DefaultRoute")["NatGatewayId"]["@cfn-synth:reference"]["logicalId"],
-            json!("VpcPublicSubnet2NatGateway")
-        );
-        assert_eq!(
-            route("VpcPublicSubnet1DefaultRoute")["GatewayId"]["@cfn-synth:reference"]["logicalId"],
-            json!("VpcInternetGateway")
-        );
+        let target = |id: &str, property: &str| {
+            let template = stack.template();
+            let placeholder = &template.resources[id].properties()[property];
+            crate::template::expr::ReferencePlaceholder::from_json(placeholder).expect("a reference").logical_id
+        };
+        assert_eq!(target("VpcPrivateAppSubnet2DefaultRoute", "NatGatewayId"), "VpcPublicSubnet2NatGateway");
+        assert_eq!(target("VpcPublicSubnet1DefaultRoute", "GatewayId"), "VpcInternetGateway");
     }
 
     #[test]
@@ -451,7 +449,8 @@ mod tests {
         assert_eq!(vpc.nat_gateways().len(), 1);
         let template = stack.template();
         let target = &template.resources["VpcPrivateAppSubnet3DefaultRoute"].properties()["NatGatewayId"];
-        assert_eq!(target["@cfn-synth:reference"]["logicalId"], json!("VpcPublicSubnet1NatGateway"));
+        let placeholder = crate::template::expr::ReferencePlaceholder::from_json(target).expect("a reference");
+        assert_eq!(placeholder.logical_id, "VpcPublicSubnet1NatGateway");
     }
 
     #[test]
