@@ -420,6 +420,27 @@ mod tests {
         }
     }
 
+    /// A placeholder in another shape (built by hand, or in the object form of earlier versions) is
+    /// an error naming where it is, never left in a template.
+    #[test]
+    fn a_malformed_placeholder_is_an_error_not_left_in_the_template() {
+        for consume in [false, true] {
+            let mut app = App::new("test");
+            let stack = app.add_stack("Main", "us-east-1").unwrap();
+            let old_form =
+                json!({crate::template::expr::REFERENCE_PLACEHOLDER_KEY: {"stack": "Main", "logicalId": "Topic"}});
+            stack.root().add_resource("Topic", Resource::new("AWS::SNS::Topic")).unwrap();
+            let parameter =
+                Resource::new("AWS::SSM::Parameter").property("Value", json!({"Fn::Join": ["", [old_form]]}));
+            stack.root().add_resource("Parameter", parameter).unwrap();
+            let error = if consume { app.into_synth() } else { app.synth() }.unwrap_err();
+            assert!(matches!(error, ConstructError::MalformedReference { .. }), "{error}");
+            let error = error.to_string();
+            assert!(error.contains("Main/Parameter (Properties.Value.Fn::Join.1.0)"), "{error}");
+            assert!(error.contains("\"logicalId\":\"Topic\""), "{error}");
+        }
+    }
+
     #[test]
     fn unknown_explicit_dependencies_and_duplicate_stacks_are_errors() {
         let mut app = App::new("test");

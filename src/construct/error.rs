@@ -104,6 +104,17 @@ pub enum ConstructError {
         /// What it points at.
         target: String,
     },
+    /// An object under the reference placeholder's key that is not a placeholder (one built by hand,
+    /// or in an older form): synthesis cannot resolve it, and it must not reach a template.
+    #[error(
+        "malformed reference at {from}: {found} is not a reference placeholder ([stack, logicalId] or [stack, logicalId, attribute])"
+    )]
+    MalformedReference {
+        /// Where it is (construct path and property path).
+        from: String,
+        /// The object found.
+        found: String,
+    },
     /// Stacks that depend on each other in a circle.
     #[error("stack dependency cycle: {}", cycle.join(" -> "))]
     DependencyCycle {

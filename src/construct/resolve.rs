@@ -158,7 +158,15 @@ fn spell(location: &[Step<'_>]) -> String {
 /// Why a placeholder was not resolved: a reference to nothing (located by the caller, which knows
 /// where it was found), or another error.
 enum Failure {
-    Dangling { target: String, location: String },
+    Dangling {
+        target: String,
+        location: String,
+    },
+    /// An object under the placeholder key that is no placeholder: left, it would reach the template.
+    Malformed {
+        found: String,
+        location: String,
+    },
     Error(ConstructError),
 }
 
@@ -203,16 +211,23 @@ impl Resolver<'_> {
         for (section, entries) in sections.iter_mut() {
             let Some(entries) = entries.as_object_mut() else { continue };
             for (id, entry) in entries.iter_mut() {
-                self.rewrite(entry, &mut Vec::new()).map_err(|failure| match failure {
-                    Failure::Dangling { target, location } => {
-                        let base = if section == "Resources" {
+                self.rewrite(entry, &mut Vec::new()).map_err(|failure| {
+                    let base = || {
+                        if section == "Resources" {
                             resource_path(consumer, id)
                         } else {
                             format!("{}/{section}/{id}", consumer.name())
-                        };
-                        ConstructError::DanglingReference { from: format!("{base} ({location})"), target }
+                        }
+                    };
+                    match failure {
+                        Failure::Dangling { target, location } => {
+                            ConstructError::DanglingReference { from: format!("{} ({location})", base()), target }
+                        }
+                        Failure::Malformed { found, location } => {
+                            ConstructError::MalformedReference { from: format!("{} ({location})", base()), found }
+                        }
+                        Failure::Error(error) => error,
                     }
-                    Failure::Error(error) => error,
                 })?;
             }
         }
@@ -228,6 +243,9 @@ impl Resolver<'_> {
                 other => other,
             })?;
             return Ok(());
+        }
+        if ReferencePlaceholder::is_malformed(node) {
+            return Err(Failure::Malformed { found: node.to_string(), location: spell(location) });
         }
         match node {
             Json::Array(items) => {

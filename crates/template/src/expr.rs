@@ -76,6 +76,16 @@ impl ReferencePlaceholder {
         }
     }
 
+    /// Whether `value` is an object of the placeholder's one key that [`ReferencePlaceholder::from_json`]
+    /// does not read: not to be left in a template.
+    pub fn is_malformed(value: &serde_json::Value) -> bool {
+        value.as_object().is_some_and(|object| {
+            object.len() == 1
+                && object.keys().next().is_some_and(|key| key == REFERENCE_PLACEHOLDER_KEY)
+                && Self::from_json(value).is_none()
+        })
+    }
+
     /// The placeholder's own value, `[stack, logicalId]` or `[stack, logicalId, attribute]`: a list of
     /// strings rather than an object, since every reference is serialized into its property tree and
     /// read back out, and a list needs no map (keys hashed in, then looked up again).
@@ -665,5 +675,10 @@ mod tests {
         assert_eq!(placeholder.address(), address);
         assert_eq!(placeholder.attribute.as_deref(), Some("CidrBlock"));
         assert_eq!(ReferencePlaceholder::from_json(&json!({"Ref": "Vpc"})), None);
+        assert!(!ReferencePlaceholder::is_malformed(&render(&value)));
+        assert!(!ReferencePlaceholder::is_malformed(&json!({"Ref": "Vpc"})));
+        for malformed in [json!(["Net"]), json!({"stack": "Net", "logicalId": "Vpc"}), json!(["Net", 7])] {
+            assert!(ReferencePlaceholder::is_malformed(&json!({REFERENCE_PLACEHOLDER_KEY: malformed})));
+        }
     }
 }
