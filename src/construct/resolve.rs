@@ -155,8 +155,8 @@ fn spell(location: &[Step<'_>]) -> String {
     steps.join(".")
 }
 
-/// Why a placeholder was not resolved: a reference to nothing (located by the caller, which knows
-/// where it was found), or another error.
+/// Why a placeholder was not resolved: a reference to nothing or an object that is no placeholder
+/// (both located by the caller, which knows where they were found), or another error.
 enum Failure {
     Dangling {
         target: String,
