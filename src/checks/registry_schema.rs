@@ -7,7 +7,7 @@
 //! schema, so they read as the registry wrote it. A validator compiled for an app's
 //! [`SchemaUse`] wraps only the places that app holds deploy-time values (see [`super::schema_use`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value as Json};
 
@@ -79,18 +79,6 @@ impl SchemaCheck {
     /// go first, so that no core is left with one at the end.
     pub fn for_types<'a>(type_names: impl IntoIterator<Item = &'a str>) -> Self {
         Self::compile_all(type_names.into_iter().map(|type_name| (type_name, None)))
-    }
-
-    /// The validators of the types `used` names (property names by type, as
-    /// [`App::resource_properties`](crate::construct::App::resource_properties) gives them), each
-    /// compiled for the properties its resources set, guarded everywhere, on every core. A resource
-    /// that sets another property later gets a validator of its whole type.
-    pub fn for_resources(used: &BTreeMap<String, BTreeSet<String>>) -> Self {
-        let uses: BTreeMap<&str, SchemaUse> = used
-            .iter()
-            .map(|(type_name, properties)| (type_name.as_str(), SchemaUse::of_properties(properties.clone())))
-            .collect();
-        Self::compile_all(uses.iter().map(|(type_name, used)| (*type_name, Some(used))))
     }
 
     /// The validators of the types `uses` names (as [`schema_uses`](super::schema_uses) reads them
@@ -166,7 +154,7 @@ fn property_schema(registry: &Json, only: Option<&SchemaUse>) -> Json {
         }
     }
     let mut root = Json::Object(root);
-    tolerate_deploy_time_values(&mut root, only.and_then(|used| used.deploy_time.as_ref()));
+    tolerate_deploy_time_values(&mut root, only.map(|used| &used.deploy_time));
     let definitions =
         root.as_object_mut().expect("an object").entry("definitions").or_insert_with(|| Json::Object(Map::new()));
     definitions[DEPLOY_TIME_VALUE] = json!({
@@ -289,11 +277,9 @@ mod tests {
     /// property left out of the compiled ones is no finding and an unknown one still is.
     #[test]
     fn a_validator_compiled_for_some_properties_finds_what_the_whole_schema_finds() {
-        let used = BTreeMap::from([(
-            "AWS::Logs::LogGroup".to_owned(),
-            BTreeSet::from(["RetentionInDays".to_owned(), "Bogus".to_owned()]),
-        )]);
-        let mut pruned = SchemaCheck::for_resources(&used);
+        let mut used = SchemaUse::default();
+        used.record(json!({"RetentionInDays": 7, "Bogus": 1}).as_object().unwrap());
+        let mut pruned = SchemaCheck::for_uses(&BTreeMap::from([("AWS::Logs::LogGroup".to_owned(), used)]));
         assert!(pruned.validators["AWS::Logs::LogGroup"].compiled_for.is_some());
         let findings = |check: &mut SchemaCheck, properties: Json| {
             let resource = json!({"Type": "AWS::Logs::LogGroup", "Properties": properties});

@@ -24,8 +24,8 @@ use crate::template::expr::REFERENCE_PLACEHOLDER_KEY;
 pub struct SchemaUse {
     /// The property names set.
     pub(super) properties: BTreeSet<String>,
-    /// Where deploy-time values stand; `None`: not known, so everywhere.
-    pub(super) deploy_time: Option<DeployTimeSites>,
+    /// Where deploy-time values stand.
+    pub(super) deploy_time: DeployTimeSites,
 }
 
 /// The places deploy-time values stand in some resources' properties.
@@ -86,12 +86,6 @@ impl DeployTimeSites {
 }
 
 impl SchemaUse {
-    /// A use of `properties` with deploy-time values anywhere: the guard everywhere, as when nothing is
-    /// known of the values.
-    pub fn of_properties(properties: BTreeSet<String>) -> Self {
-        Self { properties, deploy_time: None }
-    }
-
     /// Adds one resource's properties: their names, and where their deploy-time values stand.
     pub fn record(&mut self, properties: &Map<String, Json>) {
         for name in properties.keys() {
@@ -99,14 +93,14 @@ impl SchemaUse {
                 self.properties.insert(name.clone());
             }
         }
-        self.deploy_time.get_or_insert_with(DeployTimeSites::default).record_members(properties);
+        self.deploy_time.record_members(properties);
     }
 
     /// Whether a validator compiled for this use checks `properties` as the whole type's validator
     /// would: each property set is covered, and each deploy-time value stands at a guarded place.
     pub(super) fn admits(&self, properties: &Map<String, Json>) -> bool {
         properties.keys().all(|name| self.properties.contains(name))
-            && self.deploy_time.as_ref().is_none_or(|sites| sites.contains(&DeployTimeSites::of(properties)))
+            && self.deploy_time.contains(&DeployTimeSites::of(properties))
     }
 }
 
@@ -207,8 +201,8 @@ mod tests {
         assert!(!uses.admits(&object(json!({"VpcId": "vpc-1", "CidrBlock": {"Fn::Select": [0, []]}}))), "a new member");
         assert!(!uses.admits(&object(json!({"Tags": [{"Ref": "T"}]}))), "a deploy-time item");
         assert!(!uses.admits(&object(json!({"VpcId": "vpc-1", "Other": 1}))), "a property not set before");
-        let everywhere = SchemaUse::of_properties(BTreeSet::from(["CidrBlock".to_owned()]));
-        assert!(everywhere.admits(&object(json!({"CidrBlock": {"Fn::Select": [0, []]}}))));
-        assert!(!everywhere.admits(&object(json!({"VpcId": "vpc-1"}))));
+        let nothing_recorded = SchemaUse::default();
+        assert!(nothing_recorded.admits(&Map::new()));
+        assert!(!nothing_recorded.admits(&object(json!({"VpcId": "vpc-1"}))));
     }
 }

@@ -158,23 +158,6 @@ impl App {
         types.into_iter().collect()
     }
 
-    /// The property names the app's resources set, by resource type: what
-    /// [`SchemaCheck::for_resources`](crate::checks::SchemaCheck::for_resources) compiles each
-    /// type's schema validator for (synthesis changes values, never which properties are set).
-    /// `validate` compiles for [`schema_uses`](crate::checks::schema_uses), which also say where the
-    /// deploy-time values stand.
-    pub fn resource_properties(&self) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
-        let mut used: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
-            std::collections::BTreeMap::new();
-        for stack in self.stacks.values() {
-            for resource in stack.template().resources.values() {
-                let names = used.entry(resource.resource_type().to_owned()).or_default();
-                names.extend(resource.properties().keys().cloned());
-            }
-        }
-        used
-    }
-
     /// Resolves every reference, adds the exports they need, and orders the stacks for deployment.
     /// The app is left as it was, to be changed and synthesized again.
     pub fn synth(&self) -> Result<SynthesizedApp, ConstructError> {
