@@ -8,6 +8,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::expr::Value;
+use super::json_text;
 use super::resource::Resource;
 
 /// The file format of a rendered template.
@@ -34,12 +35,9 @@ impl TemplateFormat {
         match self {
             TemplateFormat::Json => {
                 let mut out = Vec::new();
-                let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
-                let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-                document.serialize(&mut serializer).expect("JSON values always serialize");
-                let mut text = String::from_utf8(out).expect("serde_json writes UTF-8");
-                text.push('\n');
-                text
+                json_text::write_pretty(&mut out, document, b" ");
+                out.push(b'\n');
+                String::from_utf8(out).expect("JSON text of strings is UTF-8")
             }
             TemplateFormat::Yaml => serde_yaml::to_string(document).expect("JSON values always serialize to YAML"),
         }
@@ -54,25 +52,40 @@ impl TemplateFormat {
     /// YAML has no compact form worth the name: it renders as [`TemplateFormat::render`] does.
     pub fn render_compact(self, document: &serde_json::Value) -> String {
         let TemplateFormat::Json = self else { return self.render(document) };
-        let Some(sections) = document.as_object() else {
-            return format!("{}\n", serde_json::to_string(document).expect("JSON values always serialize"));
-        };
-        let compact = |value: &serde_json::Value| serde_json::to_string(value).expect("JSON values always serialize");
-        let mut lines = Vec::with_capacity(sections.len());
-        for (key, value) in sections {
-            let line = match value.as_object() {
-                Some(entries) if !entries.is_empty() => {
-                    let entries: Vec<String> = entries
-                        .iter()
-                        .map(|(name, entry)| format!("{}:{}", compact(&name.as_str().into()), compact(entry)))
-                        .collect();
-                    format!("{}:{{\n{}\n}}", compact(&key.as_str().into()), entries.join(",\n"))
+        let mut out = Vec::new();
+        match document.as_object() {
+            Some(sections) => {
+                out.extend_from_slice(b"{\n");
+                for (position, (key, value)) in sections.iter().enumerate() {
+                    if position > 0 {
+                        out.extend_from_slice(b",\n");
+                    }
+                    json_text::write_string(&mut out, key);
+                    out.push(b':');
+                    match value.as_object() {
+                        Some(entries) if !entries.is_empty() => {
+                            out.extend_from_slice(b"{\n");
+                            for (position, (name, entry)) in entries.iter().enumerate() {
+                                if position > 0 {
+                                    out.extend_from_slice(b",\n");
+                                }
+                                json_text::write_string(&mut out, name);
+                                out.push(b':');
+                                json_text::write_compact(&mut out, entry);
+                            }
+                            out.extend_from_slice(b"\n}");
+                        }
+                        _ => json_text::write_compact(&mut out, value),
+                    }
                 }
-                _ => format!("{}:{}", compact(&key.as_str().into()), compact(value)),
-            };
-            lines.push(line);
+                out.extend_from_slice(b"\n}\n");
+            }
+            None => {
+                json_text::write_compact(&mut out, document);
+                out.push(b'\n');
+            }
         }
-        format!("{{\n{}\n}}\n", lines.join(",\n"))
+        String::from_utf8(out).expect("JSON text of strings is UTF-8")
     }
 }
 
@@ -371,5 +384,45 @@ mod tests {
         assert_eq!(first, TemplateFormat::Json.render(&sample().to_document()));
         assert!(first.ends_with("}\n"));
         assert!(first.starts_with("{\n \"AWSTemplateFormatVersion\": \"2010-09-09\","));
+    }
+
+    /// Both JSON renderings spell a document exactly as `serde_json` does: indented with one space, and
+    /// compact an entry a line. An escape in a section name, an entry name or a value, an empty section
+    /// and a section that is no object each take their own path.
+    #[test]
+    fn json_renderings_are_serde_jsons_spelling() {
+        let mut document = sample().to_document();
+        let sections = document.as_object_mut().unwrap();
+        sections.insert("Empty \"section\"".into(), json!({}));
+        sections.insert("Transform".into(), json!(["AWS::LanguageExtensions"]));
+        sections["Resources"]
+            .as_object_mut()
+            .unwrap()
+            .insert("Odd\\Name".into(), json!({"Type": "AWS::SNS::Topic", "Metadata": {"note": "line\nbreak"}}));
+        let compact = |value: &serde_json::Value| serde_json::to_string(value).unwrap();
+
+        let mut pretty = Vec::new();
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+        document.serialize(&mut serde_json::Serializer::with_formatter(&mut pretty, formatter)).unwrap();
+        pretty.push(b'\n');
+        assert_eq!(TemplateFormat::Json.render(&document), String::from_utf8(pretty).unwrap());
+
+        let lines: Vec<String> = document
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(key, value)| match value.as_object() {
+                Some(entries) if !entries.is_empty() => {
+                    let entries: Vec<String> = entries
+                        .iter()
+                        .map(|(name, entry)| format!("{}:{}", compact(&json!(name)), compact(entry)))
+                        .collect();
+                    format!("{}:{{\n{}\n}}", compact(&json!(key)), entries.join(",\n"))
+                }
+                _ => format!("{}:{}", compact(&json!(key)), compact(value)),
+            })
+            .collect();
+        assert_eq!(TemplateFormat::Json.render_compact(&document), format!("{{\n{}\n}}\n", lines.join(",\n")));
+        assert_eq!(TemplateFormat::Json.render_compact(&json!([1, "two"])), "[1,\"two\"]\n");
     }
 }

@@ -10,6 +10,7 @@
 
 mod document;
 pub mod expr;
+mod json_text;
 mod resource;
 mod tag;
 mod typed;
