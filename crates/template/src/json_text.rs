@@ -179,7 +179,7 @@ mod tests {
         for byte in 0..=u8::MAX {
             let escaped = byte < 0x20 || byte == b'"' || byte == b'\\';
             for place in 0..19 {
-                let mut bytes = vec![b'a'; 19];
+                let mut bytes = [b'a'; 19];
                 bytes[place] = byte;
                 assert_eq!(needs_escape(&bytes[..]), escaped, "byte {byte:#04x} at {place}");
                 assert_eq!(needs_escape(&bytes[..=place]), escaped, "byte {byte:#04x} last of {}", place + 1);
