@@ -434,4 +434,75 @@ mod tests {
             ConstructError::DuplicateStack { name: "Main".into() }
         );
     }
+
+    /// The outputs a producer gains are ordered by the app order of the consumers that first asked for
+    /// them, and an output is exported when any consumer imports it, whichever consumer met it first.
+    /// (A resolution that splits the stacks between threads must keep this; one tried did, and lost on
+    /// time and memory.)
+    #[test]
+    fn generated_outputs_follow_app_order_on_any_thread() {
+        let mut app = App::new("test");
+        let producer = app.add_stack("Producer", "us-east-1").unwrap();
+        let topic = producer.root().add_resource("Topic", Resource::new("AWS::SNS::Topic")).unwrap();
+        let consumers = [
+            ("Far0", "eu-west-1", topic.get_att::<String>("TopicName")),
+            ("Near1", "us-east-1", topic.ref_value()),
+            ("Far2", "eu-west-1", topic.ref_value()),
+            ("Near3", "us-east-1", topic.get_att::<String>("TopicArn")),
+        ];
+        for (name, region, value) in consumers {
+            let stack = app.add_stack(name, region).unwrap();
+            for index in 0..3 {
+                let parameter = Resource::new("AWS::SSM::Parameter").property("Value", value.clone());
+                stack.root().add_resource(&format!("Parameter{index}"), parameter).unwrap();
+            }
+        }
+        for consume in [false, true] {
+            let synthesized = if consume { app.clone().into_synth() } else { app.synth() }.unwrap();
+            let outputs =
+                &synthesized.stacks.iter().find(|stack| stack.name == "Producer").unwrap().template["Outputs"];
+            let ids: Vec<&str> = outputs.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(ids, ["GetAttTopicTopicName", "RefTopic", "GetAttTopicTopicArn"], "consume: {consume}");
+            assert!(outputs["GetAttTopicTopicName"].get("Export").is_none(), "read across regions only");
+            assert_eq!(outputs["RefTopic"]["Export"]["Name"], "Producer:RefTopic", "imported by Near1");
+            assert_eq!(outputs["GetAttTopicTopicArn"]["Export"]["Name"], "Producer:GetAttTopicTopicArn");
+        }
+    }
+
+    /// Of several broken stacks the first in app order is reported, whether its error is a reference
+    /// met while resolving or a check of its `DependsOn`: each stack is checked and resolved before
+    /// the next.
+    #[test]
+    fn the_first_broken_stack_in_app_order_is_reported() {
+        let missing = crate::template::Address { stack: "Nowhere".into(), logical_id: "Thing".into() };
+        let app_with = |broken: &[(usize, &str)]| {
+            let mut app = App::new("test");
+            for index in 0..8 {
+                let stack = app.add_stack(&format!("S{index}"), "us-east-1").unwrap();
+                let mut topic = Resource::new("AWS::SNS::Topic");
+                match broken.iter().find(|(at, _)| *at == index).map(|(_, how)| *how) {
+                    Some("reference") => {
+                        topic = topic.property("DisplayName", Value::<String>::reference(&missing, None))
+                    }
+                    Some("depends_on") => topic = topic.depends_on("Nope"),
+                    _ => {}
+                }
+                stack.root().add_resource("Topic", topic).unwrap();
+            }
+            app
+        };
+        let reported = |broken: &[(usize, &str)]| {
+            let app = app_with(broken);
+            let shared = app.synth().unwrap_err().to_string();
+            assert_eq!(app.into_synth().unwrap_err().to_string(), shared);
+            shared
+        };
+        let at = |stack: &str, error: String| {
+            assert!(error.contains(&format!("at {stack}/Topic")), "{stack}: {error}");
+        };
+        at("S2", reported(&[(2, "reference"), (5, "depends_on"), (6, "reference")]));
+        at("S5", reported(&[(5, "depends_on"), (6, "reference"), (7, "reference")]));
+        at("S1", reported(&[(1, "depends_on"), (3, "reference")]));
+        at("S6", reported(&[(6, "reference"), (7, "depends_on")]));
+    }
 }
