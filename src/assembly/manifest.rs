@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::construct::SynthesizedStack;
-use crate::template::Template;
+use crate::template::{Field, Template};
 
 /// The manifest format version.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -164,7 +164,7 @@ impl ManifestStack {
         template_upload: TemplateUpload,
         upload_commands: Vec<String>,
     ) -> Self {
-        let resources = stack.template["Resources"].as_object();
+        let resources = stack.template.field("Resources").as_object();
         let mut entry = Self {
             name: stack.name.clone(),
             region: stack.region.clone(),
@@ -239,11 +239,11 @@ const IAM_NAME_PROPERTIES: &[&str] = &["RoleName", "ManagedPolicyName", "GroupNa
 /// transformed template needs `CAPABILITY_IAM` too).
 pub(crate) fn capabilities(template: &serde_json::Value) -> Vec<String> {
     let empty = serde_json::Map::new();
-    let resources = template["Resources"].as_object().unwrap_or(&empty);
+    let resources = template.field("Resources").as_object().unwrap_or(&empty);
     let iam = resources
         .values()
-        .filter(|resource| resource["Type"].as_str().is_some_and(is_iam_type))
-        .map(|resource| IAM_NAME_PROPERTIES.iter().any(|name| resource["Properties"].get(name).is_some()));
+        .filter(|resource| resource.field("Type").as_str().is_some_and(is_iam_type))
+        .map(|resource| IAM_NAME_PROPERTIES.iter().any(|name| resource.field("Properties").get(name).is_some()));
     decide_capabilities(template.get("Transform").is_some(), iam)
 }
 

@@ -11,7 +11,7 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::template::{add_guard_suppression, GUARD_METADATA_KEY};
+use crate::template::{add_guard_suppression, Field, GUARD_METADATA_KEY};
 
 /// A property one control reads, where an intrinsic other than `Ref`/`Fn::GetAtt` fails it.
 struct DeployTimeProperty {
@@ -63,7 +63,7 @@ const PROPERTIES: [DeployTimeProperty; 5] = [
             attributes
                 .into_iter()
                 .flatten()
-                .filter(|attribute| attribute["Key"] == "access_logs.s3.bucket")
+                .filter(|attribute| attribute.field("Key") == "access_logs.s3.bucket")
                 .filter_map(|attribute| attribute.get("Value"))
                 .collect()
         },

@@ -15,6 +15,7 @@ use indexmap::IndexMap;
 
 use crate::checks::readiness::{Model, StackTemplate};
 use crate::construct::SynthesizedStack;
+use crate::template::Field;
 
 /// The architecture of an app, ready to draw.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -158,12 +159,12 @@ impl Architecture {
         };
         for stack in stacks {
             let empty = serde_json::Map::new();
-            let resources = stack.template["Resources"].as_object().unwrap_or(&empty);
+            let resources = stack.template.field("Resources").as_object().unwrap_or(&empty);
             let mut tiers: IndexMap<Tier, IndexMap<String, usize>> = IndexMap::new();
             let mut groups = Vec::new();
             let mut where_drawn = IndexMap::new();
             for (logical_id, resource) in resources {
-                let resource_type = resource["Type"].as_str().unwrap_or_default();
+                let resource_type = resource.field("Type").as_str().unwrap_or_default();
                 if resource_type == "AWS::EC2::SecurityGroup" {
                     groups.push(logical_id.clone());
                 } else if !RULE_TYPES.contains(&resource_type) {
@@ -191,7 +192,7 @@ impl Architecture {
             }
             for (logical_id, resource) in resources {
                 if !where_drawn.contains_key(logical_id) {
-                    let tier = Tier::of(resource["Type"].as_str().unwrap_or_default());
+                    let tier = Tier::of(resource.field("Type").as_str().unwrap_or_default());
                     if let Some(id) = tier_nodes.get(&tier) {
                         where_drawn.insert(logical_id.clone(), id.clone());
                     }

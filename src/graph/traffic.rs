@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{Architecture, Edge, Node, NodeKind, Placement};
 use crate::checks::readiness::Model;
+use crate::template::Field;
 
 /// The model of the app and where each of its resources is drawn.
 pub(super) struct Edges<'a> {
@@ -48,7 +49,7 @@ impl Edges<'_> {
     pub(super) fn references(&self) -> Vec<Edge> {
         let mut counts: IndexMap<(String, String), usize> = IndexMap::new();
         for (index, stack) in self.model.stacks().iter().enumerate() {
-            let Some(resources) = stack.template["Resources"].as_object() else { continue };
+            let Some(resources) = stack.template.field("Resources").as_object() else { continue };
             for (logical_id, resource) in resources {
                 let Some(to) = self.placement[index].get(logical_id) else { continue };
                 for res in self.model.cross_stack_references(index, resource) {
@@ -71,7 +72,7 @@ impl Edges<'_> {
 
 /// `tcp 443`, `tcp 1024-65535`, `all traffic`.
 fn ports(rule: &Value) -> String {
-    let protocol = match &rule["IpProtocol"] {
+    let protocol = match rule.field("IpProtocol") {
         Value::String(protocol) => protocol.clone(),
         Value::Number(number) => number.to_string(),
         _ => "?".to_owned(),
@@ -82,7 +83,7 @@ fn ports(rule: &Value) -> String {
         "17" => "udp".to_owned(),
         other => other.to_owned(),
     };
-    match (rule["FromPort"].as_i64(), rule["ToPort"].as_i64()) {
+    match (rule.field("FromPort").as_i64(), rule.field("ToPort").as_i64()) {
         (Some(from), Some(to)) if from == to => format!("{protocol} {from}"),
         (Some(from), Some(to)) => format!("{protocol} {from}-{to}"),
         _ => protocol,
@@ -94,7 +95,7 @@ fn source_title(rule: &Value) -> Option<String> {
     if let Some(list) = rule.get("SourcePrefixListId") {
         let name = match list {
             Value::String(id) => id.clone(),
-            other => other["Fn::FindInMap"][0].as_str().map_or_else(|| "deploy-time".to_owned(), str::to_owned),
+            other => other.field("Fn::FindInMap")[0].as_str().map_or_else(|| "deploy-time".to_owned(), str::to_owned),
         };
         return Some(format!("prefix list {name}"));
     }
@@ -105,14 +106,15 @@ fn source_title(rule: &Value) -> Option<String> {
 /// The ingress rules of a template: (the group they admit into, the rule).
 fn ingress_rules(template: &Value) -> Vec<(Value, &Value)> {
     let mut rules = Vec::new();
-    let Some(resources) = template["Resources"].as_object() else { return rules };
+    let Some(resources) = template.field("Resources").as_object() else { return rules };
     for (logical_id, resource) in resources {
-        match resource["Type"].as_str() {
+        match resource.field("Type").as_str() {
             Some("AWS::EC2::SecurityGroupIngress") => {
-                rules.push((resource["Properties"]["GroupId"].clone(), &resource["Properties"]));
+                rules.push((resource.field("Properties").field("GroupId").clone(), resource.field("Properties")));
             }
             Some("AWS::EC2::SecurityGroup") => {
-                for rule in resource["Properties"]["SecurityGroupIngress"].as_array().into_iter().flatten() {
+                for rule in resource.field("Properties").field("SecurityGroupIngress").as_array().into_iter().flatten()
+                {
                     rules.push((serde_json::json!({ "Ref": logical_id }), rule));
                 }
             }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use super::{text, Model, Res};
+use crate::template::Field;
 
 /// The app's roles and what they may do: the standalone policies attached to each role, indexed once.
 pub(super) struct Permissions<'a> {
@@ -19,7 +20,7 @@ impl<'a> Permissions<'a> {
     pub fn new(model: &'a Model) -> Self {
         let mut attached: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
         for policy in model.of_type("AWS::IAM::Policy") {
-            for role in model.references(policy.stack, &model.props(&policy)["Roles"]) {
+            for role in model.references(policy.stack, model.props(&policy).field("Roles")) {
                 attached.entry(role).or_default().push(policy.clone());
             }
         }
@@ -30,18 +31,20 @@ impl<'a> Permissions<'a> {
     /// it, each with the stack it is written in.
     fn statements_of(&self, role: &Res) -> Vec<(usize, Json)> {
         let model = self.model;
-        let mut documents: Vec<(usize, &Json)> = model.props(role)["Policies"]
+        let mut documents: Vec<(usize, &Json)> = model
+            .props(role)
+            .field("Policies")
             .as_array()
             .into_iter()
             .flatten()
-            .map(|policy| (role.stack, &policy["PolicyDocument"]))
+            .map(|policy| (role.stack, policy.field("PolicyDocument")))
             .collect();
         for policy in self.attached.get(role).into_iter().flatten() {
-            documents.push((policy.stack, &model.props(policy)["PolicyDocument"]));
+            documents.push((policy.stack, model.props(policy).field("PolicyDocument")));
         }
         let mut statements = Vec::new();
         for (stack, document) in documents {
-            match &document["Statement"] {
+            match document.field("Statement") {
                 Json::Array(list) => statements.extend(list.iter().map(|statement| (stack, statement.clone()))),
                 statement @ Json::Object(_) => statements.push((stack, statement.clone())),
                 _ => {}
@@ -63,10 +66,10 @@ impl<'a> Permissions<'a> {
     pub fn allows(&self, holder: &Res, action: &str, target: &Res, arn: Option<&str>) -> bool {
         let model = self.model;
         self.statements_of(holder).iter().any(|(stack, statement)| {
-            if statement["Effect"] != "Allow" || !has_action(&statement["Action"], action) {
+            if statement.field("Effect") != "Allow" || !has_action(statement.field("Action"), action) {
                 return false;
             }
-            let resources = match &statement["Resource"] {
+            let resources = match statement.field("Resource") {
                 Json::Array(list) => list.clone(),
                 other => vec![other.clone()],
             };
@@ -83,8 +86,8 @@ impl<'a> Permissions<'a> {
 /// `generated-name` (which a pattern can only match with `*`).
 fn role_arn(model: &Model, role: &Res) -> String {
     let props = model.props(role);
-    let path = text(model, role.stack, &props["Path"]).unwrap_or_else(|| "/".to_owned());
-    let name = text(model, role.stack, &props["RoleName"]).unwrap_or_else(|| "generated-name".to_owned());
+    let path = text(model, role.stack, props.field("Path")).unwrap_or_else(|| "/".to_owned());
+    let name = text(model, role.stack, props.field("RoleName")).unwrap_or_else(|| "generated-name".to_owned());
     format!("arn:aws:iam::${{AWS::AccountId}}:role{path}{name}")
 }
 

@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 
 use super::{finding, text, Model, Res};
 use crate::checks::Finding;
+use crate::template::Field;
 
 /// Property names that hold a KMS key (ID, ARN or alias).
 const KEY_PROPERTIES: &[&str] = &[
@@ -29,14 +30,14 @@ const KEY_PROPERTIES: &[&str] = &[
 /// CS050, for every resource.
 pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
     for (stack, template) in model.stacks().iter().enumerate() {
-        let Some(resources) = template.template["Resources"].as_object() else { continue };
+        let Some(resources) = template.template.field("Resources").as_object() else { continue };
         for (id, resource) in resources {
-            if resource["Type"] == "AWS::KMS::Alias" || resource["Type"] == "AWS::KMS::Key" {
+            if resource.field("Type") == "AWS::KMS::Alias" || resource.field("Type") == "AWS::KMS::Key" {
                 continue;
             }
             let res = Res { stack, id: id.clone() };
             let mut walk = Walk { model, res: &res, findings: &mut *findings, path: vec![Step::Key("Properties")] };
-            walk.visit(&resource["Properties"], &template.region);
+            walk.visit(resource.field("Properties"), &template.region);
         }
     }
 }
@@ -63,22 +64,22 @@ impl<'j> Walk<'_, 'j> {
             Json::Object(_) if is_reference(value) => {}
             Json::Object(map) => {
                 // A Secrets Manager replica or a pipeline's artifact store names the region it serves.
-                let own_region = map.get("Region").and_then(Json::as_str);
+                let own_region = map.member("Region").and_then(Json::as_str);
                 for (key, inner) in map {
                     self.path.push(Step::Key(key));
                     let names_key = inner.is_string() || is_reference(inner);
                     if names_key && KEY_PROPERTIES.contains(&key.as_str()) {
                         let used_in = if key == "KmsKeyId" { own_region.unwrap_or(region) } else { region };
                         self.key(inner, used_in);
-                    } else if key == "EncryptionKey" && inner.get("Id").is_some() {
+                    } else if key == "EncryptionKey" && inner.member("Id").is_some() {
                         self.path.push(Step::Key("Id"));
-                        self.key(&inner["Id"], region);
+                        self.key(inner.field("Id"), region);
                         self.path.pop();
                     } else {
                         match key.as_str() {
                             // An S3 replication destination's key is used in the destination's region.
-                            "Destination" if inner.get("Bucket").is_some() => {
-                                let used_in = self.region_of_bucket(&inner["Bucket"]);
+                            "Destination" if inner.member("Bucket").is_some() => {
+                                let used_in = self.region_of_bucket(inner.field("Bucket"));
                                 self.visit(inner, used_in.as_deref().unwrap_or(region));
                             }
                             "ArtifactStore" => self.visit(inner, own_region.unwrap_or(region)),

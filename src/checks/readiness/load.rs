@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 
 use super::StackTemplate;
+use crate::template::Field;
 
 /// Why a directory could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -61,9 +62,9 @@ pub fn from_directory(
     let manifest_path = directory.join("manifest.json");
     let stacks = if manifest_path.is_file() {
         let manifest = read_document(&manifest_path)?;
-        if manifest["stacks"].is_array() {
+        if manifest.field("stacks").is_array() {
             from_cfn_synth(directory, &manifest, default_region)?
-        } else if manifest["artifacts"].is_object() {
+        } else if manifest.field("artifacts").is_object() {
             from_cloud_assembly(directory, &manifest, default_region)?
         } else {
             return Err(LoadError::Parse {
@@ -88,11 +89,11 @@ fn from_cfn_synth(
     default_region: Option<&str>,
 ) -> Result<Vec<StackTemplate<'static>>, LoadError> {
     let mut stacks = Vec::new();
-    for stack in manifest["stacks"].as_array().into_iter().flatten() {
-        let name = stack["name"].as_str().unwrap_or_default().to_owned();
-        let region = region_or(stack["region"].as_str(), default_region, &name)?;
-        let file = directory.join(stack["templateFile"].as_str().unwrap_or_default());
-        let depends_on = strings(&stack["dependsOn"]);
+    for stack in manifest.field("stacks").as_array().into_iter().flatten() {
+        let name = stack.field("name").as_str().unwrap_or_default().to_owned();
+        let region = region_or(stack.field("region").as_str(), default_region, &name)?;
+        let file = directory.join(stack.field("templateFile").as_str().unwrap_or_default());
+        let depends_on = strings(stack.field("dependsOn"));
         stacks.push(StackTemplate { template: Cow::Owned(read_document(&file)?), name, region, depends_on });
     }
     Ok(stacks)
@@ -103,21 +104,24 @@ fn from_cloud_assembly(
     manifest: &Json,
     default_region: Option<&str>,
 ) -> Result<Vec<StackTemplate<'static>>, LoadError> {
-    let artifacts = manifest["artifacts"].as_object().expect("checked by the caller");
-    let is_stack = |id: &str| artifacts.get(id).is_some_and(|a| a["type"] == "aws:cloudformation:stack");
+    let artifacts = manifest.field("artifacts").as_object().expect("checked by the caller");
+    let is_stack = |id: &str| artifacts.get(id).is_some_and(|a| a.field("type") == "aws:cloudformation:stack");
     let mut stacks = Vec::new();
     for (id, artifact) in artifacts {
         if !is_stack(id) {
             continue;
         }
-        let properties = &artifact["properties"];
-        let name = properties["stackName"].as_str().unwrap_or(id).to_owned();
+        let properties = artifact.field("properties");
+        let name = properties.field("stackName").as_str().unwrap_or(id).to_owned();
         // `aws://account/region`; CDK writes `unknown-region` for an environment-agnostic stack.
-        let region =
-            artifact["environment"].as_str().and_then(|env| env.rsplit('/').next()).filter(|r| *r != "unknown-region");
+        let region = artifact
+            .field("environment")
+            .as_str()
+            .and_then(|env| env.rsplit('/').next())
+            .filter(|r| *r != "unknown-region");
         let region = region_or(region, default_region, &name)?;
-        let file = directory.join(properties["templateFile"].as_str().unwrap_or_default());
-        let depends_on = strings(&artifact["dependencies"]).into_iter().filter(|dep| is_stack(dep)).collect();
+        let file = directory.join(properties.field("templateFile").as_str().unwrap_or_default());
+        let depends_on = strings(artifact.field("dependencies")).into_iter().filter(|dep| is_stack(dep)).collect();
         stacks.push(StackTemplate { template: Cow::Owned(read_document(&file)?), name, region, depends_on });
     }
     Ok(order_by_dependencies(stacks))
@@ -134,7 +138,7 @@ fn from_plain_folder(directory: &Path, default_region: Option<&str>) -> Result<V
     let mut stacks = Vec::new();
     for file in files {
         let template = read_document(&file)?;
-        if !template["Resources"].is_object() {
+        if !template.field("Resources").is_object() {
             continue;
         }
         let stem = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();

@@ -22,6 +22,7 @@ use serde_json::Value as Json;
 pub use model::{Model, Res, Resolved, StackTemplate};
 
 use super::{Finding, Severity};
+use crate::template::Field;
 
 /// One rule: its ID, a title, and the paragraph `cfn-synth validate --rules` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,10 +215,14 @@ pub fn analyse(stacks: Vec<StackTemplate<'_>>) -> Vec<Finding> {
 /// Whether the resource a finding names (in the stack at `position`) suppresses its rule, with a reason.
 fn suppressed(model: &Model, position: Option<usize>, finding: &Finding) -> bool {
     let Some(stack) = position.map(|index| &model.stacks()[index]) else { return false };
-    let suppressions = &stack.template["Resources"][finding.logical_id.as_str()]["Metadata"]["cfn-synth"]["suppress"];
+    let suppressions = stack.template.field("Resources")[finding.logical_id.as_str()]
+        .field("Metadata")
+        .field("cfn-synth")
+        .field("suppress");
     suppressions.as_array().is_some_and(|list| {
         list.iter().any(|entry| {
-            entry["rule"] == finding.rule && entry["reason"].as_str().is_some_and(|reason| !reason.trim().is_empty())
+            entry.field("rule") == finding.rule
+                && entry.field("reason").as_str().is_some_and(|reason| !reason.trim().is_empty())
         })
     })
 }

@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value as Json;
 
+use crate::template::Field;
+
 /// One stack's template, where it deploys, and what it declares it deploys after.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackTemplate<'t> {
@@ -76,18 +78,18 @@ impl<'t> Model<'t> {
     pub fn new(stacks: Vec<StackTemplate<'t>>) -> Self {
         let mut exports: BTreeMap<String, BTreeMap<String, (usize, String)>> = BTreeMap::new();
         for (index, stack) in stacks.iter().enumerate() {
-            let Some(outputs) = stack.template["Outputs"].as_object() else { continue };
+            let Some(outputs) = stack.template.field("Outputs").as_object() else { continue };
             for (output_id, output) in outputs {
-                if let Some(name) = literal_text(&output["Export"]["Name"], &stack.name, &stack.region) {
+                if let Some(name) = literal_text(output.field("Export").field("Name"), &stack.name, &stack.region) {
                     exports.entry(stack.region.clone()).or_default().insert(name, (index, output_id.clone()));
                 }
             }
         }
         let mut by_type: BTreeMap<String, Vec<Res>> = BTreeMap::new();
         for (stack, template) in stacks.iter().enumerate() {
-            let Some(resources) = template.template["Resources"].as_object() else { continue };
+            let Some(resources) = template.template.field("Resources").as_object() else { continue };
             for (id, resource) in resources {
-                let type_name = resource["Type"].as_str().unwrap_or_default().to_owned();
+                let type_name = resource.field("Type").as_str().unwrap_or_default().to_owned();
                 by_type.entry(type_name).or_default().push(Res { stack, id: id.clone() });
             }
         }
@@ -112,7 +114,7 @@ impl<'t> Model<'t> {
         for (index, stack) in self.stacks.iter().enumerate() {
             let Some(region_exports) = self.exports.get(&stack.region) else { continue };
             let mut imported = Vec::new();
-            collect_imports(&stack.template["Resources"], &mut imported);
+            collect_imports(stack.template.field("Resources"), &mut imported);
             for name in imported {
                 if let Some((exporter, _)) = region_exports.get(name) {
                     direct[index].insert(*exporter);
@@ -138,17 +140,17 @@ impl<'t> Model<'t> {
 
     /// The resource's JSON (`Type`, `Properties`, ...), or `Null` when there is none.
     pub fn resource(&self, res: &Res) -> &Json {
-        &self.stacks[res.stack].template["Resources"][res.id.as_str()]
+        &self.stacks[res.stack].template.field("Resources")[res.id.as_str()]
     }
 
     /// The resource's `Properties` (`Null` when absent).
     pub fn props(&self, res: &Res) -> &Json {
-        &self.resource(res)["Properties"]
+        self.resource(res).field("Properties")
     }
 
     /// The resource's type.
     pub fn type_of(&self, res: &Res) -> &str {
-        self.resource(res)["Type"].as_str().unwrap_or("")
+        self.resource(res).field("Type").as_str().unwrap_or("")
     }
 
     /// Every resource of `type_name`, in stack then template order.
@@ -182,10 +184,10 @@ impl<'t> Model<'t> {
                         let name = argument.as_str().unwrap_or_default();
                         if let Some(pseudo) = pseudo(name, &template.name, &template.region) {
                             Resolved::Literal(pseudo)
-                        } else if template.template["Resources"].get(name).is_some() {
+                        } else if template.template.field("Resources").get(name).is_some() {
                             Resolved::Resource(Res { stack, id: name.to_owned() }, None)
-                        } else if template.template["Parameters"].get(name).is_some() {
-                            let default = &template.template["Parameters"][name]["Default"];
+                        } else if template.template.field("Parameters").get(name).is_some() {
+                            let default = template.template.field("Parameters")[name].field("Default");
                             if default.is_null() {
                                 Resolved::Unknown(format!("parameter {name} has no default"))
                             } else {
@@ -207,7 +209,7 @@ impl<'t> Model<'t> {
                             },
                             _ => return Resolved::Unknown("Fn::GetAtt of an unexpected shape".into()),
                         };
-                        if template.template["Resources"].get(&id).is_some() {
+                        if template.template.field("Resources").get(&id).is_some() {
                             Resolved::Resource(Res { stack, id }, Some(attribute))
                         } else {
                             Resolved::Unknown(format!("Fn::GetAtt of {id}, which the template does not define"))
@@ -220,20 +222,20 @@ impl<'t> Model<'t> {
                         match self.exports.get(&template.region).and_then(|names| names.get(&name)) {
                             Some((exporter, output_id)) => self.resolve_depth(
                                 *exporter,
-                                &self.stacks[*exporter].template["Outputs"][output_id.as_str()]["Value"],
+                                self.stacks[*exporter].template.field("Outputs")[output_id.as_str()].field("Value"),
                                 depth + 1,
                             ),
                             None => Resolved::Unknown(format!("no stack of {} exports {name}", template.region)),
                         }
                     }
                     "Fn::GetStackOutput" => {
-                        let stack_name = argument["StackName"].as_str().unwrap_or_default();
-                        let output = argument["OutputName"].as_str().unwrap_or_default();
+                        let stack_name = argument.field("StackName").as_str().unwrap_or_default();
+                        let output = argument.field("OutputName").as_str().unwrap_or_default();
                         match self.stacks.iter().position(|s| s.name == stack_name) {
-                            Some(index) if !self.stacks[index].template["Outputs"][output].is_null() => self
+                            Some(index) if !self.stacks[index].template.field("Outputs")[output].is_null() => self
                                 .resolve_depth(
                                     index,
-                                    &self.stacks[index].template["Outputs"][output]["Value"],
+                                    self.stacks[index].template.field("Outputs")[output].field("Value"),
                                     depth + 1,
                                 ),
                             _ => Resolved::Unknown(format!("no output {output} of stack {stack_name}")),
@@ -248,7 +250,7 @@ impl<'t> Model<'t> {
                             .unwrap_or_default();
                         match parts.as_slice() {
                             [Some(map), Some(top), Some(second)] => {
-                                let found = &template.template["Mappings"][map][top][second];
+                                let found = &template.template.field("Mappings")[map][top][second];
                                 if found.is_null() {
                                     Resolved::Unknown(format!("mapping {map} has no {top}.{second}"))
                                 } else {
@@ -331,7 +333,7 @@ impl<'t> Model<'t> {
                             if variables.is_some_and(|vars| vars.get(id).is_some()) {
                                 continue;
                             }
-                            if self.stacks[stack].template["Resources"].get(id).is_some() {
+                            if self.stacks[stack].template.field("Resources").get(id).is_some() {
                                 found.push(Res { stack, id: id.to_owned() });
                             }
                         }
@@ -377,7 +379,7 @@ fn literal_text(value: &Json, stack: &str, region: &str) -> Option<String> {
     match value {
         Json::String(text) => Some(text.clone()),
         Json::Object(map) => {
-            let text = map.get("Fn::Sub")?.as_str()?;
+            let text = map.member("Fn::Sub")?.as_str()?;
             let mut out = text.to_owned();
             for name in sub_variables(text) {
                 out = out.replace(&format!("${{{name}}}"), &pseudo(&name, stack, region)?);
@@ -408,7 +410,8 @@ fn sub_variables(text: &str) -> Vec<String> {
 fn collect_crossings<'j>(value: &'j Json, found: &mut Vec<&'j Json>) {
     match value {
         Json::Object(map)
-            if map.len() == 1 && (map.contains_key("Fn::ImportValue") || map.contains_key("Fn::GetStackOutput")) =>
+            if map.len() == 1
+                && map.keys().next().is_some_and(|key| key == "Fn::ImportValue" || key == "Fn::GetStackOutput") =>
         {
             found.push(value);
         }
@@ -422,7 +425,7 @@ fn collect_crossings<'j>(value: &'j Json, found: &mut Vec<&'j Json>) {
 fn collect_imports<'j>(value: &'j Json, found: &mut Vec<&'j str>) {
     match value {
         Json::Object(map) => {
-            if let Some(Json::String(name)) = map.get("Fn::ImportValue") {
+            if let Some(Json::String(name)) = map.member("Fn::ImportValue") {
                 found.push(name);
             }
             for value in map.values() {

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use serde_json::Value as Json;
 
 use super::model::{Model, Res, Resolved};
+use crate::template::Field;
 
 /// Where a security group rule lets traffic go (egress) or come from (ingress).
 #[derive(Debug, Clone, PartialEq)]
@@ -73,8 +74,8 @@ impl Network {
         let mut vpc_blocks = BTreeMap::new();
         for group in model.of_type("AWS::EC2::SecurityGroup") {
             let props = model.props(&group);
-            let block = model.resource_of(group.stack, &props["VpcId"]).and_then(|vpc| {
-                match model.resolve(vpc.stack, &model.props(&vpc)["CidrBlock"]) {
+            let block = model.resource_of(group.stack, props.field("VpcId")).and_then(|vpc| {
+                match model.resolve(vpc.stack, model.props(&vpc).field("CidrBlock")) {
                     Resolved::Literal(text) => text.parse::<IpNet>().ok(),
                     _ => None,
                 }
@@ -88,7 +89,8 @@ impl Network {
                 None => vec![Rule { protocol: "-1".into(), from: -1, to: -1, peer: Peer::Cidr(ALL_OPEN.into()) }],
             };
             egress.entry(group.clone()).or_default().extend(inline_egress);
-            let inline_ingress: Vec<Rule> = props["SecurityGroupIngress"]
+            let inline_ingress: Vec<Rule> = props
+                .field("SecurityGroupIngress")
                 .as_array()
                 .map(|rules| rules.iter().map(|rule| rule_of(model, group.stack, rule, "Source")).collect())
                 .unwrap_or_default();
@@ -100,7 +102,7 @@ impl Network {
         ] {
             for rule in model.of_type(type_name) {
                 let props = model.props(&rule);
-                if let Some(group) = model.resource_of(rule.stack, &props["GroupId"]) {
+                if let Some(group) = model.resource_of(rule.stack, props.field("GroupId")) {
                     map.entry(group).or_default().push(rule_of(model, rule.stack, props, side));
                 }
             }
@@ -159,7 +161,7 @@ fn rule_of(model: &Model, stack: usize, rule: &Json, side: &str) -> Rule {
         Resolved::Literal(text) => text.parse::<i64>().unwrap_or(-1),
         _ => -1,
     };
-    let protocol = match model.resolve(stack, &rule["IpProtocol"]) {
+    let protocol = match model.resolve(stack, rule.field("IpProtocol")) {
         Resolved::Literal(text) => text.to_ascii_lowercase(),
         _ => "-1".into(),
     };
@@ -233,18 +235,18 @@ impl Routing {
         let mut routing = Self::default();
         for association in model.of_type("AWS::EC2::SubnetRouteTableAssociation") {
             let props = model.props(&association);
-            let subnet = model.resource_of(association.stack, &props["SubnetId"]);
-            let table = model.resource_of(association.stack, &props["RouteTableId"]);
+            let subnet = model.resource_of(association.stack, props.field("SubnetId"));
+            let table = model.resource_of(association.stack, props.field("RouteTableId"));
             if let (Some(subnet), Some(table)) = (subnet, table) {
                 routing.tables_of_subnet.entry(subnet).or_default().push(table);
             }
         }
         for route in model.of_type("AWS::EC2::Route") {
             let props = model.props(&route);
-            if props["DestinationCidrBlock"] != ALL_OPEN {
+            if props.field("DestinationCidrBlock") != ALL_OPEN {
                 continue;
             }
-            if let Some(table) = model.resource_of(route.stack, &props["RouteTableId"]) {
+            if let Some(table) = model.resource_of(route.stack, props.field("RouteTableId")) {
                 let entry = routing.default_routes.entry(table).or_default();
                 entry.0 |= props.get("NatGatewayId").is_some();
                 entry.1 |= props.get("GatewayId").is_some();
@@ -252,15 +254,16 @@ impl Routing {
         }
         for endpoint in model.of_type("AWS::EC2::VPCEndpoint") {
             let props = model.props(&endpoint);
-            let Some(vpc) = model.resource_of(endpoint.stack, &props["VpcId"]) else { continue };
-            let route_tables = props["RouteTableIds"]
+            let Some(vpc) = model.resource_of(endpoint.stack, props.field("VpcId")) else { continue };
+            let route_tables = props
+                .field("RouteTableIds")
                 .as_array()
                 .map(|ids| ids.iter().filter_map(|id| model.resource_of(endpoint.stack, id)).collect())
                 .unwrap_or_default();
             routing.endpoints_of_vpc.entry(vpc).or_default().push(Endpoint {
-                gateway: props["VpcEndpointType"] == "Gateway",
-                private_dns: props["PrivateDnsEnabled"] == true,
-                service_name: props["ServiceName"].to_string(),
+                gateway: props.field("VpcEndpointType") == "Gateway",
+                private_dns: props.field("PrivateDnsEnabled") == true,
+                service_name: props.field("ServiceName").to_string(),
                 route_tables,
                 res: endpoint,
             });
@@ -274,7 +277,7 @@ impl Routing {
         let mut tables = Vec::new();
         let mut egress = Egress::Internet;
         for subnet in subnets {
-            vpc = vpc.or_else(|| model.resource_of(subnet.stack, &model.props(subnet)["VpcId"]));
+            vpc = vpc.or_else(|| model.resource_of(subnet.stack, model.props(subnet).field("VpcId")));
             let subnet_tables = self.tables_of_subnet.get(subnet).cloned().unwrap_or_default();
             let out = subnet_tables.iter().any(|table| {
                 self.default_routes.get(table).is_some_and(|(nat, internet)| *nat || (public_ip && *internet))

@@ -6,6 +6,7 @@ use serde_json::Value as Json;
 
 use super::{finding, text, Model, Res, Resolved};
 use crate::checks::Finding;
+use crate::template::Field;
 
 /// The data stores that CS032 wants an alarm on.
 const DATA_STORES: &[&str] = &[
@@ -28,25 +29,31 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
 fn capacity_providers(model: &Model, findings: &mut Vec<Finding>) {
     for service in model.of_type("AWS::ECS::Service") {
         let props = model.props(&service);
-        let Some(strategy) = props["CapacityProviderStrategy"].as_array() else { continue };
-        let Some(cluster) = model.resource_of(service.stack, &props["Cluster"]) else { continue };
+        let Some(strategy) = props.field("CapacityProviderStrategy").as_array() else { continue };
+        let Some(cluster) = model.resource_of(service.stack, props.field("Cluster")) else { continue };
         let declared = |provider: &str| {
-            model.props(&cluster)["CapacityProviders"].as_array().is_some_and(|list| list.iter().any(|p| p == provider))
+            model
+                .props(&cluster)
+                .field("CapacityProviders")
+                .as_array()
+                .is_some_and(|list| list.iter().any(|p| p == provider))
         };
-        let depends_on: Vec<String> = match &model.resource(&service)["DependsOn"] {
+        let depends_on: Vec<String> = match model.resource(&service).field("DependsOn") {
             Json::String(one) => vec![one.clone()],
             Json::Array(many) => many.iter().filter_map(Json::as_str).map(str::to_owned).collect(),
             _ => vec![],
         };
         for item in strategy {
-            let Some(provider) = text(model, service.stack, &item["CapacityProvider"]) else { continue };
+            let Some(provider) = text(model, service.stack, item.field("CapacityProvider")) else { continue };
             if declared(&provider) {
                 continue;
             }
             let association = model.of_type("AWS::ECS::ClusterCapacityProviderAssociations").into_iter().find(|a| {
                 let p = model.props(a);
-                model.resource_of(a.stack, &p["Cluster"]).as_ref() == Some(&cluster)
-                    && p["CapacityProviders"].as_array().is_some_and(|list| list.iter().any(|x| x == provider.as_str()))
+                model.resource_of(a.stack, p.field("Cluster")).as_ref() == Some(&cluster)
+                    && p.field("CapacityProviders")
+                        .as_array()
+                        .is_some_and(|list| list.iter().any(|x| x == provider.as_str()))
             });
             let ordered = association.as_ref().is_some_and(|a| {
                 (a.stack == service.stack && depends_on.contains(&a.id))
@@ -75,10 +82,10 @@ fn capacity_providers(model: &Model, findings: &mut Vec<Finding>) {
 /// CS010: every import comes from a stack earlier in the deploy order.
 fn import_order(model: &Model, findings: &mut Vec<Finding>) {
     for (index, stack) in model.stacks().iter().enumerate() {
-        let Some(resources) = stack.template["Resources"].as_object() else { continue };
+        let Some(resources) = stack.template.field("Resources").as_object() else { continue };
         for (id, resource) in resources {
             let later: Vec<Res> = model
-                .cross_stack_references(index, &resource["Properties"])
+                .cross_stack_references(index, resource.field("Properties"))
                 .into_iter()
                 .filter(|target| target.stack > index)
                 .collect();
@@ -92,7 +99,7 @@ fn import_order(model: &Model, findings: &mut Vec<Finding>) {
                     format!("reads {} of stack {}, which deploys later", target.id, model.stacks()[target.stack].name),
                 ));
             }
-            if let Some(Json::String(name)) = find_import(&resource["Properties"]) {
+            if let Some(Json::String(name)) = find_import(resource.field("Properties")) {
                 if let Resolved::Unknown(why) = model.resolve(index, &serde_json::json!({"Fn::ImportValue": name})) {
                     findings.push(finding(model, "CS099", &res, model.name(&res), why));
                 }
@@ -103,7 +110,7 @@ fn import_order(model: &Model, findings: &mut Vec<Finding>) {
 
 fn find_import(value: &Json) -> Option<&Json> {
     match value {
-        Json::Object(map) => map.get("Fn::ImportValue").or_else(|| map.values().find_map(find_import)),
+        Json::Object(map) => map.member("Fn::ImportValue").or_else(|| map.values().find_map(find_import)),
         Json::Array(values) => values.iter().find_map(find_import),
         _ => None,
     }
@@ -113,15 +120,15 @@ fn find_import(value: &Json) -> Option<&Json> {
 fn alarm_metrics(model: &Model, alarm: &Res) -> Vec<(String, Vec<Res>)> {
     let props = model.props(alarm);
     let mut metrics = Vec::new();
-    if let Some(name) = props["MetricName"].as_str() {
-        let namespace = props["Namespace"].as_str().unwrap_or_default();
-        metrics.push((format!("{namespace}/{name}"), model.references(alarm.stack, &props["Dimensions"])));
+    if let Some(name) = props.field("MetricName").as_str() {
+        let namespace = props.field("Namespace").as_str().unwrap_or_default();
+        metrics.push((format!("{namespace}/{name}"), model.references(alarm.stack, props.field("Dimensions"))));
     }
-    for query in props["Metrics"].as_array().into_iter().flatten() {
-        let metric = &query["MetricStat"]["Metric"];
-        if let Some(name) = metric["MetricName"].as_str() {
-            let namespace = metric["Namespace"].as_str().unwrap_or_default();
-            metrics.push((format!("{namespace}/{name}"), model.references(alarm.stack, &metric["Dimensions"])));
+    for query in props.field("Metrics").as_array().into_iter().flatten() {
+        let metric = query.field("MetricStat").field("Metric");
+        if let Some(name) = metric.field("MetricName").as_str() {
+            let namespace = metric.field("Namespace").as_str().unwrap_or_default();
+            metrics.push((format!("{namespace}/{name}"), model.references(alarm.stack, metric.field("Dimensions"))));
         }
     }
     metrics
@@ -131,7 +138,7 @@ fn alarm_metrics(model: &Model, alarm: &Res) -> Vec<(String, Vec<Res>)> {
 fn alarms_by_action(model: &Model) -> BTreeMap<Res, Vec<Res>> {
     let mut by_action: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
     for alarm in model.of_type("AWS::CloudWatch::Alarm") {
-        for action in model.references(alarm.stack, &model.props(&alarm)["AlarmActions"]) {
+        for action in model.references(alarm.stack, model.props(&alarm).field("AlarmActions")) {
             by_action.entry(action).or_default().push(alarm.clone());
         }
     }
@@ -144,7 +151,7 @@ fn scaling(model: &Model, findings: &mut Vec<Finding>) {
     let alarms_triggering = |policy: &Res| triggered_by.get(policy).cloned().unwrap_or_default();
     let mut policies_of: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
     for policy in model.of_type("AWS::ApplicationAutoScaling::ScalingPolicy") {
-        if let Some(target) = model.resource_of(policy.stack, &model.props(&policy)["ScalingTargetId"]) {
+        if let Some(target) = model.resource_of(policy.stack, model.props(&policy).field("ScalingTargetId")) {
             policies_of.entry(target).or_default().push(policy);
         }
     }
@@ -156,30 +163,35 @@ fn scaling(model: &Model, findings: &mut Vec<Finding>) {
         let mut step_scale_in = Vec::new();
         for policy in &policies {
             let props = model.props(policy);
-            let tracking = &props["TargetTrackingScalingPolicyConfiguration"];
+            let tracking = props.field("TargetTrackingScalingPolicyConfiguration");
             if !tracking.is_null() {
-                let custom = &tracking["CustomizedMetricSpecification"];
-                let metric = match tracking["PredefinedMetricSpecification"]["PredefinedMetricType"].as_str() {
-                    Some(predefined) => (predefined_metric(predefined), vec![]),
-                    None => (
-                        format!(
-                            "{}/{}",
-                            custom["Namespace"].as_str().unwrap_or_default(),
-                            custom["MetricName"].as_str().unwrap_or_default()
+                let custom = tracking.field("CustomizedMetricSpecification");
+                let metric =
+                    match tracking.field("PredefinedMetricSpecification").field("PredefinedMetricType").as_str() {
+                        Some(predefined) => (predefined_metric(predefined), vec![]),
+                        None => (
+                            format!(
+                                "{}/{}",
+                                custom.field("Namespace").as_str().unwrap_or_default(),
+                                custom.field("MetricName").as_str().unwrap_or_default()
+                            ),
+                            model.references(policy.stack, custom.field("Dimensions")),
                         ),
-                        model.references(policy.stack, &custom["Dimensions"]),
-                    ),
-                };
+                    };
                 scale_out.push((policy.clone(), metric.0, metric.1));
-                if tracking["DisableScaleIn"] != true {
+                if tracking.field("DisableScaleIn") != true {
                     tracking_scales_in.push(policy.clone());
                 }
                 continue;
             }
-            let steps =
-                props["StepScalingPolicyConfiguration"]["StepAdjustments"].as_array().cloned().unwrap_or_default();
-            let adds = steps.iter().any(|s| s["ScalingAdjustment"].as_i64().unwrap_or(0) > 0);
-            let removes = steps.iter().any(|s| s["ScalingAdjustment"].as_i64().unwrap_or(0) < 0);
+            let steps = props
+                .field("StepScalingPolicyConfiguration")
+                .field("StepAdjustments")
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let adds = steps.iter().any(|s| s.field("ScalingAdjustment").as_i64().unwrap_or(0) > 0);
+            let removes = steps.iter().any(|s| s.field("ScalingAdjustment").as_i64().unwrap_or(0) < 0);
             if adds {
                 for alarm in alarms_triggering(policy) {
                     for (metric, dimensions) in alarm_metrics(model, &alarm) {
@@ -258,9 +270,9 @@ fn alarms(model: &Model, findings: &mut Vec<Finding>) {
         for res in model.of_type(type_name) {
             let props = model.props(&res);
             let config = match type_name {
-                "AWS::ECS::Service" => &props["DeploymentConfiguration"]["Alarms"],
-                "AWS::Route53::HealthCheck" => &props["HealthCheckConfig"]["AlarmIdentifier"],
-                _ => &props["AlarmConfiguration"],
+                "AWS::ECS::Service" => props.field("DeploymentConfiguration").field("Alarms"),
+                "AWS::Route53::HealthCheck" => props.field("HealthCheckConfig").field("AlarmIdentifier"),
+                _ => props.field("AlarmConfiguration"),
             };
             watched.extend(model.references(res.stack, config));
         }
@@ -269,7 +281,7 @@ fn alarms(model: &Model, findings: &mut Vec<Finding>) {
     let alarmed: std::collections::BTreeSet<Res> =
         alarms.iter().flat_map(|alarm| alarm_metrics(model, alarm)).flat_map(|(_, resources)| resources).collect();
     for alarm in &alarms {
-        let actions = &model.props(alarm)["AlarmActions"];
+        let actions = model.props(alarm).field("AlarmActions");
         let has_action = actions.as_array().is_some_and(|a| !a.is_empty());
         if !has_action && !watched.contains(alarm) {
             findings.push(finding(
@@ -290,8 +302,8 @@ fn alarms(model: &Model, findings: &mut Vec<Finding>) {
     }
     // CS031: dead-letter queues.
     for queue in model.of_type("AWS::SQS::Queue") {
-        let redrive = &model.props(&queue)["RedrivePolicy"];
-        let Some(dead_letter) = model.resource_of(queue.stack, &redrive["deadLetterTargetArn"]) else { continue };
+        let redrive = model.props(&queue).field("RedrivePolicy");
+        let Some(dead_letter) = model.resource_of(queue.stack, redrive.field("deadLetterTargetArn")) else { continue };
         if !alarmed.contains(&dead_letter) {
             findings.push(finding(
                 model,
@@ -320,7 +332,7 @@ fn alarms(model: &Model, findings: &mut Vec<Finding>) {
 
 /// CS033: an encrypted topic's key lets CloudWatch publish.
 fn check_topic_key(model: &Model, alarm: &Res, topic: &Res, findings: &mut Vec<Finding>) {
-    let key_value = &model.props(topic)["KmsMasterKeyId"];
+    let key_value = model.props(topic).field("KmsMasterKeyId");
     if key_value.is_null() {
         return;
     }
@@ -329,11 +341,12 @@ fn check_topic_key(model: &Model, alarm: &Res, topic: &Res, findings: &mut Vec<F
             Some("is encrypted with the AWS-managed aws/sns key, whose policy CloudWatch may not use".to_owned())
         }
         Resolved::Resource(key, _) if model.type_of(&key) == "AWS::KMS::Key" => {
-            let statements = model.props(&key)["KeyPolicy"]["Statement"].as_array().cloned().unwrap_or_default();
+            let statements =
+                model.props(&key).field("KeyPolicy").field("Statement").as_array().cloned().unwrap_or_default();
             let allows = |action: &str| {
                 statements.iter().any(|statement| {
-                    statement["Effect"] == "Allow"
-                        && statement["Principal"].to_string().contains("cloudwatch.amazonaws.com")
+                    statement.field("Effect") == "Allow"
+                        && statement.field("Principal").to_string().contains("cloudwatch.amazonaws.com")
                         && actions_of(statement).iter().any(|a| {
                             a == action
                                 || a == "kms:*"
@@ -359,7 +372,7 @@ fn check_topic_key(model: &Model, alarm: &Res, topic: &Res, findings: &mut Vec<F
 }
 
 fn actions_of(statement: &Json) -> Vec<String> {
-    match &statement["Action"] {
+    match statement.field("Action") {
         Json::String(one) => vec![one.clone()],
         Json::Array(many) => many.iter().filter_map(Json::as_str).map(str::to_owned).collect(),
         _ => vec![],

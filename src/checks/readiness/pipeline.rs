@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 use super::iam::Permissions;
 use super::{finding, text, Model, Res};
 use crate::checks::Finding;
+use crate::template::Field;
 
 /// CS043, for every pipeline.
 pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
@@ -18,7 +19,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
     let permissions = Permissions::new(model);
     for pipeline in pipelines {
         let props = model.props(&pipeline);
-        let Some(pipeline_role) = model.resource_of(pipeline.stack, &props["RoleArn"]) else {
+        let Some(pipeline_role) = model.resource_of(pipeline.stack, props.field("RoleArn")) else {
             findings.push(finding(
                 model,
                 "CS099",
@@ -29,16 +30,16 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             continue;
         };
         let home = model.stacks()[pipeline.stack].region.clone();
-        let stages = props["Stages"].as_array().cloned().unwrap_or_default();
-        let actions = stages.iter().flat_map(|stage| stage["Actions"].as_array().cloned().unwrap_or_default());
+        let stages = props.field("Stages").as_array().cloned().unwrap_or_default();
+        let actions = stages.iter().flat_map(|stage| stage.field("Actions").as_array().cloned().unwrap_or_default());
         for action in actions {
-            let kind = &action["ActionTypeId"];
-            if kind["Category"] != "Deploy" || kind["Provider"] != "CloudFormation" {
+            let kind = action.field("ActionTypeId");
+            if kind.field("Category") != "Deploy" || kind.field("Provider") != "CloudFormation" {
                 continue;
             }
-            let configuration = &action["Configuration"];
-            let name = text(model, pipeline.stack, &configuration["StackName"]).unwrap_or_default();
-            let region = text(model, pipeline.stack, &action["Region"]).unwrap_or_else(|| home.clone());
+            let configuration = action.field("Configuration");
+            let name = text(model, pipeline.stack, configuration.field("StackName")).unwrap_or_default();
+            let region = text(model, pipeline.stack, action.field("Region")).unwrap_or_else(|| home.clone());
             let path = format!("{} → {name} ({region})", model.name(&pipeline));
             let Some(target) = model.stacks().iter().position(|stack| stack.name == name && stack.region == region)
             else {
@@ -53,7 +54,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             };
             let deploy = Deploy { model, permissions: &permissions, pipeline: &pipeline, target, path };
             deploy.parameters(configuration, findings);
-            let deploy_role = model.resource_of(pipeline.stack, &configuration["RoleArn"]);
+            let deploy_role = model.resource_of(pipeline.stack, configuration.field("RoleArn"));
             if let Some(role) = &deploy_role {
                 if !permissions.may_pass(&pipeline_role, role) {
                     findings.push(deploy.finding(format!(
@@ -84,12 +85,12 @@ impl Deploy<'_> {
 
     /// Every overridden parameter is one the template declares.
     fn parameters(&self, configuration: &Json, findings: &mut Vec<Finding>) {
-        let Some(overrides) = configuration["ParameterOverrides"].as_str() else { return };
+        let Some(overrides) = configuration.field("ParameterOverrides").as_str() else { return };
         let Ok(Json::Object(overrides)) = serde_json::from_str::<Json>(overrides) else {
             findings.push(self.finding("its ParameterOverrides are not a JSON object".into()));
             return;
         };
-        let declared = &self.model.stacks()[self.target].template["Parameters"];
+        let declared = self.model.stacks()[self.target].template.field("Parameters");
         for name in overrides.keys() {
             if declared.get(name).is_none() {
                 findings.push(self.finding(format!(

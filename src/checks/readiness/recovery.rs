@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 
 use super::{finding, Model, Res};
 use crate::checks::Finding;
+use crate::template::Field;
 
 /// The resource types that hold data a failover must find in the other region.
 const STORE_TYPES: &[&str] = &[
@@ -33,21 +34,31 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
     // Secrets by their fixed name, looked up once: a task may name one instead of referring to it.
     let mut named: BTreeMap<String, Vec<Res>> = BTreeMap::new();
     for secret in model.of_type("AWS::SecretsManager::Secret") {
-        if let Some(name) = model.props(&secret)["Name"].as_str() {
+        if let Some(name) = model.props(&secret).field("Name").as_str() {
             named.entry(name.to_owned()).or_default().push(secret);
         }
     }
     let mut regions: BTreeMap<String, Stores> = BTreeMap::new();
     // The tasks the services run: a one-off task (a migration, say) has no counterpart to keep.
     for service in model.of_type("AWS::ECS::Service") {
-        let Some(task) = model.resource_of(service.stack, &model.props(&service)["TaskDefinition"]) else { continue };
+        let Some(task) = model.resource_of(service.stack, model.props(&service).field("TaskDefinition")) else {
+            continue;
+        };
         let region = model.stacks()[service.stack].region.clone();
         let stores = regions.entry(region).or_default();
-        for container in model.props(&task)["ContainerDefinitions"].as_array().into_iter().flatten() {
-            let environment =
-                container["Environment"].as_array().into_iter().flatten().map(|e| (&e["Name"], &e["Value"], false));
-            let secrets =
-                container["Secrets"].as_array().into_iter().flatten().map(|s| (&s["Name"], &s["ValueFrom"], true));
+        for container in model.props(&task).field("ContainerDefinitions").as_array().into_iter().flatten() {
+            let environment = container
+                .field("Environment")
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| (e.field("Name"), e.field("Value"), false));
+            let secrets = container
+                .field("Secrets")
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| (s.field("Name"), s.field("ValueFrom"), true));
             for (name, value, injected) in environment.chain(secrets) {
                 let Some(name) = name.as_str() else { continue };
                 let mut store = model.resource_of(task.stack, value);
@@ -99,7 +110,7 @@ fn secret_named(model: &Model, named: &BTreeMap<String, Vec<Res>>, stack: usize,
 
 /// Whether a secret's properties replicate it to `region`.
 fn replicated_to(props: &Json, region: &str) -> bool {
-    props["ReplicaRegions"].as_array().into_iter().flatten().any(|replica| replica["Region"] == region)
+    props.field("ReplicaRegions").as_array().into_iter().flatten().any(|replica| replica.field("Region") == region)
 }
 
 /// What is wrong with `counterpart` (used in `other`) as the counterpart of `store`, if anything.
@@ -114,12 +125,12 @@ fn counterpart_problem(model: &Model, store: &Res, counterpart: &Res, other: &st
     }
     match model.type_of(store) {
         "AWS::RDS::DBInstance" => {
-            let source = &model.props(store)["SourceDBInstanceIdentifier"];
+            let source = model.props(store).field("SourceDBInstanceIdentifier");
             if !source.is_null() {
                 return None; // A replica: its source is checked from the other side.
             }
             let replicates =
-                model.resource_of(counterpart.stack, &model.props(counterpart)["SourceDBInstanceIdentifier"]);
+                model.resource_of(counterpart.stack, model.props(counterpart).field("SourceDBInstanceIdentifier"));
             match replicates.as_ref() == Some(store) {
                 true => None,
                 false => Some(format!("{} is not a read replica of it", model.name(counterpart))),
@@ -136,9 +147,9 @@ fn counterpart_problem(model: &Model, store: &Res, counterpart: &Res, other: &st
 
 /// Whether `bucket` has a replication rule whose destination is `destination`.
 fn replicates_to(model: &Model, bucket: &Res, destination: &Res) -> bool {
-    let rules = &model.props(bucket)["ReplicationConfiguration"]["Rules"];
+    let rules = model.props(bucket).field("ReplicationConfiguration").field("Rules");
     rules.as_array().into_iter().flatten().any(|rule: &Json| {
-        rule["Status"] == "Enabled"
-            && model.resource_of(bucket.stack, &rule["Destination"]["Bucket"]).as_ref() == Some(destination)
+        rule.field("Status") == "Enabled"
+            && model.resource_of(bucket.stack, rule.field("Destination").field("Bucket")).as_ref() == Some(destination)
     })
 }

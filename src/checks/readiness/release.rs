@@ -8,6 +8,7 @@ use super::iam::Permissions;
 use super::network::{groups_of, Egress, Network, Peer, Routing};
 use super::{finding, text, Model, Res};
 use crate::checks::Finding;
+use crate::template::Field;
 
 /// CS040 to CS042, for every ECS service.
 pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
@@ -16,7 +17,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
     let permissions = Permissions::new(model);
     for service in model.of_type("AWS::ECS::Service") {
         let props = model.props(&service);
-        let controller = props["DeploymentController"]["Type"].as_str().unwrap_or("ECS");
+        let controller = props.field("DeploymentController").field("Type").as_str().unwrap_or("ECS");
         if controller != "ECS" {
             findings.push(finding(
                 model,
@@ -30,14 +31,14 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             ));
             continue;
         }
-        let configuration = &props["DeploymentConfiguration"];
-        let strategy = configuration["Strategy"].as_str().unwrap_or("ROLLING");
+        let configuration = props.field("DeploymentConfiguration");
+        let strategy = configuration.field("Strategy").as_str().unwrap_or("ROLLING");
         if strategy == "ROLLING" {
             continue;
         }
-        let balancers = props["LoadBalancers"].as_array().cloned().unwrap_or_default();
-        let advanced: Vec<&Json> = balancers.iter().map(|balancer| &balancer["AdvancedConfiguration"]).collect();
-        if balancers.is_empty() || advanced.iter().any(|config| config["AlternateTargetGroupArn"].is_null()) {
+        let balancers = props.field("LoadBalancers").as_array().cloned().unwrap_or_default();
+        let advanced: Vec<&Json> = balancers.iter().map(|balancer| balancer.field("AdvancedConfiguration")).collect();
+        if balancers.is_empty() || advanced.iter().any(|config| config.field("AlternateTargetGroupArn").is_null()) {
             findings.push(finding(
                 model,
                 "CS040",
@@ -51,7 +52,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
         }
         let alarms = rollback_alarms(model, &service, configuration);
         for (balancer, config) in balancers.iter().zip(&advanced) {
-            for key in [&balancer["TargetGroupArn"], &config["AlternateTargetGroupArn"]] {
+            for key in [balancer.field("TargetGroupArn"), config.field("AlternateTargetGroupArn")] {
                 let Some(group) = model.resource_of(service.stack, key) else { continue };
                 if !alarms.iter().any(|alarm| covers(model, alarm, &group)) {
                     findings.push(finding(
@@ -75,25 +76,26 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
 
 /// The alarms a deployment rolls back on: `Alarms.AlarmNames` with `Enable` and `Rollback` on.
 fn rollback_alarms(model: &Model, service: &Res, configuration: &Json) -> Vec<Res> {
-    let alarms = &configuration["Alarms"];
-    if alarms["Enable"] != true || alarms["Rollback"] != true {
+    let alarms = configuration.field("Alarms");
+    if alarms.field("Enable") != true || alarms.field("Rollback") != true {
         return vec![];
     }
-    model.references(service.stack, &alarms["AlarmNames"])
+    model.references(service.stack, alarms.field("AlarmNames"))
 }
 
 /// Whether `alarm` watches `group`: a `TargetGroup` dimension naming it, or a load balancer's metrics
 /// without a target group (the balancer as a whole).
 fn covers(model: &Model, alarm: &Res, group: &Res) -> bool {
     let props = model.props(alarm);
-    let mut dimension_lists = vec![&props["Dimensions"]];
-    if let Some(queries) = props["Metrics"].as_array() {
-        dimension_lists.extend(queries.iter().map(|query| &query["MetricStat"]["Metric"]["Dimensions"]));
+    let mut dimension_lists = vec![props.field("Dimensions")];
+    if let Some(queries) = props.field("Metrics").as_array() {
+        dimension_lists
+            .extend(queries.iter().map(|query| query.field("MetricStat").field("Metric").field("Dimensions")));
     }
     dimension_lists.into_iter().filter_map(Json::as_array).any(|dimensions| {
-        let named = |name: &str| dimensions.iter().find(|dimension| dimension["Name"] == name);
+        let named = |name: &str| dimensions.iter().find(|dimension| dimension.field("Name") == name);
         match named("TargetGroup") {
-            Some(dimension) => model.resource_of(alarm.stack, &dimension["Value"]).as_ref() == Some(group),
+            Some(dimension) => model.resource_of(alarm.stack, dimension.field("Value")).as_ref() == Some(group),
             None => named("LoadBalancer").is_some(),
         }
     })
@@ -117,21 +119,22 @@ fn hooks_reach_test_listener(
     findings: &mut Vec<Finding>,
 ) {
     let Paths { network, routing, .. } = paths;
-    let Some(rule) = model.resource_of(service.stack, &advanced["TestListenerRule"]) else { return };
-    let Some(listener) = model.resource_of(rule.stack, &model.props(&rule)["ListenerArn"]) else { return };
+    let Some(rule) = model.resource_of(service.stack, advanced.field("TestListenerRule")) else { return };
+    let Some(listener) = model.resource_of(rule.stack, model.props(&rule).field("ListenerArn")) else { return };
     let listener_props = model.props(&listener);
-    let Some(balancer) = model.resource_of(listener.stack, &listener_props["LoadBalancerArn"]) else { return };
-    let Some(port) = text(model, listener.stack, &listener_props["Port"]).and_then(|p| p.parse::<i64>().ok()) else {
+    let Some(balancer) = model.resource_of(listener.stack, listener_props.field("LoadBalancerArn")) else { return };
+    let Some(port) = text(model, listener.stack, listener_props.field("Port")).and_then(|p| p.parse::<i64>().ok())
+    else {
         return;
     };
-    let internet_facing = model.props(&balancer)["Scheme"] != "internal";
+    let internet_facing = model.props(&balancer).field("Scheme") != "internal";
     let balancer_groups = groups_of(model, &balancer, "SecurityGroups");
-    for hook in configuration["LifecycleHooks"].as_array().cloned().unwrap_or_default() {
-        let Some(function) = model.resource_of(service.stack, &hook["HookTargetArn"]) else { continue };
+    for hook in configuration.field("LifecycleHooks").as_array().cloned().unwrap_or_default() {
+        let Some(function) = model.resource_of(service.stack, hook.field("HookTargetArn")) else { continue };
         if model.type_of(&function) != "AWS::Lambda::Function" {
             continue;
         }
-        let invoker = model.resource_of(service.stack, &hook["RoleArn"]);
+        let invoker = model.resource_of(service.stack, hook.field("RoleArn"));
         if !invoker
             .as_ref()
             .is_some_and(|role| paths.permissions.allows(role, "lambda:InvokeFunction", &function, None))
@@ -147,7 +150,7 @@ fn hooks_reach_test_listener(
                     .into(),
             ));
         }
-        let vpc_config = &model.props(&function)["VpcConfig"];
+        let vpc_config = model.props(&function).field("VpcConfig");
         let ids = |key: &str| model.references(function.stack, &vpc_config[key]);
         let (subnets, groups) = (ids("SubnetIds"), ids("SecurityGroupIds"));
         let gap = if groups.is_empty() {

@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 use super::network::{groups_of, Egress, Network, Peer, Routing};
 use super::{finding, text, Model, Res};
 use crate::checks::Finding;
+use crate::template::Field;
 
 /// The network view of one service's tasks.
 struct Tasks<'a> {
@@ -126,13 +127,13 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
     // Which standalone policies attach to each role, in one pass.
     let mut policies_of_role: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
     for policy in model.of_type("AWS::IAM::Policy") {
-        for role in model.references(policy.stack, &model.props(&policy)["Roles"]) {
+        for role in model.references(policy.stack, model.props(&policy).field("Roles")) {
             policies_of_role.entry(role).or_default().push(policy.clone());
         }
     }
     for service in model.of_type("AWS::ECS::Service") {
         let props = model.props(&service);
-        let vpc_config = &props["NetworkConfiguration"]["AwsvpcConfiguration"];
+        let vpc_config = props.field("NetworkConfiguration").field("AwsvpcConfiguration");
         let ids = |key: &str| -> Vec<Res> {
             vpc_config[key]
                 .as_array()
@@ -140,7 +141,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
                 .unwrap_or_default()
         };
         let (subnets, groups) = (ids("Subnets"), ids("SecurityGroups"));
-        let Some(task) = model.resource_of(service.stack, &props["TaskDefinition"]) else {
+        let Some(task) = model.resource_of(service.stack, props.field("TaskDefinition")) else {
             findings.push(finding(
                 model,
                 "CS099",
@@ -160,7 +161,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             ));
             continue;
         }
-        let public_ip = vpc_config["AssignPublicIp"] == "ENABLED";
+        let public_ip = vpc_config.field("AssignPublicIp") == "ENABLED";
         let (vpc, tables, internet) = routing.subnet_paths(model, &subnets, public_ip);
         let tasks = Tasks {
             model,
@@ -172,9 +173,9 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             tables,
             internet,
         };
-        let containers = model.props(&task)["ContainerDefinitions"].as_array().cloned().unwrap_or_default();
+        let containers = model.props(&task).field("ContainerDefinitions").as_array().cloned().unwrap_or_default();
         for container in &containers {
-            let image = &container["Image"];
+            let image = container.field("Image");
             let image_text = text(model, task.stack, image).unwrap_or_else(|| image.to_string());
             if image.to_string().contains(".dkr.ecr.") {
                 tasks.need(findings, "CS001", &["ecr.api", "ecr.dkr", "s3"], &format!("image {image_text} (ECR)"));
@@ -193,12 +194,12 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
                     ));
                 }
             }
-            if container["LogConfiguration"]["LogDriver"] == "awslogs" {
+            if container.field("LogConfiguration").field("LogDriver") == "awslogs" {
                 tasks.need(findings, "CS002", &["logs"], "CloudWatch Logs");
             }
-            let secrets = container["Secrets"].as_array().map_or(0, Vec::len);
+            let secrets = container.field("Secrets").as_array().map_or(0, Vec::len);
             if secrets > 0 {
-                let uses_ssm = container["Secrets"].to_string().contains(":ssm:");
+                let uses_ssm = container.field("Secrets").to_string().contains(":ssm:");
                 let service_name = if uses_ssm { "ssm" } else { "secretsmanager" };
                 tasks.need(findings, "CS003", &[service_name], &format!("{secrets} injected secrets ({service_name})"));
             }
@@ -214,17 +215,18 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
 /// CS004 for the databases and caches a container's environment names.
 fn check_data_stores(tasks: &Tasks<'_>, container: &Json, stack: usize, findings: &mut Vec<Finding>) {
     let model = tasks.model;
-    for store in model.references(stack, &container["Environment"]) {
+    for store in model.references(stack, container.field("Environment")) {
         let (port, key) = match model.type_of(&store) {
             "AWS::RDS::DBInstance" | "AWS::RDS::DBCluster" => {
-                let engine = text(model, store.stack, &model.props(&store)["Engine"]).unwrap_or_default();
+                let engine = text(model, store.stack, model.props(&store).field("Engine")).unwrap_or_default();
                 (if engine.contains("mysql") || engine.contains("maria") { 3306 } else { 5432 }, "VPCSecurityGroups")
             }
             "AWS::ElastiCache::ReplicationGroup" => (6379, "SecurityGroupIds"),
             "AWS::ElastiCache::CacheCluster" => (6379, "VpcSecurityGroupIds"),
             _ => continue,
         };
-        let port = text(model, store.stack, &model.props(&store)["Port"]).and_then(|p| p.parse().ok()).unwrap_or(port);
+        let port =
+            text(model, store.stack, model.props(&store).field("Port")).and_then(|p| p.parse().ok()).unwrap_or(port);
         let store_groups = groups_of(model, &store, key);
         let reachable = tasks
             .groups
@@ -256,13 +258,15 @@ fn check_grants(
     findings: &mut Vec<Finding>,
 ) {
     let model = tasks.model;
-    let Some(role) = model.resource_of(task.stack, &model.props(task)["TaskRoleArn"]) else { return };
-    let mut documents: Vec<(usize, Json)> = model.props(&role)["Policies"]
+    let Some(role) = model.resource_of(task.stack, model.props(task).field("TaskRoleArn")) else { return };
+    let mut documents: Vec<(usize, Json)> = model
+        .props(&role)
+        .field("Policies")
         .as_array()
-        .map(|policies| policies.iter().map(|p| (role.stack, p["PolicyDocument"].clone())).collect())
+        .map(|policies| policies.iter().map(|p| (role.stack, p.field("PolicyDocument").clone())).collect())
         .unwrap_or_default();
     for policy in policies_of_role.get(&role).into_iter().flatten() {
-        documents.push((policy.stack, model.props(policy)["PolicyDocument"].clone()));
+        documents.push((policy.stack, model.props(policy).field("PolicyDocument").clone()));
     }
     let mut needs: Vec<(&str, String)> = Vec::new();
     for (stack, document) in &documents {
@@ -292,12 +296,14 @@ fn check_load_balancers(
     findings: &mut Vec<Finding>,
 ) {
     let model = tasks.model;
-    let balancers = model.props(&tasks.service)["LoadBalancers"].as_array().cloned().unwrap_or_default();
+    let balancers = model.props(&tasks.service).field("LoadBalancers").as_array().cloned().unwrap_or_default();
     for entry in balancers {
-        let Some(target_group) = model.resource_of(tasks.service.stack, &entry["TargetGroupArn"]) else { continue };
-        let port = text(model, tasks.service.stack, &entry["ContainerPort"])
+        let Some(target_group) = model.resource_of(tasks.service.stack, entry.field("TargetGroupArn")) else {
+            continue;
+        };
+        let port = text(model, tasks.service.stack, entry.field("ContainerPort"))
             .and_then(|p| p.parse::<i64>().ok())
-            .or_else(|| containers.first().and_then(|c| c["PortMappings"][0]["ContainerPort"].as_i64()))
+            .or_else(|| containers.first().and_then(|c| c.field("PortMappings")[0].field("ContainerPort").as_i64()))
             .unwrap_or(-1);
         for balancer in balancers_of_target_group.get(&target_group).into_iter().flatten() {
             let balancer_groups = groups_of(model, balancer, "SecurityGroups");
@@ -333,7 +339,7 @@ fn check_called_balancers(
 ) {
     let model = tasks.model;
     for container in containers {
-        for (host, port) in called_urls(&container["Environment"].to_string()) {
+        for (host, port) in called_urls(&container.field("Environment").to_string()) {
             let Some(balancer) = aliases.get(&host) else { continue };
             let balancer_groups = groups_of(model, balancer, "SecurityGroups");
             let reachable = tasks
@@ -360,8 +366,8 @@ fn balancer_aliases(model: &Model) -> BTreeMap<String, Res> {
         .into_iter()
         .filter_map(|record| {
             let props = model.props(&record);
-            let name = text(model, record.stack, &props["Name"])?;
-            let balancer = model.resource_of(record.stack, &props["AliasTarget"]["DNSName"])?;
+            let name = text(model, record.stack, props.field("Name"))?;
+            let balancer = model.resource_of(record.stack, props.field("AliasTarget").field("DNSName"))?;
             (model.type_of(&balancer) == "AWS::ElasticLoadBalancingV2::LoadBalancer")
                 .then(|| (name.trim_end_matches('.').to_owned(), balancer))
         })
@@ -394,19 +400,19 @@ fn called_urls(text: &str) -> Vec<(String, i64)> {
 fn balancers_by_target_group(model: &Model) -> BTreeMap<Res, Vec<Res>> {
     let mut forwards: Vec<(Res, Res)> = Vec::new();
     for listener in model.of_type("AWS::ElasticLoadBalancingV2::Listener") {
-        for group in model.references(listener.stack, &model.props(&listener)["DefaultActions"]) {
+        for group in model.references(listener.stack, model.props(&listener).field("DefaultActions")) {
             forwards.push((listener.clone(), group));
         }
     }
     for rule in model.of_type("AWS::ElasticLoadBalancingV2::ListenerRule") {
-        let Some(listener) = model.resource_of(rule.stack, &model.props(&rule)["ListenerArn"]) else { continue };
-        for group in model.references(rule.stack, &model.props(&rule)["Actions"]) {
+        let Some(listener) = model.resource_of(rule.stack, model.props(&rule).field("ListenerArn")) else { continue };
+        for group in model.references(rule.stack, model.props(&rule).field("Actions")) {
             forwards.push((listener.clone(), group));
         }
     }
     let mut balancers: BTreeMap<Res, Vec<Res>> = BTreeMap::new();
     for (listener, group) in forwards {
-        if let Some(balancer) = model.resource_of(listener.stack, &model.props(&listener)["LoadBalancerArn"]) {
+        if let Some(balancer) = model.resource_of(listener.stack, model.props(&listener).field("LoadBalancerArn")) {
             let list = balancers.entry(group).or_default();
             if !list.contains(&balancer) {
                 list.push(balancer);
@@ -421,15 +427,15 @@ fn balancers_by_target_group(model: &Model) -> BTreeMap<Res, Vec<Res>> {
 fn check_open_ingress(model: &Model, network: &Network, findings: &mut Vec<Finding>) {
     let mut public_groups = Vec::new();
     for balancer in model.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer") {
-        let internal = model.props(&balancer)["Scheme"] == "internal";
+        let internal = model.props(&balancer).field("Scheme") == "internal";
         if !internal {
             public_groups.extend(groups_of(model, &balancer, "SecurityGroups"));
         }
     }
     for listener in model.of_type("AWS::ElasticLoadBalancingV2::Listener") {
         let props = model.props(&listener);
-        let Some(balancer) = model.resource_of(listener.stack, &props["LoadBalancerArn"]) else { continue };
-        let Some(port) = text(model, listener.stack, &props["Port"]).and_then(|p| p.parse::<i64>().ok()) else {
+        let Some(balancer) = model.resource_of(listener.stack, props.field("LoadBalancerArn")) else { continue };
+        let Some(port) = text(model, listener.stack, props.field("Port")).and_then(|p| p.parse::<i64>().ok()) else {
             continue;
         };
         let groups = groups_of(model, &balancer, "SecurityGroups");
