@@ -56,28 +56,14 @@ impl TemplateFormat {
         match document.as_object() {
             Some(sections) => {
                 out.extend_from_slice(b"{\n");
-                for (position, (key, value)) in sections.iter().enumerate() {
-                    if position > 0 {
-                        out.extend_from_slice(b",\n");
+                write_lines(&mut out, sections, |out, value| match value.as_object() {
+                    Some(entries) if !entries.is_empty() => {
+                        out.extend_from_slice(b"{\n");
+                        write_lines(out, entries, json_text::write_compact);
+                        out.extend_from_slice(b"\n}");
                     }
-                    json_text::write_string(&mut out, key);
-                    out.push(b':');
-                    match value.as_object() {
-                        Some(entries) if !entries.is_empty() => {
-                            out.extend_from_slice(b"{\n");
-                            for (position, (name, entry)) in entries.iter().enumerate() {
-                                if position > 0 {
-                                    out.extend_from_slice(b",\n");
-                                }
-                                json_text::write_string(&mut out, name);
-                                out.push(b':');
-                                json_text::write_compact(&mut out, entry);
-                            }
-                            out.extend_from_slice(b"\n}");
-                        }
-                        _ => json_text::write_compact(&mut out, value),
-                    }
-                }
+                    _ => json_text::write_compact(out, value),
+                });
                 out.extend_from_slice(b"\n}\n");
             }
             None => {
@@ -86,6 +72,22 @@ impl TemplateFormat {
             }
         }
         String::from_utf8(out).expect("JSON text of strings is UTF-8")
+    }
+}
+
+/// An object's members as `"name":value`, one a line, `value` written by `write_value`.
+fn write_lines(
+    out: &mut Vec<u8>,
+    members: &serde_json::Map<String, serde_json::Value>,
+    mut write_value: impl FnMut(&mut Vec<u8>, &serde_json::Value),
+) {
+    for (position, (name, value)) in members.iter().enumerate() {
+        if position > 0 {
+            out.extend_from_slice(b",\n");
+        }
+        json_text::write_string(out, name);
+        out.push(b':');
+        write_value(out, value);
     }
 }
 
