@@ -112,7 +112,12 @@ fn needs_escape(bytes: &[u8]) -> bool {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    // The last bytes, fewer than eight, as one word too, the rest of it filled with a byte never escaped.
+    let mut last = [b'a'; 8];
+    let remainder = chunks.remainder();
+    last[..remainder.len()].copy_from_slice(remainder);
+    let word = u64::from_ne_bytes(last);
+    below(word, 0x20) | equal(word, b'"') | equal(word, b'\\') != 0
 }
 
 #[cfg(test)]
