@@ -233,10 +233,67 @@ fn finding(model: &Model, rule: &'static str, res: &Res, path: String, message: 
     Finding { rule, severity, stack: model.stacks()[res.stack].name.clone(), logical_id: res.id.clone(), path, message }
 }
 
+/// The items of an array, borrowed (none when `value` is no array): a rule reads them, and copying
+/// an array of container definitions or policy statements costs more than the rule.
+fn items(value: &Json) -> &[Json] {
+    value.as_array().map_or(&[], Vec::as_slice)
+}
+
+/// Whether `needle` is in `value`'s JSON text, found in its strings and member names without writing
+/// that text. `needle` holds no `"`, `\\` or control character, so it can only be found inside one
+/// string of the text, as it is here.
+fn mentions(value: &Json, needle: &str) -> bool {
+    match value {
+        Json::String(text) => text.contains(needle),
+        Json::Array(items) => items.iter().any(|item| mentions(item, needle)),
+        Json::Object(members) => members.iter().any(|(name, member)| name.contains(needle) || mentions(member, needle)),
+        Json::Null | Json::Bool(_) | Json::Number(_) => value.to_string().contains(needle),
+    }
+}
+
 /// The literal text of a value, if it is one.
 fn text(model: &Model, stack: usize, value: &Json) -> Option<String> {
     match model.resolve(stack, value) {
         Resolved::Literal(text) => Some(text),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// `mentions` finds what searching the value's JSON text finds, for the needles the rules use and
+    /// for values whose text puts them across two strings, a name and an escape.
+    #[test]
+    fn mentions_is_a_search_of_the_json_text() {
+        let values = [
+            json!("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"),
+            json!({"Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/app"}),
+            json!({"Fn::Join": ["", ["123.dkr", ".ecr.x"]]}),
+            json!([{"Name": "DB", "ValueFrom": "arn:aws:ssm:us-east-1:1:parameter/db"}]),
+            json!({"Service": ["cloudwatch.amazonaws.com"]}),
+            json!({"line\nssm:": 1, "ssm": ":ssm:"}),
+            json!([1.5, true, null, {"": ""}]),
+        ];
+        let needles = [".dkr.ecr.", ":ssm:", "cloudwatch.amazonaws.com", "ssm", "1.5", "true", "null"];
+        for value in &values {
+            for needle in needles {
+                assert_eq!(mentions(value, needle), value.to_string().contains(needle), "{value} / {needle}");
+            }
+        }
+        assert!(mentions(&values[1], ".dkr.ecr."));
+        assert!(!mentions(&values[2], ".dkr.ecr."), "the text has `\",\"` between the two strings");
+    }
+
+    #[test]
+    fn items_borrow_an_array_and_anything_else_has_none() {
+        let array = json!([1, {"a": 2}]);
+        assert_eq!(items(&array), array.as_array().unwrap().as_slice());
+        for other in [json!(null), json!({"a": [1]}), json!("[1]")] {
+            assert!(items(&other).is_empty(), "{other}");
+        }
     }
 }

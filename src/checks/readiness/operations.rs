@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::{finding, text, Model, Res, Resolved};
+use super::{finding, items, mentions, text, Model, Res, Resolved};
 use crate::checks::Finding;
 use crate::template::Field;
 
@@ -341,12 +341,11 @@ fn check_topic_key(model: &Model, alarm: &Res, topic: &Res, findings: &mut Vec<F
             Some("is encrypted with the AWS-managed aws/sns key, whose policy CloudWatch may not use".to_owned())
         }
         Resolved::Resource(key, _) if model.type_of(&key) == "AWS::KMS::Key" => {
-            let statements =
-                model.props(&key).field("KeyPolicy").field("Statement").as_array().cloned().unwrap_or_default();
+            let statements = items(model.props(&key).field("KeyPolicy").field("Statement"));
             let allows = |action: &str| {
                 statements.iter().any(|statement| {
                     statement.field("Effect") == "Allow"
-                        && statement.field("Principal").to_string().contains("cloudwatch.amazonaws.com")
+                        && mentions(statement.field("Principal"), "cloudwatch.amazonaws.com")
                         && actions_of(statement).iter().any(|a| {
                             a == action
                                 || a == "kms:*"

@@ -6,7 +6,7 @@
 use serde_json::Value as Json;
 
 use super::iam::Permissions;
-use super::{finding, text, Model, Res};
+use super::{finding, items, text, Model, Res};
 use crate::checks::Finding;
 use crate::template::Field;
 
@@ -30,8 +30,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             continue;
         };
         let home = model.stacks()[pipeline.stack].region.clone();
-        let stages = props.field("Stages").as_array().cloned().unwrap_or_default();
-        let actions = stages.iter().flat_map(|stage| stage.field("Actions").as_array().cloned().unwrap_or_default());
+        let actions = items(props.field("Stages")).iter().flat_map(|stage| items(stage.field("Actions")));
         for action in actions {
             let kind = action.field("ActionTypeId");
             if kind.field("Category") != "Deploy" || kind.field("Provider") != "CloudFormation" {

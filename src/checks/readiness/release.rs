@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::iam::Permissions;
 use super::network::{groups_of, Egress, Network, Peer, Routing};
-use super::{finding, text, Model, Res};
+use super::{finding, items, text, Model, Res};
 use crate::checks::Finding;
 use crate::template::Field;
 
@@ -36,7 +36,7 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
         if strategy == "ROLLING" {
             continue;
         }
-        let balancers = props.field("LoadBalancers").as_array().cloned().unwrap_or_default();
+        let balancers = items(props.field("LoadBalancers"));
         let advanced: Vec<&Json> = balancers.iter().map(|balancer| balancer.field("AdvancedConfiguration")).collect();
         if balancers.is_empty() || advanced.iter().any(|config| config.field("AlternateTargetGroupArn").is_null()) {
             findings.push(finding(
@@ -129,7 +129,7 @@ fn hooks_reach_test_listener(
     };
     let internet_facing = model.props(&balancer).field("Scheme") != "internal";
     let balancer_groups = groups_of(model, &balancer, "SecurityGroups");
-    for hook in configuration.field("LifecycleHooks").as_array().cloned().unwrap_or_default() {
+    for hook in items(configuration.field("LifecycleHooks")) {
         let Some(function) = model.resource_of(service.stack, hook.field("HookTargetArn")) else { continue };
         if model.type_of(&function) != "AWS::Lambda::Function" {
             continue;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use super::network::{groups_of, Egress, Network, Peer, Routing};
-use super::{finding, text, Model, Res};
+use super::{finding, items, mentions, text, Model, Res};
 use crate::checks::Finding;
 use crate::template::Field;
 
@@ -173,11 +173,11 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             tables,
             internet,
         };
-        let containers = model.props(&task).field("ContainerDefinitions").as_array().cloned().unwrap_or_default();
-        for container in &containers {
+        let containers = items(model.props(&task).field("ContainerDefinitions"));
+        for container in containers {
             let image = container.field("Image");
             let image_text = text(model, task.stack, image).unwrap_or_else(|| image.to_string());
-            if image.to_string().contains(".dkr.ecr.") {
+            if mentions(image, ".dkr.ecr.") {
                 tasks.need(findings, "CS001", &["ecr.api", "ecr.dkr", "s3"], &format!("image {image_text} (ECR)"));
             } else {
                 // Any other registry is on the internet.
@@ -199,15 +199,15 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
             }
             let secrets = container.field("Secrets").as_array().map_or(0, Vec::len);
             if secrets > 0 {
-                let uses_ssm = container.field("Secrets").to_string().contains(":ssm:");
+                let uses_ssm = mentions(container.field("Secrets"), ":ssm:");
                 let service_name = if uses_ssm { "ssm" } else { "secretsmanager" };
                 tasks.need(findings, "CS003", &[service_name], &format!("{secrets} injected secrets ({service_name})"));
             }
             check_data_stores(&tasks, container, task.stack, findings);
         }
         check_grants(&tasks, &task, &policies_of_role, findings);
-        check_load_balancers(&tasks, &containers, &balancers_of_target_group, findings);
-        check_called_balancers(&tasks, &containers, &aliases, findings);
+        check_load_balancers(&tasks, containers, &balancers_of_target_group, findings);
+        check_called_balancers(&tasks, containers, &aliases, findings);
     }
     check_open_ingress(model, &network, findings);
 }
@@ -296,7 +296,7 @@ fn check_load_balancers(
     findings: &mut Vec<Finding>,
 ) {
     let model = tasks.model;
-    let balancers = model.props(&tasks.service).field("LoadBalancers").as_array().cloned().unwrap_or_default();
+    let balancers = items(model.props(&tasks.service).field("LoadBalancers"));
     for entry in balancers {
         let Some(target_group) = model.resource_of(tasks.service.stack, entry.field("TargetGroupArn")) else {
             continue;
