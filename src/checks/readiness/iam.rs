@@ -29,7 +29,7 @@ impl<'a> Permissions<'a> {
 
     /// Every statement that `role` holds: its inline policies and the standalone policies attached to
     /// it, each with the stack it is written in.
-    fn statements_of(&self, role: &Res) -> Vec<(usize, Json)> {
+    fn statements_of(&self, role: &Res) -> Vec<(usize, &'a Json)> {
         let model = self.model;
         let mut documents: Vec<(usize, &Json)> = model
             .props(role)
@@ -45,8 +45,8 @@ impl<'a> Permissions<'a> {
         let mut statements = Vec::new();
         for (stack, document) in documents {
             match document.field("Statement") {
-                Json::Array(list) => statements.extend(list.iter().map(|statement| (stack, statement.clone()))),
-                statement @ Json::Object(_) => statements.push((stack, statement.clone())),
+                Json::Array(list) => statements.extend(list.iter().map(|statement| (stack, statement))),
+                statement @ Json::Object(_) => statements.push((stack, statement)),
                 _ => {}
             }
         }
@@ -69,10 +69,7 @@ impl<'a> Permissions<'a> {
             if statement.field("Effect") != "Allow" || !has_action(statement.field("Action"), action) {
                 return false;
             }
-            let resources = match statement.field("Resource") {
-                Json::Array(list) => list.clone(),
-                other => vec![other.clone()],
-            };
+            let resources = one_or_many(statement.field("Resource"));
             resources.iter().any(|resource| {
                 model.resource_of(*stack, resource).as_ref() == Some(target)
                     || text(model, *stack, resource)
@@ -93,11 +90,18 @@ fn role_arn(model: &Model, role: &Res) -> String {
 
 /// Whether an IAM `Action` value allows `wanted` (`service:Action`), with `*` wildcards.
 fn has_action(actions: &Json, wanted: &str) -> bool {
-    let list = match actions {
-        Json::Array(list) => list.clone(),
-        other => vec![other.clone()],
-    };
-    list.iter().filter_map(Json::as_str).any(|action| glob(&action.to_ascii_lowercase(), &wanted.to_ascii_lowercase()))
+    one_or_many(actions)
+        .iter()
+        .filter_map(Json::as_str)
+        .any(|action| glob(&action.to_ascii_lowercase(), &wanted.to_ascii_lowercase()))
+}
+
+/// The items of an IAM value that is a list or a single item (`Action`, `Resource`), borrowed.
+fn one_or_many(value: &Json) -> &[Json] {
+    match value {
+        Json::Array(list) => list,
+        other => std::slice::from_ref(other),
+    }
 }
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters (IAM's `?` is rare enough

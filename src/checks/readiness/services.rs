@@ -259,14 +259,10 @@ fn check_grants(
 ) {
     let model = tasks.model;
     let Some(role) = model.resource_of(task.stack, model.props(task).field("TaskRoleArn")) else { return };
-    let mut documents: Vec<(usize, Json)> = model
-        .props(&role)
-        .field("Policies")
-        .as_array()
-        .map(|policies| policies.iter().map(|p| (role.stack, p.field("PolicyDocument").clone())).collect())
-        .unwrap_or_default();
+    let mut documents: Vec<(usize, &Json)> =
+        items(model.props(&role).field("Policies")).iter().map(|p| (role.stack, p.field("PolicyDocument"))).collect();
     for policy in policies_of_role.get(&role).into_iter().flatten() {
-        documents.push((policy.stack, model.props(policy).field("PolicyDocument").clone()));
+        documents.push((policy.stack, model.props(policy).field("PolicyDocument")));
     }
     let mut needs: Vec<(&str, String)> = Vec::new();
     for (stack, document) in &documents {
