@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::{finding, Model, Res};
+use super::{finding, items, Model, Res};
 use crate::checks::Finding;
 use crate::template::Field;
 
@@ -46,20 +46,13 @@ pub(super) fn check(model: &Model, findings: &mut Vec<Finding>) {
         };
         let region = model.stacks()[service.stack].region.clone();
         let stores = regions.entry(region).or_default();
-        for container in model.props(&task).field("ContainerDefinitions").as_array().into_iter().flatten() {
-            let environment = container
-                .field("Environment")
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| (e.field("Name"), e.field("Value"), false));
-            let secrets = container
-                .field("Secrets")
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| (s.field("Name"), s.field("ValueFrom"), true));
-            for (name, value, injected) in environment.chain(secrets) {
+        for container in items(model.props(&task).field("ContainerDefinitions")) {
+            for (name, value, injected) in entries(container, "Environment", "Value", false).chain(entries(
+                container,
+                "Secrets",
+                "ValueFrom",
+                true,
+            )) {
                 let Some(name) = name.as_str() else { continue };
                 let mut store = model.resource_of(task.stack, value);
                 if store.is_none() && injected {
@@ -152,4 +145,14 @@ fn replicates_to(model: &Model, bucket: &Res, destination: &Res) -> bool {
         rule.field("Status") == "Enabled"
             && model.resource_of(bucket.stack, rule.field("Destination").field("Bucket")).as_ref() == Some(destination)
     })
+}
+
+/// A container's `list` (`Environment`, `Secrets`) as (name, `value` member, `injected`).
+fn entries<'j>(
+    container: &'j Json,
+    list: &str,
+    value: &'static str,
+    injected: bool,
+) -> impl Iterator<Item = (&'j Json, &'j Json, bool)> + 'j {
+    items(container.field(list)).iter().map(move |entry| (entry.field("Name"), entry.field(value), injected))
 }
