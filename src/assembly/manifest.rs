@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::construct::SynthesizedStack;
-use crate::template::{Field, Template};
+use crate::template::Field;
 
 /// The manifest format version.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -249,8 +249,9 @@ pub(crate) fn capabilities(template: &serde_json::Value) -> Vec<String> {
 
 /// [`capabilities`] of a template a stack is still building, read from its resources as they are:
 /// the release pipeline acknowledges each stack's capabilities while the app is built, and
-/// serializing whole templates for it cost a tenth of the build.
-pub(crate) fn template_capabilities(template: &Template) -> Vec<String> {
+/// serializing whole templates for it cost a tenth of the build. Only the platform builds one.
+#[cfg(any(test, feature = "platform"))]
+pub(crate) fn template_capabilities(template: &crate::template::Template) -> Vec<String> {
     let iam = template
         .resources
         .values()
