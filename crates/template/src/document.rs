@@ -35,7 +35,7 @@ impl TemplateFormat {
         match self {
             TemplateFormat::Json => {
                 let mut out = Vec::new();
-                json_text::write_pretty(&mut out, document, b" ");
+                json_text::write_pretty(&mut out, document);
                 out.push(b'\n');
                 String::from_utf8(out).expect("JSON text of strings is UTF-8")
             }

@@ -10,18 +10,18 @@
 
 use serde_json::Value;
 
-/// Appends `value` as indented JSON: `indent` once per level, `": "` after keys, as
-/// `serde_json::ser::PrettyFormatter::with_indent(indent)` writes it.
-pub(crate) fn write_pretty(out: &mut Vec<u8>, value: &Value, indent: &[u8]) {
-    write_value(out, value, Some(indent), 0);
+/// Appends `value` as indented JSON, one space a level and `": "` after keys, as
+/// `serde_json::ser::PrettyFormatter::with_indent(b" ")` writes it (the templates' form).
+pub(crate) fn write_pretty(out: &mut Vec<u8>, value: &Value) {
+    write_value(out, value, true, 0);
 }
 
 /// Appends `value` as compact JSON, as `serde_json::to_writer` writes it.
 pub(crate) fn write_compact(out: &mut Vec<u8>, value: &Value) {
-    write_value(out, value, None, 0);
+    write_value(out, value, false, 0);
 }
 
-fn write_value(out: &mut Vec<u8>, value: &Value, indent: Option<&[u8]>, level: usize) {
+fn write_value(out: &mut Vec<u8>, value: &Value, pretty: bool, level: usize) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -29,15 +29,15 @@ fn write_value(out: &mut Vec<u8>, value: &Value, indent: Option<&[u8]>, level: u
         Value::Number(number) => serde_json::to_writer(&mut *out, number).expect("numbers serialize"),
         Value::String(text) => write_string(out, text),
         Value::Array(items) => {
-            write_container(out, b'[', b']', items.iter(), indent, level, |out, item, level| {
-                write_value(out, item, indent, level);
+            write_container(out, b'[', b']', items.iter(), pretty, level, |out, item, level| {
+                write_value(out, item, pretty, level);
             });
         }
         Value::Object(entries) => {
-            write_container(out, b'{', b'}', entries.iter(), indent, level, |out, (key, entry), level| {
+            write_container(out, b'{', b'}', entries.iter(), pretty, level, |out, (key, entry), level| {
                 write_string(out, key);
-                out.extend_from_slice(if indent.is_some() { b": " } else { b":" });
-                write_value(out, entry, indent, level);
+                out.extend_from_slice(if pretty { b": " } else { b":" });
+                write_value(out, entry, pretty, level);
             });
         }
     }
@@ -50,7 +50,7 @@ fn write_container<T>(
     open: u8,
     close: u8,
     members: impl ExactSizeIterator<Item = T>,
-    indent: Option<&[u8]>,
+    pretty: bool,
     level: usize,
     mut write_member: impl FnMut(&mut Vec<u8>, T, usize),
 ) {
@@ -60,26 +60,25 @@ fn write_container<T>(
         if position > 0 {
             out.push(b',');
         }
-        if let Some(indent) = indent {
-            new_line(out, indent, level + 1);
+        if pretty {
+            new_line(out, level + 1);
         }
         write_member(out, member, level + 1);
     }
-    if let (Some(indent), false) = (indent, empty) {
-        new_line(out, indent, level);
+    if pretty && !empty {
+        new_line(out, level);
     }
     out.push(close);
 }
 
-fn new_line(out: &mut Vec<u8>, indent: &[u8], level: usize) {
-    /// A line break and the deepest indentation of one-space indents written in one copy.
+/// A line break and `level` spaces: up to 32 levels in one copy, deeper ones a space at a time.
+fn new_line(out: &mut Vec<u8>, level: usize) {
     const SPACES: &[u8; 33] = b"\n                                ";
-    if indent == b" " && level < SPACES.len() {
-        out.extend_from_slice(&SPACES[..=level]);
-    } else {
-        out.push(b'\n');
-        for _ in 0..level {
-            out.extend_from_slice(indent);
+    match SPACES.get(..=level) {
+        Some(line) => out.extend_from_slice(line),
+        None => {
+            out.push(b'\n');
+            out.resize(out.len() + level, b' ');
         }
     }
 }
@@ -105,19 +104,18 @@ fn needs_escape(bytes: &[u8]) -> bool {
     const TOPS: u64 = u64::from_ne_bytes([0x80; 8]);
     let below = |word: u64, bound: u8| word.wrapping_sub(ONES * u64::from(bound)) & !word & TOPS;
     let equal = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1);
+    let escapes = |word: [u8; 8]| {
+        let word = u64::from_ne_bytes(word);
+        below(word, 0x20) | equal(word, b'"') | equal(word, b'\\') != 0
+    };
     let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = u64::from_ne_bytes(chunk.try_into().expect("chunks of eight"));
-        if below(word, 0x20) | equal(word, b'"') | equal(word, b'\\') != 0 {
-            return true;
-        }
+    if chunks.any(|chunk| escapes(chunk.try_into().expect("chunks of eight"))) {
+        return true;
     }
     // The last bytes, fewer than eight, as one word too, the rest of it filled with a byte never escaped.
     let mut last = [b'a'; 8];
-    let remainder = chunks.remainder();
-    last[..remainder.len()].copy_from_slice(remainder);
-    let word = u64::from_ne_bytes(last);
-    below(word, 0x20) | equal(word, b'"') | equal(word, b'\\') != 0
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    escapes(last)
 }
 
 #[cfg(test)]
@@ -127,18 +125,19 @@ mod tests {
 
     use super::*;
 
-    fn serde_pretty(value: &Value, indent: &[u8]) -> Vec<u8> {
+    fn serde_pretty(value: &Value) -> Vec<u8> {
         let mut out = Vec::new();
-        let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
         value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, formatter)).unwrap();
         out
     }
 
-    fn ours(value: &Value, indent: Option<&[u8]>) -> Vec<u8> {
+    fn ours(value: &Value, pretty: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        match indent {
-            Some(indent) => write_pretty(&mut out, value, indent),
-            None => write_compact(&mut out, value),
+        if pretty {
+            write_pretty(&mut out, value);
+        } else {
+            write_compact(&mut out, value);
         }
         out
     }
@@ -176,6 +175,8 @@ mod tests {
                 "Tags": [{"Key": "k\"ey", "Value": 1}], "Empty": [], "Nested": {"Deeper": [null, true, {"x": []}]}
             }}}, strings[3]: strings[4], "": [1, 2.25, "three"]}),
         ]);
+        // Deeper than the indentation written in one copy (32 levels).
+        values.push((0..40).fold(json!("bottom"), |inner, level| json!({ format!("level{level}"): [inner] })));
         values
     }
 
@@ -196,20 +197,18 @@ mod tests {
     #[test]
     fn pretty_text_is_serde_jsons_byte_for_byte() {
         for value in corpus() {
-            for indent in [&b" "[..], b"  ", b"\t"] {
-                assert_eq!(
-                    String::from_utf8(ours(&value, Some(indent))).unwrap(),
-                    String::from_utf8(serde_pretty(&value, indent)).unwrap(),
-                    "{value}"
-                );
-            }
+            assert_eq!(
+                String::from_utf8(ours(&value, true)).unwrap(),
+                String::from_utf8(serde_pretty(&value)).unwrap(),
+                "{value}"
+            );
         }
     }
 
     #[test]
     fn compact_text_is_serde_jsons_byte_for_byte() {
         for value in corpus() {
-            assert_eq!(String::from_utf8(ours(&value, None)).unwrap(), serde_json::to_string(&value).unwrap());
+            assert_eq!(String::from_utf8(ours(&value, false)).unwrap(), serde_json::to_string(&value).unwrap());
         }
     }
 }
