@@ -4,6 +4,7 @@
 
 pub mod readiness;
 mod registry_schema;
+mod schema_text;
 mod schema_use;
 
 use std::fmt;

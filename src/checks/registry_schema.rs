@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value as Json};
 
+use super::schema_text;
 use super::schema_use::{DeployTimeSites, SchemaUse};
 use super::Finding;
 use crate::cfn::resource_spec;
@@ -63,12 +64,22 @@ impl std::fmt::Debug for SchemaCheck {
 /// Compiles the validator of one type from its vendored schema, for only the use `only` describes
 /// when it is given.
 fn compile(spec: &ResourceSpec, only: Option<&SchemaUse>, patterns: &jsonschema::PatternCache) -> Compiled {
-    let registry: Json = serde_json::from_str(spec.schema).expect("vendored schemas are JSON");
+    let registry = schema_text::read(spec.schema).expect("vendored schemas are JSON");
+    compile_registry(spec, &registry, only, patterns)
+}
+
+/// [`compile`] from the type's registry schema as read.
+fn compile_registry(
+    spec: &ResourceSpec,
+    registry: &Json,
+    only: Option<&SchemaUse>,
+    patterns: &jsonschema::PatternCache,
+) -> Compiled {
     let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft7)
         .should_validate_formats(false)
         .with_pattern_cache(patterns.clone())
-        .build(&property_schema(&registry, only))
+        .build(&property_schema(registry, only))
         .unwrap_or_else(|error| panic!("the vendored schema of {} does not compile: {error}", spec.type_name));
     Compiled { validator, compiled_for: only.cloned() }
 }
@@ -138,7 +149,7 @@ impl SchemaCheck {
 fn property_schema(registry: &Json, only: Option<&SchemaUse>) -> Json {
     let mut root = Map::new();
     root.insert("type".into(), json!("object"));
-    for key in ["properties", "required", "additionalProperties", "oneOf", "anyOf", "allOf", "definitions"] {
+    for key in schema_text::READ_AT_THE_TOP {
         if let Some(value) = registry.get(key) {
             let value = match (key, only, value) {
                 ("properties", Some(only), Json::Object(properties)) => Json::Object(
@@ -384,6 +395,62 @@ mod tests {
             resources > 500 && corrupted_findings > resources,
             "{resources} resources, {corrupted_findings} findings"
         );
+    }
+
+    /// Validators compiled from the schemas read without their prose ([`schema_text`]) find exactly
+    /// what validators compiled from the published text find, on the platform's resources and on
+    /// copies whose every literal is corrupted.
+    #[cfg(feature = "platform")]
+    #[test]
+    fn validators_read_without_prose_find_what_the_published_schemas_find() {
+        let config = crate::config::ConfigFile::embedded_default().unwrap();
+        let synthesized = crate::platform::build(config.config()).unwrap().synth().unwrap();
+        let patterns = jsonschema::PatternCache::new();
+        let mut validators: BTreeMap<&str, (Compiled, Compiled)> = BTreeMap::new();
+        let (mut resources, mut findings) = (0, 0);
+        for stack in &synthesized.stacks {
+            for resource in stack.template["Resources"].as_object().unwrap().values() {
+                let spec = resource_spec(resource["Type"].as_str().unwrap()).expect("a vendored type");
+                let (read, published) = validators.entry(spec.type_name).or_insert_with(|| {
+                    let published: Json = serde_json::from_str(spec.schema).unwrap();
+                    let read = schema_text::read(spec.schema).unwrap();
+                    (
+                        compile_registry(spec, &read, None, &patterns),
+                        compile_registry(spec, &published, None, &patterns),
+                    )
+                });
+                let mut corrupted = resource["Properties"].clone();
+                corrupt(&mut corrupted);
+                let mut garbled = resource["Properties"].clone();
+                garble(&mut garbled);
+                for properties in [&resource["Properties"], &corrupted, &garbled] {
+                    let messages = |compiled: &Compiled| -> Vec<String> {
+                        compiled.validator.iter_errors(properties).map(|error| format!("{error:?}")).collect()
+                    };
+                    let found = messages(read);
+                    assert_eq!(found, messages(published), "{}", spec.type_name);
+                    findings += found.len();
+                }
+                resources += 1;
+            }
+        }
+        assert!(resources > 500 && findings > resources, "{resources} resources, {findings} findings");
+    }
+
+    /// Every literal of `value` kept in type but out of bounds: strings too long for any pattern,
+    /// enumeration or length limit to admit, numbers below any minimum.
+    #[cfg(feature = "platform")]
+    fn garble(value: &mut Json) {
+        if super::super::schema_use::is_deploy_time(value) {
+            return;
+        }
+        match value {
+            Json::Object(object) => object.values_mut().for_each(garble),
+            Json::Array(items) => items.iter_mut().for_each(garble),
+            Json::String(text) => *text = format!("{}\u{1}!", "~".repeat(5000)),
+            Json::Number(_) => *value = json!(-99_999_999),
+            Json::Bool(_) | Json::Null => {}
+        }
     }
 
     #[test]
