@@ -49,6 +49,7 @@ pub mod construct;
 #[cfg(feature = "constructs")]
 pub mod constructs;
 pub mod diff;
+mod fast_hash;
 pub mod graph;
 #[cfg(feature = "platform")]
 pub mod platform;

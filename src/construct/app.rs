@@ -6,12 +6,13 @@ use super::deploy_order::deploy_order;
 use super::error::ConstructError;
 use super::resolve::resolve;
 use super::stack::Stack;
+use crate::fast_hash::FastIndexMap;
 
 /// The root of the construct tree: a named set of stacks, possibly in several regions.
 #[derive(Debug, Clone)]
 pub struct App {
     name: String,
-    stacks: IndexMap<String, Stack>,
+    stacks: FastIndexMap<String, Stack>,
     artifacts: IndexMap<String, String>,
     uploads: IndexMap<String, Vec<String>>,
     sections: IndexMap<String, serde_json::Value>,
@@ -61,7 +62,7 @@ impl App {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            stacks: IndexMap::new(),
+            stacks: FastIndexMap::default(),
             artifacts: IndexMap::new(),
             uploads: IndexMap::new(),
             sections: IndexMap::new(),

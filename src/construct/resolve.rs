@@ -6,13 +6,12 @@
 //! CloudFormation's own cross-region reference: no Lambda custom resource, no SSM parameter writer. Every
 //! reference to another stack also makes the consumer depend on the producer.
 
-use std::collections::HashMap;
-
 use indexmap::{IndexMap, IndexSet};
 use serde_json::{json, Map, Value as Json};
 
 use super::error::ConstructError;
 use super::stack::{export_name, Stack};
+use crate::fast_hash::{FastHashMap, FastIndexMap, FastIndexSet};
 use crate::template::expr::ReferencePlaceholder;
 
 /// Resolved template documents and the stack dependencies the references implied.
@@ -37,7 +36,7 @@ struct GeneratedOutput {
 /// With `consume`, each stack's template is taken out of the stack as it is resolved and dropped once
 /// it is a document ([`Stack::take_template`]), so that the app and its documents are never both
 /// held whole: the stacks are of no further use after a consuming synthesis.
-pub(crate) fn resolve(stacks: &IndexMap<String, Stack>, consume: bool) -> Result<Resolution, ConstructError> {
+pub(crate) fn resolve(stacks: &FastIndexMap<String, Stack>, consume: bool) -> Result<Resolution, ConstructError> {
     check_removal_policies(stacks)?;
     let mut dependencies = IndexMap::new();
     for stack in stacks.values() {
@@ -52,8 +51,8 @@ pub(crate) fn resolve(stacks: &IndexMap<String, Stack>, consume: bool) -> Result
         dependencies.insert(stack.name().to_owned(), stack.explicit_dependencies().clone());
     }
 
-    let mut generated: IndexMap<String, IndexMap<String, GeneratedOutput>> = IndexMap::new();
-    let mut explicit = HashMap::new();
+    let mut generated: FastIndexMap<String, FastIndexMap<String, GeneratedOutput>> = FastIndexMap::default();
+    let mut explicit = FastHashMap::default();
     let mut documents = IndexMap::new();
     for stack in stacks.values() {
         check_depends_on(stack)?;
@@ -64,7 +63,7 @@ pub(crate) fn resolve(stacks: &IndexMap<String, Stack>, consume: bool) -> Result
             consumer: stack,
             generated: &mut generated,
             explicit: &mut explicit,
-            needs: IndexSet::new(),
+            needs: FastIndexSet::default(),
         };
         resolver.rewrite_document(&mut document)?;
         let needs = resolver.needs;
@@ -94,7 +93,7 @@ pub(crate) fn resolve(stacks: &IndexMap<String, Stack>, consume: bool) -> Result
     Ok(Resolution { documents, dependencies })
 }
 
-fn check_removal_policies(stacks: &IndexMap<String, Stack>) -> Result<(), ConstructError> {
+fn check_removal_policies(stacks: &FastIndexMap<String, Stack>) -> Result<(), ConstructError> {
     for stack in stacks.values() {
         for (logical_id, resource) in &stack.template().resources {
             let decided = resource.get_deletion_policy().is_some() && resource.get_update_replace_policy().is_some();
@@ -171,12 +170,12 @@ enum Failure {
 }
 
 struct Resolver<'a> {
-    stacks: &'a IndexMap<String, Stack>,
+    stacks: &'a FastIndexMap<String, Stack>,
     consumer: &'a Stack,
-    generated: &'a mut IndexMap<String, IndexMap<String, GeneratedOutput>>,
+    generated: &'a mut FastIndexMap<String, FastIndexMap<String, GeneratedOutput>>,
     /// Each producer's own outputs that carry a reference, read once per producer.
-    explicit: &'a mut HashMap<String, Vec<ExplicitOutput>>,
-    needs: IndexSet<String>,
+    explicit: &'a mut FastHashMap<String, Vec<ExplicitOutput>>,
+    needs: FastIndexSet<String>,
 }
 
 /// An output a stack declares itself whose value is a reference into it: another stack reads the
@@ -277,7 +276,9 @@ impl Resolver<'_> {
         if producer.name() == self.consumer.name() {
             return Ok(local_form(reference));
         }
-        self.needs.insert(producer.name().to_owned());
+        if !self.needs.contains(producer.name()) {
+            self.needs.insert(producer.name().to_owned());
+        }
         if producer.region() == self.consumer.region() {
             let (_, export) = self.output_for(producer, reference, true).map_err(Failure::Error)?;
             let export = export.expect("an exported output has an export name");
@@ -300,8 +301,10 @@ impl Resolver<'_> {
         reference: &ReferencePlaceholder,
         exported: bool,
     ) -> Result<(String, Option<String>), ConstructError> {
-        let explicit = self.explicit.entry(producer.name().to_owned()).or_insert_with(|| explicit_outputs(producer));
-        for output in explicit.iter().filter(|output| &output.reference == reference) {
+        if !self.explicit.contains_key(producer.name()) {
+            self.explicit.insert(producer.name().to_owned(), explicit_outputs(producer));
+        }
+        for output in self.explicit[producer.name()].iter().filter(|output| &output.reference == reference) {
             match &output.export {
                 Some(Some(name)) => return Ok((output.output_id.clone(), Some(name.clone()))),
                 None if !exported => return Ok((output.output_id.clone(), None)),
@@ -319,7 +322,10 @@ impl Resolver<'_> {
         if producer.template().outputs.contains_key(&output_id) {
             return Err(ConstructError::DuplicateOutput { stack: producer.name().to_owned(), output_id });
         }
-        let outputs = self.generated.entry(producer.name().to_owned()).or_default();
+        if !self.generated.contains_key(producer.name()) {
+            self.generated.insert(producer.name().to_owned(), FastIndexMap::default());
+        }
+        let outputs = &mut self.generated[producer.name()];
         let output = outputs.entry(output_id.clone()).or_insert_with(|| GeneratedOutput {
             value: local_form(reference),
             description: format!(

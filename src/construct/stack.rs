@@ -13,6 +13,8 @@ use std::rc::Rc;
 
 use indexmap::{IndexMap, IndexSet};
 
+use crate::fast_hash::{FastIndexMap, FastIndexSet};
+
 use super::error::ConstructError;
 use super::path::ConstructPath;
 use crate::template::{
@@ -45,9 +47,9 @@ struct StackState {
     /// The path of every construct scope opened in this stack ([`Scope::child`]), to reject two
     /// constructs at one path. Resources and parameters are not repeated here: their paths are in
     /// `logical_ids`, and a million-resource app would hold each twice.
-    nodes: IndexSet<ConstructPath>,
+    nodes: FastIndexSet<ConstructPath>,
     /// The construct path behind each logical ID (resources and parameters share one namespace).
-    logical_ids: IndexMap<String, ConstructPath>,
+    logical_ids: FastIndexMap<String, ConstructPath>,
     explicit_dependencies: IndexSet<String>,
     parameter_values: IndexMap<String, String>,
 }
@@ -141,7 +143,7 @@ impl Stack {
         let outputs = state.template.outputs.clone();
         let taken = std::mem::take(&mut state.template);
         state.template.outputs = outputs;
-        state.nodes = IndexSet::new();
+        state.nodes = FastIndexSet::default();
         taken
     }
 

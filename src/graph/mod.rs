@@ -13,6 +13,8 @@ mod traffic;
 
 use indexmap::IndexMap;
 
+use crate::fast_hash::FastIndexMap;
+
 use crate::checks::readiness::{Model, StackTemplate};
 use crate::construct::SynthesizedStack;
 use crate::template::Field;
@@ -145,7 +147,7 @@ const MAX_LINES: usize = 4;
 const RULE_TYPES: &[&str] = &["AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"];
 
 /// Where each resource is drawn: stack (by deploy position) → logical ID → node id.
-type Placement = Vec<IndexMap<String, String>>;
+type Placement = Vec<FastIndexMap<String, String>>;
 
 impl Architecture {
     /// The architecture of synthesized stacks (in deploy order).
@@ -160,9 +162,9 @@ impl Architecture {
         for stack in stacks {
             let empty = serde_json::Map::new();
             let resources = stack.template.field("Resources").as_object().unwrap_or(&empty);
-            let mut tiers: IndexMap<Tier, IndexMap<String, usize>> = IndexMap::new();
+            let mut tiers: FastIndexMap<Tier, FastIndexMap<String, usize>> = FastIndexMap::default();
             let mut groups = Vec::new();
-            let mut where_drawn = IndexMap::new();
+            let mut where_drawn = FastIndexMap::default();
             for (logical_id, resource) in resources {
                 let resource_type = resource.field("Type").as_str().unwrap_or_default();
                 if resource_type == "AWS::EC2::SecurityGroup" {
@@ -174,7 +176,7 @@ impl Architecture {
             }
             tiers.sort_keys();
             let mut nodes = Vec::new();
-            let mut tier_nodes = IndexMap::new();
+            let mut tier_nodes = FastIndexMap::default();
             for (tier, counts) in tiers {
                 let id = node_id();
                 tier_nodes.insert(tier, id.clone());
@@ -251,7 +253,7 @@ impl Architecture {
 }
 
 /// `3 EC2::Subnet`, most numerous first (ties by name), the rest summed up.
-fn count_lines(counts: IndexMap<String, usize>) -> Vec<String> {
+fn count_lines(counts: FastIndexMap<String, usize>) -> Vec<String> {
     let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
     counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut lines: Vec<String> = counts.iter().take(MAX_LINES).map(|(name, count)| format!("{count} {name}")).collect();

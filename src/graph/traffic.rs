@@ -3,7 +3,7 @@
 //! ([`Model`]), which resolves `Ref`, `Fn::GetAtt`, `Fn::ImportValue` and `Fn::GetStackOutput` across
 //! stacks and regions.
 
-use indexmap::IndexMap;
+use crate::fast_hash::FastIndexMap;
 use serde_json::Value;
 
 use super::{Architecture, Edge, Node, NodeKind, Placement};
@@ -25,7 +25,7 @@ impl Edges<'_> {
 
     /// The traffic edges, adding a source node to the rule's stack for each prefix list or block.
     pub(super) fn admitted(&self, architecture: &mut Architecture, node_id: &mut dyn FnMut() -> String) -> Vec<Edge> {
-        let mut edges: IndexMap<(String, String), Vec<String>> = IndexMap::new();
+        let mut edges: FastIndexMap<(String, String), Vec<String>> = FastIndexMap::default();
         for (index, stack) in self.model.stacks().iter().enumerate() {
             for (group, rule) in ingress_rules(&stack.template) {
                 let Some(to) = self.node_of(index, &group) else { continue };
@@ -47,7 +47,7 @@ impl Edges<'_> {
     /// The cross-stack reference edges, one per pair of nodes, labelled with how many resources of the
     /// one refer to resources of the other.
     pub(super) fn references(&self) -> Vec<Edge> {
-        let mut counts: IndexMap<(String, String), usize> = IndexMap::new();
+        let mut counts: FastIndexMap<(String, String), usize> = FastIndexMap::default();
         for (index, stack) in self.model.stacks().iter().enumerate() {
             let Some(resources) = stack.template.field("Resources").as_object() else { continue };
             for (logical_id, resource) in resources {
