@@ -6,11 +6,12 @@
 //! cloud assembly and a folder of templates written by hand.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use serde_json::Value as Json;
 
+use crate::fast_hash::FastHashMap;
 use crate::template::Field;
 
 /// One stack's template, where it deploys, and what it declares it deploys after.
@@ -65,18 +66,18 @@ pub struct Model<'t> {
     stacks: Vec<StackTemplate<'t>>,
     /// Region → export name → (stack index, output ID): looked up by borrowed names, since every
     /// import of every template is followed, and the output's value is read where it is.
-    exports: BTreeMap<String, BTreeMap<String, (usize, String)>>,
+    exports: FastHashMap<String, FastHashMap<String, (usize, String)>>,
     /// Transitive deploy-time predecessors of each stack, found when first asked: finding them walks
     /// every template for its imports, which the picture of an app does not need.
     before: OnceLock<Vec<BTreeSet<usize>>>,
     /// Every resource by type, in stack then template order: the rules ask by type over and over.
-    by_type: BTreeMap<String, Vec<Res>>,
+    by_type: FastHashMap<String, Vec<Res>>,
 }
 
 impl<'t> Model<'t> {
     /// Builds the model of `stacks`, given in deploy order.
     pub fn new(stacks: Vec<StackTemplate<'t>>) -> Self {
-        let mut exports: BTreeMap<String, BTreeMap<String, (usize, String)>> = BTreeMap::new();
+        let mut exports: FastHashMap<String, FastHashMap<String, (usize, String)>> = FastHashMap::default();
         for (index, stack) in stacks.iter().enumerate() {
             let Some(outputs) = stack.template.field("Outputs").as_object() else { continue };
             for (output_id, output) in outputs {
@@ -85,7 +86,7 @@ impl<'t> Model<'t> {
                 }
             }
         }
-        let mut by_type: BTreeMap<String, Vec<Res>> = BTreeMap::new();
+        let mut by_type: FastHashMap<String, Vec<Res>> = FastHashMap::default();
         for (stack, template) in stacks.iter().enumerate() {
             let Some(resources) = template.template.field("Resources").as_object() else { continue };
             for (id, resource) in resources {
