@@ -312,11 +312,16 @@ impl Resolver<'_> {
             }
         }
 
+        // Built by hand, not by `format!`: one of these per reference, and `format!` costs several
+        // times the copying.
         let output_id = match &reference.attribute {
-            None => format!("Ref{}", reference.logical_id),
+            None => ["Ref", &reference.logical_id].concat(),
             Some(attribute) => {
-                let attribute: String = attribute.chars().filter(char::is_ascii_alphanumeric).collect();
-                format!("GetAtt{}{attribute}", reference.logical_id)
+                let mut id = String::with_capacity(6 + reference.logical_id.len() + attribute.len());
+                id.push_str("GetAtt");
+                id.push_str(&reference.logical_id);
+                id.extend(attribute.chars().filter(char::is_ascii_alphanumeric));
+                id
             }
         };
         if producer.template().outputs.contains_key(&output_id) {

@@ -334,7 +334,7 @@ impl<R: CfnResource + Clone + 'static> fmt::Debug for TypedResourceMut<'_, R> {
 
 /// The export name for an output: `<stack name>:<output id>`.
 pub(crate) fn export_name(stack_name: &str, output_id: &str) -> String {
-    format!("{stack_name}:{output_id}")
+    [stack_name, ":", output_id].concat()
 }
 
 /// A place in the construct tree: a stack and a path in it. Constructs take a scope, open a child scope
