@@ -351,7 +351,8 @@ impl Resource {
     /// the recorded path) and `Properties`.
     pub fn into_json(self) -> serde_json::Value {
         use serde_json::Value as Json;
-        let mut entry = serde_json::Map::new();
+        // Room for every attribute up front: a map grown member by member is reallocated on the way.
+        let mut entry = serde_json::Map::with_capacity(7);
         entry.insert("Type".to_owned(), Json::String(self.resource_type));
         if let Some(condition) = self.condition {
             entry.insert("Condition".to_owned(), Json::String(condition));
@@ -377,7 +378,7 @@ impl Resource {
             entry.insert("UpdateReplacePolicy".to_owned(), policy(update_replace));
         }
         if self.path.is_some() || !self.metadata.is_empty() {
-            let mut metadata = serde_json::Map::new();
+            let mut metadata = serde_json::Map::with_capacity(1 + self.metadata.len());
             if let Some(path) = &self.path {
                 metadata.insert(PATH_METADATA_KEY.to_owned(), Json::String(path.clone()));
             }
