@@ -64,9 +64,8 @@ pub enum Resolved {
 #[derive(Debug)]
 pub struct Model<'t> {
     stacks: Vec<StackTemplate<'t>>,
-    /// Region → export name → (stack index, output ID): looked up by borrowed names, since every
-    /// import of every template is followed, and the output's value is read where it is.
-    exports: FastHashMap<String, FastHashMap<String, (usize, String)>>,
+    /// Region → export name → the exported output.
+    exports: FastHashMap<String, FastHashMap<String, Export>>,
     /// Transitive deploy-time predecessors of each stack, found when first asked: finding them walks
     /// every template for its imports, which the picture of an app does not need.
     before: OnceLock<Vec<BTreeSet<usize>>>,
@@ -74,15 +73,27 @@ pub struct Model<'t> {
     by_type: FastHashMap<String, Vec<Res>>,
 }
 
+/// An exported output.
+#[derive(Debug)]
+struct Export {
+    /// The exporting stack's index.
+    stack: usize,
+    output_id: String,
+    /// What the output's value resolves to, followed once as the model is built: the rules follow
+    /// every import of every template, most of them several times over.
+    value: Option<Resolved>,
+}
+
 impl<'t> Model<'t> {
     /// Builds the model of `stacks`, given in deploy order.
     pub fn new(stacks: Vec<StackTemplate<'t>>) -> Self {
-        let mut exports: FastHashMap<String, FastHashMap<String, (usize, String)>> = FastHashMap::default();
+        let mut exports: FastHashMap<String, FastHashMap<String, Export>> = FastHashMap::default();
         for (index, stack) in stacks.iter().enumerate() {
             let Some(outputs) = stack.template.field("Outputs").as_object() else { continue };
             for (output_id, output) in outputs {
                 if let Some(name) = literal_text(output.field("Export").field("Name"), &stack.name, &stack.region) {
-                    exports.entry(stack.region.clone()).or_default().insert(name, (index, output_id.clone()));
+                    let export = Export { stack: index, output_id: output_id.clone(), value: None };
+                    exports.entry(stack.region.clone()).or_default().insert(name, export);
                 }
             }
         }
@@ -94,7 +105,26 @@ impl<'t> Model<'t> {
                 by_type.entry(type_name).or_default().push(Res { stack, id: id.clone() });
             }
         }
-        Self { stacks, exports, before: OnceLock::new(), by_type }
+        let mut model = Self { stacks, exports, before: OnceLock::new(), by_type };
+        // Each export's value is followed as an import at the top of a value follows it (depth 1),
+        // before any is kept, so that none depends on the order they are found in.
+        let followed: Vec<(String, String, Resolved)> = model
+            .exports
+            .iter()
+            .flat_map(|(region, names)| names.iter().map(move |(name, export)| (region, name, export)))
+            .map(|(region, name, export)| (region.clone(), name.clone(), model.follow(export, 1)))
+            .collect();
+        for (region, name, value) in followed {
+            model.exports.get_mut(&region).and_then(|names| names.get_mut(&name)).expect("an export").value =
+                Some(value);
+        }
+        model
+    }
+
+    /// What the value of an exported output resolves to, followed from `depth`.
+    fn follow(&self, export: &Export, depth: usize) -> Resolved {
+        let outputs = self.stacks[export.stack].template.field("Outputs");
+        self.resolve_depth(export.stack, outputs[export.output_id.as_str()].field("Value"), depth)
     }
 
     /// The stacks, in the order given.
@@ -117,8 +147,8 @@ impl<'t> Model<'t> {
             let mut imported = Vec::new();
             collect_imports(stack.template.field("Resources"), &mut imported);
             for name in imported {
-                if let Some((exporter, _)) = region_exports.get(name) {
-                    direct[index].insert(*exporter);
+                if let Some(export) = region_exports.get(name) {
+                    direct[index].insert(export.stack);
                 }
             }
         }
@@ -221,11 +251,9 @@ impl<'t> Model<'t> {
                             return Resolved::Unknown("Fn::ImportValue of a computed name".into());
                         };
                         match self.exports.get(&template.region).and_then(|names| names.get(&name)) {
-                            Some((exporter, output_id)) => self.resolve_depth(
-                                *exporter,
-                                self.stacks[*exporter].template.field("Outputs")[output_id.as_str()].field("Value"),
-                                depth + 1,
-                            ),
+                            // Followed once as the model was built; as it is built, followed here.
+                            Some(Export { value: Some(value), .. }) => value.clone(),
+                            Some(export) => self.follow(export, depth + 1),
                             None => Resolved::Unknown(format!("no stack of {} exports {name}", template.region)),
                         }
                     }
@@ -435,5 +463,66 @@ fn collect_imports<'j>(value: &'j Json, found: &mut Vec<&'j str>) {
         }
         Json::Array(values) => values.iter().for_each(|value| collect_imports(value, found)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn stack(name: &str, template: Json) -> StackTemplate<'static> {
+        StackTemplate {
+            name: name.into(),
+            region: "us-east-1".into(),
+            template: Cow::Owned(template),
+            depends_on: vec![],
+        }
+    }
+
+    fn export(name: &str, value: Json) -> Json {
+        json!({"Value": value, "Export": {"Name": name}})
+    }
+
+    /// An import resolves to what the exported value resolves to, through an export of an import, and
+    /// the same wherever it is asked; an export that imports itself is no resource, and no hang.
+    #[test]
+    fn imports_follow_exports_through_other_imports_and_cycles_end() {
+        let model = Model::new(vec![
+            stack(
+                "Data",
+                json!({
+                    "Resources": {"Db": {"Type": "AWS::RDS::DBInstance"}},
+                    "Outputs": {
+                        "Endpoint": export("Data:Endpoint", json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]})),
+                        "Loop": export("Data:Loop", json!({"Fn::ImportValue": "Data:Loop"}))
+                    }
+                }),
+            ),
+            stack(
+                "Relay",
+                json!({
+                    "Outputs": {"Endpoint": export("Relay:Endpoint", json!({"Fn::ImportValue": "Data:Endpoint"}))}
+                }),
+            ),
+            stack("App", json!({"Resources": {"Task": {"Type": "AWS::ECS::TaskDefinition"}}})),
+        ]);
+        let database = Resolved::Resource(Res { stack: 0, id: "Db".into() }, Some("Endpoint.Address".into()));
+        let import = |name: &str| json!({"Fn::ImportValue": name});
+        assert_eq!(model.resolve(2, &import("Data:Endpoint")), database);
+        assert_eq!(model.resolve(2, &import("Relay:Endpoint")), database);
+        assert_eq!(
+            model.resolve(2, &json!({"Fn::Select": [0, [import("Relay:Endpoint")]]})),
+            Resolved::Unknown("Fn::Select is not followed".into())
+        );
+        assert_eq!(
+            model.references(2, &json!({"Image": import("Relay:Endpoint")})),
+            [Res { stack: 0, id: "Db".into() }]
+        );
+        assert!(matches!(model.resolve(2, &import("Data:Loop")), Resolved::Unknown(_)));
+        assert!(
+            matches!(model.resolve(2, &import("Nobody:Exports")), Resolved::Unknown(why) if why.contains("exports"))
+        );
     }
 }
