@@ -332,20 +332,28 @@ mod tests {
         assert!(pruned.validators["AWS::EC2::Subnet"].compiled_for.is_none(), "recompiled whole");
     }
 
-    /// Every literal of `value` changed to one of another type; deploy-time values are left as
-    /// they are.
+    /// Applies `change` to every literal of `value` (a string, number, boolean or null); deploy-time
+    /// values are left as they are.
     #[cfg(feature = "platform")]
-    fn corrupt(value: &mut Json) {
+    fn each_literal(value: &mut Json, change: &impl Fn(&mut Json)) {
         if super::super::schema_use::is_deploy_time(value) {
             return;
         }
         match value {
-            Json::Object(object) => object.values_mut().for_each(corrupt),
-            Json::Array(items) => items.iter_mut().for_each(corrupt),
-            Json::String(_) => *value = json!(12345),
-            Json::Number(_) | Json::Bool(_) => *value = json!("corrupted"),
-            Json::Null => {}
+            Json::Object(object) => object.values_mut().for_each(|member| each_literal(member, change)),
+            Json::Array(items) => items.iter_mut().for_each(|item| each_literal(item, change)),
+            literal => change(literal),
         }
+    }
+
+    /// Every literal of `value` changed to one of another type.
+    #[cfg(feature = "platform")]
+    fn corrupt(value: &mut Json) {
+        each_literal(value, &|literal| match literal {
+            Json::String(_) => *literal = json!(12345),
+            Json::Number(_) | Json::Bool(_) => *literal = json!("corrupted"),
+            _ => {}
+        });
     }
 
     /// The validators compiled for the uses read off the built platform cover each synthesized
@@ -441,16 +449,11 @@ mod tests {
     /// enumeration or length limit to admit, numbers below any minimum.
     #[cfg(feature = "platform")]
     fn garble(value: &mut Json) {
-        if super::super::schema_use::is_deploy_time(value) {
-            return;
-        }
-        match value {
-            Json::Object(object) => object.values_mut().for_each(garble),
-            Json::Array(items) => items.iter_mut().for_each(garble),
+        each_literal(value, &|literal| match literal {
             Json::String(text) => *text = format!("{}\u{1}!", "~".repeat(5000)),
-            Json::Number(_) => *value = json!(-99_999_999),
-            Json::Bool(_) | Json::Null => {}
-        }
+            Json::Number(_) => *literal = json!(-99_999_999),
+            _ => {}
+        });
     }
 
     #[test]
