@@ -13,10 +13,9 @@ use std::rc::Rc;
 
 use indexmap::{IndexMap, IndexSet};
 
-use crate::fast_hash::{FastIndexMap, FastIndexSet};
-
 use super::error::ConstructError;
 use super::path::ConstructPath;
+use crate::fast_hash::{FastIndexMap, FastIndexSet};
 use crate::template::{
     Address, CfnResource, Condition, Mapping, Output, Parameter, Reference, Resource, Template, Untyped, Value,
 };

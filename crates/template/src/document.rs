@@ -77,7 +77,7 @@ impl TemplateFormat {
 
 /// The buffer a template is rendered into: room for any template `aws cloudformation deploy` takes
 /// inline (51,200 bytes) from the start. Grown from empty, a template's text was copied five or six
-/// times over on the way, a sixth of rendering's instructions.
+/// times over on the way, about a tenth of rendering's instructions.
 fn text_buffer() -> Vec<u8> {
     Vec::with_capacity(64 * 1024)
 }

@@ -106,8 +106,10 @@ impl<'t> Model<'t> {
             }
         }
         let mut model = Self { stacks, exports, before: OnceLock::new(), by_type };
-        // Each export's value is followed as an import at the top of a value follows it (depth 1),
-        // before any is kept, so that none depends on the order they are found in.
+        // Each export's value is followed as an import at the top of a value would follow it (depth
+        // 1), all before any result is kept, so that none depends on the order the exports are found
+        // in. An import met deeper in a value reads the same result: only a chain of references near
+        // the depth limit could end differently, and none comes near it.
         let followed: Vec<(String, String, Resolved)> = model
             .exports
             .iter()
