@@ -3,8 +3,10 @@
 //! The vendored schemas are kept as published (see `schemas/README.md`), so most of their text is
 //! documentation: `description`s alone are well over half of the bytes, and the top level also holds
 //! handlers, permissions, tagging and identifiers. Parsing all of that into `serde_json` values on
-//! every `validate` run, only for the validator compiler to pass over it, cost as much as a fifth of
-//! `validate`'s instructions. This reader skips it while parsing (`IgnoredAny`: scanned, never built):
+//! every `validate` run, only for the validator compiler to pass over it, was an eighth of `validate`'s
+//! instructions (23 of 178 million). Skipped while parsing (`IgnoredAny`: scanned, never built), it
+//! costs 9 million fewer in all: less to build, copy into the validator's schema, compile and drop.
+//! This reader skips:
 //! - at the top, every member [`property_schema`](super::registry_schema) does not read;
 //! - in every schema below, the annotation keywords, which JSON Schema says never affect validation.
 //!
