@@ -441,7 +441,7 @@ mod tests {
     /// (A resolution that splits the stacks between threads must keep this; one tried did, and lost on
     /// time and memory.)
     #[test]
-    fn generated_outputs_follow_app_order_on_any_thread() {
+    fn generated_outputs_follow_the_app_order_of_their_consumers() {
         let mut app = App::new("test");
         let producer = app.add_stack("Producer", "us-east-1").unwrap();
         let topic = producer.root().add_resource("Topic", Resource::new("AWS::SNS::Topic")).unwrap();
