@@ -6,7 +6,7 @@
 //! cloud assembly and a folder of templates written by hand.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use serde_json::Value as Json;
@@ -110,15 +110,11 @@ impl<'t> Model<'t> {
         // 1), all before any result is kept, so that none depends on the order the exports are found
         // in. An import met deeper in a value reads the same result: only a chain of references near
         // the depth limit could end differently, and none comes near it.
-        let followed: Vec<(String, String, Resolved)> = model
-            .exports
-            .iter()
-            .flat_map(|(region, names)| names.iter().map(move |(name, export)| (region, name, export)))
-            .map(|(region, name, export)| (region.clone(), name.clone(), model.follow(export, 1)))
-            .collect();
-        for (region, name, value) in followed {
-            model.exports.get_mut(&region).and_then(|names| names.get_mut(&name)).expect("an export").value =
-                Some(value);
+        // The map is not changed between the two walks, so they visit the exports in the same order.
+        let followed: Vec<Resolved> =
+            model.exports.values().flat_map(HashMap::values).map(|export| model.follow(export, 1)).collect();
+        for (export, value) in model.exports.values_mut().flat_map(HashMap::values_mut).zip(followed) {
+            export.value = Some(value);
         }
         model
     }
