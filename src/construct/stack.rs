@@ -147,7 +147,7 @@ impl Stack {
     }
 
     /// The typed escape hatch: the L1 value of a resource a construct made, to change a property the
-    /// construct does not expose. The change is written back when the returned guard is dropped.
+    /// construct does not expose. The stack stays borrowed until the returned guard is dropped.
     ///
     /// ```
     /// use cfn_synth::cfn::ecs;
@@ -169,12 +169,18 @@ impl Stack {
         if !handle.stack().same_as(self) {
             return Err(not_here(&format!("is not a resource of stack {}", self.name())));
         }
-        let mut entry =
-            RefMut::filter_map(self.state_mut(), |state| state.template.resources.get_mut(handle.logical_id()))
-                .map_err(|_| not_here("is not in its stack"))?;
-        let value =
-            entry.take_typed::<R>().ok_or_else(|| not_here("was changed at the JSON level; use resource_json_mut"))?;
-        Ok(TypedResourceMut { entry, value: Some(value) })
+        match self.state().template.resources.get(handle.logical_id()) {
+            None => return Err(not_here("is not in its stack")),
+            Some(entry) if !entry.is_typed::<R>() => {
+                return Err(not_here("was changed at the JSON level; use resource_json_mut"));
+            }
+            Some(_) => {}
+        }
+        let value = RefMut::map(self.state_mut(), |state| {
+            let entry = state.template.resources.get_mut(handle.logical_id()).expect("looked up above");
+            entry.typed_mut::<R>().expect("checked above")
+        });
+        Ok(TypedResourceMut { value })
     }
 
     /// The JSON-level escape hatch: a resource entry by logical ID, to set what neither a construct nor
@@ -296,32 +302,25 @@ impl Stack {
     }
 }
 
-/// The typed L1 value of a resource, borrowed from its stack by [`Stack::resource_mut`]; dropping it
-/// writes the value back as the resource's properties.
+/// The typed L1 value of a resource, borrowed from its stack by [`Stack::resource_mut`]. A change goes
+/// to the resource's typed value itself; its JSON properties are made from it when next read, so
+/// that a construct editing the same resource many times (a key policy gaining a statement per
+/// grant) serializes it once.
 pub struct TypedResourceMut<'a, R: CfnResource + Clone + 'static> {
-    entry: RefMut<'a, Resource>,
-    value: Option<R>,
+    value: RefMut<'a, R>,
 }
 
 impl<R: CfnResource + Clone + 'static> Deref for TypedResourceMut<'_, R> {
     type Target = R;
 
     fn deref(&self) -> &R {
-        self.value.as_ref().expect("the value stays until drop")
+        &self.value
     }
 }
 
 impl<R: CfnResource + Clone + 'static> std::ops::DerefMut for TypedResourceMut<'_, R> {
     fn deref_mut(&mut self) -> &mut R {
-        self.value.as_mut().expect("the value stays until drop")
-    }
-}
-
-impl<R: CfnResource + Clone + 'static> Drop for TypedResourceMut<'_, R> {
-    fn drop(&mut self) {
-        if let Some(value) = self.value.take() {
-            self.entry.put_typed(value);
-        }
+        &mut self.value
     }
 }
 

@@ -1,6 +1,7 @@
 //! A CloudFormation resource entry: type, properties and the resource attributes around them.
 
 use std::any::Any;
+use std::cell::OnceCell;
 use std::fmt;
 
 use indexmap::IndexMap;
@@ -75,6 +76,10 @@ pub const STATEFUL_RESOURCE_TYPES: &[&str] = &[
 trait TypedProperties: Any {
     fn clone_box(&self) -> Box<dyn TypedProperties>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// The properties as the template writes them.
+    fn to_json(&self) -> serde_json::Map<String, serde_json::Value>;
 }
 
 impl<R: CfnResource + Clone + 'static> TypedProperties for R {
@@ -85,6 +90,26 @@ impl<R: CfnResource + Clone + 'static> TypedProperties for R {
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        properties_json(self)
+    }
+}
+
+/// The JSON properties of an L1 struct.
+fn properties_json<R: CfnResource>(properties: &R) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(properties).expect("resource properties serialize to JSON") {
+        serde_json::Value::Object(map) => map,
+        other => unreachable!("a resource struct serialized to {other}"),
+    }
 }
 
 /// The typed value behind a resource's properties, while the JSON and it agree.
@@ -93,13 +118,6 @@ struct TypedSlot(Option<Box<dyn TypedProperties>>);
 impl Clone for TypedSlot {
     fn clone(&self) -> Self {
         Self(self.0.as_ref().map(|typed| typed.clone_box()))
-    }
-}
-
-impl PartialEq for TypedSlot {
-    /// The JSON properties decide equality; the typed copy only mirrors them.
-    fn eq(&self, _: &Self) -> bool {
-        true
     }
 }
 
@@ -114,12 +132,17 @@ impl fmt::Debug for TypedSlot {
 /// Properties are kept as serialized JSON in insertion order. They may still contain reference
 /// placeholders (see [`crate::expr`]) until the stack is synthesized. A resource built from
 /// an L1 struct also keeps that struct, until a JSON-level change makes the two differ.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The JSON of a typed resource is made when it is first read, not when the struct is set: a
+/// construct that edits the struct again and again (a key policy that gains a statement per grant)
+/// then pays for one serialization, not one per edit.
+#[derive(Debug, Clone)]
 pub struct Resource {
     resource_type: String,
     /// A `serde_json` map, so that the serialized L1 struct is kept as it comes and moves into the
-    /// template whole: no key is hashed again on the way.
-    properties: serde_json::Map<String, serde_json::Value>,
+    /// template whole: no key is hashed again on the way. Empty only while `typed` holds a struct
+    /// whose JSON has not been read since it was set; [`Resource::properties`] fills it from there.
+    properties: OnceCell<serde_json::Map<String, serde_json::Value>>,
     typed: TypedSlot,
     depends_on: Vec<String>,
     condition: Option<String>,
@@ -137,7 +160,7 @@ impl Resource {
     pub fn new(resource_type: impl Into<String>) -> Self {
         Self {
             resource_type: resource_type.into(),
-            properties: serde_json::Map::new(),
+            properties: OnceCell::from(serde_json::Map::new()),
             typed: TypedSlot(None),
             depends_on: Vec::new(),
             condition: None,
@@ -151,37 +174,47 @@ impl Resource {
     /// The entry of a typed (L1) resource: its type name and its properties.
     pub fn of<R: CfnResource>(properties: &R) -> Self {
         let mut resource = Self::new(R::TYPE);
-        match serde_json::to_value(properties).expect("resource properties serialize to JSON") {
-            serde_json::Value::Object(map) => resource.properties = map,
-            other => unreachable!("a resource struct serialized to {other}"),
-        }
+        resource.properties = OnceCell::from(properties_json(properties));
         resource
     }
 
-    /// The entry of a typed (L1) resource, keeping the struct for [`Resource::take_typed`].
+    /// The entry of a typed (L1) resource, keeping the struct for [`Resource::take_typed`]. Its JSON
+    /// is made when first read.
     pub fn typed<R: CfnResource + Clone + 'static>(properties: R) -> Self {
-        let mut resource = Self::of(&properties);
-        resource.typed = TypedSlot(Some(Box::new(properties)));
+        let mut resource = Self::new(R::TYPE);
+        resource.put_typed(properties);
         resource
     }
 
     /// Takes the typed value out, if the resource was built from an `R` and no JSON-level change came
-    /// since. Put it back, changed or not, with [`Resource::put_typed`].
+    /// since. The JSON properties stay as they are; put the value back, changed or not, with
+    /// [`Resource::put_typed`]. To change the value in place, [`Resource::typed_mut`] is cheaper.
     pub fn take_typed<R: CfnResource + Clone + 'static>(&mut self) -> Option<R> {
-        let typed = self.typed.0.take()?;
-        match typed.into_any().downcast::<R>() {
-            Ok(value) => Some(*value),
-            Err(_) => None,
+        if !self.typed.0.as_ref()?.as_any().is::<R>() {
+            return None;
         }
+        self.properties();
+        let typed = self.typed.0.take()?;
+        typed.into_any().downcast::<R>().ok().map(|value| *value)
     }
 
     /// Replaces the properties with those of `properties`, and keeps it as the typed value.
     pub fn put_typed<R: CfnResource + Clone + 'static>(&mut self, properties: R) {
-        match serde_json::to_value(&properties).expect("resource properties serialize to JSON") {
-            serde_json::Value::Object(map) => self.properties = map,
-            other => unreachable!("a resource struct serialized to {other}"),
-        }
+        self.properties = OnceCell::new();
         self.typed = TypedSlot(Some(Box::new(properties)));
+    }
+
+    /// The typed value to change in place, if the resource was built from an `R` and no JSON-level
+    /// change came since. The JSON properties are made again from it when next read.
+    pub fn typed_mut<R: CfnResource + Clone + 'static>(&mut self) -> Option<&mut R> {
+        let typed = self.typed.0.as_mut()?.as_any_mut().downcast_mut::<R>()?;
+        self.properties = OnceCell::new();
+        Some(typed)
+    }
+
+    /// Whether the resource holds a typed value of type `R` ([`Resource::typed_mut`] gives it).
+    pub fn is_typed<R: CfnResource + Clone + 'static>(&self) -> bool {
+        self.typed.0.as_ref().is_some_and(|typed| typed.as_any().is::<R>())
     }
 
     /// Sets a property. A value that serializes to JSON `null` removes the property instead, so that an
@@ -194,13 +227,13 @@ impl Resource {
 
     /// Sets a property in place; see [`Resource::property`].
     pub fn set_property(&mut self, name: impl Into<String>, value: impl Serialize) {
-        self.typed = TypedSlot(None);
         let name = name.into();
         let value = serde_json::to_value(value).expect("property values serialize to JSON");
+        let properties = self.properties_mut();
         if value.is_null() {
-            self.properties.shift_remove(&name);
+            properties.shift_remove(&name);
         } else {
-            self.properties.insert(name, value);
+            properties.insert(name, value);
         }
     }
 
@@ -297,13 +330,14 @@ impl Resource {
 
     /// The properties set so far, in insertion order.
     pub fn properties(&self) -> &serde_json::Map<String, serde_json::Value> {
-        &self.properties
+        self.properties.get_or_init(|| self.typed.0.as_ref().map(|typed| typed.to_json()).unwrap_or_default())
     }
 
     /// Mutable access to the properties: the escape hatch for anything a construct does not model.
     pub fn properties_mut(&mut self) -> &mut serde_json::Map<String, serde_json::Value> {
+        self.properties();
         self.typed = TypedSlot(None);
-        &mut self.properties
+        self.properties.get_mut().expect("filled above")
     }
 
     /// The explicit `DependsOn` logical IDs.
@@ -327,12 +361,27 @@ impl Resource {
     }
 }
 
+impl PartialEq for Resource {
+    /// Equal entries write the same JSON: the properties compare as JSON, whether or not they have
+    /// been made from a typed value yet.
+    fn eq(&self, other: &Self) -> bool {
+        self.resource_type == other.resource_type
+            && self.depends_on == other.depends_on
+            && self.condition == other.condition
+            && self.deletion_policy == other.deletion_policy
+            && self.update_replace_policy == other.update_replace_policy
+            && self.path == other.path
+            && self.metadata == other.metadata
+            && self.properties() == other.properties()
+    }
+}
+
 impl Serialize for Resource {
     /// The entry as [`Resource::into_json`] builds it, the one place its shape is written down.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let json_parts = Self {
             resource_type: self.resource_type.clone(),
-            properties: self.properties.clone(),
+            properties: OnceCell::from(self.properties().clone()),
             typed: TypedSlot(None),
             depends_on: self.depends_on.clone(),
             condition: self.condition.clone(),
@@ -351,6 +400,9 @@ impl Resource {
     /// the recorded path) and `Properties`.
     pub fn into_json(self) -> serde_json::Value {
         use serde_json::Value as Json;
+        // The JSON made so far, or made now from the typed value, which is then dropped.
+        let properties =
+            self.properties.into_inner().or_else(|| self.typed.0.map(|typed| typed.to_json())).unwrap_or_default();
         // Room for every attribute up front: a map grown member by member is reallocated on the way.
         let mut entry = serde_json::Map::with_capacity(7);
         entry.insert("Type".to_owned(), Json::String(self.resource_type));
@@ -389,8 +441,8 @@ impl Resource {
             }
             entry.insert("Metadata".to_owned(), Json::Object(metadata));
         }
-        if !self.properties.is_empty() {
-            entry.insert("Properties".to_owned(), Json::Object(self.properties));
+        if !properties.is_empty() {
+            entry.insert("Properties".to_owned(), Json::Object(properties));
         }
         Json::Object(entry)
     }
@@ -479,6 +531,84 @@ mod tests {
             })
         );
         assert!(resource.is_stateful());
+    }
+
+    /// A queue struct that counts how often it is serialized.
+    #[derive(Debug, Clone, Default)]
+    struct CountedQueue {
+        name: Option<String>,
+        serialized: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Serialize for CountedQueue {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            self.serialized.set(self.serialized.get() + 1);
+            let mut state = serializer.serialize_struct("CountedQueue", 1)?;
+            if let Some(name) = &self.name {
+                state.serialize_field("QueueName", name)?;
+            }
+            state.end()
+        }
+    }
+
+    impl CfnResource for CountedQueue {
+        const TYPE: &'static str = "AWS::SQS::Queue";
+        const SPEC: crate::ResourceSpec = crate::ResourceSpec {
+            type_name: "AWS::SQS::Queue",
+            create_only_properties: &[],
+            primary_identifier: &[],
+            attributes: &[],
+            schema: "{}",
+        };
+    }
+
+    /// Another L1 type, to ask a resource for the wrong one.
+    #[derive(Debug, Clone, Serialize)]
+    struct OtherType {}
+
+    impl CfnResource for OtherType {
+        const TYPE: &'static str = "AWS::SNS::Topic";
+        const SPEC: crate::ResourceSpec = CountedQueue::SPEC;
+    }
+
+    #[test]
+    fn a_typed_value_edited_many_times_is_serialized_once_when_read() {
+        let queue = CountedQueue::default();
+        let serialized = queue.serialized.clone();
+        let mut resource = Resource::typed(queue);
+        for edit in 0..10 {
+            resource.typed_mut::<CountedQueue>().unwrap().name = Some(format!("q{edit}"));
+        }
+        for _ in 0..3 {
+            let mut value = resource.typed_mut::<CountedQueue>().unwrap().clone();
+            value.name = Some("q9".into());
+            resource.put_typed(value);
+        }
+        assert_eq!(serialized.get(), 0);
+        assert_eq!(resource.properties()["QueueName"], "q9");
+        assert_eq!(resource.properties()["QueueName"], "q9");
+        assert_eq!(serialized.get(), 1);
+        resource.typed_mut::<CountedQueue>().unwrap().name = Some("last".into());
+        assert_eq!(resource.clone().into_json()["Properties"], json!({"QueueName": "last"}));
+        assert_eq!(serialized.get(), 2);
+        assert!(resource.typed_mut::<OtherType>().is_none());
+    }
+
+    #[test]
+    fn a_taken_typed_value_leaves_its_json_and_a_json_change_drops_it() {
+        let mut resource = Resource::typed(CountedQueue { name: Some("jobs".into()), ..CountedQueue::default() });
+        let made_now = Resource::of(&CountedQueue { name: Some("jobs".into()), ..CountedQueue::default() });
+        assert_eq!(resource, made_now);
+        assert!(resource.take_typed::<OtherType>().is_none());
+        let taken = resource.take_typed::<CountedQueue>().unwrap();
+        assert_eq!(taken.name.as_deref(), Some("jobs"));
+        assert_eq!(resource.properties()["QueueName"], "jobs");
+        assert!(!resource.is_typed::<CountedQueue>());
+        resource.put_typed(taken);
+        resource.set_property("DelaySeconds", Value::from(5));
+        assert!(!resource.is_typed::<CountedQueue>());
+        assert_eq!(resource.into_json()["Properties"], json!({"QueueName": "jobs", "DelaySeconds": 5}));
     }
 
     #[test]
