@@ -101,7 +101,9 @@ pub enum Tier {
 impl Tier {
     /// The tier of a resource type.
     pub fn of(resource_type: &str) -> Tier {
-        let service = resource_type.split("::").nth(1).unwrap_or_default();
+        // The second part of the name: `AWS::EC2::VPC` → `EC2`. A type name has no single colon, so
+        // splitting at each colon finds it as the third piece, without a substring search per call.
+        let service = resource_type.split(':').nth(2).unwrap_or_default();
         match service {
             "CloudFront" | "WAFv2" | "ElasticLoadBalancingV2" | "Route53" | "CertificateManager" => Tier::Edge,
             "EC2" => Tier::Network,

@@ -97,3 +97,17 @@ fn every_rendering_names_every_node_and_edge() {
         svg.starts_with(&format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\""))
     );
 }
+
+#[test]
+fn a_resource_type_falls_in_the_tier_of_its_service() {
+    assert_eq!(Tier::of("AWS::EC2::VPC"), Tier::Network);
+    assert_eq!(Tier::of("AWS::CloudFront::Distribution"), Tier::Edge);
+    assert_eq!(Tier::of("AWS::ECS::Service"), Tier::Compute);
+    assert_eq!(Tier::of("AWS::IAM::Role"), Tier::Identity);
+    assert_eq!(Tier::of("AWS::Logs::LogGroup"), Tier::Operations);
+    assert_eq!(Tier::of("AWS::EC2"), Tier::Network);
+    assert_eq!(Tier::of("Custom::DatabaseUsers"), Tier::Other);
+    assert_eq!(Tier::of("AWS::CloudFrontX::Thing"), Tier::Other);
+    assert_eq!(Tier::of("EC2"), Tier::Other);
+    assert_eq!(Tier::of(""), Tier::Other);
+}
