@@ -42,8 +42,23 @@ impl Placed {
     }
 }
 
+/// `text` with the characters markup gives a meaning to written as entities, in one pass: most
+/// titles and labels have none, and four `replace` calls copied each of them four times.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let mut escaped = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>', '"']) {
+        escaped.push_str(&rest[..at]);
+        escaped.push_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => "&quot;",
+        });
+        rest = &rest[at + 1..];
+    }
+    escaped.push_str(rest);
+    escaped
 }
 
 fn node_height(node: &Node) -> i64 {
@@ -259,5 +274,18 @@ fn edge_path(out: &mut String, placed: &IndexMap<String, Placed>, edge: &Edge, s
             "<text x=\"{lx}\" y=\"{ly}\" font-size=\"10\" fill=\"#b5471b\" paint-order=\"stroke\" stroke=\"#ffffff\" stroke-width=\"3\">{}</text>",
             escape(&edge.label)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn markup_characters_become_entities_and_the_rest_stays() {
+        assert_eq!(escape("a & <b> \"c\" é>"), "a &amp; &lt;b&gt; &quot;c&quot; é&gt;");
+        assert_eq!(escape("&&"), "&amp;&amp;");
+        assert_eq!(escape("tcp 5432"), "tcp 5432");
+        assert_eq!(escape(""), "");
     }
 }
