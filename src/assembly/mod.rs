@@ -16,7 +16,7 @@ pub use manifest::{
 };
 pub use writer::{write_directory, Staging, WriteError};
 
-use crate::construct::SynthesizedApp;
+use crate::construct::{SynthesizedApp, SynthesizedStack};
 use crate::graph;
 use crate::template::TemplateFormat;
 
@@ -231,26 +231,35 @@ fn assemble<E: From<AssemblyError>>(
     let picture =
         || (app.stacks.len() <= MAX_PICTURED_STACKS).then(|| graph::svg::render(&graph::Architecture::of(&app.stacks)));
     let mut picture_slot = None;
+    let mut emit = |stack: &SynthesizedStack, placement: Result<limits::Placement, AssemblyError>| {
+        let placement = placement?;
+        let file_name = format!("{}.template.{}", stack.name, format.extension());
+        let uploads = app.uploads.get(&stack.name).cloned().unwrap_or_default();
+        stacks.push(ManifestStack::uploaded(stack, file_name.clone(), placement.upload, uploads));
+        sink(file_name, placement.text)
+    };
     for (index, batch) in app.stacks.chunks(RENDER_BATCH).enumerate() {
-        let placements = match threads {
-            Threads::Calling => batch.iter().map(|stack| limits::place(stack, options)).collect(),
+        match threads {
+            // Each template goes to the sink as soon as it is rendered: only one rendered text is held
+            // at a time, and the next one is rendered into memory the last one gave back.
+            Threads::Calling => {
+                for stack in batch {
+                    emit(stack, limits::place(stack, options))?;
+                }
+            }
             Threads::Pool => {
                 let render = || batch.par_iter().map(|stack| limits::place(stack, options)).collect::<Vec<_>>();
-                if index == 0 {
+                let placements = if index == 0 {
                     let (placements, drawn) = rayon::join(render, picture);
                     picture_slot = Some(drawn);
                     placements
                 } else {
                     render()
+                };
+                for (stack, placement) in batch.iter().zip(placements) {
+                    emit(stack, placement)?;
                 }
             }
-        };
-        for (stack, placement) in batch.iter().zip(placements) {
-            let placement = placement?;
-            let file_name = format!("{}.template.{}", stack.name, format.extension());
-            let uploads = app.uploads.get(&stack.name).cloned().unwrap_or_default();
-            stacks.push(ManifestStack::uploaded(stack, file_name.clone(), placement.upload, uploads));
-            sink(file_name, placement.text)?;
         }
     }
     for (path, contents) in &app.artifacts {
