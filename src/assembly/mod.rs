@@ -240,8 +240,8 @@ fn assemble<E: From<AssemblyError>>(
     };
     for (index, batch) in app.stacks.chunks(RENDER_BATCH).enumerate() {
         match threads {
-            // Each template goes to the sink as soon as it is rendered: only one rendered text is held
-            // at a time, and the next one is rendered into memory the last one gave back.
+            // Each template goes to the sink as soon as it is rendered, so that only one rendered text
+            // is held at a time, not the batch's.
             Threads::Calling => {
                 for stack in batch {
                     emit(stack, limits::place(stack, options))?;
