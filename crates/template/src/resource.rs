@@ -190,7 +190,7 @@ impl Resource {
     /// since. The JSON properties stay as they are; put the value back, changed or not, with
     /// [`Resource::put_typed`]. To change the value in place, [`Resource::typed_mut`] is cheaper.
     pub fn take_typed<R: CfnResource + Clone + 'static>(&mut self) -> Option<R> {
-        if !self.typed.0.as_ref()?.as_any().is::<R>() {
+        if !self.is_typed::<R>() {
             return None;
         }
         self.properties();
