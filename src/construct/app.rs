@@ -471,14 +471,21 @@ mod tests {
     }
 
     /// Of several broken stacks the first in app order is reported, whether its error is a reference
-    /// met while resolving or a check of its `DependsOn`: each stack is checked and resolved before
-    /// the next.
+    /// met while resolving or a check of its `DependsOn`, as if each stack were checked and resolved
+    /// before the next: also when a consuming synthesis makes a small app's documents all at once
+    /// first (8 stacks here), and in a large app, whose are made one by one.
     #[test]
     fn the_first_broken_stack_in_app_order_is_reported() {
+        for stacks in [8, super::super::resolve::MAX_STACKS_MADE_TOGETHER + 2] {
+            first_broken_stack_round(stacks);
+        }
+    }
+
+    fn first_broken_stack_round(stacks: usize) {
         let missing = crate::template::Address { stack: "Nowhere".into(), logical_id: "Thing".into() };
         let app_with = |broken: &[(usize, &str)]| {
             let mut app = App::new("test");
-            for index in 0..8 {
+            for index in 0..stacks {
                 let stack = app.add_stack(&format!("S{index}"), "us-east-1").unwrap();
                 let mut topic = Resource::new("AWS::SNS::Topic");
                 match broken.iter().find(|(at, _)| *at == index).map(|(_, how)| *how) {

@@ -6,6 +6,8 @@
 //! CloudFormation's own cross-region reference: no Lambda custom resource, no SSM parameter writer. Every
 //! reference to another stack also makes the consumer depend on the producer.
 
+use std::sync::Mutex;
+
 use indexmap::{IndexMap, IndexSet};
 use serde_json::{json, Map, Value as Json};
 
@@ -13,6 +15,7 @@ use super::error::ConstructError;
 use super::stack::{export_name, Stack};
 use crate::fast_hash::{FastHashMap, FastIndexMap, FastIndexSet};
 use crate::template::expr::ReferencePlaceholder;
+use crate::template::Template;
 
 /// Resolved template documents and the stack dependencies the references implied.
 #[derive(Debug)]
@@ -33,9 +36,10 @@ struct GeneratedOutput {
 
 /// Resolves every stack of an app. `stacks` is in app order.
 ///
-/// With `consume`, each stack's template is taken out of the stack as it is resolved and dropped once
-/// it is a document ([`Stack::take_template`]), so that the app and its documents are never both
-/// held whole: the stacks are of no further use after a consuming synthesis.
+/// With `consume`, each stack's template is taken out of the stack ([`Stack::take_template`]) and
+/// dropped once it is a document, so that the app and its documents are never both held whole: the
+/// stacks are of no further use after a consuming synthesis. A small app's documents are made all at
+/// once, on two threads ([`made_together`]); a large one's as the pass comes to each stack.
 pub(crate) fn resolve(stacks: &FastIndexMap<String, Stack>, consume: bool) -> Result<Resolution, ConstructError> {
     check_removal_policies(stacks)?;
     let mut dependencies = IndexMap::new();
@@ -54,10 +58,25 @@ pub(crate) fn resolve(stacks: &FastIndexMap<String, Stack>, consume: bool) -> Re
     let mut generated: FastIndexMap<String, FastIndexMap<String, GeneratedOutput>> = FastIndexMap::default();
     let mut explicit = FastHashMap::default();
     let mut documents = IndexMap::new();
+    let together = consume && (2..=MAX_STACKS_MADE_TOGETHER).contains(&stacks.len());
+    let mut made = together.then(|| made_together(stacks).into_iter());
     for stack in stacks.values() {
-        check_depends_on(stack)?;
-        check_parameter_values(stack)?;
-        let mut document = if consume { stack.take_template().into_document() } else { stack.template().to_document() };
+        let mut document = match made.as_mut() {
+            Some(made) => {
+                let (checked, document) = made.next().expect("a document for every stack");
+                checked?;
+                document
+            }
+            None => {
+                check_depends_on(stack)?;
+                check_parameter_values(stack)?;
+                if consume {
+                    stack.take_template().into_document()
+                } else {
+                    stack.template().to_document()
+                }
+            }
+        };
         let mut resolver = Resolver {
             stacks,
             consumer: stack,
@@ -91,6 +110,50 @@ pub(crate) fn resolve(stacks: &FastIndexMap<String, Stack>, consume: bool) -> Re
         }
     }
     Ok(Resolution { documents, dependencies })
+}
+
+/// The most stacks whose documents a consuming synthesis makes all at once, on two threads, before it
+/// resolves them. A larger app makes each as the pass comes to it, as it always did: its rendering
+/// already keeps every core busy, and resolving the million-resource benchmark's stacks on every core
+/// (the branch `experiment/two-thread-resolve`) cost it time and memory.
+pub(super) const MAX_STACKS_MADE_TOGETHER: usize = 64;
+
+/// Each stack's own checks and its document, in app order, the documents made on two threads.
+///
+/// Making a resource's document serializes its L1 struct into JSON: two thirds of resolving the
+/// default platform, and no stack's depends on another's. The calling thread and a second one take
+/// the stacks from a shared queue, largest first, so that neither waits long for the other; each
+/// document is put back at its stack's place. The checks read the template, so they come first; their
+/// errors are reported in the resolving pass, in the order a pass stack by stack finds them.
+fn made_together(stacks: &FastIndexMap<String, Stack>) -> Vec<(Result<(), ConstructError>, Json)> {
+    let checked: Vec<_> =
+        stacks.values().map(|stack| check_depends_on(stack).and_then(|()| check_parameter_values(stack))).collect();
+    let mut templates: Vec<(usize, Template)> = stacks.values().map(Stack::take_template).enumerate().collect();
+    templates.sort_by_key(|(index, template)| (std::cmp::Reverse(template.resources.len()), *index));
+    let queue = Mutex::new(templates.into_iter());
+    let make = || {
+        let mut made = Vec::new();
+        loop {
+            // The lock is held only to take the next template, not while it is made.
+            let next = queue.lock().expect("making a document does not panic").next();
+            let Some((index, template)) = next else { return made };
+            made.push((index, template.into_document()));
+        }
+    };
+    let (mine, theirs) = std::thread::scope(|scope| {
+        let theirs = scope.spawn(make);
+        let mine = make();
+        (mine, theirs.join().expect("making a document does not panic"))
+    });
+    let mut documents: Vec<Option<Json>> = vec![None; stacks.len()];
+    for (index, document) in mine.into_iter().chain(theirs) {
+        documents[index] = Some(document);
+    }
+    checked
+        .into_iter()
+        .zip(documents)
+        .map(|(checked, document)| (checked, document.expect("every stack is made")))
+        .collect()
 }
 
 fn check_removal_policies(stacks: &FastIndexMap<String, Stack>) -> Result<(), ConstructError> {

@@ -73,7 +73,7 @@ pub const STATEFUL_RESOURCE_TYPES: &[&str] = &[
 
 /// The typed (L1) value a resource was built from, kept so that the typed escape hatch can hand it
 /// back: `Stack::resource_mut::<cfn::ecs::Service>(&handle)`.
-trait TypedProperties: Any {
+trait TypedProperties: Any + Send {
     fn clone_box(&self) -> Box<dyn TypedProperties>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
     fn as_any(&self) -> &dyn Any;
@@ -450,6 +450,9 @@ impl Resource {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
+
     use serde_json::json;
 
     use super::*;
@@ -533,17 +536,17 @@ mod tests {
         assert!(resource.is_stateful());
     }
 
-    /// A queue struct that counts how often it is serialized.
+    /// A queue struct that counts how often it is serialized (atomically: L1 structs are `Send`).
     #[derive(Debug, Clone, Default)]
     struct CountedQueue {
         name: Option<String>,
-        serialized: std::rc::Rc<std::cell::Cell<usize>>,
+        serialized: Arc<AtomicUsize>,
     }
 
     impl Serialize for CountedQueue {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             use serde::ser::SerializeStruct;
-            self.serialized.set(self.serialized.get() + 1);
+            self.serialized.fetch_add(1, Relaxed);
             let mut state = serializer.serialize_struct("CountedQueue", 1)?;
             if let Some(name) = &self.name {
                 state.serialize_field("QueueName", name)?;
@@ -585,13 +588,13 @@ mod tests {
             value.name = Some("q9".into());
             resource.put_typed(value);
         }
-        assert_eq!(serialized.get(), 0);
+        assert_eq!(serialized.load(Relaxed), 0);
         assert_eq!(resource.properties()["QueueName"], "q9");
         assert_eq!(resource.properties()["QueueName"], "q9");
-        assert_eq!(serialized.get(), 1);
+        assert_eq!(serialized.load(Relaxed), 1);
         resource.typed_mut::<CountedQueue>().unwrap().name = Some("last".into());
         assert_eq!(resource.clone().into_json()["Properties"], json!({"QueueName": "last"}));
-        assert_eq!(serialized.get(), 2);
+        assert_eq!(serialized.load(Relaxed), 2);
         assert!(resource.typed_mut::<OtherType>().is_none());
     }
 

@@ -36,7 +36,10 @@ impl ResourceSpec {
 }
 
 /// A typed CloudFormation resource: its properties as a struct, its type name and metadata.
-pub trait CfnResource: Serialize {
+///
+/// It is plain data and `Send`, as the generated structs are, so that a template holding one can be
+/// made into its document on another thread.
+pub trait CfnResource: Serialize + Send {
     /// The type name, such as `AWS::EC2::VPC`.
     const TYPE: &'static str;
     /// Replacement metadata and attributes from the registry schema.
