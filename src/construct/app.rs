@@ -165,8 +165,10 @@ impl App {
         self.synthesize(false)
     }
 
-    /// [`App::synth`] for the last time: each stack's template is dropped as soon as it is resolved, so
-    /// that a large app is never held twice, as constructs and as JSON. The output is the same.
+    /// [`App::synth`] for the last time: each stack's template is dropped as soon as it is made into
+    /// JSON, so that a large app is never held twice, as constructs and as JSON. A small app's
+    /// templates are made into JSON on two threads (the calling one and one more) before they are
+    /// resolved. The output is the same.
     pub fn into_synth(self) -> Result<SynthesizedApp, ConstructError> {
         self.synthesize(true)
     }
@@ -211,6 +213,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::construct::resolve;
     use crate::template::{RemovalPolicy, Resource, Value};
 
     /// Two stacks in us-east-1 and one in eu-west-1; the latter two read the first one's VPC.
@@ -476,7 +479,7 @@ mod tests {
     /// first (8 stacks here), and in a large app, whose are made one by one.
     #[test]
     fn the_first_broken_stack_in_app_order_is_reported() {
-        for stacks in [8, super::super::resolve::MAX_STACKS_MADE_TOGETHER + 2] {
+        for stacks in [8, resolve::MAX_STACKS_MADE_TOGETHER + 2] {
             first_broken_stack_round(stacks);
         }
     }
@@ -512,5 +515,28 @@ mod tests {
         at("S5", reported(&[(5, "depends_on"), (6, "reference"), (7, "reference")]));
         at("S1", reported(&[(1, "depends_on"), (3, "reference")]));
         at("S6", reported(&[(6, "reference"), (7, "depends_on")]));
+    }
+
+    /// Two threads make the documents of a small app only: two stacks or more, up to the limits in
+    /// stacks and in resources.
+    #[test]
+    fn only_a_small_app_has_its_documents_made_on_two_threads() {
+        let app_of = |stacks: usize, resources: usize| {
+            let mut app = App::new("test");
+            for index in 0..stacks {
+                let stack = app.add_stack(&format!("S{index}"), "us-east-1").unwrap();
+                for topic in 0..resources / stacks + usize::from(index < resources % stacks) {
+                    stack.root().add_resource(&format!("Topic{topic}"), Resource::new("AWS::SNS::Topic")).unwrap();
+                }
+            }
+            app
+        };
+        let together = |stacks: usize, resources: usize| resolve::makes_together(&app_of(stacks, resources).stacks);
+        assert!(!together(1, 10));
+        assert!(together(2, 10));
+        assert!(together(resolve::MAX_STACKS_MADE_TOGETHER, resolve::MAX_STACKS_MADE_TOGETHER));
+        assert!(!together(resolve::MAX_STACKS_MADE_TOGETHER + 1, resolve::MAX_STACKS_MADE_TOGETHER + 1));
+        assert!(together(3, resolve::MAX_RESOURCES_MADE_TOGETHER));
+        assert!(!together(3, resolve::MAX_RESOURCES_MADE_TOGETHER + 1));
     }
 }
