@@ -128,8 +128,8 @@ pub(super) const MAX_STACKS_MADE_TOGETHER: usize = 64;
 /// The most resources whose documents are made on two threads. The second thread allocates the
 /// documents it makes in fresh memory, where the calling thread would have reused what each stack's
 /// constructs gave back; the kernel clears that memory as it is first touched. Measured in turn on
-/// this 2-core machine: the default platform (563 resources) took 7% less time end to end (huge pages
-/// cleared: 7.3 → 7.75 a run), `stacks/large.yaml` (2,388 resources) 5% more (18.4 → 22.9, and
+/// this 2-core machine: the default platform (563 resources) took 5 to 7% less time end to end (huge
+/// pages cleared: 7.3 → 7.75 a run), `stacks/large.yaml` (2,388 resources) 5% more (18.4 → 22.9, and
 /// 11% more CPU time).
 pub(super) const MAX_RESOURCES_MADE_TOGETHER: usize = 1_000;
 
