@@ -67,8 +67,7 @@ pub(crate) fn resolve(stacks: &FastIndexMap<String, Stack>, consume: bool) -> Re
                 document
             }
             None => {
-                check_depends_on(stack)?;
-                check_parameter_values(stack)?;
+                check_own(stack)?;
                 if consume {
                     stack.take_template().into_document()
                 } else {
@@ -141,8 +140,7 @@ pub(super) const MAX_RESOURCES_MADE_TOGETHER: usize = 1_000;
 /// document is put back at its stack's place. The checks read the template, so they come first; their
 /// errors are reported in the resolving pass, in the order a pass stack by stack finds them.
 fn made_together(stacks: &FastIndexMap<String, Stack>) -> Vec<(Result<(), ConstructError>, Json)> {
-    let checked: Vec<_> =
-        stacks.values().map(|stack| check_depends_on(stack).and_then(|()| check_parameter_values(stack))).collect();
+    let checked: Vec<_> = stacks.values().map(check_own).collect();
     let mut templates: Vec<(usize, Template)> = stacks.values().map(Stack::take_template).enumerate().collect();
     templates.sort_by_key(|(index, template)| (std::cmp::Reverse(template.resources.len()), *index));
     let queue = Mutex::new(templates.into_iter());
@@ -160,15 +158,15 @@ fn made_together(stacks: &FastIndexMap<String, Stack>) -> Vec<(Result<(), Constr
         let mine = make();
         (mine, theirs.join().expect("making a document does not panic"))
     });
-    let mut documents: Vec<Option<Json>> = vec![None; stacks.len()];
-    for (index, document) in mine.into_iter().chain(theirs) {
-        documents[index] = Some(document);
-    }
-    checked
-        .into_iter()
-        .zip(documents)
-        .map(|(checked, document)| (checked, document.expect("every stack is made")))
-        .collect()
+    let mut documents: Vec<(usize, Json)> = mine.into_iter().chain(theirs).collect();
+    documents.sort_unstable_by_key(|(index, _)| *index);
+    checked.into_iter().zip(documents.into_iter().map(|(_, document)| document)).collect()
+}
+
+/// A stack's own checks, which need no other stack: its `DependsOn` and its parameter values.
+fn check_own(stack: &Stack) -> Result<(), ConstructError> {
+    check_depends_on(stack)?;
+    check_parameter_values(stack)
 }
 
 fn check_removal_policies(stacks: &FastIndexMap<String, Stack>) -> Result<(), ConstructError> {
