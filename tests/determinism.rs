@@ -56,3 +56,29 @@ fn files_below(dir: &std::path::Path, prefix: &str) -> BTreeMap<String, Vec<u8>>
     }
     files
 }
+
+/// `synth` (the CLI's `into_synth`) moves each resource's typed properties into its document; the
+/// library's `synth` keeps the app and serializes them. Both give the same documents, key order
+/// included, for the reference platform and for `stacks/large.yaml` (40 services, every L1 type the
+/// platform builds).
+#[test]
+fn a_consuming_synthesis_moves_into_the_documents_a_borrowing_one_serializes() {
+    let large = ConfigFile::parse(
+        "stacks/large.yaml".to_owned(),
+        &fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/large.yaml")).unwrap(),
+    )
+    .unwrap();
+    for config in [ConfigFile::embedded_default().unwrap(), large] {
+        let kept = platform::build(config.config()).unwrap().synth().unwrap();
+        let consumed = platform::build(config.config()).unwrap().into_synth().unwrap();
+        assert_eq!(kept.stacks.len(), consumed.stacks.len());
+        for (kept, consumed) in kept.stacks.iter().zip(&consumed.stacks) {
+            assert_eq!(
+                serde_json::to_string(&kept.template).unwrap(),
+                serde_json::to_string(&consumed.template).unwrap(),
+                "stack {}",
+                kept.name
+            );
+        }
+    }
+}

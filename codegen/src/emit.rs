@@ -374,6 +374,48 @@ fn structure(out: &mut String, name: &str, fields: &[Field]) {
         .unwrap();
     }
     out.push_str("    }\n");
+    into_json(out, name, fields);
+}
+
+/// `IntoJson` for a struct: its fields moved into a JSON object in declaration order, the absent
+/// optional ones left out, as its derived `Serialize` writes them.
+fn into_json(out: &mut String, name: &str, fields: &[Field]) {
+    writeln!(out, "\n    impl crate::template::IntoJson for {name} {{").unwrap();
+    out.push_str("        fn into_json(self) -> serde_json::Value {\n");
+    if fields.is_empty() {
+        out.push_str("            serde_json::Value::Object(serde_json::Map::new())\n        }\n    }\n");
+        return;
+    }
+    // Room for exactly the fields present, as `Serialize` makes it.
+    let mut count = fields.iter().filter(|field| field.required).count().to_string();
+    for field in fields.iter().filter(|field| !field.required) {
+        write!(count, "\n                + usize::from(self.{}.is_some())", field.rust_name).unwrap();
+    }
+    writeln!(
+        out,
+        "            let mut properties = serde_json::Map::with_capacity(\n                {count},\n            );"
+    )
+    .unwrap();
+    for field in fields {
+        let insert = |value: &str| {
+            format!(
+                "properties.insert({:?}.to_owned(), crate::template::IntoJson::into_json({value}));",
+                field.schema_name
+            )
+        };
+        if field.required {
+            writeln!(out, "            {}", insert(&format!("self.{}", field.rust_name))).unwrap();
+        } else {
+            writeln!(
+                out,
+                "            if let Some(value) = self.{} {{\n                {}\n            }}",
+                field.rust_name,
+                insert("value")
+            )
+            .unwrap();
+        }
+    }
+    out.push_str("            serde_json::Value::Object(properties)\n        }\n    }\n");
 }
 
 fn enum_def(out: &mut String, enumeration: &EnumDef) {

@@ -145,6 +145,36 @@ pub mod scalable_target {
             self
         }
     }
+
+    impl crate::template::IntoJson for ScalableTarget {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                5
+                + usize::from(self.role_arn.is_some())
+                + usize::from(self.scheduled_actions.is_some())
+                + usize::from(self.suspended_state.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            properties.insert("MaxCapacity".to_owned(), crate::template::IntoJson::into_json(self.max_capacity));
+            properties.insert("MinCapacity".to_owned(), crate::template::IntoJson::into_json(self.min_capacity));
+            properties.insert("ResourceId".to_owned(), crate::template::IntoJson::into_json(self.resource_id));
+            if let Some(value) = self.role_arn {
+                properties.insert("RoleARN".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ScalableDimension".to_owned(), crate::template::IntoJson::into_json(self.scalable_dimension));
+            if let Some(value) = self.scheduled_actions {
+                properties.insert("ScheduledActions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ServiceNamespace".to_owned(), crate::template::IntoJson::into_json(self.service_namespace));
+            if let Some(value) = self.suspended_state {
+                properties.insert("SuspendedState".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for ScalableTarget {
         const TYPE: &'static str = "AWS::ApplicationAutoScaling::ScalableTarget";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -245,6 +275,33 @@ pub mod scalable_target {
         }
     }
 
+    impl crate::template::IntoJson for ScheduledAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.end_time.is_some())
+                + usize::from(self.scalable_target_action.is_some())
+                + usize::from(self.start_time.is_some())
+                + usize::from(self.timezone.is_some()),
+            );
+            if let Some(value) = self.end_time {
+                properties.insert("EndTime".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scalable_target_action {
+                properties.insert("ScalableTargetAction".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Schedule".to_owned(), crate::template::IntoJson::into_json(self.schedule));
+            properties.insert("ScheduledActionName".to_owned(), crate::template::IntoJson::into_json(self.scheduled_action_name));
+            if let Some(value) = self.start_time {
+                properties.insert("StartTime".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.timezone {
+                properties.insert("Timezone".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// ``ScalableTargetAction`` specifies the minimum and maximum capacity for the ``ScalableTargetAction`` property of the [AWS::ApplicationAutoScaling::ScalableTarget ScheduledAction](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-applicationautoscaling-scalabletarget-scheduledaction.html) property type.
     ///
     /// Generated from `AWS::ApplicationAutoScaling::ScalableTarget` at `/properties/ScheduledActions/*/ScalableTargetAction`.
@@ -279,6 +336,23 @@ pub mod scalable_target {
         pub fn min_capacity(mut self, value: impl Into<Value<i64>>) -> Self {
             self.min_capacity = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ScalableTargetAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.max_capacity.is_some())
+                + usize::from(self.min_capacity.is_some()),
+            );
+            if let Some(value) = self.max_capacity {
+                properties.insert("MaxCapacity".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.min_capacity {
+                properties.insert("MinCapacity".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -328,6 +402,27 @@ pub mod scalable_target {
         pub fn scheduled_scaling_suspended(mut self, value: impl Into<Value<bool>>) -> Self {
             self.scheduled_scaling_suspended = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SuspendedState {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.dynamic_scaling_in_suspended.is_some())
+                + usize::from(self.dynamic_scaling_out_suspended.is_some())
+                + usize::from(self.scheduled_scaling_suspended.is_some()),
+            );
+            if let Some(value) = self.dynamic_scaling_in_suspended {
+                properties.insert("DynamicScalingInSuspended".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.dynamic_scaling_out_suspended {
+                properties.insert("DynamicScalingOutSuspended".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scheduled_scaling_suspended {
+                properties.insert("ScheduledScalingSuspended".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -698,6 +793,45 @@ pub mod scaling_policy {
             self
         }
     }
+
+    impl crate::template::IntoJson for ScalingPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.predictive_scaling_policy_configuration.is_some())
+                + usize::from(self.resource_id.is_some())
+                + usize::from(self.scalable_dimension.is_some())
+                + usize::from(self.scaling_target_id.is_some())
+                + usize::from(self.service_namespace.is_some())
+                + usize::from(self.step_scaling_policy_configuration.is_some())
+                + usize::from(self.target_tracking_scaling_policy_configuration.is_some()),
+            );
+            properties.insert("PolicyName".to_owned(), crate::template::IntoJson::into_json(self.policy_name));
+            properties.insert("PolicyType".to_owned(), crate::template::IntoJson::into_json(self.policy_type));
+            if let Some(value) = self.predictive_scaling_policy_configuration {
+                properties.insert("PredictiveScalingPolicyConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resource_id {
+                properties.insert("ResourceId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scalable_dimension {
+                properties.insert("ScalableDimension".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scaling_target_id {
+                properties.insert("ScalingTargetId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_namespace {
+                properties.insert("ServiceNamespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.step_scaling_policy_configuration {
+                properties.insert("StepScalingPolicyConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_tracking_scaling_policy_configuration {
+                properties.insert("TargetTrackingScalingPolicyConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for ScalingPolicy {
         const TYPE: &'static str = "AWS::ApplicationAutoScaling::ScalingPolicy";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -788,6 +922,32 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for PredictiveScalingPolicyConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.max_capacity_breach_behavior.is_some())
+                + usize::from(self.max_capacity_buffer.is_some())
+                + usize::from(self.mode.is_some())
+                + usize::from(self.scheduling_buffer_time.is_some()),
+            );
+            if let Some(value) = self.max_capacity_breach_behavior {
+                properties.insert("MaxCapacityBreachBehavior".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_capacity_buffer {
+                properties.insert("MaxCapacityBuffer".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("MetricSpecifications".to_owned(), crate::template::IntoJson::into_json(self.metric_specifications));
+            if let Some(value) = self.mode {
+                properties.insert("Mode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scheduling_buffer_time {
+                properties.insert("SchedulingBufferTime".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// This structure specifies the metrics and target utilization settings for a predictive scaling policy.
     /// You must specify either a metric pair, or a load metric and a scaling metric individually. Specifying a metric pair instead of individual metrics provides a simpler way to configure metrics for a scaling policy. You choose the metric pair, and the policy automatically knows the correct sum and average statistics to use for the load metric and the scaling metric.
     ///
@@ -874,6 +1034,40 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for PredictiveScalingMetricSpecification {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.customized_capacity_metric_specification.is_some())
+                + usize::from(self.customized_load_metric_specification.is_some())
+                + usize::from(self.customized_scaling_metric_specification.is_some())
+                + usize::from(self.predefined_load_metric_specification.is_some())
+                + usize::from(self.predefined_metric_pair_specification.is_some())
+                + usize::from(self.predefined_scaling_metric_specification.is_some()),
+            );
+            if let Some(value) = self.customized_capacity_metric_specification {
+                properties.insert("CustomizedCapacityMetricSpecification".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.customized_load_metric_specification {
+                properties.insert("CustomizedLoadMetricSpecification".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.customized_scaling_metric_specification {
+                properties.insert("CustomizedScalingMetricSpecification".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.predefined_load_metric_specification {
+                properties.insert("PredefinedLoadMetricSpecification".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.predefined_metric_pair_specification {
+                properties.insert("PredefinedMetricPairSpecification".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.predefined_scaling_metric_specification {
+                properties.insert("PredefinedScalingMetricSpecification".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TargetValue".to_owned(), crate::template::IntoJson::into_json(self.target_value));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Represents a CloudWatch metric of your choosing for a predictive scaling policy.
     ///
     /// Generated from `AWS::ApplicationAutoScaling::ScalingPolicy` at `/properties/PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedCapacityMetricSpecification`.
@@ -890,6 +1084,16 @@ pub mod scaling_policy {
             Self {
                 metric_data_queries: metric_data_queries.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for PredictiveScalingCustomizedCapacityMetric {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("MetricDataQueries".to_owned(), crate::template::IntoJson::into_json(self.metric_data_queries));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -967,6 +1171,35 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for PredictiveScalingMetricDataQuery {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.expression.is_some())
+                + usize::from(self.id.is_some())
+                + usize::from(self.label.is_some())
+                + usize::from(self.metric_stat.is_some())
+                + usize::from(self.return_data.is_some()),
+            );
+            if let Some(value) = self.expression {
+                properties.insert("Expression".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.id {
+                properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.label {
+                properties.insert("Label".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_stat {
+                properties.insert("MetricStat".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.return_data {
+                properties.insert("ReturnData".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// This structure defines the CloudWatch metric to return, along with the statistic and unit.
     ///
     /// Generated from `AWS::ApplicationAutoScaling::ScalingPolicy` at `/properties/PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedCapacityMetricSpecification/MetricDataQueries/*/MetricStat`.
@@ -1013,6 +1246,27 @@ pub mod scaling_policy {
         pub fn unit(mut self, value: impl Into<Value<String>>) -> Self {
             self.unit = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for PredictiveScalingMetricStat {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.metric.is_some())
+                + usize::from(self.stat.is_some())
+                + usize::from(self.unit.is_some()),
+            );
+            if let Some(value) = self.metric {
+                properties.insert("Metric".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.stat {
+                properties.insert("Stat".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.unit {
+                properties.insert("Unit".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1064,6 +1318,27 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for PredictiveScalingMetric {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.dimensions.is_some())
+                + usize::from(self.metric_name.is_some())
+                + usize::from(self.namespace.is_some()),
+            );
+            if let Some(value) = self.dimensions {
+                properties.insert("Dimensions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_name {
+                properties.insert("MetricName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.namespace {
+                properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Describes the dimension of a metric.
     ///
     /// Generated from `AWS::ApplicationAutoScaling::ScalingPolicy` at `/properties/PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedCapacityMetricSpecification/MetricDataQueries/*/MetricStat/Metric/Dimensions/*`.
@@ -1101,6 +1376,23 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for PredictiveScalingMetricDimension {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.name.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The customized load metric specification.
     ///
     /// Generated from `AWS::ApplicationAutoScaling::ScalingPolicy` at `/properties/PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedLoadMetricSpecification`.
@@ -1120,6 +1412,16 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for PredictiveScalingCustomizedLoadMetric {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("MetricDataQueries".to_owned(), crate::template::IntoJson::into_json(self.metric_data_queries));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// One or more metric data queries to provide data points for a metric specification.
     ///
     /// Generated from `AWS::ApplicationAutoScaling::ScalingPolicy` at `/properties/PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedScalingMetricSpecification`.
@@ -1136,6 +1438,16 @@ pub mod scaling_policy {
             Self {
                 metric_data_queries: metric_data_queries.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for PredictiveScalingCustomizedScalingMetric {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("MetricDataQueries".to_owned(), crate::template::IntoJson::into_json(self.metric_data_queries));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1180,6 +1492,20 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for PredictiveScalingPredefinedLoadMetric {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.resource_label.is_some()),
+            );
+            properties.insert("PredefinedMetricType".to_owned(), crate::template::IntoJson::into_json(self.predefined_metric_type));
+            if let Some(value) = self.resource_label {
+                properties.insert("ResourceLabel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Represents a metric pair for a predictive scaling policy.
     /// The following predefined metrics are available for predictive scaling:
     /// +   ``ECSServiceAverageCPUUtilization``
@@ -1217,6 +1543,20 @@ pub mod scaling_policy {
         pub fn resource_label(mut self, value: impl Into<Value<String>>) -> Self {
             self.resource_label = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for PredictiveScalingPredefinedMetricPair {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.resource_label.is_some()),
+            );
+            properties.insert("PredefinedMetricType".to_owned(), crate::template::IntoJson::into_json(self.predefined_metric_type));
+            if let Some(value) = self.resource_label {
+                properties.insert("ResourceLabel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1258,6 +1598,20 @@ pub mod scaling_policy {
         pub fn resource_label(mut self, value: impl Into<Value<String>>) -> Self {
             self.resource_label = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for PredictiveScalingPredefinedScalingMetric {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.resource_label.is_some()),
+            );
+            properties.insert("PredefinedMetricType".to_owned(), crate::template::IntoJson::into_json(self.predefined_metric_type));
+            if let Some(value) = self.resource_label {
+                properties.insert("ResourceLabel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1333,6 +1687,35 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for StepScalingPolicyConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.adjustment_type.is_some())
+                + usize::from(self.cooldown.is_some())
+                + usize::from(self.metric_aggregation_type.is_some())
+                + usize::from(self.min_adjustment_magnitude.is_some())
+                + usize::from(self.step_adjustments.is_some()),
+            );
+            if let Some(value) = self.adjustment_type {
+                properties.insert("AdjustmentType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cooldown {
+                properties.insert("Cooldown".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_aggregation_type {
+                properties.insert("MetricAggregationType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.min_adjustment_magnitude {
+                properties.insert("MinAdjustmentMagnitude".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.step_adjustments {
+                properties.insert("StepAdjustments".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// ``StepAdjustment`` specifies a step adjustment for the ``StepAdjustments`` property of the [AWS::ApplicationAutoScaling::ScalingPolicy StepScalingPolicyConfiguration](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-applicationautoscaling-scalingpolicy-stepscalingpolicyconfiguration.html) property type.
     /// For the following examples, suppose that you have an alarm with a breach threshold of 50:
     /// +  To trigger a step adjustment when the metric is greater than or equal to 50 and less than 60, specify a lower bound of 0 and an upper bound of 10.
@@ -1379,6 +1762,24 @@ pub mod scaling_policy {
         pub fn metric_interval_upper_bound(mut self, value: impl Into<Value<f64>>) -> Self {
             self.metric_interval_upper_bound = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for StepAdjustment {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.metric_interval_lower_bound.is_some())
+                + usize::from(self.metric_interval_upper_bound.is_some()),
+            );
+            if let Some(value) = self.metric_interval_lower_bound {
+                properties.insert("MetricIntervalLowerBound".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_interval_upper_bound {
+                properties.insert("MetricIntervalUpperBound".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ScalingAdjustment".to_owned(), crate::template::IntoJson::into_json(self.scaling_adjustment));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1454,6 +1855,36 @@ pub mod scaling_policy {
         pub fn scale_out_cooldown(mut self, value: impl Into<Value<i64>>) -> Self {
             self.scale_out_cooldown = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TargetTrackingScalingPolicyConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.customized_metric_specification.is_some())
+                + usize::from(self.disable_scale_in.is_some())
+                + usize::from(self.predefined_metric_specification.is_some())
+                + usize::from(self.scale_in_cooldown.is_some())
+                + usize::from(self.scale_out_cooldown.is_some()),
+            );
+            if let Some(value) = self.customized_metric_specification {
+                properties.insert("CustomizedMetricSpecification".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.disable_scale_in {
+                properties.insert("DisableScaleIn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.predefined_metric_specification {
+                properties.insert("PredefinedMetricSpecification".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scale_in_cooldown {
+                properties.insert("ScaleInCooldown".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scale_out_cooldown {
+                properties.insert("ScaleOutCooldown".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TargetValue".to_owned(), crate::template::IntoJson::into_json(self.target_value));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1547,6 +1978,39 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for CustomizedMetricSpecification {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.dimensions.is_some())
+                + usize::from(self.metric_name.is_some())
+                + usize::from(self.metrics.is_some())
+                + usize::from(self.namespace.is_some())
+                + usize::from(self.statistic.is_some())
+                + usize::from(self.unit.is_some()),
+            );
+            if let Some(value) = self.dimensions {
+                properties.insert("Dimensions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_name {
+                properties.insert("MetricName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metrics {
+                properties.insert("Metrics".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.namespace {
+                properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.statistic {
+                properties.insert("Statistic".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.unit {
+                properties.insert("Unit".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// ``MetricDimension`` specifies a name/value pair that is part of the identity of a CloudWatch metric for the ``Dimensions`` property of the [AWS::ApplicationAutoScaling::ScalingPolicy CustomizedMetricSpecification](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-applicationautoscaling-scalingpolicy-customizedmetricspecification.html) property type. Duplicate dimensions are not allowed.
     ///
     /// Generated from `AWS::ApplicationAutoScaling::ScalingPolicy` at `/properties/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Dimensions/*`.
@@ -1567,6 +2031,17 @@ pub mod scaling_policy {
                 name: name.into(),
                 value: value.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for MetricDimension {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1647,6 +2122,35 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for TargetTrackingMetricDataQuery {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.expression.is_some())
+                + usize::from(self.id.is_some())
+                + usize::from(self.label.is_some())
+                + usize::from(self.metric_stat.is_some())
+                + usize::from(self.return_data.is_some()),
+            );
+            if let Some(value) = self.expression {
+                properties.insert("Expression".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.id {
+                properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.label {
+                properties.insert("Label".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_stat {
+                properties.insert("MetricStat".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.return_data {
+                properties.insert("ReturnData".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// This structure defines the CloudWatch metric to return, along with the statistic and unit.
     /// ``TargetTrackingMetricStat`` is a property of the [AWS::ApplicationAutoScaling::ScalingPolicy TargetTrackingMetricDataQuery](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-applicationautoscaling-scalingpolicy-targettrackingmetricdataquery.html) property type.
     /// For more information about the CloudWatch terminology below, see [Amazon CloudWatch concepts](https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html) in the *Amazon CloudWatch User Guide*.
@@ -1695,6 +2199,27 @@ pub mod scaling_policy {
         pub fn unit(mut self, value: impl Into<Value<String>>) -> Self {
             self.unit = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TargetTrackingMetricStat {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.metric.is_some())
+                + usize::from(self.stat.is_some())
+                + usize::from(self.unit.is_some()),
+            );
+            if let Some(value) = self.metric {
+                properties.insert("Metric".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.stat {
+                properties.insert("Stat".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.unit {
+                properties.insert("Unit".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1748,6 +2273,27 @@ pub mod scaling_policy {
         }
     }
 
+    impl crate::template::IntoJson for TargetTrackingMetric {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.dimensions.is_some())
+                + usize::from(self.metric_name.is_some())
+                + usize::from(self.namespace.is_some()),
+            );
+            if let Some(value) = self.dimensions {
+                properties.insert("Dimensions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_name {
+                properties.insert("MetricName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.namespace {
+                properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// ``TargetTrackingMetricDimension`` specifies a name/value pair that is part of the identity of a CloudWatch metric for the ``Dimensions`` property of the [AWS::ApplicationAutoScaling::ScalingPolicy TargetTrackingMetric](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-applicationautoscaling-scalingpolicy-targettrackingmetric.html) property type. Duplicate dimensions are not allowed.
     ///
     /// Generated from `AWS::ApplicationAutoScaling::ScalingPolicy` at `/properties/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/MetricStat/Metric/Dimensions/*`.
@@ -1782,6 +2328,23 @@ pub mod scaling_policy {
         pub fn value(mut self, value: impl Into<Value<String>>) -> Self {
             self.value = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TargetTrackingMetricDimension {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.name.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1820,6 +2383,20 @@ pub mod scaling_policy {
         pub fn resource_label(mut self, value: impl Into<Value<String>>) -> Self {
             self.resource_label = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for PredefinedMetricSpecification {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.resource_label.is_some()),
+            );
+            properties.insert("PredefinedMetricType".to_owned(), crate::template::IntoJson::into_json(self.predefined_metric_type));
+            if let Some(value) = self.resource_label {
+                properties.insert("ResourceLabel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 

@@ -131,6 +131,52 @@ pub mod certificate {
             self
         }
     }
+
+    impl crate::template::IntoJson for Certificate {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.certificate_authority_arn.is_some())
+                + usize::from(self.certificate_export.is_some())
+                + usize::from(self.certificate_transparency_logging_preference.is_some())
+                + usize::from(self.domain_validation_options.is_some())
+                + usize::from(self.id.is_some())
+                + usize::from(self.key_algorithm.is_some())
+                + usize::from(self.subject_alternative_names.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.validation_method.is_some()),
+            );
+            if let Some(value) = self.certificate_authority_arn {
+                properties.insert("CertificateAuthorityArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.certificate_export {
+                properties.insert("CertificateExport".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.certificate_transparency_logging_preference {
+                properties.insert("CertificateTransparencyLoggingPreference".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("DomainName".to_owned(), crate::template::IntoJson::into_json(self.domain_name));
+            if let Some(value) = self.domain_validation_options {
+                properties.insert("DomainValidationOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.id {
+                properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.key_algorithm {
+                properties.insert("KeyAlgorithm".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subject_alternative_names {
+                properties.insert("SubjectAlternativeNames".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.validation_method {
+                properties.insert("ValidationMethod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Certificate {
         const TYPE: &'static str = "AWS::CertificateManager::Certificate";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -200,6 +246,27 @@ pub mod certificate {
         pub fn validation_domain(mut self, value: impl Into<Value<String>>) -> Self {
             self.validation_domain = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for DomainValidationOption {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.domain_name.is_some())
+                + usize::from(self.hosted_zone_id.is_some())
+                + usize::from(self.validation_domain.is_some()),
+            );
+            if let Some(value) = self.domain_name {
+                properties.insert("DomainName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.hosted_zone_id {
+                properties.insert("HostedZoneId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.validation_domain {
+                properties.insert("ValidationDomain".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 

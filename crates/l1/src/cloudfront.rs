@@ -47,6 +47,16 @@ pub mod cache_policy {
             }
         }
     }
+
+    impl crate::template::IntoJson for CachePolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("CachePolicyConfig".to_owned(), crate::template::IntoJson::into_json(self.cache_policy_config));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for CachePolicy {
         const TYPE: &'static str = "AWS::CloudFront::CachePolicy";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -132,6 +142,24 @@ pub mod cache_policy {
         }
     }
 
+    impl crate::template::IntoJson for CachePolicyConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                5
+                + usize::from(self.comment.is_some()),
+            );
+            if let Some(value) = self.comment {
+                properties.insert("Comment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("DefaultTTL".to_owned(), crate::template::IntoJson::into_json(self.default_ttl));
+            properties.insert("MaxTTL".to_owned(), crate::template::IntoJson::into_json(self.max_ttl));
+            properties.insert("MinTTL".to_owned(), crate::template::IntoJson::into_json(self.min_ttl));
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("ParametersInCacheKeyAndForwardedToOrigin".to_owned(), crate::template::IntoJson::into_json(self.parameters_in_cache_key_and_forwarded_to_origin));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// This object determines the values that CloudFront includes in the cache key. These values can include HTTP headers, cookies, and URL query strings. CloudFront uses the cache key to find an object in its cache that it can return to the viewer.
     /// The headers, cookies, and query strings that are included in the cache key are also included in requests that CloudFront sends to the origin. CloudFront sends a request when it can't find an object in its cache that matches the request's cache key. If you want to send values to the origin but *not* include them in the cache key, use ``OriginRequestPolicy``.
     ///
@@ -191,6 +219,23 @@ pub mod cache_policy {
         }
     }
 
+    impl crate::template::IntoJson for ParametersInCacheKeyAndForwardedToOrigin {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                4
+                + usize::from(self.enable_accept_encoding_brotli.is_some()),
+            );
+            properties.insert("CookiesConfig".to_owned(), crate::template::IntoJson::into_json(self.cookies_config));
+            if let Some(value) = self.enable_accept_encoding_brotli {
+                properties.insert("EnableAcceptEncodingBrotli".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("EnableAcceptEncodingGzip".to_owned(), crate::template::IntoJson::into_json(self.enable_accept_encoding_gzip));
+            properties.insert("HeadersConfig".to_owned(), crate::template::IntoJson::into_json(self.headers_config));
+            properties.insert("QueryStringsConfig".to_owned(), crate::template::IntoJson::into_json(self.query_strings_config));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An object that determines whether any cookies in viewer requests (and if so, which cookies) are included in the cache key and in requests that CloudFront sends to the origin.
     ///
     /// Generated from `AWS::CloudFront::CachePolicy` at `/properties/CachePolicyConfig/ParametersInCacheKeyAndForwardedToOrigin/CookiesConfig`.
@@ -225,6 +270,20 @@ pub mod cache_policy {
         }
     }
 
+    impl crate::template::IntoJson for CookiesConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.cookies.is_some()),
+            );
+            properties.insert("CookieBehavior".to_owned(), crate::template::IntoJson::into_json(self.cookie_behavior));
+            if let Some(value) = self.cookies {
+                properties.insert("Cookies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An object that determines whether any HTTP headers (and if so, which headers) are included in the cache key and in requests that CloudFront sends to the origin.
     ///
     /// Generated from `AWS::CloudFront::CachePolicy` at `/properties/CachePolicyConfig/ParametersInCacheKeyAndForwardedToOrigin/HeadersConfig`.
@@ -254,6 +313,20 @@ pub mod cache_policy {
         pub fn headers(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.headers = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for HeadersConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.headers.is_some()),
+            );
+            properties.insert("HeaderBehavior".to_owned(), crate::template::IntoJson::into_json(self.header_behavior));
+            if let Some(value) = self.headers {
+                properties.insert("Headers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -290,6 +363,20 @@ pub mod cache_policy {
             self
         }
     }
+
+    impl crate::template::IntoJson for QueryStringsConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.query_strings.is_some()),
+            );
+            properties.insert("QueryStringBehavior".to_owned(), crate::template::IntoJson::into_json(self.query_string_behavior));
+            if let Some(value) = self.query_strings {
+                properties.insert("QueryStrings".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
 }
 
 /// `AWS::CloudFront::Distribution`: the resource struct, its nested types and its attributes.
@@ -323,6 +410,20 @@ pub mod distribution {
         pub fn tags(mut self, value: Vec<Tag>) -> Self {
             self.tags = Some(value);
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Distribution {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.tags.is_some()),
+            );
+            properties.insert("DistributionConfig".to_owned(), crate::template::IntoJson::into_json(self.distribution_config));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for Distribution {
@@ -691,6 +792,117 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for DistributionConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.aliases.is_some())
+                + usize::from(self.anycast_ip_list_id.is_some())
+                + usize::from(self.cnam_es.is_some())
+                + usize::from(self.cache_behaviors.is_some())
+                + usize::from(self.cache_tag_config.is_some())
+                + usize::from(self.comment.is_some())
+                + usize::from(self.connection_function_association.is_some())
+                + usize::from(self.connection_mode.is_some())
+                + usize::from(self.continuous_deployment_policy_id.is_some())
+                + usize::from(self.custom_error_responses.is_some())
+                + usize::from(self.custom_origin.is_some())
+                + usize::from(self.default_root_object.is_some())
+                + usize::from(self.http_version.is_some())
+                + usize::from(self.ipv6_enabled.is_some())
+                + usize::from(self.logging.is_some())
+                + usize::from(self.origin_groups.is_some())
+                + usize::from(self.origins.is_some())
+                + usize::from(self.price_class.is_some())
+                + usize::from(self.restrictions.is_some())
+                + usize::from(self.s3_origin.is_some())
+                + usize::from(self.staging.is_some())
+                + usize::from(self.tenant_config.is_some())
+                + usize::from(self.viewer_certificate.is_some())
+                + usize::from(self.viewer_mtls_config.is_some())
+                + usize::from(self.web_acl_id.is_some()),
+            );
+            if let Some(value) = self.aliases {
+                properties.insert("Aliases".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.anycast_ip_list_id {
+                properties.insert("AnycastIpListId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cnam_es {
+                properties.insert("CNAMEs".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_behaviors {
+                properties.insert("CacheBehaviors".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_tag_config {
+                properties.insert("CacheTagConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.comment {
+                properties.insert("Comment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.connection_function_association {
+                properties.insert("ConnectionFunctionAssociation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.connection_mode {
+                properties.insert("ConnectionMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.continuous_deployment_policy_id {
+                properties.insert("ContinuousDeploymentPolicyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.custom_error_responses {
+                properties.insert("CustomErrorResponses".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.custom_origin {
+                properties.insert("CustomOrigin".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("DefaultCacheBehavior".to_owned(), crate::template::IntoJson::into_json(self.default_cache_behavior));
+            if let Some(value) = self.default_root_object {
+                properties.insert("DefaultRootObject".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(self.enabled));
+            if let Some(value) = self.http_version {
+                properties.insert("HttpVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv6_enabled {
+                properties.insert("IPV6Enabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.logging {
+                properties.insert("Logging".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_groups {
+                properties.insert("OriginGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origins {
+                properties.insert("Origins".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.price_class {
+                properties.insert("PriceClass".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.restrictions {
+                properties.insert("Restrictions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_origin {
+                properties.insert("S3Origin".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.staging {
+                properties.insert("Staging".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tenant_config {
+                properties.insert("TenantConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.viewer_certificate {
+                properties.insert("ViewerCertificate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.viewer_mtls_config {
+                properties.insert("ViewerMtlsConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.web_acl_id {
+                properties.insert("WebACLId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A complex type that describes how CloudFront processes requests.
     /// You must create at least as many cache behaviors (including the default cache behavior) as you have origins if you want CloudFront to serve objects from all of the origins. Each cache behavior specifies the one origin from which you want CloudFront to get objects. If you have two origins and only the default cache behavior, the default cache behavior will cause CloudFront to get objects from one of the origins, but the other origin is never used.
     /// For the current quota (formerly known as limit) on the number of cache behaviors that you can add to a distribution, see [Quotas](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html) in the *Amazon CloudFront Developer Guide*.
@@ -958,6 +1170,90 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for CacheBehavior {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.allowed_methods.is_some())
+                + usize::from(self.cache_policy_id.is_some())
+                + usize::from(self.cached_methods.is_some())
+                + usize::from(self.compress.is_some())
+                + usize::from(self.default_ttl.is_some())
+                + usize::from(self.field_level_encryption_id.is_some())
+                + usize::from(self.forwarded_values.is_some())
+                + usize::from(self.function_associations.is_some())
+                + usize::from(self.grpc_config.is_some())
+                + usize::from(self.lambda_function_associations.is_some())
+                + usize::from(self.max_ttl.is_some())
+                + usize::from(self.min_ttl.is_some())
+                + usize::from(self.origin_request_policy_id.is_some())
+                + usize::from(self.realtime_log_config_arn.is_some())
+                + usize::from(self.response_headers_policy_id.is_some())
+                + usize::from(self.smooth_streaming.is_some())
+                + usize::from(self.trusted_key_groups.is_some())
+                + usize::from(self.trusted_signers.is_some()),
+            );
+            if let Some(value) = self.allowed_methods {
+                properties.insert("AllowedMethods".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_policy_id {
+                properties.insert("CachePolicyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cached_methods {
+                properties.insert("CachedMethods".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.compress {
+                properties.insert("Compress".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.default_ttl {
+                properties.insert("DefaultTTL".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.field_level_encryption_id {
+                properties.insert("FieldLevelEncryptionId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.forwarded_values {
+                properties.insert("ForwardedValues".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.function_associations {
+                properties.insert("FunctionAssociations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.grpc_config {
+                properties.insert("GrpcConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.lambda_function_associations {
+                properties.insert("LambdaFunctionAssociations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_ttl {
+                properties.insert("MaxTTL".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.min_ttl {
+                properties.insert("MinTTL".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_request_policy_id {
+                properties.insert("OriginRequestPolicyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("PathPattern".to_owned(), crate::template::IntoJson::into_json(self.path_pattern));
+            if let Some(value) = self.realtime_log_config_arn {
+                properties.insert("RealtimeLogConfigArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.response_headers_policy_id {
+                properties.insert("ResponseHeadersPolicyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.smooth_streaming {
+                properties.insert("SmoothStreaming".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TargetOriginId".to_owned(), crate::template::IntoJson::into_json(self.target_origin_id));
+            if let Some(value) = self.trusted_key_groups {
+                properties.insert("TrustedKeyGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.trusted_signers {
+                properties.insert("TrustedSigners".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ViewerProtocolPolicy".to_owned(), crate::template::IntoJson::into_json(self.viewer_protocol_policy));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// This field only supports standard distributions. You can't specify this field for multi-tenant distributions. For more information, see [Unsupported features for SaaS Manager for Amazon CloudFront](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-config-options.html#unsupported-saas) in the *Amazon CloudFront Developer Guide*.
     /// This field is deprecated. We recommend that you use a cache policy or an origin request policy instead of this field.
     /// If you want to include values in the cache key, use a cache policy. For more information, see [Creating cache policies](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/controlling-the-cache-key.html#cache-key-create-cache-policy) in the *Amazon CloudFront Developer Guide*.
@@ -1031,6 +1327,28 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for ForwardedValues {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.cookies.is_some())
+                + usize::from(self.headers.is_some())
+                + usize::from(self.query_string_cache_keys.is_some()),
+            );
+            if let Some(value) = self.cookies {
+                properties.insert("Cookies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.headers {
+                properties.insert("Headers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("QueryString".to_owned(), crate::template::IntoJson::into_json(self.query_string));
+            if let Some(value) = self.query_string_cache_keys {
+                properties.insert("QueryStringCacheKeys".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// This field is deprecated. We recommend that you use a cache policy or an origin request policy instead of this field.
     /// If you want to include cookies in the cache key, use a cache policy. For more information, see [Creating cache policies](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/controlling-the-cache-key.html#cache-key-create-cache-policy) in the *Amazon CloudFront Developer Guide*.
     /// If you want to send cookies to the origin but not include them in the cache key, use an origin request policy. For more information, see [Creating origin request policies](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/controlling-origin-requests.html#origin-request-create-origin-request-policy) in the *Amazon CloudFront Developer Guide*.
@@ -1073,6 +1391,20 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for Cookies {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.whitelisted_names.is_some()),
+            );
+            properties.insert("Forward".to_owned(), crate::template::IntoJson::into_json(self.forward));
+            if let Some(value) = self.whitelisted_names {
+                properties.insert("WhitelistedNames".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A CloudFront function that is associated with a cache behavior in a CloudFront distribution.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/CacheBehaviors/*/FunctionAssociations/*`.
@@ -1110,6 +1442,23 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for FunctionAssociation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.event_type.is_some())
+                + usize::from(self.function_arn.is_some()),
+            );
+            if let Some(value) = self.event_type {
+                properties.insert("EventType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.function_arn {
+                properties.insert("FunctionARN".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Amazon CloudFront supports gRPC, an open-source remote procedure call (RPC) framework built on HTTP/2. gRPC offers bi-directional streaming and binary protocol that buffers payloads, making it suitable for applications that require low latency communications.
     /// To enable your distribution to handle gRPC requests, you must include HTTP/2 as one of the supported ``HTTP`` versions and allow ``HTTP`` methods, including ``POST``.
     /// For more information, see [Using gRPC with CloudFront distributions](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-using-grpc.html) in the *Amazon CloudFront Developer Guide*.
@@ -1128,6 +1477,16 @@ pub mod distribution {
             Self {
                 enabled: enabled.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for GrpcConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(self.enabled));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1184,6 +1543,27 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for LambdaFunctionAssociation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.event_type.is_some())
+                + usize::from(self.include_body.is_some())
+                + usize::from(self.lambda_function_arn.is_some()),
+            );
+            if let Some(value) = self.event_type {
+                properties.insert("EventType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.include_body {
+                properties.insert("IncludeBody".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.lambda_function_arn {
+                properties.insert("LambdaFunctionARN".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A complex type that specifies the HTTP header name from which CloudFront extracts cache tags from origin responses. When you add ``CacheTagConfig`` to a distribution, CloudFront reads the specified header from origin responses, parses the comma-separated tag values, and stores them with the cached object. You can then invalidate cached objects by tag using the ``CreateInvalidation`` API.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/CacheTagConfig`.
@@ -1203,6 +1583,16 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for CacheTagConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("HeaderName".to_owned(), crate::template::IntoJson::into_json(self.header_name));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A connection function association.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/ConnectionFunctionAssociation`.
@@ -1219,6 +1609,16 @@ pub mod distribution {
             Self {
                 id: id.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ConnectionFunctionAssociation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1289,6 +1689,28 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for CustomErrorResponse {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.error_caching_min_ttl.is_some())
+                + usize::from(self.response_code.is_some())
+                + usize::from(self.response_page_path.is_some()),
+            );
+            if let Some(value) = self.error_caching_min_ttl {
+                properties.insert("ErrorCachingMinTTL".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ErrorCode".to_owned(), crate::template::IntoJson::into_json(self.error_code));
+            if let Some(value) = self.response_code {
+                properties.insert("ResponseCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.response_page_path {
+                properties.insert("ResponsePagePath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A custom origin. A custom origin is any origin that is *not* an S3 bucket, with one exception. An S3 bucket that is [configured with static website hosting](https://docs.aws.amazon.com/AmazonS3/latest/dev/WebsiteHosting.html)*is* a custom origin.
     /// This property is legacy. We recommend that you use [Origin](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html) instead.
     ///
@@ -1337,6 +1759,26 @@ pub mod distribution {
         pub fn https_port(mut self, value: impl Into<Value<i64>>) -> Self {
             self.https_port = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for LegacyCustomOrigin {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.http_port.is_some())
+                + usize::from(self.https_port.is_some()),
+            );
+            properties.insert("DNSName".to_owned(), crate::template::IntoJson::into_json(self.dns_name));
+            if let Some(value) = self.http_port {
+                properties.insert("HTTPPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.https_port {
+                properties.insert("HTTPSPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("OriginProtocolPolicy".to_owned(), crate::template::IntoJson::into_json(self.origin_protocol_policy));
+            properties.insert("OriginSSLProtocols".to_owned(), crate::template::IntoJson::into_json(self.origin_ssl_protocols));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1594,6 +2036,89 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for DefaultCacheBehavior {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.allowed_methods.is_some())
+                + usize::from(self.cache_policy_id.is_some())
+                + usize::from(self.cached_methods.is_some())
+                + usize::from(self.compress.is_some())
+                + usize::from(self.default_ttl.is_some())
+                + usize::from(self.field_level_encryption_id.is_some())
+                + usize::from(self.forwarded_values.is_some())
+                + usize::from(self.function_associations.is_some())
+                + usize::from(self.grpc_config.is_some())
+                + usize::from(self.lambda_function_associations.is_some())
+                + usize::from(self.max_ttl.is_some())
+                + usize::from(self.min_ttl.is_some())
+                + usize::from(self.origin_request_policy_id.is_some())
+                + usize::from(self.realtime_log_config_arn.is_some())
+                + usize::from(self.response_headers_policy_id.is_some())
+                + usize::from(self.smooth_streaming.is_some())
+                + usize::from(self.trusted_key_groups.is_some())
+                + usize::from(self.trusted_signers.is_some()),
+            );
+            if let Some(value) = self.allowed_methods {
+                properties.insert("AllowedMethods".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_policy_id {
+                properties.insert("CachePolicyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cached_methods {
+                properties.insert("CachedMethods".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.compress {
+                properties.insert("Compress".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.default_ttl {
+                properties.insert("DefaultTTL".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.field_level_encryption_id {
+                properties.insert("FieldLevelEncryptionId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.forwarded_values {
+                properties.insert("ForwardedValues".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.function_associations {
+                properties.insert("FunctionAssociations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.grpc_config {
+                properties.insert("GrpcConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.lambda_function_associations {
+                properties.insert("LambdaFunctionAssociations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_ttl {
+                properties.insert("MaxTTL".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.min_ttl {
+                properties.insert("MinTTL".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_request_policy_id {
+                properties.insert("OriginRequestPolicyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.realtime_log_config_arn {
+                properties.insert("RealtimeLogConfigArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.response_headers_policy_id {
+                properties.insert("ResponseHeadersPolicyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.smooth_streaming {
+                properties.insert("SmoothStreaming".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TargetOriginId".to_owned(), crate::template::IntoJson::into_json(self.target_origin_id));
+            if let Some(value) = self.trusted_key_groups {
+                properties.insert("TrustedKeyGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.trusted_signers {
+                properties.insert("TrustedSigners".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ViewerProtocolPolicy".to_owned(), crate::template::IntoJson::into_json(self.viewer_protocol_policy));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A complex type that specifies whether access logs are written for the distribution.
     /// If you already enabled standard logging (legacy) and you want to enable standard logging (v2) to send your access logs to Amazon S3, we recommend that you specify a *different* Amazon S3 bucket or use a *separate path* in the same bucket (for example, use a log prefix or partitioning). This helps you keep track of which log files are associated with which logging subscription and prevents log files from overwriting each other. For more information, see [Standard logging (access logs)](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/AccessLogs.html) in the *Amazon CloudFront Developer Guide*.
     ///
@@ -1643,6 +2168,27 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for Logging {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.bucket.is_some())
+                + usize::from(self.include_cookies.is_some())
+                + usize::from(self.prefix.is_some()),
+            );
+            if let Some(value) = self.bucket {
+                properties.insert("Bucket".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.include_cookies {
+                properties.insert("IncludeCookies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A complex data type for the origin groups specified for a distribution.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/OriginGroups`.
@@ -1670,6 +2216,20 @@ pub mod distribution {
         pub fn items(mut self, value: impl Into<List<OriginGroup>>) -> Self {
             self.items = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for OriginGroups {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.items.is_some()),
+            );
+            if let Some(value) = self.items {
+                properties.insert("Items".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Quantity".to_owned(), crate::template::IntoJson::into_json(self.quantity));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1712,6 +2272,22 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for OriginGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.selection_criteria.is_some()),
+            );
+            properties.insert("FailoverCriteria".to_owned(), crate::template::IntoJson::into_json(self.failover_criteria));
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            properties.insert("Members".to_owned(), crate::template::IntoJson::into_json(self.members));
+            if let Some(value) = self.selection_criteria {
+                properties.insert("SelectionCriteria".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A complex data type that includes information about the failover criteria for an origin group, including the status codes for which CloudFront will failover from the primary origin to the second origin.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/OriginGroups/Items/*/FailoverCriteria`.
@@ -1728,6 +2304,16 @@ pub mod distribution {
             Self {
                 status_codes: Box::new(status_codes),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for OriginGroupFailoverCriteria {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("StatusCodes".to_owned(), crate::template::IntoJson::into_json(self.status_codes));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1754,6 +2340,17 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for StatusCodes {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Items".to_owned(), crate::template::IntoJson::into_json(self.items));
+            properties.insert("Quantity".to_owned(), crate::template::IntoJson::into_json(self.quantity));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A complex data type for the origins included in an origin group.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/OriginGroups/Items/*/Members`.
@@ -1777,6 +2374,17 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for OriginGroupMembers {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Items".to_owned(), crate::template::IntoJson::into_json(self.items));
+            properties.insert("Quantity".to_owned(), crate::template::IntoJson::into_json(self.quantity));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An origin in an origin group.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/OriginGroups/Items/*/Members/Items/*`.
@@ -1793,6 +2401,16 @@ pub mod distribution {
             Self {
                 origin_id: origin_id.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for OriginGroupMember {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("OriginId".to_owned(), crate::template::IntoJson::into_json(self.origin_id));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1952,6 +2570,57 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for Origin {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.connection_attempts.is_some())
+                + usize::from(self.connection_timeout.is_some())
+                + usize::from(self.custom_origin_config.is_some())
+                + usize::from(self.origin_access_control_id.is_some())
+                + usize::from(self.origin_custom_headers.is_some())
+                + usize::from(self.origin_path.is_some())
+                + usize::from(self.origin_shield.is_some())
+                + usize::from(self.response_completion_timeout.is_some())
+                + usize::from(self.s3_origin_config.is_some())
+                + usize::from(self.vpc_origin_config.is_some()),
+            );
+            if let Some(value) = self.connection_attempts {
+                properties.insert("ConnectionAttempts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.connection_timeout {
+                properties.insert("ConnectionTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.custom_origin_config {
+                properties.insert("CustomOriginConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("DomainName".to_owned(), crate::template::IntoJson::into_json(self.domain_name));
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            if let Some(value) = self.origin_access_control_id {
+                properties.insert("OriginAccessControlId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_custom_headers {
+                properties.insert("OriginCustomHeaders".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_path {
+                properties.insert("OriginPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_shield {
+                properties.insert("OriginShield".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.response_completion_timeout {
+                properties.insert("ResponseCompletionTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_origin_config {
+                properties.insert("S3OriginConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_origin_config {
+                properties.insert("VpcOriginConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A custom origin. A custom origin is any origin that is *not* an Amazon S3 bucket, with one exception. An Amazon S3 bucket that is [configured with static website hosting](https://docs.aws.amazon.com/AmazonS3/latest/dev/WebsiteHosting.html)*is* a custom origin.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/Origins/*/CustomOriginConfig`.
@@ -2054,6 +2723,44 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for CustomOriginConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.http_port.is_some())
+                + usize::from(self.https_port.is_some())
+                + usize::from(self.ip_address_type.is_some())
+                + usize::from(self.origin_keepalive_timeout.is_some())
+                + usize::from(self.origin_mtls_config.is_some())
+                + usize::from(self.origin_read_timeout.is_some())
+                + usize::from(self.origin_ssl_protocols.is_some()),
+            );
+            if let Some(value) = self.http_port {
+                properties.insert("HTTPPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.https_port {
+                properties.insert("HTTPSPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ip_address_type {
+                properties.insert("IpAddressType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_keepalive_timeout {
+                properties.insert("OriginKeepaliveTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_mtls_config {
+                properties.insert("OriginMtlsConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("OriginProtocolPolicy".to_owned(), crate::template::IntoJson::into_json(self.origin_protocol_policy));
+            if let Some(value) = self.origin_read_timeout {
+                properties.insert("OriginReadTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_ssl_protocols {
+                properties.insert("OriginSSLProtocols".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configures mutual TLS authentication between CloudFront and your origin server.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/Origins/*/CustomOriginConfig/OriginMtlsConfig`.
@@ -2070,6 +2777,16 @@ pub mod distribution {
             Self {
                 client_certificate_arn: client_certificate_arn.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for OriginMtlsConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("ClientCertificateArn".to_owned(), crate::template::IntoJson::into_json(self.client_certificate_arn));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2093,6 +2810,17 @@ pub mod distribution {
                 header_name: header_name.into(),
                 header_value: header_value.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for OriginCustomHeader {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("HeaderName".to_owned(), crate::template::IntoJson::into_json(self.header_name));
+            properties.insert("HeaderValue".to_owned(), crate::template::IntoJson::into_json(self.header_value));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2134,6 +2862,23 @@ pub mod distribution {
         pub fn origin_shield_region(mut self, value: impl Into<Value<String>>) -> Self {
             self.origin_shield_region = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for OriginShield {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.enabled.is_some())
+                + usize::from(self.origin_shield_region.is_some()),
+            );
+            if let Some(value) = self.enabled {
+                properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_shield_region {
+                properties.insert("OriginShieldRegion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2179,6 +2924,23 @@ pub mod distribution {
         pub fn origin_read_timeout(mut self, value: impl Into<Value<i64>>) -> Self {
             self.origin_read_timeout = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for S3OriginConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.origin_access_identity.is_some())
+                + usize::from(self.origin_read_timeout.is_some()),
+            );
+            if let Some(value) = self.origin_access_identity {
+                properties.insert("OriginAccessIdentity".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_read_timeout {
+                properties.insert("OriginReadTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2236,6 +2998,28 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for VpcOriginConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.origin_keepalive_timeout.is_some())
+                + usize::from(self.origin_read_timeout.is_some())
+                + usize::from(self.owner_account_id.is_some()),
+            );
+            if let Some(value) = self.origin_keepalive_timeout {
+                properties.insert("OriginKeepaliveTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin_read_timeout {
+                properties.insert("OriginReadTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.owner_account_id {
+                properties.insert("OwnerAccountId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("VpcOriginId".to_owned(), crate::template::IntoJson::into_json(self.vpc_origin_id));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A complex type that identifies ways in which you want to restrict distribution of your content.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/Restrictions`.
@@ -2252,6 +3036,16 @@ pub mod distribution {
             Self {
                 geo_restriction: Box::new(geo_restriction),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Restrictions {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("GeoRestriction".to_owned(), crate::template::IntoJson::into_json(self.geo_restriction));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2290,6 +3084,20 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for GeoRestriction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.locations.is_some()),
+            );
+            if let Some(value) = self.locations {
+                properties.insert("Locations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("RestrictionType".to_owned(), crate::template::IntoJson::into_json(self.restriction_type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The origin as an S3 bucket.
     /// This property is legacy. We recommend that you use [Origin](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-origin.html) instead.
     ///
@@ -2322,6 +3130,20 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for LegacyS3Origin {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.origin_access_identity.is_some()),
+            );
+            properties.insert("DNSName".to_owned(), crate::template::IntoJson::into_json(self.dns_name));
+            if let Some(value) = self.origin_access_identity {
+                properties.insert("OriginAccessIdentity".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// This field only supports multi-tenant distributions. You can't specify this field for standard distributions. For more information, see [Unsupported features for SaaS Manager for Amazon CloudFront](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-config-options.html#unsupported-saas) in the *Amazon CloudFront Developer Guide*.
     /// A distribution tenant configuration.
     ///
@@ -2349,6 +3171,19 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for DistributionConfigTenantConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.parameter_definitions.is_some()),
+            );
+            if let Some(value) = self.parameter_definitions {
+                properties.insert("ParameterDefinitions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A list of parameter values to add to the resource. A parameter is specified as a key-value pair. A valid parameter value must exist for any parameter that is marked as required in the multi-tenant distribution.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/TenantConfig/ParameterDefinitions/*`.
@@ -2369,6 +3204,17 @@ pub mod distribution {
                 definition: Box::new(definition),
                 name: name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ParameterDefinition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Definition".to_owned(), crate::template::IntoJson::into_json(self.definition));
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2395,6 +3241,19 @@ pub mod distribution {
         pub fn string_schema(mut self, value: ParameterDefinitionDefinitionStringSchema) -> Self {
             self.string_schema = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ParameterDefinitionDefinition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.string_schema.is_some()),
+            );
+            if let Some(value) = self.string_schema {
+                properties.insert("StringSchema".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2436,6 +3295,24 @@ pub mod distribution {
         pub fn default_value(mut self, value: impl Into<Value<String>>) -> Self {
             self.default_value = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ParameterDefinitionDefinitionStringSchema {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.comment.is_some())
+                + usize::from(self.default_value.is_some()),
+            );
+            if let Some(value) = self.comment {
+                properties.insert("Comment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.default_value {
+                properties.insert("DefaultValue".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Required".to_owned(), crate::template::IntoJson::into_json(self.required));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2545,6 +3422,35 @@ pub mod distribution {
         }
     }
 
+    impl crate::template::IntoJson for ViewerCertificate {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.acm_certificate_arn.is_some())
+                + usize::from(self.cloud_front_default_certificate.is_some())
+                + usize::from(self.iam_certificate_id.is_some())
+                + usize::from(self.minimum_protocol_version.is_some())
+                + usize::from(self.ssl_support_method.is_some()),
+            );
+            if let Some(value) = self.acm_certificate_arn {
+                properties.insert("AcmCertificateArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cloud_front_default_certificate {
+                properties.insert("CloudFrontDefaultCertificate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.iam_certificate_id {
+                properties.insert("IamCertificateId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.minimum_protocol_version {
+                properties.insert("MinimumProtocolVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ssl_support_method {
+                properties.insert("SslSupportMethod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A viewer mTLS configuration.
     ///
     /// Generated from `AWS::CloudFront::Distribution` at `/properties/DistributionConfig/ViewerMtlsConfig`.
@@ -2579,6 +3485,23 @@ pub mod distribution {
         pub fn trust_store_config(mut self, value: TrustStoreConfig) -> Self {
             self.trust_store_config = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ViewerMtlsConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.mode.is_some())
+                + usize::from(self.trust_store_config.is_some()),
+            );
+            if let Some(value) = self.mode {
+                properties.insert("Mode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.trust_store_config {
+                properties.insert("TrustStoreConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2620,6 +3543,24 @@ pub mod distribution {
         pub fn ignore_certificate_expiry(mut self, value: impl Into<Value<bool>>) -> Self {
             self.ignore_certificate_expiry = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TrustStoreConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.advertise_trust_store_ca_names.is_some())
+                + usize::from(self.ignore_certificate_expiry.is_some()),
+            );
+            if let Some(value) = self.advertise_trust_store_ca_names {
+                properties.insert("AdvertiseTrustStoreCaNames".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ignore_certificate_expiry {
+                properties.insert("IgnoreCertificateExpiry".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TrustStoreId".to_owned(), crate::template::IntoJson::into_json(self.trust_store_id));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3947,6 +4888,30 @@ pub mod function {
             self
         }
     }
+
+    impl crate::template::IntoJson for Function {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.auto_publish.is_some())
+                + usize::from(self.function_metadata.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.auto_publish {
+                properties.insert("AutoPublish".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("FunctionCode".to_owned(), crate::template::IntoJson::into_json(self.function_code));
+            properties.insert("FunctionConfig".to_owned(), crate::template::IntoJson::into_json(self.function_config));
+            if let Some(value) = self.function_metadata {
+                properties.insert("FunctionMetadata".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Function {
         const TYPE: &'static str = "AWS::CloudFront::Function";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -4019,6 +4984,21 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for FunctionConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.key_value_store_associations.is_some()),
+            );
+            properties.insert("Comment".to_owned(), crate::template::IntoJson::into_json(self.comment));
+            if let Some(value) = self.key_value_store_associations {
+                properties.insert("KeyValueStoreAssociations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Runtime".to_owned(), crate::template::IntoJson::into_json(self.runtime));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The key value store association.
     ///
     /// Generated from `AWS::CloudFront::Function` at `/properties/FunctionConfig/KeyValueStoreAssociations/*`.
@@ -4038,6 +5018,16 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for KeyValueStoreAssociation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("KeyValueStoreARN".to_owned(), crate::template::IntoJson::into_json(self.key_value_store_arn));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Contains metadata about a CloudFront function.
     ///
     /// Generated from `AWS::CloudFront::Function` at `/properties/FunctionMetadata`.
@@ -4050,6 +5040,12 @@ pub mod function {
         pub fn new() -> Self {
             Self {
             }
+        }
+    }
+
+    impl crate::template::IntoJson for FunctionMetadata {
+        fn into_json(self) -> serde_json::Value {
+            serde_json::Value::Object(serde_json::Map::new())
         }
     }
 
@@ -4116,6 +5112,16 @@ pub mod origin_access_control {
             Self {
                 origin_access_control_config: Box::new(origin_access_control_config),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for OriginAccessControl {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("OriginAccessControlConfig".to_owned(), crate::template::IntoJson::into_json(self.origin_access_control_config));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for OriginAccessControl {
@@ -4189,6 +5195,23 @@ pub mod origin_access_control {
             self
         }
     }
+
+    impl crate::template::IntoJson for OriginAccessControlConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                4
+                + usize::from(self.description.is_some()),
+            );
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("OriginAccessControlOriginType".to_owned(), crate::template::IntoJson::into_json(self.origin_access_control_origin_type));
+            properties.insert("SigningBehavior".to_owned(), crate::template::IntoJson::into_json(self.signing_behavior));
+            properties.insert("SigningProtocol".to_owned(), crate::template::IntoJson::into_json(self.signing_protocol));
+            serde_json::Value::Object(properties)
+        }
+    }
 }
 
 /// `AWS::CloudFront::OriginRequestPolicy`: the resource struct, its nested types and its attributes.
@@ -4217,6 +5240,16 @@ pub mod origin_request_policy {
             Self {
                 origin_request_policy_config: Box::new(origin_request_policy_config),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for OriginRequestPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("OriginRequestPolicyConfig".to_owned(), crate::template::IntoJson::into_json(self.origin_request_policy_config));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for OriginRequestPolicy {
@@ -4298,6 +5331,23 @@ pub mod origin_request_policy {
         }
     }
 
+    impl crate::template::IntoJson for OriginRequestPolicyConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                4
+                + usize::from(self.comment.is_some()),
+            );
+            if let Some(value) = self.comment {
+                properties.insert("Comment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("CookiesConfig".to_owned(), crate::template::IntoJson::into_json(self.cookies_config));
+            properties.insert("HeadersConfig".to_owned(), crate::template::IntoJson::into_json(self.headers_config));
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("QueryStringsConfig".to_owned(), crate::template::IntoJson::into_json(self.query_strings_config));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An object that determines whether any cookies in viewer requests (and if so, which cookies) are included in requests that CloudFront sends to the origin.
     ///
     /// Generated from `AWS::CloudFront::OriginRequestPolicy` at `/properties/OriginRequestPolicyConfig/CookiesConfig`.
@@ -4329,6 +5379,20 @@ pub mod origin_request_policy {
         pub fn cookies(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.cookies = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for CookiesConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.cookies.is_some()),
+            );
+            properties.insert("CookieBehavior".to_owned(), crate::template::IntoJson::into_json(self.cookie_behavior));
+            if let Some(value) = self.cookies {
+                properties.insert("Cookies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -4367,6 +5431,20 @@ pub mod origin_request_policy {
         }
     }
 
+    impl crate::template::IntoJson for HeadersConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.headers.is_some()),
+            );
+            properties.insert("HeaderBehavior".to_owned(), crate::template::IntoJson::into_json(self.header_behavior));
+            if let Some(value) = self.headers {
+                properties.insert("Headers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An object that determines whether any URL query strings in viewer requests (and if so, which query strings) are included in requests that CloudFront sends to the origin.
     ///
     /// Generated from `AWS::CloudFront::OriginRequestPolicy` at `/properties/OriginRequestPolicyConfig/QueryStringsConfig`.
@@ -4400,6 +5478,20 @@ pub mod origin_request_policy {
             self
         }
     }
+
+    impl crate::template::IntoJson for QueryStringsConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.query_strings.is_some()),
+            );
+            properties.insert("QueryStringBehavior".to_owned(), crate::template::IntoJson::into_json(self.query_string_behavior));
+            if let Some(value) = self.query_strings {
+                properties.insert("QueryStrings".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
 }
 
 /// `AWS::CloudFront::ResponseHeadersPolicy`: the resource struct, its nested types and its attributes.
@@ -4425,6 +5517,16 @@ pub mod response_headers_policy {
             Self {
                 response_headers_policy_config: Box::new(response_headers_policy_config),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ResponseHeadersPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("ResponseHeadersPolicyConfig".to_owned(), crate::template::IntoJson::into_json(self.response_headers_policy_config));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for ResponseHeadersPolicy {
@@ -4546,6 +5648,40 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for ResponseHeadersPolicyConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.comment.is_some())
+                + usize::from(self.cors_config.is_some())
+                + usize::from(self.custom_headers_config.is_some())
+                + usize::from(self.remove_headers_config.is_some())
+                + usize::from(self.security_headers_config.is_some())
+                + usize::from(self.server_timing_headers_config.is_some()),
+            );
+            if let Some(value) = self.comment {
+                properties.insert("Comment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cors_config {
+                properties.insert("CorsConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.custom_headers_config {
+                properties.insert("CustomHeadersConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.remove_headers_config {
+                properties.insert("RemoveHeadersConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.security_headers_config {
+                properties.insert("SecurityHeadersConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.server_timing_headers_config {
+                properties.insert("ServerTimingHeadersConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A configuration for a set of HTTP response headers that are used for cross-origin resource sharing (CORS). CloudFront adds these headers to HTTP responses that it sends for CORS requests that match a cache behavior associated with this response headers policy.
     /// For more information about CORS, see [Cross-Origin Resource Sharing (CORS)](https://docs.aws.amazon.com/https://developer.mozilla.org/en-US/docs/Web/HTTP/CORS) in the MDN Web Docs.
     ///
@@ -4610,6 +5746,28 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for CorsConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                5
+                + usize::from(self.access_control_expose_headers.is_some())
+                + usize::from(self.access_control_max_age_sec.is_some()),
+            );
+            properties.insert("AccessControlAllowCredentials".to_owned(), crate::template::IntoJson::into_json(self.access_control_allow_credentials));
+            properties.insert("AccessControlAllowHeaders".to_owned(), crate::template::IntoJson::into_json(self.access_control_allow_headers));
+            properties.insert("AccessControlAllowMethods".to_owned(), crate::template::IntoJson::into_json(self.access_control_allow_methods));
+            properties.insert("AccessControlAllowOrigins".to_owned(), crate::template::IntoJson::into_json(self.access_control_allow_origins));
+            if let Some(value) = self.access_control_expose_headers {
+                properties.insert("AccessControlExposeHeaders".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.access_control_max_age_sec {
+                properties.insert("AccessControlMaxAgeSec".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("OriginOverride".to_owned(), crate::template::IntoJson::into_json(self.origin_override));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A list of HTTP header names that CloudFront includes as values for the ``Access-Control-Allow-Headers`` HTTP response header.
     /// For more information about the ``Access-Control-Allow-Headers`` HTTP response header, see [Access-Control-Allow-Headers](https://docs.aws.amazon.com/https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Access-Control-Allow-Headers) in the MDN Web Docs.
     ///
@@ -4627,6 +5785,16 @@ pub mod response_headers_policy {
             Self {
                 items: items.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for AccessControlAllowHeaders {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Items".to_owned(), crate::template::IntoJson::into_json(self.items));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -4660,6 +5828,16 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for AccessControlAllowMethods {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Items".to_owned(), crate::template::IntoJson::into_json(self.items));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A list of origins (domain names) that CloudFront can use as the value for the ``Access-Control-Allow-Origin`` HTTP response header.
     /// For more information about the ``Access-Control-Allow-Origin`` HTTP response header, see [Access-Control-Allow-Origin](https://docs.aws.amazon.com/https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Access-Control-Allow-Origin) in the MDN Web Docs.
     ///
@@ -4677,6 +5855,16 @@ pub mod response_headers_policy {
             Self {
                 items: items.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for AccessControlAllowOrigins {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Items".to_owned(), crate::template::IntoJson::into_json(self.items));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -4700,6 +5888,16 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for AccessControlExposeHeaders {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Items".to_owned(), crate::template::IntoJson::into_json(self.items));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A list of HTTP response header names and their values. CloudFront includes these headers in HTTP responses that it sends for requests that match a cache behavior that's associated with this response headers policy.
     ///
     /// Generated from `AWS::CloudFront::ResponseHeadersPolicy` at `/properties/ResponseHeadersPolicyConfig/CustomHeadersConfig`.
@@ -4716,6 +5914,16 @@ pub mod response_headers_policy {
             Self {
                 items: items.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for CustomHeadersConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Items".to_owned(), crate::template::IntoJson::into_json(self.items));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -4746,6 +5954,18 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for CustomHeader {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("Header".to_owned(), crate::template::IntoJson::into_json(self.header));
+            properties.insert("Override".to_owned(), crate::template::IntoJson::into_json(self.r#override));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A list of HTTP header names that CloudFront removes from HTTP responses to requests that match the cache behavior that this response headers policy is attached to.
     ///
     /// Generated from `AWS::CloudFront::ResponseHeadersPolicy` at `/properties/ResponseHeadersPolicyConfig/RemoveHeadersConfig`.
@@ -4765,6 +5985,16 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for RemoveHeadersConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Items".to_owned(), crate::template::IntoJson::into_json(self.items));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The name of an HTTP header that CloudFront removes from HTTP responses to requests that match the cache behavior that this response headers policy is attached to.
     ///
     /// Generated from `AWS::CloudFront::ResponseHeadersPolicy` at `/properties/ResponseHeadersPolicyConfig/RemoveHeadersConfig/Items/*`.
@@ -4781,6 +6011,16 @@ pub mod response_headers_policy {
             Self {
                 header: header.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RemoveHeader {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Header".to_owned(), crate::template::IntoJson::into_json(self.header));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -4871,6 +6111,39 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for SecurityHeadersConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.content_security_policy.is_some())
+                + usize::from(self.content_type_options.is_some())
+                + usize::from(self.frame_options.is_some())
+                + usize::from(self.referrer_policy.is_some())
+                + usize::from(self.strict_transport_security.is_some())
+                + usize::from(self.xss_protection.is_some()),
+            );
+            if let Some(value) = self.content_security_policy {
+                properties.insert("ContentSecurityPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.content_type_options {
+                properties.insert("ContentTypeOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.frame_options {
+                properties.insert("FrameOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.referrer_policy {
+                properties.insert("ReferrerPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.strict_transport_security {
+                properties.insert("StrictTransportSecurity".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.xss_protection {
+                properties.insert("XSSProtection".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The policy directives and their values that CloudFront includes as values for the ``Content-Security-Policy`` HTTP response header.
     /// For more information about the ``Content-Security-Policy`` HTTP response header, see [Content-Security-Policy](https://docs.aws.amazon.com/https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy) in the MDN Web Docs.
     ///
@@ -4896,6 +6169,17 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for ContentSecurityPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("ContentSecurityPolicy".to_owned(), crate::template::IntoJson::into_json(self.content_security_policy));
+            properties.insert("Override".to_owned(), crate::template::IntoJson::into_json(self.r#override));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Determines whether CloudFront includes the ``X-Content-Type-Options`` HTTP response header with its value set to ``nosniff``.
     /// For more information about the ``X-Content-Type-Options`` HTTP response header, see [X-Content-Type-Options](https://docs.aws.amazon.com/https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Content-Type-Options) in the MDN Web Docs.
     ///
@@ -4913,6 +6197,16 @@ pub mod response_headers_policy {
             Self {
                 r#override: r#override.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ContentTypeOptions {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Override".to_owned(), crate::template::IntoJson::into_json(self.r#override));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -4941,6 +6235,17 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for FrameOptions {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("FrameOption".to_owned(), crate::template::IntoJson::into_json(self.frame_option));
+            properties.insert("Override".to_owned(), crate::template::IntoJson::into_json(self.r#override));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Determines whether CloudFront includes the ``Referrer-Policy`` HTTP response header and the header's value.
     /// For more information about the ``Referrer-Policy`` HTTP response header, see [Referrer-Policy](https://docs.aws.amazon.com/https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Referrer-Policy) in the MDN Web Docs.
     ///
@@ -4963,6 +6268,17 @@ pub mod response_headers_policy {
                 r#override: r#override.into(),
                 referrer_policy: referrer_policy.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ReferrerPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Override".to_owned(), crate::template::IntoJson::into_json(self.r#override));
+            properties.insert("ReferrerPolicy".to_owned(), crate::template::IntoJson::into_json(self.referrer_policy));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5009,6 +6325,25 @@ pub mod response_headers_policy {
         pub fn preload(mut self, value: impl Into<Value<bool>>) -> Self {
             self.preload = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for StrictTransportSecurity {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.include_subdomains.is_some())
+                + usize::from(self.preload.is_some()),
+            );
+            properties.insert("AccessControlMaxAgeSec".to_owned(), crate::template::IntoJson::into_json(self.access_control_max_age_sec));
+            if let Some(value) = self.include_subdomains {
+                properties.insert("IncludeSubdomains".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Override".to_owned(), crate::template::IntoJson::into_json(self.r#override));
+            if let Some(value) = self.preload {
+                properties.insert("Preload".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5062,6 +6397,25 @@ pub mod response_headers_policy {
         }
     }
 
+    impl crate::template::IntoJson for XssProtection {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.mode_block.is_some())
+                + usize::from(self.report_uri.is_some()),
+            );
+            if let Some(value) = self.mode_block {
+                properties.insert("ModeBlock".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Override".to_owned(), crate::template::IntoJson::into_json(self.r#override));
+            properties.insert("Protection".to_owned(), crate::template::IntoJson::into_json(self.protection));
+            if let Some(value) = self.report_uri {
+                properties.insert("ReportUri".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A configuration for enabling the ``Server-Timing`` header in HTTP responses sent from CloudFront.
     ///
     /// Generated from `AWS::CloudFront::ResponseHeadersPolicy` at `/properties/ResponseHeadersPolicyConfig/ServerTimingHeadersConfig`.
@@ -5089,6 +6443,20 @@ pub mod response_headers_policy {
         pub fn sampling_rate(mut self, value: impl Into<Value<f64>>) -> Self {
             self.sampling_rate = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ServerTimingHeadersConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.sampling_rate.is_some()),
+            );
+            properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(self.enabled));
+            if let Some(value) = self.sampling_rate {
+                properties.insert("SamplingRate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 

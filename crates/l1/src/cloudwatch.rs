@@ -344,6 +344,123 @@ pub mod alarm {
             self
         }
     }
+
+    impl crate::template::IntoJson for Alarm {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.action_configuration.is_some())
+                + usize::from(self.actions_enabled.is_some())
+                + usize::from(self.alarm_actions.is_some())
+                + usize::from(self.alarm_description.is_some())
+                + usize::from(self.alarm_name.is_some())
+                + usize::from(self.comparison_operator.is_some())
+                + usize::from(self.datapoints_to_alarm.is_some())
+                + usize::from(self.dimensions.is_some())
+                + usize::from(self.evaluate_low_sample_count_percentile.is_some())
+                + usize::from(self.evaluation_criteria.is_some())
+                + usize::from(self.evaluation_interval.is_some())
+                + usize::from(self.evaluation_periods.is_some())
+                + usize::from(self.evaluation_window.is_some())
+                + usize::from(self.extended_statistic.is_some())
+                + usize::from(self.insufficient_data_actions.is_some())
+                + usize::from(self.metric_name.is_some())
+                + usize::from(self.metrics.is_some())
+                + usize::from(self.namespace.is_some())
+                + usize::from(self.ok_actions.is_some())
+                + usize::from(self.period.is_some())
+                + usize::from(self.statistic.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.threshold.is_some())
+                + usize::from(self.threshold_metric_id.is_some())
+                + usize::from(self.treat_missing_data.is_some())
+                + usize::from(self.unit.is_some())
+                + usize::from(self.warm_up_configuration.is_some()),
+            );
+            if let Some(value) = self.action_configuration {
+                properties.insert("ActionConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.actions_enabled {
+                properties.insert("ActionsEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.alarm_actions {
+                properties.insert("AlarmActions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.alarm_description {
+                properties.insert("AlarmDescription".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.alarm_name {
+                properties.insert("AlarmName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.comparison_operator {
+                properties.insert("ComparisonOperator".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.datapoints_to_alarm {
+                properties.insert("DatapointsToAlarm".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.dimensions {
+                properties.insert("Dimensions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.evaluate_low_sample_count_percentile {
+                properties.insert("EvaluateLowSampleCountPercentile".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.evaluation_criteria {
+                properties.insert("EvaluationCriteria".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.evaluation_interval {
+                properties.insert("EvaluationInterval".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.evaluation_periods {
+                properties.insert("EvaluationPeriods".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.evaluation_window {
+                properties.insert("EvaluationWindow".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.extended_statistic {
+                properties.insert("ExtendedStatistic".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.insufficient_data_actions {
+                properties.insert("InsufficientDataActions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_name {
+                properties.insert("MetricName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metrics {
+                properties.insert("Metrics".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.namespace {
+                properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ok_actions {
+                properties.insert("OKActions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.period {
+                properties.insert("Period".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.statistic {
+                properties.insert("Statistic".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.threshold {
+                properties.insert("Threshold".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.threshold_metric_id {
+                properties.insert("ThresholdMetricId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.treat_missing_data {
+                properties.insert("TreatMissingData".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.unit {
+                properties.insert("Unit".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.warm_up_configuration {
+                properties.insert("WarmUpConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Alarm {
         const TYPE: &'static str = "AWS::CloudWatch::Alarm";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -394,6 +511,19 @@ pub mod alarm {
         }
     }
 
+    impl crate::template::IntoJson for ActionConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.alarm_tags_propagation.is_some()),
+            );
+            if let Some(value) = self.alarm_tags_propagation {
+                properties.insert("AlarmTagsPropagation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `AlarmTagsPropagation`.
     ///
     /// Generated from `AWS::CloudWatch::Alarm` at `/properties/ActionConfiguration/AlarmTagsPropagation`.
@@ -435,6 +565,24 @@ pub mod alarm {
         }
     }
 
+    impl crate::template::IntoJson for AlarmTagsPropagation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.excluded_tag_keys.is_some())
+                + usize::from(self.included_tag_keys.is_some()),
+            );
+            properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(self.enabled));
+            if let Some(value) = self.excluded_tag_keys {
+                properties.insert("ExcludedTagKeys".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.included_tag_keys {
+                properties.insert("IncludedTagKeys".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Dimension is an embedded property of the ``AWS::CloudWatch::Alarm`` type. Dimensions are name/value pairs that can be associated with a CW metric. You can specify a maximum of 30 dimensions for a given metric.
     ///
     /// Generated from `AWS::CloudWatch::Alarm` at `/properties/Dimensions/*`.
@@ -455,6 +603,17 @@ pub mod alarm {
                 name: name.into(),
                 value: value.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Dimension {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -481,6 +640,19 @@ pub mod alarm {
         pub fn prom_ql_criteria(mut self, value: AlarmPromQlCriteria) -> Self {
             self.prom_ql_criteria = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for EvaluationCriteria {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.prom_ql_criteria.is_some()),
+            );
+            if let Some(value) = self.prom_ql_criteria {
+                properties.insert("PromQLCriteria".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -532,6 +704,27 @@ pub mod alarm {
         }
     }
 
+    impl crate::template::IntoJson for AlarmPromQlCriteria {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.pending_period.is_some())
+                + usize::from(self.query.is_some())
+                + usize::from(self.recovery_period.is_some()),
+            );
+            if let Some(value) = self.pending_period {
+                properties.insert("PendingPeriod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.query {
+                properties.insert("Query".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.recovery_period {
+                properties.insert("RecoveryPeriod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The evaluation window that an alarm uses to select the range of metric data that it evaluates each time it runs. This is a union type. Set exactly one of its members, ``SlidingWindow`` or ``WallClockWindow``. If you don't set ``EvaluationWindow``, the alarm uses a ``SlidingWindow`` by default.
     /// For more information, see [Alarm evaluation windows](https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation-window.html) in the *CloudWatch User Guide*.
     ///
@@ -570,6 +763,23 @@ pub mod alarm {
         }
     }
 
+    impl crate::template::IntoJson for EvaluationWindow {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.sliding_window.is_some())
+                + usize::from(self.wall_clock_window.is_some()),
+            );
+            if let Some(value) = self.sliding_window {
+                properties.insert("SlidingWindow".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.wall_clock_window {
+                properties.insert("WallClockWindow".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An evaluation window that aligns the evaluated range to fixed clock boundaries that match the alarm's period, such as the top of the hour, midnight, or the start of the calendar week, optionally in a specific time zone.
     /// When you use a wall clock window, the alarm's period must be 1 minute (60 seconds), 5 minutes (300 seconds), 1 hour (3,600 seconds), 1 day (86,400 seconds), or 1 week (604,800 seconds). Other period values aren't supported with a wall clock window.
     /// Choose a wall clock window when your monitoring is tied to a business or calendar period, such as daily reports, batch jobs, or backups, or when you want alarm evaluations to match the periods shown on a metric dashboard.
@@ -596,6 +806,19 @@ pub mod alarm {
         pub fn timezone(mut self, value: impl Into<Value<String>>) -> Self {
             self.timezone = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for WallClockWindow {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.timezone.is_some()),
+            );
+            if let Some(value) = self.timezone {
+                properties.insert("Timezone".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -689,6 +912,40 @@ pub mod alarm {
         }
     }
 
+    impl crate::template::IntoJson for MetricDataQuery {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.account_id.is_some())
+                + usize::from(self.expression.is_some())
+                + usize::from(self.label.is_some())
+                + usize::from(self.metric_stat.is_some())
+                + usize::from(self.period.is_some())
+                + usize::from(self.return_data.is_some()),
+            );
+            if let Some(value) = self.account_id {
+                properties.insert("AccountId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.expression {
+                properties.insert("Expression".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            if let Some(value) = self.label {
+                properties.insert("Label".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_stat {
+                properties.insert("MetricStat".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.period {
+                properties.insert("Period".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.return_data {
+                properties.insert("ReturnData".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// This structure defines the metric to be returned, along with the statistics, period, and units.
     /// ``MetricStat`` is a property of the [MetricDataQuery](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-alarm-metricdataquery.html) property type.
     ///
@@ -730,6 +987,22 @@ pub mod alarm {
         pub fn unit(mut self, value: impl Into<Value<MetricStatUnit>>) -> Self {
             self.unit = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for MetricStat {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.unit.is_some()),
+            );
+            properties.insert("Metric".to_owned(), crate::template::IntoJson::into_json(self.metric));
+            properties.insert("Period".to_owned(), crate::template::IntoJson::into_json(self.period));
+            properties.insert("Stat".to_owned(), crate::template::IntoJson::into_json(self.stat));
+            if let Some(value) = self.unit {
+                properties.insert("Unit".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -781,6 +1054,27 @@ pub mod alarm {
         }
     }
 
+    impl crate::template::IntoJson for Metric {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.dimensions.is_some())
+                + usize::from(self.metric_name.is_some())
+                + usize::from(self.namespace.is_some()),
+            );
+            if let Some(value) = self.dimensions {
+                properties.insert("Dimensions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metric_name {
+                properties.insert("MetricName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.namespace {
+                properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The configuration settings that define the warm-up behavior for an alarm. Use these settings to delay alarm evaluation after you create or update the alarm, which reduces alarm noise while a new resource or service starts publishing data.
     /// During the warm-up period, the alarm stays in ``INSUFFICIENT_DATA`` and does not perform alarm actions.
     ///
@@ -817,6 +1111,23 @@ pub mod alarm {
         pub fn warm_up_period_duration_in_minutes(mut self, value: impl Into<Value<i64>>) -> Self {
             self.warm_up_period_duration_in_minutes = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for WarmUpConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.only_start_evaluating_after_warm_up_period_ends.is_some())
+                + usize::from(self.warm_up_period_duration_in_minutes.is_some()),
+            );
+            if let Some(value) = self.only_start_evaluating_after_warm_up_period_ends {
+                properties.insert("OnlyStartEvaluatingAfterWarmUpPeriodEnds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.warm_up_period_duration_in_minutes {
+                properties.insert("WarmUpPeriodDurationInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1248,6 +1559,24 @@ pub mod dashboard {
         pub fn tags(mut self, value: Vec<Tag>) -> Self {
             self.tags = Some(value);
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Dashboard {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.dashboard_name.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            properties.insert("DashboardBody".to_owned(), crate::template::IntoJson::into_json(self.dashboard_body));
+            if let Some(value) = self.dashboard_name {
+                properties.insert("DashboardName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for Dashboard {

@@ -275,6 +275,103 @@ pub mod project {
             self
         }
     }
+
+    impl crate::template::IntoJson for Project {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                4
+                + usize::from(self.auto_retry_limit.is_some())
+                + usize::from(self.badge_enabled.is_some())
+                + usize::from(self.build_batch_config.is_some())
+                + usize::from(self.cache.is_some())
+                + usize::from(self.concurrent_build_limit.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.encryption_key.is_some())
+                + usize::from(self.file_system_locations.is_some())
+                + usize::from(self.logs_config.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.queued_timeout_in_minutes.is_some())
+                + usize::from(self.resource_access_role.is_some())
+                + usize::from(self.secondary_artifacts.is_some())
+                + usize::from(self.secondary_source_versions.is_some())
+                + usize::from(self.secondary_sources.is_some())
+                + usize::from(self.source_version.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.timeout_in_minutes.is_some())
+                + usize::from(self.triggers.is_some())
+                + usize::from(self.visibility.is_some())
+                + usize::from(self.vpc_config.is_some()),
+            );
+            properties.insert("Artifacts".to_owned(), crate::template::IntoJson::into_json(self.artifacts));
+            if let Some(value) = self.auto_retry_limit {
+                properties.insert("AutoRetryLimit".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.badge_enabled {
+                properties.insert("BadgeEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.build_batch_config {
+                properties.insert("BuildBatchConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache {
+                properties.insert("Cache".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.concurrent_build_limit {
+                properties.insert("ConcurrentBuildLimit".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.encryption_key {
+                properties.insert("EncryptionKey".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Environment".to_owned(), crate::template::IntoJson::into_json(self.environment));
+            if let Some(value) = self.file_system_locations {
+                properties.insert("FileSystemLocations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.logs_config {
+                properties.insert("LogsConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.queued_timeout_in_minutes {
+                properties.insert("QueuedTimeoutInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resource_access_role {
+                properties.insert("ResourceAccessRole".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secondary_artifacts {
+                properties.insert("SecondaryArtifacts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secondary_source_versions {
+                properties.insert("SecondarySourceVersions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secondary_sources {
+                properties.insert("SecondarySources".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ServiceRole".to_owned(), crate::template::IntoJson::into_json(self.service_role));
+            properties.insert("Source".to_owned(), crate::template::IntoJson::into_json(self.source));
+            if let Some(value) = self.source_version {
+                properties.insert("SourceVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.timeout_in_minutes {
+                properties.insert("TimeoutInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.triggers {
+                properties.insert("Triggers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.visibility {
+                properties.insert("Visibility".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_config {
+                properties.insert("VpcConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Project {
         const TYPE: &'static str = "AWS::CodeBuild::Project";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -413,6 +510,48 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for Artifacts {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.artifact_identifier.is_some())
+                + usize::from(self.encryption_disabled.is_some())
+                + usize::from(self.location.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.namespace_type.is_some())
+                + usize::from(self.override_artifact_name.is_some())
+                + usize::from(self.packaging.is_some())
+                + usize::from(self.path.is_some()),
+            );
+            if let Some(value) = self.artifact_identifier {
+                properties.insert("ArtifactIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.encryption_disabled {
+                properties.insert("EncryptionDisabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.location {
+                properties.insert("Location".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.namespace_type {
+                properties.insert("NamespaceType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.override_artifact_name {
+                properties.insert("OverrideArtifactName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.packaging {
+                properties.insert("Packaging".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.path {
+                properties.insert("Path".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `ProjectBuildBatchConfig`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/BuildBatchConfig`.
@@ -483,6 +622,35 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for ProjectBuildBatchConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.batch_report_mode.is_some())
+                + usize::from(self.combine_artifacts.is_some())
+                + usize::from(self.restrictions.is_some())
+                + usize::from(self.service_role.is_some())
+                + usize::from(self.timeout_in_mins.is_some()),
+            );
+            if let Some(value) = self.batch_report_mode {
+                properties.insert("BatchReportMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.combine_artifacts {
+                properties.insert("CombineArtifacts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.restrictions {
+                properties.insert("Restrictions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_role {
+                properties.insert("ServiceRole".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.timeout_in_mins {
+                properties.insert("TimeoutInMins".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `BatchRestrictions`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/BuildBatchConfig/Restrictions`.
@@ -517,6 +685,23 @@ pub mod project {
         pub fn maximum_builds_allowed(mut self, value: impl Into<Value<i64>>) -> Self {
             self.maximum_builds_allowed = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for BatchRestrictions {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.compute_types_allowed.is_some())
+                + usize::from(self.maximum_builds_allowed.is_some()),
+            );
+            if let Some(value) = self.compute_types_allowed {
+                properties.insert("ComputeTypesAllowed".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.maximum_builds_allowed {
+                properties.insert("MaximumBuildsAllowed".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -569,6 +754,28 @@ pub mod project {
         pub fn modes(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.modes = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ProjectCache {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.cache_namespace.is_some())
+                + usize::from(self.location.is_some())
+                + usize::from(self.modes.is_some()),
+            );
+            if let Some(value) = self.cache_namespace {
+                properties.insert("CacheNamespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.location {
+                properties.insert("Location".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.modes {
+                properties.insert("Modes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -687,6 +894,50 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for Environment {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.certificate.is_some())
+                + usize::from(self.docker_server.is_some())
+                + usize::from(self.environment_variables.is_some())
+                + usize::from(self.fleet.is_some())
+                + usize::from(self.host_kernel.is_some())
+                + usize::from(self.image_pull_credentials_type.is_some())
+                + usize::from(self.privileged_mode.is_some())
+                + usize::from(self.registry_credential.is_some()),
+            );
+            if let Some(value) = self.certificate {
+                properties.insert("Certificate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ComputeType".to_owned(), crate::template::IntoJson::into_json(self.compute_type));
+            if let Some(value) = self.docker_server {
+                properties.insert("DockerServer".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.environment_variables {
+                properties.insert("EnvironmentVariables".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.fleet {
+                properties.insert("Fleet".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.host_kernel {
+                properties.insert("HostKernel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Image".to_owned(), crate::template::IntoJson::into_json(self.image));
+            if let Some(value) = self.image_pull_credentials_type {
+                properties.insert("ImagePullCredentialsType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.privileged_mode {
+                properties.insert("PrivilegedMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.registry_credential {
+                properties.insert("RegistryCredential".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `DockerServer`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Environment/DockerServer`.
@@ -714,6 +965,20 @@ pub mod project {
         pub fn security_group_ids(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.security_group_ids = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for DockerServer {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.security_group_ids.is_some()),
+            );
+            properties.insert("ComputeType".to_owned(), crate::template::IntoJson::into_json(self.compute_type));
+            if let Some(value) = self.security_group_ids {
+                properties.insert("SecurityGroupIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -751,6 +1016,21 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for EnvironmentVariable {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.r#type.is_some()),
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `ProjectFleet`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Environment/Fleet`.
@@ -777,6 +1057,19 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for ProjectFleet {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.fleet_arn.is_some()),
+            );
+            if let Some(value) = self.fleet_arn {
+                properties.insert("FleetArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `RegistryCredential`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Environment/RegistryCredential`.
@@ -797,6 +1090,17 @@ pub mod project {
                 credential: credential.into(),
                 credential_provider: credential_provider.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RegistryCredential {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Credential".to_owned(), crate::template::IntoJson::into_json(self.credential));
+            properties.insert("CredentialProvider".to_owned(), crate::template::IntoJson::into_json(self.credential_provider));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -842,6 +1146,23 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for ProjectFileSystemLocation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                4
+                + usize::from(self.mount_options.is_some()),
+            );
+            properties.insert("Identifier".to_owned(), crate::template::IntoJson::into_json(self.identifier));
+            properties.insert("Location".to_owned(), crate::template::IntoJson::into_json(self.location));
+            if let Some(value) = self.mount_options {
+                properties.insert("MountOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("MountPoint".to_owned(), crate::template::IntoJson::into_json(self.mount_point));
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `LogsConfig`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/LogsConfig`.
@@ -876,6 +1197,23 @@ pub mod project {
         pub fn s3_logs(mut self, value: S3LogsConfig) -> Self {
             self.s3_logs = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for LogsConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.cloud_watch_logs.is_some())
+                + usize::from(self.s3_logs.is_some()),
+            );
+            if let Some(value) = self.cloud_watch_logs {
+                properties.insert("CloudWatchLogs".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_logs {
+                properties.insert("S3Logs".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -920,6 +1258,24 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for CloudWatchLogsConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.group_name.is_some())
+                + usize::from(self.stream_name.is_some()),
+            );
+            if let Some(value) = self.group_name {
+                properties.insert("GroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            if let Some(value) = self.stream_name {
+                properties.insert("StreamName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `S3LogsConfig`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/LogsConfig/S3Logs`.
@@ -961,6 +1317,24 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for S3LogsConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.encryption_disabled.is_some())
+                + usize::from(self.location.is_some()),
+            );
+            if let Some(value) = self.encryption_disabled {
+                properties.insert("EncryptionDisabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.location {
+                properties.insert("Location".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `ProjectSourceVersion`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/SecondarySourceVersions/*`.
@@ -988,6 +1362,20 @@ pub mod project {
         pub fn source_version(mut self, value: impl Into<Value<String>>) -> Self {
             self.source_version = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ProjectSourceVersion {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.source_version.is_some()),
+            );
+            properties.insert("SourceIdentifier".to_owned(), crate::template::IntoJson::into_json(self.source_identifier));
+            if let Some(value) = self.source_version {
+                properties.insert("SourceVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1109,6 +1497,52 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for Source {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.auth.is_some())
+                + usize::from(self.build_spec.is_some())
+                + usize::from(self.build_status_config.is_some())
+                + usize::from(self.git_clone_depth.is_some())
+                + usize::from(self.git_submodules_config.is_some())
+                + usize::from(self.insecure_ssl.is_some())
+                + usize::from(self.location.is_some())
+                + usize::from(self.report_build_status.is_some())
+                + usize::from(self.source_identifier.is_some()),
+            );
+            if let Some(value) = self.auth {
+                properties.insert("Auth".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.build_spec {
+                properties.insert("BuildSpec".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.build_status_config {
+                properties.insert("BuildStatusConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.git_clone_depth {
+                properties.insert("GitCloneDepth".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.git_submodules_config {
+                properties.insert("GitSubmodulesConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.insecure_ssl {
+                properties.insert("InsecureSsl".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.location {
+                properties.insert("Location".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.report_build_status {
+                properties.insert("ReportBuildStatus".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_identifier {
+                properties.insert("SourceIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `SourceAuth`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/SecondarySources/*/Auth`.
@@ -1136,6 +1570,20 @@ pub mod project {
         pub fn resource(mut self, value: impl Into<Value<String>>) -> Self {
             self.resource = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SourceAuth {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.resource.is_some()),
+            );
+            if let Some(value) = self.resource {
+                properties.insert("Resource".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1176,6 +1624,23 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for BuildStatusConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.context.is_some())
+                + usize::from(self.target_url.is_some()),
+            );
+            if let Some(value) = self.context {
+                properties.insert("Context".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_url {
+                properties.insert("TargetUrl".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `GitSubmodulesConfig`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/SecondarySources/*/GitSubmodulesConfig`.
@@ -1192,6 +1657,16 @@ pub mod project {
             Self {
                 fetch_submodules: fetch_submodules.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for GitSubmodulesConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("FetchSubmodules".to_owned(), crate::template::IntoJson::into_json(self.fetch_submodules));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1265,6 +1740,35 @@ pub mod project {
         }
     }
 
+    impl crate::template::IntoJson for ProjectTriggers {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.build_type.is_some())
+                + usize::from(self.filter_groups.is_some())
+                + usize::from(self.pull_request_build_policy.is_some())
+                + usize::from(self.scope_configuration.is_some())
+                + usize::from(self.webhook.is_some()),
+            );
+            if let Some(value) = self.build_type {
+                properties.insert("BuildType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.filter_groups {
+                properties.insert("FilterGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.pull_request_build_policy {
+                properties.insert("PullRequestBuildPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scope_configuration {
+                properties.insert("ScopeConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.webhook {
+                properties.insert("Webhook".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `PullRequestBuildPolicy`.
     ///
     /// Generated from `AWS::CodeBuild::Project` at `/properties/Triggers/PullRequestBuildPolicy`.
@@ -1292,6 +1796,20 @@ pub mod project {
         pub fn approver_roles(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.approver_roles = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for PullRequestBuildPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.approver_roles.is_some()),
+            );
+            if let Some(value) = self.approver_roles {
+                properties.insert("ApproverRoles".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("RequiresCommentApproval".to_owned(), crate::template::IntoJson::into_json(self.requires_comment_approval));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1333,6 +1851,24 @@ pub mod project {
         pub fn scope(mut self, value: impl Into<Value<String>>) -> Self {
             self.scope = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ScopeConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.domain.is_some())
+                + usize::from(self.scope.is_some()),
+            );
+            if let Some(value) = self.domain {
+                properties.insert("Domain".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.scope {
+                properties.insert("Scope".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1381,6 +1917,27 @@ pub mod project {
         pub fn vpc_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.vpc_id = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for VpcConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.security_group_ids.is_some())
+                + usize::from(self.subnets.is_some())
+                + usize::from(self.vpc_id.is_some()),
+            );
+            if let Some(value) = self.security_group_ids {
+                properties.insert("SecurityGroupIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subnets {
+                properties.insert("Subnets".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_id {
+                properties.insert("VpcId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 }

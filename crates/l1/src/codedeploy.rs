@@ -63,6 +63,27 @@ pub mod application {
             self
         }
     }
+
+    impl crate::template::IntoJson for Application {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.application_name.is_some())
+                + usize::from(self.compute_platform.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.application_name {
+                properties.insert("ApplicationName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.compute_platform {
+                properties.insert("ComputePlatform".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Application {
         const TYPE: &'static str = "AWS::CodeDeploy::Application";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -342,6 +363,89 @@ pub mod deployment_group {
             self
         }
     }
+
+    impl crate::template::IntoJson for DeploymentGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.alarm_configuration.is_some())
+                + usize::from(self.auto_rollback_configuration.is_some())
+                + usize::from(self.auto_scaling_groups.is_some())
+                + usize::from(self.blue_green_deployment_configuration.is_some())
+                + usize::from(self.deployment.is_some())
+                + usize::from(self.deployment_config_name.is_some())
+                + usize::from(self.deployment_group_name.is_some())
+                + usize::from(self.deployment_style.is_some())
+                + usize::from(self.ecs_services.is_some())
+                + usize::from(self.ec2_tag_filters.is_some())
+                + usize::from(self.ec2_tag_set.is_some())
+                + usize::from(self.load_balancer_info.is_some())
+                + usize::from(self.on_premises_instance_tag_filters.is_some())
+                + usize::from(self.on_premises_tag_set.is_some())
+                + usize::from(self.outdated_instances_strategy.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.termination_hook_enabled.is_some())
+                + usize::from(self.trigger_configurations.is_some()),
+            );
+            if let Some(value) = self.alarm_configuration {
+                properties.insert("AlarmConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ApplicationName".to_owned(), crate::template::IntoJson::into_json(self.application_name));
+            if let Some(value) = self.auto_rollback_configuration {
+                properties.insert("AutoRollbackConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.auto_scaling_groups {
+                properties.insert("AutoScalingGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.blue_green_deployment_configuration {
+                properties.insert("BlueGreenDeploymentConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deployment {
+                properties.insert("Deployment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deployment_config_name {
+                properties.insert("DeploymentConfigName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deployment_group_name {
+                properties.insert("DeploymentGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deployment_style {
+                properties.insert("DeploymentStyle".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ecs_services {
+                properties.insert("ECSServices".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ec2_tag_filters {
+                properties.insert("Ec2TagFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ec2_tag_set {
+                properties.insert("Ec2TagSet".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.load_balancer_info {
+                properties.insert("LoadBalancerInfo".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.on_premises_instance_tag_filters {
+                properties.insert("OnPremisesInstanceTagFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.on_premises_tag_set {
+                properties.insert("OnPremisesTagSet".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.outdated_instances_strategy {
+                properties.insert("OutdatedInstancesStrategy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ServiceRoleArn".to_owned(), crate::template::IntoJson::into_json(self.service_role_arn));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.termination_hook_enabled {
+                properties.insert("TerminationHookEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.trigger_configurations {
+                properties.insert("TriggerConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for DeploymentGroup {
         const TYPE: &'static str = "AWS::CodeDeploy::DeploymentGroup";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -401,6 +505,27 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for AlarmConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.alarms.is_some())
+                + usize::from(self.enabled.is_some())
+                + usize::from(self.ignore_poll_alarm_failure.is_some()),
+            );
+            if let Some(value) = self.alarms {
+                properties.insert("Alarms".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enabled {
+                properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ignore_poll_alarm_failure {
+                properties.insert("IgnorePollAlarmFailure".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies a CloudWatch alarm to use for an AWS CodeDeploy deployment group.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/AlarmConfiguration/Alarms/*`.
@@ -424,6 +549,19 @@ pub mod deployment_group {
         pub fn name(mut self, value: impl Into<Value<String>>) -> Self {
             self.name = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Alarm {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.name.is_some()),
+            );
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -461,6 +599,23 @@ pub mod deployment_group {
         pub fn events(mut self, value: impl Into<Value<Vec<AutoRollbackConfigurationEvents>>>) -> Self {
             self.events = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for AutoRollbackConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.enabled.is_some())
+                + usize::from(self.events.is_some()),
+            );
+            if let Some(value) = self.enabled {
+                properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.events {
+                properties.insert("Events".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -512,6 +667,27 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for BlueGreenDeploymentConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.deployment_ready_option.is_some())
+                + usize::from(self.green_fleet_provisioning_option.is_some())
+                + usize::from(self.terminate_blue_instances_on_deployment_success.is_some()),
+            );
+            if let Some(value) = self.deployment_ready_option {
+                properties.insert("DeploymentReadyOption".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.green_fleet_provisioning_option {
+                properties.insert("GreenFleetProvisioningOption".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.terminate_blue_instances_on_deployment_success {
+                properties.insert("TerminateBlueInstancesOnDeploymentSuccess".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about when to reroute traffic from an original environment to a replacement environment in a blue/green deployment.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/BlueGreenDeploymentConfiguration/DeploymentReadyOption`.
@@ -549,6 +725,23 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for DeploymentReadyOption {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.action_on_timeout.is_some())
+                + usize::from(self.wait_time_in_minutes.is_some()),
+            );
+            if let Some(value) = self.action_on_timeout {
+                properties.insert("ActionOnTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.wait_time_in_minutes {
+                properties.insert("WaitTimeInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about the instances that belong to the replacement environment in a blue/green deployment.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/BlueGreenDeploymentConfiguration/GreenFleetProvisioningOption`.
@@ -572,6 +765,19 @@ pub mod deployment_group {
         pub fn action(mut self, value: impl Into<Value<GreenFleetProvisioningOptionAction>>) -> Self {
             self.action = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for GreenFleetProvisioningOption {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.action.is_some()),
+            );
+            if let Some(value) = self.action {
+                properties.insert("Action".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -609,6 +815,23 @@ pub mod deployment_group {
         pub fn termination_wait_time_in_minutes(mut self, value: impl Into<Value<i64>>) -> Self {
             self.termination_wait_time_in_minutes = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for BlueInstanceTerminationOption {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.action.is_some())
+                + usize::from(self.termination_wait_time_in_minutes.is_some()),
+            );
+            if let Some(value) = self.action {
+                properties.insert("Action".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.termination_wait_time_in_minutes {
+                properties.insert("TerminationWaitTimeInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -650,6 +873,24 @@ pub mod deployment_group {
         pub fn ignore_application_stop_failures(mut self, value: impl Into<Value<bool>>) -> Self {
             self.ignore_application_stop_failures = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Deployment {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.description.is_some())
+                + usize::from(self.ignore_application_stop_failures.is_some()),
+            );
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ignore_application_stop_failures {
+                properties.insert("IgnoreApplicationStopFailures".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Revision".to_owned(), crate::template::IntoJson::into_json(self.revision));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -701,6 +942,27 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for RevisionLocation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.git_hub_location.is_some())
+                + usize::from(self.revision_type.is_some())
+                + usize::from(self.s3_location.is_some()),
+            );
+            if let Some(value) = self.git_hub_location {
+                properties.insert("GitHubLocation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.revision_type {
+                properties.insert("RevisionType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_location {
+                properties.insert("S3Location".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the location of an application revision that is stored in GitHub.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/Deployment/Revision/GitHubLocation`.
@@ -721,6 +983,17 @@ pub mod deployment_group {
                 commit_id: commit_id.into(),
                 repository: repository.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for GitHubLocation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("CommitId".to_owned(), crate::template::IntoJson::into_json(self.commit_id));
+            properties.insert("Repository".to_owned(), crate::template::IntoJson::into_json(self.repository));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -780,6 +1053,29 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for S3Location {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.bundle_type.is_some())
+                + usize::from(self.e_tag.is_some())
+                + usize::from(self.version.is_some()),
+            );
+            properties.insert("Bucket".to_owned(), crate::template::IntoJson::into_json(self.bucket));
+            if let Some(value) = self.bundle_type {
+                properties.insert("BundleType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.e_tag {
+                properties.insert("ETag".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(self.key));
+            if let Some(value) = self.version {
+                properties.insert("Version".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about the type of deployment, either in-place or blue/green, you want to run and whether to route deployment traffic behind a load balancer.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/DeploymentStyle`.
@@ -817,6 +1113,23 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for DeploymentStyle {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.deployment_option.is_some())
+                + usize::from(self.deployment_type.is_some()),
+            );
+            if let Some(value) = self.deployment_option {
+                properties.insert("DeploymentOption".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deployment_type {
+                properties.insert("DeploymentType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Contains the service and cluster names used to identify an Amazon ECS deployment's target.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/ECSServices/*`.
@@ -837,6 +1150,17 @@ pub mod deployment_group {
                 cluster_name: cluster_name.into(),
                 service_name: service_name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for EcsService {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("ClusterName".to_owned(), crate::template::IntoJson::into_json(self.cluster_name));
+            properties.insert("ServiceName".to_owned(), crate::template::IntoJson::into_json(self.service_name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -888,6 +1212,27 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for Ec2TagFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.key.is_some())
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.key {
+                properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies information about groups of tags applied to Amazon EC2 instances. The deployment group includes only Amazon EC2 instances identified by all the tag groups. Cannot be used in the same template as EC2TagFilters.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/Ec2TagSet`.
@@ -914,6 +1259,19 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for Ec2TagSet {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.ec2_tag_set_list.is_some()),
+            );
+            if let Some(value) = self.ec2_tag_set_list {
+                properties.insert("Ec2TagSetList".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The EC2TagSet property type specifies information about groups of tags applied to Amazon EC2 instances. The deployment group includes only Amazon EC2 instances identified by all the tag groups. Cannot be used in the same template as EC2TagFilters.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/Ec2TagSet/Ec2TagSetList/*`.
@@ -937,6 +1295,19 @@ pub mod deployment_group {
         pub fn ec2_tag_group(mut self, value: impl Into<List<Ec2TagFilter>>) -> Self {
             self.ec2_tag_group = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Ec2TagSetListObject {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.ec2_tag_group.is_some()),
+            );
+            if let Some(value) = self.ec2_tag_group {
+                properties.insert("Ec2TagGroup".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -988,6 +1359,27 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for LoadBalancerInfo {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.elb_info_list.is_some())
+                + usize::from(self.target_group_info_list.is_some())
+                + usize::from(self.target_group_pair_info_list.is_some()),
+            );
+            if let Some(value) = self.elb_info_list {
+                properties.insert("ElbInfoList".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_group_info_list {
+                properties.insert("TargetGroupInfoList".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_group_pair_info_list {
+                properties.insert("TargetGroupPairInfoList".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The ELBInfo property type specifies information about the Elastic Load Balancing load balancer used for an CodeDeploy deployment group. If you specify the ELBInfo property, the DeploymentStyle.DeploymentOption property must be set to WITH_TRAFFIC_CONTROL for AWS CodeDeploy to route your traffic using the specified load balancers.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/LoadBalancerInfo/ElbInfoList/*`.
@@ -1014,6 +1406,19 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for ElbInfo {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.name.is_some()),
+            );
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies information about a target group in Elastic Load Balancing to use in a deployment. Instances are registered as targets in a target group, and traffic is routed to the target group. The DeploymentStyle.DeploymentOption property must be set to WITH_TRAFFIC_CONTROL for CodeDeploy to route your traffic using the specified target groups.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/LoadBalancerInfo/TargetGroupInfoList/*`.
@@ -1037,6 +1442,19 @@ pub mod deployment_group {
         pub fn name(mut self, value: impl Into<Value<String>>) -> Self {
             self.name = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TargetGroupInfo {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.name.is_some()),
+            );
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1088,6 +1506,27 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for TargetGroupPairInfo {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.prod_traffic_route.is_some())
+                + usize::from(self.target_groups.is_some())
+                + usize::from(self.test_traffic_route.is_some()),
+            );
+            if let Some(value) = self.prod_traffic_route {
+                properties.insert("ProdTrafficRoute".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_groups {
+                properties.insert("TargetGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.test_traffic_route {
+                properties.insert("TestTrafficRoute".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about a listener. The listener contains the path used to route traffic that is received from the load balancer to a target group.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/LoadBalancerInfo/TargetGroupPairInfoList/*/ProdTrafficRoute`.
@@ -1111,6 +1550,19 @@ pub mod deployment_group {
         pub fn listener_arns(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.listener_arns = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TrafficRoute {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.listener_arns.is_some()),
+            );
+            if let Some(value) = self.listener_arns {
+                properties.insert("ListenerArns".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1162,6 +1614,27 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for TagFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.key.is_some())
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.key {
+                properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies a list containing other lists of on-premises instance tag groups. In order for an instance to be included in the deployment group, it must be identified by all the tag groups in the list.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/OnPremisesTagSet`.
@@ -1188,6 +1661,19 @@ pub mod deployment_group {
         }
     }
 
+    impl crate::template::IntoJson for OnPremisesTagSet {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.on_premises_tag_set_list.is_some()),
+            );
+            if let Some(value) = self.on_premises_tag_set_list {
+                properties.insert("OnPremisesTagSetList".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies lists of on-premises instance tag groups. In order for an instance to be included in the deployment group, it must be identified by all the tag groups in the list.
     ///
     /// Generated from `AWS::CodeDeploy::DeploymentGroup` at `/properties/OnPremisesTagSet/OnPremisesTagSetList/*`.
@@ -1211,6 +1697,19 @@ pub mod deployment_group {
         pub fn on_premises_tag_group(mut self, value: impl Into<List<TagFilter>>) -> Self {
             self.on_premises_tag_group = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for OnPremisesTagSetListObject {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.on_premises_tag_group.is_some()),
+            );
+            if let Some(value) = self.on_premises_tag_group {
+                properties.insert("OnPremisesTagGroup".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1259,6 +1758,27 @@ pub mod deployment_group {
         pub fn trigger_target_arn(mut self, value: impl Into<Value<String>>) -> Self {
             self.trigger_target_arn = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TriggerConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.trigger_events.is_some())
+                + usize::from(self.trigger_name.is_some())
+                + usize::from(self.trigger_target_arn.is_some()),
+            );
+            if let Some(value) = self.trigger_events {
+                properties.insert("TriggerEvents".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.trigger_name {
+                properties.insert("TriggerName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.trigger_target_arn {
+                properties.insert("TriggerTargetArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 

@@ -146,6 +146,57 @@ pub mod pipeline {
             self
         }
     }
+
+    impl crate::template::IntoJson for Pipeline {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.artifact_store.is_some())
+                + usize::from(self.artifact_stores.is_some())
+                + usize::from(self.disable_inbound_stage_transitions.is_some())
+                + usize::from(self.execution_mode.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.pipeline_type.is_some())
+                + usize::from(self.restart_execution_on_update.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.triggers.is_some())
+                + usize::from(self.variables.is_some()),
+            );
+            if let Some(value) = self.artifact_store {
+                properties.insert("ArtifactStore".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.artifact_stores {
+                properties.insert("ArtifactStores".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.disable_inbound_stage_transitions {
+                properties.insert("DisableInboundStageTransitions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.execution_mode {
+                properties.insert("ExecutionMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.pipeline_type {
+                properties.insert("PipelineType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.restart_execution_on_update {
+                properties.insert("RestartExecutionOnUpdate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(self.role_arn));
+            properties.insert("Stages".to_owned(), crate::template::IntoJson::into_json(self.stages));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.triggers {
+                properties.insert("Triggers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.variables {
+                properties.insert("Variables".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Pipeline {
         const TYPE: &'static str = "AWS::CodePipeline::Pipeline";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -211,6 +262,21 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for ArtifactStore {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.encryption_key.is_some()),
+            );
+            if let Some(value) = self.encryption_key {
+                properties.insert("EncryptionKey".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Location".to_owned(), crate::template::IntoJson::into_json(self.location));
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Represents information about the key used to encrypt data in the artifact store, such as an AWS Key Management Service (AWS KMS) key
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/ArtifactStore/EncryptionKey`.
@@ -231,6 +297,17 @@ pub mod pipeline {
                 id: id.into(),
                 r#type: r#type.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for EncryptionKey {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -257,6 +334,17 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for ArtifactStoreMap {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("ArtifactStore".to_owned(), crate::template::IntoJson::into_json(self.artifact_store));
+            properties.insert("Region".to_owned(), crate::template::IntoJson::into_json(self.region));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The name of the pipeline in which you want to disable the flow of artifacts from one stage to another.
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/DisableInboundStageTransitions/*`.
@@ -277,6 +365,17 @@ pub mod pipeline {
                 reason: reason.into(),
                 stage_name: stage_name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for StageTransition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Reason".to_owned(), crate::template::IntoJson::into_json(self.reason));
+            properties.insert("StageName".to_owned(), crate::template::IntoJson::into_json(self.stage_name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -344,6 +443,33 @@ pub mod pipeline {
         pub fn on_success(mut self, value: SuccessConditions) -> Self {
             self.on_success = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for StageDeclaration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.before_entry.is_some())
+                + usize::from(self.blockers.is_some())
+                + usize::from(self.on_failure.is_some())
+                + usize::from(self.on_success.is_some()),
+            );
+            properties.insert("Actions".to_owned(), crate::template::IntoJson::into_json(self.actions));
+            if let Some(value) = self.before_entry {
+                properties.insert("BeforeEntry".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.blockers {
+                properties.insert("Blockers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.on_failure {
+                properties.insert("OnFailure".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.on_success {
+                properties.insert("OnSuccess".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -491,6 +617,61 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for ActionDeclaration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.commands.is_some())
+                + usize::from(self.configuration.is_some())
+                + usize::from(self.environment_variables.is_some())
+                + usize::from(self.input_artifacts.is_some())
+                + usize::from(self.namespace.is_some())
+                + usize::from(self.output_artifacts.is_some())
+                + usize::from(self.output_variables.is_some())
+                + usize::from(self.region.is_some())
+                + usize::from(self.role_arn.is_some())
+                + usize::from(self.run_order.is_some())
+                + usize::from(self.timeout_in_minutes.is_some()),
+            );
+            properties.insert("ActionTypeId".to_owned(), crate::template::IntoJson::into_json(self.action_type_id));
+            if let Some(value) = self.commands {
+                properties.insert("Commands".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.configuration {
+                properties.insert("Configuration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.environment_variables {
+                properties.insert("EnvironmentVariables".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.input_artifacts {
+                properties.insert("InputArtifacts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.namespace {
+                properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.output_artifacts {
+                properties.insert("OutputArtifacts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.output_variables {
+                properties.insert("OutputVariables".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.region {
+                properties.insert("Region".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role_arn {
+                properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.run_order {
+                properties.insert("RunOrder".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.timeout_in_minutes {
+                properties.insert("TimeoutInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Represents information about an action type.
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/Actions/*/ActionTypeId`.
@@ -519,6 +700,19 @@ pub mod pipeline {
                 provider: provider.into(),
                 version: version.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ActionTypeId {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                4,
+            );
+            properties.insert("Category".to_owned(), crate::template::IntoJson::into_json(self.category));
+            properties.insert("Owner".to_owned(), crate::template::IntoJson::into_json(self.owner));
+            properties.insert("Provider".to_owned(), crate::template::IntoJson::into_json(self.provider));
+            properties.insert("Version".to_owned(), crate::template::IntoJson::into_json(self.version));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -556,6 +750,21 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for EnvironmentVariable {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.r#type.is_some()),
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Represents information about an artifact to be worked on, such as a test or build artifact.
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/Actions/*/InputArtifacts/*`.
@@ -572,6 +781,16 @@ pub mod pipeline {
             Self {
                 name: name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for InputArtifact {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -605,6 +824,20 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for OutputArtifact {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.files.is_some()),
+            );
+            if let Some(value) = self.files {
+                properties.insert("Files".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The configuration that specifies the rules to run before stage starts.
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/BeforeEntry`.
@@ -628,6 +861,19 @@ pub mod pipeline {
         pub fn conditions(mut self, value: impl Into<List<Condition>>) -> Self {
             self.conditions = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for BeforeEntryConditions {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.conditions.is_some()),
+            );
+            if let Some(value) = self.conditions {
+                properties.insert("Conditions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -665,6 +911,23 @@ pub mod pipeline {
         pub fn rules(mut self, value: impl Into<List<RuleDeclaration>>) -> Self {
             self.rules = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Condition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.result.is_some())
+                + usize::from(self.rules.is_some()),
+            );
+            if let Some(value) = self.result {
+                properties.insert("Result".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rules {
+                properties.insert("Rules".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -760,6 +1023,43 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for RuleDeclaration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.commands.is_some())
+                + usize::from(self.configuration.is_some())
+                + usize::from(self.input_artifacts.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.region.is_some())
+                + usize::from(self.role_arn.is_some())
+                + usize::from(self.rule_type_id.is_some()),
+            );
+            if let Some(value) = self.commands {
+                properties.insert("Commands".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.configuration {
+                properties.insert("Configuration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.input_artifacts {
+                properties.insert("InputArtifacts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.region {
+                properties.insert("Region".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role_arn {
+                properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rule_type_id {
+                properties.insert("RuleTypeId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Represents information about a rule type.
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/BeforeEntry/Conditions/*/Rules/*/RuleTypeId`.
@@ -819,6 +1119,31 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for RuleTypeId {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.category.is_some())
+                + usize::from(self.owner.is_some())
+                + usize::from(self.provider.is_some())
+                + usize::from(self.version.is_some()),
+            );
+            if let Some(value) = self.category {
+                properties.insert("Category".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.owner {
+                properties.insert("Owner".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.provider {
+                properties.insert("Provider".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.version {
+                properties.insert("Version".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Reserved for future use.
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/Blockers/*`.
@@ -839,6 +1164,17 @@ pub mod pipeline {
                 name: name.into(),
                 r#type: r#type.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for BlockerDeclaration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -890,6 +1226,27 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for FailureConditions {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.conditions.is_some())
+                + usize::from(self.result.is_some())
+                + usize::from(self.retry_configuration.is_some()),
+            );
+            if let Some(value) = self.conditions {
+                properties.insert("Conditions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.result {
+                properties.insert("Result".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.retry_configuration {
+                properties.insert("RetryConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The configuration that specifies the retry configuration for a stage
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/OnFailure/RetryConfiguration`.
@@ -916,6 +1273,19 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for FailureConditionsRetryConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.retry_mode.is_some()),
+            );
+            if let Some(value) = self.retry_mode {
+                properties.insert("RetryMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The configuration that specifies the result, such as rollback, to occur upon stage failure
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Stages/*/OnSuccess`.
@@ -939,6 +1309,19 @@ pub mod pipeline {
         pub fn conditions(mut self, value: impl Into<List<Condition>>) -> Self {
             self.conditions = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SuccessConditions {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.conditions.is_some()),
+            );
+            if let Some(value) = self.conditions {
+                properties.insert("Conditions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -969,6 +1352,20 @@ pub mod pipeline {
         pub fn git_configuration(mut self, value: GitConfiguration) -> Self {
             self.git_configuration = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for PipelineTriggerDeclaration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.git_configuration.is_some()),
+            );
+            if let Some(value) = self.git_configuration {
+                properties.insert("GitConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ProviderType".to_owned(), crate::template::IntoJson::into_json(self.provider_type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1010,6 +1407,24 @@ pub mod pipeline {
         pub fn push(mut self, value: impl Into<List<GitPushFilter>>) -> Self {
             self.push = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for GitConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.pull_request.is_some())
+                + usize::from(self.push.is_some()),
+            );
+            if let Some(value) = self.pull_request {
+                properties.insert("PullRequest".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.push {
+                properties.insert("Push".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("SourceActionName".to_owned(), crate::template::IntoJson::into_json(self.source_action_name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1061,6 +1476,27 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for GitPullRequestFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.branches.is_some())
+                + usize::from(self.events.is_some())
+                + usize::from(self.file_paths.is_some()),
+            );
+            if let Some(value) = self.branches {
+                properties.insert("Branches".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.events {
+                properties.insert("Events".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.file_paths {
+                properties.insert("FilePaths".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The Git repository branches specified as filter criteria to start the pipeline.
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Triggers/*/GitConfiguration/PullRequest/*/Branches`.
@@ -1098,6 +1534,23 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for GitBranchFilterCriteria {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.excludes.is_some())
+                + usize::from(self.includes.is_some()),
+            );
+            if let Some(value) = self.excludes {
+                properties.insert("Excludes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.includes {
+                properties.insert("Includes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The Git repository file paths specified as filter criteria to start the pipeline.
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Triggers/*/GitConfiguration/PullRequest/*/FilePaths`.
@@ -1132,6 +1585,23 @@ pub mod pipeline {
         pub fn includes(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.includes = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for GitFilePathFilterCriteria {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.excludes.is_some())
+                + usize::from(self.includes.is_some()),
+            );
+            if let Some(value) = self.excludes {
+                properties.insert("Excludes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.includes {
+                properties.insert("Includes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1183,6 +1653,27 @@ pub mod pipeline {
         }
     }
 
+    impl crate::template::IntoJson for GitPushFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.branches.is_some())
+                + usize::from(self.file_paths.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.branches {
+                properties.insert("Branches".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.file_paths {
+                properties.insert("FilePaths".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The Git tags specified as filter criteria for whether a Git tag repository event will start the pipeline.
     ///
     /// Generated from `AWS::CodePipeline::Pipeline` at `/properties/Triggers/*/GitConfiguration/Push/*/Tags`.
@@ -1217,6 +1708,23 @@ pub mod pipeline {
         pub fn includes(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.includes = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for GitTagFilterCriteria {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.excludes.is_some())
+                + usize::from(self.includes.is_some()),
+            );
+            if let Some(value) = self.excludes {
+                properties.insert("Excludes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.includes {
+                properties.insert("Includes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1258,6 +1766,24 @@ pub mod pipeline {
         pub fn description(mut self, value: impl Into<Value<String>>) -> Self {
             self.description = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for VariableDeclaration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.default_value.is_some())
+                + usize::from(self.description.is_some()),
+            );
+            if let Some(value) = self.default_value {
+                properties.insert("DefaultValue".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
         }
     }
 

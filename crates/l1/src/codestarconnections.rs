@@ -65,6 +65,28 @@ pub mod connection {
             self
         }
     }
+
+    impl crate::template::IntoJson for Connection {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.host_arn.is_some())
+                + usize::from(self.provider_type.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            properties.insert("ConnectionName".to_owned(), crate::template::IntoJson::into_json(self.connection_name));
+            if let Some(value) = self.host_arn {
+                properties.insert("HostArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.provider_type {
+                properties.insert("ProviderType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Connection {
         const TYPE: &'static str = "AWS::CodeStarConnections::Connection";
         const SPEC: ResourceSpec = ResourceSpec {

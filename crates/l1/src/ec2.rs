@@ -153,6 +153,47 @@ pub mod eip {
             self
         }
     }
+
+    impl crate::template::IntoJson for Eip {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.address.is_some())
+                + usize::from(self.domain.is_some())
+                + usize::from(self.instance_id.is_some())
+                + usize::from(self.ipam_pool_id.is_some())
+                + usize::from(self.network_border_group.is_some())
+                + usize::from(self.public_ipv4_pool.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.transfer_address.is_some()),
+            );
+            if let Some(value) = self.address {
+                properties.insert("Address".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.domain {
+                properties.insert("Domain".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.instance_id {
+                properties.insert("InstanceId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipam_pool_id {
+                properties.insert("IpamPoolId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.network_border_group {
+                properties.insert("NetworkBorderGroup".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.public_ipv4_pool {
+                properties.insert("PublicIpv4Pool".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transfer_address {
+                properties.insert("TransferAddress".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Eip {
         const TYPE: &'static str = "AWS::EC2::EIP";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -332,6 +373,61 @@ pub mod flow_log {
             self
         }
     }
+
+    impl crate::template::IntoJson for FlowLog {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.deliver_cross_account_role.is_some())
+                + usize::from(self.deliver_logs_permission_arn.is_some())
+                + usize::from(self.destination_options.is_some())
+                + usize::from(self.log_destination.is_some())
+                + usize::from(self.log_destination_type.is_some())
+                + usize::from(self.log_format.is_some())
+                + usize::from(self.log_group_name.is_some())
+                + usize::from(self.max_aggregation_interval.is_some())
+                + usize::from(self.tag_field_specifications.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.traffic_type.is_some()),
+            );
+            if let Some(value) = self.deliver_cross_account_role {
+                properties.insert("DeliverCrossAccountRole".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deliver_logs_permission_arn {
+                properties.insert("DeliverLogsPermissionArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.destination_options {
+                properties.insert("DestinationOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_destination {
+                properties.insert("LogDestination".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_destination_type {
+                properties.insert("LogDestinationType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_format {
+                properties.insert("LogFormat".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_group_name {
+                properties.insert("LogGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_aggregation_interval {
+                properties.insert("MaxAggregationInterval".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ResourceId".to_owned(), crate::template::IntoJson::into_json(self.resource_id));
+            properties.insert("ResourceType".to_owned(), crate::template::IntoJson::into_json(self.resource_type));
+            if let Some(value) = self.tag_field_specifications {
+                properties.insert("TagFieldSpecifications".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.traffic_type {
+                properties.insert("TrafficType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for FlowLog {
         const TYPE: &'static str = "AWS::EC2::FlowLog";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -383,6 +479,18 @@ pub mod flow_log {
         }
     }
 
+    impl crate::template::IntoJson for FlowLogDestinationOptions {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("FileFormat".to_owned(), crate::template::IntoJson::into_json(self.file_format));
+            properties.insert("HiveCompatiblePartitions".to_owned(), crate::template::IntoJson::into_json(self.hive_compatible_partitions));
+            properties.insert("PerHourPartition".to_owned(), crate::template::IntoJson::into_json(self.per_hour_partition));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `TagFieldSpecification`.
     ///
     /// Generated from `AWS::EC2::FlowLog` at `/properties/TagFieldSpecifications/*`.
@@ -403,6 +511,17 @@ pub mod flow_log {
                 resource_type: resource_type.into(),
                 tag_keys: tag_keys.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for TagFieldSpecification {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("ResourceType".to_owned(), crate::template::IntoJson::into_json(self.resource_type));
+            properties.insert("TagKeys".to_owned(), crate::template::IntoJson::into_json(self.tag_keys));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -657,6 +776,19 @@ pub mod internet_gateway {
             self
         }
     }
+
+    impl crate::template::IntoJson for InternetGateway {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for InternetGateway {
         const TYPE: &'static str = "AWS::EC2::InternetGateway";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -841,6 +973,63 @@ pub mod nat_gateway {
             self
         }
     }
+
+    impl crate::template::IntoJson for NatGateway {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.allocation_id.is_some())
+                + usize::from(self.availability_mode.is_some())
+                + usize::from(self.availability_zone_addresses.is_some())
+                + usize::from(self.connectivity_type.is_some())
+                + usize::from(self.max_drain_duration_seconds.is_some())
+                + usize::from(self.private_ip_address.is_some())
+                + usize::from(self.secondary_allocation_ids.is_some())
+                + usize::from(self.secondary_private_ip_address_count.is_some())
+                + usize::from(self.secondary_private_ip_addresses.is_some())
+                + usize::from(self.subnet_id.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.vpc_id.is_some()),
+            );
+            if let Some(value) = self.allocation_id {
+                properties.insert("AllocationId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.availability_mode {
+                properties.insert("AvailabilityMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.availability_zone_addresses {
+                properties.insert("AvailabilityZoneAddresses".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.connectivity_type {
+                properties.insert("ConnectivityType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_drain_duration_seconds {
+                properties.insert("MaxDrainDurationSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.private_ip_address {
+                properties.insert("PrivateIpAddress".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secondary_allocation_ids {
+                properties.insert("SecondaryAllocationIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secondary_private_ip_address_count {
+                properties.insert("SecondaryPrivateIpAddressCount".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secondary_private_ip_addresses {
+                properties.insert("SecondaryPrivateIpAddresses".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subnet_id {
+                properties.insert("SubnetId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_id {
+                properties.insert("VpcId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for NatGateway {
         const TYPE: &'static str = "AWS::EC2::NatGateway";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -935,6 +1124,24 @@ pub mod nat_gateway {
         pub fn availability_zone_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.availability_zone_id = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for AvailabilityZoneAddress {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.availability_zone.is_some())
+                + usize::from(self.availability_zone_id.is_some()),
+            );
+            properties.insert("AllocationIds".to_owned(), crate::template::IntoJson::into_json(self.allocation_ids));
+            if let Some(value) = self.availability_zone {
+                properties.insert("AvailabilityZone".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.availability_zone_id {
+                properties.insert("AvailabilityZoneId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1055,6 +1262,20 @@ pub mod network_acl {
             self
         }
     }
+
+    impl crate::template::IntoJson for NetworkAcl {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("VpcId".to_owned(), crate::template::IntoJson::into_json(self.vpc_id));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for NetworkAcl {
         const TYPE: &'static str = "AWS::EC2::NetworkAcl";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -1139,6 +1360,29 @@ pub mod prefix_list {
             self
         }
     }
+
+    impl crate::template::IntoJson for PrefixList {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.entries.is_some())
+                + usize::from(self.max_entries.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            properties.insert("AddressFamily".to_owned(), crate::template::IntoJson::into_json(self.address_family));
+            if let Some(value) = self.entries {
+                properties.insert("Entries".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_entries {
+                properties.insert("MaxEntries".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("PrefixListName".to_owned(), crate::template::IntoJson::into_json(self.prefix_list_name));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for PrefixList {
         const TYPE: &'static str = "AWS::EC2::PrefixList";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -1211,6 +1455,20 @@ pub mod prefix_list {
         pub fn description(mut self, value: impl Into<Value<String>>) -> Self {
             self.description = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Entry {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.description.is_some()),
+            );
+            properties.insert("Cidr".to_owned(), crate::template::IntoJson::into_json(self.cidr));
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1445,6 +1703,76 @@ pub mod route {
             self
         }
     }
+
+    impl crate::template::IntoJson for Route {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.carrier_gateway_id.is_some())
+                + usize::from(self.core_network_arn.is_some())
+                + usize::from(self.destination_cidr_block.is_some())
+                + usize::from(self.destination_ipv6_cidr_block.is_some())
+                + usize::from(self.destination_prefix_list_id.is_some())
+                + usize::from(self.egress_only_internet_gateway_id.is_some())
+                + usize::from(self.gateway_id.is_some())
+                + usize::from(self.instance_id.is_some())
+                + usize::from(self.local_gateway_id.is_some())
+                + usize::from(self.nat_gateway_id.is_some())
+                + usize::from(self.network_interface_id.is_some())
+                + usize::from(self.odb_network_arn.is_some())
+                + usize::from(self.transit_gateway_id.is_some())
+                + usize::from(self.vpc_endpoint_id.is_some())
+                + usize::from(self.vpc_peering_connection_id.is_some()),
+            );
+            if let Some(value) = self.carrier_gateway_id {
+                properties.insert("CarrierGatewayId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.core_network_arn {
+                properties.insert("CoreNetworkArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.destination_cidr_block {
+                properties.insert("DestinationCidrBlock".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.destination_ipv6_cidr_block {
+                properties.insert("DestinationIpv6CidrBlock".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.destination_prefix_list_id {
+                properties.insert("DestinationPrefixListId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.egress_only_internet_gateway_id {
+                properties.insert("EgressOnlyInternetGatewayId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.gateway_id {
+                properties.insert("GatewayId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.instance_id {
+                properties.insert("InstanceId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.local_gateway_id {
+                properties.insert("LocalGatewayId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.nat_gateway_id {
+                properties.insert("NatGatewayId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.network_interface_id {
+                properties.insert("NetworkInterfaceId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.odb_network_arn {
+                properties.insert("OdbNetworkArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("RouteTableId".to_owned(), crate::template::IntoJson::into_json(self.route_table_id));
+            if let Some(value) = self.transit_gateway_id {
+                properties.insert("TransitGatewayId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_endpoint_id {
+                properties.insert("VpcEndpointId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_peering_connection_id {
+                properties.insert("VpcPeeringConnectionId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Route {
         const TYPE: &'static str = "AWS::EC2::Route";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -1502,6 +1830,20 @@ pub mod route_table {
         pub fn tags(mut self, value: Vec<Tag>) -> Self {
             self.tags = Some(value);
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RouteTable {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("VpcId".to_owned(), crate::template::IntoJson::into_json(self.vpc_id));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for RouteTable {
@@ -1604,6 +1946,36 @@ pub mod security_group {
         pub fn vpc_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.vpc_id = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SecurityGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.group_name.is_some())
+                + usize::from(self.security_group_egress.is_some())
+                + usize::from(self.security_group_ingress.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.vpc_id.is_some()),
+            );
+            properties.insert("GroupDescription".to_owned(), crate::template::IntoJson::into_json(self.group_description));
+            if let Some(value) = self.group_name {
+                properties.insert("GroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.security_group_egress {
+                properties.insert("SecurityGroupEgress".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.security_group_ingress {
+                properties.insert("SecurityGroupIngress".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_id {
+                properties.insert("VpcId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for SecurityGroup {
@@ -1733,6 +2105,44 @@ pub mod security_group {
         }
     }
 
+    impl crate::template::IntoJson for Egress {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.cidr_ip.is_some())
+                + usize::from(self.cidr_ipv6.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.destination_prefix_list_id.is_some())
+                + usize::from(self.destination_security_group_id.is_some())
+                + usize::from(self.from_port.is_some())
+                + usize::from(self.to_port.is_some()),
+            );
+            if let Some(value) = self.cidr_ip {
+                properties.insert("CidrIp".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cidr_ipv6 {
+                properties.insert("CidrIpv6".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.destination_prefix_list_id {
+                properties.insert("DestinationPrefixListId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.destination_security_group_id {
+                properties.insert("DestinationSecurityGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.from_port {
+                properties.insert("FromPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("IpProtocol".to_owned(), crate::template::IntoJson::into_json(self.ip_protocol));
+            if let Some(value) = self.to_port {
+                properties.insert("ToPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `Ingress`.
     ///
     /// Generated from `AWS::EC2::SecurityGroup` at `/properties/SecurityGroupIngress/*`.
@@ -1850,6 +2260,52 @@ pub mod security_group {
             self
         }
     }
+
+    impl crate::template::IntoJson for Ingress {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.cidr_ip.is_some())
+                + usize::from(self.cidr_ipv6.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.from_port.is_some())
+                + usize::from(self.source_prefix_list_id.is_some())
+                + usize::from(self.source_security_group_id.is_some())
+                + usize::from(self.source_security_group_name.is_some())
+                + usize::from(self.source_security_group_owner_id.is_some())
+                + usize::from(self.to_port.is_some()),
+            );
+            if let Some(value) = self.cidr_ip {
+                properties.insert("CidrIp".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cidr_ipv6 {
+                properties.insert("CidrIpv6".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.from_port {
+                properties.insert("FromPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("IpProtocol".to_owned(), crate::template::IntoJson::into_json(self.ip_protocol));
+            if let Some(value) = self.source_prefix_list_id {
+                properties.insert("SourcePrefixListId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_security_group_id {
+                properties.insert("SourceSecurityGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_security_group_name {
+                properties.insert("SourceSecurityGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_security_group_owner_id {
+                properties.insert("SourceSecurityGroupOwnerId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.to_port {
+                properties.insert("ToPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
 }
 
 /// `AWS::EC2::SecurityGroupEgress`: the resource struct, its nested types and its attributes.
@@ -1965,6 +2421,45 @@ pub mod security_group_egress {
         pub fn to_port(mut self, value: impl Into<Value<i64>>) -> Self {
             self.to_port = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SecurityGroupEgress {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.cidr_ip.is_some())
+                + usize::from(self.cidr_ipv6.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.destination_prefix_list_id.is_some())
+                + usize::from(self.destination_security_group_id.is_some())
+                + usize::from(self.from_port.is_some())
+                + usize::from(self.to_port.is_some()),
+            );
+            if let Some(value) = self.cidr_ip {
+                properties.insert("CidrIp".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cidr_ipv6 {
+                properties.insert("CidrIpv6".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.destination_prefix_list_id {
+                properties.insert("DestinationPrefixListId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.destination_security_group_id {
+                properties.insert("DestinationSecurityGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.from_port {
+                properties.insert("FromPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("GroupId".to_owned(), crate::template::IntoJson::into_json(self.group_id));
+            properties.insert("IpProtocol".to_owned(), crate::template::IntoJson::into_json(self.ip_protocol));
+            if let Some(value) = self.to_port {
+                properties.insert("ToPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for SecurityGroupEgress {
@@ -2145,6 +2640,60 @@ pub mod security_group_ingress {
         pub fn to_port(mut self, value: impl Into<Value<i64>>) -> Self {
             self.to_port = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SecurityGroupIngress {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.cidr_ip.is_some())
+                + usize::from(self.cidr_ipv6.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.from_port.is_some())
+                + usize::from(self.group_id.is_some())
+                + usize::from(self.group_name.is_some())
+                + usize::from(self.source_prefix_list_id.is_some())
+                + usize::from(self.source_security_group_id.is_some())
+                + usize::from(self.source_security_group_name.is_some())
+                + usize::from(self.source_security_group_owner_id.is_some())
+                + usize::from(self.to_port.is_some()),
+            );
+            if let Some(value) = self.cidr_ip {
+                properties.insert("CidrIp".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cidr_ipv6 {
+                properties.insert("CidrIpv6".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.from_port {
+                properties.insert("FromPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.group_id {
+                properties.insert("GroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.group_name {
+                properties.insert("GroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("IpProtocol".to_owned(), crate::template::IntoJson::into_json(self.ip_protocol));
+            if let Some(value) = self.source_prefix_list_id {
+                properties.insert("SourcePrefixListId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_security_group_id {
+                properties.insert("SourceSecurityGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_security_group_name {
+                properties.insert("SourceSecurityGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_security_group_owner_id {
+                properties.insert("SourceSecurityGroupOwnerId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.to_port {
+                properties.insert("ToPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for SecurityGroupIngress {
@@ -2383,6 +2932,80 @@ pub mod subnet {
             self
         }
     }
+
+    impl crate::template::IntoJson for Subnet {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.assign_ipv6_address_on_creation.is_some())
+                + usize::from(self.availability_zone.is_some())
+                + usize::from(self.availability_zone_id.is_some())
+                + usize::from(self.cidr_block.is_some())
+                + usize::from(self.enable_dns64.is_some())
+                + usize::from(self.enable_lni_at_device_index.is_some())
+                + usize::from(self.ipv4_ipam_pool_id.is_some())
+                + usize::from(self.ipv4_netmask_length.is_some())
+                + usize::from(self.ipv6_cidr_block.is_some())
+                + usize::from(self.ipv6_ipam_pool_id.is_some())
+                + usize::from(self.ipv6_native.is_some())
+                + usize::from(self.ipv6_netmask_length.is_some())
+                + usize::from(self.map_public_ip_on_launch.is_some())
+                + usize::from(self.outpost_arn.is_some())
+                + usize::from(self.private_dns_name_options_on_launch.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.assign_ipv6_address_on_creation {
+                properties.insert("AssignIpv6AddressOnCreation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.availability_zone {
+                properties.insert("AvailabilityZone".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.availability_zone_id {
+                properties.insert("AvailabilityZoneId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cidr_block {
+                properties.insert("CidrBlock".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_dns64 {
+                properties.insert("EnableDns64".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_lni_at_device_index {
+                properties.insert("EnableLniAtDeviceIndex".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv4_ipam_pool_id {
+                properties.insert("Ipv4IpamPoolId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv4_netmask_length {
+                properties.insert("Ipv4NetmaskLength".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv6_cidr_block {
+                properties.insert("Ipv6CidrBlock".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv6_ipam_pool_id {
+                properties.insert("Ipv6IpamPoolId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv6_native {
+                properties.insert("Ipv6Native".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv6_netmask_length {
+                properties.insert("Ipv6NetmaskLength".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.map_public_ip_on_launch {
+                properties.insert("MapPublicIpOnLaunch".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.outpost_arn {
+                properties.insert("OutpostArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.private_dns_name_options_on_launch {
+                properties.insert("PrivateDnsNameOptionsOnLaunch".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("VpcId".to_owned(), crate::template::IntoJson::into_json(self.vpc_id));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Subnet {
         const TYPE: &'static str = "AWS::EC2::Subnet";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -2472,6 +3095,27 @@ pub mod subnet {
             self
         }
     }
+
+    impl crate::template::IntoJson for SubnetPrivateDnsNameOptionsOnLaunch {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.enable_resource_name_dns_aaaa_record.is_some())
+                + usize::from(self.enable_resource_name_dns_a_record.is_some())
+                + usize::from(self.hostname_type.is_some()),
+            );
+            if let Some(value) = self.enable_resource_name_dns_aaaa_record {
+                properties.insert("EnableResourceNameDnsAAAARecord".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_resource_name_dns_a_record {
+                properties.insert("EnableResourceNameDnsARecord".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.hostname_type {
+                properties.insert("HostnameType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
 }
 
 /// `AWS::EC2::SubnetRouteTableAssociation`: the resource struct, its nested types and its attributes.
@@ -2499,6 +3143,17 @@ pub mod subnet_route_table_association {
                 route_table_id: route_table_id.into(),
                 subnet_id: subnet_id.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for SubnetRouteTableAssociation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("RouteTableId".to_owned(), crate::template::IntoJson::into_json(self.route_table_id));
+            properties.insert("SubnetId".to_owned(), crate::template::IntoJson::into_json(self.subnet_id));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for SubnetRouteTableAssociation {
@@ -2640,6 +3295,47 @@ pub mod vpc {
         pub fn vpc_encryption_control(mut self, value: VpcEncryptionControl) -> Self {
             self.vpc_encryption_control = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Vpc {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.cidr_block.is_some())
+                + usize::from(self.enable_dns_hostnames.is_some())
+                + usize::from(self.enable_dns_support.is_some())
+                + usize::from(self.instance_tenancy.is_some())
+                + usize::from(self.ipv4_ipam_pool_id.is_some())
+                + usize::from(self.ipv4_netmask_length.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.vpc_encryption_control.is_some()),
+            );
+            if let Some(value) = self.cidr_block {
+                properties.insert("CidrBlock".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_dns_hostnames {
+                properties.insert("EnableDnsHostnames".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_dns_support {
+                properties.insert("EnableDnsSupport".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.instance_tenancy {
+                properties.insert("InstanceTenancy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv4_ipam_pool_id {
+                properties.insert("Ipv4IpamPoolId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv4_netmask_length {
+                properties.insert("Ipv4NetmaskLength".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_encryption_control {
+                properties.insert("VpcEncryptionControl".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for Vpc {
@@ -2946,6 +3642,51 @@ pub mod vpc {
         pub fn vpc_peering_exclusion(mut self, value: impl Into<Value<VpcEncryptionControlVpcPeeringExclusion>>) -> Self {
             self.vpc_peering_exclusion = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for VpcEncryptionControl {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.egress_only_internet_gateway_exclusion.is_some())
+                + usize::from(self.elastic_file_system_exclusion.is_some())
+                + usize::from(self.internet_gateway_exclusion.is_some())
+                + usize::from(self.lambda_exclusion.is_some())
+                + usize::from(self.mode.is_some())
+                + usize::from(self.nat_gateway_exclusion.is_some())
+                + usize::from(self.virtual_private_gateway_exclusion.is_some())
+                + usize::from(self.vpc_lattice_exclusion.is_some())
+                + usize::from(self.vpc_peering_exclusion.is_some()),
+            );
+            if let Some(value) = self.egress_only_internet_gateway_exclusion {
+                properties.insert("EgressOnlyInternetGatewayExclusion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.elastic_file_system_exclusion {
+                properties.insert("ElasticFileSystemExclusion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.internet_gateway_exclusion {
+                properties.insert("InternetGatewayExclusion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.lambda_exclusion {
+                properties.insert("LambdaExclusion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.mode {
+                properties.insert("Mode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.nat_gateway_exclusion {
+                properties.insert("NatGatewayExclusion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.virtual_private_gateway_exclusion {
+                properties.insert("VirtualPrivateGatewayExclusion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_lattice_exclusion {
+                properties.insert("VpcLatticeExclusion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_peering_exclusion {
+                properties.insert("VpcPeeringExclusion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3531,6 +4272,68 @@ pub mod vpc_endpoint {
             self
         }
     }
+
+    impl crate::template::IntoJson for VpcEndpoint {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.dns_options.is_some())
+                + usize::from(self.ip_address_type.is_some())
+                + usize::from(self.policy_document.is_some())
+                + usize::from(self.private_dns_enabled.is_some())
+                + usize::from(self.resource_configuration_arn.is_some())
+                + usize::from(self.route_table_ids.is_some())
+                + usize::from(self.security_group_ids.is_some())
+                + usize::from(self.service_name.is_some())
+                + usize::from(self.service_network_arn.is_some())
+                + usize::from(self.service_region.is_some())
+                + usize::from(self.subnet_ids.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.vpc_endpoint_type.is_some()),
+            );
+            if let Some(value) = self.dns_options {
+                properties.insert("DnsOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ip_address_type {
+                properties.insert("IpAddressType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.policy_document {
+                properties.insert("PolicyDocument".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.private_dns_enabled {
+                properties.insert("PrivateDnsEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resource_configuration_arn {
+                properties.insert("ResourceConfigurationArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.route_table_ids {
+                properties.insert("RouteTableIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.security_group_ids {
+                properties.insert("SecurityGroupIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_name {
+                properties.insert("ServiceName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_network_arn {
+                properties.insert("ServiceNetworkArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_region {
+                properties.insert("ServiceRegion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subnet_ids {
+                properties.insert("SubnetIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_endpoint_type {
+                properties.insert("VpcEndpointType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("VpcId".to_owned(), crate::template::IntoJson::into_json(self.vpc_id));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for VpcEndpoint {
         const TYPE: &'static str = "AWS::EC2::VPCEndpoint";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -3632,6 +4435,31 @@ pub mod vpc_endpoint {
         pub fn private_dns_specified_domains(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.private_dns_specified_domains = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for DnsOptionsSpecification {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.dns_record_ip_type.is_some())
+                + usize::from(self.private_dns_only_for_inbound_resolver_endpoint.is_some())
+                + usize::from(self.private_dns_preference.is_some())
+                + usize::from(self.private_dns_specified_domains.is_some()),
+            );
+            if let Some(value) = self.dns_record_ip_type {
+                properties.insert("DnsRecordIpType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.private_dns_only_for_inbound_resolver_endpoint {
+                properties.insert("PrivateDnsOnlyForInboundResolverEndpoint".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.private_dns_preference {
+                properties.insert("PrivateDnsPreference".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.private_dns_specified_domains {
+                properties.insert("PrivateDnsSpecifiedDomains".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3915,6 +4743,24 @@ pub mod vpc_gateway_attachment {
         pub fn vpn_gateway_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.vpn_gateway_id = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for VpcGatewayAttachment {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.internet_gateway_id.is_some())
+                + usize::from(self.vpn_gateway_id.is_some()),
+            );
+            if let Some(value) = self.internet_gateway_id {
+                properties.insert("InternetGatewayId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("VpcId".to_owned(), crate::template::IntoJson::into_json(self.vpc_id));
+            if let Some(value) = self.vpn_gateway_id {
+                properties.insert("VpnGatewayId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for VpcGatewayAttachment {

@@ -100,6 +100,39 @@ pub mod pull_through_cache_rule {
             self
         }
     }
+
+    impl crate::template::IntoJson for PullThroughCacheRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.credential_arn.is_some())
+                + usize::from(self.custom_role_arn.is_some())
+                + usize::from(self.ecr_repository_prefix.is_some())
+                + usize::from(self.upstream_registry.is_some())
+                + usize::from(self.upstream_registry_url.is_some())
+                + usize::from(self.upstream_repository_prefix.is_some()),
+            );
+            if let Some(value) = self.credential_arn {
+                properties.insert("CredentialArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.custom_role_arn {
+                properties.insert("CustomRoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ecr_repository_prefix {
+                properties.insert("EcrRepositoryPrefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.upstream_registry {
+                properties.insert("UpstreamRegistry".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.upstream_registry_url {
+                properties.insert("UpstreamRegistryUrl".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.upstream_repository_prefix {
+                properties.insert("UpstreamRepositoryPrefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for PullThroughCacheRule {
         const TYPE: &'static str = "AWS::ECR::PullThroughCacheRule";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -196,6 +229,16 @@ pub mod replication_configuration {
             }
         }
     }
+
+    impl crate::template::IntoJson for ReplicationConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("ReplicationConfiguration".to_owned(), crate::template::IntoJson::into_json(self.replication_configuration));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for ReplicationConfiguration {
         const TYPE: &'static str = "AWS::ECR::ReplicationConfiguration";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -239,6 +282,16 @@ pub mod replication_configuration {
         }
     }
 
+    impl crate::template::IntoJson for ReplicationConfiguration2 {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Rules".to_owned(), crate::template::IntoJson::into_json(self.rules));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An array of objects representing the replication destinations and repository filters for a replication configuration.
     ///
     /// Generated from `AWS::ECR::ReplicationConfiguration` at `/properties/ReplicationConfiguration/Rules/*`.
@@ -269,6 +322,20 @@ pub mod replication_configuration {
         }
     }
 
+    impl crate::template::IntoJson for ReplicationRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.repository_filters.is_some()),
+            );
+            properties.insert("Destinations".to_owned(), crate::template::IntoJson::into_json(self.destinations));
+            if let Some(value) = self.repository_filters {
+                properties.insert("RepositoryFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An array of objects representing the destination for a replication rule.
     ///
     /// Generated from `AWS::ECR::ReplicationConfiguration` at `/properties/ReplicationConfiguration/Rules/*/Destinations/*`.
@@ -292,6 +359,17 @@ pub mod replication_configuration {
         }
     }
 
+    impl crate::template::IntoJson for ReplicationDestination {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Region".to_owned(), crate::template::IntoJson::into_json(self.region));
+            properties.insert("RegistryId".to_owned(), crate::template::IntoJson::into_json(self.registry_id));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The filter settings used with image replication. Specifying a repository filter to a replication rule provides a method for controlling which repositories in a private registry are replicated. If no filters are added, the contents of all repositories are replicated.
     ///
     /// Generated from `AWS::ECR::ReplicationConfiguration` at `/properties/ReplicationConfiguration/Rules/*/RepositoryFilters/*`.
@@ -312,6 +390,17 @@ pub mod replication_configuration {
                 filter: filter.into(),
                 filter_type: filter_type.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RepositoryFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Filter".to_owned(), crate::template::IntoJson::into_json(self.filter));
+            properties.insert("FilterType".to_owned(), crate::template::IntoJson::into_json(self.filter_type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -473,6 +562,51 @@ pub mod repository {
             self
         }
     }
+
+    impl crate::template::IntoJson for Repository {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.empty_on_delete.is_some())
+                + usize::from(self.encryption_configuration.is_some())
+                + usize::from(self.image_scanning_configuration.is_some())
+                + usize::from(self.image_tag_mutability.is_some())
+                + usize::from(self.image_tag_mutability_exclusion_filters.is_some())
+                + usize::from(self.lifecycle_policy.is_some())
+                + usize::from(self.repository_name.is_some())
+                + usize::from(self.repository_policy_text.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.empty_on_delete {
+                properties.insert("EmptyOnDelete".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.encryption_configuration {
+                properties.insert("EncryptionConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.image_scanning_configuration {
+                properties.insert("ImageScanningConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.image_tag_mutability {
+                properties.insert("ImageTagMutability".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.image_tag_mutability_exclusion_filters {
+                properties.insert("ImageTagMutabilityExclusionFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.lifecycle_policy {
+                properties.insert("LifecyclePolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.repository_name {
+                properties.insert("RepositoryName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.repository_policy_text {
+                properties.insert("RepositoryPolicyText".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Repository {
         const TYPE: &'static str = "AWS::ECR::Repository";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -540,6 +674,20 @@ pub mod repository {
         }
     }
 
+    impl crate::template::IntoJson for EncryptionConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.kms_key.is_some()),
+            );
+            properties.insert("EncryptionType".to_owned(), crate::template::IntoJson::into_json(self.encryption_type));
+            if let Some(value) = self.kms_key {
+                properties.insert("KmsKey".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The image scanning configuration for a repository.
     ///
     /// Generated from `AWS::ECR::Repository` at `/properties/ImageScanningConfiguration`.
@@ -566,6 +714,19 @@ pub mod repository {
         }
     }
 
+    impl crate::template::IntoJson for ImageScanningConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.scan_on_push.is_some()),
+            );
+            if let Some(value) = self.scan_on_push {
+                properties.insert("ScanOnPush".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A filter that specifies which image tags should be excluded from the repository's image tag mutability setting.
     ///
     /// Generated from `AWS::ECR::Repository` at `/properties/ImageTagMutabilityExclusionFilters/*`.
@@ -586,6 +747,17 @@ pub mod repository {
                 image_tag_mutability_exclusion_filter_type: image_tag_mutability_exclusion_filter_type.into(),
                 image_tag_mutability_exclusion_filter_value: image_tag_mutability_exclusion_filter_value.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ImageTagMutabilityExclusionFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("ImageTagMutabilityExclusionFilterType".to_owned(), crate::template::IntoJson::into_json(self.image_tag_mutability_exclusion_filter_type));
+            properties.insert("ImageTagMutabilityExclusionFilterValue".to_owned(), crate::template::IntoJson::into_json(self.image_tag_mutability_exclusion_filter_value));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -623,6 +795,23 @@ pub mod repository {
         pub fn registry_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.registry_id = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for LifecyclePolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.lifecycle_policy_text.is_some())
+                + usize::from(self.registry_id.is_some()),
+            );
+            if let Some(value) = self.lifecycle_policy_text {
+                properties.insert("LifecyclePolicyText".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.registry_id {
+                properties.insert("RegistryId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -867,6 +1056,49 @@ pub mod repository_creation_template {
             self
         }
     }
+
+    impl crate::template::IntoJson for RepositoryCreationTemplate {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.custom_role_arn.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.encryption_configuration.is_some())
+                + usize::from(self.image_tag_mutability.is_some())
+                + usize::from(self.image_tag_mutability_exclusion_filters.is_some())
+                + usize::from(self.lifecycle_policy.is_some())
+                + usize::from(self.repository_policy.is_some())
+                + usize::from(self.resource_tags.is_some()),
+            );
+            properties.insert("AppliedFor".to_owned(), crate::template::IntoJson::into_json(self.applied_for));
+            if let Some(value) = self.custom_role_arn {
+                properties.insert("CustomRoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.encryption_configuration {
+                properties.insert("EncryptionConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.image_tag_mutability {
+                properties.insert("ImageTagMutability".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.image_tag_mutability_exclusion_filters {
+                properties.insert("ImageTagMutabilityExclusionFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.lifecycle_policy {
+                properties.insert("LifecyclePolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(self.prefix));
+            if let Some(value) = self.repository_policy {
+                properties.insert("RepositoryPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resource_tags {
+                properties.insert("ResourceTags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for RepositoryCreationTemplate {
         const TYPE: &'static str = "AWS::ECR::RepositoryCreationTemplate";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -934,6 +1166,20 @@ pub mod repository_creation_template {
         }
     }
 
+    impl crate::template::IntoJson for EncryptionConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.kms_key.is_some()),
+            );
+            properties.insert("EncryptionType".to_owned(), crate::template::IntoJson::into_json(self.encryption_type));
+            if let Some(value) = self.kms_key {
+                properties.insert("KmsKey".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A filter that specifies which image tags should be excluded from the repository's image tag mutability setting.
     ///
     /// Generated from `AWS::ECR::RepositoryCreationTemplate` at `/properties/ImageTagMutabilityExclusionFilters/*`.
@@ -954,6 +1200,17 @@ pub mod repository_creation_template {
                 image_tag_mutability_exclusion_filter_type: image_tag_mutability_exclusion_filter_type.into(),
                 image_tag_mutability_exclusion_filter_value: image_tag_mutability_exclusion_filter_value.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ImageTagMutabilityExclusionFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("ImageTagMutabilityExclusionFilterType".to_owned(), crate::template::IntoJson::into_json(self.image_tag_mutability_exclusion_filter_type));
+            properties.insert("ImageTagMutabilityExclusionFilterValue".to_owned(), crate::template::IntoJson::into_json(self.image_tag_mutability_exclusion_filter_value));
+            serde_json::Value::Object(properties)
         }
     }
 

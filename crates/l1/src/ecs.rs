@@ -125,6 +125,43 @@ pub mod cluster {
             self
         }
     }
+
+    impl crate::template::IntoJson for Cluster {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.capacity_providers.is_some())
+                + usize::from(self.cluster_name.is_some())
+                + usize::from(self.cluster_settings.is_some())
+                + usize::from(self.configuration.is_some())
+                + usize::from(self.default_capacity_provider_strategy.is_some())
+                + usize::from(self.service_connect_defaults.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.capacity_providers {
+                properties.insert("CapacityProviders".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cluster_name {
+                properties.insert("ClusterName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cluster_settings {
+                properties.insert("ClusterSettings".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.configuration {
+                properties.insert("Configuration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.default_capacity_provider_strategy {
+                properties.insert("DefaultCapacityProviderStrategy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_connect_defaults {
+                properties.insert("ServiceConnectDefaults".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Cluster {
         const TYPE: &'static str = "AWS::ECS::Cluster";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -191,6 +228,23 @@ pub mod cluster {
         }
     }
 
+    impl crate::template::IntoJson for ClusterSettings {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.name.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The execute command and managed storage configuration for the cluster.
     ///
     /// Generated from `AWS::ECS::Cluster` at `/properties/Configuration`.
@@ -225,6 +279,23 @@ pub mod cluster {
         pub fn managed_storage_configuration(mut self, value: ManagedStorageConfiguration) -> Self {
             self.managed_storage_configuration = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ClusterConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.execute_command_configuration.is_some())
+                + usize::from(self.managed_storage_configuration.is_some()),
+            );
+            if let Some(value) = self.execute_command_configuration {
+                properties.insert("ExecuteCommandConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.managed_storage_configuration {
+                properties.insert("ManagedStorageConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -276,6 +347,27 @@ pub mod cluster {
         pub fn logging(mut self, value: impl Into<Value<ExecuteCommandConfigurationLogging>>) -> Self {
             self.logging = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ExecuteCommandConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.log_configuration.is_some())
+                + usize::from(self.logging.is_some()),
+            );
+            if let Some(value) = self.kms_key_id {
+                properties.insert("KmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_configuration {
+                properties.insert("LogConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.logging {
+                properties.insert("Logging".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -351,6 +443,35 @@ pub mod cluster {
         }
     }
 
+    impl crate::template::IntoJson for ExecuteCommandLogConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.cloud_watch_encryption_enabled.is_some())
+                + usize::from(self.cloud_watch_log_group_name.is_some())
+                + usize::from(self.s3_bucket_name.is_some())
+                + usize::from(self.s3_encryption_enabled.is_some())
+                + usize::from(self.s3_key_prefix.is_some()),
+            );
+            if let Some(value) = self.cloud_watch_encryption_enabled {
+                properties.insert("CloudWatchEncryptionEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cloud_watch_log_group_name {
+                properties.insert("CloudWatchLogGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_bucket_name {
+                properties.insert("S3BucketName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_encryption_enabled {
+                properties.insert("S3EncryptionEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_key_prefix {
+                properties.insert("S3KeyPrefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The managed storage configuration for the cluster.
     ///
     /// Generated from `AWS::ECS::Cluster` at `/properties/Configuration/ManagedStorageConfiguration`.
@@ -389,6 +510,23 @@ pub mod cluster {
         pub fn kms_key_id(mut self, value: impl serde::Serialize) -> Self {
             self.kms_key_id = Some(serde_json::to_value(value).expect("property values serialize to JSON"));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ManagedStorageConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.fargate_ephemeral_storage_kms_key_id.is_some())
+                + usize::from(self.kms_key_id.is_some()),
+            );
+            if let Some(value) = self.fargate_ephemeral_storage_kms_key_id {
+                properties.insert("FargateEphemeralStorageKmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_key_id {
+                properties.insert("KmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -460,6 +598,27 @@ pub mod cluster {
         }
     }
 
+    impl crate::template::IntoJson for CapacityProviderStrategyItem {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.base.is_some())
+                + usize::from(self.capacity_provider.is_some())
+                + usize::from(self.weight.is_some()),
+            );
+            if let Some(value) = self.base {
+                properties.insert("Base".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.capacity_provider {
+                properties.insert("CapacityProvider".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.weight {
+                properties.insert("Weight".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Use this parameter to set a default Service Connect namespace. After you set a default Service Connect namespace, any new services with Service Connect turned on that are created in the cluster are added as client services in the namespace. This setting only applies to new services that set the ``enabled`` parameter to ``true`` in the ``ServiceConnectConfiguration``. You can set the namespace of each service individually in the ``ServiceConnectConfiguration`` to override this default parameter.
     /// Tasks that run in a namespace can use short names to connect to services in the namespace. Tasks can connect to services across all of the clusters in the namespace. Tasks connect through a managed proxy container that collects logs and metrics for increased visibility. Only the tasks that Amazon ECS services create are supported with Service Connect. For more information, see [Service Connect](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect.html) in the *Amazon Elastic Container Service Developer Guide*.
     ///
@@ -488,6 +647,19 @@ pub mod cluster {
         pub fn namespace(mut self, value: impl Into<Value<String>>) -> Self {
             self.namespace = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ServiceConnectDefaults {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.namespace.is_some()),
+            );
+            if let Some(value) = self.namespace {
+                properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -575,6 +747,21 @@ pub mod cluster_capacity_provider_associations {
             self
         }
     }
+
+    impl crate::template::IntoJson for ClusterCapacityProviderAssociations {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.capacity_providers.is_some()),
+            );
+            if let Some(value) = self.capacity_providers {
+                properties.insert("CapacityProviders".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Cluster".to_owned(), crate::template::IntoJson::into_json(self.cluster));
+            properties.insert("DefaultCapacityProviderStrategy".to_owned(), crate::template::IntoJson::into_json(self.default_capacity_provider_strategy));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for ClusterCapacityProviderAssociations {
         const TYPE: &'static str = "AWS::ECS::ClusterCapacityProviderAssociations";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -624,6 +811,24 @@ pub mod cluster_capacity_provider_associations {
         pub fn weight(mut self, value: impl Into<Value<i64>>) -> Self {
             self.weight = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for CapacityProviderStrategy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.base.is_some())
+                + usize::from(self.weight.is_some()),
+            );
+            if let Some(value) = self.base {
+                properties.insert("Base".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("CapacityProvider".to_owned(), crate::template::IntoJson::into_json(self.capacity_provider));
+            if let Some(value) = self.weight {
+                properties.insert("Weight".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 }
@@ -1017,6 +1222,127 @@ pub mod service {
             self
         }
     }
+
+    impl crate::template::IntoJson for Service {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.availability_zone_rebalancing.is_some())
+                + usize::from(self.capacity_provider_strategy.is_some())
+                + usize::from(self.cluster.is_some())
+                + usize::from(self.deployment_configuration.is_some())
+                + usize::from(self.deployment_controller.is_some())
+                + usize::from(self.desired_count.is_some())
+                + usize::from(self.enable_ecs_managed_tags.is_some())
+                + usize::from(self.enable_execute_command.is_some())
+                + usize::from(self.force_new_deployment.is_some())
+                + usize::from(self.gateway_connectors.is_some())
+                + usize::from(self.health_check_grace_period_seconds.is_some())
+                + usize::from(self.launch_type.is_some())
+                + usize::from(self.load_balancers.is_some())
+                + usize::from(self.monitoring.is_some())
+                + usize::from(self.network_configuration.is_some())
+                + usize::from(self.placement_constraints.is_some())
+                + usize::from(self.placement_strategies.is_some())
+                + usize::from(self.platform_version.is_some())
+                + usize::from(self.propagate_tags.is_some())
+                + usize::from(self.role.is_some())
+                + usize::from(self.scheduling_strategy.is_some())
+                + usize::from(self.service_connect_configuration.is_some())
+                + usize::from(self.service_name.is_some())
+                + usize::from(self.service_registries.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.task_definition.is_some())
+                + usize::from(self.volume_configurations.is_some())
+                + usize::from(self.vpc_lattice_configurations.is_some()),
+            );
+            if let Some(value) = self.availability_zone_rebalancing {
+                properties.insert("AvailabilityZoneRebalancing".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.capacity_provider_strategy {
+                properties.insert("CapacityProviderStrategy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cluster {
+                properties.insert("Cluster".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deployment_configuration {
+                properties.insert("DeploymentConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deployment_controller {
+                properties.insert("DeploymentController".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.desired_count {
+                properties.insert("DesiredCount".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_ecs_managed_tags {
+                properties.insert("EnableECSManagedTags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_execute_command {
+                properties.insert("EnableExecuteCommand".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.force_new_deployment {
+                properties.insert("ForceNewDeployment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.gateway_connectors {
+                properties.insert("GatewayConnectors".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_grace_period_seconds {
+                properties.insert("HealthCheckGracePeriodSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.launch_type {
+                properties.insert("LaunchType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.load_balancers {
+                properties.insert("LoadBalancers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.monitoring {
+                properties.insert("Monitoring".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.network_configuration {
+                properties.insert("NetworkConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.placement_constraints {
+                properties.insert("PlacementConstraints".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.placement_strategies {
+                properties.insert("PlacementStrategies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.platform_version {
+                properties.insert("PlatformVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.propagate_tags {
+                properties.insert("PropagateTags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role {
+                properties.insert("Role".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scheduling_strategy {
+                properties.insert("SchedulingStrategy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_connect_configuration {
+                properties.insert("ServiceConnectConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_name {
+                properties.insert("ServiceName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_registries {
+                properties.insert("ServiceRegistries".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.task_definition {
+                properties.insert("TaskDefinition".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.volume_configurations {
+                properties.insert("VolumeConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_lattice_configurations {
+                properties.insert("VpcLatticeConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Service {
         const TYPE: &'static str = "AWS::ECS::Service";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -1116,6 +1442,27 @@ pub mod service {
         pub fn weight(mut self, value: impl Into<Value<i64>>) -> Self {
             self.weight = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for CapacityProviderStrategyItem {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.base.is_some())
+                + usize::from(self.capacity_provider.is_some())
+                + usize::from(self.weight.is_some()),
+            );
+            if let Some(value) = self.base {
+                properties.insert("Base".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.capacity_provider {
+                properties.insert("CapacityProvider".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.weight {
+                properties.insert("Weight".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1274,6 +1621,55 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for DeploymentConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.alarms.is_some())
+                + usize::from(self.bake_time_in_minutes.is_some())
+                + usize::from(self.canary_configuration.is_some())
+                + usize::from(self.deployment_circuit_breaker.is_some())
+                + usize::from(self.early_success_criteria.is_some())
+                + usize::from(self.lifecycle_hooks.is_some())
+                + usize::from(self.linear_configuration.is_some())
+                + usize::from(self.maximum_percent.is_some())
+                + usize::from(self.minimum_healthy_percent.is_some())
+                + usize::from(self.strategy.is_some()),
+            );
+            if let Some(value) = self.alarms {
+                properties.insert("Alarms".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.bake_time_in_minutes {
+                properties.insert("BakeTimeInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.canary_configuration {
+                properties.insert("CanaryConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deployment_circuit_breaker {
+                properties.insert("DeploymentCircuitBreaker".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.early_success_criteria {
+                properties.insert("EarlySuccessCriteria".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.lifecycle_hooks {
+                properties.insert("LifecycleHooks".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.linear_configuration {
+                properties.insert("LinearConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.maximum_percent {
+                properties.insert("MaximumPercent".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.minimum_healthy_percent {
+                properties.insert("MinimumHealthyPercent".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.strategy {
+                properties.insert("Strategy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// One of the methods which provide a way for you to quickly identify when a deployment has failed, and then to optionally roll back the failure to the last working deployment.
     /// When the alarms are generated, Amazon ECS sets the service deployment to failed. Set the rollback parameter to have Amazon ECS to roll back your service to the last completed deployment after a failure.
     /// You can only use the ``DeploymentAlarms`` method to detect failures when the ``DeploymentController`` is set to ``ECS``.
@@ -1301,6 +1697,18 @@ pub mod service {
                 enable: enable.into(),
                 rollback: rollback.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for DeploymentAlarms {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("AlarmNames".to_owned(), crate::template::IntoJson::into_json(self.alarm_names));
+            properties.insert("Enable".to_owned(), crate::template::IntoJson::into_json(self.enable));
+            properties.insert("Rollback".to_owned(), crate::template::IntoJson::into_json(self.rollback));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1341,6 +1749,23 @@ pub mod service {
         pub fn canary_percent(mut self, value: impl Into<Value<f64>>) -> Self {
             self.canary_percent = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for CanaryConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.canary_bake_time_in_minutes.is_some())
+                + usize::from(self.canary_percent.is_some()),
+            );
+            if let Some(value) = self.canary_bake_time_in_minutes {
+                properties.insert("CanaryBakeTimeInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.canary_percent {
+                properties.insert("CanaryPercent".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1391,6 +1816,25 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for DeploymentCircuitBreaker {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.reset_on_healthy_task.is_some())
+                + usize::from(self.threshold_configuration.is_some()),
+            );
+            properties.insert("Enable".to_owned(), crate::template::IntoJson::into_json(self.enable));
+            if let Some(value) = self.reset_on_healthy_task {
+                properties.insert("ResetOnHealthyTask".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Rollback".to_owned(), crate::template::IntoJson::into_json(self.rollback));
+            if let Some(value) = self.threshold_configuration {
+                properties.insert("ThresholdConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Defines the failure threshold that the deployment circuit breaker uses to monitor a deployment. The ``type`` and ``value`` together determine the number of task failures that are tolerated before the circuit breaker triggers.
     /// By default, the threshold configuration uses a ``type`` of ``BOUNDED_PERCENT`` with a ``value`` of ``50``.
     ///
@@ -1412,6 +1856,17 @@ pub mod service {
                 r#type: r#type.into(),
                 value: value.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ThresholdConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1465,6 +1920,27 @@ pub mod service {
         pub fn source_service_revision_cleanup(mut self, value: impl Into<Value<DeploymentEarlySuccessCriteriaSourceServiceRevisionCleanup>>) -> Self {
             self.source_service_revision_cleanup = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for DeploymentEarlySuccessCriteria {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.enable.is_some())
+                + usize::from(self.healthy_percent.is_some())
+                + usize::from(self.source_service_revision_cleanup.is_some()),
+            );
+            if let Some(value) = self.enable {
+                properties.insert("Enable".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.healthy_percent {
+                properties.insert("HealthyPercent".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_service_revision_cleanup {
+                properties.insert("SourceServiceRevisionCleanup".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1577,6 +2053,36 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for DeploymentLifecycleHook {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.hook_details.is_some())
+                + usize::from(self.hook_target_arn.is_some())
+                + usize::from(self.role_arn.is_some())
+                + usize::from(self.target_type.is_some())
+                + usize::from(self.timeout_configuration.is_some()),
+            );
+            if let Some(value) = self.hook_details {
+                properties.insert("HookDetails".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.hook_target_arn {
+                properties.insert("HookTargetArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("LifecycleStages".to_owned(), crate::template::IntoJson::into_json(self.lifecycle_stages));
+            if let Some(value) = self.role_arn {
+                properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_type {
+                properties.insert("TargetType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.timeout_configuration {
+                properties.insert("TimeoutConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `HookTimeoutConfig`.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/DeploymentConfiguration/LifecycleHooks/*/TimeoutConfiguration`.
@@ -1611,6 +2117,23 @@ pub mod service {
         pub fn timeout_in_minutes(mut self, value: impl Into<Value<i64>>) -> Self {
             self.timeout_in_minutes = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for HookTimeoutConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.action.is_some())
+                + usize::from(self.timeout_in_minutes.is_some()),
+            );
+            if let Some(value) = self.action {
+                properties.insert("Action".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.timeout_in_minutes {
+                properties.insert("TimeoutInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1656,6 +2179,23 @@ pub mod service {
         pub fn step_percent(mut self, value: impl Into<Value<f64>>) -> Self {
             self.step_percent = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for LinearConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.step_bake_time_in_minutes.is_some())
+                + usize::from(self.step_percent.is_some()),
+            );
+            if let Some(value) = self.step_bake_time_in_minutes {
+                properties.insert("StepBakeTimeInMinutes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.step_percent {
+                properties.insert("StepPercent".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1718,6 +2258,19 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for DeploymentController {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.r#type.is_some()),
+            );
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Determines whether to force a new deployment of the service. By default, deployments aren't forced. You can use this option to start a new deployment with no service definition changes. For example, you can update a service's tasks to use a newer Docker image with the same image/tag combination (``my_image:latest``) or to roll Fargate tasks onto a newer platform version.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/ForceNewDeployment`.
@@ -1745,6 +2298,20 @@ pub mod service {
         pub fn force_new_deployment_nonce(mut self, value: impl Into<Value<String>>) -> Self {
             self.force_new_deployment_nonce = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ForceNewDeployment {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.force_new_deployment_nonce.is_some()),
+            );
+            properties.insert("EnableForceNewDeployment".to_owned(), crate::template::IntoJson::into_json(self.enable_force_new_deployment));
+            if let Some(value) = self.force_new_deployment_nonce {
+                properties.insert("ForceNewDeploymentNonce".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1789,6 +2356,24 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for GatewayConnector {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.filters.is_some())
+                + usize::from(self.health_check.is_some()),
+            );
+            if let Some(value) = self.filters {
+                properties.insert("Filters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check {
+                properties.insert("HealthCheck".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("PortName".to_owned(), crate::template::IntoJson::into_json(self.port_name));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `GatewayConnectorFilters`.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/GatewayConnectors/*/Filters`.
@@ -1812,6 +2397,19 @@ pub mod service {
         pub fn access_types(mut self, value: impl Into<Value<Vec<GatewayConnectorFiltersAccessTypes>>>) -> Self {
             self.access_types = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for GatewayConnectorFilters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.access_types.is_some()),
+            );
+            if let Some(value) = self.access_types {
+                properties.insert("AccessTypes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1918,6 +2516,47 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for GatewayConnectorHealthCheck {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.health_check_interval_seconds.is_some())
+                + usize::from(self.health_check_path.is_some())
+                + usize::from(self.health_check_port.is_some())
+                + usize::from(self.health_check_protocol.is_some())
+                + usize::from(self.health_check_timeout_seconds.is_some())
+                + usize::from(self.healthy_threshold_count.is_some())
+                + usize::from(self.matcher.is_some())
+                + usize::from(self.unhealthy_threshold_count.is_some()),
+            );
+            if let Some(value) = self.health_check_interval_seconds {
+                properties.insert("HealthCheckIntervalSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_path {
+                properties.insert("HealthCheckPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_port {
+                properties.insert("HealthCheckPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_protocol {
+                properties.insert("HealthCheckProtocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_timeout_seconds {
+                properties.insert("HealthCheckTimeoutSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.healthy_threshold_count {
+                properties.insert("HealthyThresholdCount".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.matcher {
+                properties.insert("Matcher".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.unhealthy_threshold_count {
+                properties.insert("UnhealthyThresholdCount".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `GatewayConnectorHealthCheckMatcher`.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/GatewayConnectors/*/HealthCheck/Matcher`.
@@ -1952,6 +2591,23 @@ pub mod service {
         pub fn http_code(mut self, value: impl Into<Value<String>>) -> Self {
             self.http_code = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for GatewayConnectorHealthCheckMatcher {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.grpc_code.is_some())
+                + usize::from(self.http_code.is_some()),
+            );
+            if let Some(value) = self.grpc_code {
+                properties.insert("GrpcCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.http_code {
+                properties.insert("HttpCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2033,6 +2689,35 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for LoadBalancer {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.advanced_configuration.is_some())
+                + usize::from(self.container_name.is_some())
+                + usize::from(self.container_port.is_some())
+                + usize::from(self.load_balancer_name.is_some())
+                + usize::from(self.target_group_arn.is_some()),
+            );
+            if let Some(value) = self.advanced_configuration {
+                properties.insert("AdvancedConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.container_name {
+                properties.insert("ContainerName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.container_port {
+                properties.insert("ContainerPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.load_balancer_name {
+                properties.insert("LoadBalancerName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_group_arn {
+                properties.insert("TargetGroupArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The advanced settings for a load balancer used in blue/green deployments. Specify the alternate target group, listener rules, and IAM role required for traffic shifting during blue/green deployments. For more information, see [Required resources for Amazon ECS blue/green deployments](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-implementation.html) in the *Amazon Elastic Container Service Developer Guide*.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/LoadBalancers/*/AdvancedConfiguration`.
@@ -2085,6 +2770,28 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for AdvancedConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.production_listener_rule.is_some())
+                + usize::from(self.role_arn.is_some())
+                + usize::from(self.test_listener_rule.is_some()),
+            );
+            properties.insert("AlternateTargetGroupArn".to_owned(), crate::template::IntoJson::into_json(self.alternate_target_group_arn));
+            if let Some(value) = self.production_listener_rule {
+                properties.insert("ProductionListenerRule".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role_arn {
+                properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.test_listener_rule {
+                properties.insert("TestListenerRule".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The optional monitoring configuration for a service, which defines the resolution for the service-level ``CPUUtilization`` and ``MemoryUtilization`` Amazon CloudWatch metrics. When not specified, Amazon ECS uses the default resolution of ``60`` seconds.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/Monitoring`.
@@ -2101,6 +2808,16 @@ pub mod service {
             Self {
                 metric_configurations: metric_configurations.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for MonitoringConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("MetricConfigurations".to_owned(), crate::template::IntoJson::into_json(self.metric_configurations));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2124,6 +2841,17 @@ pub mod service {
                 metric_names: metric_names.into(),
                 resolution_seconds: resolution_seconds.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for MetricConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("MetricNames".to_owned(), crate::template::IntoJson::into_json(self.metric_names));
+            properties.insert("ResolutionSeconds".to_owned(), crate::template::IntoJson::into_json(self.resolution_seconds));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2151,6 +2879,19 @@ pub mod service {
         pub fn awsvpc_configuration(mut self, value: AwsVpcConfiguration) -> Self {
             self.awsvpc_configuration = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for NetworkConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.awsvpc_configuration.is_some()),
+            );
+            if let Some(value) = self.awsvpc_configuration {
+                properties.insert("AwsvpcConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2207,6 +2948,27 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for AwsVpcConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.assign_public_ip.is_some())
+                + usize::from(self.security_groups.is_some())
+                + usize::from(self.subnets.is_some()),
+            );
+            if let Some(value) = self.assign_public_ip {
+                properties.insert("AssignPublicIp".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.security_groups {
+                properties.insert("SecurityGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subnets {
+                properties.insert("Subnets".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An object representing a constraint on task placement. For more information, see [Task placement constraints](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-constraints.html) in the *Amazon Elastic Container Service Developer Guide*.
     /// If you're using the Fargate launch type, task placement constraints aren't supported.
     ///
@@ -2238,6 +3000,20 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for PlacementConstraint {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.expression.is_some()),
+            );
+            if let Some(value) = self.expression {
+                properties.insert("Expression".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The task placement strategy for a task or service. For more information, see [Task placement strategies](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-strategies.html) in the *Amazon Elastic Container Service Developer Guide*.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/PlacementStrategies/*`.
@@ -2265,6 +3041,20 @@ pub mod service {
         pub fn field(mut self, value: impl Into<Value<String>>) -> Self {
             self.field = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for PlacementStrategy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.field.is_some()),
+            );
+            if let Some(value) = self.field {
+                properties.insert("Field".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2354,6 +3144,36 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for ServiceConnectConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.access_log_configuration.is_some())
+                + usize::from(self.container_configurations.is_some())
+                + usize::from(self.log_configuration.is_some())
+                + usize::from(self.namespace.is_some())
+                + usize::from(self.services.is_some()),
+            );
+            if let Some(value) = self.access_log_configuration {
+                properties.insert("AccessLogConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.container_configurations {
+                properties.insert("ContainerConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(self.enabled));
+            if let Some(value) = self.log_configuration {
+                properties.insert("LogConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.namespace {
+                properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.services {
+                properties.insert("Services".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configuration for Service Connect access logging. Access logs provide detailed information about requests made to your service, including request patterns, response codes, and timing data for debugging and monitoring purposes.
     /// To enable access logs, you must also specify a ``logConfiguration`` in the ``serviceConnectConfiguration``.
     ///
@@ -2386,6 +3206,20 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for ServiceConnectAccessLogConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.include_query_parameters.is_some()),
+            );
+            properties.insert("Format".to_owned(), crate::template::IntoJson::into_json(self.format));
+            if let Some(value) = self.include_query_parameters {
+                properties.insert("IncludeQueryParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `ServiceConnectContainerConfiguration`.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/ServiceConnectConfiguration/ContainerConfigurations/*`.
@@ -2409,6 +3243,19 @@ pub mod service {
         pub fn log_level(mut self, value: impl Into<Value<ServiceConnectContainerConfigurationLogLevel>>) -> Self {
             self.log_level = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ServiceConnectContainerConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.log_level.is_some()),
+            );
+            if let Some(value) = self.log_level {
+                properties.insert("LogLevel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2484,6 +3331,27 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for LogConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.log_driver.is_some())
+                + usize::from(self.options.is_some())
+                + usize::from(self.secret_options.is_some()),
+            );
+            if let Some(value) = self.log_driver {
+                properties.insert("LogDriver".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.options {
+                properties.insert("Options".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secret_options {
+                properties.insert("SecretOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An object representing the secret to expose to your container. Secrets can be exposed to a container in the following ways:
     /// +  To inject sensitive data into your containers as environment variables, use the ``secrets`` container definition parameter.
     /// +  To reference sensitive information in the log configuration of a container, use the ``secretOptions`` container definition parameter.
@@ -2510,6 +3378,17 @@ pub mod service {
                 name: name.into(),
                 value_from: value_from.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Secret {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("ValueFrom".to_owned(), crate::template::IntoJson::into_json(self.value_from));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2593,6 +3472,36 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for ServiceConnectService {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.client_aliases.is_some())
+                + usize::from(self.discovery_name.is_some())
+                + usize::from(self.ingress_port_override.is_some())
+                + usize::from(self.timeout.is_some())
+                + usize::from(self.tls.is_some()),
+            );
+            if let Some(value) = self.client_aliases {
+                properties.insert("ClientAliases".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.discovery_name {
+                properties.insert("DiscoveryName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ingress_port_override {
+                properties.insert("IngressPortOverride".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("PortName".to_owned(), crate::template::IntoJson::into_json(self.port_name));
+            if let Some(value) = self.timeout {
+                properties.insert("Timeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tls {
+                properties.insert("Tls".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Each alias ("endpoint") is a fully-qualified name and port number that other tasks ("clients") can use to connect to this service.
     /// Each name and port mapping must be unique within the namespace.
     /// Tasks that run in a namespace can use short names to connect to services in the namespace. Tasks can connect to services across all of the clusters in the namespace. Tasks connect through a managed proxy container that collects logs and metrics for increased visibility. Only the tasks that Amazon ECS services create are supported with Service Connect. For more information, see [Service Connect](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect.html) in the *Amazon Elastic Container Service Developer Guide*.
@@ -2639,6 +3548,24 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for ServiceConnectClientAlias {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.dns_name.is_some())
+                + usize::from(self.test_traffic_rules.is_some()),
+            );
+            if let Some(value) = self.dns_name {
+                properties.insert("DnsName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(self.port));
+            if let Some(value) = self.test_traffic_rules {
+                properties.insert("TestTrafficRules".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The test traffic routing configuration for Amazon ECS blue/green deployments. This configuration allows you to define rules for routing specific traffic to the new service revision during the deployment process, allowing for safe testing before full production traffic shift.
     /// For more information, see [Service Connect for Amazon ECS blue/green deployments](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-blue-green.html) in the *Amazon Elastic Container Service Developer Guide*.
     ///
@@ -2656,6 +3583,16 @@ pub mod service {
             Self {
                 header: Box::new(header),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ServiceConnectTestTrafficRules {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Header".to_owned(), crate::template::IntoJson::into_json(self.header));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2689,6 +3626,20 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for ServiceConnectTestTrafficRulesHeader {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.value.is_some()),
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `ServiceConnectTestTrafficRulesHeaderValue`.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/ServiceConnectConfiguration/Services/*/ClientAliases/*/TestTrafficRules/Header/Value`.
@@ -2705,6 +3656,16 @@ pub mod service {
             Self {
                 exact: exact.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ServiceConnectTestTrafficRulesHeaderValue {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Exact".to_owned(), crate::template::IntoJson::into_json(self.exact));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2745,6 +3706,23 @@ pub mod service {
         pub fn per_request_timeout_seconds(mut self, value: impl Into<Value<i64>>) -> Self {
             self.per_request_timeout_seconds = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TimeoutConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.idle_timeout_seconds.is_some())
+                + usize::from(self.per_request_timeout_seconds.is_some()),
+            );
+            if let Some(value) = self.idle_timeout_seconds {
+                properties.insert("IdleTimeoutSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.per_request_timeout_seconds {
+                properties.insert("PerRequestTimeoutSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2789,6 +3767,24 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for ServiceConnectTlsConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.kms_key.is_some())
+                + usize::from(self.role_arn.is_some()),
+            );
+            properties.insert("IssuerCertificateAuthority".to_owned(), crate::template::IntoJson::into_json(self.issuer_certificate_authority));
+            if let Some(value) = self.kms_key {
+                properties.insert("KmsKey".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role_arn {
+                properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The certificate root authority that secures your service.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/ServiceConnectConfiguration/Services/*/Tls/IssuerCertificateAuthority`.
@@ -2812,6 +3808,19 @@ pub mod service {
         pub fn aws_pca_authority_arn(mut self, value: impl Into<Value<String>>) -> Self {
             self.aws_pca_authority_arn = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ServiceConnectTlsCertificateAuthority {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.aws_pca_authority_arn.is_some()),
+            );
+            if let Some(value) = self.aws_pca_authority_arn {
+                properties.insert("AwsPcaAuthorityArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2876,6 +3885,31 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for ServiceRegistry {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.container_name.is_some())
+                + usize::from(self.container_port.is_some())
+                + usize::from(self.port.is_some())
+                + usize::from(self.registry_arn.is_some()),
+            );
+            if let Some(value) = self.container_name {
+                properties.insert("ContainerName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.container_port {
+                properties.insert("ContainerPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.port {
+                properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.registry_arn {
+                properties.insert("RegistryArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The configuration for a volume specified in the task definition as a volume that is configured at launch time. Currently, the only supported volume type is an Amazon EBS volume.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/VolumeConfigurations/*`.
@@ -2903,6 +3937,20 @@ pub mod service {
         pub fn managed_ebs_volume(mut self, value: ServiceManagedEbsVolumeConfiguration) -> Self {
             self.managed_ebs_volume = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ServiceVolumeConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.managed_ebs_volume.is_some()),
+            );
+            if let Some(value) = self.managed_ebs_volume {
+                properties.insert("ManagedEBSVolume".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3059,6 +4107,56 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for ServiceManagedEbsVolumeConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.encrypted.is_some())
+                + usize::from(self.filesystem_type.is_some())
+                + usize::from(self.iops.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.size_in_gi_b.is_some())
+                + usize::from(self.snapshot_id.is_some())
+                + usize::from(self.tag_specifications.is_some())
+                + usize::from(self.throughput.is_some())
+                + usize::from(self.volume_initialization_rate.is_some())
+                + usize::from(self.volume_type.is_some()),
+            );
+            if let Some(value) = self.encrypted {
+                properties.insert("Encrypted".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.filesystem_type {
+                properties.insert("FilesystemType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.iops {
+                properties.insert("Iops".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_key_id {
+                properties.insert("KmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(self.role_arn));
+            if let Some(value) = self.size_in_gi_b {
+                properties.insert("SizeInGiB".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.snapshot_id {
+                properties.insert("SnapshotId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tag_specifications {
+                properties.insert("TagSpecifications".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.throughput {
+                properties.insert("Throughput".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.volume_initialization_rate {
+                properties.insert("VolumeInitializationRate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.volume_type {
+                properties.insert("VolumeType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The tag specifications of an Amazon EBS volume.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/VolumeConfigurations/*/ManagedEBSVolume/TagSpecifications/*`.
@@ -3100,6 +4198,24 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for EbsTagSpecification {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.propagate_tags.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.propagate_tags {
+                properties.insert("PropagateTags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ResourceType".to_owned(), crate::template::IntoJson::into_json(self.resource_type));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The VPC Lattice configuration for your service that holds the information for the target group(s) Amazon ECS tasks will be registered to.
     ///
     /// Generated from `AWS::ECS::Service` at `/properties/VpcLatticeConfigurations/*`.
@@ -3135,6 +4251,22 @@ pub mod service {
         pub fn advanced_configuration(mut self, value: VpcLatticeAdvancedConfiguration) -> Self {
             self.advanced_configuration = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for VpcLatticeConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.advanced_configuration.is_some()),
+            );
+            if let Some(value) = self.advanced_configuration {
+                properties.insert("AdvancedConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("PortName".to_owned(), crate::template::IntoJson::into_json(self.port_name));
+            properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(self.role_arn));
+            properties.insert("TargetGroupArn".to_owned(), crate::template::IntoJson::into_json(self.target_group_arn));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3183,6 +4315,27 @@ pub mod service {
         pub fn test_listener_rule(mut self, value: impl Into<Value<String>>) -> Self {
             self.test_listener_rule = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for VpcLatticeAdvancedConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.alternate_target_group_arn.is_some())
+                + usize::from(self.production_listener_rule.is_some())
+                + usize::from(self.test_listener_rule.is_some()),
+            );
+            if let Some(value) = self.alternate_target_group_arn {
+                properties.insert("AlternateTargetGroupArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.production_listener_rule {
+                properties.insert("ProductionListenerRule".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.test_listener_rule {
+                properties.insert("TestListenerRule".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -4471,6 +5624,87 @@ pub mod task_definition {
             self
         }
     }
+
+    impl crate::template::IntoJson for TaskDefinition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.container_definitions.is_some())
+                + usize::from(self.cpu.is_some())
+                + usize::from(self.enable_fault_injection.is_some())
+                + usize::from(self.ephemeral_storage.is_some())
+                + usize::from(self.execution_role_arn.is_some())
+                + usize::from(self.family.is_some())
+                + usize::from(self.inference_accelerators.is_some())
+                + usize::from(self.ipc_mode.is_some())
+                + usize::from(self.memory.is_some())
+                + usize::from(self.network_mode.is_some())
+                + usize::from(self.pid_mode.is_some())
+                + usize::from(self.placement_constraints.is_some())
+                + usize::from(self.proxy_configuration.is_some())
+                + usize::from(self.requires_compatibilities.is_some())
+                + usize::from(self.runtime_platform.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.task_role_arn.is_some())
+                + usize::from(self.volumes.is_some()),
+            );
+            if let Some(value) = self.container_definitions {
+                properties.insert("ContainerDefinitions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cpu {
+                properties.insert("Cpu".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_fault_injection {
+                properties.insert("EnableFaultInjection".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ephemeral_storage {
+                properties.insert("EphemeralStorage".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.execution_role_arn {
+                properties.insert("ExecutionRoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.family {
+                properties.insert("Family".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.inference_accelerators {
+                properties.insert("InferenceAccelerators".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipc_mode {
+                properties.insert("IpcMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.memory {
+                properties.insert("Memory".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.network_mode {
+                properties.insert("NetworkMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.pid_mode {
+                properties.insert("PidMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.placement_constraints {
+                properties.insert("PlacementConstraints".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.proxy_configuration {
+                properties.insert("ProxyConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.requires_compatibilities {
+                properties.insert("RequiresCompatibilities".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.runtime_platform {
+                properties.insert("RuntimePlatform".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.task_role_arn {
+                properties.insert("TaskRoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.volumes {
+                properties.insert("Volumes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for TaskDefinition {
         const TYPE: &'static str = "AWS::ECS::TaskDefinition";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -5045,6 +6279,177 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for ContainerDefinition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.command.is_some())
+                + usize::from(self.cpu.is_some())
+                + usize::from(self.credential_specs.is_some())
+                + usize::from(self.depends_on.is_some())
+                + usize::from(self.disable_networking.is_some())
+                + usize::from(self.dns_search_domains.is_some())
+                + usize::from(self.dns_servers.is_some())
+                + usize::from(self.docker_labels.is_some())
+                + usize::from(self.docker_security_options.is_some())
+                + usize::from(self.entry_point.is_some())
+                + usize::from(self.environment.is_some())
+                + usize::from(self.environment_files.is_some())
+                + usize::from(self.essential.is_some())
+                + usize::from(self.extra_hosts.is_some())
+                + usize::from(self.firelens_configuration.is_some())
+                + usize::from(self.health_check.is_some())
+                + usize::from(self.hostname.is_some())
+                + usize::from(self.interactive.is_some())
+                + usize::from(self.links.is_some())
+                + usize::from(self.linux_parameters.is_some())
+                + usize::from(self.log_configuration.is_some())
+                + usize::from(self.memory.is_some())
+                + usize::from(self.memory_reservation.is_some())
+                + usize::from(self.mount_points.is_some())
+                + usize::from(self.port_mappings.is_some())
+                + usize::from(self.privileged.is_some())
+                + usize::from(self.pseudo_terminal.is_some())
+                + usize::from(self.readonly_root_filesystem.is_some())
+                + usize::from(self.repository_credentials.is_some())
+                + usize::from(self.resource_requirements.is_some())
+                + usize::from(self.restart_policy.is_some())
+                + usize::from(self.secrets.is_some())
+                + usize::from(self.start_timeout.is_some())
+                + usize::from(self.stop_timeout.is_some())
+                + usize::from(self.system_controls.is_some())
+                + usize::from(self.ulimits.is_some())
+                + usize::from(self.user.is_some())
+                + usize::from(self.version_consistency.is_some())
+                + usize::from(self.volumes_from.is_some())
+                + usize::from(self.working_directory.is_some()),
+            );
+            if let Some(value) = self.command {
+                properties.insert("Command".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cpu {
+                properties.insert("Cpu".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.credential_specs {
+                properties.insert("CredentialSpecs".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.depends_on {
+                properties.insert("DependsOn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.disable_networking {
+                properties.insert("DisableNetworking".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.dns_search_domains {
+                properties.insert("DnsSearchDomains".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.dns_servers {
+                properties.insert("DnsServers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.docker_labels {
+                properties.insert("DockerLabels".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.docker_security_options {
+                properties.insert("DockerSecurityOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.entry_point {
+                properties.insert("EntryPoint".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.environment {
+                properties.insert("Environment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.environment_files {
+                properties.insert("EnvironmentFiles".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.essential {
+                properties.insert("Essential".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.extra_hosts {
+                properties.insert("ExtraHosts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.firelens_configuration {
+                properties.insert("FirelensConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check {
+                properties.insert("HealthCheck".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.hostname {
+                properties.insert("Hostname".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Image".to_owned(), crate::template::IntoJson::into_json(self.image));
+            if let Some(value) = self.interactive {
+                properties.insert("Interactive".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.links {
+                properties.insert("Links".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.linux_parameters {
+                properties.insert("LinuxParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_configuration {
+                properties.insert("LogConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.memory {
+                properties.insert("Memory".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.memory_reservation {
+                properties.insert("MemoryReservation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.mount_points {
+                properties.insert("MountPoints".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.port_mappings {
+                properties.insert("PortMappings".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.privileged {
+                properties.insert("Privileged".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.pseudo_terminal {
+                properties.insert("PseudoTerminal".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.readonly_root_filesystem {
+                properties.insert("ReadonlyRootFilesystem".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.repository_credentials {
+                properties.insert("RepositoryCredentials".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resource_requirements {
+                properties.insert("ResourceRequirements".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.restart_policy {
+                properties.insert("RestartPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secrets {
+                properties.insert("Secrets".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.start_timeout {
+                properties.insert("StartTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.stop_timeout {
+                properties.insert("StopTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.system_controls {
+                properties.insert("SystemControls".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ulimits {
+                properties.insert("Ulimits".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.user {
+                properties.insert("User".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.version_consistency {
+                properties.insert("VersionConsistency".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.volumes_from {
+                properties.insert("VolumesFrom".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.working_directory {
+                properties.insert("WorkingDirectory".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The ``ContainerDependency`` property specifies the dependencies defined for container startup and shutdown. A container can contain multiple dependencies. When a dependency is defined for container startup, for container shutdown it is reversed.
     /// Your Amazon ECS container instances require at least version 1.26.0 of the container agent to enable container dependencies. However, we recommend using the latest container agent version. For information about checking your agent version and updating to the latest version, see [Updating the Amazon ECS Container Agent](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-agent-update.html) in the *Amazon Elastic Container Service Developer Guide*. If you are using an Amazon ECS-optimized Linux AMI, your instance needs at least version 1.26.0-1 of the ``ecs-init`` package. If your container instances are launched from version ``20190301`` or later, then they contain the required versions of the container agent and ``ecs-init``. For more information, see [Amazon ECS-optimized Linux AMI](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-optimized_AMI.html) in the *Amazon Elastic Container Service Developer Guide*.
     /// For tasks using the Fargate launch type, this parameter requires that the task or service uses platform version 1.3.0 or later.
@@ -5088,6 +6493,23 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for ContainerDependency {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.condition.is_some())
+                + usize::from(self.container_name.is_some()),
+            );
+            if let Some(value) = self.condition {
+                properties.insert("Condition".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.container_name {
+                properties.insert("ContainerName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A key-value pair object.
     ///
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/ContainerDefinitions/*/Environment/*`.
@@ -5122,6 +6544,23 @@ pub mod task_definition {
         pub fn value(mut self, value: impl Into<Value<String>>) -> Self {
             self.value = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for KeyValuePair {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.name.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5172,6 +6611,23 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for EnvironmentFile {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The ``HostEntry`` property specifies a hostname and an IP address that are added to the ``/etc/hosts`` file of a container through the ``extraHosts`` parameter of its ``ContainerDefinition`` resource.
     ///
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/ContainerDefinitions/*/ExtraHosts/*`.
@@ -5206,6 +6662,23 @@ pub mod task_definition {
         pub fn ip_address(mut self, value: impl Into<Value<String>>) -> Self {
             self.ip_address = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for HostEntry {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.hostname.is_some())
+                + usize::from(self.ip_address.is_some()),
+            );
+            if let Some(value) = self.hostname {
+                properties.insert("Hostname".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ip_address {
+                properties.insert("IpAddress".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5247,6 +6720,23 @@ pub mod task_definition {
         pub fn r#type(mut self, value: impl Into<Value<FirelensConfigurationType>>) -> Self {
             self.r#type = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for FirelensConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.options.is_some())
+                + usize::from(self.r#type.is_some()),
+            );
+            if let Some(value) = self.options {
+                properties.insert("Options".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5329,6 +6819,35 @@ pub mod task_definition {
         pub fn timeout(mut self, value: impl Into<Value<i64>>) -> Self {
             self.timeout = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for HealthCheck {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.command.is_some())
+                + usize::from(self.interval.is_some())
+                + usize::from(self.retries.is_some())
+                + usize::from(self.start_period.is_some())
+                + usize::from(self.timeout.is_some()),
+            );
+            if let Some(value) = self.command {
+                properties.insert("Command".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.interval {
+                properties.insert("Interval".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.retries {
+                properties.insert("Retries".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.start_period {
+                properties.insert("StartPeriod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.timeout {
+                properties.insert("Timeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5432,6 +6951,43 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for LinuxParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.capabilities.is_some())
+                + usize::from(self.devices.is_some())
+                + usize::from(self.init_process_enabled.is_some())
+                + usize::from(self.max_swap.is_some())
+                + usize::from(self.shared_memory_size.is_some())
+                + usize::from(self.swappiness.is_some())
+                + usize::from(self.tmpfs.is_some()),
+            );
+            if let Some(value) = self.capabilities {
+                properties.insert("Capabilities".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.devices {
+                properties.insert("Devices".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.init_process_enabled {
+                properties.insert("InitProcessEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_swap {
+                properties.insert("MaxSwap".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.shared_memory_size {
+                properties.insert("SharedMemorySize".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.swappiness {
+                properties.insert("Swappiness".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tmpfs {
+                properties.insert("Tmpfs".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The Linux capabilities to add or remove from the default Docker configuration for a container defined in the task definition. For more detailed information about these Linux capabilities, see the [capabilities(7)](https://docs.aws.amazon.com/http://man7.org/linux/man-pages/man7/capabilities.7.html) Linux manual page.
     /// The following describes how Docker processes the Linux capabilities specified in the ``add`` and ``drop`` request parameters. For information about the latest behavior, see [Docker Compose: order of cap_drop and cap_add](https://docs.aws.amazon.com/https://forums.docker.com/t/docker-compose-order-of-cap-drop-and-cap-add/97136/1) in the Docker Community Forum.
     /// +  When the container is a privleged container, the container capabilities are all of the default Docker capabilities. The capabilities specified in the ``add`` request parameter, and the ``drop`` request parameter are ignored.
@@ -5475,6 +7031,23 @@ pub mod task_definition {
         pub fn drop(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.drop = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for KernelCapabilities {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.add.is_some())
+                + usize::from(self.drop.is_some()),
+            );
+            if let Some(value) = self.add {
+                properties.insert("Add".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.drop {
+                properties.insert("Drop".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5526,6 +7099,27 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for Device {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.container_path.is_some())
+                + usize::from(self.host_path.is_some())
+                + usize::from(self.permissions.is_some()),
+            );
+            if let Some(value) = self.container_path {
+                properties.insert("ContainerPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.host_path {
+                properties.insert("HostPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.permissions {
+                properties.insert("Permissions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The container path, mount options, and size of the tmpfs mount.
     ///
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/ContainerDefinitions/*/LinuxParameters/Tmpfs/*`.
@@ -5565,6 +7159,24 @@ pub mod task_definition {
         pub fn mount_options(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.mount_options = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Tmpfs {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.container_path.is_some())
+                + usize::from(self.mount_options.is_some()),
+            );
+            if let Some(value) = self.container_path {
+                properties.insert("ContainerPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.mount_options {
+                properties.insert("MountOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Size".to_owned(), crate::template::IntoJson::into_json(self.size));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5625,6 +7237,24 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for LogConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.options.is_some())
+                + usize::from(self.secret_options.is_some()),
+            );
+            properties.insert("LogDriver".to_owned(), crate::template::IntoJson::into_json(self.log_driver));
+            if let Some(value) = self.options {
+                properties.insert("Options".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secret_options {
+                properties.insert("SecretOptions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// An object representing the secret to expose to your container. Secrets can be exposed to a container in the following ways:
     /// +  To inject sensitive data into your containers as environment variables, use the ``secrets`` container definition parameter.
     /// +  To reference sensitive information in the log configuration of a container, use the ``secretOptions`` container definition parameter.
@@ -5651,6 +7281,17 @@ pub mod task_definition {
                 name: name.into(),
                 value_from: value_from.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Secret {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("ValueFrom".to_owned(), crate::template::IntoJson::into_json(self.value_from));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5699,6 +7340,27 @@ pub mod task_definition {
         pub fn source_volume(mut self, value: impl Into<Value<String>>) -> Self {
             self.source_volume = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for MountPoint {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.container_path.is_some())
+                + usize::from(self.read_only.is_some())
+                + usize::from(self.source_volume.is_some()),
+            );
+            if let Some(value) = self.container_path {
+                properties.insert("ContainerPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.read_only {
+                properties.insert("ReadOnly".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_volume {
+                properties.insert("SourceVolume".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5817,6 +7479,39 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for PortMapping {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.app_protocol.is_some())
+                + usize::from(self.container_port.is_some())
+                + usize::from(self.container_port_range.is_some())
+                + usize::from(self.host_port.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.protocol.is_some()),
+            );
+            if let Some(value) = self.app_protocol {
+                properties.insert("AppProtocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.container_port {
+                properties.insert("ContainerPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.container_port_range {
+                properties.insert("ContainerPortRange".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.host_port {
+                properties.insert("HostPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.protocol {
+                properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The repository credentials for private registry authentication.
     ///
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/ContainerDefinitions/*/RepositoryCredentials`.
@@ -5841,6 +7536,19 @@ pub mod task_definition {
         pub fn credentials_parameter(mut self, value: impl Into<Value<String>>) -> Self {
             self.credentials_parameter = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RepositoryCredentials {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.credentials_parameter.is_some()),
+            );
+            if let Some(value) = self.credentials_parameter {
+                properties.insert("CredentialsParameter".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5888,6 +7596,24 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for ResourceRequirement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.sharing_strategy.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.sharing_strategy {
+                properties.insert("SharingStrategy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `SharingStrategy`.
     ///
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/ContainerDefinitions/*/ResourceRequirements/*/SharingStrategy`.
@@ -5904,6 +7630,16 @@ pub mod task_definition {
             Self {
                 nvidia_mps: Box::new(nvidia_mps),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for SharingStrategy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("NvidiaMps".to_owned(), crate::template::IntoJson::into_json(self.nvidia_mps));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5934,6 +7670,20 @@ pub mod task_definition {
         pub fn max_compute_percent(mut self, value: impl Into<Value<i64>>) -> Self {
             self.max_compute_percent = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for NvidiaMpsAllocation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.max_compute_percent.is_some()),
+            );
+            if let Some(value) = self.max_compute_percent {
+                properties.insert("MaxComputePercent".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Memory".to_owned(), crate::template::IntoJson::into_json(self.memory));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -5982,6 +7732,27 @@ pub mod task_definition {
         pub fn restart_attempt_period(mut self, value: impl Into<Value<i64>>) -> Self {
             self.restart_attempt_period = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RestartPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.enabled.is_some())
+                + usize::from(self.ignored_exit_codes.is_some())
+                + usize::from(self.restart_attempt_period.is_some()),
+            );
+            if let Some(value) = self.enabled {
+                properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ignored_exit_codes {
+                properties.insert("IgnoredExitCodes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.restart_attempt_period {
+                properties.insert("RestartAttemptPeriod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -6035,6 +7806,23 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for SystemControl {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.namespace.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.namespace {
+                properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The ``ulimit`` settings to pass to the container.
     /// Amazon ECS tasks hosted on FARGATElong use the default resource limit values set by the operating system with the exception of the ``nofile`` resource limit parameter which FARGATElong overrides. The ``nofile`` resource limit sets a restriction on the number of open files that a container can use. The default ``nofile`` soft limit is ``65535`` and the default hard limit is ``65535``.
     /// You can specify the ``ulimit`` settings for a container in a task definition.
@@ -6061,6 +7849,18 @@ pub mod task_definition {
                 name: name.into(),
                 soft_limit: soft_limit.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Ulimit {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("HardLimit".to_owned(), crate::template::IntoJson::into_json(self.hard_limit));
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("SoftLimit".to_owned(), crate::template::IntoJson::into_json(self.soft_limit));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -6101,6 +7901,23 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for VolumeFrom {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.read_only.is_some())
+                + usize::from(self.source_container.is_some()),
+            );
+            if let Some(value) = self.read_only {
+                properties.insert("ReadOnly".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_container {
+                properties.insert("SourceContainer".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The amount of ephemeral storage to allocate for the task. This parameter is used to expand the total amount of ephemeral storage available, beyond the default amount, for tasks hosted on FARGATElong. For more information, see [Using data volumes in tasks](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_data_volumes.html) in the *Amazon ECS Developer Guide;*.
     /// For tasks using the Fargate launch type, the task requires the following platforms:
     /// +  Linux platform version ``1.4.0`` or later.
@@ -6127,6 +7944,19 @@ pub mod task_definition {
         pub fn size_in_gi_b(mut self, value: impl Into<Value<i64>>) -> Self {
             self.size_in_gi_b = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for EphemeralStorage {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.size_in_gi_b.is_some()),
+            );
+            if let Some(value) = self.size_in_gi_b {
+                properties.insert("SizeInGiB".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -6167,6 +7997,23 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for InferenceAccelerator {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.device_name.is_some())
+                + usize::from(self.device_type.is_some()),
+            );
+            if let Some(value) = self.device_name {
+                properties.insert("DeviceName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.device_type {
+                properties.insert("DeviceType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The constraint on task placement in the task definition. For more information, see [Task placement constraints](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-constraints.html) in the *Amazon Elastic Container Service Developer Guide*.
     /// Task placement constraints aren't supported for tasks run on FARGATElong.
     ///
@@ -6195,6 +8042,20 @@ pub mod task_definition {
         pub fn expression(mut self, value: impl Into<Value<String>>) -> Self {
             self.expression = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TaskDefinitionPlacementConstraint {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.expression.is_some()),
+            );
+            if let Some(value) = self.expression {
+                properties.insert("Expression".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -6247,6 +8108,24 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for ProxyConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.proxy_configuration_properties.is_some())
+                + usize::from(self.r#type.is_some()),
+            );
+            properties.insert("ContainerName".to_owned(), crate::template::IntoJson::into_json(self.container_name));
+            if let Some(value) = self.proxy_configuration_properties {
+                properties.insert("ProxyConfigurationProperties".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about the platform for the Amazon ECS service or task.
     /// For more information about ``RuntimePlatform``, see [RuntimePlatform](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#runtime-platform) in the *Amazon Elastic Container Service Developer Guide*.
     ///
@@ -6283,6 +8162,23 @@ pub mod task_definition {
         pub fn operating_system_family(mut self, value: impl Into<Value<RuntimePlatformOperatingSystemFamily>>) -> Self {
             self.operating_system_family = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RuntimePlatform {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.cpu_architecture.is_some())
+                + usize::from(self.operating_system_family.is_some()),
+            );
+            if let Some(value) = self.cpu_architecture {
+                properties.insert("CpuArchitecture".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.operating_system_family {
+                properties.insert("OperatingSystemFamily".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -6386,6 +8282,43 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for Volume {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.configured_at_launch.is_some())
+                + usize::from(self.docker_volume_configuration.is_some())
+                + usize::from(self.efs_volume_configuration.is_some())
+                + usize::from(self.f_sx_windows_file_server_volume_configuration.is_some())
+                + usize::from(self.host.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.s3_files_volume_configuration.is_some()),
+            );
+            if let Some(value) = self.configured_at_launch {
+                properties.insert("ConfiguredAtLaunch".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.docker_volume_configuration {
+                properties.insert("DockerVolumeConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.efs_volume_configuration {
+                properties.insert("EFSVolumeConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.f_sx_windows_file_server_volume_configuration {
+                properties.insert("FSxWindowsFileServerVolumeConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.host {
+                properties.insert("Host".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_files_volume_configuration {
+                properties.insert("S3FilesVolumeConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The ``DockerVolumeConfiguration`` property specifies a Docker volume configuration and is used when you use Docker volumes. Docker volumes are only supported when you are using the EC2 launch type. Windows containers only support the use of the ``local`` driver. To use bind mounts, specify a ``host`` instead.
     ///
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/Volumes/*/DockerVolumeConfiguration`.
@@ -6457,6 +8390,35 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for DockerVolumeConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.autoprovision.is_some())
+                + usize::from(self.driver.is_some())
+                + usize::from(self.driver_opts.is_some())
+                + usize::from(self.labels.is_some())
+                + usize::from(self.scope.is_some()),
+            );
+            if let Some(value) = self.autoprovision {
+                properties.insert("Autoprovision".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.driver {
+                properties.insert("Driver".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.driver_opts {
+                properties.insert("DriverOpts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.labels {
+                properties.insert("Labels".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scope {
+                properties.insert("Scope".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// This parameter is specified when you're using an Amazon Elastic File System file system for task storage. For more information, see [Amazon EFS volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/efs-volumes.html) in the *Amazon Elastic Container Service Developer Guide*.
     ///
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/Volumes/*/EFSVolumeConfiguration`.
@@ -6521,6 +8483,32 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for EfsVolumeConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.authorization_config.is_some())
+                + usize::from(self.root_directory.is_some())
+                + usize::from(self.transit_encryption.is_some())
+                + usize::from(self.transit_encryption_port.is_some()),
+            );
+            if let Some(value) = self.authorization_config {
+                properties.insert("AuthorizationConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("FilesystemId".to_owned(), crate::template::IntoJson::into_json(self.filesystem_id));
+            if let Some(value) = self.root_directory {
+                properties.insert("RootDirectory".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transit_encryption {
+                properties.insert("TransitEncryption".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transit_encryption_port {
+                properties.insert("TransitEncryptionPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The authorization configuration details for the Amazon EFS file system.
     ///
     /// Generated from `AWS::ECS::TaskDefinition` at `/properties/Volumes/*/EFSVolumeConfiguration/AuthorizationConfig`.
@@ -6555,6 +8543,23 @@ pub mod task_definition {
         pub fn iam(mut self, value: impl Into<Value<AuthorizationConfigIam>>) -> Self {
             self.iam = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for AuthorizationConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.access_point_id.is_some())
+                + usize::from(self.iam.is_some()),
+            );
+            if let Some(value) = self.access_point_id {
+                properties.insert("AccessPointId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.iam {
+                properties.insert("IAM".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -6593,6 +8598,21 @@ pub mod task_definition {
         }
     }
 
+    impl crate::template::IntoJson for FSxWindowsFileServerVolumeConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.authorization_config.is_some()),
+            );
+            if let Some(value) = self.authorization_config {
+                properties.insert("AuthorizationConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("FileSystemId".to_owned(), crate::template::IntoJson::into_json(self.file_system_id));
+            properties.insert("RootDirectory".to_owned(), crate::template::IntoJson::into_json(self.root_directory));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The authorization configuration details for Amazon FSx for Windows File Server file system. See [FSxWindowsFileServerVolumeConfiguration](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_FSxWindowsFileServerVolumeConfiguration.html) in the *Amazon ECS API Reference*.
     /// For more information and the input format, see [Amazon FSx for Windows File Server Volumes](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/wfsx-volumes.html) in the *Amazon Elastic Container Service Developer Guide*.
     ///
@@ -6614,6 +8634,17 @@ pub mod task_definition {
                 credentials_parameter: credentials_parameter.into(),
                 domain: domain.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for FSxAuthorizationConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("CredentialsParameter".to_owned(), crate::template::IntoJson::into_json(self.credentials_parameter));
+            properties.insert("Domain".to_owned(), crate::template::IntoJson::into_json(self.domain));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -6641,6 +8672,19 @@ pub mod task_definition {
         pub fn source_path(mut self, value: impl Into<Value<String>>) -> Self {
             self.source_path = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for HostVolumeProperties {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.source_path.is_some()),
+            );
+            if let Some(value) = self.source_path {
+                properties.insert("SourcePath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -6695,6 +8739,28 @@ pub mod task_definition {
         pub fn transit_encryption_port(mut self, value: impl Into<Value<i64>>) -> Self {
             self.transit_encryption_port = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for S3FilesVolumeConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.access_point_arn.is_some())
+                + usize::from(self.root_directory.is_some())
+                + usize::from(self.transit_encryption_port.is_some()),
+            );
+            if let Some(value) = self.access_point_arn {
+                properties.insert("AccessPointArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("FileSystemArn".to_owned(), crate::template::IntoJson::into_json(self.file_system_arn));
+            if let Some(value) = self.root_directory {
+                properties.insert("RootDirectory".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transit_encryption_port {
+                properties.insert("TransitEncryptionPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 

@@ -152,6 +152,56 @@ pub mod global_replication_group {
             self
         }
     }
+
+    impl crate::template::IntoJson for GlobalReplicationGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.automatic_failover_enabled.is_some())
+                + usize::from(self.cache_node_type.is_some())
+                + usize::from(self.cache_parameter_group_name.is_some())
+                + usize::from(self.engine.is_some())
+                + usize::from(self.engine_version.is_some())
+                + usize::from(self.global_node_group_count.is_some())
+                + usize::from(self.global_replication_group_description.is_some())
+                + usize::from(self.global_replication_group_id_suffix.is_some())
+                + usize::from(self.regional_configurations.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.automatic_failover_enabled {
+                properties.insert("AutomaticFailoverEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_node_type {
+                properties.insert("CacheNodeType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_parameter_group_name {
+                properties.insert("CacheParameterGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.engine {
+                properties.insert("Engine".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.engine_version {
+                properties.insert("EngineVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.global_node_group_count {
+                properties.insert("GlobalNodeGroupCount".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.global_replication_group_description {
+                properties.insert("GlobalReplicationGroupDescription".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.global_replication_group_id_suffix {
+                properties.insert("GlobalReplicationGroupIdSuffix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Members".to_owned(), crate::template::IntoJson::into_json(self.members));
+            if let Some(value) = self.regional_configurations {
+                properties.insert("RegionalConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for GlobalReplicationGroup {
         const TYPE: &'static str = "AWS::ElastiCache::GlobalReplicationGroup";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -238,6 +288,27 @@ pub mod global_replication_group {
         }
     }
 
+    impl crate::template::IntoJson for GlobalReplicationGroupMember {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.replication_group_id.is_some())
+                + usize::from(self.replication_group_region.is_some())
+                + usize::from(self.role.is_some()),
+            );
+            if let Some(value) = self.replication_group_id {
+                properties.insert("ReplicationGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replication_group_region {
+                properties.insert("ReplicationGroupRegion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role {
+                properties.insert("Role".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `RegionalConfiguration`.
     ///
     /// Generated from `AWS::ElastiCache::GlobalReplicationGroup` at `/properties/RegionalConfigurations/*`.
@@ -286,6 +357,27 @@ pub mod global_replication_group {
         }
     }
 
+    impl crate::template::IntoJson for RegionalConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.replication_group_id.is_some())
+                + usize::from(self.replication_group_region.is_some())
+                + usize::from(self.resharding_configurations.is_some()),
+            );
+            if let Some(value) = self.replication_group_id {
+                properties.insert("ReplicationGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replication_group_region {
+                properties.insert("ReplicationGroupRegion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resharding_configurations {
+                properties.insert("ReshardingConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `ReshardingConfiguration`.
     ///
     /// Generated from `AWS::ElastiCache::GlobalReplicationGroup` at `/properties/RegionalConfigurations/*/ReshardingConfigurations/*`.
@@ -320,6 +412,23 @@ pub mod global_replication_group {
         pub fn preferred_availability_zones(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.preferred_availability_zones = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ReshardingConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.node_group_id.is_some())
+                + usize::from(self.preferred_availability_zones.is_some()),
+            );
+            if let Some(value) = self.node_group_id {
+                properties.insert("NodeGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.preferred_availability_zones {
+                properties.insert("PreferredAvailabilityZones".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -410,6 +519,25 @@ pub mod parameter_group {
         pub fn tags(mut self, value: Vec<Tag>) -> Self {
             self.tags = Some(value);
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ParameterGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.properties.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            properties.insert("CacheParameterGroupFamily".to_owned(), crate::template::IntoJson::into_json(self.cache_parameter_group_family));
+            properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(self.description));
+            if let Some(value) = self.properties {
+                properties.insert("Properties".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for ParameterGroup {
@@ -890,6 +1018,172 @@ pub mod replication_group {
             self
         }
     }
+
+    impl crate::template::IntoJson for ReplicationGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.at_rest_encryption_enabled.is_some())
+                + usize::from(self.auth_token.is_some())
+                + usize::from(self.auto_minor_version_upgrade.is_some())
+                + usize::from(self.automatic_failover_enabled.is_some())
+                + usize::from(self.cache_node_type.is_some())
+                + usize::from(self.cache_parameter_group_name.is_some())
+                + usize::from(self.cache_security_group_names.is_some())
+                + usize::from(self.cache_subnet_group_name.is_some())
+                + usize::from(self.cluster_mode.is_some())
+                + usize::from(self.data_tiering_enabled.is_some())
+                + usize::from(self.durability.is_some())
+                + usize::from(self.engine.is_some())
+                + usize::from(self.engine_version.is_some())
+                + usize::from(self.global_replication_group_id.is_some())
+                + usize::from(self.ip_discovery.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.log_delivery_configurations.is_some())
+                + usize::from(self.multi_az_enabled.is_some())
+                + usize::from(self.network_type.is_some())
+                + usize::from(self.node_group_configuration.is_some())
+                + usize::from(self.notification_topic_arn.is_some())
+                + usize::from(self.num_cache_clusters.is_some())
+                + usize::from(self.num_node_groups.is_some())
+                + usize::from(self.port.is_some())
+                + usize::from(self.preferred_cache_cluster_a_zs.is_some())
+                + usize::from(self.preferred_maintenance_window.is_some())
+                + usize::from(self.primary_cluster_id.is_some())
+                + usize::from(self.replicas_per_node_group.is_some())
+                + usize::from(self.replication_group_id.is_some())
+                + usize::from(self.security_group_ids.is_some())
+                + usize::from(self.snapshot_arns.is_some())
+                + usize::from(self.snapshot_name.is_some())
+                + usize::from(self.snapshot_retention_limit.is_some())
+                + usize::from(self.snapshot_window.is_some())
+                + usize::from(self.snapshotting_cluster_id.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.transit_encryption_enabled.is_some())
+                + usize::from(self.transit_encryption_mode.is_some())
+                + usize::from(self.user_group_ids.is_some()),
+            );
+            if let Some(value) = self.at_rest_encryption_enabled {
+                properties.insert("AtRestEncryptionEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.auth_token {
+                properties.insert("AuthToken".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.auto_minor_version_upgrade {
+                properties.insert("AutoMinorVersionUpgrade".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.automatic_failover_enabled {
+                properties.insert("AutomaticFailoverEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_node_type {
+                properties.insert("CacheNodeType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_parameter_group_name {
+                properties.insert("CacheParameterGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_security_group_names {
+                properties.insert("CacheSecurityGroupNames".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cache_subnet_group_name {
+                properties.insert("CacheSubnetGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cluster_mode {
+                properties.insert("ClusterMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.data_tiering_enabled {
+                properties.insert("DataTieringEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.durability {
+                properties.insert("Durability".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.engine {
+                properties.insert("Engine".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.engine_version {
+                properties.insert("EngineVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.global_replication_group_id {
+                properties.insert("GlobalReplicationGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ip_discovery {
+                properties.insert("IpDiscovery".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_key_id {
+                properties.insert("KmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_delivery_configurations {
+                properties.insert("LogDeliveryConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.multi_az_enabled {
+                properties.insert("MultiAZEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.network_type {
+                properties.insert("NetworkType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.node_group_configuration {
+                properties.insert("NodeGroupConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.notification_topic_arn {
+                properties.insert("NotificationTopicArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.num_cache_clusters {
+                properties.insert("NumCacheClusters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.num_node_groups {
+                properties.insert("NumNodeGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.port {
+                properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.preferred_cache_cluster_a_zs {
+                properties.insert("PreferredCacheClusterAZs".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.preferred_maintenance_window {
+                properties.insert("PreferredMaintenanceWindow".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.primary_cluster_id {
+                properties.insert("PrimaryClusterId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replicas_per_node_group {
+                properties.insert("ReplicasPerNodeGroup".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ReplicationGroupDescription".to_owned(), crate::template::IntoJson::into_json(self.replication_group_description));
+            if let Some(value) = self.replication_group_id {
+                properties.insert("ReplicationGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.security_group_ids {
+                properties.insert("SecurityGroupIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.snapshot_arns {
+                properties.insert("SnapshotArns".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.snapshot_name {
+                properties.insert("SnapshotName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.snapshot_retention_limit {
+                properties.insert("SnapshotRetentionLimit".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.snapshot_window {
+                properties.insert("SnapshotWindow".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.snapshotting_cluster_id {
+                properties.insert("SnapshottingClusterId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transit_encryption_enabled {
+                properties.insert("TransitEncryptionEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transit_encryption_mode {
+                properties.insert("TransitEncryptionMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.user_group_ids {
+                properties.insert("UserGroupIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for ReplicationGroup {
         const TYPE: &'static str = "AWS::ElastiCache::ReplicationGroup";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -1015,6 +1309,19 @@ pub mod replication_group {
         }
     }
 
+    impl crate::template::IntoJson for LogDeliveryConfigurationRequest {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                4,
+            );
+            properties.insert("DestinationDetails".to_owned(), crate::template::IntoJson::into_json(self.destination_details));
+            properties.insert("DestinationType".to_owned(), crate::template::IntoJson::into_json(self.destination_type));
+            properties.insert("LogFormat".to_owned(), crate::template::IntoJson::into_json(self.log_format));
+            properties.insert("LogType".to_owned(), crate::template::IntoJson::into_json(self.log_type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configuration details of either a CloudWatch Logs destination or Kinesis Data Firehose destination.
     ///
     /// Generated from `AWS::ElastiCache::ReplicationGroup` at `/properties/LogDeliveryConfigurations/*/DestinationDetails`.
@@ -1052,6 +1359,23 @@ pub mod replication_group {
         }
     }
 
+    impl crate::template::IntoJson for DestinationDetails {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.cloud_watch_logs_details.is_some())
+                + usize::from(self.kinesis_firehose_details.is_some()),
+            );
+            if let Some(value) = self.cloud_watch_logs_details {
+                properties.insert("CloudWatchLogsDetails".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kinesis_firehose_details {
+                properties.insert("KinesisFirehoseDetails".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The configuration details of the CloudWatch Logs destination. Note that this field is marked as required but only if CloudWatch Logs was chosen as the destination.
     ///
     /// Generated from `AWS::ElastiCache::ReplicationGroup` at `/properties/LogDeliveryConfigurations/*/DestinationDetails/CloudWatchLogsDetails`.
@@ -1071,6 +1395,16 @@ pub mod replication_group {
         }
     }
 
+    impl crate::template::IntoJson for CloudWatchLogsDestinationDetails {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("LogGroup".to_owned(), crate::template::IntoJson::into_json(self.log_group));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The configuration details of the Kinesis Data Firehose destination. Note that this field is marked as required but only if Kinesis Data Firehose was chosen as the destination.
     ///
     /// Generated from `AWS::ElastiCache::ReplicationGroup` at `/properties/LogDeliveryConfigurations/*/DestinationDetails/KinesisFirehoseDetails`.
@@ -1087,6 +1421,16 @@ pub mod replication_group {
             Self {
                 delivery_stream: delivery_stream.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for KinesisFirehoseDestinationDetails {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("DeliveryStream".to_owned(), crate::template::IntoJson::into_json(self.delivery_stream));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1159,6 +1503,35 @@ pub mod replication_group {
             self
         }
     }
+
+    impl crate::template::IntoJson for NodeGroupConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.node_group_id.is_some())
+                + usize::from(self.primary_availability_zone.is_some())
+                + usize::from(self.replica_availability_zones.is_some())
+                + usize::from(self.replica_count.is_some())
+                + usize::from(self.slots.is_some()),
+            );
+            if let Some(value) = self.node_group_id {
+                properties.insert("NodeGroupId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.primary_availability_zone {
+                properties.insert("PrimaryAvailabilityZone".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replica_availability_zones {
+                properties.insert("ReplicaAvailabilityZones".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replica_count {
+                properties.insert("ReplicaCount".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.slots {
+                properties.insert("Slots".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
 }
 
 /// `AWS::ElastiCache::SubnetGroup`: the resource struct, its nested types and its attributes.
@@ -1207,6 +1580,25 @@ pub mod subnet_group {
         pub fn tags(mut self, value: Vec<Tag>) -> Self {
             self.tags = Some(value);
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SubnetGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.cache_subnet_group_name.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.cache_subnet_group_name {
+                properties.insert("CacheSubnetGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(self.description));
+            properties.insert("SubnetIds".to_owned(), crate::template::IntoJson::into_json(self.subnet_ids));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for SubnetGroup {
@@ -1306,6 +1698,38 @@ pub mod user {
             self
         }
     }
+
+    impl crate::template::IntoJson for User {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.access_string.is_some())
+                + usize::from(self.authentication_mode.is_some())
+                + usize::from(self.no_password_required.is_some())
+                + usize::from(self.passwords.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.access_string {
+                properties.insert("AccessString".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.authentication_mode {
+                properties.insert("AuthenticationMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Engine".to_owned(), crate::template::IntoJson::into_json(self.engine));
+            if let Some(value) = self.no_password_required {
+                properties.insert("NoPasswordRequired".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.passwords {
+                properties.insert("Passwords".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("UserId".to_owned(), crate::template::IntoJson::into_json(self.user_id));
+            properties.insert("UserName".to_owned(), crate::template::IntoJson::into_json(self.user_name));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for User {
         const TYPE: &'static str = "AWS::ElastiCache::User";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -1364,6 +1788,20 @@ pub mod user {
         pub fn passwords(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.passwords = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for UserAuthenticationMode {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.passwords.is_some()),
+            );
+            if let Some(value) = self.passwords {
+                properties.insert("Passwords".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1447,6 +1885,22 @@ pub mod user_group {
         pub fn tags(mut self, value: Vec<Tag>) -> Self {
             self.tags = Some(value);
             self
+        }
+    }
+
+    impl crate::template::IntoJson for UserGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.tags.is_some()),
+            );
+            properties.insert("Engine".to_owned(), crate::template::IntoJson::into_json(self.engine));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("UserGroupId".to_owned(), crate::template::IntoJson::into_json(self.user_group_id));
+            properties.insert("UserIds".to_owned(), crate::template::IntoJson::into_json(self.user_ids));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for UserGroup {

@@ -134,6 +134,49 @@ pub mod listener {
             self
         }
     }
+
+    impl crate::template::IntoJson for Listener {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.alpn_policy.is_some())
+                + usize::from(self.certificates.is_some())
+                + usize::from(self.listener_attributes.is_some())
+                + usize::from(self.mutual_authentication.is_some())
+                + usize::from(self.port.is_some())
+                + usize::from(self.protocol.is_some())
+                + usize::from(self.ssl_policy.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.alpn_policy {
+                properties.insert("AlpnPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.certificates {
+                properties.insert("Certificates".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("DefaultActions".to_owned(), crate::template::IntoJson::into_json(self.default_actions));
+            if let Some(value) = self.listener_attributes {
+                properties.insert("ListenerAttributes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("LoadBalancerArn".to_owned(), crate::template::IntoJson::into_json(self.load_balancer_arn));
+            if let Some(value) = self.mutual_authentication {
+                properties.insert("MutualAuthentication".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.port {
+                properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.protocol {
+                properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ssl_policy {
+                properties.insert("SslPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Listener {
         const TYPE: &'static str = "AWS::ElasticLoadBalancingV2::Listener";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -181,6 +224,19 @@ pub mod listener {
         pub fn certificate_arn(mut self, value: impl serde::Serialize) -> Self {
             self.certificate_arn = Some(serde_json::to_value(value).expect("property values serialize to JSON"));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Certificate {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.certificate_arn.is_some()),
+            );
+            if let Some(value) = self.certificate_arn {
+                properties.insert("CertificateArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -292,6 +348,48 @@ pub mod listener {
         }
     }
 
+    impl crate::template::IntoJson for Action {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.authenticate_cognito_config.is_some())
+                + usize::from(self.authenticate_oidc_config.is_some())
+                + usize::from(self.fixed_response_config.is_some())
+                + usize::from(self.forward_config.is_some())
+                + usize::from(self.jwt_validation_config.is_some())
+                + usize::from(self.order.is_some())
+                + usize::from(self.redirect_config.is_some())
+                + usize::from(self.target_group_arn.is_some()),
+            );
+            if let Some(value) = self.authenticate_cognito_config {
+                properties.insert("AuthenticateCognitoConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.authenticate_oidc_config {
+                properties.insert("AuthenticateOidcConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.fixed_response_config {
+                properties.insert("FixedResponseConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.forward_config {
+                properties.insert("ForwardConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.jwt_validation_config {
+                properties.insert("JwtValidationConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.order {
+                properties.insert("Order".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.redirect_config {
+                properties.insert("RedirectConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_group_arn {
+                properties.insert("TargetGroupArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies information required when integrating with Amazon Cognito to authenticate users.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/DefaultActions/*/AuthenticateCognitoConfig`.
@@ -375,6 +473,38 @@ pub mod listener {
         pub fn session_timeout(mut self, value: impl Into<Value<String>>) -> Self {
             self.session_timeout = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for AuthenticateCognitoConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.authentication_request_extra_params.is_some())
+                + usize::from(self.on_unauthenticated_request.is_some())
+                + usize::from(self.scope.is_some())
+                + usize::from(self.session_cookie_name.is_some())
+                + usize::from(self.session_timeout.is_some()),
+            );
+            if let Some(value) = self.authentication_request_extra_params {
+                properties.insert("AuthenticationRequestExtraParams".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.on_unauthenticated_request {
+                properties.insert("OnUnauthenticatedRequest".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scope {
+                properties.insert("Scope".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.session_cookie_name {
+                properties.insert("SessionCookieName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.session_timeout {
+                properties.insert("SessionTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("UserPoolArn".to_owned(), crate::template::IntoJson::into_json(self.user_pool_arn));
+            properties.insert("UserPoolClientId".to_owned(), crate::template::IntoJson::into_json(self.user_pool_client_id));
+            properties.insert("UserPoolDomain".to_owned(), crate::template::IntoJson::into_json(self.user_pool_domain));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -494,6 +624,48 @@ pub mod listener {
         }
     }
 
+    impl crate::template::IntoJson for AuthenticateOidcConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                5
+                + usize::from(self.authentication_request_extra_params.is_some())
+                + usize::from(self.client_secret.is_some())
+                + usize::from(self.on_unauthenticated_request.is_some())
+                + usize::from(self.scope.is_some())
+                + usize::from(self.session_cookie_name.is_some())
+                + usize::from(self.session_timeout.is_some())
+                + usize::from(self.use_existing_client_secret.is_some()),
+            );
+            if let Some(value) = self.authentication_request_extra_params {
+                properties.insert("AuthenticationRequestExtraParams".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("AuthorizationEndpoint".to_owned(), crate::template::IntoJson::into_json(self.authorization_endpoint));
+            properties.insert("ClientId".to_owned(), crate::template::IntoJson::into_json(self.client_id));
+            if let Some(value) = self.client_secret {
+                properties.insert("ClientSecret".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Issuer".to_owned(), crate::template::IntoJson::into_json(self.issuer));
+            if let Some(value) = self.on_unauthenticated_request {
+                properties.insert("OnUnauthenticatedRequest".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scope {
+                properties.insert("Scope".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.session_cookie_name {
+                properties.insert("SessionCookieName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.session_timeout {
+                properties.insert("SessionTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TokenEndpoint".to_owned(), crate::template::IntoJson::into_json(self.token_endpoint));
+            if let Some(value) = self.use_existing_client_secret {
+                properties.insert("UseExistingClientSecret".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("UserInfoEndpoint".to_owned(), crate::template::IntoJson::into_json(self.user_info_endpoint));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies information required when returning a custom HTTP response.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/DefaultActions/*/FixedResponseConfig`.
@@ -536,6 +708,24 @@ pub mod listener {
         }
     }
 
+    impl crate::template::IntoJson for FixedResponseConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.content_type.is_some())
+                + usize::from(self.message_body.is_some()),
+            );
+            if let Some(value) = self.content_type {
+                properties.insert("ContentType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.message_body {
+                properties.insert("MessageBody".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("StatusCode".to_owned(), crate::template::IntoJson::into_json(self.status_code));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information for creating an action that distributes requests among multiple target groups. Specify only when ``Type`` is ``forward``.
     /// If you specify both ``ForwardConfig`` and ``TargetGroupArn``, you can specify only one target group using ``ForwardConfig`` and it must be the same target group specified in ``TargetGroupArn``.
     ///
@@ -571,6 +761,23 @@ pub mod listener {
         pub fn target_groups(mut self, value: impl Into<List<TargetGroupTuple>>) -> Self {
             self.target_groups = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ForwardConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.target_group_stickiness_config.is_some())
+                + usize::from(self.target_groups.is_some()),
+            );
+            if let Some(value) = self.target_group_stickiness_config {
+                properties.insert("TargetGroupStickinessConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_groups {
+                properties.insert("TargetGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -611,6 +818,23 @@ pub mod listener {
         }
     }
 
+    impl crate::template::IntoJson for TargetGroupStickinessConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.duration_seconds.is_some())
+                + usize::from(self.enabled.is_some()),
+            );
+            if let Some(value) = self.duration_seconds {
+                properties.insert("DurationSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enabled {
+                properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about how traffic will be distributed between multiple target groups in a forward rule.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/DefaultActions/*/ForwardConfig/TargetGroups/*`.
@@ -648,6 +872,23 @@ pub mod listener {
         }
     }
 
+    impl crate::template::IntoJson for TargetGroupTuple {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.target_group_arn.is_some())
+                + usize::from(self.weight.is_some()),
+            );
+            if let Some(value) = self.target_group_arn {
+                properties.insert("TargetGroupArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.weight {
+                properties.insert("Weight".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `JwtValidationConfig`.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/DefaultActions/*/JwtValidationConfig`.
@@ -682,6 +923,21 @@ pub mod listener {
         }
     }
 
+    impl crate::template::IntoJson for JwtValidationConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.additional_claims.is_some()),
+            );
+            if let Some(value) = self.additional_claims {
+                properties.insert("AdditionalClaims".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Issuer".to_owned(), crate::template::IntoJson::into_json(self.issuer));
+            properties.insert("JwksEndpoint".to_owned(), crate::template::IntoJson::into_json(self.jwks_endpoint));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about an additional claim to validate.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/DefaultActions/*/JwtValidationConfig/AdditionalClaims/*`.
@@ -706,6 +962,18 @@ pub mod listener {
                 name: name.into(),
                 values: values.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for JwtValidationActionAdditionalClaim {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("Format".to_owned(), crate::template::IntoJson::into_json(self.format));
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(self.values));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -792,6 +1060,36 @@ pub mod listener {
         }
     }
 
+    impl crate::template::IntoJson for RedirectConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.host.is_some())
+                + usize::from(self.path.is_some())
+                + usize::from(self.port.is_some())
+                + usize::from(self.protocol.is_some())
+                + usize::from(self.query.is_some()),
+            );
+            if let Some(value) = self.host {
+                properties.insert("Host".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.path {
+                properties.insert("Path".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.port {
+                properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.protocol {
+                properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.query {
+                properties.insert("Query".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("StatusCode".to_owned(), crate::template::IntoJson::into_json(self.status_code));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about a listener attribute.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/ListenerAttributes/*`.
@@ -855,6 +1153,23 @@ pub mod listener {
         }
     }
 
+    impl crate::template::IntoJson for ListenerAttribute {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.key.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.key {
+                properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The mutual authentication configuration information.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::Listener` at `/properties/MutualAuthentication`.
@@ -911,6 +1226,31 @@ pub mod listener {
         pub fn trust_store_arn(mut self, value: impl Into<Value<String>>) -> Self {
             self.trust_store_arn = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for MutualAuthentication {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.advertise_trust_store_ca_names.is_some())
+                + usize::from(self.ignore_client_certificate_expiry.is_some())
+                + usize::from(self.mode.is_some())
+                + usize::from(self.trust_store_arn.is_some()),
+            );
+            if let Some(value) = self.advertise_trust_store_ca_names {
+                properties.insert("AdvertiseTrustStoreCaNames".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ignore_client_certificate_expiry {
+                properties.insert("IgnoreClientCertificateExpiry".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.mode {
+                properties.insert("Mode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.trust_store_arn {
+                properties.insert("TrustStoreArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1310,6 +1650,30 @@ pub mod listener_rule {
             self
         }
     }
+
+    impl crate::template::IntoJson for ListenerRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.listener_arn.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.transforms.is_some()),
+            );
+            properties.insert("Actions".to_owned(), crate::template::IntoJson::into_json(self.actions));
+            properties.insert("Conditions".to_owned(), crate::template::IntoJson::into_json(self.conditions));
+            if let Some(value) = self.listener_arn {
+                properties.insert("ListenerArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Priority".to_owned(), crate::template::IntoJson::into_json(self.priority));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transforms {
+                properties.insert("Transforms".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for ListenerRule {
         const TYPE: &'static str = "AWS::ElasticLoadBalancingV2::ListenerRule";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -1449,6 +1813,48 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for Action {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.authenticate_cognito_config.is_some())
+                + usize::from(self.authenticate_oidc_config.is_some())
+                + usize::from(self.fixed_response_config.is_some())
+                + usize::from(self.forward_config.is_some())
+                + usize::from(self.jwt_validation_config.is_some())
+                + usize::from(self.order.is_some())
+                + usize::from(self.redirect_config.is_some())
+                + usize::from(self.target_group_arn.is_some()),
+            );
+            if let Some(value) = self.authenticate_cognito_config {
+                properties.insert("AuthenticateCognitoConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.authenticate_oidc_config {
+                properties.insert("AuthenticateOidcConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.fixed_response_config {
+                properties.insert("FixedResponseConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.forward_config {
+                properties.insert("ForwardConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.jwt_validation_config {
+                properties.insert("JwtValidationConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.order {
+                properties.insert("Order".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.redirect_config {
+                properties.insert("RedirectConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_group_arn {
+                properties.insert("TargetGroupArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies information required when integrating with Amazon Cognito to authenticate users.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Actions/*/AuthenticateCognitoConfig`.
@@ -1532,6 +1938,38 @@ pub mod listener_rule {
         pub fn session_timeout(mut self, value: impl Into<Value<i64>>) -> Self {
             self.session_timeout = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for AuthenticateCognitoConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.authentication_request_extra_params.is_some())
+                + usize::from(self.on_unauthenticated_request.is_some())
+                + usize::from(self.scope.is_some())
+                + usize::from(self.session_cookie_name.is_some())
+                + usize::from(self.session_timeout.is_some()),
+            );
+            if let Some(value) = self.authentication_request_extra_params {
+                properties.insert("AuthenticationRequestExtraParams".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.on_unauthenticated_request {
+                properties.insert("OnUnauthenticatedRequest".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scope {
+                properties.insert("Scope".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.session_cookie_name {
+                properties.insert("SessionCookieName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.session_timeout {
+                properties.insert("SessionTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("UserPoolArn".to_owned(), crate::template::IntoJson::into_json(self.user_pool_arn));
+            properties.insert("UserPoolClientId".to_owned(), crate::template::IntoJson::into_json(self.user_pool_client_id));
+            properties.insert("UserPoolDomain".to_owned(), crate::template::IntoJson::into_json(self.user_pool_domain));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1651,6 +2089,48 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for AuthenticateOidcConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                5
+                + usize::from(self.authentication_request_extra_params.is_some())
+                + usize::from(self.client_secret.is_some())
+                + usize::from(self.on_unauthenticated_request.is_some())
+                + usize::from(self.scope.is_some())
+                + usize::from(self.session_cookie_name.is_some())
+                + usize::from(self.session_timeout.is_some())
+                + usize::from(self.use_existing_client_secret.is_some()),
+            );
+            if let Some(value) = self.authentication_request_extra_params {
+                properties.insert("AuthenticationRequestExtraParams".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("AuthorizationEndpoint".to_owned(), crate::template::IntoJson::into_json(self.authorization_endpoint));
+            properties.insert("ClientId".to_owned(), crate::template::IntoJson::into_json(self.client_id));
+            if let Some(value) = self.client_secret {
+                properties.insert("ClientSecret".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Issuer".to_owned(), crate::template::IntoJson::into_json(self.issuer));
+            if let Some(value) = self.on_unauthenticated_request {
+                properties.insert("OnUnauthenticatedRequest".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scope {
+                properties.insert("Scope".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.session_cookie_name {
+                properties.insert("SessionCookieName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.session_timeout {
+                properties.insert("SessionTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TokenEndpoint".to_owned(), crate::template::IntoJson::into_json(self.token_endpoint));
+            if let Some(value) = self.use_existing_client_secret {
+                properties.insert("UseExistingClientSecret".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("UserInfoEndpoint".to_owned(), crate::template::IntoJson::into_json(self.user_info_endpoint));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies information required when returning a custom HTTP response.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Actions/*/FixedResponseConfig`.
@@ -1693,6 +2173,24 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for FixedResponseConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.content_type.is_some())
+                + usize::from(self.message_body.is_some()),
+            );
+            if let Some(value) = self.content_type {
+                properties.insert("ContentType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.message_body {
+                properties.insert("MessageBody".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("StatusCode".to_owned(), crate::template::IntoJson::into_json(self.status_code));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information for creating an action that distributes requests among multiple target groups. Specify only when ``Type`` is ``forward``.
     /// If you specify both ``ForwardConfig`` and ``TargetGroupArn``, you can specify only one target group using ``ForwardConfig`` and it must be the same target group specified in ``TargetGroupArn``.
     ///
@@ -1728,6 +2226,23 @@ pub mod listener_rule {
         pub fn target_groups(mut self, value: impl Into<List<TargetGroupTuple>>) -> Self {
             self.target_groups = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ForwardConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.target_group_stickiness_config.is_some())
+                + usize::from(self.target_groups.is_some()),
+            );
+            if let Some(value) = self.target_group_stickiness_config {
+                properties.insert("TargetGroupStickinessConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_groups {
+                properties.insert("TargetGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1768,6 +2283,23 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for TargetGroupStickinessConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.duration_seconds.is_some())
+                + usize::from(self.enabled.is_some()),
+            );
+            if let Some(value) = self.duration_seconds {
+                properties.insert("DurationSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enabled {
+                properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about how traffic will be distributed between multiple target groups in a forward rule.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Actions/*/ForwardConfig/TargetGroups/*`.
@@ -1805,6 +2337,23 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for TargetGroupTuple {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.target_group_arn.is_some())
+                + usize::from(self.weight.is_some()),
+            );
+            if let Some(value) = self.target_group_arn {
+                properties.insert("TargetGroupArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.weight {
+                properties.insert("Weight".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `JwtValidationConfig`.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Actions/*/JwtValidationConfig`.
@@ -1839,6 +2388,21 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for JwtValidationConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.additional_claims.is_some()),
+            );
+            if let Some(value) = self.additional_claims {
+                properties.insert("AdditionalClaims".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Issuer".to_owned(), crate::template::IntoJson::into_json(self.issuer));
+            properties.insert("JwksEndpoint".to_owned(), crate::template::IntoJson::into_json(self.jwks_endpoint));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about an additional claim to validate.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Actions/*/JwtValidationConfig/AdditionalClaims/*`.
@@ -1863,6 +2427,18 @@ pub mod listener_rule {
                 name: name.into(),
                 values: values.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for JwtValidationActionAdditionalClaim {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("Format".to_owned(), crate::template::IntoJson::into_json(self.format));
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(self.values));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1946,6 +2522,36 @@ pub mod listener_rule {
         pub fn query(mut self, value: impl Into<Value<String>>) -> Self {
             self.query = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RedirectConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.host.is_some())
+                + usize::from(self.path.is_some())
+                + usize::from(self.port.is_some())
+                + usize::from(self.protocol.is_some())
+                + usize::from(self.query.is_some()),
+            );
+            if let Some(value) = self.host {
+                properties.insert("Host".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.path {
+                properties.insert("Path".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.port {
+                properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.protocol {
+                properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.query {
+                properties.insert("Query".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("StatusCode".to_owned(), crate::template::IntoJson::into_json(self.status_code));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2081,6 +2687,51 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for RuleCondition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.field.is_some())
+                + usize::from(self.host_header_config.is_some())
+                + usize::from(self.http_header_config.is_some())
+                + usize::from(self.http_request_method_config.is_some())
+                + usize::from(self.path_pattern_config.is_some())
+                + usize::from(self.query_string_config.is_some())
+                + usize::from(self.regex_values.is_some())
+                + usize::from(self.source_ip_config.is_some())
+                + usize::from(self.values.is_some()),
+            );
+            if let Some(value) = self.field {
+                properties.insert("Field".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.host_header_config {
+                properties.insert("HostHeaderConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.http_header_config {
+                properties.insert("HttpHeaderConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.http_request_method_config {
+                properties.insert("HttpRequestMethodConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.path_pattern_config {
+                properties.insert("PathPatternConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.query_string_config {
+                properties.insert("QueryStringConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.regex_values {
+                properties.insert("RegexValues".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_ip_config {
+                properties.insert("SourceIpConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.values {
+                properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about a host header condition.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Conditions/*/HostHeaderConfig`.
@@ -2116,6 +2767,23 @@ pub mod listener_rule {
         pub fn values(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.values = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for HostHeaderConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.regex_values.is_some())
+                + usize::from(self.values.is_some()),
+            );
+            if let Some(value) = self.regex_values {
+                properties.insert("RegexValues".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.values {
+                properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2170,6 +2838,27 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for HttpHeaderConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.http_header_name.is_some())
+                + usize::from(self.regex_values.is_some())
+                + usize::from(self.values.is_some()),
+            );
+            if let Some(value) = self.http_header_name {
+                properties.insert("HttpHeaderName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.regex_values {
+                properties.insert("RegexValues".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.values {
+                properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about an HTTP method condition.
     /// HTTP defines a set of request methods, also referred to as HTTP verbs. For more information, see the [HTTP Method Registry](https://docs.aws.amazon.com/https://www.iana.org/assignments/http-methods/http-methods.xhtml). You can also define custom HTTP methods.
     ///
@@ -2195,6 +2884,19 @@ pub mod listener_rule {
         pub fn values(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.values = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for HttpRequestMethodConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.values.is_some()),
+            );
+            if let Some(value) = self.values {
+                properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2236,6 +2938,23 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for PathPatternConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.regex_values.is_some())
+                + usize::from(self.values.is_some()),
+            );
+            if let Some(value) = self.regex_values {
+                properties.insert("RegexValues".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.values {
+                properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about a query string condition.
     /// The query string component of a URI starts after the first '?' character and is terminated by either a '#' character or the end of the URI. A typical query string contains key/value pairs separated by '&' characters. The allowed characters are specified by RFC 3986. Any character can be percentage encoded.
     ///
@@ -2261,6 +2980,19 @@ pub mod listener_rule {
         pub fn values(mut self, value: impl Into<List<QueryStringKeyValue>>) -> Self {
             self.values = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for QueryStringConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.values.is_some()),
+            );
+            if let Some(value) = self.values {
+                properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2301,6 +3033,23 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for QueryStringKeyValue {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.key.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.key {
+                properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about a source IP condition.
     /// You can use this condition to route based on the IP address of the source that connects to the load balancer. If a client is behind a proxy, this is the IP address of the proxy not the IP address of the client.
     /// For Application Load Balancers, use ``Values`` to specify CIDR ranges. For Network Load Balancers, use ``IpAddressType`` to match on the IP address type of the source traffic.
@@ -2338,6 +3087,23 @@ pub mod listener_rule {
         pub fn values(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.values = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SourceIpConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.ip_address_type.is_some())
+                + usize::from(self.values.is_some()),
+            );
+            if let Some(value) = self.ip_address_type {
+                properties.insert("IpAddressType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.values {
+                properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2382,6 +3148,24 @@ pub mod listener_rule {
         }
     }
 
+    impl crate::template::IntoJson for Transform {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.host_header_rewrite_config.is_some())
+                + usize::from(self.url_rewrite_config.is_some()),
+            );
+            if let Some(value) = self.host_header_rewrite_config {
+                properties.insert("HostHeaderRewriteConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            if let Some(value) = self.url_rewrite_config {
+                properties.insert("UrlRewriteConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `RewriteConfigObject`.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::ListenerRule` at `/properties/Transforms/*/HostHeaderRewriteConfig`.
@@ -2398,6 +3182,16 @@ pub mod listener_rule {
             Self {
                 rewrites: rewrites.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RewriteConfigObject {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Rewrites".to_owned(), crate::template::IntoJson::into_json(self.rewrites));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2421,6 +3215,17 @@ pub mod listener_rule {
                 regex: regex.into(),
                 replace: replace.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RewriteConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Regex".to_owned(), crate::template::IntoJson::into_json(self.regex));
+            properties.insert("Replace".to_owned(), crate::template::IntoJson::into_json(self.replace));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2921,6 +3726,71 @@ pub mod load_balancer {
             self
         }
     }
+
+    impl crate::template::IntoJson for LoadBalancer {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.enable_capacity_reservation_provision_stabilize.is_some())
+                + usize::from(self.enable_prefix_for_ipv6_source_nat.is_some())
+                + usize::from(self.enforce_security_group_inbound_rules_on_private_link_traffic.is_some())
+                + usize::from(self.ip_address_type.is_some())
+                + usize::from(self.ipv4_ipam_pool_id.is_some())
+                + usize::from(self.load_balancer_attributes.is_some())
+                + usize::from(self.minimum_load_balancer_capacity.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.scheme.is_some())
+                + usize::from(self.security_groups.is_some())
+                + usize::from(self.subnet_mappings.is_some())
+                + usize::from(self.subnets.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.r#type.is_some()),
+            );
+            if let Some(value) = self.enable_capacity_reservation_provision_stabilize {
+                properties.insert("EnableCapacityReservationProvisionStabilize".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_prefix_for_ipv6_source_nat {
+                properties.insert("EnablePrefixForIpv6SourceNat".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enforce_security_group_inbound_rules_on_private_link_traffic {
+                properties.insert("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ip_address_type {
+                properties.insert("IpAddressType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ipv4_ipam_pool_id {
+                properties.insert("Ipv4IpamPoolId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.load_balancer_attributes {
+                properties.insert("LoadBalancerAttributes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.minimum_load_balancer_capacity {
+                properties.insert("MinimumLoadBalancerCapacity".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scheme {
+                properties.insert("Scheme".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.security_groups {
+                properties.insert("SecurityGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subnet_mappings {
+                properties.insert("SubnetMappings".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subnets {
+                properties.insert("Subnets".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for LoadBalancer {
         const TYPE: &'static str = "AWS::ElasticLoadBalancingV2::LoadBalancer";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -3046,6 +3916,23 @@ pub mod load_balancer {
         }
     }
 
+    impl crate::template::IntoJson for LoadBalancerAttribute {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.key.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.key {
+                properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The minimum capacity for a load balancer.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::LoadBalancer` at `/properties/MinimumLoadBalancerCapacity`.
@@ -3062,6 +3949,16 @@ pub mod load_balancer {
             Self {
                 capacity_units: capacity_units.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for MinimumLoadBalancerCapacity {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("CapacityUnits".to_owned(), crate::template::IntoJson::into_json(self.capacity_units));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3125,6 +4022,32 @@ pub mod load_balancer {
         pub fn source_nat_ipv6_prefix(mut self, value: impl Into<Value<String>>) -> Self {
             self.source_nat_ipv6_prefix = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SubnetMapping {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.allocation_id.is_some())
+                + usize::from(self.i_pv6_address.is_some())
+                + usize::from(self.private_i_pv4_address.is_some())
+                + usize::from(self.source_nat_ipv6_prefix.is_some()),
+            );
+            if let Some(value) = self.allocation_id {
+                properties.insert("AllocationId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.i_pv6_address {
+                properties.insert("IPv6Address".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.private_i_pv4_address {
+                properties.insert("PrivateIPv4Address".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_nat_ipv6_prefix {
+                properties.insert("SourceNatIpv6Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("SubnetId".to_owned(), crate::template::IntoJson::into_json(self.subnet_id));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3539,6 +4462,95 @@ pub mod target_group {
             self
         }
     }
+
+    impl crate::template::IntoJson for TargetGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.health_check_enabled.is_some())
+                + usize::from(self.health_check_interval_seconds.is_some())
+                + usize::from(self.health_check_path.is_some())
+                + usize::from(self.health_check_port.is_some())
+                + usize::from(self.health_check_protocol.is_some())
+                + usize::from(self.health_check_timeout_seconds.is_some())
+                + usize::from(self.healthy_threshold_count.is_some())
+                + usize::from(self.ip_address_type.is_some())
+                + usize::from(self.matcher.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.port.is_some())
+                + usize::from(self.protocol.is_some())
+                + usize::from(self.protocol_version.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.target_control_port.is_some())
+                + usize::from(self.target_group_attributes.is_some())
+                + usize::from(self.target_type.is_some())
+                + usize::from(self.targets.is_some())
+                + usize::from(self.unhealthy_threshold_count.is_some())
+                + usize::from(self.vpc_id.is_some()),
+            );
+            if let Some(value) = self.health_check_enabled {
+                properties.insert("HealthCheckEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_interval_seconds {
+                properties.insert("HealthCheckIntervalSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_path {
+                properties.insert("HealthCheckPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_port {
+                properties.insert("HealthCheckPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_protocol {
+                properties.insert("HealthCheckProtocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_timeout_seconds {
+                properties.insert("HealthCheckTimeoutSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.healthy_threshold_count {
+                properties.insert("HealthyThresholdCount".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ip_address_type {
+                properties.insert("IpAddressType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.matcher {
+                properties.insert("Matcher".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.port {
+                properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.protocol {
+                properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.protocol_version {
+                properties.insert("ProtocolVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_control_port {
+                properties.insert("TargetControlPort".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_group_attributes {
+                properties.insert("TargetGroupAttributes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_type {
+                properties.insert("TargetType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.targets {
+                properties.insert("Targets".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.unhealthy_threshold_count {
+                properties.insert("UnhealthyThresholdCount".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_id {
+                properties.insert("VpcId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for TargetGroup {
         const TYPE: &'static str = "AWS::ElasticLoadBalancingV2::TargetGroup";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -3621,6 +4633,23 @@ pub mod target_group {
         }
     }
 
+    impl crate::template::IntoJson for Matcher {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.grpc_code.is_some())
+                + usize::from(self.http_code.is_some()),
+            );
+            if let Some(value) = self.grpc_code {
+                properties.insert("GrpcCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.http_code {
+                properties.insert("HttpCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `TargetGroupAttribute`.
     ///
     /// Generated from `AWS::ElasticLoadBalancingV2::TargetGroup` at `/properties/TargetGroupAttributes/*`.
@@ -3655,6 +4684,23 @@ pub mod target_group {
         pub fn value(mut self, value: impl Into<Value<String>>) -> Self {
             self.value = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TargetGroupAttribute {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.key.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.key {
+                properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3707,6 +4753,28 @@ pub mod target_group {
         pub fn quic_server_id(mut self, value: impl Into<Value<String>>) -> Self {
             self.quic_server_id = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TargetDescription {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.availability_zone.is_some())
+                + usize::from(self.port.is_some())
+                + usize::from(self.quic_server_id.is_some()),
+            );
+            if let Some(value) = self.availability_zone {
+                properties.insert("AvailabilityZone".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            if let Some(value) = self.port {
+                properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.quic_server_id {
+                properties.insert("QuicServerId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 

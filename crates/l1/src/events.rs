@@ -128,6 +128,51 @@ pub mod rule {
             self
         }
     }
+
+    impl crate::template::IntoJson for Rule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.description.is_some())
+                + usize::from(self.event_bus_name.is_some())
+                + usize::from(self.event_pattern.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.role_arn.is_some())
+                + usize::from(self.schedule_expression.is_some())
+                + usize::from(self.state.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.targets.is_some()),
+            );
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.event_bus_name {
+                properties.insert("EventBusName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.event_pattern {
+                properties.insert("EventPattern".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role_arn {
+                properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.schedule_expression {
+                properties.insert("ScheduleExpression".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.state {
+                properties.insert("State".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.targets {
+                properties.insert("Targets".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Rule {
         const TYPE: &'static str = "AWS::Events::Rule";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -347,6 +392,77 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for Target {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.app_sync_parameters.is_some())
+                + usize::from(self.batch_parameters.is_some())
+                + usize::from(self.dead_letter_config.is_some())
+                + usize::from(self.ecs_parameters.is_some())
+                + usize::from(self.http_parameters.is_some())
+                + usize::from(self.input.is_some())
+                + usize::from(self.input_path.is_some())
+                + usize::from(self.input_transformer.is_some())
+                + usize::from(self.kinesis_parameters.is_some())
+                + usize::from(self.redshift_data_parameters.is_some())
+                + usize::from(self.retry_policy.is_some())
+                + usize::from(self.role_arn.is_some())
+                + usize::from(self.run_command_parameters.is_some())
+                + usize::from(self.sage_maker_pipeline_parameters.is_some())
+                + usize::from(self.sqs_parameters.is_some()),
+            );
+            if let Some(value) = self.app_sync_parameters {
+                properties.insert("AppSyncParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Arn".to_owned(), crate::template::IntoJson::into_json(self.arn));
+            if let Some(value) = self.batch_parameters {
+                properties.insert("BatchParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.dead_letter_config {
+                properties.insert("DeadLetterConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ecs_parameters {
+                properties.insert("EcsParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.http_parameters {
+                properties.insert("HttpParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            if let Some(value) = self.input {
+                properties.insert("Input".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.input_path {
+                properties.insert("InputPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.input_transformer {
+                properties.insert("InputTransformer".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kinesis_parameters {
+                properties.insert("KinesisParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.redshift_data_parameters {
+                properties.insert("RedshiftDataParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.retry_policy {
+                properties.insert("RetryPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role_arn {
+                properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.run_command_parameters {
+                properties.insert("RunCommandParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.sage_maker_pipeline_parameters {
+                properties.insert("SageMakerPipelineParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.sqs_parameters {
+                properties.insert("SqsParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `AppSyncParameters`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/AppSyncParameters`.
@@ -363,6 +479,16 @@ pub mod rule {
             Self {
                 graph_ql_operation: graph_ql_operation.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for AppSyncParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("GraphQLOperation".to_owned(), crate::template::IntoJson::into_json(self.graph_ql_operation));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -411,6 +537,25 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for BatchParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.array_properties.is_some())
+                + usize::from(self.retry_strategy.is_some()),
+            );
+            if let Some(value) = self.array_properties {
+                properties.insert("ArrayProperties".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("JobDefinition".to_owned(), crate::template::IntoJson::into_json(self.job_definition));
+            properties.insert("JobName".to_owned(), crate::template::IntoJson::into_json(self.job_name));
+            if let Some(value) = self.retry_strategy {
+                properties.insert("RetryStrategy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `BatchArrayProperties`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/BatchParameters/ArrayProperties`.
@@ -434,6 +579,19 @@ pub mod rule {
         pub fn size(mut self, value: impl Into<Value<i64>>) -> Self {
             self.size = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for BatchArrayProperties {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.size.is_some()),
+            );
+            if let Some(value) = self.size {
+                properties.insert("Size".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -463,6 +621,19 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for BatchRetryStrategy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.attempts.is_some()),
+            );
+            if let Some(value) = self.attempts {
+                properties.insert("Attempts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `DeadLetterConfig`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/DeadLetterConfig`.
@@ -486,6 +657,19 @@ pub mod rule {
         pub fn arn(mut self, value: impl Into<Value<String>>) -> Self {
             self.arn = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for DeadLetterConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.arn.is_some()),
+            );
+            if let Some(value) = self.arn {
+                properties.insert("Arn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -651,6 +835,68 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for EcsParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.capacity_provider_strategy.is_some())
+                + usize::from(self.enable_ecs_managed_tags.is_some())
+                + usize::from(self.enable_execute_command.is_some())
+                + usize::from(self.group.is_some())
+                + usize::from(self.launch_type.is_some())
+                + usize::from(self.network_configuration.is_some())
+                + usize::from(self.placement_constraints.is_some())
+                + usize::from(self.placement_strategies.is_some())
+                + usize::from(self.platform_version.is_some())
+                + usize::from(self.propagate_tags.is_some())
+                + usize::from(self.reference_id.is_some())
+                + usize::from(self.tag_list.is_some())
+                + usize::from(self.task_count.is_some()),
+            );
+            if let Some(value) = self.capacity_provider_strategy {
+                properties.insert("CapacityProviderStrategy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_ecs_managed_tags {
+                properties.insert("EnableECSManagedTags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_execute_command {
+                properties.insert("EnableExecuteCommand".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.group {
+                properties.insert("Group".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.launch_type {
+                properties.insert("LaunchType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.network_configuration {
+                properties.insert("NetworkConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.placement_constraints {
+                properties.insert("PlacementConstraints".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.placement_strategies {
+                properties.insert("PlacementStrategies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.platform_version {
+                properties.insert("PlatformVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.propagate_tags {
+                properties.insert("PropagateTags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.reference_id {
+                properties.insert("ReferenceId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tag_list {
+                properties.insert("TagList".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.task_count {
+                properties.insert("TaskCount".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TaskDefinitionArn".to_owned(), crate::template::IntoJson::into_json(self.task_definition_arn));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `CapacityProviderStrategyItem`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/EcsParameters/CapacityProviderStrategy/*`.
@@ -692,6 +938,24 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for CapacityProviderStrategyItem {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.base.is_some())
+                + usize::from(self.weight.is_some()),
+            );
+            if let Some(value) = self.base {
+                properties.insert("Base".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("CapacityProvider".to_owned(), crate::template::IntoJson::into_json(self.capacity_provider));
+            if let Some(value) = self.weight {
+                properties.insert("Weight".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `NetworkConfiguration`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/EcsParameters/NetworkConfiguration`.
@@ -715,6 +979,19 @@ pub mod rule {
         pub fn aws_vpc_configuration(mut self, value: AwsVpcConfiguration) -> Self {
             self.aws_vpc_configuration = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for NetworkConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.aws_vpc_configuration.is_some()),
+            );
+            if let Some(value) = self.aws_vpc_configuration {
+                properties.insert("AwsVpcConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -759,6 +1036,24 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for AwsVpcConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.assign_public_ip.is_some())
+                + usize::from(self.security_groups.is_some()),
+            );
+            if let Some(value) = self.assign_public_ip {
+                properties.insert("AssignPublicIp".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.security_groups {
+                properties.insert("SecurityGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Subnets".to_owned(), crate::template::IntoJson::into_json(self.subnets));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `PlacementConstraint`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/EcsParameters/PlacementConstraints/*`.
@@ -796,6 +1091,23 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for PlacementConstraint {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.expression.is_some())
+                + usize::from(self.r#type.is_some()),
+            );
+            if let Some(value) = self.expression {
+                properties.insert("Expression".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `PlacementStrategy`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/EcsParameters/PlacementStrategies/*`.
@@ -830,6 +1142,23 @@ pub mod rule {
         pub fn r#type(mut self, value: impl Into<Value<String>>) -> Self {
             self.r#type = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for PlacementStrategy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.field.is_some())
+                + usize::from(self.r#type.is_some()),
+            );
+            if let Some(value) = self.field {
+                properties.insert("Field".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -881,6 +1210,27 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for HttpParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.header_parameters.is_some())
+                + usize::from(self.path_parameter_values.is_some())
+                + usize::from(self.query_string_parameters.is_some()),
+            );
+            if let Some(value) = self.header_parameters {
+                properties.insert("HeaderParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.path_parameter_values {
+                properties.insert("PathParameterValues".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.query_string_parameters {
+                properties.insert("QueryStringParameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `InputTransformer`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/InputTransformer`.
@@ -911,6 +1261,20 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for InputTransformer {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.input_paths_map.is_some()),
+            );
+            if let Some(value) = self.input_paths_map {
+                properties.insert("InputPathsMap".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("InputTemplate".to_owned(), crate::template::IntoJson::into_json(self.input_template));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `KinesisParameters`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/KinesisParameters`.
@@ -927,6 +1291,16 @@ pub mod rule {
             Self {
                 partition_key_path: partition_key_path.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for KinesisParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("PartitionKeyPath".to_owned(), crate::template::IntoJson::into_json(self.partition_key_path));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1015,6 +1389,40 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for RedshiftDataParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.db_user.is_some())
+                + usize::from(self.secret_manager_arn.is_some())
+                + usize::from(self.sql.is_some())
+                + usize::from(self.sqls.is_some())
+                + usize::from(self.statement_name.is_some())
+                + usize::from(self.with_event.is_some()),
+            );
+            properties.insert("Database".to_owned(), crate::template::IntoJson::into_json(self.database));
+            if let Some(value) = self.db_user {
+                properties.insert("DbUser".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secret_manager_arn {
+                properties.insert("SecretManagerArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.sql {
+                properties.insert("Sql".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.sqls {
+                properties.insert("Sqls".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.statement_name {
+                properties.insert("StatementName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.with_event {
+                properties.insert("WithEvent".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `RetryPolicy`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/RetryPolicy`.
@@ -1052,6 +1460,23 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for RetryPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.maximum_event_age_in_seconds.is_some())
+                + usize::from(self.maximum_retry_attempts.is_some()),
+            );
+            if let Some(value) = self.maximum_event_age_in_seconds {
+                properties.insert("MaximumEventAgeInSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.maximum_retry_attempts {
+                properties.insert("MaximumRetryAttempts".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `RunCommandParameters`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/RunCommandParameters`.
@@ -1068,6 +1493,16 @@ pub mod rule {
             Self {
                 run_command_targets: run_command_targets.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RunCommandParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("RunCommandTargets".to_owned(), crate::template::IntoJson::into_json(self.run_command_targets));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1091,6 +1526,17 @@ pub mod rule {
                 key: key.into(),
                 values: values.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RunCommandTarget {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(self.key));
+            properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(self.values));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1120,6 +1566,19 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for SageMakerPipelineParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.pipeline_parameter_list.is_some()),
+            );
+            if let Some(value) = self.pipeline_parameter_list {
+                properties.insert("PipelineParameterList".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `SageMakerPipelineParameter`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/SageMakerPipelineParameters/PipelineParameterList/*`.
@@ -1143,6 +1602,17 @@ pub mod rule {
         }
     }
 
+    impl crate::template::IntoJson for SageMakerPipelineParameter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `SqsParameters`.
     ///
     /// Generated from `AWS::Events::Rule` at `/properties/Targets/*/SqsParameters`.
@@ -1159,6 +1629,16 @@ pub mod rule {
             Self {
                 message_group_id: message_group_id.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for SqsParameters {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("MessageGroupId".to_owned(), crate::template::IntoJson::into_json(self.message_group_id));
+            serde_json::Value::Object(properties)
         }
     }
 

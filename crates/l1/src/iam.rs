@@ -118,6 +118,40 @@ pub mod managed_policy {
             self
         }
     }
+
+    impl crate::template::IntoJson for ManagedPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.description.is_some())
+                + usize::from(self.groups.is_some())
+                + usize::from(self.managed_policy_name.is_some())
+                + usize::from(self.path.is_some())
+                + usize::from(self.roles.is_some())
+                + usize::from(self.users.is_some()),
+            );
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.groups {
+                properties.insert("Groups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.managed_policy_name {
+                properties.insert("ManagedPolicyName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.path {
+                properties.insert("Path".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("PolicyDocument".to_owned(), crate::template::IntoJson::into_json(self.policy_document));
+            if let Some(value) = self.roles {
+                properties.insert("Roles".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.users {
+                properties.insert("Users".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for ManagedPolicy {
         const TYPE: &'static str = "AWS::IAM::ManagedPolicy";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -269,6 +303,29 @@ pub mod policy {
             self
         }
     }
+
+    impl crate::template::IntoJson for Policy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.groups.is_some())
+                + usize::from(self.roles.is_some())
+                + usize::from(self.users.is_some()),
+            );
+            if let Some(value) = self.groups {
+                properties.insert("Groups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("PolicyDocument".to_owned(), crate::template::IntoJson::into_json(self.policy_document));
+            properties.insert("PolicyName".to_owned(), crate::template::IntoJson::into_json(self.policy_name));
+            if let Some(value) = self.roles {
+                properties.insert("Roles".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.users {
+                properties.insert("Users".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Policy {
         const TYPE: &'static str = "AWS::IAM::Policy";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -418,6 +475,48 @@ pub mod role {
             self
         }
     }
+
+    impl crate::template::IntoJson for Role {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.description.is_some())
+                + usize::from(self.managed_policy_arns.is_some())
+                + usize::from(self.max_session_duration.is_some())
+                + usize::from(self.path.is_some())
+                + usize::from(self.permissions_boundary.is_some())
+                + usize::from(self.policies.is_some())
+                + usize::from(self.role_name.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            properties.insert("AssumeRolePolicyDocument".to_owned(), crate::template::IntoJson::into_json(self.assume_role_policy_document));
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.managed_policy_arns {
+                properties.insert("ManagedPolicyArns".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_session_duration {
+                properties.insert("MaxSessionDuration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.path {
+                properties.insert("Path".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.permissions_boundary {
+                properties.insert("PermissionsBoundary".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.policies {
+                properties.insert("Policies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role_name {
+                properties.insert("RoleName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Role {
         const TYPE: &'static str = "AWS::IAM::Role";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -471,6 +570,17 @@ pub mod role {
                 policy_document: serde_json::to_value(policy_document).expect("property values serialize to JSON"),
                 policy_name: policy_name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Policy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("PolicyDocument".to_owned(), crate::template::IntoJson::into_json(self.policy_document));
+            properties.insert("PolicyName".to_owned(), crate::template::IntoJson::into_json(self.policy_name));
+            serde_json::Value::Object(properties)
         }
     }
 }

@@ -58,6 +58,17 @@ pub mod alias {
             }
         }
     }
+
+    impl crate::template::IntoJson for Alias {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("AliasName".to_owned(), crate::template::IntoJson::into_json(self.alias_name));
+            properties.insert("TargetKeyId".to_owned(), crate::template::IntoJson::into_json(self.target_key_id));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Alias {
         const TYPE: &'static str = "AWS::KMS::Alias";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -312,6 +323,63 @@ pub mod key {
         pub fn tags(mut self, value: Vec<Tag>) -> Self {
             self.tags = Some(value);
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Key {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.bypass_policy_lockout_safety_check.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.enable_key_rotation.is_some())
+                + usize::from(self.enabled.is_some())
+                + usize::from(self.key_policy.is_some())
+                + usize::from(self.key_spec.is_some())
+                + usize::from(self.key_usage.is_some())
+                + usize::from(self.multi_region.is_some())
+                + usize::from(self.origin.is_some())
+                + usize::from(self.pending_window_in_days.is_some())
+                + usize::from(self.rotation_period_in_days.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.bypass_policy_lockout_safety_check {
+                properties.insert("BypassPolicyLockoutSafetyCheck".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_key_rotation {
+                properties.insert("EnableKeyRotation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enabled {
+                properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.key_policy {
+                properties.insert("KeyPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.key_spec {
+                properties.insert("KeySpec".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.key_usage {
+                properties.insert("KeyUsage".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.multi_region {
+                properties.insert("MultiRegion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.origin {
+                properties.insert("Origin".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.pending_window_in_days {
+                properties.insert("PendingWindowInDays".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rotation_period_in_days {
+                properties.insert("RotationPeriodInDays".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for Key {

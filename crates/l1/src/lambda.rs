@@ -377,6 +377,133 @@ pub mod function {
             self
         }
     }
+
+    impl crate::template::IntoJson for Function {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.architectures.is_some())
+                + usize::from(self.capacity_provider_config.is_some())
+                + usize::from(self.code_signing_config_arn.is_some())
+                + usize::from(self.dead_letter_config.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.durable_config.is_some())
+                + usize::from(self.environment.is_some())
+                + usize::from(self.ephemeral_storage.is_some())
+                + usize::from(self.file_system_configs.is_some())
+                + usize::from(self.function_name.is_some())
+                + usize::from(self.function_scaling_config.is_some())
+                + usize::from(self.handler.is_some())
+                + usize::from(self.image_config.is_some())
+                + usize::from(self.kms_key_arn.is_some())
+                + usize::from(self.layers.is_some())
+                + usize::from(self.logging_config.is_some())
+                + usize::from(self.memory_size.is_some())
+                + usize::from(self.package_type.is_some())
+                + usize::from(self.publish_to_latest_published.is_some())
+                + usize::from(self.recursive_loop.is_some())
+                + usize::from(self.reserved_concurrent_executions.is_some())
+                + usize::from(self.runtime.is_some())
+                + usize::from(self.runtime_management_config.is_some())
+                + usize::from(self.snap_start.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.tenancy_config.is_some())
+                + usize::from(self.timeout.is_some())
+                + usize::from(self.tracing_config.is_some())
+                + usize::from(self.vpc_config.is_some()),
+            );
+            if let Some(value) = self.architectures {
+                properties.insert("Architectures".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.capacity_provider_config {
+                properties.insert("CapacityProviderConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Code".to_owned(), crate::template::IntoJson::into_json(self.code));
+            if let Some(value) = self.code_signing_config_arn {
+                properties.insert("CodeSigningConfigArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.dead_letter_config {
+                properties.insert("DeadLetterConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.durable_config {
+                properties.insert("DurableConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.environment {
+                properties.insert("Environment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ephemeral_storage {
+                properties.insert("EphemeralStorage".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.file_system_configs {
+                properties.insert("FileSystemConfigs".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.function_name {
+                properties.insert("FunctionName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.function_scaling_config {
+                properties.insert("FunctionScalingConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.handler {
+                properties.insert("Handler".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.image_config {
+                properties.insert("ImageConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_key_arn {
+                properties.insert("KmsKeyArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.layers {
+                properties.insert("Layers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.logging_config {
+                properties.insert("LoggingConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.memory_size {
+                properties.insert("MemorySize".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.package_type {
+                properties.insert("PackageType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.publish_to_latest_published {
+                properties.insert("PublishToLatestPublished".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.recursive_loop {
+                properties.insert("RecursiveLoop".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.reserved_concurrent_executions {
+                properties.insert("ReservedConcurrentExecutions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Role".to_owned(), crate::template::IntoJson::into_json(self.role));
+            if let Some(value) = self.runtime {
+                properties.insert("Runtime".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.runtime_management_config {
+                properties.insert("RuntimeManagementConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.snap_start {
+                properties.insert("SnapStart".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tenancy_config {
+                properties.insert("TenancyConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.timeout {
+                properties.insert("Timeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tracing_config {
+                properties.insert("TracingConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_config {
+                properties.insert("VpcConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Function {
         const TYPE: &'static str = "AWS::Lambda::Function";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -434,6 +561,16 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for CapacityProviderConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("LambdaManagedInstancesCapacityProviderConfig".to_owned(), crate::template::IntoJson::into_json(self.lambda_managed_instances_capacity_provider_config));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configuration for Lambda-managed instances used by the capacity provider.
     ///
     /// Generated from `AWS::Lambda::Function` at `/properties/CapacityProviderConfig/LambdaManagedInstancesCapacityProviderConfig`.
@@ -472,6 +609,24 @@ pub mod function {
         pub fn per_execution_environment_max_concurrency(mut self, value: impl Into<Value<i64>>) -> Self {
             self.per_execution_environment_max_concurrency = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for LambdaManagedInstancesCapacityProviderConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.execution_environment_memory_gi_b_per_v_cpu.is_some())
+                + usize::from(self.per_execution_environment_max_concurrency.is_some()),
+            );
+            properties.insert("CapacityProviderArn".to_owned(), crate::template::IntoJson::into_json(self.capacity_provider_arn));
+            if let Some(value) = self.execution_environment_memory_gi_b_per_v_cpu {
+                properties.insert("ExecutionEnvironmentMemoryGiBPerVCpu".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.per_execution_environment_max_concurrency {
+                properties.insert("PerExecutionEnvironmentMaxConcurrency".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -573,6 +728,43 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for Code {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.image_uri.is_some())
+                + usize::from(self.s3_bucket.is_some())
+                + usize::from(self.s3_key.is_some())
+                + usize::from(self.s3_object_storage_mode.is_some())
+                + usize::from(self.s3_object_version.is_some())
+                + usize::from(self.source_kms_key_arn.is_some())
+                + usize::from(self.zip_file.is_some()),
+            );
+            if let Some(value) = self.image_uri {
+                properties.insert("ImageUri".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_bucket {
+                properties.insert("S3Bucket".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_key {
+                properties.insert("S3Key".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_object_storage_mode {
+                properties.insert("S3ObjectStorageMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.s3_object_version {
+                properties.insert("S3ObjectVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_kms_key_arn {
+                properties.insert("SourceKMSKeyArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.zip_file {
+                properties.insert("ZipFile".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The [dead-letter queue](https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html#invocation-dlq) for failed asynchronous invocations.
     ///
     /// Generated from `AWS::Lambda::Function` at `/properties/DeadLetterConfig`.
@@ -596,6 +788,19 @@ pub mod function {
         pub fn target_arn(mut self, value: impl Into<Value<String>>) -> Self {
             self.target_arn = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for DeadLetterConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.target_arn.is_some()),
+            );
+            if let Some(value) = self.target_arn {
+                properties.insert("TargetArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -640,6 +845,24 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for DurableConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.kms_key_arn.is_some())
+                + usize::from(self.retention_period_in_days.is_some()),
+            );
+            properties.insert("ExecutionTimeout".to_owned(), crate::template::IntoJson::into_json(self.execution_timeout));
+            if let Some(value) = self.kms_key_arn {
+                properties.insert("KMSKeyArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.retention_period_in_days {
+                properties.insert("RetentionPeriodInDays".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A function's environment variable settings. You can use environment variables to adjust your function's behavior without updating code. An environment variable is a pair of strings that are stored in a function's version-specific configuration.
     ///
     /// Generated from `AWS::Lambda::Function` at `/properties/Environment`.
@@ -667,6 +890,19 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for Environment {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.variables.is_some()),
+            );
+            if let Some(value) = self.variables {
+                properties.insert("Variables".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The size of the function's ``/tmp`` directory in MB. The default value is 512, but it can be any whole number between 512 and 10,240 MB.
     ///
     /// Generated from `AWS::Lambda::Function` at `/properties/EphemeralStorage`.
@@ -683,6 +919,16 @@ pub mod function {
             Self {
                 size: size.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for EphemeralStorage {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Size".to_owned(), crate::template::IntoJson::into_json(self.size));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -720,6 +966,21 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for FileSystemConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.s3_files_config.is_some()),
+            );
+            properties.insert("Arn".to_owned(), crate::template::IntoJson::into_json(self.arn));
+            properties.insert("LocalMountPath".to_owned(), crate::template::IntoJson::into_json(self.local_mount_path));
+            if let Some(value) = self.s3_files_config {
+                properties.insert("S3FilesConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Setting controls how your function accesses data from an Amazon S3 file system.
     ///
     /// Generated from `AWS::Lambda::Function` at `/properties/FileSystemConfigs/*/S3FilesConfig`.
@@ -748,6 +1009,19 @@ pub mod function {
         pub fn direct_s3_read(mut self, value: impl Into<Value<S3FilesConfigDirectS3Read>>) -> Self {
             self.direct_s3_read = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for S3FilesConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.direct_s3_read.is_some()),
+            );
+            if let Some(value) = self.direct_s3_read {
+                properties.insert("DirectS3Read".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -785,6 +1059,23 @@ pub mod function {
         pub fn min_execution_environments(mut self, value: impl Into<Value<i64>>) -> Self {
             self.min_execution_environments = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for FunctionScalingConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.max_execution_environments.is_some())
+                + usize::from(self.min_execution_environments.is_some()),
+            );
+            if let Some(value) = self.max_execution_environments {
+                properties.insert("MaxExecutionEnvironments".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.min_execution_environments {
+                properties.insert("MinExecutionEnvironments".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -833,6 +1124,27 @@ pub mod function {
         pub fn working_directory(mut self, value: impl Into<Value<String>>) -> Self {
             self.working_directory = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ImageConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.command.is_some())
+                + usize::from(self.entry_point.is_some())
+                + usize::from(self.working_directory.is_some()),
+            );
+            if let Some(value) = self.command {
+                properties.insert("Command".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.entry_point {
+                properties.insert("EntryPoint".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.working_directory {
+                properties.insert("WorkingDirectory".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -895,6 +1207,31 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for LoggingConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.application_log_level.is_some())
+                + usize::from(self.log_format.is_some())
+                + usize::from(self.log_group.is_some())
+                + usize::from(self.system_log_level.is_some()),
+            );
+            if let Some(value) = self.application_log_level {
+                properties.insert("ApplicationLogLevel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_format {
+                properties.insert("LogFormat".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_group {
+                properties.insert("LogGroup".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.system_log_level {
+                properties.insert("SystemLogLevel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Sets the runtime management configuration for a function's version. For more information, see [Runtime updates](https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html).
     ///
     /// Generated from `AWS::Lambda::Function` at `/properties/RuntimeManagementConfig`.
@@ -931,6 +1268,20 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for RuntimeManagementConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.runtime_version_arn.is_some()),
+            );
+            if let Some(value) = self.runtime_version_arn {
+                properties.insert("RuntimeVersionArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("UpdateRuntimeOn".to_owned(), crate::template::IntoJson::into_json(self.update_runtime_on));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The function's [SnapStart](https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html) setting.
     ///
     /// Generated from `AWS::Lambda::Function` at `/properties/SnapStart`.
@@ -950,6 +1301,16 @@ pub mod function {
         }
     }
 
+    impl crate::template::IntoJson for SnapStart {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("ApplyOn".to_owned(), crate::template::IntoJson::into_json(self.apply_on));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the tenant isolation mode configuration for a Lambda function. This allows you to configure specific tenant isolation strategies for your function invocations. Tenant isolation configuration cannot be modified after function creation.
     ///
     /// Generated from `AWS::Lambda::Function` at `/properties/TenancyConfig`.
@@ -966,6 +1327,16 @@ pub mod function {
             Self {
                 tenant_isolation_mode: tenant_isolation_mode.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for TenancyConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("TenantIsolationMode".to_owned(), crate::template::IntoJson::into_json(self.tenant_isolation_mode));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -992,6 +1363,19 @@ pub mod function {
         pub fn mode(mut self, value: impl Into<Value<TracingConfigMode>>) -> Self {
             self.mode = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TracingConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.mode.is_some()),
+            );
+            if let Some(value) = self.mode {
+                properties.insert("Mode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1042,6 +1426,27 @@ pub mod function {
         pub fn subnet_ids(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.subnet_ids = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for VpcConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.ipv6_allowed_for_dual_stack.is_some())
+                + usize::from(self.security_group_ids.is_some())
+                + usize::from(self.subnet_ids.is_some()),
+            );
+            if let Some(value) = self.ipv6_allowed_for_dual_stack {
+                properties.insert("Ipv6AllowedForDualStack".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.security_group_ids {
+                properties.insert("SecurityGroupIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subnet_ids {
+                properties.insert("SubnetIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 

@@ -153,6 +153,55 @@ pub mod log_group {
             self
         }
     }
+
+    impl crate::template::IntoJson for LogGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.bearer_token_authentication_enabled.is_some())
+                + usize::from(self.data_protection_policy.is_some())
+                + usize::from(self.deletion_protection_enabled.is_some())
+                + usize::from(self.field_index_policies.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.log_group_class.is_some())
+                + usize::from(self.log_group_name.is_some())
+                + usize::from(self.resource_policy_document.is_some())
+                + usize::from(self.retention_in_days.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.bearer_token_authentication_enabled {
+                properties.insert("BearerTokenAuthenticationEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.data_protection_policy {
+                properties.insert("DataProtectionPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deletion_protection_enabled {
+                properties.insert("DeletionProtectionEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.field_index_policies {
+                properties.insert("FieldIndexPolicies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_key_id {
+                properties.insert("KmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_group_class {
+                properties.insert("LogGroupClass".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_group_name {
+                properties.insert("LogGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resource_policy_document {
+                properties.insert("ResourcePolicyDocument".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.retention_in_days {
+                properties.insert("RetentionInDays".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for LogGroup {
         const TYPE: &'static str = "AWS::Logs::LogGroup";
         const SPEC: ResourceSpec = ResourceSpec {

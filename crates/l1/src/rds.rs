@@ -1434,6 +1434,347 @@ pub mod db_instance {
             self
         }
     }
+
+    impl crate::template::IntoJson for DbInstance {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.additional_storage_volumes.is_some())
+                + usize::from(self.allocated_storage.is_some())
+                + usize::from(self.allow_major_version_upgrade.is_some())
+                + usize::from(self.apply_immediately.is_some())
+                + usize::from(self.associated_roles.is_some())
+                + usize::from(self.auto_minor_version_upgrade.is_some())
+                + usize::from(self.automatic_backup_replication_kms_key_id.is_some())
+                + usize::from(self.automatic_backup_replication_region.is_some())
+                + usize::from(self.automatic_backup_replication_retention_period.is_some())
+                + usize::from(self.availability_zone.is_some())
+                + usize::from(self.backup_retention_period.is_some())
+                + usize::from(self.backup_target.is_some())
+                + usize::from(self.ca_certificate_identifier.is_some())
+                + usize::from(self.certificate_rotation_restart.is_some())
+                + usize::from(self.character_set_name.is_some())
+                + usize::from(self.copy_tags_to_snapshot.is_some())
+                + usize::from(self.custom_iam_instance_profile.is_some())
+                + usize::from(self.db_cluster_identifier.is_some())
+                + usize::from(self.db_cluster_snapshot_identifier.is_some())
+                + usize::from(self.db_instance_class.is_some())
+                + usize::from(self.db_instance_identifier.is_some())
+                + usize::from(self.db_name.is_some())
+                + usize::from(self.db_parameter_group_name.is_some())
+                + usize::from(self.db_security_groups.is_some())
+                + usize::from(self.db_snapshot_identifier.is_some())
+                + usize::from(self.db_subnet_group_name.is_some())
+                + usize::from(self.db_system_id.is_some())
+                + usize::from(self.database_insights_mode.is_some())
+                + usize::from(self.dedicated_log_volume.is_some())
+                + usize::from(self.delete_automated_backups.is_some())
+                + usize::from(self.deletion_protection.is_some())
+                + usize::from(self.domain.is_some())
+                + usize::from(self.domain_auth_secret_arn.is_some())
+                + usize::from(self.domain_dns_ips.is_some())
+                + usize::from(self.domain_fqdn.is_some())
+                + usize::from(self.domain_iam_role_name.is_some())
+                + usize::from(self.domain_ou.is_some())
+                + usize::from(self.enable_cloudwatch_logs_exports.is_some())
+                + usize::from(self.enable_iam_database_authentication.is_some())
+                + usize::from(self.enable_performance_insights.is_some())
+                + usize::from(self.engine.is_some())
+                + usize::from(self.engine_lifecycle_support.is_some())
+                + usize::from(self.engine_version.is_some())
+                + usize::from(self.iops.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.license_model.is_some())
+                + usize::from(self.manage_master_user_password.is_some())
+                + usize::from(self.master_user_authentication_type.is_some())
+                + usize::from(self.master_user_password.is_some())
+                + usize::from(self.master_user_secret.is_some())
+                + usize::from(self.master_username.is_some())
+                + usize::from(self.max_allocated_storage.is_some())
+                + usize::from(self.monitoring_interval.is_some())
+                + usize::from(self.monitoring_role_arn.is_some())
+                + usize::from(self.multi_az.is_some())
+                + usize::from(self.nchar_character_set_name.is_some())
+                + usize::from(self.network_type.is_some())
+                + usize::from(self.option_group_name.is_some())
+                + usize::from(self.performance_insights_kms_key_id.is_some())
+                + usize::from(self.performance_insights_retention_period.is_some())
+                + usize::from(self.port.is_some())
+                + usize::from(self.preferred_backup_window.is_some())
+                + usize::from(self.preferred_maintenance_window.is_some())
+                + usize::from(self.processor_features.is_some())
+                + usize::from(self.promotion_tier.is_some())
+                + usize::from(self.publicly_accessible.is_some())
+                + usize::from(self.replica_mode.is_some())
+                + usize::from(self.restore_time.is_some())
+                + usize::from(self.source_db_cluster_identifier.is_some())
+                + usize::from(self.source_db_instance_automated_backups_arn.is_some())
+                + usize::from(self.source_db_instance_identifier.is_some())
+                + usize::from(self.source_dbi_resource_id.is_some())
+                + usize::from(self.source_region.is_some())
+                + usize::from(self.storage_encrypted.is_some())
+                + usize::from(self.storage_throughput.is_some())
+                + usize::from(self.storage_type.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.tde_credential_arn.is_some())
+                + usize::from(self.tde_credential_password.is_some())
+                + usize::from(self.timezone.is_some())
+                + usize::from(self.use_default_processor_features.is_some())
+                + usize::from(self.use_latest_restorable_time.is_some())
+                + usize::from(self.vpc_security_groups.is_some()),
+            );
+            if let Some(value) = self.additional_storage_volumes {
+                properties.insert("AdditionalStorageVolumes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.allocated_storage {
+                properties.insert("AllocatedStorage".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.allow_major_version_upgrade {
+                properties.insert("AllowMajorVersionUpgrade".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.apply_immediately {
+                properties.insert("ApplyImmediately".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.associated_roles {
+                properties.insert("AssociatedRoles".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.auto_minor_version_upgrade {
+                properties.insert("AutoMinorVersionUpgrade".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.automatic_backup_replication_kms_key_id {
+                properties.insert("AutomaticBackupReplicationKmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.automatic_backup_replication_region {
+                properties.insert("AutomaticBackupReplicationRegion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.automatic_backup_replication_retention_period {
+                properties.insert("AutomaticBackupReplicationRetentionPeriod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.availability_zone {
+                properties.insert("AvailabilityZone".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.backup_retention_period {
+                properties.insert("BackupRetentionPeriod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.backup_target {
+                properties.insert("BackupTarget".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ca_certificate_identifier {
+                properties.insert("CACertificateIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.certificate_rotation_restart {
+                properties.insert("CertificateRotationRestart".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.character_set_name {
+                properties.insert("CharacterSetName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.copy_tags_to_snapshot {
+                properties.insert("CopyTagsToSnapshot".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.custom_iam_instance_profile {
+                properties.insert("CustomIAMInstanceProfile".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_cluster_identifier {
+                properties.insert("DBClusterIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_cluster_snapshot_identifier {
+                properties.insert("DBClusterSnapshotIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_instance_class {
+                properties.insert("DBInstanceClass".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_instance_identifier {
+                properties.insert("DBInstanceIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_name {
+                properties.insert("DBName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_parameter_group_name {
+                properties.insert("DBParameterGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_security_groups {
+                properties.insert("DBSecurityGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_snapshot_identifier {
+                properties.insert("DBSnapshotIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_subnet_group_name {
+                properties.insert("DBSubnetGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.db_system_id {
+                properties.insert("DBSystemId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.database_insights_mode {
+                properties.insert("DatabaseInsightsMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.dedicated_log_volume {
+                properties.insert("DedicatedLogVolume".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.delete_automated_backups {
+                properties.insert("DeleteAutomatedBackups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deletion_protection {
+                properties.insert("DeletionProtection".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.domain {
+                properties.insert("Domain".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.domain_auth_secret_arn {
+                properties.insert("DomainAuthSecretArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.domain_dns_ips {
+                properties.insert("DomainDnsIps".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.domain_fqdn {
+                properties.insert("DomainFqdn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.domain_iam_role_name {
+                properties.insert("DomainIAMRoleName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.domain_ou {
+                properties.insert("DomainOu".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_cloudwatch_logs_exports {
+                properties.insert("EnableCloudwatchLogsExports".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_iam_database_authentication {
+                properties.insert("EnableIAMDatabaseAuthentication".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_performance_insights {
+                properties.insert("EnablePerformanceInsights".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.engine {
+                properties.insert("Engine".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.engine_lifecycle_support {
+                properties.insert("EngineLifecycleSupport".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.engine_version {
+                properties.insert("EngineVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.iops {
+                properties.insert("Iops".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_key_id {
+                properties.insert("KmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.license_model {
+                properties.insert("LicenseModel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.manage_master_user_password {
+                properties.insert("ManageMasterUserPassword".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.master_user_authentication_type {
+                properties.insert("MasterUserAuthenticationType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.master_user_password {
+                properties.insert("MasterUserPassword".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.master_user_secret {
+                properties.insert("MasterUserSecret".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.master_username {
+                properties.insert("MasterUsername".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_allocated_storage {
+                properties.insert("MaxAllocatedStorage".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.monitoring_interval {
+                properties.insert("MonitoringInterval".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.monitoring_role_arn {
+                properties.insert("MonitoringRoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.multi_az {
+                properties.insert("MultiAZ".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.nchar_character_set_name {
+                properties.insert("NcharCharacterSetName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.network_type {
+                properties.insert("NetworkType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.option_group_name {
+                properties.insert("OptionGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.performance_insights_kms_key_id {
+                properties.insert("PerformanceInsightsKMSKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.performance_insights_retention_period {
+                properties.insert("PerformanceInsightsRetentionPeriod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.port {
+                properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.preferred_backup_window {
+                properties.insert("PreferredBackupWindow".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.preferred_maintenance_window {
+                properties.insert("PreferredMaintenanceWindow".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.processor_features {
+                properties.insert("ProcessorFeatures".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.promotion_tier {
+                properties.insert("PromotionTier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.publicly_accessible {
+                properties.insert("PubliclyAccessible".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replica_mode {
+                properties.insert("ReplicaMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.restore_time {
+                properties.insert("RestoreTime".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_db_cluster_identifier {
+                properties.insert("SourceDBClusterIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_db_instance_automated_backups_arn {
+                properties.insert("SourceDBInstanceAutomatedBackupsArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_db_instance_identifier {
+                properties.insert("SourceDBInstanceIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_dbi_resource_id {
+                properties.insert("SourceDbiResourceId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_region {
+                properties.insert("SourceRegion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.storage_encrypted {
+                properties.insert("StorageEncrypted".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.storage_throughput {
+                properties.insert("StorageThroughput".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.storage_type {
+                properties.insert("StorageType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tde_credential_arn {
+                properties.insert("TdeCredentialArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tde_credential_password {
+                properties.insert("TdeCredentialPassword".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.timezone {
+                properties.insert("Timezone".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.use_default_processor_features {
+                properties.insert("UseDefaultProcessorFeatures".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.use_latest_restorable_time {
+                properties.insert("UseLatestRestorableTime".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_security_groups {
+                properties.insert("VPCSecurityGroups".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for DbInstance {
         const TYPE: &'static str = "AWS::RDS::DBInstance";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -1695,6 +2036,39 @@ pub mod db_instance {
         }
     }
 
+    impl crate::template::IntoJson for AdditionalStorageVolume {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.allocated_storage.is_some())
+                + usize::from(self.iops.is_some())
+                + usize::from(self.max_allocated_storage.is_some())
+                + usize::from(self.storage_throughput.is_some())
+                + usize::from(self.storage_type.is_some())
+                + usize::from(self.volume_name.is_some()),
+            );
+            if let Some(value) = self.allocated_storage {
+                properties.insert("AllocatedStorage".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.iops {
+                properties.insert("Iops".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_allocated_storage {
+                properties.insert("MaxAllocatedStorage".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.storage_throughput {
+                properties.insert("StorageThroughput".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.storage_type {
+                properties.insert("StorageType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.volume_name {
+                properties.insert("VolumeName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Information about an AWS Identity and Access Management (IAM) role that is associated with a DB instance.
     ///
     /// Generated from `AWS::RDS::DBInstance` at `/properties/AssociatedRoles/*`.
@@ -1715,6 +2089,17 @@ pub mod db_instance {
                 feature_name: feature_name.into(),
                 role_arn: role_arn.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for DbInstanceRole {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("FeatureName".to_owned(), crate::template::IntoJson::into_json(self.feature_name));
+            properties.insert("RoleArn".to_owned(), crate::template::IntoJson::into_json(self.role_arn));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1742,6 +2127,19 @@ pub mod db_instance {
         pub fn kms_key_id(mut self, value: impl serde::Serialize) -> Self {
             self.kms_key_id = Some(serde_json::to_value(value).expect("property values serialize to JSON"));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for MasterUserSecret {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.kms_key_id.is_some()),
+            );
+            if let Some(value) = self.kms_key_id {
+                properties.insert("KmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1779,6 +2177,23 @@ pub mod db_instance {
         pub fn value(mut self, value: impl Into<Value<String>>) -> Self {
             self.value = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ProcessorFeature {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.name.is_some())
+                + usize::from(self.value.is_some()),
+            );
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.value {
+                properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2000,6 +2415,29 @@ pub mod db_parameter_group {
             self
         }
     }
+
+    impl crate::template::IntoJson for DbParameterGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.db_parameter_group_name.is_some())
+                + usize::from(self.parameters.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            if let Some(value) = self.db_parameter_group_name {
+                properties.insert("DBParameterGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(self.description));
+            properties.insert("Family".to_owned(), crate::template::IntoJson::into_json(self.family));
+            if let Some(value) = self.parameters {
+                properties.insert("Parameters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for DbParameterGroup {
         const TYPE: &'static str = "AWS::RDS::DBParameterGroup";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -2078,6 +2516,25 @@ pub mod db_subnet_group {
         pub fn tags(mut self, value: Vec<Tag>) -> Self {
             self.tags = Some(value);
             self
+        }
+    }
+
+    impl crate::template::IntoJson for DbSubnetGroup {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.db_subnet_group_name.is_some())
+                + usize::from(self.tags.is_some()),
+            );
+            properties.insert("DBSubnetGroupDescription".to_owned(), crate::template::IntoJson::into_json(self.db_subnet_group_description));
+            if let Some(value) = self.db_subnet_group_name {
+                properties.insert("DBSubnetGroupName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("SubnetIds".to_owned(), crate::template::IntoJson::into_json(self.subnet_ids));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for DbSubnetGroup {

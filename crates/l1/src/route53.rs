@@ -45,6 +45,20 @@ pub mod health_check {
             self
         }
     }
+
+    impl crate::template::IntoJson for HealthCheck {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.health_check_tags.is_some()),
+            );
+            properties.insert("HealthCheckConfig".to_owned(), crate::template::IntoJson::into_json(self.health_check_config));
+            if let Some(value) = self.health_check_tags {
+                properties.insert("HealthCheckTags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for HealthCheck {
         const TYPE: &'static str = "AWS::Route53::HealthCheck";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -264,6 +278,80 @@ pub mod health_check {
         }
     }
 
+    impl crate::template::IntoJson for HealthCheckHealthCheckConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.alarm_identifier.is_some())
+                + usize::from(self.child_health_checks.is_some())
+                + usize::from(self.enable_sni.is_some())
+                + usize::from(self.failure_threshold.is_some())
+                + usize::from(self.fully_qualified_domain_name.is_some())
+                + usize::from(self.health_threshold.is_some())
+                + usize::from(self.ip_address.is_some())
+                + usize::from(self.insufficient_data_health_status.is_some())
+                + usize::from(self.inverted.is_some())
+                + usize::from(self.measure_latency.is_some())
+                + usize::from(self.port.is_some())
+                + usize::from(self.regions.is_some())
+                + usize::from(self.request_interval.is_some())
+                + usize::from(self.resource_path.is_some())
+                + usize::from(self.routing_control_arn.is_some())
+                + usize::from(self.search_string.is_some()),
+            );
+            if let Some(value) = self.alarm_identifier {
+                properties.insert("AlarmIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.child_health_checks {
+                properties.insert("ChildHealthChecks".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.enable_sni {
+                properties.insert("EnableSNI".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.failure_threshold {
+                properties.insert("FailureThreshold".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.fully_qualified_domain_name {
+                properties.insert("FullyQualifiedDomainName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_threshold {
+                properties.insert("HealthThreshold".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ip_address {
+                properties.insert("IPAddress".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.insufficient_data_health_status {
+                properties.insert("InsufficientDataHealthStatus".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.inverted {
+                properties.insert("Inverted".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.measure_latency {
+                properties.insert("MeasureLatency".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.port {
+                properties.insert("Port".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.regions {
+                properties.insert("Regions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.request_interval {
+                properties.insert("RequestInterval".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resource_path {
+                properties.insert("ResourcePath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.routing_control_arn {
+                properties.insert("RoutingControlArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.search_string {
+                properties.insert("SearchString".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A complex type that identifies the CloudWatch alarm that you want Amazon Route 53 health checkers to use to determine whether the specified health check is healthy.
     ///
     /// Generated from `AWS::Route53::HealthCheck` at `/properties/HealthCheckConfig/AlarmIdentifier`.
@@ -284,6 +372,17 @@ pub mod health_check {
                 name: name.into(),
                 region: region.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for AlarmIdentifier {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Region".to_owned(), crate::template::IntoJson::into_json(self.region));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -810,6 +909,77 @@ pub mod record_set {
             self
         }
     }
+
+    impl crate::template::IntoJson for RecordSet {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.alias_target.is_some())
+                + usize::from(self.cidr_routing_config.is_some())
+                + usize::from(self.comment.is_some())
+                + usize::from(self.failover.is_some())
+                + usize::from(self.geo_location.is_some())
+                + usize::from(self.geo_proximity_location.is_some())
+                + usize::from(self.health_check_id.is_some())
+                + usize::from(self.hosted_zone_id.is_some())
+                + usize::from(self.hosted_zone_name.is_some())
+                + usize::from(self.multi_value_answer.is_some())
+                + usize::from(self.region.is_some())
+                + usize::from(self.resource_records.is_some())
+                + usize::from(self.set_identifier.is_some())
+                + usize::from(self.ttl.is_some())
+                + usize::from(self.weight.is_some()),
+            );
+            if let Some(value) = self.alias_target {
+                properties.insert("AliasTarget".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cidr_routing_config {
+                properties.insert("CidrRoutingConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.comment {
+                properties.insert("Comment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.failover {
+                properties.insert("Failover".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.geo_location {
+                properties.insert("GeoLocation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.geo_proximity_location {
+                properties.insert("GeoProximityLocation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_id {
+                properties.insert("HealthCheckId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.hosted_zone_id {
+                properties.insert("HostedZoneId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.hosted_zone_name {
+                properties.insert("HostedZoneName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.multi_value_answer {
+                properties.insert("MultiValueAnswer".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.region {
+                properties.insert("Region".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resource_records {
+                properties.insert("ResourceRecords".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.set_identifier {
+                properties.insert("SetIdentifier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ttl {
+                properties.insert("TTL".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            if let Some(value) = self.weight {
+                properties.insert("Weight".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for RecordSet {
         const TYPE: &'static str = "AWS::Route53::RecordSet";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -855,6 +1025,21 @@ pub mod record_set {
         }
     }
 
+    impl crate::template::IntoJson for AliasTarget {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.evaluate_target_health.is_some()),
+            );
+            properties.insert("DNSName".to_owned(), crate::template::IntoJson::into_json(self.dns_name));
+            if let Some(value) = self.evaluate_target_health {
+                properties.insert("EvaluateTargetHealth".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("HostedZoneId".to_owned(), crate::template::IntoJson::into_json(self.hosted_zone_id));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `CidrRoutingConfig`.
     ///
     /// Generated from `AWS::Route53::RecordSet` at `/properties/CidrRoutingConfig`.
@@ -875,6 +1060,17 @@ pub mod record_set {
                 collection_id: collection_id.into(),
                 location_name: location_name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for CidrRoutingConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("CollectionId".to_owned(), crate::template::IntoJson::into_json(self.collection_id));
+            properties.insert("LocationName".to_owned(), crate::template::IntoJson::into_json(self.location_name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -923,6 +1119,27 @@ pub mod record_set {
         pub fn subdivision_code(mut self, value: impl Into<Value<String>>) -> Self {
             self.subdivision_code = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for GeoLocation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.continent_code.is_some())
+                + usize::from(self.country_code.is_some())
+                + usize::from(self.subdivision_code.is_some()),
+            );
+            if let Some(value) = self.continent_code {
+                properties.insert("ContinentCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.country_code {
+                properties.insert("CountryCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subdivision_code {
+                properties.insert("SubdivisionCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -985,6 +1202,31 @@ pub mod record_set {
         }
     }
 
+    impl crate::template::IntoJson for GeoProximityLocation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.aws_region.is_some())
+                + usize::from(self.bias.is_some())
+                + usize::from(self.coordinates.is_some())
+                + usize::from(self.local_zone_group.is_some()),
+            );
+            if let Some(value) = self.aws_region {
+                properties.insert("AWSRegion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.bias {
+                properties.insert("Bias".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.coordinates {
+                properties.insert("Coordinates".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.local_zone_group {
+                properties.insert("LocalZoneGroup".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `Coordinates`.
     ///
     /// Generated from `AWS::Route53::RecordSet` at `/properties/GeoProximityLocation/Coordinates`.
@@ -1005,6 +1247,17 @@ pub mod record_set {
                 latitude: latitude.into(),
                 longitude: longitude.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Coordinates {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Latitude".to_owned(), crate::template::IntoJson::into_json(self.latitude));
+            properties.insert("Longitude".to_owned(), crate::template::IntoJson::into_json(self.longitude));
+            serde_json::Value::Object(properties)
         }
     }
 

@@ -319,6 +319,115 @@ pub mod bucket {
             self
         }
     }
+
+    impl crate::template::IntoJson for Bucket {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.abac_status.is_some())
+                + usize::from(self.accelerate_configuration.is_some())
+                + usize::from(self.access_control.is_some())
+                + usize::from(self.analytics_configurations.is_some())
+                + usize::from(self.bucket_encryption.is_some())
+                + usize::from(self.bucket_name.is_some())
+                + usize::from(self.bucket_name_prefix.is_some())
+                + usize::from(self.bucket_namespace.is_some())
+                + usize::from(self.cors_configuration.is_some())
+                + usize::from(self.intelligent_tiering_configurations.is_some())
+                + usize::from(self.inventory_configurations.is_some())
+                + usize::from(self.lifecycle_configuration.is_some())
+                + usize::from(self.logging_configuration.is_some())
+                + usize::from(self.metadata_configuration.is_some())
+                + usize::from(self.metadata_table_configuration.is_some())
+                + usize::from(self.metrics_configurations.is_some())
+                + usize::from(self.notification_configuration.is_some())
+                + usize::from(self.object_lock_configuration.is_some())
+                + usize::from(self.object_lock_enabled.is_some())
+                + usize::from(self.ownership_controls.is_some())
+                + usize::from(self.public_access_block_configuration.is_some())
+                + usize::from(self.replication_configuration.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.versioning_configuration.is_some())
+                + usize::from(self.website_configuration.is_some()),
+            );
+            if let Some(value) = self.abac_status {
+                properties.insert("AbacStatus".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.accelerate_configuration {
+                properties.insert("AccelerateConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.access_control {
+                properties.insert("AccessControl".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.analytics_configurations {
+                properties.insert("AnalyticsConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.bucket_encryption {
+                properties.insert("BucketEncryption".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.bucket_name {
+                properties.insert("BucketName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.bucket_name_prefix {
+                properties.insert("BucketNamePrefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.bucket_namespace {
+                properties.insert("BucketNamespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cors_configuration {
+                properties.insert("CorsConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.intelligent_tiering_configurations {
+                properties.insert("IntelligentTieringConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.inventory_configurations {
+                properties.insert("InventoryConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.lifecycle_configuration {
+                properties.insert("LifecycleConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.logging_configuration {
+                properties.insert("LoggingConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metadata_configuration {
+                properties.insert("MetadataConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metadata_table_configuration {
+                properties.insert("MetadataTableConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metrics_configurations {
+                properties.insert("MetricsConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.notification_configuration {
+                properties.insert("NotificationConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.object_lock_configuration {
+                properties.insert("ObjectLockConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.object_lock_enabled {
+                properties.insert("ObjectLockEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ownership_controls {
+                properties.insert("OwnershipControls".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.public_access_block_configuration {
+                properties.insert("PublicAccessBlockConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replication_configuration {
+                properties.insert("ReplicationConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.versioning_configuration {
+                properties.insert("VersioningConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.website_configuration {
+                properties.insert("WebsiteConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Bucket {
         const TYPE: &'static str = "AWS::S3::Bucket";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -446,6 +555,16 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for AccelerateConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("AccelerationStatus".to_owned(), crate::template::IntoJson::into_json(self.acceleration_status));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the configuration and any analyses for the analytics filter of an Amazon S3 bucket.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/AnalyticsConfigurations/*`.
@@ -492,6 +611,25 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for AnalyticsConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.prefix.is_some())
+                + usize::from(self.tag_filters.is_some()),
+            );
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("StorageClassAnalysis".to_owned(), crate::template::IntoJson::into_json(self.storage_class_analysis));
+            if let Some(value) = self.tag_filters {
+                properties.insert("TagFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies data related to access patterns to be collected and made available to analyze the tradeoffs between different storage classes for an Amazon S3 bucket.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/AnalyticsConfigurations/*/StorageClassAnalysis`.
@@ -518,6 +656,19 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for StorageClassAnalysis {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.data_export.is_some()),
+            );
+            if let Some(value) = self.data_export {
+                properties.insert("DataExport".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies how data related to the storage class analysis for an Amazon S3 bucket should be exported.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/AnalyticsConfigurations/*/StorageClassAnalysis/DataExport`.
@@ -538,6 +689,17 @@ pub mod bucket {
                 destination: Box::new(destination),
                 output_schema_version: output_schema_version.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for DataExport {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Destination".to_owned(), crate::template::IntoJson::into_json(self.destination));
+            properties.insert("OutputSchemaVersion".to_owned(), crate::template::IntoJson::into_json(self.output_schema_version));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -588,6 +750,25 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for Destination {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.bucket_account_id.is_some())
+                + usize::from(self.prefix.is_some()),
+            );
+            if let Some(value) = self.bucket_account_id {
+                properties.insert("BucketAccountId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("BucketArn".to_owned(), crate::template::IntoJson::into_json(self.bucket_arn));
+            properties.insert("Format".to_owned(), crate::template::IntoJson::into_json(self.format));
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies tags to use to identify a subset of objects for an Amazon S3 bucket. For more information, see [Categorizing your storage using tags](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html) in the *Amazon Simple Storage Service User Guide*.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/AnalyticsConfigurations/*/TagFilters/*`.
@@ -611,6 +792,17 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for TagFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(self.key));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies default encryption for a bucket using server-side encryption with Amazon S3-managed keys (SSE-S3), AWS KMS-managed keys (SSE-KMS), or dual-layer server-side encryption with KMS-managed keys (DSSE-KMS). For information about the Amazon S3 default encryption feature, see [Amazon S3 Default Encryption for S3 Buckets](https://docs.aws.amazon.com/AmazonS3/latest/dev/bucket-encryption.html) in the *Amazon S3 User Guide*.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/BucketEncryption`.
@@ -627,6 +819,16 @@ pub mod bucket {
             Self {
                 server_side_encryption_configuration: server_side_encryption_configuration.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for BucketEncryption {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("ServerSideEncryptionConfiguration".to_owned(), crate::template::IntoJson::into_json(self.server_side_encryption_configuration));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -682,6 +884,27 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for ServerSideEncryptionRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.blocked_encryption_types.is_some())
+                + usize::from(self.bucket_key_enabled.is_some())
+                + usize::from(self.server_side_encryption_by_default.is_some()),
+            );
+            if let Some(value) = self.blocked_encryption_types {
+                properties.insert("BlockedEncryptionTypes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.bucket_key_enabled {
+                properties.insert("BucketKeyEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.server_side_encryption_by_default {
+                properties.insert("ServerSideEncryptionByDefault".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A bucket-level setting for Amazon S3 general purpose buckets used to prevent the upload of new objects encrypted with the specified server-side encryption type. For example, blocking an encryption type will block ``PutObject``, ``CopyObject``, ``PostObject``, multipart upload, and replication requests to the bucket for objects with the specified encryption type. However, you can continue to read and list any pre-existing objects already encrypted with the specified encryption type. For more information, see [Blocking or unblocking SSE-C for a general purpose bucket](https://docs.aws.amazon.com/AmazonS3/latest/userguide/blocking-unblocking-s3-c-encryption-gpb.html).
     /// This data type is used with the following actions:
     /// +   [PutBucketEncryption](https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html)
@@ -712,6 +935,19 @@ pub mod bucket {
         pub fn encryption_type(mut self, value: impl Into<Value<Vec<BlockedEncryptionTypeList>>>) -> Self {
             self.encryption_type = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for BlockedEncryptionTypes {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.encryption_type.is_some()),
+            );
+            if let Some(value) = self.encryption_type {
+                properties.insert("EncryptionType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -762,6 +998,20 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for ServerSideEncryptionByDefault {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.kms_master_key_id.is_some()),
+            );
+            if let Some(value) = self.kms_master_key_id {
+                properties.insert("KMSMasterKeyID".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("SSEAlgorithm".to_owned(), crate::template::IntoJson::into_json(self.sse_algorithm));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Describes the cross-origin access configuration for objects in an Amazon S3 bucket. For more information, see [Enabling Cross-Origin Resource Sharing](https://docs.aws.amazon.com/AmazonS3/latest/dev/cors.html) in the *Amazon S3 User Guide*.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/CorsConfiguration`.
@@ -778,6 +1028,16 @@ pub mod bucket {
             Self {
                 cors_rules: cors_rules.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for CorsConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("CorsRules".to_owned(), crate::template::IntoJson::into_json(self.cors_rules));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -849,6 +1109,33 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for CorsRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.allowed_headers.is_some())
+                + usize::from(self.exposed_headers.is_some())
+                + usize::from(self.id.is_some())
+                + usize::from(self.max_age.is_some()),
+            );
+            if let Some(value) = self.allowed_headers {
+                properties.insert("AllowedHeaders".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("AllowedMethods".to_owned(), crate::template::IntoJson::into_json(self.allowed_methods));
+            properties.insert("AllowedOrigins".to_owned(), crate::template::IntoJson::into_json(self.allowed_origins));
+            if let Some(value) = self.exposed_headers {
+                properties.insert("ExposedHeaders".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.id {
+                properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.max_age {
+                properties.insert("MaxAge".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the S3 Intelligent-Tiering configuration for an Amazon S3 bucket.
     /// For information about the S3 Intelligent-Tiering storage class, see [Storage class for automatically optimizing frequently and infrequently accessed objects](https://docs.aws.amazon.com/AmazonS3/latest/dev/storage-class-intro.html#sc-dynamic-data-access).
     ///
@@ -900,6 +1187,26 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for IntelligentTieringConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.prefix.is_some())
+                + usize::from(self.tag_filters.is_some()),
+            );
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            if let Some(value) = self.tag_filters {
+                properties.insert("TagFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Tierings".to_owned(), crate::template::IntoJson::into_json(self.tierings));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The S3 Intelligent-Tiering storage class is designed to optimize storage costs by automatically moving data to the most cost-effective storage access tier, without additional operational overhead.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/IntelligentTieringConfigurations/*/Tierings/*`.
@@ -920,6 +1227,17 @@ pub mod bucket {
                 access_tier: access_tier.into(),
                 days: days.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Tiering {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("AccessTier".to_owned(), crate::template::IntoJson::into_json(self.access_tier));
+            properties.insert("Days".to_owned(), crate::template::IntoJson::into_json(self.days));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -980,6 +1298,28 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for InventoryConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                5
+                + usize::from(self.optional_fields.is_some())
+                + usize::from(self.prefix.is_some()),
+            );
+            properties.insert("Destination".to_owned(), crate::template::IntoJson::into_json(self.destination));
+            properties.insert("Enabled".to_owned(), crate::template::IntoJson::into_json(self.enabled));
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            properties.insert("IncludedObjectVersions".to_owned(), crate::template::IntoJson::into_json(self.included_object_versions));
+            if let Some(value) = self.optional_fields {
+                properties.insert("OptionalFields".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ScheduleFrequency".to_owned(), crate::template::IntoJson::into_json(self.schedule_frequency));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the lifecycle configuration for objects in an Amazon S3 bucket. For more information, see [Object Lifecycle Management](https://docs.aws.amazon.com/AmazonS3/latest/dev/object-lifecycle-mgmt.html) in the *Amazon S3 User Guide*.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/LifecycleConfiguration`.
@@ -1012,6 +1352,20 @@ pub mod bucket {
         pub fn transition_default_minimum_object_size(mut self, value: impl Into<Value<LifecycleConfigurationTransitionDefaultMinimumObjectSize>>) -> Self {
             self.transition_default_minimum_object_size = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for LifecycleConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.transition_default_minimum_object_size.is_some()),
+            );
+            properties.insert("Rules".to_owned(), crate::template::IntoJson::into_json(self.rules));
+            if let Some(value) = self.transition_default_minimum_object_size {
+                properties.insert("TransitionDefaultMinimumObjectSize".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1201,6 +1555,76 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for Rule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.abort_incomplete_multipart_upload.is_some())
+                + usize::from(self.expiration_date.is_some())
+                + usize::from(self.expiration_in_days.is_some())
+                + usize::from(self.expired_object_delete_marker.is_some())
+                + usize::from(self.id.is_some())
+                + usize::from(self.noncurrent_version_expiration.is_some())
+                + usize::from(self.noncurrent_version_expiration_in_days.is_some())
+                + usize::from(self.noncurrent_version_transition.is_some())
+                + usize::from(self.noncurrent_version_transitions.is_some())
+                + usize::from(self.object_size_greater_than.is_some())
+                + usize::from(self.object_size_less_than.is_some())
+                + usize::from(self.prefix.is_some())
+                + usize::from(self.tag_filters.is_some())
+                + usize::from(self.transition.is_some())
+                + usize::from(self.transitions.is_some()),
+            );
+            if let Some(value) = self.abort_incomplete_multipart_upload {
+                properties.insert("AbortIncompleteMultipartUpload".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.expiration_date {
+                properties.insert("ExpirationDate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.expiration_in_days {
+                properties.insert("ExpirationInDays".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.expired_object_delete_marker {
+                properties.insert("ExpiredObjectDeleteMarker".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.id {
+                properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.noncurrent_version_expiration {
+                properties.insert("NoncurrentVersionExpiration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.noncurrent_version_expiration_in_days {
+                properties.insert("NoncurrentVersionExpirationInDays".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.noncurrent_version_transition {
+                properties.insert("NoncurrentVersionTransition".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.noncurrent_version_transitions {
+                properties.insert("NoncurrentVersionTransitions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.object_size_greater_than {
+                properties.insert("ObjectSizeGreaterThan".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.object_size_less_than {
+                properties.insert("ObjectSizeLessThan".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            if let Some(value) = self.tag_filters {
+                properties.insert("TagFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transition {
+                properties.insert("Transition".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transitions {
+                properties.insert("Transitions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the days since the initiation of an incomplete multipart upload that Amazon S3 will wait before permanently removing all parts of the upload. For more information, see [Stopping Incomplete Multipart Uploads Using a Bucket Lifecycle Policy](https://docs.aws.amazon.com/AmazonS3/latest/dev/mpuoverview.html#mpu-abort-incomplete-mpu-lifecycle-config) in the *Amazon S3 User Guide*.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/LifecycleConfiguration/Rules/*/AbortIncompleteMultipartUpload`.
@@ -1217,6 +1641,16 @@ pub mod bucket {
             Self {
                 days_after_initiation: days_after_initiation.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for AbortIncompleteMultipartUpload {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("DaysAfterInitiation".to_owned(), crate::template::IntoJson::into_json(self.days_after_initiation));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1247,6 +1681,20 @@ pub mod bucket {
         pub fn newer_noncurrent_versions(mut self, value: impl Into<Value<i64>>) -> Self {
             self.newer_noncurrent_versions = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for NoncurrentVersionExpiration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.newer_noncurrent_versions.is_some()),
+            );
+            if let Some(value) = self.newer_noncurrent_versions {
+                properties.insert("NewerNoncurrentVersions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("NoncurrentDays".to_owned(), crate::template::IntoJson::into_json(self.noncurrent_days));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1281,6 +1729,21 @@ pub mod bucket {
         pub fn newer_noncurrent_versions(mut self, value: impl Into<Value<i64>>) -> Self {
             self.newer_noncurrent_versions = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for NoncurrentVersionTransition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.newer_noncurrent_versions.is_some()),
+            );
+            if let Some(value) = self.newer_noncurrent_versions {
+                properties.insert("NewerNoncurrentVersions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("StorageClass".to_owned(), crate::template::IntoJson::into_json(self.storage_class));
+            properties.insert("TransitionInDays".to_owned(), crate::template::IntoJson::into_json(self.transition_in_days));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1322,6 +1785,24 @@ pub mod bucket {
         pub fn transition_in_days(mut self, value: impl Into<Value<i64>>) -> Self {
             self.transition_in_days = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Transition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.transition_date.is_some())
+                + usize::from(self.transition_in_days.is_some()),
+            );
+            properties.insert("StorageClass".to_owned(), crate::template::IntoJson::into_json(self.storage_class));
+            if let Some(value) = self.transition_date {
+                properties.insert("TransitionDate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.transition_in_days {
+                properties.insert("TransitionInDays".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1374,6 +1855,27 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for LoggingConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.destination_bucket_name.is_some())
+                + usize::from(self.log_file_prefix.is_some())
+                + usize::from(self.target_object_key_format.is_some()),
+            );
+            if let Some(value) = self.destination_bucket_name {
+                properties.insert("DestinationBucketName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.log_file_prefix {
+                properties.insert("LogFilePrefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.target_object_key_format {
+                properties.insert("TargetObjectKeyFormat".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Creates a V2 S3 Metadata configuration of a general purpose bucket. For more information, see [Accelerating data discovery with S3 Metadata](https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-overview.html) in the *Amazon S3 User Guide*.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/MetadataConfiguration`.
@@ -1412,6 +1914,24 @@ pub mod bucket {
         pub fn inventory_table_configuration(mut self, value: InventoryTableConfiguration) -> Self {
             self.inventory_table_configuration = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for MetadataConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.annotation_table_configuration.is_some())
+                + usize::from(self.inventory_table_configuration.is_some()),
+            );
+            if let Some(value) = self.annotation_table_configuration {
+                properties.insert("AnnotationTableConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.inventory_table_configuration {
+                properties.insert("InventoryTableConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("JournalTableConfiguration".to_owned(), crate::template::IntoJson::into_json(self.journal_table_configuration));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1457,6 +1977,24 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for AnnotationTableConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.encryption_configuration.is_some())
+                + usize::from(self.role.is_some()),
+            );
+            properties.insert("ConfigurationState".to_owned(), crate::template::IntoJson::into_json(self.configuration_state));
+            if let Some(value) = self.encryption_configuration {
+                properties.insert("EncryptionConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.role {
+                properties.insert("Role".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The encryption settings for an S3 Metadata journal table or inventory table configuration.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/MetadataConfiguration/AnnotationTableConfiguration/EncryptionConfiguration`.
@@ -1484,6 +2022,20 @@ pub mod bucket {
         pub fn kms_key_arn(mut self, value: impl Into<Value<String>>) -> Self {
             self.kms_key_arn = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for MetadataTableEncryptionConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.kms_key_arn.is_some()),
+            );
+            if let Some(value) = self.kms_key_arn {
+                properties.insert("KmsKeyArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("SseAlgorithm".to_owned(), crate::template::IntoJson::into_json(self.sse_algorithm));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1518,6 +2070,20 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for InventoryTableConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.encryption_configuration.is_some()),
+            );
+            properties.insert("ConfigurationState".to_owned(), crate::template::IntoJson::into_json(self.configuration_state));
+            if let Some(value) = self.encryption_configuration {
+                properties.insert("EncryptionConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The journal table configuration for an S3 Metadata configuration. The journal table is required for each metadata table configuration and cannot be disabled.
     /// The journal configuration will enter a failed state if a journal table already exists in the table bucket. The journal table of a previous configuration must be deleted before a new journal table can be created successfully.
     ///
@@ -1546,6 +2112,20 @@ pub mod bucket {
         pub fn encryption_configuration(mut self, value: MetadataTableEncryptionConfiguration) -> Self {
             self.encryption_configuration = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for JournalTableConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.encryption_configuration.is_some()),
+            );
+            if let Some(value) = self.encryption_configuration {
+                properties.insert("EncryptionConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("RecordExpiration".to_owned(), crate::template::IntoJson::into_json(self.record_expiration));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1579,6 +2159,20 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for RecordExpiration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.days.is_some()),
+            );
+            if let Some(value) = self.days {
+                properties.insert("Days".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Expiration".to_owned(), crate::template::IntoJson::into_json(self.expiration));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// We recommend that you create your S3 Metadata configurations by using the V2 [MetadataConfiguration](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-metadataconfiguration.html) resource type. We no longer recommend using the V1 ``MetadataTableConfiguration`` resource type.
     /// If you created your S3 Metadata configuration before July 15, 2025, we recommend that you delete and re-create your configuration by using the [MetadataConfiguration](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-metadataconfiguration.html) resource type so that you can expire journal table records and create a live inventory table.
     /// Creates a V1 S3 Metadata configuration for a general purpose bucket. For more information, see [Accelerating data discovery with S3 Metadata](https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-overview.html) in the *Amazon S3 User Guide*.
@@ -1597,6 +2191,16 @@ pub mod bucket {
             Self {
                 s3_tables_destination: Box::new(s3_tables_destination),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for MetadataTableConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("S3TablesDestination".to_owned(), crate::template::IntoJson::into_json(self.s3_tables_destination));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1620,6 +2224,17 @@ pub mod bucket {
                 table_bucket_arn: table_bucket_arn.into(),
                 table_name: table_name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for S3TablesDestination {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("TableBucketArn".to_owned(), crate::template::IntoJson::into_json(self.table_bucket_arn));
+            properties.insert("TableName".to_owned(), crate::template::IntoJson::into_json(self.table_name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1672,6 +2287,28 @@ pub mod bucket {
         pub fn tag_filters(mut self, value: impl Into<List<TagFilter>>) -> Self {
             self.tag_filters = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for MetricsConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.access_point_arn.is_some())
+                + usize::from(self.prefix.is_some())
+                + usize::from(self.tag_filters.is_some()),
+            );
+            if let Some(value) = self.access_point_arn {
+                properties.insert("AccessPointArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(self.id));
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tag_filters {
+                properties.insert("TagFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1738,6 +2375,31 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for NotificationConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.event_bridge_configuration.is_some())
+                + usize::from(self.lambda_configurations.is_some())
+                + usize::from(self.queue_configurations.is_some())
+                + usize::from(self.topic_configurations.is_some()),
+            );
+            if let Some(value) = self.event_bridge_configuration {
+                properties.insert("EventBridgeConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.lambda_configurations {
+                properties.insert("LambdaConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.queue_configurations {
+                properties.insert("QueueConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.topic_configurations {
+                properties.insert("TopicConfigurations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Amazon S3 can send events to Amazon EventBridge whenever certain events happen in your bucket, see [Using EventBridge](https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html) in the *Amazon S3 User Guide*.
     /// Unlike other destinations, delivery of events to EventBridge can be either enabled or disabled for a bucket. If enabled, all events will be sent to EventBridge and you can use EventBridge rules to route events to additional targets. For more information, see [What Is Amazon EventBridge](https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-what-is.html) in the *Amazon EventBridge User Guide*
     ///
@@ -1755,6 +2417,16 @@ pub mod bucket {
             Self {
                 event_bridge_enabled: event_bridge_enabled.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for EventBridgeConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("EventBridgeEnabled".to_owned(), crate::template::IntoJson::into_json(self.event_bridge_enabled));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1792,6 +2464,21 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for LambdaConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.filter.is_some()),
+            );
+            properties.insert("Event".to_owned(), crate::template::IntoJson::into_json(self.event));
+            if let Some(value) = self.filter {
+                properties.insert("Filter".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Function".to_owned(), crate::template::IntoJson::into_json(self.function));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies object key name filtering rules. For information about key name filtering, see [Configuring event notifications using object key name filtering](https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html) in the *Amazon S3 User Guide*.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/NotificationConfiguration/LambdaConfigurations/*/Filter`.
@@ -1808,6 +2495,16 @@ pub mod bucket {
             Self {
                 s3_key: Box::new(s3_key),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for NotificationFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("S3Key".to_owned(), crate::template::IntoJson::into_json(self.s3_key));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1831,6 +2528,16 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for S3KeyFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Rules".to_owned(), crate::template::IntoJson::into_json(self.rules));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the Amazon S3 object key name to filter on. An object key name is the name assigned to an object in your Amazon S3 bucket. You specify whether to filter on the suffix or prefix of the object key name. A prefix is a specific string of characters at the beginning of an object key name, which you can use to organize objects. For example, you can start the key names of related objects with a prefix, such as ``2023-`` or ``engineering/``. Then, you can use ``FilterRule`` to find objects in a bucket with key names that have the same prefix. A suffix is similar to a prefix, but it is at the end of the object key name instead of at the beginning.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/NotificationConfiguration/LambdaConfigurations/*/Filter/S3Key/Rules/*`.
@@ -1851,6 +2558,17 @@ pub mod bucket {
                 name: name.into(),
                 value: value.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for FilterRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1888,6 +2606,21 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for QueueConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.filter.is_some()),
+            );
+            properties.insert("Event".to_owned(), crate::template::IntoJson::into_json(self.event));
+            if let Some(value) = self.filter {
+                properties.insert("Filter".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Queue".to_owned(), crate::template::IntoJson::into_json(self.queue));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A container for specifying the configuration for publication of messages to an Amazon Simple Notification Service (Amazon SNS) topic when Amazon S3 detects specified events.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/NotificationConfiguration/TopicConfigurations/*`.
@@ -1919,6 +2652,21 @@ pub mod bucket {
         pub fn filter(mut self, value: NotificationFilter) -> Self {
             self.filter = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for TopicConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.filter.is_some()),
+            );
+            properties.insert("Event".to_owned(), crate::template::IntoJson::into_json(self.event));
+            if let Some(value) = self.filter {
+                properties.insert("Filter".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Topic".to_owned(), crate::template::IntoJson::into_json(self.topic));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1959,6 +2707,23 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for ObjectLockConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.object_lock_enabled.is_some())
+                + usize::from(self.rule.is_some()),
+            );
+            if let Some(value) = self.object_lock_enabled {
+                properties.insert("ObjectLockEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rule {
+                properties.insert("Rule".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the Object Lock rule for the specified object. Enable the this rule when you apply ``ObjectLockConfiguration`` to a bucket.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/ObjectLockConfiguration/Rule`.
@@ -1982,6 +2747,19 @@ pub mod bucket {
         pub fn default_retention(mut self, value: DefaultRetention) -> Self {
             self.default_retention = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ObjectLockRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.default_retention.is_some()),
+            );
+            if let Some(value) = self.default_retention {
+                properties.insert("DefaultRetention".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2047,6 +2825,31 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for DefaultRetention {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.days.is_some())
+                + usize::from(self.default_event_hold.is_some())
+                + usize::from(self.mode.is_some())
+                + usize::from(self.years.is_some()),
+            );
+            if let Some(value) = self.days {
+                properties.insert("Days".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.default_event_hold {
+                properties.insert("DefaultEventHold".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.mode {
+                properties.insert("Mode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.years {
+                properties.insert("Years".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The default Object Lock event hold duration that you want to apply to new objects placed in the specified bucket, unless an object's upload request specifies its own Object Lock settings. New object versions are placed under an event hold and remain protected while the hold is active. When the event hold is released, Amazon S3 retains the object version for this duration, measured from the time the hold is released.
     /// The ``DefaultEventHold`` duration can be specified in either ``Days`` or ``Years``, but you must select one. You can't specify ``Days`` and ``Years`` at the same time.
     ///
@@ -2085,6 +2888,23 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for DefaultEventHold {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.days.is_some())
+                + usize::from(self.years.is_some()),
+            );
+            if let Some(value) = self.days {
+                properties.insert("Days".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.years {
+                properties.insert("Years".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the container element for Object Ownership rules.
     /// S3 Object Ownership is an Amazon S3 bucket-level setting that you can use to disable access control lists (ACLs) and take ownership of every object in your bucket, simplifying access management for data stored in Amazon S3. For more information, see [Controlling ownership of objects and disabling ACLs](https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html) in the *Amazon S3 User Guide*.
     ///
@@ -2102,6 +2922,16 @@ pub mod bucket {
             Self {
                 rules: rules.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for OwnershipControls {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Rules".to_owned(), crate::template::IntoJson::into_json(self.rules));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2129,6 +2959,19 @@ pub mod bucket {
         pub fn object_ownership(mut self, value: impl Into<Value<OwnershipControlsRuleObjectOwnership>>) -> Self {
             self.object_ownership = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for OwnershipControlsRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.object_ownership.is_some()),
+            );
+            if let Some(value) = self.object_ownership {
+                properties.insert("ObjectOwnership".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2199,6 +3042,31 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for PublicAccessBlockConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.block_public_acls.is_some())
+                + usize::from(self.block_public_policy.is_some())
+                + usize::from(self.ignore_public_acls.is_some())
+                + usize::from(self.restrict_public_buckets.is_some()),
+            );
+            if let Some(value) = self.block_public_acls {
+                properties.insert("BlockPublicAcls".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.block_public_policy {
+                properties.insert("BlockPublicPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ignore_public_acls {
+                properties.insert("IgnorePublicAcls".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.restrict_public_buckets {
+                properties.insert("RestrictPublicBuckets".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A container for replication rules. You can add up to 1,000 rules. The maximum size of a replication configuration is 2 MB. The latest version of the replication configuration XML is V2. For more information about XML V2 replication configurations, see [Replication configuration](https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-add-config.html) in the *Amazon S3 User Guide*.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/ReplicationConfiguration`.
@@ -2219,6 +3087,17 @@ pub mod bucket {
                 role: role.into(),
                 rules: rules.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ReplicationConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Role".to_owned(), crate::template::IntoJson::into_json(self.role));
+            properties.insert("Rules".to_owned(), crate::template::IntoJson::into_json(self.rules));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2316,6 +3195,41 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for ReplicationRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.delete_marker_replication.is_some())
+                + usize::from(self.filter.is_some())
+                + usize::from(self.id.is_some())
+                + usize::from(self.prefix.is_some())
+                + usize::from(self.priority.is_some())
+                + usize::from(self.source_selection_criteria.is_some()),
+            );
+            if let Some(value) = self.delete_marker_replication {
+                properties.insert("DeleteMarkerReplication".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Destination".to_owned(), crate::template::IntoJson::into_json(self.destination));
+            if let Some(value) = self.filter {
+                properties.insert("Filter".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.id {
+                properties.insert("Id".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.priority {
+                properties.insert("Priority".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.source_selection_criteria {
+                properties.insert("SourceSelectionCriteria".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies whether Amazon S3 replicates delete markers. If you specify a ``Filter`` in your replication configuration, you must also include a ``DeleteMarkerReplication`` element. If your ``Filter`` includes a ``Tag`` element, the ``DeleteMarkerReplication'''`Status`` must be set to Disabled, because Amazon S3 does not support replicating delete markers for tag-based rules. For an example configuration, see [Basic Rule Configuration](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication-add-config.html#replication-config-min-rule-config).
     /// For more information about delete marker replication, see [Basic Rule Configuration](https://docs.aws.amazon.com/AmazonS3/latest/dev/delete-marker-replication.html).
     /// If you are using an earlier version of the replication configuration, Amazon S3 handles replication of delete markers differently. For more information, see [Backward Compatibility](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication-add-config.html#replication-backward-compat-considerations).
@@ -2341,6 +3255,19 @@ pub mod bucket {
         pub fn status(mut self, value: impl Into<Value<DeleteMarkerReplicationStatus>>) -> Self {
             self.status = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for DeleteMarkerReplication {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.status.is_some()),
+            );
+            if let Some(value) = self.status {
+                properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2432,6 +3359,40 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for ReplicationDestination {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.access_control_translation.is_some())
+                + usize::from(self.account.is_some())
+                + usize::from(self.encryption_configuration.is_some())
+                + usize::from(self.metrics.is_some())
+                + usize::from(self.replication_time.is_some())
+                + usize::from(self.storage_class.is_some()),
+            );
+            if let Some(value) = self.access_control_translation {
+                properties.insert("AccessControlTranslation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.account {
+                properties.insert("Account".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Bucket".to_owned(), crate::template::IntoJson::into_json(self.bucket));
+            if let Some(value) = self.encryption_configuration {
+                properties.insert("EncryptionConfiguration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.metrics {
+                properties.insert("Metrics".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replication_time {
+                properties.insert("ReplicationTime".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.storage_class {
+                properties.insert("StorageClass".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specify this only in a cross-account scenario (where source and destination bucket owners are not the same), and you want to change replica ownership to the AWS-account that owns the destination bucket. If this is not specified in the replication configuration, the replicas are owned by same AWS-account that owns the source object.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/ReplicationConfiguration/Rules/*/Destination/AccessControlTranslation`.
@@ -2448,6 +3409,16 @@ pub mod bucket {
             Self {
                 owner: owner.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for AccessControlTranslation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Owner".to_owned(), crate::template::IntoJson::into_json(self.owner));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2468,6 +3439,16 @@ pub mod bucket {
             Self {
                 replica_kms_key_id: replica_kms_key_id.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for EncryptionConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("ReplicaKmsKeyID".to_owned(), crate::template::IntoJson::into_json(self.replica_kms_key_id));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2501,6 +3482,20 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for Metrics {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.event_threshold.is_some()),
+            );
+            if let Some(value) = self.event_threshold {
+                properties.insert("EventThreshold".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A container specifying the time value for S3 Replication Time Control (S3 RTC) and replication metrics ``EventThreshold``.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/ReplicationConfiguration/Rules/*/Destination/Metrics/EventThreshold`.
@@ -2518,6 +3513,16 @@ pub mod bucket {
             Self {
                 minutes: minutes.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ReplicationTimeValue {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Minutes".to_owned(), crate::template::IntoJson::into_json(self.minutes));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2541,6 +3546,17 @@ pub mod bucket {
                 status: status.into(),
                 time: Box::new(time),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ReplicationTime {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            properties.insert("Time".to_owned(), crate::template::IntoJson::into_json(self.time));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2596,6 +3612,27 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for ReplicationRuleFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.and.is_some())
+                + usize::from(self.prefix.is_some())
+                + usize::from(self.tag_filter.is_some()),
+            );
+            if let Some(value) = self.and {
+                properties.insert("And".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tag_filter {
+                properties.insert("TagFilter".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A container for specifying rule filters. The filters determine the subset of objects to which the rule applies. This element is required only if you specify more than one filter.
     /// For example:
     /// +  If you specify both a ``Prefix`` and a ``TagFilter``, wrap these filters in an ``And`` tag.
@@ -2636,6 +3673,23 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for ReplicationRuleAndOperator {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.prefix.is_some())
+                + usize::from(self.tag_filters.is_some()),
+            );
+            if let Some(value) = self.prefix {
+                properties.insert("Prefix".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tag_filters {
+                properties.insert("TagFilters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A container that describes additional filters for identifying the source objects that you want to replicate. You can choose to enable or disable the replication of these objects.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/ReplicationConfiguration/Rules/*/SourceSelectionCriteria`.
@@ -2673,6 +3727,23 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for SourceSelectionCriteria {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.replica_modifications.is_some())
+                + usize::from(self.sse_kms_encrypted_objects.is_some()),
+            );
+            if let Some(value) = self.replica_modifications {
+                properties.insert("ReplicaModifications".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.sse_kms_encrypted_objects {
+                properties.insert("SseKmsEncryptedObjects".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A filter that you can specify for selection for modifications on replicas.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/ReplicationConfiguration/Rules/*/SourceSelectionCriteria/ReplicaModifications`.
@@ -2693,6 +3764,16 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for ReplicaModifications {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A container for filter information for the selection of S3 objects encrypted with AWS KMS.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/ReplicationConfiguration/Rules/*/SourceSelectionCriteria/SseKmsEncryptedObjects`.
@@ -2709,6 +3790,16 @@ pub mod bucket {
             Self {
                 status: status.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for SseKmsEncryptedObjects {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2732,6 +3823,16 @@ pub mod bucket {
             Self {
                 status: status.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for VersioningConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Status".to_owned(), crate::template::IntoJson::into_json(self.status));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2795,6 +3896,31 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for WebsiteConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.error_document.is_some())
+                + usize::from(self.index_document.is_some())
+                + usize::from(self.redirect_all_requests_to.is_some())
+                + usize::from(self.routing_rules.is_some()),
+            );
+            if let Some(value) = self.error_document {
+                properties.insert("ErrorDocument".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.index_document {
+                properties.insert("IndexDocument".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.redirect_all_requests_to {
+                properties.insert("RedirectAllRequestsTo".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.routing_rules {
+                properties.insert("RoutingRules".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the redirect behavior of all requests to a website endpoint of an Amazon S3 bucket.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/WebsiteConfiguration/RedirectAllRequestsTo`.
@@ -2825,6 +3951,20 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for RedirectAllRequestsTo {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.protocol.is_some()),
+            );
+            properties.insert("HostName".to_owned(), crate::template::IntoJson::into_json(self.host_name));
+            if let Some(value) = self.protocol {
+                properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the redirect behavior and when a redirect is applied. For more information about routing rules, see [Configuring advanced conditional redirects](https://docs.aws.amazon.com/AmazonS3/latest/dev/how-to-page-redirect.html#advanced-conditional-redirects) in the *Amazon S3 User Guide*.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/WebsiteConfiguration/RoutingRules/*`.
@@ -2852,6 +3992,20 @@ pub mod bucket {
         pub fn routing_rule_condition(mut self, value: RoutingRuleCondition) -> Self {
             self.routing_rule_condition = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RoutingRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.routing_rule_condition.is_some()),
+            );
+            properties.insert("RedirectRule".to_owned(), crate::template::IntoJson::into_json(self.redirect_rule));
+            if let Some(value) = self.routing_rule_condition {
+                properties.insert("RoutingRuleCondition".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2927,6 +4081,35 @@ pub mod bucket {
         }
     }
 
+    impl crate::template::IntoJson for RedirectRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.host_name.is_some())
+                + usize::from(self.http_redirect_code.is_some())
+                + usize::from(self.protocol.is_some())
+                + usize::from(self.replace_key_prefix_with.is_some())
+                + usize::from(self.replace_key_with.is_some()),
+            );
+            if let Some(value) = self.host_name {
+                properties.insert("HostName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.http_redirect_code {
+                properties.insert("HttpRedirectCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.protocol {
+                properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replace_key_prefix_with {
+                properties.insert("ReplaceKeyPrefixWith".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replace_key_with {
+                properties.insert("ReplaceKeyWith".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A container for describing a condition that must be met for the specified redirect to apply. For example, 1. If request is for pages in the ``/docs`` folder, redirect to the ``/documents`` folder. 2. If request results in HTTP error 4xx, redirect request to another host where you might process the error.
     ///
     /// Generated from `AWS::S3::Bucket` at `/properties/WebsiteConfiguration/RoutingRules/*/RoutingRuleCondition`.
@@ -2963,6 +4146,23 @@ pub mod bucket {
         pub fn key_prefix_equals(mut self, value: impl Into<Value<String>>) -> Self {
             self.key_prefix_equals = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RoutingRuleCondition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.http_error_code_returned_equals.is_some())
+                + usize::from(self.key_prefix_equals.is_some()),
+            );
+            if let Some(value) = self.http_error_code_returned_equals {
+                properties.insert("HttpErrorCodeReturnedEquals".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.key_prefix_equals {
+                properties.insert("KeyPrefixEquals".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -4542,6 +5742,17 @@ pub mod bucket_policy {
                 bucket: bucket.into(),
                 policy_document: serde_json::to_value(policy_document).expect("property values serialize to JSON"),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for BucketPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Bucket".to_owned(), crate::template::IntoJson::into_json(self.bucket));
+            properties.insert("PolicyDocument".to_owned(), crate::template::IntoJson::into_json(self.policy_document));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for BucketPolicy {

@@ -102,6 +102,40 @@ pub mod rotation_schedule {
             self
         }
     }
+
+    impl crate::template::IntoJson for RotationSchedule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.external_secret_rotation_metadata.is_some())
+                + usize::from(self.external_secret_rotation_role_arn.is_some())
+                + usize::from(self.hosted_rotation_lambda.is_some())
+                + usize::from(self.rotate_immediately_on_update.is_some())
+                + usize::from(self.rotation_lambda_arn.is_some())
+                + usize::from(self.rotation_rules.is_some()),
+            );
+            if let Some(value) = self.external_secret_rotation_metadata {
+                properties.insert("ExternalSecretRotationMetadata".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.external_secret_rotation_role_arn {
+                properties.insert("ExternalSecretRotationRoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.hosted_rotation_lambda {
+                properties.insert("HostedRotationLambda".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rotate_immediately_on_update {
+                properties.insert("RotateImmediatelyOnUpdate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rotation_lambda_arn {
+                properties.insert("RotationLambdaARN".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rotation_rules {
+                properties.insert("RotationRules".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("SecretId".to_owned(), crate::template::IntoJson::into_json(self.secret_id));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for RotationSchedule {
         const TYPE: &'static str = "AWS::SecretsManager::RotationSchedule";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -146,6 +180,17 @@ pub mod rotation_schedule {
                 key: key.into(),
                 value: value.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ExternalSecretRotationMetadataItem {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(self.key));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -278,6 +323,56 @@ pub mod rotation_schedule {
         }
     }
 
+    impl crate::template::IntoJson for HostedRotationLambda {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.exclude_characters.is_some())
+                + usize::from(self.kms_key_arn.is_some())
+                + usize::from(self.master_secret_arn.is_some())
+                + usize::from(self.master_secret_kms_key_arn.is_some())
+                + usize::from(self.rotation_lambda_name.is_some())
+                + usize::from(self.runtime.is_some())
+                + usize::from(self.superuser_secret_arn.is_some())
+                + usize::from(self.superuser_secret_kms_key_arn.is_some())
+                + usize::from(self.vpc_security_group_ids.is_some())
+                + usize::from(self.vpc_subnet_ids.is_some()),
+            );
+            if let Some(value) = self.exclude_characters {
+                properties.insert("ExcludeCharacters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_key_arn {
+                properties.insert("KmsKeyArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.master_secret_arn {
+                properties.insert("MasterSecretArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.master_secret_kms_key_arn {
+                properties.insert("MasterSecretKmsKeyArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rotation_lambda_name {
+                properties.insert("RotationLambdaName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("RotationType".to_owned(), crate::template::IntoJson::into_json(self.rotation_type));
+            if let Some(value) = self.runtime {
+                properties.insert("Runtime".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.superuser_secret_arn {
+                properties.insert("SuperuserSecretArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.superuser_secret_kms_key_arn {
+                properties.insert("SuperuserSecretKmsKeyArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_security_group_ids {
+                properties.insert("VpcSecurityGroupIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc_subnet_ids {
+                properties.insert("VpcSubnetIds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `RotationRules`.
     ///
     /// Generated from `AWS::SecretsManager::RotationSchedule` at `/properties/RotationRules`.
@@ -323,6 +418,27 @@ pub mod rotation_schedule {
         pub fn schedule_expression(mut self, value: impl Into<Value<String>>) -> Self {
             self.schedule_expression = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RotationRules {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.automatically_after_days.is_some())
+                + usize::from(self.duration.is_some())
+                + usize::from(self.schedule_expression.is_some()),
+            );
+            if let Some(value) = self.automatically_after_days {
+                properties.insert("AutomaticallyAfterDays".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.duration {
+                properties.insert("Duration".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.schedule_expression {
+                properties.insert("ScheduleExpression".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 }
@@ -454,6 +570,47 @@ pub mod secret {
         pub fn r#type(mut self, value: impl Into<Value<String>>) -> Self {
             self.r#type = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Secret {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.description.is_some())
+                + usize::from(self.generate_secret_string.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.replica_regions.is_some())
+                + usize::from(self.secret_string.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.r#type.is_some()),
+            );
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.generate_secret_string {
+                properties.insert("GenerateSecretString".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_key_id {
+                properties.insert("KmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replica_regions {
+                properties.insert("ReplicaRegions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secret_string {
+                properties.insert("SecretString".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for Secret {
@@ -606,6 +763,55 @@ pub mod secret {
         }
     }
 
+    impl crate::template::IntoJson for GenerateSecretString {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.exclude_characters.is_some())
+                + usize::from(self.exclude_lowercase.is_some())
+                + usize::from(self.exclude_numbers.is_some())
+                + usize::from(self.exclude_punctuation.is_some())
+                + usize::from(self.exclude_uppercase.is_some())
+                + usize::from(self.generate_string_key.is_some())
+                + usize::from(self.include_space.is_some())
+                + usize::from(self.password_length.is_some())
+                + usize::from(self.require_each_included_type.is_some())
+                + usize::from(self.secret_string_template.is_some()),
+            );
+            if let Some(value) = self.exclude_characters {
+                properties.insert("ExcludeCharacters".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.exclude_lowercase {
+                properties.insert("ExcludeLowercase".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.exclude_numbers {
+                properties.insert("ExcludeNumbers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.exclude_punctuation {
+                properties.insert("ExcludePunctuation".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.exclude_uppercase {
+                properties.insert("ExcludeUppercase".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.generate_string_key {
+                properties.insert("GenerateStringKey".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.include_space {
+                properties.insert("IncludeSpace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.password_length {
+                properties.insert("PasswordLength".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.require_each_included_type {
+                properties.insert("RequireEachIncludedType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.secret_string_template {
+                properties.insert("SecretStringTemplate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies a ``Region`` and the ``KmsKeyId`` for a replica secret.
     ///
     /// Generated from `AWS::SecretsManager::Secret` at `/properties/ReplicaRegions/*`.
@@ -633,6 +839,20 @@ pub mod secret {
         pub fn kms_key_id(mut self, value: impl serde::Serialize) -> Self {
             self.kms_key_id = Some(serde_json::to_value(value).expect("property values serialize to JSON"));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ReplicaRegion {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.kms_key_id.is_some()),
+            );
+            if let Some(value) = self.kms_key_id {
+                properties.insert("KmsKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Region".to_owned(), crate::template::IntoJson::into_json(self.region));
+            serde_json::Value::Object(properties)
         }
     }
 }
@@ -665,6 +885,18 @@ pub mod secret_target_attachment {
                 target_id: target_id.into(),
                 target_type: target_type.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for SecretTargetAttachment {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("SecretId".to_owned(), crate::template::IntoJson::into_json(self.secret_id));
+            properties.insert("TargetId".to_owned(), crate::template::IntoJson::into_json(self.target_id));
+            properties.insert("TargetType".to_owned(), crate::template::IntoJson::into_json(self.target_type));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for SecretTargetAttachment {

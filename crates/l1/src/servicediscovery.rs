@@ -78,6 +78,32 @@ pub mod private_dns_namespace {
             self
         }
     }
+
+    impl crate::template::IntoJson for PrivateDnsNamespace {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.description.is_some())
+                + usize::from(self.properties.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.vpc.is_some()),
+            );
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.properties {
+                properties.insert("Properties".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.vpc {
+                properties.insert("Vpc".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for PrivateDnsNamespace {
         const TYPE: &'static str = "AWS::ServiceDiscovery::PrivateDnsNamespace";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -142,6 +168,19 @@ pub mod private_dns_namespace {
         }
     }
 
+    impl crate::template::IntoJson for Properties {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.dns_properties.is_some()),
+            );
+            if let Some(value) = self.dns_properties {
+                properties.insert("DnsProperties".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `PrivateDnsPropertiesMutable`.
     ///
     /// Generated from `AWS::ServiceDiscovery::PrivateDnsNamespace` at `/properties/Properties/DnsProperties`.
@@ -168,6 +207,19 @@ pub mod private_dns_namespace {
         }
     }
 
+    impl crate::template::IntoJson for PrivateDnsPropertiesMutable {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.soa.is_some()),
+            );
+            if let Some(value) = self.soa {
+                properties.insert("SOA".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `Soa`.
     ///
     /// Generated from `AWS::ServiceDiscovery::PrivateDnsNamespace` at `/properties/Properties/DnsProperties/SOA`.
@@ -191,6 +243,19 @@ pub mod private_dns_namespace {
         pub fn ttl(mut self, value: impl Into<Value<f64>>) -> Self {
             self.ttl = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Soa {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.ttl.is_some()),
+            );
+            if let Some(value) = self.ttl {
+                properties.insert("TTL".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 }
@@ -312,6 +377,51 @@ pub mod service {
             self
         }
     }
+
+    impl crate::template::IntoJson for Service {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.description.is_some())
+                + usize::from(self.dns_config.is_some())
+                + usize::from(self.health_check_config.is_some())
+                + usize::from(self.health_check_custom_config.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.namespace_id.is_some())
+                + usize::from(self.service_attributes.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.r#type.is_some()),
+            );
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.dns_config {
+                properties.insert("DnsConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_config {
+                properties.insert("HealthCheckConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.health_check_custom_config {
+                properties.insert("HealthCheckCustomConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.namespace_id {
+                properties.insert("NamespaceId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.service_attributes {
+                properties.insert("ServiceAttributes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.r#type {
+                properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Service {
         const TYPE: &'static str = "AWS::ServiceDiscovery::Service";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -384,6 +494,24 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for DnsConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.namespace_id.is_some())
+                + usize::from(self.routing_policy.is_some()),
+            );
+            properties.insert("DnsRecords".to_owned(), crate::template::IntoJson::into_json(self.dns_records));
+            if let Some(value) = self.namespace_id {
+                properties.insert("NamespaceId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.routing_policy {
+                properties.insert("RoutingPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A DNS record associated with the service.
     ///
     /// Generated from `AWS::ServiceDiscovery::Service` at `/properties/DnsConfig/DnsRecords/*`.
@@ -404,6 +532,17 @@ pub mod service {
                 ttl: ttl.into(),
                 r#type: r#type.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for DnsRecord {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("TTL".to_owned(), crate::template::IntoJson::into_json(self.ttl));
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -448,6 +587,24 @@ pub mod service {
         }
     }
 
+    impl crate::template::IntoJson for HealthCheckConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.failure_threshold.is_some())
+                + usize::from(self.resource_path.is_some()),
+            );
+            if let Some(value) = self.failure_threshold {
+                properties.insert("FailureThreshold".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.resource_path {
+                properties.insert("ResourcePath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configurations for custom health checks for the service.
     ///
     /// Generated from `AWS::ServiceDiscovery::Service` at `/properties/HealthCheckCustomConfig`.
@@ -471,6 +628,19 @@ pub mod service {
         pub fn failure_threshold(mut self, value: impl Into<Value<f64>>) -> Self {
             self.failure_threshold = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for HealthCheckCustomConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.failure_threshold.is_some()),
+            );
+            if let Some(value) = self.failure_threshold {
+                properties.insert("FailureThreshold".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 

@@ -139,6 +139,53 @@ pub mod subscription {
             self
         }
     }
+
+    impl crate::template::IntoJson for Subscription {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.delivery_policy.is_some())
+                + usize::from(self.endpoint.is_some())
+                + usize::from(self.filter_policy.is_some())
+                + usize::from(self.filter_policy_scope.is_some())
+                + usize::from(self.raw_message_delivery.is_some())
+                + usize::from(self.redrive_policy.is_some())
+                + usize::from(self.region.is_some())
+                + usize::from(self.replay_policy.is_some())
+                + usize::from(self.subscription_role_arn.is_some()),
+            );
+            if let Some(value) = self.delivery_policy {
+                properties.insert("DeliveryPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.endpoint {
+                properties.insert("Endpoint".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.filter_policy {
+                properties.insert("FilterPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.filter_policy_scope {
+                properties.insert("FilterPolicyScope".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(self.protocol));
+            if let Some(value) = self.raw_message_delivery {
+                properties.insert("RawMessageDelivery".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.redrive_policy {
+                properties.insert("RedrivePolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.region {
+                properties.insert("Region".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.replay_policy {
+                properties.insert("ReplayPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subscription_role_arn {
+                properties.insert("SubscriptionRoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TopicArn".to_owned(), crate::template::IntoJson::into_json(self.topic_arn));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Subscription {
         const TYPE: &'static str = "AWS::SNS::Subscription";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -350,6 +397,71 @@ pub mod topic {
             self
         }
     }
+
+    impl crate::template::IntoJson for Topic {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.archive_policy.is_some())
+                + usize::from(self.content_based_deduplication.is_some())
+                + usize::from(self.data_protection_policy.is_some())
+                + usize::from(self.delivery_status_logging.is_some())
+                + usize::from(self.display_name.is_some())
+                + usize::from(self.fifo_throughput_scope.is_some())
+                + usize::from(self.fifo_topic.is_some())
+                + usize::from(self.kms_master_key_id.is_some())
+                + usize::from(self.maximum_message_size.is_some())
+                + usize::from(self.signature_version.is_some())
+                + usize::from(self.subscription.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.topic_name.is_some())
+                + usize::from(self.tracing_config.is_some()),
+            );
+            if let Some(value) = self.archive_policy {
+                properties.insert("ArchivePolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.content_based_deduplication {
+                properties.insert("ContentBasedDeduplication".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.data_protection_policy {
+                properties.insert("DataProtectionPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.delivery_status_logging {
+                properties.insert("DeliveryStatusLogging".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.display_name {
+                properties.insert("DisplayName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.fifo_throughput_scope {
+                properties.insert("FifoThroughputScope".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.fifo_topic {
+                properties.insert("FifoTopic".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_master_key_id {
+                properties.insert("KmsMasterKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.maximum_message_size {
+                properties.insert("MaximumMessageSize".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.signature_version {
+                properties.insert("SignatureVersion".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.subscription {
+                properties.insert("Subscription".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.topic_name {
+                properties.insert("TopicName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tracing_config {
+                properties.insert("TracingConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Topic {
         const TYPE: &'static str = "AWS::SNS::Topic";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -427,6 +539,28 @@ pub mod topic {
         }
     }
 
+    impl crate::template::IntoJson for LoggingConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.failure_feedback_role_arn.is_some())
+                + usize::from(self.success_feedback_role_arn.is_some())
+                + usize::from(self.success_feedback_sample_rate.is_some()),
+            );
+            if let Some(value) = self.failure_feedback_role_arn {
+                properties.insert("FailureFeedbackRoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(self.protocol));
+            if let Some(value) = self.success_feedback_role_arn {
+                properties.insert("SuccessFeedbackRoleArn".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.success_feedback_sample_rate {
+                properties.insert("SuccessFeedbackSampleRate".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// ``Subscription`` is an embedded property that describes the subscription endpoints of an SNS topic.
     /// For full control over subscription behavior (for example, delivery policy, filtering, raw message delivery, and cross-region subscriptions), use the [AWS::SNS::Subscription](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-subscription.html) resource.
     ///
@@ -448,6 +582,17 @@ pub mod topic {
                 endpoint: endpoint.into(),
                 protocol: protocol.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Subscription {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Endpoint".to_owned(), crate::template::IntoJson::into_json(self.endpoint));
+            properties.insert("Protocol".to_owned(), crate::template::IntoJson::into_json(self.protocol));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -526,6 +671,17 @@ pub mod topic_policy {
                 policy_document: serde_json::to_value(policy_document).expect("property values serialize to JSON"),
                 topics: topics.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for TopicPolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("PolicyDocument".to_owned(), crate::template::IntoJson::into_json(self.policy_document));
+            properties.insert("Topics".to_owned(), crate::template::IntoJson::into_json(self.topics));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for TopicPolicy {

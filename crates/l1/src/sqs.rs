@@ -240,6 +240,79 @@ pub mod queue {
             self
         }
     }
+
+    impl crate::template::IntoJson for Queue {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.content_based_deduplication.is_some())
+                + usize::from(self.deduplication_scope.is_some())
+                + usize::from(self.delay_seconds.is_some())
+                + usize::from(self.fifo_queue.is_some())
+                + usize::from(self.fifo_throughput_limit.is_some())
+                + usize::from(self.kms_data_key_reuse_period_seconds.is_some())
+                + usize::from(self.kms_master_key_id.is_some())
+                + usize::from(self.maximum_message_size.is_some())
+                + usize::from(self.message_retention_period.is_some())
+                + usize::from(self.queue_name.is_some())
+                + usize::from(self.receive_message_wait_time_seconds.is_some())
+                + usize::from(self.redrive_allow_policy.is_some())
+                + usize::from(self.redrive_policy.is_some())
+                + usize::from(self.sqs_managed_sse_enabled.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.visibility_timeout.is_some()),
+            );
+            if let Some(value) = self.content_based_deduplication {
+                properties.insert("ContentBasedDeduplication".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.deduplication_scope {
+                properties.insert("DeduplicationScope".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.delay_seconds {
+                properties.insert("DelaySeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.fifo_queue {
+                properties.insert("FifoQueue".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.fifo_throughput_limit {
+                properties.insert("FifoThroughputLimit".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_data_key_reuse_period_seconds {
+                properties.insert("KmsDataKeyReusePeriodSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.kms_master_key_id {
+                properties.insert("KmsMasterKeyId".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.maximum_message_size {
+                properties.insert("MaximumMessageSize".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.message_retention_period {
+                properties.insert("MessageRetentionPeriod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.queue_name {
+                properties.insert("QueueName".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.receive_message_wait_time_seconds {
+                properties.insert("ReceiveMessageWaitTimeSeconds".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.redrive_allow_policy {
+                properties.insert("RedriveAllowPolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.redrive_policy {
+                properties.insert("RedrivePolicy".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.sqs_managed_sse_enabled {
+                properties.insert("SqsManagedSseEnabled".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.visibility_timeout {
+                properties.insert("VisibilityTimeout".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Queue {
         const TYPE: &'static str = "AWS::SQS::Queue";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -296,6 +369,17 @@ pub mod queue_policy {
                 policy_document: serde_json::to_value(policy_document).expect("property values serialize to JSON"),
                 queues: queues.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for QueuePolicy {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("PolicyDocument".to_owned(), crate::template::IntoJson::into_json(self.policy_document));
+            properties.insert("Queues".to_owned(), crate::template::IntoJson::into_json(self.queues));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for QueuePolicy {

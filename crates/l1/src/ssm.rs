@@ -121,6 +121,45 @@ pub mod parameter {
             self
         }
     }
+
+    impl crate::template::IntoJson for Parameter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.allowed_pattern.is_some())
+                + usize::from(self.data_type.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.policies.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.tier.is_some()),
+            );
+            if let Some(value) = self.allowed_pattern {
+                properties.insert("AllowedPattern".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.data_type {
+                properties.insert("DataType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.policies {
+                properties.insert("Policies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.tier {
+                properties.insert("Tier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for Parameter {
         const TYPE: &'static str = "AWS::SSM::Parameter";
         const SPEC: ResourceSpec = ResourceSpec {

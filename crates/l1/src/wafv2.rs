@@ -62,6 +62,25 @@ pub mod logging_configuration {
             self
         }
     }
+
+    impl crate::template::IntoJson for LoggingConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.logging_filter.is_some())
+                + usize::from(self.redacted_fields.is_some()),
+            );
+            properties.insert("LogDestinationConfigs".to_owned(), crate::template::IntoJson::into_json(self.log_destination_configs));
+            if let Some(value) = self.logging_filter {
+                properties.insert("LoggingFilter".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.redacted_fields {
+                properties.insert("RedactedFields".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ResourceArn".to_owned(), crate::template::IntoJson::into_json(self.resource_arn));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for LoggingConfiguration {
         const TYPE: &'static str = "AWS::WAFv2::LoggingConfiguration";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -109,6 +128,17 @@ pub mod logging_configuration {
         }
     }
 
+    impl crate::template::IntoJson for LoggingConfigurationLoggingFilter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("DefaultBehavior".to_owned(), crate::template::IntoJson::into_json(self.default_behavior));
+            properties.insert("Filters".to_owned(), crate::template::IntoJson::into_json(self.filters));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `Filter`.
     ///
     /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/LoggingFilter/Filters/*`.
@@ -133,6 +163,18 @@ pub mod logging_configuration {
                 conditions: conditions.into(),
                 requirement: requirement.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Filter {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("Behavior".to_owned(), crate::template::IntoJson::into_json(self.behavior));
+            properties.insert("Conditions".to_owned(), crate::template::IntoJson::into_json(self.conditions));
+            properties.insert("Requirement".to_owned(), crate::template::IntoJson::into_json(self.requirement));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -173,6 +215,23 @@ pub mod logging_configuration {
         }
     }
 
+    impl crate::template::IntoJson for Condition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.action_condition.is_some())
+                + usize::from(self.label_name_condition.is_some()),
+            );
+            if let Some(value) = self.action_condition {
+                properties.insert("ActionCondition".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.label_name_condition {
+                properties.insert("LabelNameCondition".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A single action condition.
     ///
     /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/LoggingFilter/Filters/*/Conditions/*/ActionCondition`.
@@ -192,6 +251,16 @@ pub mod logging_configuration {
         }
     }
 
+    impl crate::template::IntoJson for ConditionActionCondition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Action".to_owned(), crate::template::IntoJson::into_json(self.action));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A single label name condition.
     ///
     /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/LoggingFilter/Filters/*/Conditions/*/LabelNameCondition`.
@@ -208,6 +277,16 @@ pub mod logging_configuration {
             Self {
                 label_name: label_name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ConditionLabelNameCondition {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("LabelName".to_owned(), crate::template::IntoJson::into_json(self.label_name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -270,6 +349,31 @@ pub mod logging_configuration {
         }
     }
 
+    impl crate::template::IntoJson for FieldToMatch {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.method.is_some())
+                + usize::from(self.query_string.is_some())
+                + usize::from(self.single_header.is_some())
+                + usize::from(self.uri_path.is_some()),
+            );
+            if let Some(value) = self.method {
+                properties.insert("Method".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.query_string {
+                properties.insert("QueryString".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.single_header {
+                properties.insert("SingleHeader".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.uri_path {
+                properties.insert("UriPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Inspect a single header. Provide the name of the header to inspect, for example, User-Agent or Referer. This setting isn't case sensitive.
     ///
     /// Generated from `AWS::WAFv2::LoggingConfiguration` at `/properties/RedactedFields/*/SingleHeader`.
@@ -286,6 +390,16 @@ pub mod logging_configuration {
             Self {
                 name: name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for FieldToMatchSingleHeader {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -638,6 +752,70 @@ pub mod web_acl {
             self
         }
     }
+
+    impl crate::template::IntoJson for WebAcl {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.application_config.is_some())
+                + usize::from(self.association_config.is_some())
+                + usize::from(self.captcha_config.is_some())
+                + usize::from(self.challenge_config.is_some())
+                + usize::from(self.custom_response_bodies.is_some())
+                + usize::from(self.data_protection_config.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.monetization_config.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.on_source_d_do_s_protection_config.is_some())
+                + usize::from(self.rules.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.token_domains.is_some()),
+            );
+            if let Some(value) = self.application_config {
+                properties.insert("ApplicationConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.association_config {
+                properties.insert("AssociationConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.captcha_config {
+                properties.insert("CaptchaConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.challenge_config {
+                properties.insert("ChallengeConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.custom_response_bodies {
+                properties.insert("CustomResponseBodies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.data_protection_config {
+                properties.insert("DataProtectionConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("DefaultAction".to_owned(), crate::template::IntoJson::into_json(self.default_action));
+            if let Some(value) = self.description {
+                properties.insert("Description".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.monetization_config {
+                properties.insert("MonetizationConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.name {
+                properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.on_source_d_do_s_protection_config {
+                properties.insert("OnSourceDDoSProtectionConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rules {
+                properties.insert("Rules".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Scope".to_owned(), crate::template::IntoJson::into_json(self.scope));
+            if let Some(value) = self.tags {
+                properties.insert("Tags".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.token_domains {
+                properties.insert("TokenDomains".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("VisibilityConfig".to_owned(), crate::template::IntoJson::into_json(self.visibility_config));
+            serde_json::Value::Object(properties)
+        }
+    }
     impl CfnResource for WebAcl {
         const TYPE: &'static str = "AWS::WAFv2::WebACL";
         const SPEC: ResourceSpec = ResourceSpec {
@@ -702,6 +880,16 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for ApplicationConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Attributes".to_owned(), crate::template::IntoJson::into_json(self.attributes));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Application details defined during the &webacl; creation process. Application attributes help WAF; give recommendations for protection packs.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/ApplicationConfig/Attributes/*`.
@@ -722,6 +910,17 @@ pub mod web_acl {
                 name: name.into(),
                 values: values.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ApplicationAttribute {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Values".to_owned(), crate::template::IntoJson::into_json(self.values));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -751,6 +950,19 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for AssociationConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.request_body.is_some()),
+            );
+            if let Some(value) = self.request_body {
+                properties.insert("RequestBody".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `CaptchaConfig`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/CaptchaConfig`.
@@ -777,6 +989,19 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for CaptchaConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.immunity_time_property.is_some()),
+            );
+            if let Some(value) = self.immunity_time_property {
+                properties.insert("ImmunityTimeProperty".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `ImmunityTimeProperty`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/CaptchaConfig/ImmunityTimeProperty`.
@@ -793,6 +1018,16 @@ pub mod web_acl {
             Self {
                 immunity_time: immunity_time.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ImmunityTimeProperty {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("ImmunityTime".to_owned(), crate::template::IntoJson::into_json(self.immunity_time));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -822,6 +1057,19 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for ChallengeConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.immunity_time_property.is_some()),
+            );
+            if let Some(value) = self.immunity_time_property {
+                properties.insert("ImmunityTimeProperty".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `DataProtectionConfig`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/DataProtectionConfig`.
@@ -838,6 +1086,16 @@ pub mod web_acl {
             Self {
                 data_protections: data_protections.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for DataProtectionConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("DataProtections".to_owned(), crate::template::IntoJson::into_json(self.data_protections));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -886,6 +1144,25 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for DataProtect {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.exclude_rate_based_details.is_some())
+                + usize::from(self.exclude_rule_match_details.is_some()),
+            );
+            properties.insert("Action".to_owned(), crate::template::IntoJson::into_json(self.action));
+            if let Some(value) = self.exclude_rate_based_details {
+                properties.insert("ExcludeRateBasedDetails".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.exclude_rule_match_details {
+                properties.insert("ExcludeRuleMatchDetails".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Field".to_owned(), crate::template::IntoJson::into_json(self.field));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Field in log to protect.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/DataProtectionConfig/DataProtections/*/Field`.
@@ -913,6 +1190,20 @@ pub mod web_acl {
         pub fn field_keys(mut self, value: impl Into<Value<Vec<String>>>) -> Self {
             self.field_keys = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for FieldToProtect {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.field_keys.is_some()),
+            );
+            if let Some(value) = self.field_keys {
+                properties.insert("FieldKeys".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("FieldType".to_owned(), crate::template::IntoJson::into_json(self.field_type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -953,6 +1244,23 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for DefaultAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.allow.is_some())
+                + usize::from(self.block.is_some()),
+            );
+            if let Some(value) = self.allow {
+                properties.insert("Allow".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.block {
+                properties.insert("Block".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Allow traffic towards application.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/DefaultAction/Allow`.
@@ -979,6 +1287,19 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for AllowAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.custom_request_handling.is_some()),
+            );
+            if let Some(value) = self.custom_request_handling {
+                properties.insert("CustomRequestHandling".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Custom request handling.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/DefaultAction/Allow/CustomRequestHandling`.
@@ -995,6 +1316,16 @@ pub mod web_acl {
             Self {
                 insert_headers: insert_headers.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for CustomRequestHandling {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("InsertHeaders".to_owned(), crate::template::IntoJson::into_json(self.insert_headers));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1021,6 +1352,17 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for CustomHttpHeader {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("Value".to_owned(), crate::template::IntoJson::into_json(self.value));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Block traffic towards application.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/DefaultAction/Block`.
@@ -1044,6 +1386,19 @@ pub mod web_acl {
         pub fn custom_response(mut self, value: CustomResponse) -> Self {
             self.custom_response = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for BlockAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.custom_response.is_some()),
+            );
+            if let Some(value) = self.custom_response {
+                properties.insert("CustomResponse".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1088,6 +1443,24 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for CustomResponse {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.custom_response_body_key.is_some())
+                + usize::from(self.response_headers.is_some()),
+            );
+            if let Some(value) = self.custom_response_body_key {
+                properties.insert("CustomResponseBodyKey".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("ResponseCode".to_owned(), crate::template::IntoJson::into_json(self.response_code));
+            if let Some(value) = self.response_headers {
+                properties.insert("ResponseHeaders".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configures monetization for the web ACL or rule group.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/MonetizationConfig`.
@@ -1125,6 +1498,23 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for MonetizationConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.crypto_config.is_some())
+                + usize::from(self.currency_mode.is_some()),
+            );
+            if let Some(value) = self.crypto_config {
+                properties.insert("CryptoConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.currency_mode {
+                properties.insert("CurrencyMode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configures cryptocurrency payment settings.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/MonetizationConfig/CryptoConfig`.
@@ -1141,6 +1531,16 @@ pub mod web_acl {
             Self {
                 payment_networks: payment_networks.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for CryptoConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("PaymentNetworks".to_owned(), crate::template::IntoJson::into_json(self.payment_networks));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1171,6 +1571,18 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for PaymentNetwork {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("Chain".to_owned(), crate::template::IntoJson::into_json(self.chain));
+            properties.insert("Prices".to_owned(), crate::template::IntoJson::into_json(self.prices));
+            properties.insert("WalletAddress".to_owned(), crate::template::IntoJson::into_json(self.wallet_address));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// A price configuration.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/MonetizationConfig/CryptoConfig/PaymentNetworks/*/Prices/*`.
@@ -1194,6 +1606,17 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for Price {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Amount".to_owned(), crate::template::IntoJson::into_json(self.amount));
+            properties.insert("Currency".to_owned(), crate::template::IntoJson::into_json(self.currency));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configures the options for on-source DDoS protection provided by supported resource type.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/OnSourceDDoSProtectionConfig`.
@@ -1210,6 +1633,16 @@ pub mod web_acl {
             Self {
                 alb_low_reputation_mode: alb_low_reputation_mode.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for OnSourceDDoSProtectionConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("ALBLowReputationMode".to_owned(), crate::template::IntoJson::into_json(self.alb_low_reputation_mode));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1299,6 +1732,39 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for Rule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                4
+                + usize::from(self.action.is_some())
+                + usize::from(self.captcha_config.is_some())
+                + usize::from(self.challenge_config.is_some())
+                + usize::from(self.override_action.is_some())
+                + usize::from(self.rule_labels.is_some()),
+            );
+            if let Some(value) = self.action {
+                properties.insert("Action".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.captcha_config {
+                properties.insert("CaptchaConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.challenge_config {
+                properties.insert("ChallengeConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.override_action {
+                properties.insert("OverrideAction".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Priority".to_owned(), crate::template::IntoJson::into_json(self.priority));
+            if let Some(value) = self.rule_labels {
+                properties.insert("RuleLabels".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Statement".to_owned(), crate::template::IntoJson::into_json(self.statement));
+            properties.insert("VisibilityConfig".to_owned(), crate::template::IntoJson::into_json(self.visibility_config));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Action taken when Rule matches its condition.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Action`.
@@ -1380,6 +1846,39 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RuleAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.allow.is_some())
+                + usize::from(self.block.is_some())
+                + usize::from(self.captcha.is_some())
+                + usize::from(self.challenge.is_some())
+                + usize::from(self.count.is_some())
+                + usize::from(self.monetize.is_some()),
+            );
+            if let Some(value) = self.allow {
+                properties.insert("Allow".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.block {
+                properties.insert("Block".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.captcha {
+                properties.insert("Captcha".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.challenge {
+                properties.insert("Challenge".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.count {
+                properties.insert("Count".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.monetize {
+                properties.insert("Monetize".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Checks valid token exists with request.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Action/Captcha`.
@@ -1403,6 +1902,19 @@ pub mod web_acl {
         pub fn custom_request_handling(mut self, value: CustomRequestHandling) -> Self {
             self.custom_request_handling = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for CaptchaAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.custom_request_handling.is_some()),
+            );
+            if let Some(value) = self.custom_request_handling {
+                properties.insert("CustomRequestHandling".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1432,6 +1944,19 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for ChallengeAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.custom_request_handling.is_some()),
+            );
+            if let Some(value) = self.custom_request_handling {
+                properties.insert("CustomRequestHandling".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Allow traffic towards application.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Action/Count`.
@@ -1458,6 +1983,19 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for CountAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.custom_request_handling.is_some()),
+            );
+            if let Some(value) = self.custom_request_handling {
+                properties.insert("CustomRequestHandling".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Monetize action for rules.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Action/Monetize`.
@@ -1481,6 +2019,19 @@ pub mod web_acl {
         pub fn price_multiplier(mut self, value: impl Into<Value<String>>) -> Self {
             self.price_multiplier = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for MonetizeAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.price_multiplier.is_some()),
+            );
+            if let Some(value) = self.price_multiplier {
+                properties.insert("PriceMultiplier".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1521,6 +2072,23 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for OverrideAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.count.is_some())
+                + usize::from(self.none.is_some()),
+            );
+            if let Some(value) = self.count {
+                properties.insert("Count".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.none {
+                properties.insert("None".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `Label`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/RuleLabels/*`.
@@ -1537,6 +2105,16 @@ pub mod web_acl {
             Self {
                 name: name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Label {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1731,6 +2309,79 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for Statement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.and_statement.is_some())
+                + usize::from(self.asn_match_statement.is_some())
+                + usize::from(self.byte_match_statement.is_some())
+                + usize::from(self.geo_match_statement.is_some())
+                + usize::from(self.ip_set_reference_statement.is_some())
+                + usize::from(self.label_match_statement.is_some())
+                + usize::from(self.managed_rule_group_statement.is_some())
+                + usize::from(self.not_statement.is_some())
+                + usize::from(self.or_statement.is_some())
+                + usize::from(self.rate_based_statement.is_some())
+                + usize::from(self.regex_match_statement.is_some())
+                + usize::from(self.regex_pattern_set_reference_statement.is_some())
+                + usize::from(self.rule_group_reference_statement.is_some())
+                + usize::from(self.size_constraint_statement.is_some())
+                + usize::from(self.sqli_match_statement.is_some())
+                + usize::from(self.xss_match_statement.is_some()),
+            );
+            if let Some(value) = self.and_statement {
+                properties.insert("AndStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.asn_match_statement {
+                properties.insert("AsnMatchStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.byte_match_statement {
+                properties.insert("ByteMatchStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.geo_match_statement {
+                properties.insert("GeoMatchStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ip_set_reference_statement {
+                properties.insert("IPSetReferenceStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.label_match_statement {
+                properties.insert("LabelMatchStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.managed_rule_group_statement {
+                properties.insert("ManagedRuleGroupStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.not_statement {
+                properties.insert("NotStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.or_statement {
+                properties.insert("OrStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rate_based_statement {
+                properties.insert("RateBasedStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.regex_match_statement {
+                properties.insert("RegexMatchStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.regex_pattern_set_reference_statement {
+                properties.insert("RegexPatternSetReferenceStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rule_group_reference_statement {
+                properties.insert("RuleGroupReferenceStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.size_constraint_statement {
+                properties.insert("SizeConstraintStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.sqli_match_statement {
+                properties.insert("SqliMatchStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.xss_match_statement {
+                properties.insert("XssMatchStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `AndStatement`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/AndStatement`.
@@ -1747,6 +2398,16 @@ pub mod web_acl {
             Self {
                 statements: statements.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for AndStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Statements".to_owned(), crate::template::IntoJson::into_json(self.statements));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1787,6 +2448,23 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for AsnMatchStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.asn_list.is_some())
+                + usize::from(self.forwarded_ip_config.is_some()),
+            );
+            if let Some(value) = self.asn_list {
+                properties.insert("AsnList".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.forwarded_ip_config {
+                properties.insert("ForwardedIPConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `ForwardedIpConfiguration`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/AsnMatchStatement/ForwardedIPConfig`.
@@ -1807,6 +2485,17 @@ pub mod web_acl {
                 fallback_behavior: fallback_behavior.into(),
                 header_name: header_name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ForwardedIpConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("FallbackBehavior".to_owned(), crate::template::IntoJson::into_json(self.fallback_behavior));
+            properties.insert("HeaderName".to_owned(), crate::template::IntoJson::into_json(self.header_name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -1867,6 +2556,30 @@ pub mod web_acl {
         pub fn search_string_base64(mut self, value: impl Into<Value<String>>) -> Self {
             self.search_string_base64 = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for ByteMatchStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.pre_parse_text_transformations.is_some())
+                + usize::from(self.search_string.is_some())
+                + usize::from(self.search_string_base64.is_some()),
+            );
+            properties.insert("FieldToMatch".to_owned(), crate::template::IntoJson::into_json(self.field_to_match));
+            properties.insert("PositionalConstraint".to_owned(), crate::template::IntoJson::into_json(self.positional_constraint));
+            if let Some(value) = self.pre_parse_text_transformations {
+                properties.insert("PreParseTextTransformations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.search_string {
+                properties.insert("SearchString".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.search_string_base64 {
+                properties.insert("SearchStringBase64".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2039,6 +2752,71 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for FieldToMatch {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.all_query_arguments.is_some())
+                + usize::from(self.body.is_some())
+                + usize::from(self.cookies.is_some())
+                + usize::from(self.header_order.is_some())
+                + usize::from(self.headers.is_some())
+                + usize::from(self.ja3_fingerprint.is_some())
+                + usize::from(self.ja4_fingerprint.is_some())
+                + usize::from(self.json_body.is_some())
+                + usize::from(self.method.is_some())
+                + usize::from(self.query_string.is_some())
+                + usize::from(self.single_header.is_some())
+                + usize::from(self.single_query_argument.is_some())
+                + usize::from(self.uri_fragment.is_some())
+                + usize::from(self.uri_path.is_some()),
+            );
+            if let Some(value) = self.all_query_arguments {
+                properties.insert("AllQueryArguments".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.body {
+                properties.insert("Body".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cookies {
+                properties.insert("Cookies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.header_order {
+                properties.insert("HeaderOrder".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.headers {
+                properties.insert("Headers".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ja3_fingerprint {
+                properties.insert("JA3Fingerprint".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ja4_fingerprint {
+                properties.insert("JA4Fingerprint".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.json_body {
+                properties.insert("JsonBody".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.method {
+                properties.insert("Method".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.query_string {
+                properties.insert("QueryString".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.single_header {
+                properties.insert("SingleHeader".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.single_query_argument {
+                properties.insert("SingleQueryArgument".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.uri_fragment {
+                properties.insert("UriFragment".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.uri_path {
+                properties.insert("UriPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The body of a web request. This immediately follows the request headers.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/Body`.
@@ -2062,6 +2840,19 @@ pub mod web_acl {
         pub fn oversize_handling(mut self, value: impl Into<Value<OversizeHandling>>) -> Self {
             self.oversize_handling = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Body {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.oversize_handling.is_some()),
+            );
+            if let Some(value) = self.oversize_handling {
+                properties.insert("OversizeHandling".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2089,6 +2880,18 @@ pub mod web_acl {
                 match_scope: match_scope.into(),
                 oversize_handling: oversize_handling.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Cookies {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("MatchPattern".to_owned(), crate::template::IntoJson::into_json(self.match_pattern));
+            properties.insert("MatchScope".to_owned(), crate::template::IntoJson::into_json(self.match_scope));
+            properties.insert("OversizeHandling".to_owned(), crate::template::IntoJson::into_json(self.oversize_handling));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2140,6 +2943,27 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for CookieMatchPattern {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.all.is_some())
+                + usize::from(self.excluded_cookies.is_some())
+                + usize::from(self.included_cookies.is_some()),
+            );
+            if let Some(value) = self.all {
+                properties.insert("All".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.excluded_cookies {
+                properties.insert("ExcludedCookies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.included_cookies {
+                properties.insert("IncludedCookies".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The string containing the list of a web request's header names, ordered as they appear in the web request, separated by colons.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/HeaderOrder`.
@@ -2156,6 +2980,16 @@ pub mod web_acl {
             Self {
                 oversize_handling: oversize_handling.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for HeaderOrder {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("OversizeHandling".to_owned(), crate::template::IntoJson::into_json(self.oversize_handling));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2183,6 +3017,18 @@ pub mod web_acl {
                 match_scope: match_scope.into(),
                 oversize_handling: oversize_handling.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Headers {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("MatchPattern".to_owned(), crate::template::IntoJson::into_json(self.match_pattern));
+            properties.insert("MatchScope".to_owned(), crate::template::IntoJson::into_json(self.match_scope));
+            properties.insert("OversizeHandling".to_owned(), crate::template::IntoJson::into_json(self.oversize_handling));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2234,6 +3080,27 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for HeaderMatchPattern {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.all.is_some())
+                + usize::from(self.excluded_headers.is_some())
+                + usize::from(self.included_headers.is_some()),
+            );
+            if let Some(value) = self.all {
+                properties.insert("All".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.excluded_headers {
+                properties.insert("ExcludedHeaders".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.included_headers {
+                properties.insert("IncludedHeaders".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Includes the JA3 fingerprint of a web request.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/JA3Fingerprint`.
@@ -2253,6 +3120,16 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for Ja3Fingerprint {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("FallbackBehavior".to_owned(), crate::template::IntoJson::into_json(self.fallback_behavior));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Includes the JA4 fingerprint of a web request.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/JA4Fingerprint`.
@@ -2269,6 +3146,16 @@ pub mod web_acl {
             Self {
                 fallback_behavior: fallback_behavior.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for Ja4Fingerprint {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("FallbackBehavior".to_owned(), crate::template::IntoJson::into_json(self.fallback_behavior));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2317,6 +3204,25 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for JsonBody {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.invalid_fallback_behavior.is_some())
+                + usize::from(self.oversize_handling.is_some()),
+            );
+            if let Some(value) = self.invalid_fallback_behavior {
+                properties.insert("InvalidFallbackBehavior".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("MatchPattern".to_owned(), crate::template::IntoJson::into_json(self.match_pattern));
+            properties.insert("MatchScope".to_owned(), crate::template::IntoJson::into_json(self.match_scope));
+            if let Some(value) = self.oversize_handling {
+                properties.insert("OversizeHandling".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// The pattern to look for in the JSON body.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/JsonBody/MatchPattern`.
@@ -2354,6 +3260,23 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for JsonMatchPattern {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.all.is_some())
+                + usize::from(self.included_paths.is_some()),
+            );
+            if let Some(value) = self.all {
+                properties.insert("All".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.included_paths {
+                properties.insert("IncludedPaths".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `FieldToMatchSingleHeader`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/SingleHeader`.
@@ -2373,6 +3296,16 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for FieldToMatchSingleHeader {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// One query argument in a web request, identified by name, for example UserName or SalesRegion. The name can be up to 30 characters long and isn't case sensitive.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/FieldToMatch/SingleQueryArgument`.
@@ -2389,6 +3322,16 @@ pub mod web_acl {
             Self {
                 name: name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for FieldToMatchSingleQueryArgument {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2418,6 +3361,19 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for UriFragment {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.fallback_behavior.is_some()),
+            );
+            if let Some(value) = self.fallback_behavior {
+                properties.insert("FallbackBehavior".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Text Transformation applied before parsing the query string.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/PreParseTextTransformations/*`.
@@ -2441,6 +3397,17 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for PreParseTextTransformation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Priority".to_owned(), crate::template::IntoJson::into_json(self.priority));
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Text Transformation on the Search String before match.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ByteMatchStatement/TextTransformations/*`.
@@ -2461,6 +3428,17 @@ pub mod web_acl {
                 priority: priority.into(),
                 r#type: r#type.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for TextTransformation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Priority".to_owned(), crate::template::IntoJson::into_json(self.priority));
+            properties.insert("Type".to_owned(), crate::template::IntoJson::into_json(self.r#type));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2501,6 +3479,23 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for GeoMatchStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.country_codes.is_some())
+                + usize::from(self.forwarded_ip_config.is_some()),
+            );
+            if let Some(value) = self.country_codes {
+                properties.insert("CountryCodes".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.forwarded_ip_config {
+                properties.insert("ForwardedIPConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `IpSetReferenceStatement`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/IPSetReferenceStatement`.
@@ -2531,6 +3526,20 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for IpSetReferenceStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.ip_set_forwarded_ip_config.is_some()),
+            );
+            properties.insert("Arn".to_owned(), crate::template::IntoJson::into_json(self.arn));
+            if let Some(value) = self.ip_set_forwarded_ip_config {
+                properties.insert("IPSetForwardedIPConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `IpSetForwardedIpConfiguration`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/IPSetReferenceStatement/IPSetForwardedIPConfig`.
@@ -2558,6 +3567,18 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for IpSetForwardedIpConfiguration {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("FallbackBehavior".to_owned(), crate::template::IntoJson::into_json(self.fallback_behavior));
+            properties.insert("HeaderName".to_owned(), crate::template::IntoJson::into_json(self.header_name));
+            properties.insert("Position".to_owned(), crate::template::IntoJson::into_json(self.position));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `LabelMatchStatement`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/LabelMatchStatement`.
@@ -2578,6 +3599,17 @@ pub mod web_acl {
                 key: key.into(),
                 scope: scope.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for LabelMatchStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Key".to_owned(), crate::template::IntoJson::into_json(self.key));
+            properties.insert("Scope".to_owned(), crate::template::IntoJson::into_json(self.scope));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2659,6 +3691,37 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for ManagedRuleGroupStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.excluded_rules.is_some())
+                + usize::from(self.managed_rule_group_configs.is_some())
+                + usize::from(self.rule_action_overrides.is_some())
+                + usize::from(self.scope_down_statement.is_some())
+                + usize::from(self.version.is_some()),
+            );
+            if let Some(value) = self.excluded_rules {
+                properties.insert("ExcludedRules".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.managed_rule_group_configs {
+                properties.insert("ManagedRuleGroupConfigs".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            if let Some(value) = self.rule_action_overrides {
+                properties.insert("RuleActionOverrides".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.scope_down_statement {
+                properties.insert("ScopeDownStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("VendorName".to_owned(), crate::template::IntoJson::into_json(self.vendor_name));
+            if let Some(value) = self.version {
+                properties.insert("Version".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Excluded Rule in the RuleGroup or ManagedRuleGroup will not be evaluated.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ExcludedRules/*`.
@@ -2675,6 +3738,16 @@ pub mod web_acl {
             Self {
                 name: name.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ExcludedRule {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2781,6 +3854,47 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for ManagedRuleGroupConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.aws_managed_rules_acfp_rule_set.is_some())
+                + usize::from(self.aws_managed_rules_atp_rule_set.is_some())
+                + usize::from(self.aws_managed_rules_anti_d_do_s_rule_set.is_some())
+                + usize::from(self.aws_managed_rules_bot_control_rule_set.is_some())
+                + usize::from(self.login_path.is_some())
+                + usize::from(self.password_field.is_some())
+                + usize::from(self.payload_type.is_some())
+                + usize::from(self.username_field.is_some()),
+            );
+            if let Some(value) = self.aws_managed_rules_acfp_rule_set {
+                properties.insert("AWSManagedRulesACFPRuleSet".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.aws_managed_rules_atp_rule_set {
+                properties.insert("AWSManagedRulesATPRuleSet".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.aws_managed_rules_anti_d_do_s_rule_set {
+                properties.insert("AWSManagedRulesAntiDDoSRuleSet".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.aws_managed_rules_bot_control_rule_set {
+                properties.insert("AWSManagedRulesBotControlRuleSet".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.login_path {
+                properties.insert("LoginPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.password_field {
+                properties.insert("PasswordField".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.payload_type {
+                properties.insert("PayloadType".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.username_field {
+                properties.insert("UsernameField".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configures how to use the Account creation fraud prevention managed rule group in the web ACL
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet`.
@@ -2827,6 +3941,26 @@ pub mod web_acl {
         pub fn response_inspection(mut self, value: ResponseInspection) -> Self {
             self.response_inspection = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for AwsManagedRulesAcfpRuleSet {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.enable_regex_in_path.is_some())
+                + usize::from(self.response_inspection.is_some()),
+            );
+            properties.insert("CreationPath".to_owned(), crate::template::IntoJson::into_json(self.creation_path));
+            if let Some(value) = self.enable_regex_in_path {
+                properties.insert("EnableRegexInPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("RegistrationPagePath".to_owned(), crate::template::IntoJson::into_json(self.registration_page_path));
+            properties.insert("RequestInspection".to_owned(), crate::template::IntoJson::into_json(self.request_inspection));
+            if let Some(value) = self.response_inspection {
+                properties.insert("ResponseInspection".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2904,6 +4038,36 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RequestInspectionAcfp {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.address_fields.is_some())
+                + usize::from(self.email_field.is_some())
+                + usize::from(self.password_field.is_some())
+                + usize::from(self.phone_number_fields.is_some())
+                + usize::from(self.username_field.is_some()),
+            );
+            if let Some(value) = self.address_fields {
+                properties.insert("AddressFields".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.email_field {
+                properties.insert("EmailField".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.password_field {
+                properties.insert("PasswordField".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("PayloadType".to_owned(), crate::template::IntoJson::into_json(self.payload_type));
+            if let Some(value) = self.phone_number_fields {
+                properties.insert("PhoneNumberFields".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.username_field {
+                properties.insert("UsernameField".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `FieldIdentifier`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/RequestInspection/EmailField`.
@@ -2920,6 +4084,16 @@ pub mod web_acl {
             Self {
                 identifier: identifier.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for FieldIdentifier {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Identifier".to_owned(), crate::template::IntoJson::into_json(self.identifier));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -2982,6 +4156,31 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for ResponseInspection {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.body_contains.is_some())
+                + usize::from(self.header.is_some())
+                + usize::from(self.json.is_some())
+                + usize::from(self.status_code.is_some()),
+            );
+            if let Some(value) = self.body_contains {
+                properties.insert("BodyContains".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.header {
+                properties.insert("Header".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.json {
+                properties.insert("Json".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.status_code {
+                properties.insert("StatusCode".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Response body contents that indicate success or failure of a login request
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/ResponseInspection/BodyContains`.
@@ -3002,6 +4201,17 @@ pub mod web_acl {
                 failure_strings: failure_strings.into(),
                 success_strings: success_strings.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ResponseInspectionBodyContains {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("FailureStrings".to_owned(), crate::template::IntoJson::into_json(self.failure_strings));
+            properties.insert("SuccessStrings".to_owned(), crate::template::IntoJson::into_json(self.success_strings));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3032,6 +4242,18 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for ResponseInspectionHeader {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("FailureValues".to_owned(), crate::template::IntoJson::into_json(self.failure_values));
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("SuccessValues".to_owned(), crate::template::IntoJson::into_json(self.success_values));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Response JSON that indicate success or failure of a login request
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/ResponseInspection/Json`.
@@ -3059,6 +4281,18 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for ResponseInspectionJson {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("FailureValues".to_owned(), crate::template::IntoJson::into_json(self.failure_values));
+            properties.insert("Identifier".to_owned(), crate::template::IntoJson::into_json(self.identifier));
+            properties.insert("SuccessValues".to_owned(), crate::template::IntoJson::into_json(self.success_values));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Response status codes that indicate success or failure of a login request
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesACFPRuleSet/ResponseInspection/StatusCode`.
@@ -3079,6 +4313,17 @@ pub mod web_acl {
                 failure_codes: failure_codes.into(),
                 success_codes: success_codes.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ResponseInspectionStatusCode {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("FailureCodes".to_owned(), crate::template::IntoJson::into_json(self.failure_codes));
+            properties.insert("SuccessCodes".to_owned(), crate::template::IntoJson::into_json(self.success_codes));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3134,6 +4379,28 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for AwsManagedRulesAtpRuleSet {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.enable_regex_in_path.is_some())
+                + usize::from(self.request_inspection.is_some())
+                + usize::from(self.response_inspection.is_some()),
+            );
+            if let Some(value) = self.enable_regex_in_path {
+                properties.insert("EnableRegexInPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("LoginPath".to_owned(), crate::template::IntoJson::into_json(self.login_path));
+            if let Some(value) = self.request_inspection {
+                properties.insert("RequestInspection".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.response_inspection {
+                properties.insert("ResponseInspection".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Configures the inspection of login requests
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesATPRuleSet/RequestInspection`.
@@ -3158,6 +4425,18 @@ pub mod web_acl {
                 payload_type: payload_type.into(),
                 username_field: Box::new(username_field),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RequestInspection {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("PasswordField".to_owned(), crate::template::IntoJson::into_json(self.password_field));
+            properties.insert("PayloadType".to_owned(), crate::template::IntoJson::into_json(self.payload_type));
+            properties.insert("UsernameField".to_owned(), crate::template::IntoJson::into_json(self.username_field));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3191,6 +4470,20 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for AwsManagedRulesAntiDDoSRuleSet {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.sensitivity_to_block.is_some()),
+            );
+            properties.insert("ClientSideActionConfig".to_owned(), crate::template::IntoJson::into_json(self.client_side_action_config));
+            if let Some(value) = self.sensitivity_to_block {
+                properties.insert("SensitivityToBlock".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Client side action config for AntiDDOS AMR.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesAntiDDoSRuleSet/ClientSideActionConfig`.
@@ -3207,6 +4500,16 @@ pub mod web_acl {
             Self {
                 challenge: Box::new(challenge),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for ClientSideActionConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Challenge".to_owned(), crate::template::IntoJson::into_json(self.challenge));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3251,6 +4554,24 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for ClientSideAction {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.exempt_uri_regular_expressions.is_some())
+                + usize::from(self.sensitivity.is_some()),
+            );
+            if let Some(value) = self.exempt_uri_regular_expressions {
+                properties.insert("ExemptUriRegularExpressions".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.sensitivity {
+                properties.insert("Sensitivity".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("UsageOfAction".to_owned(), crate::template::IntoJson::into_json(self.usage_of_action));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Regex
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/ManagedRuleGroupConfigs/*/AWSManagedRulesAntiDDoSRuleSet/ClientSideActionConfig/Challenge/ExemptUriRegularExpressions/*`.
@@ -3274,6 +4595,19 @@ pub mod web_acl {
         pub fn regex_string(mut self, value: impl Into<Value<String>>) -> Self {
             self.regex_string = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for Regex {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.regex_string.is_some()),
+            );
+            if let Some(value) = self.regex_string {
+                properties.insert("RegexString".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3307,6 +4641,20 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for AwsManagedRulesBotControlRuleSet {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.enable_machine_learning.is_some()),
+            );
+            if let Some(value) = self.enable_machine_learning {
+                properties.insert("EnableMachineLearning".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("InspectionLevel".to_owned(), crate::template::IntoJson::into_json(self.inspection_level));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Action override for rules in the rule group.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/ManagedRuleGroupStatement/RuleActionOverrides/*`.
@@ -3330,6 +4678,17 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RuleActionOverride {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("ActionToUse".to_owned(), crate::template::IntoJson::into_json(self.action_to_use));
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `NotStatement`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/NotStatement`.
@@ -3349,6 +4708,16 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for NotStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Statement".to_owned(), crate::template::IntoJson::into_json(self.statement));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `OrStatement`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/OrStatement`.
@@ -3365,6 +4734,16 @@ pub mod web_acl {
             Self {
                 statements: statements.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for OrStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Statements".to_owned(), crate::template::IntoJson::into_json(self.statements));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3432,6 +4811,33 @@ pub mod web_acl {
         pub fn scope_down_statement(mut self, value: Statement) -> Self {
             self.scope_down_statement = Some(Box::new(value));
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RateBasedStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.custom_keys.is_some())
+                + usize::from(self.evaluation_window_sec.is_some())
+                + usize::from(self.forwarded_ip_config.is_some())
+                + usize::from(self.scope_down_statement.is_some()),
+            );
+            properties.insert("AggregateKeyType".to_owned(), crate::template::IntoJson::into_json(self.aggregate_key_type));
+            if let Some(value) = self.custom_keys {
+                properties.insert("CustomKeys".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.evaluation_window_sec {
+                properties.insert("EvaluationWindowSec".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.forwarded_ip_config {
+                properties.insert("ForwardedIPConfig".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Limit".to_owned(), crate::template::IntoJson::into_json(self.limit));
+            if let Some(value) = self.scope_down_statement {
+                properties.insert("ScopeDownStatement".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3582,6 +4988,63 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RateBasedStatementCustomKey {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                0
+                + usize::from(self.asn.is_some())
+                + usize::from(self.cookie.is_some())
+                + usize::from(self.forwarded_ip.is_some())
+                + usize::from(self.http_method.is_some())
+                + usize::from(self.header.is_some())
+                + usize::from(self.ip.is_some())
+                + usize::from(self.ja3_fingerprint.is_some())
+                + usize::from(self.ja4_fingerprint.is_some())
+                + usize::from(self.label_namespace.is_some())
+                + usize::from(self.query_argument.is_some())
+                + usize::from(self.query_string.is_some())
+                + usize::from(self.uri_path.is_some()),
+            );
+            if let Some(value) = self.asn {
+                properties.insert("ASN".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.cookie {
+                properties.insert("Cookie".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.forwarded_ip {
+                properties.insert("ForwardedIP".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.http_method {
+                properties.insert("HTTPMethod".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.header {
+                properties.insert("Header".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ip {
+                properties.insert("IP".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ja3_fingerprint {
+                properties.insert("JA3Fingerprint".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.ja4_fingerprint {
+                properties.insert("JA4Fingerprint".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.label_namespace {
+                properties.insert("LabelNamespace".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.query_argument {
+                properties.insert("QueryArgument".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.query_string {
+                properties.insert("QueryString".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.uri_path {
+                properties.insert("UriPath".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies a cookie as an aggregate key for a rate-based rule.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement/CustomKeys/*/Cookie`.
@@ -3602,6 +5065,17 @@ pub mod web_acl {
                 name: name.into(),
                 text_transformations: text_transformations.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RateLimitCookie {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3628,6 +5102,17 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RateLimitHeader {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the request's JA3 fingerprint as an aggregate key for a rate-based rule.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement/CustomKeys/*/JA3Fingerprint`.
@@ -3644,6 +5129,16 @@ pub mod web_acl {
             Self {
                 fallback_behavior: fallback_behavior.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RateLimitJa3Fingerprint {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("FallbackBehavior".to_owned(), crate::template::IntoJson::into_json(self.fallback_behavior));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3666,6 +5161,16 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RateLimitJa4Fingerprint {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("FallbackBehavior".to_owned(), crate::template::IntoJson::into_json(self.fallback_behavior));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies a label namespace to use as an aggregate key for a rate-based rule.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement/CustomKeys/*/LabelNamespace`.
@@ -3682,6 +5187,16 @@ pub mod web_acl {
             Self {
                 namespace: namespace.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RateLimitLabelNamespace {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("Namespace".to_owned(), crate::template::IntoJson::into_json(self.namespace));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3708,6 +5223,17 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RateLimitQueryArgument {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("Name".to_owned(), crate::template::IntoJson::into_json(self.name));
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the request's query string as an aggregate key for a rate-based rule.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement/CustomKeys/*/QueryString`.
@@ -3727,6 +5253,16 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RateLimitQueryString {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Specifies the request's URI Path as an aggregate key for a rate-based rule.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RateBasedStatement/CustomKeys/*/UriPath`.
@@ -3743,6 +5279,16 @@ pub mod web_acl {
             Self {
                 text_transformations: text_transformations.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for RateLimitUriPath {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1,
+            );
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3784,6 +5330,22 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RegexMatchStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.pre_parse_text_transformations.is_some()),
+            );
+            properties.insert("FieldToMatch".to_owned(), crate::template::IntoJson::into_json(self.field_to_match));
+            if let Some(value) = self.pre_parse_text_transformations {
+                properties.insert("PreParseTextTransformations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("RegexString".to_owned(), crate::template::IntoJson::into_json(self.regex_string));
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// `RegexPatternSetReferenceStatement`.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/RegexPatternSetReferenceStatement`.
@@ -3819,6 +5381,22 @@ pub mod web_acl {
         pub fn pre_parse_text_transformations(mut self, value: impl Into<List<PreParseTextTransformation>>) -> Self {
             self.pre_parse_text_transformations = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for RegexPatternSetReferenceStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3
+                + usize::from(self.pre_parse_text_transformations.is_some()),
+            );
+            properties.insert("Arn".to_owned(), crate::template::IntoJson::into_json(self.arn));
+            properties.insert("FieldToMatch".to_owned(), crate::template::IntoJson::into_json(self.field_to_match));
+            if let Some(value) = self.pre_parse_text_transformations {
+                properties.insert("PreParseTextTransformations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3863,6 +5441,24 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for RuleGroupReferenceStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                1
+                + usize::from(self.excluded_rules.is_some())
+                + usize::from(self.rule_action_overrides.is_some()),
+            );
+            properties.insert("Arn".to_owned(), crate::template::IntoJson::into_json(self.arn));
+            if let Some(value) = self.excluded_rules {
+                properties.insert("ExcludedRules".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.rule_action_overrides {
+                properties.insert("RuleActionOverrides".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Size Constraint statement.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/SizeConstraintStatement`.
@@ -3902,6 +5498,23 @@ pub mod web_acl {
         pub fn pre_parse_text_transformations(mut self, value: impl Into<List<PreParseTextTransformation>>) -> Self {
             self.pre_parse_text_transformations = Some(value.into());
             self
+        }
+    }
+
+    impl crate::template::IntoJson for SizeConstraintStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                4
+                + usize::from(self.pre_parse_text_transformations.is_some()),
+            );
+            properties.insert("ComparisonOperator".to_owned(), crate::template::IntoJson::into_json(self.comparison_operator));
+            properties.insert("FieldToMatch".to_owned(), crate::template::IntoJson::into_json(self.field_to_match));
+            if let Some(value) = self.pre_parse_text_transformations {
+                properties.insert("PreParseTextTransformations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("Size".to_owned(), crate::template::IntoJson::into_json(self.size));
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -3950,6 +5563,25 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for SqliMatchStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.pre_parse_text_transformations.is_some())
+                + usize::from(self.sensitivity_level.is_some()),
+            );
+            properties.insert("FieldToMatch".to_owned(), crate::template::IntoJson::into_json(self.field_to_match));
+            if let Some(value) = self.pre_parse_text_transformations {
+                properties.insert("PreParseTextTransformations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            if let Some(value) = self.sensitivity_level {
+                properties.insert("SensitivityLevel".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Xss Match Statement.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/Statement/XssMatchStatement`.
@@ -3984,6 +5616,21 @@ pub mod web_acl {
         }
     }
 
+    impl crate::template::IntoJson for XssMatchStatement {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2
+                + usize::from(self.pre_parse_text_transformations.is_some()),
+            );
+            properties.insert("FieldToMatch".to_owned(), crate::template::IntoJson::into_json(self.field_to_match));
+            if let Some(value) = self.pre_parse_text_transformations {
+                properties.insert("PreParseTextTransformations".to_owned(), crate::template::IntoJson::into_json(value));
+            }
+            properties.insert("TextTransformations".to_owned(), crate::template::IntoJson::into_json(self.text_transformations));
+            serde_json::Value::Object(properties)
+        }
+    }
+
     /// Visibility Metric of the WebACL.
     ///
     /// Generated from `AWS::WAFv2::WebACL` at `/properties/Rules/*/VisibilityConfig`.
@@ -4008,6 +5655,18 @@ pub mod web_acl {
                 metric_name: metric_name.into(),
                 sampled_requests_enabled: sampled_requests_enabled.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for VisibilityConfig {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                3,
+            );
+            properties.insert("CloudWatchMetricsEnabled".to_owned(), crate::template::IntoJson::into_json(self.cloud_watch_metrics_enabled));
+            properties.insert("MetricName".to_owned(), crate::template::IntoJson::into_json(self.metric_name));
+            properties.insert("SampledRequestsEnabled".to_owned(), crate::template::IntoJson::into_json(self.sampled_requests_enabled));
+            serde_json::Value::Object(properties)
         }
     }
 
@@ -6253,6 +7912,17 @@ pub mod web_acl_association {
                 resource_arn: resource_arn.into(),
                 web_acl_arn: web_acl_arn.into(),
             }
+        }
+    }
+
+    impl crate::template::IntoJson for WebAclAssociation {
+        fn into_json(self) -> serde_json::Value {
+            let mut properties = serde_json::Map::with_capacity(
+                2,
+            );
+            properties.insert("ResourceArn".to_owned(), crate::template::IntoJson::into_json(self.resource_arn));
+            properties.insert("WebACLArn".to_owned(), crate::template::IntoJson::into_json(self.web_acl_arn));
+            serde_json::Value::Object(properties)
         }
     }
     impl CfnResource for WebAclAssociation {

@@ -296,6 +296,11 @@ impl<T> Value<T> {
         Self { expr, kind: PhantomData }
     }
 
+    /// The expression, for [`crate::IntoJson`] to move.
+    pub(crate) fn into_expr(self) -> Expr {
+        self.expr
+    }
+
     fn boxed(self) -> Box<Expr> {
         Box::new(self.expr)
     }

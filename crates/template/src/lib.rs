@@ -11,6 +11,7 @@
 mod document;
 pub mod expr;
 mod field;
+mod into_json;
 mod json_text;
 mod resource;
 mod tag;
@@ -19,6 +20,7 @@ mod typed;
 pub use document::{Condition, Export, Mapping, Output, Parameter, Template, TemplateFormat};
 pub use expr::{Address, DynamicReference, Pseudo, Value};
 pub use field::Field;
+pub use into_json::IntoJson;
 pub use resource::{
     add_guard_suppression, RemovalPolicy, Resource, GUARD_METADATA_KEY, PATH_METADATA_KEY, STATEFUL_RESOURCE_TYPES,
 };

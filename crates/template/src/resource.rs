@@ -80,6 +80,9 @@ trait TypedProperties: Any + Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
     /// The properties as the template writes them.
     fn to_json(&self) -> serde_json::Map<String, serde_json::Value>;
+    /// [`TypedProperties::to_json`], made by moving the value's strings and JSON rather than copying
+    /// them ([`IntoJson`]).
+    fn into_properties(self: Box<Self>) -> serde_json::Map<String, serde_json::Value>;
 }
 
 impl<R: CfnResource + Clone + 'static> TypedProperties for R {
@@ -101,6 +104,13 @@ impl<R: CfnResource + Clone + 'static> TypedProperties for R {
 
     fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
         properties_json(self)
+    }
+
+    fn into_properties(self: Box<Self>) -> serde_json::Map<String, serde_json::Value> {
+        match (*self).into_json() {
+            serde_json::Value::Object(map) => map,
+            other => unreachable!("a resource struct moved into {other}"),
+        }
     }
 }
 
@@ -400,9 +410,12 @@ impl Resource {
     /// the recorded path) and `Properties`.
     pub fn into_json(self) -> serde_json::Value {
         use serde_json::Value as Json;
-        // The JSON made so far, or made now from the typed value, which is then dropped.
-        let properties =
-            self.properties.into_inner().or_else(|| self.typed.0.map(|typed| typed.to_json())).unwrap_or_default();
+        // The JSON made so far, or made now by moving the typed value into it.
+        let properties = self
+            .properties
+            .into_inner()
+            .or_else(|| self.typed.0.map(TypedProperties::into_properties))
+            .unwrap_or_default();
         // Room for every attribute up front: a map grown member by member is reallocated on the way.
         let mut entry = serde_json::Map::with_capacity(7);
         entry.insert("Type".to_owned(), Json::String(self.resource_type));
@@ -456,6 +469,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::IntoJson;
     use crate::Value;
 
     #[test]
@@ -555,6 +569,18 @@ mod tests {
         }
     }
 
+    /// Moved into JSON, it counts as serialized too.
+    impl IntoJson for CountedQueue {
+        fn into_json(self) -> serde_json::Value {
+            self.serialized.fetch_add(1, Relaxed);
+            let mut properties = serde_json::Map::new();
+            if let Some(name) = self.name {
+                properties.insert("QueueName".to_owned(), serde_json::Value::String(name));
+            }
+            serde_json::Value::Object(properties)
+        }
+    }
+
     impl CfnResource for CountedQueue {
         const TYPE: &'static str = "AWS::SQS::Queue";
         const SPEC: crate::ResourceSpec = crate::ResourceSpec {
@@ -569,6 +595,12 @@ mod tests {
     /// Another L1 type, to ask a resource for the wrong one.
     #[derive(Debug, Clone, Serialize)]
     struct OtherType {}
+
+    impl IntoJson for OtherType {
+        fn into_json(self) -> serde_json::Value {
+            serde_json::json!({})
+        }
+    }
 
     impl CfnResource for OtherType {
         const TYPE: &'static str = "AWS::SNS::Topic";

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use serde::{Serialize, Serializer};
 
 use super::expr::{Address, Value};
+use super::into_json::IntoJson;
 
 /// The replacement metadata of a resource type, from its registry schema.
 ///
@@ -38,8 +39,9 @@ impl ResourceSpec {
 /// A typed CloudFormation resource: its properties as a struct, its type name and metadata.
 ///
 /// It is plain data and `Send`, as the generated structs are, so that a template holding one can be
-/// made into its document on another thread.
-pub trait CfnResource: Serialize + Send {
+/// made into its document on another thread. It serializes (`Serialize`, for a synthesis that keeps
+/// the app) and moves ([`IntoJson`], for one that consumes it) into the same JSON.
+pub trait CfnResource: Serialize + IntoJson + Send {
     /// The type name, such as `AWS::EC2::VPC`.
     const TYPE: &'static str;
     /// Replacement metadata and attributes from the registry schema.
