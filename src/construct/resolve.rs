@@ -312,15 +312,16 @@ impl Resolver<'_> {
     /// Replaces every placeholder under `node`. `location` is the way down from the entry, kept as
     /// borrowed keys (a template has tens of thousands of them) and spelled out only for an error.
     fn rewrite<'n>(&mut self, node: &'n mut Json, location: &mut Vec<Step<'n>>) -> Result<(), Failure> {
-        if let Some(placeholder) = ReferencePlaceholder::from_json(node) {
-            *node = self.resolve(&placeholder).map_err(|failure| match failure {
+        if ReferencePlaceholder::is_shaped(node) {
+            // Taken out, so that its strings move into what replaces it. On an error the node is left
+            // empty: the documents of a failed synthesis are not kept.
+            let placeholder = ReferencePlaceholder::take_from_json(std::mem::take(node))
+                .map_err(|found| Failure::Malformed { found: found.to_string(), location: spell(location) })?;
+            *node = self.resolve(placeholder).map_err(|failure| match failure {
                 Failure::Dangling { target, .. } => Failure::Dangling { target, location: spell(location) },
                 other => other,
             })?;
             return Ok(());
-        }
-        if ReferencePlaceholder::is_malformed(node) {
-            return Err(Failure::Malformed { found: node.to_string(), location: spell(location) });
         }
         match node {
             Json::Array(items) => {
@@ -342,7 +343,7 @@ impl Resolver<'_> {
         Ok(())
     }
 
-    fn resolve(&mut self, reference: &ReferencePlaceholder) -> Result<Json, Failure> {
+    fn resolve(&mut self, reference: ReferencePlaceholder) -> Result<Json, Failure> {
         let dangling = |target: String| Failure::Dangling { target, location: String::new() };
         let producer =
             self.stacks.get(&reference.stack).ok_or_else(|| dangling(format!("stack {}", reference.stack)))?;
@@ -350,17 +351,17 @@ impl Resolver<'_> {
             return Err(dangling(format!("{} in stack {}", reference.logical_id, reference.stack)));
         }
         if producer.name() == self.consumer.name() {
-            return Ok(local_form(reference));
+            return Ok(into_local_form(reference));
         }
         if !self.needs.contains(producer.name()) {
             self.needs.insert(producer.name().to_owned());
         }
         if producer.region() == self.consumer.region() {
-            let (_, export) = self.output_for(producer, reference, true).map_err(Failure::Error)?;
+            let (_, export) = self.output_for(producer, &reference, true).map_err(Failure::Error)?;
             let export = export.expect("an exported output has an export name");
             Ok(json!({ "Fn::ImportValue": export }))
         } else {
-            let (output_id, _) = self.output_for(producer, reference, false).map_err(Failure::Error)?;
+            let (output_id, _) = self.output_for(producer, &reference, false).map_err(Failure::Error)?;
             Ok(json!({ "Fn::GetStackOutput": {
                 "StackName": producer.name(),
                 "OutputName": output_id,
@@ -408,7 +409,7 @@ impl Resolver<'_> {
         }
         let outputs = &mut self.generated[producer.name()];
         let output = outputs.entry(output_id.clone()).or_insert_with(|| GeneratedOutput {
-            value: local_form(reference),
+            value: into_local_form(reference.clone()),
             description: format!(
                 "{}{} for other stacks",
                 reference.logical_id,
@@ -422,10 +423,15 @@ impl Resolver<'_> {
     }
 }
 
-/// `Ref` or `Fn::GetAtt` inside the producer's own template.
-fn local_form(reference: &ReferencePlaceholder) -> Json {
-    match &reference.attribute {
-        None => json!({ "Ref": reference.logical_id }),
-        Some(attribute) => json!({ "Fn::GetAtt": [reference.logical_id, attribute] }),
-    }
+/// `Ref` or `Fn::GetAtt` inside the producer's own template, the reference's strings moved into it.
+fn into_local_form(reference: ReferencePlaceholder) -> Json {
+    let (key, value) = match reference.attribute {
+        None => ("Ref", Json::String(reference.logical_id)),
+        Some(attribute) => {
+            ("Fn::GetAtt", Json::Array(vec![Json::String(reference.logical_id), Json::String(attribute)]))
+        }
+    };
+    let mut form = Map::with_capacity(1);
+    form.insert(key.to_owned(), value);
+    Json::Object(form)
 }

@@ -55,6 +55,16 @@ pub struct ReferencePlaceholder {
 impl ReferencePlaceholder {
     /// Reads a placeholder back out of a serialized property tree.
     pub fn from_json(value: &serde_json::Value) -> Option<Self> {
+        let (stack, logical_id, attribute) = Self::read(value)?;
+        Some(Self {
+            stack: stack.to_owned(),
+            logical_id: logical_id.to_owned(),
+            attribute: attribute.map(str::to_owned),
+        })
+    }
+
+    /// The stack, logical ID and attribute of the placeholder `value` is, borrowed.
+    fn read(value: &serde_json::Value) -> Option<(&str, &str, Option<&str>)> {
         let object = value.as_object()?;
         if object.len() != 1 {
             return None;
@@ -67,23 +77,47 @@ impl ReferencePlaceholder {
         }
         match placeholder.as_array()?.as_slice() {
             [serde_json::Value::String(stack), serde_json::Value::String(logical_id)] => {
-                Some(Self { stack: stack.clone(), logical_id: logical_id.clone(), attribute: None })
+                Some((stack, logical_id, None))
             }
             [serde_json::Value::String(stack), serde_json::Value::String(logical_id), serde_json::Value::String(attribute)] => {
-                Some(Self { stack: stack.clone(), logical_id: logical_id.clone(), attribute: Some(attribute.clone()) })
+                Some((stack, logical_id, Some(attribute)))
             }
             _ => None,
         }
     }
 
+    /// Whether `value` has a placeholder's shape: an object of the placeholder's one key. Its value is
+    /// not looked at: [`ReferencePlaceholder::take_from_json`] reads it.
+    pub fn is_shaped(value: &serde_json::Value) -> bool {
+        value.as_object().is_some_and(|object| {
+            object.len() == 1 && object.keys().next().is_some_and(|key| key == REFERENCE_PLACEHOLDER_KEY)
+        })
+    }
+
+    /// [`ReferencePlaceholder::from_json`] of a value given up for it: the strings are moved out of it
+    /// rather than copied. A value that is no placeholder comes back as it was.
+    pub fn take_from_json(value: serde_json::Value) -> Result<Self, serde_json::Value> {
+        if Self::read(&value).is_none() {
+            return Err(value);
+        }
+        let serde_json::Value::Object(object) = value else { unreachable!("a placeholder is an object") };
+        let Some((_, serde_json::Value::Array(parts))) = object.into_iter().next() else {
+            unreachable!("a placeholder holds a list")
+        };
+        let mut parts = parts.into_iter().map(|part| match part {
+            serde_json::Value::String(part) => part,
+            _ => unreachable!("a placeholder's parts are strings"),
+        });
+        let (Some(stack), Some(logical_id)) = (parts.next(), parts.next()) else {
+            unreachable!("a placeholder names a stack and a logical ID")
+        };
+        Ok(Self { stack, logical_id, attribute: parts.next() })
+    }
+
     /// Whether `value` is an object of the placeholder's one key that [`ReferencePlaceholder::from_json`]
     /// does not read: not to be left in a template.
     pub fn is_malformed(value: &serde_json::Value) -> bool {
-        value.as_object().is_some_and(|object| {
-            object.len() == 1
-                && object.keys().next().is_some_and(|key| key == REFERENCE_PLACEHOLDER_KEY)
-                && Self::from_json(value).is_none()
-        })
+        Self::is_shaped(value) && Self::read(value).is_none()
     }
 
     /// The placeholder's own value, `[stack, logicalId]` or `[stack, logicalId, attribute]`: a list of
@@ -683,7 +717,24 @@ mod tests {
         assert!(!ReferencePlaceholder::is_malformed(&render(&value)));
         assert!(!ReferencePlaceholder::is_malformed(&json!({"Ref": "Vpc"})));
         for malformed in [json!(["Net"]), json!({"stack": "Net", "logicalId": "Vpc"}), json!(["Net", 7])] {
-            assert!(ReferencePlaceholder::is_malformed(&json!({REFERENCE_PLACEHOLDER_KEY: malformed})));
+            let malformed = json!({REFERENCE_PLACEHOLDER_KEY: malformed});
+            assert!(ReferencePlaceholder::is_shaped(&malformed));
+            assert!(ReferencePlaceholder::is_malformed(&malformed));
+            assert_eq!(ReferencePlaceholder::take_from_json(malformed.clone()), Err(malformed));
         }
+    }
+
+    #[test]
+    fn a_placeholder_taken_out_of_its_json_is_the_one_read_from_it() {
+        let address = Address { stack: "Net".into(), logical_id: "Vpc".into() };
+        for attribute in [None, Some("CidrBlock")] {
+            let json = render(&Value::<String>::reference(&address, attribute));
+            assert!(ReferencePlaceholder::is_shaped(&json));
+            assert_eq!(ReferencePlaceholder::take_from_json(json.clone()).ok(), ReferencePlaceholder::from_json(&json));
+            assert_eq!(ReferencePlaceholder::take_from_json(json).unwrap().attribute.as_deref(), attribute);
+        }
+        let intrinsic = json!({"Ref": "Vpc"});
+        assert!(!ReferencePlaceholder::is_shaped(&intrinsic));
+        assert_eq!(ReferencePlaceholder::take_from_json(intrinsic.clone()), Err(intrinsic));
     }
 }
