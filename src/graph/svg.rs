@@ -115,10 +115,16 @@ enum Box {
     Stack { x: i64, y: i64, height: i64, title: String },
 }
 
+/// A little over the bytes a node, a box or an edge takes in the SVG: the reference platform's 282 take
+/// 61,961 bytes, 220 each.
+const SVG_BYTES_PER_ITEM: usize = 256;
+
 /// Renders the architecture as a standalone SVG document.
 pub fn render(architecture: &Architecture) -> String {
     let (width, height, Layout { placed, boxes }) = layout(architecture);
-    let mut out = String::new();
+    // Room for the whole picture up front: grown from empty, it was copied over at each doubling.
+    let items = placed.len() + boxes.len() + architecture.traffic.len() + architecture.references.len();
+    let mut out = String::with_capacity(SVG_BYTES_PER_ITEM * items);
     let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" \
