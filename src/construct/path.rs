@@ -6,7 +6,10 @@
 //! `FlowLogs`), as in the AWS CDK. Because an ID depends only on its path, adding or removing other
 //! constructs never moves it; two paths that map to the same ID are an error, never a hash suffix.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use super::error::ConstructError;
 
@@ -22,13 +25,61 @@ const MAX_LOGICAL_ID_LENGTH: usize = 255;
 /// The path of a construct: its stack name followed by the ids from the stack down.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConstructPath {
-    segments: Vec<String>,
+    segments: Vec<Arc<Segment>>,
+}
+
+/// One id of a path, shared by every path below it (a child's path copies its parent's segments by
+/// reference count, not by string), with its part of a logical ID worked out once. Compared, hashed
+/// and shown by the id alone.
+struct Segment {
+    id: String,
+    /// [`pascal_case`] of the id; empty for [`DEFAULT_CHILD_ID`], which logical IDs leave out.
+    logical: String,
+}
+
+impl Segment {
+    fn new(id: &str) -> Arc<Self> {
+        let logical = if id == DEFAULT_CHILD_ID { String::new() } else { pascal_case(id) };
+        Arc::new(Self { id: id.to_owned(), logical })
+    }
+}
+
+impl PartialEq for Segment {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Segment {}
+
+impl PartialOrd for Segment {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Segment {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.id.cmp(&other.id)
+    }
+}
+
+impl Hash for Segment {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl fmt::Debug for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.id, f)
+    }
 }
 
 impl ConstructPath {
     /// The root path of a stack.
     pub(crate) fn stack_root(stack_name: &str) -> Self {
-        Self { segments: vec![stack_name.to_owned()] }
+        Self { segments: vec![Arc::new(Segment { id: stack_name.to_owned(), logical: String::new() })] }
     }
 
     /// The path of a child with the given id, checking that the id can become part of a logical ID.
@@ -40,8 +91,9 @@ impl ConstructPath {
         if !valid {
             return Err(ConstructError::InvalidId { parent: self.to_string(), id: id.to_owned() });
         }
-        let mut segments = self.segments.clone();
-        segments.push(id.to_owned());
+        let mut segments = Vec::with_capacity(self.segments.len() + 1);
+        segments.extend(self.segments.iter().cloned());
+        segments.push(Segment::new(id));
         Ok(Self { segments })
     }
 
@@ -57,14 +109,15 @@ impl ConstructPath {
 
     /// The name of the stack the path is in.
     pub fn stack_name(&self) -> &str {
-        &self.segments[0]
+        &self.segments[0].id
     }
 
     /// The logical ID for a resource at this path.
     pub fn logical_id(&self) -> String {
-        let mut id = String::with_capacity(self.segments[1..].iter().map(String::len).sum());
-        for segment in self.segments[1..].iter().filter(|segment| segment.as_str() != DEFAULT_CHILD_ID) {
-            push_pascal_case(&mut id, segment);
+        let below_stack = &self.segments[1..];
+        let mut id = String::with_capacity(below_stack.iter().map(|segment| segment.logical.len()).sum());
+        for segment in below_stack {
+            id.push_str(&segment.logical);
         }
         // A stack-level `Resource` would leave nothing; keep the segment rather than an empty ID.
         if id.is_empty() {
@@ -78,7 +131,13 @@ impl ConstructPath {
 
 impl fmt::Display for ConstructPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.segments.join("/"))
+        for (position, segment) in self.segments.iter().enumerate() {
+            if position > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(&segment.id)?;
+        }
+        Ok(())
     }
 }
 
