@@ -451,7 +451,12 @@ fn dashboard(root: &mut Scope, stack_name: &str, alarms: &[Graph]) -> Result<(),
             })
         })
         .collect();
-    let body = json!({ "widgets": widgets }).to_string();
+    // The widgets moved into the body: `json!` would copy each of them first.
+    let body = serde_json::Value::Object(serde_json::Map::from_iter([(
+        "widgets".to_owned(),
+        serde_json::Value::Array(widgets),
+    )]))
+    .to_string();
     let variables: Vec<(String, Value<String>)> = alarms
         .iter()
         .enumerate()
