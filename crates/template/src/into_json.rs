@@ -5,8 +5,8 @@
 //! freeing the originals. A consuming synthesis ([`crate::Template::into_document`]) owns the struct,
 //! so [`IntoJson`] moves its strings and JSON values into the document instead. The generated L1
 //! structs implement it beside `Serialize`, from the same fields in the same order; the JSON is the
-//! same, which the tests here and the construct layer's (a borrowing and a consuming synthesis of the
-//! reference platform give equal documents) hold it to.
+//! same, which the tests here and `tests/determinism.rs` (a borrowing and a consuming synthesis of the
+//! reference platform and of `stacks/large.yaml` give equal documents) hold it to.
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
