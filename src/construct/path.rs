@@ -144,12 +144,6 @@ impl fmt::Display for ConstructPath {
 /// `private-app_subnet` → `PrivateAppSubnet`; letters already upper-case stay so (`VPCEndpoint`).
 pub fn pascal_case(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
-    push_pascal_case(&mut out, id);
-    out
-}
-
-/// Appends [`pascal_case`] of `id` to `out`.
-fn push_pascal_case(out: &mut String, id: &str) {
     for part in id.split(['-', '_']) {
         let mut chars = part.chars();
         if let Some(first) = chars.next() {
@@ -157,6 +151,7 @@ fn push_pascal_case(out: &mut String, id: &str) {
             out.push_str(chars.as_str());
         }
     }
+    out
 }
 
 #[cfg(test)]

@@ -65,16 +65,10 @@ impl ReferencePlaceholder {
 
     /// The stack, logical ID and attribute of the placeholder `value` is, borrowed.
     fn read(value: &serde_json::Value) -> Option<(&str, &str, Option<&str>)> {
-        let object = value.as_object()?;
-        if object.len() != 1 {
+        if !Self::is_shaped(value) {
             return None;
         }
-        // The one key compared as it is, not looked up: synthesis asks this of every object of every
-        // template, and most single-key objects are intrinsics (`Ref`, `Fn::GetAtt`, ...).
-        let (key, placeholder) = object.iter().next()?;
-        if key != REFERENCE_PLACEHOLDER_KEY {
-            return None;
-        }
+        let placeholder = value.as_object()?.values().next()?;
         match placeholder.as_array()?.as_slice() {
             [serde_json::Value::String(stack), serde_json::Value::String(logical_id)] => {
                 Some((stack, logical_id, None))
@@ -89,6 +83,8 @@ impl ReferencePlaceholder {
     /// Whether `value` has a placeholder's shape: an object of the placeholder's one key. Its value is
     /// not looked at: [`ReferencePlaceholder::take_from_json`] reads it.
     pub fn is_shaped(value: &serde_json::Value) -> bool {
+        // The one key compared as it is, not looked up: synthesis asks this of every object of every
+        // template, and most single-key objects are intrinsics (`Ref`, `Fn::GetAtt`, ...).
         value.as_object().is_some_and(|object| {
             object.len() == 1 && object.keys().next().is_some_and(|key| key == REFERENCE_PLACEHOLDER_KEY)
         })
