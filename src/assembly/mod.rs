@@ -146,11 +146,11 @@ impl Assembly {
         target: &Path,
     ) -> Result<(Staging, Manifest), AssemblyError> {
         let mut staging = Staging::new(target)?;
-        // A small app is staged on the calling thread. Its few milliseconds of rendering, drawing and
-        // writing are not worth a hand-off: the kernel wakes a sleeping pool thread on the core it was
-        // woken from, so on two cores the pool's work often waited behind `synth`'s analysis (which
-        // runs on a thread of its own) while the other core stood idle. Measured on the default
-        // platform, 100 runs: the staging's median fell from 5.4 to 4.6 ms.
+        // A small app's templates are rendered and written on the calling thread (the picture is drawn
+        // beside them). Their few milliseconds are not worth a hand-off: the kernel wakes a sleeping
+        // pool thread on the core it was woken from, so on two cores the pool's work often waited
+        // behind `synth`'s analysis (which runs on a thread of its own) while the other core stood
+        // idle. Measured on the default platform, 100 runs: the staging's median fell from 5.4 to 4.6 ms.
         if app.stacks.len() <= RENDER_BATCH {
             let manifest = assemble(app, options, Threads::Calling, &mut |path, contents| {
                 staging.write(&path, &contents).map_err(AssemblyError::from)
@@ -198,7 +198,8 @@ const RENDER_BATCH: usize = 64;
 /// Where [`assemble`] renders the templates and draws the picture.
 #[derive(Debug, Clone, Copy)]
 enum Threads {
-    /// One after the other, on the calling thread.
+    /// The templates one after the other on the calling thread, the picture meanwhile on a thread of
+    /// its own.
     Calling,
     /// On every core (`rayon`), the picture beside the first batch.
     Pool,
@@ -216,56 +217,69 @@ impl From<AssemblyError> for Staged {
     }
 }
 
+/// Hands a stack's placed template to `sink` under its file name and records it for the manifest.
+fn emit<E: From<AssemblyError>>(
+    app: &SynthesizedApp,
+    options: &AssemblyOptions,
+    stack: &SynthesizedStack,
+    placement: Result<limits::Placement, AssemblyError>,
+    stacks: &mut Vec<ManifestStack>,
+    sink: &mut dyn FnMut(String, String) -> Result<(), E>,
+) -> Result<(), E> {
+    let placement = placement?;
+    let file_name = format!("{}.template.{}", stack.name, options.format.extension());
+    let uploads = app.uploads.get(&stack.name).cloned().unwrap_or_default();
+    stacks.push(ManifestStack::uploaded(stack, file_name.clone(), placement.upload, uploads));
+    sink(file_name, placement.text)
+}
+
 /// Renders every file of an app's output into `sink` (relative path, contents): the templates as
 /// [`limits::place`] says, the artifacts, the picture, and the manifest last. Returns the manifest.
-/// Templates are rendered a batch at a time on every core and handed to `sink` in deploy order, so
-/// the output does not depend on the threads; the picture is drawn meanwhile.
+/// Templates are handed to `sink` in deploy order, so the output does not depend on the threads; the
+/// picture is drawn meanwhile.
 fn assemble<E: From<AssemblyError>>(
     app: &SynthesizedApp,
     options: &AssemblyOptions,
     threads: Threads,
     sink: &mut dyn FnMut(String, String) -> Result<(), E>,
 ) -> Result<Manifest, E> {
-    let format = options.format;
-    let mut stacks = Vec::with_capacity(app.stacks.len());
     let picture =
         || (app.stacks.len() <= MAX_PICTURED_STACKS).then(|| graph::svg::render(&graph::Architecture::of(&app.stacks)));
-    let mut picture_slot = None;
-    let mut emit = |stack: &SynthesizedStack, placement: Result<limits::Placement, AssemblyError>| {
-        let placement = placement?;
-        let file_name = format!("{}.template.{}", stack.name, format.extension());
-        let uploads = app.uploads.get(&stack.name).cloned().unwrap_or_default();
-        stacks.push(ManifestStack::uploaded(stack, file_name.clone(), placement.upload, uploads));
-        sink(file_name, placement.text)
-    };
-    for (index, batch) in app.stacks.chunks(RENDER_BATCH).enumerate() {
-        match threads {
-            // Each template goes to the sink as soon as it is rendered, so that only one rendered text
-            // is held at a time, not the batch's.
-            Threads::Calling => {
-                for stack in batch {
-                    emit(stack, limits::place(stack, options))?;
-                }
+    let (stacks, svg) = match threads {
+        // Drawing the picture is a quarter of staging a small app. On a thread of its own it is drawn
+        // while the templates are rendered and written here, instead of after them. (A fresh thread
+        // starts on an idle core; a sleeping pool thread is woken where its waker runs.)
+        Threads::Calling => std::thread::scope(|scope| {
+            let drawing = scope.spawn(picture);
+            let mut stacks = Vec::with_capacity(app.stacks.len());
+            for stack in &app.stacks {
+                emit(app, options, stack, limits::place(stack, options), &mut stacks, sink)?;
             }
-            Threads::Pool => {
+            Ok::<_, E>((stacks, drawing.join().expect("drawing does not panic")))
+        })?,
+        Threads::Pool => {
+            let mut stacks = Vec::with_capacity(app.stacks.len());
+            let mut drawn = None;
+            for (index, batch) in app.stacks.chunks(RENDER_BATCH).enumerate() {
                 let render = || batch.par_iter().map(|stack| limits::place(stack, options)).collect::<Vec<_>>();
                 let placements = if index == 0 {
-                    let (placements, drawn) = rayon::join(render, picture);
-                    picture_slot = Some(drawn);
+                    let (placements, picture) = rayon::join(render, picture);
+                    drawn = Some(picture);
                     placements
                 } else {
                     render()
                 };
                 for (stack, placement) in batch.iter().zip(placements) {
-                    emit(stack, placement)?;
+                    emit(app, options, stack, placement, &mut stacks, sink)?;
                 }
             }
+            (stacks, drawn.unwrap_or_else(picture))
         }
-    }
+    };
     for (path, contents) in &app.artifacts {
         sink(path.clone(), contents.clone())?;
     }
-    if let Some(svg) = picture_slot.unwrap_or_else(picture) {
+    if let Some(svg) = svg {
         sink(ARCHITECTURE_FILE.to_owned(), svg)?;
     }
     fn section<T: serde::de::DeserializeOwned>(app: &SynthesizedApp, key: &str) -> Result<Option<T>, AssemblyError> {
