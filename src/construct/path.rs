@@ -129,6 +129,24 @@ impl ConstructPath {
     }
 }
 
+impl ConstructPath {
+    /// The path as text (`Stack/Network/Vpc`), as [`fmt::Display`] writes it, in a `String` of exactly
+    /// its length: every resource records its path, and growing the text through `Display` copied it
+    /// several times over.
+    pub fn text(&self) -> String {
+        let separators = self.segments.len().saturating_sub(1);
+        let mut text =
+            String::with_capacity(self.segments.iter().map(|segment| segment.id.len()).sum::<usize>() + separators);
+        for (position, segment) in self.segments.iter().enumerate() {
+            if position > 0 {
+                text.push('/');
+            }
+            text.push_str(&segment.id);
+        }
+        text
+    }
+}
+
 impl fmt::Display for ConstructPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (position, segment) in self.segments.iter().enumerate() {
@@ -160,6 +178,16 @@ mod tests {
 
     fn path(ids: &[&str]) -> ConstructPath {
         ids.iter().fold(ConstructPath::stack_root("Net"), |path, id| path.child(id).unwrap())
+    }
+
+    #[test]
+    fn the_text_is_what_display_writes_and_no_longer() {
+        for path in [ConstructPath::stack_root("Net"), path(&["Vpc"]), path(&["Vpc", "public-subnet-1", "Resource"])] {
+            let text = path.text();
+            assert_eq!(text, path.to_string());
+            assert_eq!(text.capacity(), text.len(), "{text}");
+        }
+        assert_eq!(path(&["Vpc", "Resource"]).text(), "Net/Vpc/Resource");
     }
 
     #[test]

@@ -395,7 +395,7 @@ impl Scope {
     pub fn add_resource(&mut self, id: &str, mut resource: Resource) -> Result<ResourceRef, ConstructError> {
         let path = self.path.child(id)?;
         let logical_id = self.stack.allocate_logical_id(&path)?;
-        resource.record_path(&path.to_string());
+        resource.record_path(path.text());
         self.stack.state_mut().template.resources.insert(logical_id.clone(), resource);
         let address = self.stack.address(logical_id);
         Ok(ResourceRef { reference: Reference::new(address), path, stack: self.stack.clone() })

@@ -317,8 +317,8 @@ impl Resource {
     /// Records the construct path the resource was added at, first in its `Metadata`
     /// ([`PATH_METADATA_KEY`]), so that an output directory names its constructs: `diff` reports a
     /// removed resource by the path it had, as the AWS CDK's `aws:cdk:path` does.
-    pub fn record_path(&mut self, path: &str) {
-        self.path = Some(path.to_owned());
+    pub fn record_path(&mut self, path: impl Into<String>) {
+        self.path = Some(path.into());
     }
 
     /// The construct path recorded in `Metadata`, if any.
