@@ -14,6 +14,10 @@ pub const MAX_INLINE_TEMPLATE_BYTES: usize = 51_200;
 /// The largest template CloudFormation accepts at all, uploaded through S3.
 pub const MAX_S3_TEMPLATE_BYTES: usize = 1_048_576;
 
+/// The room a template is rendered into: past the largest inline template, so that rendering one does
+/// not grow its text.
+const RENDER_BUFFER_BYTES: usize = 64 * 1024;
+
 /// CloudFormation's quotas on a template's sections: resources, outputs, parameters and mappings.
 pub const SECTION_LIMITS: [(&str, &str, usize); 4] = [
     ("Resources", "resources", 500),
@@ -60,7 +64,10 @@ pub struct Placement {
 pub fn place(stack: &SynthesizedStack, options: &AssemblyOptions) -> Result<Placement, AssemblyError> {
     check_sections(stack)?;
     let format = options.format;
-    let pretty = format.render(&stack.template);
+    // Rendered into room for any inline template and not shrunk (as `render` would): the text is
+    // written and dropped, or held by a caller that shrinks what it keeps (`Assembly::with_options`).
+    let mut pretty = String::with_capacity(RENDER_BUFFER_BYTES);
+    format.render_into(&stack.template, &mut pretty);
     let inline = |text: String| Placement { text, upload: TemplateUpload::Inline };
     if pretty.len() <= MAX_INLINE_TEMPLATE_BYTES {
         return Ok(inline(pretty));

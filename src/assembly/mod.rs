@@ -115,7 +115,12 @@ impl Assembly {
     /// quota.
     pub fn with_options(app: &SynthesizedApp, options: &AssemblyOptions) -> Result<Self, AssemblyError> {
         let mut files = Vec::with_capacity(app.stacks.len() + 1);
-        let manifest = assemble(app, options, Threads::Pool, &mut |path, contents| {
+        let manifest = assemble(app, options, Threads::Pool, &mut |path, mut contents: String| {
+            // Held with every other file: a template rendered into more room than it took gives the
+            // rest back.
+            if contents.capacity() > 2 * contents.len() {
+                contents.shrink_to_fit();
+            }
             files.push((path, contents));
             Ok::<(), AssemblyError>(())
         })?;

@@ -35,11 +35,24 @@ impl TemplateFormat {
         match self {
             TemplateFormat::Json => {
                 let mut out = text_buffer();
-                json_text::write_pretty(&mut out, document);
-                out.push(b'\n');
-                into_text(out)
+                self.render_into(document, &mut out);
+                shrunk(out)
             }
             TemplateFormat::Yaml => serde_yaml::to_string(document).expect("JSON values always serialize to YAML"),
+        }
+    }
+
+    /// Appends what [`TemplateFormat::render`] returns to `out`, in whatever room `out` has: a caller
+    /// that writes the text and drops it (the CLI) need not pay for `render` shrinking it.
+    pub fn render_into(self, document: &serde_json::Value, out: &mut String) {
+        match self {
+            TemplateFormat::Json => {
+                json_text::write_pretty(out, document);
+                out.push('\n');
+            }
+            TemplateFormat::Yaml => {
+                out.push_str(&serde_yaml::to_string(document).expect("JSON values always serialize to YAML"));
+            }
         }
     }
 }
@@ -55,54 +68,54 @@ impl TemplateFormat {
         let mut out = text_buffer();
         match document.as_object() {
             Some(sections) => {
-                out.extend_from_slice(b"{\n");
+                out.push_str("{\n");
                 write_lines(&mut out, sections, |out, value| match value.as_object() {
                     Some(entries) if !entries.is_empty() => {
-                        out.extend_from_slice(b"{\n");
+                        out.push_str("{\n");
                         write_lines(out, entries, json_text::write_compact);
-                        out.extend_from_slice(b"\n}");
+                        out.push_str("\n}");
                     }
                     _ => json_text::write_compact(out, value),
                 });
-                out.extend_from_slice(b"\n}\n");
+                out.push_str("\n}\n");
             }
             None => {
                 json_text::write_compact(&mut out, document);
-                out.push(b'\n');
+                out.push('\n');
             }
         }
-        into_text(out)
+        shrunk(out)
     }
 }
 
 /// The buffer a template is rendered into: room for any template `aws cloudformation deploy` takes
 /// inline (51,200 bytes) from the start. Grown from empty, a template's text was copied five or six
 /// times over on the way, about a tenth of rendering's instructions.
-fn text_buffer() -> Vec<u8> {
-    Vec::with_capacity(64 * 1024)
+fn text_buffer() -> String {
+    String::with_capacity(64 * 1024)
 }
 
 /// The rendered text, its buffer shrunk when most of it went unused: a library caller may hold
 /// thousands of rendered templates.
-fn into_text(mut out: Vec<u8>) -> String {
+fn shrunk(mut out: String) -> String {
     if out.capacity() > 2 * out.len() {
         out.shrink_to_fit();
     }
-    String::from_utf8(out).expect("JSON text of strings is UTF-8")
+    out
 }
 
 /// An object's members as `"name":value`, one a line, `value` written by `write_value`.
 fn write_lines(
-    out: &mut Vec<u8>,
+    out: &mut String,
     members: &serde_json::Map<String, serde_json::Value>,
-    mut write_value: impl FnMut(&mut Vec<u8>, &serde_json::Value),
+    mut write_value: impl FnMut(&mut String, &serde_json::Value),
 ) {
     for (position, (name, value)) in members.iter().enumerate() {
         if position > 0 {
-            out.extend_from_slice(b",\n");
+            out.push_str(",\n");
         }
         json_text::write_string(out, name);
-        out.push(b':');
+        out.push(':');
         write_value(out, value);
     }
 }
@@ -336,6 +349,23 @@ mod tests {
         assert_eq!(serde_json::to_string(&template.into_document()).unwrap(), expected);
         let empty = Template::default();
         assert_eq!(empty.clone().into_document(), empty.to_document());
+    }
+
+    #[test]
+    fn render_into_appends_what_render_returns_and_render_gives_back_unused_room() {
+        let document = sample().to_document();
+        for format in [TemplateFormat::Json, TemplateFormat::Yaml] {
+            let rendered = format.render(&document);
+            let mut out = String::from("before\n");
+            format.render_into(&document, &mut out);
+            assert_eq!(out, format!("before\n{rendered}"), "{format}");
+            assert!(
+                rendered.capacity() <= 2 * rendered.len(),
+                "{format}: {} for {}",
+                rendered.capacity(),
+                rendered.len()
+            );
+        }
     }
 
     #[test]
