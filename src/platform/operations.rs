@@ -451,12 +451,13 @@ fn dashboard(root: &mut Scope, stack_name: &str, alarms: &[Graph]) -> Result<(),
             })
         })
         .collect();
-    // The widgets moved into the body: `json!` would copy each of them first.
-    let body = serde_json::Value::Object(serde_json::Map::from_iter([(
+    // The widgets moved into the body: `json!` would copy each of them first. Written through
+    // `serde_json::to_string` (the text `Display` writes, without a formatter call per piece).
+    let body = serde_json::to_string(&serde_json::Value::Object(serde_json::Map::from_iter([(
         "widgets".to_owned(),
         serde_json::Value::Array(widgets),
-    )]))
-    .to_string();
+    )])))
+    .expect("JSON values serialize");
     let variables: Vec<(String, Value<String>)> = alarms
         .iter()
         .enumerate()

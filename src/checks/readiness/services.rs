@@ -335,7 +335,8 @@ fn check_called_balancers(
 ) {
     let model = tasks.model;
     for container in containers {
-        for (host, port) in called_urls(&container.field("Environment").to_string()) {
+        let environment = serde_json::to_string(container.field("Environment")).expect("JSON values serialize");
+        for (host, port) in called_urls(&environment) {
             let Some(balancer) = aliases.get(&host) else { continue };
             let balancer_groups = groups_of(model, balancer, "SecurityGroups");
             let reachable = tasks
