@@ -475,8 +475,8 @@ mod tests {
 
     /// Of several broken stacks the first in app order is reported, whether its error is a reference
     /// met while resolving or a check of its `DependsOn`, as if each stack were checked and resolved
-    /// before the next: also when a consuming synthesis makes a small app's documents all at once
-    /// first (8 stacks here), and in a large app, whose are made one by one.
+    /// before the next: also when a consuming synthesis makes a small app's documents on two threads
+    /// (8 stacks here), and in a large app, whose are made one by one.
     #[test]
     fn the_first_broken_stack_in_app_order_is_reported() {
         for stacks in [8, resolve::MAX_STACKS_MADE_TOGETHER + 2] {

@@ -7,6 +7,7 @@ mod app;
 mod deploy_order;
 mod error;
 pub mod guard;
+mod made_together;
 mod path;
 mod resolve;
 mod stack;

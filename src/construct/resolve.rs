@@ -6,16 +6,14 @@
 //! CloudFormation's own cross-region reference: no Lambda custom resource, no SSM parameter writer. Every
 //! reference to another stack also makes the consumer depend on the producer.
 
-use std::sync::Mutex;
-
 use indexmap::{IndexMap, IndexSet};
 use serde_json::{json, Map, Value as Json};
 
 use super::error::ConstructError;
+use super::made_together;
 use super::stack::{export_name, Stack};
 use crate::fast_hash::{FastHashMap, FastIndexMap, FastIndexSet};
 use crate::template::expr::ReferencePlaceholder;
-use crate::template::Template;
 
 /// Resolved template documents and the stack dependencies the references implied.
 #[derive(Debug)]
@@ -38,8 +36,9 @@ struct GeneratedOutput {
 ///
 /// With `consume`, each stack's template is taken out of the stack ([`Stack::take_template`]) and
 /// dropped once it is a document, so that the app and its documents are never both held whole: the
-/// stacks are of no further use after a consuming synthesis. A small app's documents are made all at
-/// once, on two threads ([`makes_together`]); a large one's as the pass comes to each stack.
+/// stacks are of no further use after a consuming synthesis. A small app's documents are made on two
+/// threads while the pass resolves them ([`makes_together`]); a large one's as the pass comes to each
+/// stack.
 pub(crate) fn resolve(stacks: &FastIndexMap<String, Stack>, consume: bool) -> Result<Resolution, ConstructError> {
     check_removal_policies(stacks)?;
     let mut dependencies = IndexMap::new();
@@ -58,23 +57,9 @@ pub(crate) fn resolve(stacks: &FastIndexMap<String, Stack>, consume: bool) -> Re
     let mut generated: FastIndexMap<String, FastIndexMap<String, GeneratedOutput>> = FastIndexMap::default();
     let mut explicit = FastHashMap::default();
     let mut documents = IndexMap::new();
-    let mut made = (consume && makes_together(stacks)).then(|| made_together(stacks).into_iter());
-    for stack in stacks.values() {
-        let mut document = match made.as_mut() {
-            Some(made) => {
-                let (checked, document) = made.next().expect("a document for every stack");
-                checked?;
-                document
-            }
-            None => {
-                check_own(stack)?;
-                if consume {
-                    stack.take_template().into_document()
-                } else {
-                    stack.template().to_document()
-                }
-            }
-        };
+    // Each stack resolved in app order, after its own checks; a pass stack by stack meets the errors in
+    // this order, and so does one whose documents are made on two threads.
+    let mut resolve_one = |stack: &Stack, mut document: Json| -> Result<(), ConstructError> {
         let mut resolver = Resolver {
             stacks,
             consumer: stack,
@@ -86,6 +71,22 @@ pub(crate) fn resolve(stacks: &FastIndexMap<String, Stack>, consume: bool) -> Re
         let needs = resolver.needs;
         dependencies[stack.name()].extend(needs);
         documents.insert(stack.name().to_owned(), document);
+        Ok(())
+    };
+    if consume && makes_together(stacks) {
+        // The checks read the templates, so they come before the templates are taken.
+        let mut checked: Vec<_> = stacks.values().map(check_own).collect();
+        let templates = stacks.values().map(Stack::take_template).collect();
+        made_together::in_order(templates, |index, document| {
+            std::mem::replace(&mut checked[index], Ok(()))?;
+            resolve_one(&stacks[index], document)
+        })?;
+    } else {
+        for stack in stacks.values() {
+            check_own(stack)?;
+            let document = if consume { stack.take_template().into_document() } else { stack.template().to_document() };
+            resolve_one(stack, document)?;
+        }
     }
 
     for (producer, outputs) in generated {
@@ -110,10 +111,9 @@ pub(crate) fn resolve(stacks: &FastIndexMap<String, Stack>, consume: bool) -> Re
     Ok(Resolution { documents, dependencies })
 }
 
-/// Whether a consuming synthesis makes the documents of `stacks` all at once, on two threads, before
-/// it resolves them ([`made_together`]): an app of 2 to [`MAX_STACKS_MADE_TOGETHER`] stacks and at most
-/// [`MAX_RESOURCES_MADE_TOGETHER`] resources. Any other makes each as the pass comes to it, as it
-/// always did.
+/// Whether a consuming synthesis makes the documents of `stacks` on two threads while it resolves
+/// them ([`made_together`]): an app of 2 to [`MAX_STACKS_MADE_TOGETHER`] stacks and at most
+/// [`MAX_RESOURCES_MADE_TOGETHER`] resources. Any other makes each as the pass comes to it.
 pub(super) fn makes_together(stacks: &FastIndexMap<String, Stack>) -> bool {
     (2..=MAX_STACKS_MADE_TOGETHER).contains(&stacks.len())
         && stacks.values().map(|stack| stack.template().resources.len()).sum::<usize>() <= MAX_RESOURCES_MADE_TOGETHER
@@ -131,37 +131,6 @@ pub(super) const MAX_STACKS_MADE_TOGETHER: usize = 64;
 /// pages cleared: 7.3 → 7.75 a run), `stacks/large.yaml` (2,388 resources) 5% more (18.4 → 22.9, and
 /// 11% more CPU time).
 pub(super) const MAX_RESOURCES_MADE_TOGETHER: usize = 1_000;
-
-/// Each stack's own checks and its document, in app order, the documents made on two threads.
-///
-/// Making a resource's document serializes its L1 struct into JSON: two thirds of resolving the
-/// default platform, and no stack's depends on another's. The calling thread and a second one take
-/// the stacks from a shared queue, largest first, so that neither waits long for the other; each
-/// document is put back at its stack's place. The checks read the template, so they come first; their
-/// errors are reported in the resolving pass, in the order a pass stack by stack finds them.
-fn made_together(stacks: &FastIndexMap<String, Stack>) -> Vec<(Result<(), ConstructError>, Json)> {
-    let checked: Vec<_> = stacks.values().map(check_own).collect();
-    let mut templates: Vec<(usize, Template)> = stacks.values().map(Stack::take_template).enumerate().collect();
-    templates.sort_by_key(|(index, template)| (std::cmp::Reverse(template.resources.len()), *index));
-    let queue = Mutex::new(templates.into_iter());
-    let make = || {
-        let mut made = Vec::new();
-        loop {
-            // The lock is held only to take the next template, not while it is made.
-            let next = queue.lock().expect("making a document does not panic").next();
-            let Some((index, template)) = next else { return made };
-            made.push((index, template.into_document()));
-        }
-    };
-    let (mine, theirs) = std::thread::scope(|scope| {
-        let theirs = scope.spawn(make);
-        let mine = make();
-        (mine, theirs.join().expect("making a document does not panic"))
-    });
-    let mut documents: Vec<(usize, Json)> = mine.into_iter().chain(theirs).collect();
-    documents.sort_unstable_by_key(|(index, _)| *index);
-    checked.into_iter().zip(documents.into_iter().map(|(_, document)| document)).collect()
-}
 
 /// A stack's own checks, which need no other stack: its `DependsOn` and its parameter values.
 fn check_own(stack: &Stack) -> Result<(), ConstructError> {
