@@ -1,8 +1,10 @@
 //! Writes an output directory so that a reader sees either the old one or the new one, never a mix.
 //!
-//! Files go to a temporary directory beside the target. Only when all are written is the old directory
-//! moved aside, the new one renamed into place and the old one removed. A failure before the swap leaves
-//! the old directory untouched; a failure during the swap moves the old one back.
+//! Files go to a temporary directory beside the target. Only when all are written does the new one
+//! take the old one's place, and the old one is removed. On Linux the two directories trade places in
+//! one `renameat2(RENAME_EXCHANGE)`, so the target never stops existing; elsewhere, or on a file system
+//! without it, the old directory is moved aside and the new one renamed into place. A failure before
+//! the swap leaves the old directory untouched; a failure during the swap moves the old one back.
 
 use std::fs;
 use std::io;
@@ -114,27 +116,48 @@ impl Staging {
             let _moved = staging.keep();
             return Ok(());
         }
-
-        let retired = tempfile::Builder::new()
-            .prefix(".cfn-synth-old-")
-            .tempdir_in(&parent)
-            .map_err(io_error("create a temporary directory in", &parent))?;
-        let previous = retired.path().join("previous");
-        fs::rename(target, &previous).map_err(io_error("move aside the earlier output", target))?;
-        if let Err(error) = fs::rename(staging.path(), target) {
-            // Put the earlier output back; if even that fails, say where it is rather than lose it.
-            return match fs::rename(&previous, target) {
-                Ok(()) => Err(io_error("move the new output into", target)(error)),
-                Err(_) => {
-                    let kept = retired.keep();
-                    Err(io_error("restore the earlier output, which is kept at", &kept)(error))
-                }
-            };
+        if exchange(staging.path(), target) {
+            // The staging path now holds the earlier output, which dropping `staging` removes.
+            return Ok(());
         }
-        let _moved = staging.keep();
-        // `retired` is removed on drop, with the earlier output in it.
-        Ok(())
+        swap_by_renames(staging, target, &parent)
     }
+}
+
+/// Trades the places of two directories in one step, where the system and file system can.
+#[cfg(target_os = "linux")]
+fn exchange(staging: &Path, target: &Path) -> bool {
+    rustix::fs::renameat_with(rustix::fs::CWD, staging, rustix::fs::CWD, target, rustix::fs::RenameFlags::EXCHANGE)
+        .is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_staging: &Path, _target: &Path) -> bool {
+    false
+}
+
+/// Puts `staging` in the place of the earlier output `target` by two renames: the earlier output into a
+/// temporary directory beside it, the new one into place; then removes the earlier one.
+fn swap_by_renames(staging: tempfile::TempDir, target: &Path, parent: &Path) -> Result<(), WriteError> {
+    let retired = tempfile::Builder::new()
+        .prefix(".cfn-synth-old-")
+        .tempdir_in(parent)
+        .map_err(io_error("create a temporary directory in", parent))?;
+    let previous = retired.path().join("previous");
+    fs::rename(target, &previous).map_err(io_error("move aside the earlier output", target))?;
+    if let Err(error) = fs::rename(staging.path(), target) {
+        // Put the earlier output back; if even that fails, say where it is rather than lose it.
+        return match fs::rename(&previous, target) {
+            Ok(()) => Err(io_error("move the new output into", target)(error)),
+            Err(_) => {
+                let kept = retired.keep();
+                Err(io_error("restore the earlier output, which is kept at", &kept)(error))
+            }
+        };
+    }
+    let _moved = staging.keep();
+    // `retired` is removed on drop, with the earlier output in it.
+    Ok(())
 }
 
 fn is_empty_dir(path: &Path) -> io::Result<bool> {
@@ -170,6 +193,25 @@ mod tests {
         write_directory(&target, &files("second")).unwrap();
         assert_eq!(fs::read_to_string(target.join(MANIFEST_FILE)).unwrap(), "second");
         assert_eq!(fs::read_to_string(target.join("sub/a.txt")).unwrap(), "a");
+        assert!(!target.join("stale.json").exists(), "the earlier output is replaced, not merged");
+        let leftovers: Vec<_> = fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers, ["out"], "no temporary directories remain");
+    }
+
+    /// Where the directories cannot trade places in one step, two renames replace the output the same.
+    #[test]
+    fn two_renames_replace_an_earlier_output_whole_too() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        write_directory(&target, &files("first")).unwrap();
+        fs::write(target.join("stale.json"), "left over").unwrap();
+        let mut staging = Staging::new(&target).unwrap();
+        for (relative, contents) in files("second") {
+            staging.write(&relative, &contents).unwrap();
+        }
+        let Staging { directory, parent, .. } = staging;
+        swap_by_renames(directory, &target, &parent).unwrap();
+        assert_eq!(fs::read_to_string(target.join(MANIFEST_FILE)).unwrap(), "second");
         assert!(!target.join("stale.json").exists(), "the earlier output is replaced, not merged");
         let leftovers: Vec<_> = fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers, ["out"], "no temporary directories remain");
