@@ -56,6 +56,18 @@ pub struct Placement {
     pub upload: TemplateUpload,
 }
 
+impl Placement {
+    /// The placement with its text's unused room given back, when that is most of it: [`place`]
+    /// renders into room for any inline template, which a text held or handed to another thread
+    /// should not keep.
+    pub fn shrunk(mut self) -> Self {
+        if self.text.capacity() > 2 * self.text.len() {
+            self.text.shrink_to_fit();
+        }
+        self
+    }
+}
+
 /// Renders a stack's template as it can be deployed, checking every quota:
 /// - indented, when that fits inline (51,200 bytes) or `options.pretty` forces it;
 /// - else compact ([`TemplateFormat::render_compact`]), when that fits inline;
@@ -64,8 +76,9 @@ pub struct Placement {
 pub fn place(stack: &SynthesizedStack, options: &AssemblyOptions) -> Result<Placement, AssemblyError> {
     check_sections(stack)?;
     let format = options.format;
-    // Rendered into room for any inline template and not shrunk (as `render` would): the text is
-    // written and dropped, or held by a caller that shrinks what it keeps (`Assembly::with_options`).
+    // Rendered into room for any inline template and not shrunk (as `render` would): a small app's
+    // texts are written and dropped on this thread; a caller that holds them or hands them on shrinks
+    // them ([`Placement::shrunk`]).
     let mut pretty = String::with_capacity(RENDER_BUFFER_BYTES);
     format.render_into(&stack.template, &mut pretty);
     let inline = |text: String| Placement { text, upload: TemplateUpload::Inline };

@@ -115,12 +115,7 @@ impl Assembly {
     /// quota.
     pub fn with_options(app: &SynthesizedApp, options: &AssemblyOptions) -> Result<Self, AssemblyError> {
         let mut files = Vec::with_capacity(app.stacks.len() + 1);
-        let manifest = assemble(app, options, Threads::Pool, &mut |path, mut contents: String| {
-            // Held with every other file: a template rendered into more room than it took gives the
-            // rest back.
-            if contents.capacity() > 2 * contents.len() {
-                contents.shrink_to_fit();
-            }
+        let manifest = assemble(app, options, Threads::Pool, &mut |path, contents| {
             files.push((path, contents));
             Ok::<(), AssemblyError>(())
         })?;
@@ -266,7 +261,15 @@ fn assemble<E: From<AssemblyError>>(
             let mut stacks = Vec::with_capacity(app.stacks.len());
             let mut drawn = None;
             for (index, batch) in app.stacks.chunks(RENDER_BATCH).enumerate() {
-                let render = || batch.par_iter().map(|stack| limits::place(stack, options)).collect::<Vec<_>>();
+                // Each text given back the room it did not take, on the thread that rendered it: it is
+                // held with the batch, or with every file (`Assembly::with_options`), and freed on
+                // another thread, which would keep the room from the renderers.
+                let render = || {
+                    batch
+                        .par_iter()
+                        .map(|stack| limits::place(stack, options).map(limits::Placement::shrunk))
+                        .collect::<Vec<_>>()
+                };
                 let placements = if index == 0 {
                     let (placements, picture) = rayon::join(render, picture);
                     drawn = Some(picture);
