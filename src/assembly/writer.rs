@@ -184,13 +184,14 @@ mod tests {
         vec![(MANIFEST_FILE.to_owned(), manifest.to_owned()), ("sub/a.txt".to_owned(), "a".to_owned())]
     }
 
-    #[test]
-    fn writes_a_new_directory_and_replaces_an_earlier_output_whole() {
+    /// Writes a first output with a stray file in it, has `replace` put a second one (manifest
+    /// "second") in its place, and checks that the second replaced it whole.
+    fn replaces_an_earlier_output_whole(replace: impl FnOnce(&Path)) {
         let root = tempfile::tempdir().unwrap();
         let target = root.path().join("out");
         write_directory(&target, &files("first")).unwrap();
         fs::write(target.join("stale.json"), "left over").unwrap();
-        write_directory(&target, &files("second")).unwrap();
+        replace(&target);
         assert_eq!(fs::read_to_string(target.join(MANIFEST_FILE)).unwrap(), "second");
         assert_eq!(fs::read_to_string(target.join("sub/a.txt")).unwrap(), "a");
         assert!(!target.join("stale.json").exists(), "the earlier output is replaced, not merged");
@@ -198,23 +199,22 @@ mod tests {
         assert_eq!(leftovers, ["out"], "no temporary directories remain");
     }
 
+    #[test]
+    fn writes_a_new_directory_and_replaces_an_earlier_output_whole() {
+        replaces_an_earlier_output_whole(|target| write_directory(target, &files("second")).unwrap());
+    }
+
     /// Where the directories cannot trade places in one step, two renames replace the output the same.
     #[test]
     fn two_renames_replace_an_earlier_output_whole_too() {
-        let root = tempfile::tempdir().unwrap();
-        let target = root.path().join("out");
-        write_directory(&target, &files("first")).unwrap();
-        fs::write(target.join("stale.json"), "left over").unwrap();
-        let mut staging = Staging::new(&target).unwrap();
-        for (relative, contents) in files("second") {
-            staging.write(&relative, &contents).unwrap();
-        }
-        let Staging { directory, parent, .. } = staging;
-        swap_by_renames(directory, &target, &parent).unwrap();
-        assert_eq!(fs::read_to_string(target.join(MANIFEST_FILE)).unwrap(), "second");
-        assert!(!target.join("stale.json").exists(), "the earlier output is replaced, not merged");
-        let leftovers: Vec<_> = fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(leftovers, ["out"], "no temporary directories remain");
+        replaces_an_earlier_output_whole(|target| {
+            let mut staging = Staging::new(target).unwrap();
+            for (relative, contents) in files("second") {
+                staging.write(&relative, &contents).unwrap();
+            }
+            let Staging { directory, parent, .. } = staging;
+            swap_by_renames(directory, target, &parent).unwrap();
+        });
     }
 
     #[test]
