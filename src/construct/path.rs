@@ -112,6 +112,17 @@ impl ConstructPath {
         &self.segments[0].id
     }
 
+    /// The path as text (`Stack/Network/Vpc`), as [`fmt::Display`] writes it, in a `String` of exactly
+    /// its length: every resource records its path, and growing the text through `to_string` copied it
+    /// several times over.
+    pub fn text(&self) -> String {
+        let separators = self.segments.len().saturating_sub(1);
+        let length = self.segments.iter().map(|segment| segment.id.len()).sum::<usize>() + separators;
+        let mut text = String::with_capacity(length);
+        fmt::Write::write_fmt(&mut text, format_args!("{self}")).expect("writing to a String does not fail");
+        text
+    }
+
     /// The logical ID for a resource at this path.
     pub fn logical_id(&self) -> String {
         let below_stack = &self.segments[1..];
@@ -126,24 +137,6 @@ impl ConstructPath {
         // Ids are ASCII (`child` checks), so the length in bytes is the length in characters.
         id.truncate(MAX_LOGICAL_ID_LENGTH);
         id
-    }
-}
-
-impl ConstructPath {
-    /// The path as text (`Stack/Network/Vpc`), as [`fmt::Display`] writes it, in a `String` of exactly
-    /// its length: every resource records its path, and growing the text through `Display` copied it
-    /// several times over.
-    pub fn text(&self) -> String {
-        let separators = self.segments.len().saturating_sub(1);
-        let mut text =
-            String::with_capacity(self.segments.iter().map(|segment| segment.id.len()).sum::<usize>() + separators);
-        for (position, segment) in self.segments.iter().enumerate() {
-            if position > 0 {
-                text.push('/');
-            }
-            text.push_str(&segment.id);
-        }
-        text
     }
 }
 
