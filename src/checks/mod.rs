@@ -2,6 +2,7 @@
 //! itself enforces (references, cycles, removal policies, sizes): every resource against its registry
 //! schema, and the deploy-readiness rules ([`readiness`]) over the whole app.
 
+mod lazy_pattern;
 pub mod readiness;
 mod registry_schema;
 mod schema_text;

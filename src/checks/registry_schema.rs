@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value as Json};
 
+use super::lazy_pattern::LazyPatterns;
 use super::schema_text;
 use super::schema_use::{DeployTimeSites, SchemaUse};
 use super::Finding;
@@ -28,9 +29,18 @@ pub const RULE: &str = "registry-schema";
 #[derive(Default)]
 pub struct SchemaCheck {
     validators: HashMap<&'static str, Compiled>,
-    /// The `pattern` regular expressions, each compiled once for every validator: the registry's
-    /// schemas repeat many (ARNs, tag keys, IDs), and compiling them is the largest part of a build.
-    patterns: jsonschema::PatternCache,
+    /// The `pattern` regular expressions, each compiled once for every validator, and only when a
+    /// string first reaches it: the registry's schemas repeat many (ARNs, tag keys, IDs), hold many no
+    /// value reaches, and compiling them was the largest part of a build.
+    patterns: Patterns,
+}
+
+/// The regular expressions of `pattern` ([`LazyPatterns`]) and of `patternProperties` names
+/// (compiled with the validator, each once: there are few, and every object of the kind meets them).
+#[derive(Clone, Default)]
+struct Patterns {
+    values: LazyPatterns,
+    names: jsonschema::PatternCache,
 }
 
 /// A type's validator and the use it was compiled for.
@@ -63,22 +73,20 @@ impl std::fmt::Debug for SchemaCheck {
 
 /// Compiles the validator of one type from its vendored schema, for only the use `only` describes
 /// when it is given.
-fn compile(spec: &ResourceSpec, only: Option<&SchemaUse>, patterns: &jsonschema::PatternCache) -> Compiled {
+fn compile(spec: &ResourceSpec, only: Option<&SchemaUse>, patterns: &Patterns) -> Compiled {
     let registry = schema_text::read(spec.schema).expect("vendored schemas are JSON");
     compile_registry(spec, &registry, only, patterns)
 }
 
 /// [`compile`] from the type's registry schema as read.
-fn compile_registry(
-    spec: &ResourceSpec,
-    registry: &Json,
-    only: Option<&SchemaUse>,
-    patterns: &jsonschema::PatternCache,
-) -> Compiled {
-    let validator = jsonschema::options()
+fn compile_registry(spec: &ResourceSpec, registry: &Json, only: Option<&SchemaUse>, patterns: &Patterns) -> Compiled {
+    let options = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft7)
         .should_validate_formats(false)
-        .with_pattern_cache(patterns.clone())
+        .with_pattern_cache(patterns.names.clone());
+    let validator = patterns
+        .values
+        .install(options)
         .build(&property_schema(registry, only))
         .unwrap_or_else(|error| panic!("the vendored schema of {} does not compile: {error}", spec.type_name));
     Compiled { validator, compiled_for: only.cloned() }
@@ -109,7 +117,7 @@ impl SchemaCheck {
         specs.sort_by_key(|(spec, _)| spec.type_name);
         specs.dedup_by_key(|(spec, _)| spec.type_name);
         specs.sort_by_key(|(spec, _)| std::cmp::Reverse(spec.schema.len()));
-        let patterns = jsonschema::PatternCache::new();
+        let patterns = Patterns::default();
         let validators =
             specs.par_iter().map(|(spec, only)| (spec.type_name, compile(spec, *only, &patterns))).collect();
         Self { validators, patterns }
@@ -413,7 +421,7 @@ mod tests {
     fn validators_read_without_prose_find_what_the_published_schemas_find() {
         let config = crate::config::ConfigFile::embedded_default().unwrap();
         let synthesized = crate::platform::build(config.config()).unwrap().synth().unwrap();
-        let patterns = jsonschema::PatternCache::new();
+        let patterns = Patterns::default();
         let mut validators: BTreeMap<&str, (Compiled, Compiled)> = BTreeMap::new();
         let (mut resources, mut findings) = (0, 0);
         for stack in &synthesized.stacks {
@@ -443,6 +451,51 @@ mod tests {
             }
         }
         assert!(resources > 500 && findings > resources, "{resources} resources, {findings} findings");
+    }
+
+    /// Patterns compiled when a string first meets them ([`LazyPatterns`]) find what the built-in
+    /// `pattern` keyword finds, at the same places, on the platform's resources and on corrupted and
+    /// garbled copies. (A custom keyword runs after the built-in ones of its schema object, so the
+    /// findings are compared as sets.)
+    #[cfg(feature = "platform")]
+    #[test]
+    fn lazily_compiled_patterns_find_what_the_built_in_keyword_finds() {
+        let config = crate::config::ConfigFile::embedded_default().unwrap();
+        let synthesized = crate::platform::build(config.config()).unwrap().synth().unwrap();
+        let patterns = Patterns::default();
+        let mut validators: BTreeMap<&str, (Compiled, jsonschema::Validator)> = BTreeMap::new();
+        let mut pattern_findings = 0;
+        for stack in &synthesized.stacks {
+            for resource in stack.template["Resources"].as_object().unwrap().values() {
+                let spec = resource_spec(resource["Type"].as_str().unwrap()).expect("a vendored type");
+                let (lazy, eager) = validators.entry(spec.type_name).or_insert_with(|| {
+                    let read = schema_text::read(spec.schema).unwrap();
+                    let eager = jsonschema::options()
+                        .with_draft(jsonschema::Draft::Draft7)
+                        .should_validate_formats(false)
+                        .build(&property_schema(&read, None))
+                        .unwrap();
+                    (compile_registry(spec, &read, None, &patterns), eager)
+                });
+                let mut corrupted = resource["Properties"].clone();
+                corrupt(&mut corrupted);
+                let mut garbled = resource["Properties"].clone();
+                garble(&mut garbled);
+                for properties in [&resource["Properties"], &corrupted, &garbled] {
+                    let found = |validator: &jsonschema::Validator| -> BTreeMap<String, usize> {
+                        let mut found = BTreeMap::new();
+                        for error in validator.iter_errors(properties) {
+                            *found.entry(format!("{}: {error}", error.instance_path())).or_default() += 1;
+                        }
+                        found
+                    };
+                    let (by_lazy, by_eager) = (found(&lazy.validator), found(eager));
+                    assert_eq!(by_lazy, by_eager, "{}", spec.type_name);
+                    pattern_findings += by_lazy.keys().filter(|finding| finding.contains("does not match")).count();
+                }
+            }
+        }
+        assert!(pattern_findings > 100, "{pattern_findings} pattern findings");
     }
 
     /// Every literal of `value` kept in type but out of bounds: strings too long for any pattern,
