@@ -413,43 +413,50 @@ mod tests {
         );
     }
 
+    /// Calls `each` with every resource of the default platform's synthesis, by its type, and with its
+    /// properties as built, with every literal corrupted ([`corrupt`]) and with every literal garbled
+    /// ([`garble`]).
+    #[cfg(feature = "platform")]
+    fn each_platform_resource_as_built_and_broken(mut each: impl FnMut(&'static ResourceSpec, [&Json; 3])) {
+        let config = crate::config::ConfigFile::embedded_default().unwrap();
+        let synthesized = crate::platform::build(config.config()).unwrap().synth().unwrap();
+        for stack in &synthesized.stacks {
+            for resource in stack.template["Resources"].as_object().unwrap().values() {
+                let spec = resource_spec(resource["Type"].as_str().unwrap()).expect("a vendored type");
+                let mut corrupted = resource["Properties"].clone();
+                corrupt(&mut corrupted);
+                let mut garbled = resource["Properties"].clone();
+                garble(&mut garbled);
+                each(spec, [&resource["Properties"], &corrupted, &garbled]);
+            }
+        }
+    }
+
     /// Validators compiled from the schemas read without their prose ([`schema_text`]) find exactly
     /// what validators compiled from the published text find, on the platform's resources and on
     /// copies whose every literal is corrupted.
     #[cfg(feature = "platform")]
     #[test]
     fn validators_read_without_prose_find_what_the_published_schemas_find() {
-        let config = crate::config::ConfigFile::embedded_default().unwrap();
-        let synthesized = crate::platform::build(config.config()).unwrap().synth().unwrap();
         let patterns = Patterns::default();
         let mut validators: BTreeMap<&str, (Compiled, Compiled)> = BTreeMap::new();
         let (mut resources, mut findings) = (0, 0);
-        for stack in &synthesized.stacks {
-            for resource in stack.template["Resources"].as_object().unwrap().values() {
-                let spec = resource_spec(resource["Type"].as_str().unwrap()).expect("a vendored type");
-                let (read, published) = validators.entry(spec.type_name).or_insert_with(|| {
-                    let published: Json = serde_json::from_str(spec.schema).unwrap();
-                    let read = schema_text::read(spec.schema).unwrap();
-                    (
-                        compile_registry(spec, &read, None, &patterns),
-                        compile_registry(spec, &published, None, &patterns),
-                    )
-                });
-                let mut corrupted = resource["Properties"].clone();
-                corrupt(&mut corrupted);
-                let mut garbled = resource["Properties"].clone();
-                garble(&mut garbled);
-                for properties in [&resource["Properties"], &corrupted, &garbled] {
-                    let messages = |compiled: &Compiled| -> Vec<String> {
-                        compiled.validator.iter_errors(properties).map(|error| format!("{error:?}")).collect()
-                    };
-                    let found = messages(read);
-                    assert_eq!(found, messages(published), "{}", spec.type_name);
-                    findings += found.len();
-                }
-                resources += 1;
+        each_platform_resource_as_built_and_broken(|spec, versions| {
+            let (read, published) = validators.entry(spec.type_name).or_insert_with(|| {
+                let published: Json = serde_json::from_str(spec.schema).unwrap();
+                let read = schema_text::read(spec.schema).unwrap();
+                (compile_registry(spec, &read, None, &patterns), compile_registry(spec, &published, None, &patterns))
+            });
+            for properties in versions {
+                let messages = |compiled: &Compiled| -> Vec<String> {
+                    compiled.validator.iter_errors(properties).map(|error| format!("{error:?}")).collect()
+                };
+                let found = messages(read);
+                assert_eq!(found, messages(published), "{}", spec.type_name);
+                findings += found.len();
             }
-        }
+            resources += 1;
+        });
         assert!(resources > 500 && findings > resources, "{resources} resources, {findings} findings");
     }
 
@@ -460,41 +467,32 @@ mod tests {
     #[cfg(feature = "platform")]
     #[test]
     fn lazily_compiled_patterns_find_what_the_built_in_keyword_finds() {
-        let config = crate::config::ConfigFile::embedded_default().unwrap();
-        let synthesized = crate::platform::build(config.config()).unwrap().synth().unwrap();
         let patterns = Patterns::default();
         let mut validators: BTreeMap<&str, (Compiled, jsonschema::Validator)> = BTreeMap::new();
         let mut pattern_findings = 0;
-        for stack in &synthesized.stacks {
-            for resource in stack.template["Resources"].as_object().unwrap().values() {
-                let spec = resource_spec(resource["Type"].as_str().unwrap()).expect("a vendored type");
-                let (lazy, eager) = validators.entry(spec.type_name).or_insert_with(|| {
-                    let read = schema_text::read(spec.schema).unwrap();
-                    let eager = jsonschema::options()
-                        .with_draft(jsonschema::Draft::Draft7)
-                        .should_validate_formats(false)
-                        .build(&property_schema(&read, None))
-                        .unwrap();
-                    (compile_registry(spec, &read, None, &patterns), eager)
-                });
-                let mut corrupted = resource["Properties"].clone();
-                corrupt(&mut corrupted);
-                let mut garbled = resource["Properties"].clone();
-                garble(&mut garbled);
-                for properties in [&resource["Properties"], &corrupted, &garbled] {
-                    let found = |validator: &jsonschema::Validator| -> BTreeMap<String, usize> {
-                        let mut found = BTreeMap::new();
-                        for error in validator.iter_errors(properties) {
-                            *found.entry(format!("{}: {error}", error.instance_path())).or_default() += 1;
-                        }
-                        found
-                    };
-                    let (by_lazy, by_eager) = (found(&lazy.validator), found(eager));
-                    assert_eq!(by_lazy, by_eager, "{}", spec.type_name);
-                    pattern_findings += by_lazy.keys().filter(|finding| finding.contains("does not match")).count();
-                }
+        each_platform_resource_as_built_and_broken(|spec, versions| {
+            let (lazy, eager) = validators.entry(spec.type_name).or_insert_with(|| {
+                let read = schema_text::read(spec.schema).unwrap();
+                let eager = jsonschema::options()
+                    .with_draft(jsonschema::Draft::Draft7)
+                    .should_validate_formats(false)
+                    .build(&property_schema(&read, None))
+                    .unwrap();
+                (compile_registry(spec, &read, None, &patterns), eager)
+            });
+            for properties in versions {
+                let found = |validator: &jsonschema::Validator| -> BTreeMap<String, usize> {
+                    let mut found = BTreeMap::new();
+                    for error in validator.iter_errors(properties) {
+                        *found.entry(format!("{}: {error}", error.instance_path())).or_default() += 1;
+                    }
+                    found
+                };
+                let (by_lazy, by_eager) = (found(&lazy.validator), found(eager));
+                assert_eq!(by_lazy, by_eager, "{}", spec.type_name);
+                pattern_findings += by_lazy.keys().filter(|finding| finding.contains("does not match")).count();
             }
-        }
+        });
         assert!(pattern_findings > 100, "{pattern_findings} pattern findings");
     }
 
