@@ -3,10 +3,13 @@
 //! `jsonschema` compiles every `pattern` of a schema when it builds the validator. A registry schema
 //! holds many a value never reaches: compiling `AWS::WAFv2::WebACL` for the `Rules` a web ACL sets
 //! compiles every statement its rules could hold, down to the JSON-body matcher's
-//! `^[\/]+([^~]*(~[01])*){1,512}$`, whose automaton alone took a fifth of `validate`'s instructions.
+//! `^[\/]+([^~]*(~[01])*){1,512}$`, whose automaton alone took about a sixth of `validate`'s
+//! instructions (24 of 152 million).
+//!
 //! Here each distinct pattern waits until a string meets it, and is then compiled once, for every
 //! validator, by `jsonschema` itself (a validator of the schema `{"pattern": …}`), so a value matches,
-//! and an error reads, exactly as under the built-in keyword.
+//! and an error reads and sits, exactly as under the built-in keyword. Only the order of one schema
+//! object's errors can differ: `jsonschema` runs a custom keyword after its built-in ones.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -15,7 +18,8 @@ use jsonschema::paths::Location;
 use jsonschema::{Keyword, ValidationError, ValidationOptions, Validator};
 use serde_json::{json, Map, Value as Json};
 
-/// The patterns met so far, shared by every validator built [`with_lazy_patterns`](Self::install).
+/// The patterns met so far, shared by every validator built with the options [`install`](Self::install)
+/// gives.
 #[derive(Clone, Default)]
 pub(super) struct LazyPatterns {
     by_pattern: Arc<Mutex<HashMap<String, Arc<OnceLock<Validator>>>>>,
